@@ -1,0 +1,77 @@
+// One typed settings object, read from the environment once at start-up. No other module reads process.env.
+import path from "node:path";
+import { z } from "zod/v4";
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"])
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const schema = z.object({
+  PORT: port.default(3000),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Where the embedded store, record manager and other local state live. */
+  DATA_DIR: z.string().min(1).default("./data"),
+  /** Index the example knowledge base in examples/ at first start. */
+  LOAD_EXAMPLES: bool.default(true),
+  EXAMPLES_DIR: z.string().min(1).default("./examples"),
+  CHAINS_DIR: z.string().min(1).default("./chains"),
+  PROMPTS_DIR: z.string().min(1).default("./prompts"),
+  LOADERS_DIR: z.string().min(1).default("./loaders"),
+  /** The ingestion recipe (a file in LOADERS_DIR, without .yaml) used by uploads, the CLI and examples. */
+  RECIPE: z.string().min(1).default("default"),
+  EMBEDDINGS_PROVIDER: z.enum(["local"]).default("local"),
+  EMBEDDINGS_DIMENSIONS: z.coerce.number().int().min(16).max(8192).default(1024),
+  VECTOR_STORE: z.enum(["local"]).default("local"),
+  /** Largest JSON body, in bytes. */
+  BODY_LIMIT: z.coerce.number().int().min(1024).default(1_048_576),
+  /** Largest uploaded file, in bytes, and most files in one upload. */
+  UPLOAD_MAX_BYTES: z.coerce.number().int().min(1024).default(26_214_400),
+  UPLOAD_MAX_FILES: z.coerce.number().int().min(1).max(1000).default(20),
+});
+
+export type Settings = ReturnType<typeof toSettings>;
+
+function toSettings(env: z.output<typeof schema>) {
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    logLevel: env.LOG_LEVEL,
+    dataDir: path.resolve(env.DATA_DIR),
+    loadExamples: env.LOAD_EXAMPLES,
+    examplesDir: path.resolve(env.EXAMPLES_DIR),
+    chainsDir: path.resolve(env.CHAINS_DIR),
+    promptsDir: path.resolve(env.PROMPTS_DIR),
+    loadersDir: path.resolve(env.LOADERS_DIR),
+    recipe: env.RECIPE,
+    embeddings: { provider: env.EMBEDDINGS_PROVIDER, dimensions: env.EMBEDDINGS_DIMENSIONS },
+    vectorStore: env.VECTOR_STORE,
+    limits: {
+      bodyBytes: env.BODY_LIMIT,
+      uploadBytes: env.UPLOAD_MAX_BYTES,
+      uploadFiles: env.UPLOAD_MAX_FILES,
+    },
+  };
+}
+
+export class SettingsError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid settings:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "SettingsError";
+  }
+}
+
+/** Parses settings from an environment; every bad variable is named in the thrown SettingsError. */
+export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
+  // Empty strings mean "unset", as in most .env files.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new SettingsError(
+      parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message} (got ${JSON.stringify(cleaned[String(i.path[0])])})`),
+    );
+  }
+  return toSettings(parsed.data);
+}
