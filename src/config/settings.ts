@@ -16,7 +16,7 @@ const schema = z.object({
   DATA_DIR: z.string().min(1).default("./data"),
   /** Index the example knowledge base in examples/ at first start. */
   LOAD_EXAMPLES: bool.default(true),
-  EXAMPLES_DIR: z.string().min(1).default("./examples"),
+  EXAMPLES_DIR: z.string().min(1).default("./examples/docs"),
   CHAINS_DIR: z.string().min(1).default("./chains"),
   PROMPTS_DIR: z.string().min(1).default("./prompts"),
   LOADERS_DIR: z.string().min(1).default("./loaders"),

@@ -15,6 +15,29 @@ const STOP_WORDS = new Set(
 );
 
 const WORD = /[\p{L}\p{N}]+(?:['’][\p{L}]+)?/gu;
+const NUMBER = /^\p{N}+$/u;
+// Where letters meet digits inside a word: "il6" -> "il" + "6", "h1n1" -> "h" + "1" + "n" + "1".
+const LETTER_DIGIT = /(?<=\p{L})(?=\p{N})|(?<=\p{N})(?=\p{L})/u;
+// Greek letters spelled out, so that "β-catenin" and "beta-catenin" meet (scientific and medical text).
+const GREEK_NAMES =
+  "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma sigma tau upsilon " +
+  "phi chi psi omega";
+const GREEK = new Map([..."αβγδεζηθικλμνξοπρςστυφχψω"].map((c, i) => [c, GREEK_NAMES.split(" ")[i]]));
+const GREEK_LETTER = /[α-ω]/g;
+
+// Stemming is the costly step of analysis and vocabularies are small, so stems are memoised (bounded).
+const STEM_CACHE_LIMIT = 200_000;
+const stems = new Map<string, string>();
+
+function stem(word: string): string {
+  let s = stems.get(word);
+  if (s === undefined) {
+    s = NUMBER.test(word) ? word : stemmer(word);
+    if (stems.size >= STEM_CACHE_LIMIT) stems.clear();
+    stems.set(word, s);
+  }
+  return s;
+}
 
 /** Lower-cased word tokens, in order, without stop words or stemming. */
 export function words(text: string): string[] {
@@ -30,7 +53,26 @@ export function terms(text: string): string[] {
   const out: string[] = [];
   for (const w of words(text)) {
     if (STOP_WORDS.has(w)) continue;
-    out.push(/^\p{N}+$/u.test(w) ? w : stemmer(w));
+    out.push(stem(w));
+  }
+  return out;
+}
+
+/**
+ * Terms for retrieval (BM25 and the local embedder): `terms`, with Greek letters spelled out, and a word that
+ * mixes letters and digits also indexed by its parts ("il6" -> il6, il, 6), so that "IL-6", "IL6" and "IL 6"
+ * match. Measured on BEIR SciFact: +0.01 nDCG@10 for BM25.
+ */
+export function searchTerms(text: string): string[] {
+  const lower = text.toLowerCase();
+  const out: string[] = [];
+  const tokens = lower.replace(GREEK_LETTER, (c) => GREEK.get(c) ?? c).match(WORD) ?? [];
+  for (const token of tokens) {
+    const w = token.replace(/['’]s$/, "");
+    if (STOP_WORDS.has(w)) continue;
+    out.push(stem(w));
+    const parts = w.split(LETTER_DIGIT);
+    if (parts.length > 1) for (const p of parts) if (!STOP_WORDS.has(p)) out.push(stem(p));
   }
   return out;
 }

@@ -1,0 +1,166 @@
+// Retrieval quality and speed on a BEIR dataset: indexes the corpus (one chunk per document) into the local
+// store with the local embedder, runs the qrels queries in each search mode and prints nDCG@10, recall@10,
+// MRR@10, ingest throughput and query latency.
+//   npm run bench:retrieval -- --dataset <BEIR folder> [--split test] [--mode hybrid|vector|lexical|all] [--limit N]
+import { createReadStream } from "node:fs";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { Document } from "@langchain/core/documents";
+import { LocalHashEmbeddings } from "../src/models/embeddings/local-hash.ts";
+import { HybridSearcher, type SearchMode } from "../src/retrieval/hybrid-search.ts";
+import { mrrAtK, ndcgAtK, recallAtK } from "../src/retrieval/metrics.ts";
+import { LocalVectorStore } from "../src/store/local-vector-store.ts";
+
+const K = 10;
+const BATCH = 512;
+const MODES: SearchMode[] = ["hybrid", "vector", "lexical"];
+
+interface Row {
+  mode: string;
+  ndcg: number;
+  recall: number;
+  mrr: number;
+  ingest: number;
+  p50: number;
+  p95: number;
+}
+
+async function* jsonLines<T>(file: string): AsyncGenerator<T> {
+  const lines = createInterface({ input: createReadStream(file, "utf8"), crlfDelay: Number.POSITIVE_INFINITY });
+  for await (const line of lines) if (line.trim()) yield JSON.parse(line) as T;
+}
+
+async function readQrels(file: string): Promise<Map<string, Map<string, number>>> {
+  const qrels = new Map<string, Map<string, number>>();
+  let header = true;
+  const lines = createInterface({ input: createReadStream(file, "utf8"), crlfDelay: Number.POSITIVE_INFINITY });
+  for await (const line of lines) {
+    if (header) {
+      header = false;
+      continue;
+    }
+    const [queryId, docId, score] = line.split("\t");
+    if (!queryId || !docId) continue;
+    let rels = qrels.get(queryId);
+    if (!rels) {
+      rels = new Map();
+      qrels.set(queryId, rels);
+    }
+    rels.set(docId, Number(score));
+  }
+  return qrels;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+function mean(values: number[]): number {
+  return values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+function printTable(rows: Row[]): void {
+  const head = ["mode", "nDCG@10", "recall@10", "MRR@10", "ingest chunks/s", "p50 ms", "p95 ms"];
+  const body = rows.map((r) => [
+    r.mode,
+    r.ndcg.toFixed(4),
+    r.recall.toFixed(4),
+    r.mrr.toFixed(4),
+    r.ingest.toFixed(0),
+    r.p50.toFixed(2),
+    r.p95.toFixed(2),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ")} |`;
+  console.log(line(head));
+  console.log(`|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`);
+  for (const row of body) console.log(line(row));
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      dataset: { type: "string" },
+      split: { type: "string", default: "test" },
+      mode: { type: "string", default: "all" },
+      limit: { type: "string" },
+    },
+  });
+  if (!values.dataset) {
+    console.error("usage: npm run bench:retrieval -- --dataset <BEIR folder> [--split test] [--mode all] [--limit N]");
+    process.exitCode = 2;
+    return;
+  }
+  const dataset = path.resolve(values.dataset);
+  const modes = values.mode === "all" ? MODES : [values.mode as SearchMode];
+  for (const mode of modes) {
+    if (!MODES.includes(mode)) throw new Error(`--mode must be one of ${MODES.join(", ")} or all, got ${mode}`);
+  }
+  const limit = values.limit ? Number(values.limit) : Number.POSITIVE_INFINITY;
+
+  const embeddings = new LocalHashEmbeddings();
+  const store = new LocalVectorStore(embeddings);
+  let batch: Document[] = [];
+  let chunks = 0;
+  let ingestMs = 0;
+  const flushBatch = async () => {
+    const started = performance.now();
+    await store.addDocuments(batch, { ids: batch.map((d) => d.metadata.doc_id as string) });
+    ingestMs += performance.now() - started;
+    chunks += batch.length;
+    batch = [];
+  };
+  for await (const doc of jsonLines<{ _id: string; title?: string; text?: string }>(path.join(dataset, "corpus.jsonl"))) {
+    const pageContent = [doc.title, doc.text].filter(Boolean).join("\n");
+    batch.push(new Document({ pageContent, metadata: { doc_id: doc._id } }));
+    if (batch.length >= BATCH) await flushBatch();
+  }
+  if (batch.length > 0) await flushBatch();
+  const ingestRate = chunks / (ingestMs / 1000);
+
+  const qrels = await readQrels(path.join(dataset, "qrels", `${values.split}.tsv`));
+  const queries: { id: string; text: string }[] = [];
+  for await (const q of jsonLines<{ _id: string; text: string }>(path.join(dataset, "queries.jsonl"))) {
+    if (qrels.has(q._id)) queries.push({ id: q._id, text: q.text });
+    if (queries.length >= limit) break;
+  }
+  console.log(
+    `${path.basename(dataset)} (${values.split}): ${chunks} chunks in ${(ingestMs / 1000).toFixed(2)} s, ` +
+      `${queries.length} queries, embeddings ${embeddings.modelId}`,
+  );
+
+  const rows: Row[] = [];
+  for (const mode of modes) {
+    const searcher = new HybridSearcher({ store, mode });
+    const ndcg: number[] = [];
+    const recall: number[] = [];
+    const mrr: number[] = [];
+    const latencies: number[] = [];
+    for (const query of queries) {
+      const started = performance.now();
+      const hits = await searcher.search(query.text, { k: K });
+      latencies.push(performance.now() - started);
+      const ranked = hits.map((h) => String(h.document.metadata.doc_id));
+      const relevant = qrels.get(query.id) ?? new Map<string, number>();
+      ndcg.push(ndcgAtK(ranked, relevant, K));
+      recall.push(recallAtK(ranked, relevant, K));
+      mrr.push(mrrAtK(ranked, relevant, K));
+    }
+    latencies.sort((a, b) => a - b);
+    rows.push({
+      mode,
+      ndcg: mean(ndcg),
+      recall: mean(recall),
+      mrr: mean(mrr),
+      ingest: ingestRate,
+      p50: percentile(latencies, 50),
+      p95: percentile(latencies, 95),
+    });
+  }
+  printTable(rows);
+}
+
+await main();

@@ -1,0 +1,182 @@
+// Chain config files: the repository's own chains/, and broken files whose errors must say where and what.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ChainConfigError, loadChainConfigs, parseChainConfig } from "./config.ts";
+
+const CHAINS = path.resolve(import.meta.dirname, "../../chains");
+
+const VALID = `
+name: qa
+type: qa
+prompt: qa
+model:
+  provider: extractive
+retrieval:
+  k: 5
+  search: hybrid
+`;
+
+/** The error's lines for a qa.yaml with `text`. */
+function problems(text: string, file = "chains/qa.yaml"): string[] {
+  try {
+    parseChainConfig(text, file);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ChainConfigError);
+    return (error as ChainConfigError).message.split("\n");
+  }
+  throw new Error("expected the config to be rejected");
+}
+
+describe("loadChainConfigs", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "counsel-chains-"));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("loads the repository's default qa chain with the extractive answerer", async () => {
+    const chains = await loadChainConfigs(CHAINS);
+    expect(chains.get("qa")).toMatchObject({
+      name: "qa",
+      type: "qa",
+      prompt: "qa",
+      model: { provider: "extractive" },
+      retrieval: { k: 5, search: "hybrid" },
+    });
+  });
+
+  it("keys configs by name and fills retrieval defaults", async () => {
+    await writeFile(
+      path.join(dir, "brief.yaml"),
+      "name: brief\ntype: qa\nprompt: qa\nmodel: { provider: extractive }\n",
+    );
+    await writeFile(path.join(dir, "notes.txt"), "not a chain");
+    const chains = await loadChainConfigs(dir);
+    expect([...chains.keys()]).toEqual(["brief"]);
+    expect(chains.get("brief")?.retrieval).toEqual({ k: 5, search: "hybrid" });
+  });
+
+  it("names the file, the field, what was expected and what it got", async () => {
+    await writeFile(path.join(dir, "qa.yaml"), VALID.replace("k: 5", "k: 500"));
+    const error = await loadChainConfigs(dir).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ChainConfigError);
+    expect((error as Error).message).toBe(
+      `${path.join(dir, "qa.yaml")}: retrieval.k: expected a number between 1 and 50, got 500`,
+    );
+  });
+
+  it("names a missing chains folder", async () => {
+    await expect(loadChainConfigs(path.join(dir, "missing"))).rejects.toThrow(
+      /missing: cannot read the chains folder/,
+    );
+  });
+});
+
+describe("parseChainConfig", () => {
+  it("accepts a valid file", () => {
+    expect(parseChainConfig(VALID, "chains/qa.yaml").model).toEqual({ provider: "extractive" });
+  });
+
+  it("shows the file relative to the working directory", () => {
+    expect(problems(VALID.replace("k: 5", "k: 0"), path.join(process.cwd(), "chains/qa.yaml"))).toEqual([
+      "chains/qa.yaml: retrieval.k: expected a number between 1 and 50, got 0",
+    ]);
+  });
+
+  it("lists every problem, one line each", () => {
+    const text = VALID.replace("type: qa", "type: chat")
+      .replace("search: hybrid", "search: fuzzy")
+      .replace("k: 5", "k: 2.5");
+    expect(problems(text)).toEqual([
+      'chains/qa.yaml: type: expected one of "qa", "advisor", got "chat"',
+      "chains/qa.yaml: retrieval.k: expected a whole number between 1 and 50, got 2.5",
+      'chains/qa.yaml: retrieval.search: expected one of "hybrid", "similarity", "lexical", "mmr", got "fuzzy"',
+    ]);
+  });
+
+  it("reports missing fields, wrong types and misspelt fields", () => {
+    expect(problems("name: qa\ntype: qa\nprompt: qa\n")).toEqual([
+      "chains/qa.yaml: model: required (expected a mapping)",
+    ]);
+    expect(problems(VALID.replace("k: 5", 'k: "5"'))).toEqual([
+      'chains/qa.yaml: retrieval.k: expected a number between 1 and 50, got "5"',
+    ]);
+    expect(
+      problems(VALID.replace("  provider: extractive", "  provider: extractive\n  temprature: 0")),
+    ).toEqual(["chains/qa.yaml: model.temprature: unknown field (check its spelling)"]);
+    expect(problems(`${VALID}modle: {}\n`)).toEqual([
+      "chains/qa.yaml: modle: unknown field (check its spelling)",
+    ]);
+  });
+
+  it("requires a model id for bedrock", () => {
+    expect(problems(VALID.replace("provider: extractive", "provider: bedrock"))).toEqual([
+      "chains/qa.yaml: model.id: required when model.provider is bedrock",
+    ]);
+  });
+
+  it("requires the name to be the file name", () => {
+    expect(problems(VALID.replace("name: qa", "name: other"))).toEqual([
+      'chains/qa.yaml: name: expected "qa" (the file name, so each chain is found by its file), got "other"',
+    ]);
+  });
+
+  it("validates a metadata filter", () => {
+    expect(
+      parseChainConfig(`${VALID}  filter: { tenant: acme, year: 2023 }\n`, "qa.yaml").retrieval.filter,
+    ).toEqual({
+      tenant: "acme",
+      year: 2023,
+    });
+    expect(problems(`${VALID}  filter: { tenant: [a, b] }\n`)).toEqual([
+      'chains/qa.yaml: retrieval.filter.tenant: expected a string, number or boolean, got ["a","b"]',
+    ]);
+  });
+
+  it("reports a YAML syntax error with its line", () => {
+    const [line] = problems("name: qa\nmodel: [unclosed\n");
+    expect(line).toMatch(/^chains\/qa\.yaml: line \d+, column \d+: /);
+    expect(problems("- just\n- a list\n")).toEqual([
+      "chains/qa.yaml: expected a mapping of fields (name, type, prompt, model, retrieval)",
+    ]);
+  });
+
+  describe("variants", () => {
+    const withVariants = (variants: string) => `${VALID}variants:\n${variants}`;
+
+    it("accepts partial overrides with weights", () => {
+      const config = parseChainConfig(
+        withVariants(
+          "  strict:\n    weight: 1\n    model: { minRelevance: 0.5 }\n  wide:\n    weight: 2\n    retrieval: { k: 10 }\n",
+        ),
+        "qa.yaml",
+      );
+      expect(config.variants).toEqual({
+        strict: { weight: 1, model: { minRelevance: 0.5 } },
+        wide: { weight: 2, retrieval: { k: 10 } },
+      });
+    });
+
+    it("rejects a bad weight, a bad override and an all-zero split", () => {
+      expect(problems(withVariants("  strict:\n    weight: -1\n"))).toEqual([
+        "chains/qa.yaml: variants.strict.weight: expected a weight of 0 or more, got -1",
+      ]);
+      expect(problems(withVariants("  wide:\n    weight: 1\n    retrieval: { k: 99 }\n"))).toEqual([
+        "chains/qa.yaml: variants.wide.retrieval.k: expected a number between 1 and 50, got 99",
+      ]);
+      expect(problems(withVariants("  a:\n    weight: 0\n  b:\n    weight: 0\n"))).toEqual([
+        "chains/qa.yaml: variants: expected at least one variant with a weight above 0",
+      ]);
+    });
+
+    it("checks a variant that switches to bedrock has a model id", () => {
+      expect(problems(withVariants("  llm:\n    weight: 1\n    model: { provider: bedrock }\n"))).toEqual([
+        "chains/qa.yaml: variants.llm.model.id: required when model.provider is bedrock",
+      ]);
+    });
+  });
+});

@@ -1,0 +1,218 @@
+// Chain configs: one YAML file per chain in chains/, validated at start-up so that a typo fails loudly
+// with the file, the field and what was expected, instead of at the first request.
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import { z } from "zod/v4";
+
+/** A chain, prompt or variant name: also used in URLs (/chain/:name) and file names. */
+const NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const name = (what: string) =>
+  z.string({ error: `expected ${what}` }).regex(NAME, { error: `expected ${what} (a-z, 0-9, - and _)` });
+
+function between(min: number, max: number, options: { int?: boolean } = {}) {
+  const expected = `expected a number between ${min} and ${max}`;
+  const n = z.number({ error: expected });
+  return (options.int ? n.int({ error: `expected a whole number between ${min} and ${max}` }) : n)
+    .min(min, { error: expected })
+    .max(max, { error: expected });
+}
+
+const modelFields = {
+  provider: z.enum(["extractive", "bedrock"]),
+  /** Model id for generative providers, e.g. a Bedrock model or inference profile id. */
+  id: z.string({ error: "expected a model id" }).min(1, { error: "expected a model id" }),
+  temperature: between(0, 1),
+  maxTokens: between(1, 200_000, { int: true }),
+  /** Extractive answerer: abstain below this relevance (0..1). */
+  minRelevance: between(0, 1),
+};
+
+const filterSchema = z.record(
+  z.string(),
+  z.union([z.string(), z.number(), z.boolean()], { error: "expected a string, number or boolean" }),
+  { error: "expected a mapping of metadata field to value" },
+);
+
+const retrievalFields = {
+  k: between(1, 50, { int: true }),
+  search: z.enum(["hybrid", "similarity", "lexical", "mmr"]),
+  /** Drop retrieved chunks scoring below this; scores are comparable only within one search mode. */
+  scoreThreshold: z.number({ error: "expected a number" }),
+  filter: filterSchema,
+};
+
+const modelSchema = z.strictObject({
+  provider: modelFields.provider,
+  id: modelFields.id.optional(),
+  temperature: modelFields.temperature.optional(),
+  maxTokens: modelFields.maxTokens.optional(),
+  minRelevance: modelFields.minRelevance.optional(),
+});
+
+const retrievalSchema = z.strictObject({
+  k: retrievalFields.k.default(5),
+  search: retrievalFields.search.default("hybrid"),
+  scoreThreshold: retrievalFields.scoreThreshold.optional(),
+  filter: retrievalFields.filter.optional(),
+});
+
+/** An experiment arm: overrides part of the chain; `weight` is its share of traffic (relative to the others). */
+const variantSchema = z.strictObject({
+  weight: z
+    .number({ error: "expected a weight of 0 or more" })
+    .min(0, { error: "expected a weight of 0 or more" }),
+  description: z.string().optional(),
+  prompt: name("a prompt name").optional(),
+  model: z.strictObject(modelSchema.shape).partial().optional(),
+  retrieval: z.strictObject(retrievalFields).partial().optional(),
+});
+
+const chainSchema = z
+  .strictObject({
+    name: name("a chain name"),
+    type: z.enum(["qa", "advisor"]),
+    description: z.string().optional(),
+    /** A file in prompts/, without .md. */
+    prompt: name("a prompt name"),
+    model: modelSchema,
+    retrieval: retrievalSchema.prefault({}),
+    variants: z
+      .record(name("a variant name"), variantSchema)
+      .refine((v) => !("default" in v), { error: '"default" names the chain itself; choose another name' })
+      .optional(),
+  })
+  .superRefine((config, ctx) => {
+    const bedrockNeedsId = (model: Partial<ChainModel>, at: (string | number)[]) => {
+      if (model.provider === "bedrock" && !model.id)
+        ctx.addIssue({
+          code: "custom",
+          path: [...at, "id"],
+          message: "required when model.provider is bedrock",
+        });
+    };
+    bedrockNeedsId(config.model, ["model"]);
+    const variants = Object.entries(config.variants ?? {});
+    for (const [variant, v] of variants)
+      bedrockNeedsId({ ...config.model, ...v.model }, ["variants", variant, "model"]);
+    if (variants.length > 0 && variants.every(([, v]) => v.weight === 0))
+      ctx.addIssue({
+        code: "custom",
+        path: ["variants"],
+        message: "expected at least one variant with a weight above 0",
+      });
+  });
+
+type ChainModel = z.output<typeof modelSchema>;
+
+export type ChainConfig = z.output<typeof chainSchema>;
+export type ChainType = ChainConfig["type"];
+export type ChainVariant = NonNullable<ChainConfig["variants"]>[string];
+
+/** A chain or prompt file that cannot be used; names the file and every problem in it. */
+export class ChainConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(problems.map((p) => `${file}: ${p}`).join("\n"));
+    this.name = "ChainConfigError";
+  }
+}
+
+/** Reads every chains/*.yaml (and .yml) in `dir`, keyed by chain name. */
+export async function loadChainConfigs(dir: string): Promise<Map<string, ChainConfig>> {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch (error) {
+    throw new ChainConfigError(displayPath(dir), [
+      `cannot read the chains folder (${(error as Error).message})`,
+    ]);
+  }
+  const configs = new Map<string, ChainConfig>();
+  for (const entry of entries.filter((e) => /\.ya?ml$/.test(e)).sort()) {
+    const config = parseChainConfig(await readFile(path.join(dir, entry), "utf8"), path.join(dir, entry));
+    configs.set(config.name, config);
+  }
+  return configs;
+}
+
+/** Validates one chain file's text; `file` names it in errors, and its base name must equal the chain name. */
+export function parseChainConfig(text: string, file: string): ChainConfig {
+  const shown = displayPath(file);
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (error) {
+    if (error instanceof YAMLParseError) {
+      const at = error.linePos?.[0];
+      throw new ChainConfigError(shown, [
+        `${at ? `line ${at.line}, column ${at.col}: ` : ""}${firstLine(error.message)}`,
+      ]);
+    }
+    throw error;
+  }
+  if (data === null || typeof data !== "object" || Array.isArray(data))
+    throw new ChainConfigError(shown, [
+      `expected a mapping of fields (name, type, prompt, model, retrieval)`,
+    ]);
+
+  const parsed = chainSchema.safeParse(data, { reportInput: true });
+  if (!parsed.success) throw new ChainConfigError(shown, parsed.error.issues.flatMap(describeIssue));
+  const base = path.basename(file).replace(/\.ya?ml$/, "");
+  if (parsed.data.name !== base)
+    throw new ChainConfigError(shown, [
+      `name: expected "${base}" (the file name, so each chain is found by its file), got "${parsed.data.name}"`,
+    ]);
+  return parsed.data;
+}
+
+/** One line per problem: "field.path: expected …, got …". */
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  const at = issue.path.length ? issue.path.map(String).join(".") : "(top level)";
+  // A custom (cross-field) issue's input is the whole config: not worth echoing.
+  const got =
+    issue.code !== "custom" && "input" in issue && issue.input !== undefined
+      ? `, got ${show(issue.input)}`
+      : "";
+  switch (issue.code) {
+    case "unrecognized_keys":
+      return issue.keys.map(
+        (key) => `${issue.path.length ? `${at}.` : ""}${key}: unknown field (check its spelling)`,
+      );
+    case "invalid_value":
+      return [`${at}: expected one of ${issue.values.map((v) => show(v)).join(", ")}${got}`];
+    case "invalid_type":
+      if (!("input" in issue) || issue.input === undefined) return [`${at}: required (${expected(issue)})`];
+      return [`${at}: ${expected(issue)}${got}`];
+    default:
+      return [`${at}: ${issue.message}${got}`];
+  }
+}
+
+function expected(issue: z.core.$ZodIssueInvalidType): string {
+  if (issue.message.startsWith("expected")) return issue.message;
+  const kinds: Record<string, string> = {
+    object: "a mapping",
+    array: "a list",
+    string: "text",
+    number: "a number",
+  };
+  return `expected ${kinds[issue.expected] ?? issue.expected}`;
+}
+
+function show(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function firstLine(message: string): string {
+  return message.split("\n")[0];
+}
+
+/** Relative to the working directory when inside it ("chains/qa.yaml"), else absolute. */
+export function displayPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith("..") && !path.isAbsolute(relative) ? relative : file;
+}

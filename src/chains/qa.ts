@@ -1,0 +1,264 @@
+// The qa chain as LCEL: retrieve chunks for the question, then answer from them with [n] citations, either by
+// quoting (the extractive answerer) or with a generative chat model and the chain's prompt.
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { StringOutputParser } from "@langchain/core/output_parsers";
+import type { PromptTemplate } from "@langchain/core/prompts";
+import {
+  type Runnable,
+  type RunnableConfig,
+  type RunnableFunc,
+  RunnableLambda,
+  RunnableSequence,
+} from "@langchain/core/runnables";
+import { BadRequestError } from "../errors.ts";
+import { ABSTAIN_ANSWER, type ExtractiveAnswer, ExtractiveAnswerer } from "../models/chat/extractive.ts";
+import type { MetadataFilter, ScoredDocument, Searcher } from "../retrieval/types.ts";
+import type { ChainConfig } from "./config.ts";
+import { formatContext, sourceOf } from "./prompts.ts";
+
+export interface QaInput {
+  question: string;
+  /** How many chunks to retrieve (1..50); the chain config's retrieval.k when absent. */
+  k?: number;
+  /** Metadata equality filter, ANDed with the chain config's own filter. */
+  filter?: MetadataFilter;
+}
+
+export interface QaSource {
+  id: string;
+  source: string;
+  page?: number;
+  /** The sentence(s) the answer quotes from this chunk, else the chunk's first ~300 characters. */
+  snippet: string;
+  score: number;
+  metadata: Record<string, unknown>;
+  /** Whether the answer cites this chunk. */
+  cited: boolean;
+}
+
+export interface QaResult {
+  answer: string;
+  /**
+   * The retrieved chunks in retrieval order, so that [n] in the answer is `sources[n - 1]`; empty when the
+   * answer cites nothing (it abstained), so that a client never shows sources for "I couldn't find…".
+   */
+  sources: QaSource[];
+  /** The 1-based source numbers that the answer cites, ascending. */
+  citations: number[];
+  abstained: boolean;
+  chain: string;
+  /** The experiment variant that answered; "default" until variants are chosen per request. */
+  variant: string;
+  /** "extractive", or "<provider>:<model id>". */
+  model: string;
+  timings: { retrievalMs: number; answerMs: number; totalMs: number };
+}
+
+/**
+ * What `.stream()` yields: first pieces of `answer` text (a sentence, or a model token, at a time), then one
+ * chunk with everything else. LangChain's `concat` of all chunks is the `.invoke()` result.
+ */
+export type QaChunk = Partial<QaResult>;
+
+export interface QaChainOptions {
+  config: ChainConfig;
+  searcher: Searcher;
+  /** Answers when `config.model.provider` is "extractive"; built from `config.model.minRelevance` when absent. */
+  answerer?: ExtractiveAnswerer;
+  /** The chain's prompt (loadPrompt); required with a chat model. */
+  prompt?: PromptTemplate;
+  /**
+   * A generative model for providers other than "extractive", built by the model factory from `config.model`
+   * (id, temperature, maxTokens). TODO(bedrock): the factory is not written yet; tests pass a fake chat model.
+   */
+  chatModel?: BaseChatModel;
+}
+
+const SNIPPET_CHARS = 300;
+
+interface Retrieved {
+  question: string;
+  sources: ScoredDocument[];
+  startedAt: number;
+  retrievalMs: number;
+}
+
+type AnswerStep = (retrieved: Retrieved, config: RunnableConfig) => AsyncGenerator<QaChunk>;
+
+export function buildQaChain(options: QaChainOptions): Runnable<QaInput, QaResult> {
+  const { config, searcher } = options;
+  if (config.type !== "qa") throw new Error(`Chain "${config.name}" is of type ${config.type}, not qa.`);
+
+  const retrieve = RunnableLambda.from(
+    async (input: QaInput, runConfig: RunnableConfig): Promise<Retrieved> => {
+      const startedAt = performance.now();
+      const question = typeof input?.question === "string" ? input.question.trim() : "";
+      if (!question) throw new BadRequestError("The question is empty.");
+      const k = input.k ?? config.retrieval.k;
+      if (!Number.isInteger(k) || k < 1 || k > 50)
+        throw new BadRequestError(`k must be a whole number from 1 to 50.`);
+      const filter = combineFilters(config.retrieval.filter, input.filter);
+      let sources: ScoredDocument[] = [];
+      if (filter !== null) {
+        sources = await searcher.search(question, { k, ...(filter ? { filter } : {}) });
+        runConfig.signal?.throwIfAborted();
+        const threshold = config.retrieval.scoreThreshold;
+        if (threshold !== undefined) sources = sources.filter((s) => s.score >= threshold);
+        sources = sources.slice(0, k);
+      }
+      return { question, sources, startedAt, retrievalMs: performance.now() - startedAt };
+    },
+  ).withConfig({ runName: "retrieve" });
+
+  const answer = streamingLambda<Retrieved, QaResult>(answerStep(options)).withConfig({ runName: "answer" });
+  return RunnableSequence.from([retrieve, answer]).withConfig({ runName: `qa:${config.name}` }) as Runnable<
+    QaInput,
+    QaResult
+  >;
+}
+
+/** `chain.stream()`, typed as what it really yields (see {@link QaChunk}). */
+export async function* streamQa(
+  chain: Runnable<QaInput, QaResult>,
+  input: QaInput,
+  options?: { signal?: AbortSignal },
+): AsyncGenerator<QaChunk> {
+  yield* (await chain.stream(input, options)) as AsyncIterable<QaChunk>;
+}
+
+function answerStep({ config, answerer, prompt, chatModel }: QaChainOptions): AnswerStep {
+  const provider = config.model.provider;
+  const meta = {
+    chain: config.name,
+    variant: "default",
+    model: provider === "extractive" ? "extractive" : `${provider}:${config.model.id}`,
+  };
+  const finish = (
+    retrieved: Retrieved,
+    answerStart: number,
+    body: Omit<QaResult, keyof typeof meta | "answer" | "timings">,
+  ) => {
+    const now = performance.now();
+    return {
+      ...body,
+      ...meta,
+      timings: {
+        retrievalMs: ms(retrieved.retrievalMs),
+        answerMs: ms(now - answerStart),
+        totalMs: ms(now - retrieved.startedAt),
+      },
+    } satisfies QaChunk;
+  };
+
+  if (provider === "extractive") {
+    if (chatModel)
+      throw new Error(`Chain "${config.name}": model.provider is extractive, but a chat model was given.`);
+    const extractive = answerer ?? new ExtractiveAnswerer({ minRelevance: config.model.minRelevance });
+    return async function* (retrieved, runConfig) {
+      const answerStart = performance.now();
+      const result = extractive.answer({ question: retrieved.question, sources: retrieved.sources });
+      if (result.abstained) yield { answer: result.answer };
+      // Sentence by sentence (none when abstaining), so that a stream shows the answer grow as a model's would.
+      for (const [i, s] of result.sentences.entries()) {
+        runConfig.signal?.throwIfAborted();
+        yield { answer: `${i ? " " : ""}${s.text} [${s.citation}]` };
+      }
+      yield finish(retrieved, answerStart, {
+        sources: result.abstained ? [] : describeSources(retrieved.sources, result),
+        citations: result.citations,
+        abstained: result.abstained,
+      });
+    };
+  }
+
+  if (!chatModel)
+    throw new Error(
+      `Chain "${config.name}": model.provider ${provider} needs a chat model, and none was given (the ${provider} model factory is not wired yet).`,
+    );
+  if (!prompt) throw new Error(`Chain "${config.name}": a generative model needs the chain's prompt.`);
+  const generate = prompt.pipe(chatModel).pipe(new StringOutputParser());
+  return async function* (retrieved, runConfig) {
+    const answerStart = performance.now();
+    // Nothing retrieved: nothing to ground an answer in, so don't pay for a model call.
+    if (retrieved.sources.length === 0) {
+      yield { answer: ABSTAIN_ANSWER };
+      yield finish(retrieved, answerStart, { sources: [], citations: [], abstained: true });
+      return;
+    }
+    let text = "";
+    const stream = await generate.stream(
+      { context: formatContext(retrieved.sources), question: retrieved.question },
+      runConfig,
+    );
+    for await (const token of stream) {
+      text += token;
+      yield { answer: token };
+    }
+    // An empty reply would leave the result without an answer at all.
+    if (!text.trim()) yield { answer: ABSTAIN_ANSWER };
+    const citations = citedNumbers(text, retrieved.sources.length);
+    yield finish(retrieved, answerStart, {
+      sources: citations.length ? describeSources(retrieved.sources, { citations, sentences: [] }) : [],
+      citations,
+      abstained: citations.length === 0,
+    });
+  };
+}
+
+function describeSources(
+  sources: ScoredDocument[],
+  answer: Pick<ExtractiveAnswer, "citations" | "sentences">,
+): QaSource[] {
+  return sources.map(({ document, score }, i) => {
+    const quoted = answer.sentences.filter((s) => s.citation === i + 1).map((s) => s.text);
+    const metadata = { ...document.metadata };
+    return {
+      id: document.id ?? (typeof metadata.id === "string" ? metadata.id : ""),
+      ...sourceOf(metadata),
+      snippet: quoted.length ? quoted.join(" ") : opening(document.pageContent),
+      score,
+      metadata,
+      cited: answer.citations.includes(i + 1),
+    };
+  });
+}
+
+/** [n] marks in a generated answer that point at a real source, ascending. */
+function citedNumbers(text: string, count: number): number[] {
+  const cited = new Set<number>();
+  for (const match of text.matchAll(/\[(\d{1,3})\]/g)) {
+    const n = Number(match[1]);
+    if (n >= 1 && n <= count) cited.add(n);
+  }
+  return [...cited].sort((a, b) => a - b);
+}
+
+/**
+ * ANDs the chain's filter with the request's. A key both set to different values can match nothing: null,
+ * so that retrieval is skipped rather than the request widening the chain's scope.
+ */
+function combineFilters(
+  fixed?: MetadataFilter,
+  requested?: MetadataFilter,
+): MetadataFilter | undefined | null {
+  if (!fixed || !requested) return fixed ?? requested;
+  for (const [key, value] of Object.entries(requested)) if (key in fixed && fixed[key] !== value) return null;
+  return { ...requested, ...fixed };
+}
+
+function opening(text: string): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  if (flat.length <= SNIPPET_CHARS) return flat;
+  const cut = flat.slice(0, SNIPPET_CHARS);
+  return `${cut.slice(0, Math.max(cut.lastIndexOf(" "), SNIPPET_CHARS / 2))}…`;
+}
+
+function ms(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+// RunnableLambda streams the chunks of an async generator and concatenates them on invoke, but its types only
+// know functions that return the output: this says what the generator adds up to.
+function streamingLambda<I, O>(step: (input: I, config: RunnableConfig) => AsyncGenerator<Partial<O>>) {
+  return RunnableLambda.from<I, O>(step as unknown as RunnableFunc<I, O>);
+}

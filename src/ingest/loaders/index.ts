@@ -1,0 +1,125 @@
+// A blob → LangChain Documents, by detected type, with the LangChain loaders reading from a Blob (no temporary
+// files). Every document carries `source`, `name` and `type`; a file that cannot be parsed is a BadRequestError
+// naming it, never a crash.
+import { TextLoader } from "@langchain/classic/document_loaders/fs/text";
+import { Document } from "@langchain/core/documents";
+import { BadRequestError, CounselError } from "../../errors.ts";
+import type { Recipe } from "../recipe.ts";
+import type { SourceBlob } from "../sources/blob.ts";
+import { loadCsv } from "./csv.ts";
+import { docxLoader } from "./docx.ts";
+import { HtmlBlobLoader } from "./html.ts";
+import { loadJson } from "./json.ts";
+import { loadPdf } from "./pdf.ts";
+import { type DocType, decodeText, detectType } from "./sniff.ts";
+
+export { type DocType, detectType, SUPPORTED_TYPES } from "./sniff.ts";
+
+export interface LoadOptions {
+  /** The type from detectType, when the caller has it already. */
+  type?: DocType;
+  /** Stops a long parse (checked between PDF pages) when the caller gives up. */
+  signal?: AbortSignal;
+}
+
+const LABELS: Record<DocType, string> = {
+  pdf: "a PDF",
+  docx: "a Word document",
+  html: "HTML",
+  markdown: "Markdown",
+  text: "text",
+  csv: "CSV",
+  json: "JSON",
+};
+
+/**
+ * The documents in a blob: a PDF page each (`page`), a CSV row each (`row`) or one per file, with `title` for
+ * HTML. Throws BadRequestError when the file is corrupt or has no text, UnsupportedTypeError for other types.
+ */
+export async function loadBlob(
+  blob: SourceBlob,
+  recipe: Recipe,
+  options: LoadOptions = {},
+): Promise<Document[]> {
+  const type = options.type ?? (await detectType(blob));
+  let docs: Document[];
+  try {
+    docs = await loadByType(blob, type, recipe, options.signal);
+  } catch (error) {
+    if (error instanceof CounselError || options.signal?.aborted) throw error;
+    throw new BadRequestError(`"${blob.name}" could not be read as ${LABELS[type]}: ${reason(error)}`);
+  }
+  const kept = docs.filter((d) => d.pageContent.trim() !== "");
+  if (kept.length === 0) {
+    const hint = type === "pdf" ? " (a scanned PDF has only images; OCR is not configured)" : "";
+    throw new BadRequestError(`"${blob.name}" has no text that could be extracted${hint}.`);
+  }
+  return kept.map(
+    (d) =>
+      new Document({
+        pageContent: d.pageContent,
+        metadata: { ...loaderFields(d.metadata), source: blob.source, name: blob.name, type },
+      }),
+  );
+}
+
+async function loadByType(
+  blob: SourceBlob,
+  type: DocType,
+  recipe: Recipe,
+  signal: AbortSignal | undefined,
+): Promise<Document[]> {
+  const { types } = recipe;
+  switch (type) {
+    case "pdf":
+      return (await loadPdf(toBlob(blob.data), blob.name, types.pdf, signal)).map(withPage);
+    case "docx":
+      return docxLoader(toBlob(blob.data), types.docx).load();
+    case "html":
+      return new HtmlBlobLoader(new Blob([text(blob)]), types.html).load();
+    case "csv":
+      return loadCsv(text(blob), types.csv);
+    case "json":
+      return loadJson(text(blob), types.json);
+    case "markdown":
+    case "text":
+      return new TextLoader(new Blob([text(blob)])).load();
+  }
+}
+
+function toBlob(data: Buffer): Blob {
+  return new Blob([new Uint8Array(data.buffer, data.byteOffset, data.byteLength)]);
+}
+
+/** The blob's text, decoded as sniffed (UTF-8, UTF-16 or Windows-1252), so loaders always get UTF-8. */
+function text(blob: SourceBlob): string {
+  const decoded = decodeText(blob.data);
+  if (decoded === undefined) throw new BadRequestError(`"${blob.name}" is not text.`);
+  return decoded;
+}
+
+/** PDFLoader's `loc.pageNumber` as a plain `page`. */
+function withPage(doc: Document): Document {
+  const page = (doc.metadata.loc as { pageNumber?: unknown } | undefined)?.pageNumber;
+  return typeof page === "number" ? new Document({ pageContent: doc.pageContent, metadata: { page } }) : doc;
+}
+
+/**
+ * Only the loaders' scalar fields we mean to keep: LangChain loaders add their own ("source": "blob",
+ * "blobType", nested "pdf" info) which are noise here, and nested values cannot be filtered on.
+ */
+function loaderFields(metadata: Record<string, unknown>): Record<string, string | number | boolean> {
+  const kept: Record<string, string | number | boolean> = {};
+  for (const key of ["page", "row", "title"]) {
+    const value = metadata[key];
+    if (typeof value === "string" || typeof value === "number" || typeof value === "boolean")
+      kept[key] = value;
+  }
+  return kept;
+}
+
+function reason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const line = message.split("\n")[0].trim();
+  return line.length > 200 ? `${line.slice(0, 197)}...` : line || "unknown error";
+}

@@ -1,0 +1,215 @@
+// Runs blobs from any source through prepare (load, split, stamp) and LangChain's indexing API, one document
+// at a time per worker: re-ingesting an unchanged document is skipped, a changed one replaces its old chunks.
+import { createHash } from "node:crypto";
+import type { DocumentInterface } from "@langchain/core/documents";
+import { index, type RecordManagerInterface } from "@langchain/core/indexing";
+import type { VectorStore } from "@langchain/core/vectorstores";
+import pMap from "p-map";
+import { CounselError } from "../errors.ts";
+import { prepareBlob } from "./prepare.ts";
+import type { Recipe } from "./recipe.ts";
+import type { SourceBlob } from "./sources/blob.ts";
+import { documentId } from "./transform/metadata.ts";
+
+/** A record manager that can also list its documents and save itself (FileRecordManager, later Redis). */
+export interface PipelineRecordManager extends RecordManagerInterface {
+  listGroupIds(): Promise<string[]>;
+  flush(): Promise<void>;
+}
+
+/** A vector store that may buffer writes: flushed before the records, so records never outlive chunks. */
+export type PipelineVectorStore = VectorStore & { flush?(): Promise<void> };
+
+export interface IngestFailure {
+  name: string;
+  error: string;
+  /** A stable code: CounselError codes such as unsupported_media_type, else ingest_failed. */
+  code: string;
+}
+
+/** Counts of documents (files or JSON documents), with chunk counts beside them. */
+export interface IngestReport {
+  added: number;
+  updated: number;
+  skipped: number;
+  deleted: number;
+  failed: IngestFailure[];
+  chunks: { added: number; deleted: number; skipped: number };
+}
+
+export interface IngestProgress {
+  name: string;
+  status: "added" | "updated" | "skipped" | "failed";
+  done: number;
+}
+
+export interface IngestOptions {
+  /**
+   * Removes documents that are gone: every document id for which `scope` is true and that this run did not
+   * see is deleted with its chunks. The CLI's `--cleanup` scopes it to the folder or glob it was given.
+   */
+  cleanup?: { scope: (docId: string) => boolean };
+  onProgress?: (progress: IngestProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** A document given as text, as in `POST /ingest {"documents": [...]}`. */
+export interface TextDocument {
+  text: string;
+  metadata?: Record<string, string | number | boolean>;
+}
+
+export interface IngestPipelineOptions {
+  vectorStore: PipelineVectorStore;
+  recordManager: PipelineRecordManager;
+  recipe: Recipe;
+  /** Documents prepared and embedded at once; overlaps parsing with embedding calls. */
+  concurrency?: number;
+}
+
+export class IngestPipeline {
+  private readonly vectorStore: PipelineVectorStore;
+  private readonly recordManager: PipelineRecordManager;
+  private readonly recipe: Recipe;
+  private readonly concurrency: number;
+  /** Serialises work on one document id, so two uploads of one document cannot interleave. */
+  private readonly docLocks = new Map<string, Promise<unknown>>();
+
+  constructor(options: IngestPipelineOptions) {
+    this.vectorStore = options.vectorStore;
+    this.recordManager = options.recordManager;
+    this.recipe = options.recipe;
+    this.concurrency = options.concurrency ?? 4;
+  }
+
+  async ingest(blobs: Iterable<SourceBlob> | AsyncIterable<SourceBlob>, options: IngestOptions = {}) {
+    const report: IngestReport = {
+      added: 0,
+      updated: 0,
+      skipped: 0,
+      deleted: 0,
+      failed: [],
+      chunks: { added: 0, deleted: 0, skipped: 0 },
+    };
+    const seen = new Set<string>();
+    let done = 0;
+
+    await pMap(
+      blobs,
+      async (blob) => {
+        options.signal?.throwIfAborted();
+        const docId = documentId(blob);
+        seen.add(docId);
+        let status: IngestProgress["status"];
+        try {
+          status = await this.withDocLock(docId, () => this.ingestOne(blob, report));
+        } catch (error) {
+          status = "failed";
+          report.failed.push({
+            name: blob.name,
+            error: errorMessage(error),
+            code: error instanceof CounselError ? error.code : "ingest_failed",
+          });
+        }
+        done += 1;
+        options.onProgress?.({ name: blob.name, status, done });
+      },
+      { concurrency: this.concurrency },
+    );
+
+    if (options.cleanup) {
+      const gone = (await this.recordManager.listGroupIds()).filter(
+        (id) => !seen.has(id) && options.cleanup?.scope(id),
+      );
+      for (const docId of gone) {
+        report.chunks.deleted += await this.deleteDocument(docId);
+        report.deleted += 1;
+      }
+    }
+
+    await this.flush();
+    return report;
+  }
+
+  /** Ingests documents given as text; `metadata.doc_id` is their identity, else their content hash. */
+  async ingestTexts(documents: TextDocument[], options: IngestOptions = {}) {
+    const blobs = documents.map((doc): SourceBlob => {
+      const docId = doc.metadata?.doc_id ?? `text:${sha256(doc.text).slice(0, 16)}`;
+      return {
+        // Not the position in the request: the name lands in chunk metadata, which index() hashes.
+        name: String(doc.metadata?.name ?? docId),
+        source: String(docId),
+        data: Buffer.from(doc.text, "utf8"),
+        mediaType: "text/plain",
+        metadata: { ...doc.metadata, doc_id: String(docId) },
+      };
+    });
+    return this.ingest(blobs, options);
+  }
+
+  /** Deletes every chunk of one document; returns how many. */
+  async deleteDocument(docId: string): Promise<number> {
+    const keys = await this.recordManager.listKeys({ groupIds: [docId] });
+    if (keys.length > 0) {
+      await this.vectorStore.delete({ ids: keys });
+      await this.recordManager.deleteKeys(keys);
+    }
+    return keys.length;
+  }
+
+  private async ingestOne(blob: SourceBlob, report: IngestReport): Promise<IngestProgress["status"]> {
+    const chunks: DocumentInterface[] = await prepareBlob(blob, this.recipe);
+    if (chunks.length === 0) throw new Error("no text could be extracted from it");
+    const docId = String(chunks[0].metadata.doc_id);
+    const before = await this.recordManager.listKeys({ groupIds: [docId] });
+    const result = await index({
+      docsSource: chunks,
+      recordManager: this.recordManager,
+      vectorStore: this.vectorStore,
+      options: {
+        cleanup: "incremental",
+        sourceIdKey: "doc_id",
+        // One batch per document: index() cleans up per batch, so a document split over two batches would
+        // have its second half deleted and re-added on every run.
+        batchSize: chunks.length,
+      },
+    });
+    report.chunks.added += result.numAdded;
+    report.chunks.deleted += result.numDeleted;
+    report.chunks.skipped += result.numSkipped;
+    if (before.length === 0) {
+      report.added += 1;
+      return "added";
+    }
+    if (result.numAdded === 0 && result.numDeleted === 0) {
+      report.skipped += 1;
+      return "skipped";
+    }
+    report.updated += 1;
+    return "updated";
+  }
+
+  private async withDocLock<T>(docId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.docLocks.get(docId) ?? Promise.resolve();
+    const current = previous.catch(() => undefined).then(work);
+    this.docLocks.set(docId, current);
+    try {
+      return await current;
+    } finally {
+      if (this.docLocks.get(docId) === current) this.docLocks.delete(docId);
+    }
+  }
+
+  async flush(): Promise<void> {
+    await this.vectorStore.flush?.();
+    await this.recordManager.flush();
+  }
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,29 @@
+// One blob → the chunks to index: detect the type, load, split, stamp metadata. The pipeline hands the result
+// to LangChain's index(); the same bytes and recipe always give identical chunks, so re-runs are skipped.
+import type { Document } from "@langchain/core/documents";
+import { loadBlob } from "./loaders/index.ts";
+import { detectType } from "./loaders/sniff.ts";
+import type { Recipe } from "./recipe.ts";
+import type { SourceBlob } from "./sources/blob.ts";
+import { type ChunkMetadata, stampMetadata } from "./transform/metadata.ts";
+import { splitDocuments } from "./transform/split.ts";
+
+export interface PrepareOptions {
+  /** Stops a long parse (checked between PDF pages) when the caller gives up. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The chunks of one blob. Throws UnsupportedTypeError (415) for a type Counsel cannot read and BadRequestError
+ * (400) for an empty, corrupt or text-less file, each naming the file.
+ */
+export async function prepareBlob(
+  blob: SourceBlob,
+  recipe: Recipe,
+  options: PrepareOptions = {},
+): Promise<Document<ChunkMetadata>[]> {
+  const type = await detectType(blob);
+  const docs = await loadBlob(blob, recipe, { type, signal: options.signal });
+  const chunks = await splitDocuments(docs, recipe);
+  return stampMetadata(chunks, blob);
+}

@@ -1,0 +1,209 @@
+// Ingestion recipes: one YAML file per recipe in loaders/ (sources, splitter, options per file type),
+// validated when loaded so that a typo fails at start-up with the file, the field and what was expected.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import { z } from "zod/v4";
+
+// Every field is documented, with its default, in loaders/default.yaml (a test keeps the two in step).
+const NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/** Not content: code, styling, navigation, embedded objects and button labels. */
+const HTML_EXCLUDE = "script style noscript template nav svg iframe object embed button".split(" ");
+
+function int(min: number, max: number) {
+  const expected = `expected a whole number between ${min} and ${max}`;
+  return z.number({ error: expected }).int({ error: expected }).min(min, { error: expected }).max(max, {
+    error: expected,
+  });
+}
+
+const bool = () => z.boolean({ error: "expected true or false" });
+
+const splitterSchema = z
+  .strictObject({
+    chunkSize: int(50, 100_000).default(1000),
+    chunkOverlap: int(0, 50_000).default(150),
+  })
+  .superRefine((s, ctx) => {
+    if (s.chunkOverlap >= s.chunkSize)
+      ctx.addIssue({
+        code: "custom",
+        path: ["chunkOverlap"],
+        message: `expected less than chunkSize (${s.chunkSize}), got ${s.chunkOverlap}`,
+      });
+  });
+
+const typesSchema = z.strictObject({
+  pdf: z
+    .strictObject({
+      timeoutMs: int(100, 600_000).default(30_000),
+      splitPages: bool().default(true),
+    })
+    .prefault({}),
+  docx: z
+    .strictObject({
+      format: z.enum(["markdown", "raw"]).default("markdown"),
+    })
+    .prefault({}),
+  html: z
+    .strictObject({
+      exclude: z
+        .array(z.string({ error: "expected a CSS selector" }).min(1), {
+          error: "expected a list of CSS selectors",
+        })
+        .default(() => [...HTML_EXCLUDE]),
+    })
+    .prefault({}),
+  csv: z
+    .strictObject({
+      rowsAsDocuments: bool().default(true),
+      separator: z
+        .string({ error: "expected one character" })
+        .length(1, { error: "expected one character" })
+        .optional(),
+    })
+    .prefault({}),
+  json: z
+    .strictObject({
+      mode: z.enum(["strings", "pretty"]).default("strings"),
+      pointers: z
+        .array(z.string().regex(/^\//, { error: 'expected a JSON pointer such as "/items"' }), {
+          error: "expected a list of JSON pointers",
+        })
+        .default(() => []),
+    })
+    .prefault({}),
+});
+
+const recipeSchema = z.strictObject({
+  name: z.string({ error: "expected a recipe name" }).regex(NAME, {
+    error: "expected a recipe name (a-z, 0-9, - and _)",
+  }),
+  description: z.string().optional(),
+  sources: z
+    .array(z.string({ error: "expected a path, folder or glob" }).min(1), {
+      error: "expected a list of paths, folders or globs",
+    })
+    .optional(),
+  splitter: splitterSchema.prefault({}),
+  types: typesSchema.prefault({}),
+  redact: z
+    .strictObject({
+      // Nothing redacts yet: accepting `true` would promise a protection that is not there.
+      pii: bool()
+        .refine((pii) => !pii, { error: "PII redaction is not available yet: expected false" })
+        .default(false),
+    })
+    .prefault({}),
+});
+
+export type Recipe = z.output<typeof recipeSchema>;
+export type RecipeInput = z.input<typeof recipeSchema>;
+
+/** A recipe file that cannot be used; names the file and every problem in it. */
+export class RecipeError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(problems.map((p) => `${file}: ${p}`).join("\n"));
+    this.name = "RecipeError";
+  }
+}
+
+/** Reads and validates `<dir>/<name>.yaml` (or .yml). */
+export async function loadRecipe(dir: string, name: string): Promise<Recipe> {
+  if (!NAME.test(name)) {
+    throw new RecipeError(displayPath(dir), [`recipe "${name}": expected a name of a-z, 0-9, - and _`]);
+  }
+  for (const ext of [".yaml", ".yml"]) {
+    const file = path.join(dir, `${name}${ext}`);
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
+      throw new RecipeError(displayPath(file), [`cannot read it (${(error as Error).message})`]);
+    }
+    return parseRecipe(text, file);
+  }
+  throw new RecipeError(displayPath(path.join(dir, `${name}.yaml`)), [
+    `no such recipe: expected the file ${name}.yaml in ${displayPath(dir)}`,
+  ]);
+}
+
+/** Validates a recipe file's text; `file` names it in errors, and its base name is the default recipe name. */
+export function parseRecipe(text: string, file: string): Recipe {
+  const shown = displayPath(file);
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (error) {
+    if (error instanceof YAMLParseError) {
+      const at = error.linePos?.[0];
+      throw new RecipeError(shown, [
+        `${at ? `line ${at.line}, column ${at.col}: ` : ""}${error.message.split("\n")[0]}`,
+      ]);
+    }
+    throw error;
+  }
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+    throw new RecipeError(shown, ["expected a mapping of fields (name, sources, splitter, types, redact)"]);
+  }
+  const base = path.basename(file).replace(/\.ya?ml$/, "");
+  const recipe = validate({ name: base, ...data }, shown);
+  if (recipe.name !== base) {
+    throw new RecipeError(shown, [
+      `name: expected "${base}" (the file name, so that RECIPE=${base} finds it), got "${recipe.name}"`,
+    ]);
+  }
+  return recipe;
+}
+
+/** Validates a recipe given as an object (tests, code); every omitted field takes its default. */
+export function defineRecipe(input: RecipeInput): Recipe {
+  return validate(input, "(recipe)");
+}
+
+function validate(input: unknown, shown: string): Recipe {
+  const parsed = recipeSchema.safeParse(input, { reportInput: true });
+  if (!parsed.success) throw new RecipeError(shown, parsed.error.issues.flatMap(describeIssue));
+  return parsed.data;
+}
+
+/** One line per problem: "field.path: expected …, got …". */
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  const at = issue.path.length ? issue.path.map(String).join(".") : "(top level)";
+  const got =
+    issue.code !== "custom" && "input" in issue && issue.input !== undefined
+      ? `, got ${show(issue.input)}`
+      : "";
+  switch (issue.code) {
+    case "unrecognized_keys":
+      return issue.keys.map(
+        (key) => `${issue.path.length ? `${at}.` : ""}${key}: unknown field (check its spelling)`,
+      );
+    case "invalid_value":
+      return [`${at}: expected one of ${issue.values.map((v) => show(v)).join(", ")}${got}`];
+    case "invalid_type":
+      if (!("input" in issue) || issue.input === undefined) return [`${at}: required (${issue.message})`];
+      return [`${at}: ${issue.message}${got}`];
+    case "custom":
+      // The input of a cross-field check is the whole object: not worth echoing.
+      return [`${at}: ${issue.message}`];
+    default:
+      return [`${at}: ${issue.message}${got}`];
+  }
+}
+
+function show(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** Relative to the working directory when inside it ("loaders/default.yaml"), else absolute. */
+function displayPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith("..") && !path.isAbsolute(relative) ? relative : file;
+}

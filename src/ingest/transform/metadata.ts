@@ -1,0 +1,69 @@
+// Stamps each chunk with the metadata retrieval and citations need. Only JSON scalars, and nothing that
+// changes between runs (no timestamps): LangChain's index() hashes content and metadata together, so any
+// varying field would make an unchanged document look changed and be re-embedded on every run.
+import { createHash } from "node:crypto";
+import { Document } from "@langchain/core/documents";
+import type { SourceBlob } from "../sources/blob.ts";
+
+export type ChunkMetadata = Record<string, string | number | boolean> & {
+  source: string;
+  name: string;
+  type: string;
+  /** 0-based position of the chunk within its document (the whole file, across pages). */
+  chunk: number;
+  /** The first 16 hex digits of the sha256 of the chunk's text. */
+  checksum: string;
+  /** The document's identity for the record manager: the caller's `doc_id`, else the blob's `source`. */
+  doc_id: string;
+  page?: number;
+};
+
+/** Fields the pipeline owns: caller metadata cannot override them (`doc_id` aside, which it may set). */
+const RESERVED = new Set(["source", "name", "type", "page", "row", "chunk", "checksum", "doc_id", "loc"]);
+
+/** The document id of a blob: a non-empty `metadata.doc_id`, else its `source`. */
+export function documentId(blob: SourceBlob): string {
+  const given = blob.metadata?.doc_id;
+  return given === undefined || given === null || given === "" ? blob.source : String(given);
+}
+
+/**
+ * Chunks with their final metadata: what the loader found (`title`), then the caller's scalar metadata, then
+ * the reserved fields (`source`, `name`, `type`, `page`, `row`, `chunk`, `checksum`, `doc_id`).
+ */
+export function stampMetadata(chunks: Document[], blob: SourceBlob): Document<ChunkMetadata>[] {
+  const docId = documentId(blob);
+  const caller = callerMetadata(blob.metadata);
+  return chunks.map((chunk, index) => {
+    const found = chunk.metadata;
+    const metadata: ChunkMetadata = {
+      ...(typeof found.title === "string" ? { title: found.title } : {}),
+      ...caller,
+      source: blob.source,
+      name: blob.name,
+      type: String(found.type),
+      ...(typeof found.page === "number" ? { page: found.page } : {}),
+      ...(typeof found.row === "number" ? { row: found.row } : {}),
+      chunk: index,
+      checksum: checksum(chunk.pageContent),
+      doc_id: docId,
+    };
+    return new Document({ pageContent: chunk.pageContent, metadata });
+  });
+}
+
+function callerMetadata(
+  metadata: Record<string, unknown> | undefined,
+): Record<string, string | number | boolean> {
+  const kept: Record<string, string | number | boolean> = {};
+  for (const [key, value] of Object.entries(metadata ?? {})) {
+    if (RESERVED.has(key)) continue;
+    if (typeof value === "string" || typeof value === "boolean") kept[key] = value;
+    else if (typeof value === "number" && Number.isFinite(value)) kept[key] = value;
+  }
+  return kept;
+}
+
+function checksum(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 16);
+}

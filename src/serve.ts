@@ -1,0 +1,32 @@
+// Starts the service: settings → services → (examples) → HTTP server, with a graceful stop on SIGINT/SIGTERM.
+// Used by `npm start` (src/main.ts) and `counsel serve`.
+import { existsSync } from "node:fs";
+import { loadSettings } from "./config/settings.ts";
+import { buildApp } from "./server/app.ts";
+import { createServices } from "./services.ts";
+
+export async function serve(): Promise<void> {
+  if (existsSync(".env")) process.loadEnvFile(".env");
+  const settings = loadSettings();
+  const services = await createServices(settings);
+  const app = await buildApp(services, { logger: { level: settings.logLevel }, limits: settings.limits });
+
+  if (settings.loadExamples) {
+    const report = await services.loadExamples();
+    app.log.info({ examples: report }, `examples: ${report.added} added, ${report.skipped} unchanged`);
+  }
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info(`${signal}: closing`);
+    await app.close(); // stops accepting, lets in-flight requests finish
+    await services.close(); // saves the store and the records
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void stop("SIGINT"));
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+
+  await app.listen({ port: settings.port, host: settings.host });
+}

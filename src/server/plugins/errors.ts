@@ -1,0 +1,102 @@
+// Every error leaves as application/problem+json (RFC 9457): {type, title, status, detail, code, ...}.
+// Typed CounselErrors keep their status; Fastify's own 4xx errors (validation, body size, content type,
+// multipart limits) keep theirs; anything else is a 500 whose detail is not leaked.
+import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
+import fp from "fastify-plugin";
+import { CounselError } from "../../errors.ts";
+
+export const problemSchema = {
+  $id: "problem",
+  type: "object",
+  description: "An error, as application/problem+json (RFC 9457).",
+  properties: {
+    type: { type: "string" },
+    title: { type: "string" },
+    status: { type: "integer" },
+    detail: { type: "string" },
+    code: { type: "string" },
+    instance: { type: "string" },
+  },
+  required: ["type", "title", "status", "detail"],
+  additionalProperties: true,
+} as const;
+
+const TITLES: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  406: "Not Acceptable",
+  408: "Request Timeout",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Content",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+export interface Problem {
+  status: number;
+  code: string;
+  detail: string;
+  [extra: string]: unknown;
+}
+
+export function sendProblem(reply: FastifyReply, problem: Problem) {
+  const { status, code, detail, ...extra } = problem;
+  return reply
+    .code(status)
+    .type("application/problem+json")
+    .send({
+      type: `https://counsel.dev/problems/${code}`,
+      title: TITLES[status] ?? "Error",
+      status,
+      detail,
+      code,
+      instance: reply.request.url,
+      ...extra,
+    });
+}
+
+function toProblem(error: FastifyError | CounselError | Error): Problem {
+  if (error instanceof CounselError) {
+    return { status: error.status, code: error.code, detail: error.message, ...error.extra };
+  }
+  const fastifyError = error as FastifyError;
+  if (fastifyError.validation) {
+    return {
+      status: 400,
+      code: "invalid_request",
+      detail: fastifyError.message,
+      errors: fastifyError.validation.map((v) => ({
+        path: `${fastifyError.validationContext ?? ""}${v.instancePath}`,
+        message: v.message,
+        ...(v.params && "additionalProperty" in v.params ? { field: v.params.additionalProperty } : {}),
+      })),
+    };
+  }
+  const status = fastifyError.statusCode;
+  if (status && status >= 400 && status < 500) {
+    return { status, code: (fastifyError.code ?? "bad_request").toLowerCase(), detail: fastifyError.message };
+  }
+  if (status === 503) return { status, code: "unavailable", detail: fastifyError.message };
+  return { status: 500, code: "internal", detail: "An unexpected error occurred; it has been logged." };
+}
+
+export const errorsPlugin = fp(
+  async (app: FastifyInstance) => {
+    app.addSchema(problemSchema);
+    app.setErrorHandler((error, request, reply) => {
+      const problem = toProblem(error as Error);
+      if (problem.status >= 500) request.log.error({ err: error }, "request failed");
+      else request.log.info({ code: problem.code, status: problem.status }, problem.detail);
+      return sendProblem(reply, problem);
+    });
+    app.setNotFoundHandler((request, reply) =>
+      sendProblem(reply, { status: 404, code: "not_found", detail: `No route for ${request.method} ${request.url}` }),
+    );
+  },
+  { name: "errors" },
+);

@@ -1,0 +1,134 @@
+// POST /ingest: multipart uploads (field "files") or JSON {"documents": [{text, metadata?}]}.
+// One bad file never aborts the rest: it is reported in `failed`.
+import path from "node:path";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { BadRequestError, CounselError } from "../../errors.ts";
+import type { IngestReport, TextDocument } from "../../ingest/pipeline.ts";
+import type { SourceBlob } from "../../ingest/sources/blob.ts";
+import { SUPPORTED_TYPES } from "../../ingest/loaders/sniff.ts";
+import { clientAbortSignal } from "../abort.ts";
+
+const scalar = { type: ["string", "number", "boolean"] } as const;
+
+const documentsBody = {
+  type: "object",
+  required: ["documents"],
+  additionalProperties: false,
+  properties: {
+    documents: {
+      type: "array",
+      minItems: 1,
+      maxItems: 1000,
+      items: {
+        type: "object",
+        required: ["text"],
+        additionalProperties: false,
+        properties: {
+          text: { type: "string", minLength: 1, pattern: "\\S" },
+          metadata: {
+            type: "object",
+            maxProperties: 50,
+            properties: { doc_id: { type: "string", minLength: 1, maxLength: 512 } },
+            additionalProperties: scalar,
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+const ingestReply = {
+  type: "object",
+  properties: {
+    added: { type: "integer" },
+    updated: { type: "integer" },
+    skipped: { type: "integer" },
+    deleted: { type: "integer" },
+    failed: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: { name: { type: "string" }, error: { type: "string" }, code: { type: "string" } },
+      },
+    },
+    chunks: {
+      type: "object",
+      properties: { added: { type: "integer" }, deleted: { type: "integer" }, skipped: { type: "integer" } },
+    },
+  },
+} as const;
+
+export async function ingestRoutes(app: FastifyInstance) {
+  app.post<{ Body: { documents: TextDocument[] } }>(
+    "/ingest",
+    {
+      schema: {
+        tags: ["ingest"],
+        summary: "Add or update documents",
+        description:
+          "Send files as multipart/form-data in the field `files` (one or many), or JSON " +
+          '`{"documents": [{"text", "metadata"?}]}`. Unchanged documents are skipped; a changed document ' +
+          "replaces its old chunks. `metadata.doc_id` is a document's identity when given.",
+        body: { content: { "application/json": { schema: documentsBody } } },
+        response: { 200: ingestReply, "4xx": { $ref: "problem#" }, "5xx": { $ref: "problem#" } },
+      },
+    },
+    async (request, reply) => {
+      const signal = clientAbortSignal(reply);
+      const { pipeline } = app.services;
+      if (request.isMultipart()) {
+        const blobs = await readUploads(request);
+        return checkReport(await pipeline.ingest(blobs, { signal }), blobs.length);
+      }
+      const report = await pipeline.ingestTexts(request.body.documents, { signal });
+      return checkReport(report, request.body.documents.length);
+    },
+  );
+}
+
+async function readUploads(request: FastifyRequest): Promise<SourceBlob[]> {
+  const blobs: SourceBlob[] = [];
+  for await (const part of request.parts()) {
+    if (part.type !== "file") {
+      throw new BadRequestError(`Unexpected form field "${part.fieldname}": send files in the field "files".`);
+    }
+    if (part.fieldname !== "files") {
+      part.file.resume();
+      throw new BadRequestError(`Unexpected file field "${part.fieldname}": send files in the field "files".`);
+    }
+    // toBuffer() throws a 413 when the file is over the upload limit.
+    const data = await part.toBuffer();
+    const name = safeFileName(part.filename, blobs.length);
+    blobs.push({ name, source: `upload:${name}`, data, mediaType: part.mimetype });
+  }
+  if (blobs.length === 0) throw new BadRequestError('No files were uploaded: send them in the field "files".');
+  return blobs;
+}
+
+/** A display name only: never used as a path. Keeps the base name, without control characters. */
+function safeFileName(raw: string | undefined, index: number): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+  const cleaned = path.posix.basename((raw ?? "").replaceAll("\\", "/")).replace(/[\u0000-\u001f\u007f]/g, "");
+  const trimmed = cleaned.trim().slice(0, 255);
+  return trimmed === "" || trimmed === "." || trimmed === ".." ? `upload-${index + 1}` : trimmed;
+}
+
+/** Nothing ingested and every document unreadable: answer with the matching 4xx instead of a 200. */
+function checkReport(report: IngestReport, total: number): IngestReport {
+  if (total === 0 || report.failed.length < total) return report;
+  if (report.failed.every((f) => f.code === "unsupported_media_type")) {
+    throw new CounselError("unsupported_media_type", 415, `${describe(report)}`, {
+      supported: SUPPORTED_TYPES,
+      failed: report.failed,
+    });
+  }
+  throw new CounselError("ingest_failed", 400, `${describe(report)}: nothing could be ingested.`, {
+    failed: report.failed,
+  });
+}
+
+function describe(report: IngestReport): string {
+  return report.failed.length === 1
+    ? `"${report.failed[0].name}": ${report.failed[0].error}`
+    : `All ${report.failed.length} documents failed`;
+}

@@ -1,0 +1,280 @@
+// The qa chain over real document text (test/fixtures, origins in SOURCES.md), with the repository's own
+// chains/qa.yaml and prompts/qa.md. The searcher is a small term-overlap stand-in for the hybrid retriever.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { Document } from "@langchain/core/documents";
+import { FakeListChatModel } from "@langchain/core/utils/testing";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type ChainConfig, loadChainConfigs } from "../../src/chains/config.ts";
+import { loadPrompt } from "../../src/chains/prompts.ts";
+import { buildQaChain, type QaChunk, type QaResult, streamQa } from "../../src/chains/qa.ts";
+import { BadRequestError } from "../../src/errors.ts";
+import { ABSTAIN_ANSWER, ExtractiveAnswerer } from "../../src/models/chat/extractive.ts";
+import type { MetadataFilter, ScoredDocument, Searcher, SearchOptions } from "../../src/retrieval/types.ts";
+import { terms } from "../../src/text/analysis.ts";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const fixture = (name: string) => readFileSync(path.join(ROOT, "test/fixtures", name), "utf8");
+
+/** Real chunks: the memo whole, the handbook by paragraph, the whitepaper by page. */
+function corpus(): Document[] {
+  const docs: Document[] = [
+    new Document({
+      pageContent: fixture("fake-memo.txt"),
+      metadata: { source: "fake-memo.pdf", page: 1 },
+      id: "memo-1",
+    }),
+  ];
+  fixture("handbook-1p.txt")
+    .split(/\n\s*\n/)
+    .filter((p) => p.trim().length > 80)
+    .forEach((p, i) => {
+      docs.push(
+        new Document({
+          pageContent: p.trim(),
+          metadata: { source: "handbook-1p.docx" },
+          id: `handbook-${i}`,
+        }),
+      );
+    });
+  fixture("bitcoin.txt")
+    .split(/\n-- \d+ of \d+ --\n/)
+    .filter((p) => p.trim())
+    .forEach((p, i) => {
+      docs.push(
+        new Document({
+          pageContent: p,
+          metadata: { source: "bitcoin.pdf", loc: { pageNumber: i + 1 } },
+          id: `bitcoin-${i + 1}`,
+        }),
+      );
+    });
+  return docs;
+}
+
+/** Ranks chunks by how many of the query's terms they contain, like a crude lexical retriever; records calls. */
+class OverlapSearcher implements Searcher {
+  readonly calls: Array<{ query: string; options: SearchOptions }> = [];
+  constructor(private readonly docs: Document[]) {}
+  async search(query: string, options: SearchOptions): Promise<ScoredDocument[]> {
+    this.calls.push({ query, options });
+    const wanted = new Set(terms(query));
+    const matches = (doc: Document, filter?: MetadataFilter) =>
+      Object.entries(filter ?? {}).every(([key, value]) => doc.metadata[key] === value);
+    return this.docs
+      .filter((doc) => matches(doc, options.filter))
+      .map((document) => ({
+        document,
+        score: new Set(terms(document.pageContent).filter((t) => wanted.has(t))).size,
+      }))
+      .sort((a, b) => b.score - a.score)
+      .slice(0, options.k);
+  }
+}
+
+async function collect(stream: AsyncIterable<QaChunk>): Promise<QaChunk[]> {
+  const chunks: QaChunk[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return chunks;
+}
+
+describe("qa chain", () => {
+  let config: ChainConfig;
+  const docs = corpus();
+
+  beforeAll(async () => {
+    const chains = await loadChainConfigs(path.join(ROOT, "chains"));
+    config = chains.get("qa") as ChainConfig;
+  });
+
+  const build = (overrides: Partial<ChainConfig> = {}, searcher: Searcher = new OverlapSearcher(docs)) =>
+    buildQaChain({ config: { ...config, ...overrides }, searcher, answerer: new ExtractiveAnswerer() });
+
+  it("answers from the memo, citing it, with the documented result shape", async () => {
+    const result: QaResult = await build().invoke({ question: "How many bottles of water?" });
+    expect(result.answer).toContain("20,000");
+    expect(result.abstained).toBe(false);
+    expect(result.citations).toEqual([1]);
+    expect(result).toMatchObject({ chain: "qa", variant: "default", model: "extractive" });
+    expect(result.sources).toHaveLength(5);
+    expect(result.sources[0]).toEqual({
+      id: "memo-1",
+      source: "fake-memo.pdf",
+      page: 1,
+      snippet:
+        "There were 20,000 bottles of water, 10,000 blankets, and 200 laptops delivered on January 23, 2023.",
+      score: expect.any(Number),
+      metadata: { source: "fake-memo.pdf", page: 1 },
+      cited: true,
+    });
+    for (const source of result.sources.slice(1)) {
+      expect(source.cited).toBe(false);
+      expect(source.snippet.length).toBeLessThanOrEqual(301);
+    }
+    const { retrievalMs, answerMs, totalMs } = result.timings;
+    for (const t of [retrievalMs, answerMs, totalMs]) expect(t).toBeGreaterThanOrEqual(0);
+    expect(totalMs).toBeGreaterThanOrEqual(retrievalMs);
+  });
+
+  it("indexes sources by the answer's [n], with the quoted sentence as the snippet", async () => {
+    const result = await build().invoke({ question: "What is a Merkle tree?" });
+    const marks = [...result.answer.matchAll(/\[(\d+)\]/g)].map((m) => Number(m[1]));
+    expect(marks.length).toBeGreaterThan(0);
+    for (const n of marks) {
+      const source = result.sources[n - 1];
+      expect(source).toMatchObject({ source: "bitcoin.pdf", cited: true, page: expect.any(Number) });
+      expect(result.answer).toContain(source.snippet.split(" ").slice(0, 6).join(" "));
+    }
+  });
+
+  it("returns no sources and no citations when it abstains", async () => {
+    const result = await build().invoke({ question: "What is the capital of Mongolia?" });
+    expect(result).toMatchObject({ answer: ABSTAIN_ANSWER, sources: [], citations: [], abstained: true });
+  });
+
+  it("streams the answer sentence by sentence, then the rest; the pieces add up to invoke's result", async () => {
+    const chain = build();
+    const input = { question: "How does the network handle double-spending?" };
+    const chunks = await collect(streamQa(chain, input));
+    const texts = chunks.filter((c) => c.answer !== undefined);
+    expect(texts.length).toBeGreaterThan(1);
+    const last = chunks.at(-1) as QaChunk;
+    expect(last).toMatchObject({ chain: "qa", variant: "default", model: "extractive" });
+    expect(last.answer).toBeUndefined();
+    const invoked = await chain.invoke(input);
+    expect(texts.map((c) => c.answer).join("")).toBe(invoked.answer);
+    expect(last.sources).toEqual(invoked.sources);
+  });
+
+  it("retrieves the config's k by default, the request's k when given, and passes its filter", async () => {
+    const searcher = new OverlapSearcher(docs);
+    const chain = build({}, searcher);
+    await chain.invoke({ question: "How many trucks were used?" });
+    await chain.invoke({ question: "How many trucks were used?", k: 2, filter: { source: "fake-memo.pdf" } });
+    expect(searcher.calls.map((c) => c.options)).toEqual([
+      { k: 5 },
+      { k: 2, filter: { source: "fake-memo.pdf" } },
+    ]);
+  });
+
+  it("ANDs the chain's filter with the request's, and skips retrieval when they contradict", async () => {
+    const searcher = new OverlapSearcher(docs);
+    const chain = build({ retrieval: { ...config.retrieval, filter: { source: "bitcoin.pdf" } } }, searcher);
+    const scoped = await chain.invoke({ question: "How many laptops were shipped?" });
+    expect(scoped.abstained).toBe(true);
+    const contradicting = await chain.invoke({
+      question: "How many laptops were shipped?",
+      filter: { source: "fake-memo.pdf" },
+    });
+    expect(contradicting).toMatchObject({ abstained: true, sources: [] });
+    expect(searcher.calls.map((c) => c.options.filter)).toEqual([{ source: "bitcoin.pdf" }]);
+  });
+
+  it("drops chunks below the config's scoreThreshold", async () => {
+    const result = await build({ retrieval: { ...config.retrieval, scoreThreshold: 2 } }).invoke({
+      question: "How many bottles of water?",
+    });
+    expect(result.sources.map((s) => s.score).every((score) => score >= 2)).toBe(true);
+    expect(result.sources[0].source).toBe("fake-memo.pdf");
+  });
+
+  it("rejects a blank question or an out-of-range k as the caller's fault", async () => {
+    await expect(build().invoke({ question: "   " })).rejects.toBeInstanceOf(BadRequestError);
+    await expect(build().invoke({ question: "Trucks?", k: 0 })).rejects.toBeInstanceOf(BadRequestError);
+  });
+
+  it("stops when the caller aborts", async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await expect(
+      build().invoke({ question: "How many trucks were used?" }, { signal: controller.signal }),
+    ).rejects.toThrow();
+  });
+
+  it("refuses a generative provider without a chat model, and a chain of another type", () => {
+    const bedrock = { ...config, model: { provider: "bedrock" as const, id: "some-model" } };
+    expect(() => buildQaChain({ config: bedrock, searcher: new OverlapSearcher(docs) })).toThrow(
+      /needs a chat model/,
+    );
+    expect(() =>
+      buildQaChain({ config: { ...config, type: "advisor" }, searcher: new OverlapSearcher(docs) }),
+    ).toThrow(/not qa/);
+  });
+
+  describe("with a generative chat model", () => {
+    const bedrockConfig = () => ({ ...config, model: { provider: "bedrock" as const, id: "test-model" } });
+    const reply = "There were 20,000 bottles of water [1].";
+
+    it("answers with the model's text, prompted with the numbered context and the question", async () => {
+      const prompts: string[] = [];
+      const chain = buildQaChain({
+        config: bedrockConfig(),
+        searcher: new OverlapSearcher(docs),
+        prompt: await loadPrompt(path.join(ROOT, "prompts"), "qa"),
+        chatModel: new FakeListChatModel({ responses: [reply] }),
+      });
+      const result = await chain.invoke(
+        { question: "How many bottles of water?" },
+        {
+          callbacks: [
+            { handleChatModelStart: (_llm, messages) => void prompts.push(String(messages[0][0].content)) },
+          ],
+        },
+      );
+      expect(result).toMatchObject({
+        answer: reply,
+        citations: [1],
+        abstained: false,
+        model: "bedrock:test-model",
+      });
+      expect(result.sources).toHaveLength(5);
+      expect(result.sources[0]).toMatchObject({ source: "fake-memo.pdf", cited: true });
+      expect(prompts).toHaveLength(1);
+      expect(prompts[0]).toContain("<context>\n[1] (fake-memo.pdf, page 1)\nMay 5, 2023");
+      expect(prompts[0]).toContain("How many bottles of water?");
+    });
+
+    it("streams the model's tokens as they come", async () => {
+      const chain = buildQaChain({
+        config: bedrockConfig(),
+        searcher: new OverlapSearcher(docs),
+        prompt: await loadPrompt(path.join(ROOT, "prompts"), "qa"),
+        chatModel: new FakeListChatModel({ responses: [reply] }),
+      });
+      const chunks = await collect(streamQa(chain, { question: "How many bottles of water?" }));
+      const texts = chunks.filter((c) => c.answer !== undefined).map((c) => c.answer);
+      expect(texts.length).toBeGreaterThan(1);
+      expect(texts.join("")).toBe(reply);
+      expect(chunks.at(-1)?.citations).toEqual([1]);
+    });
+
+    it("lists no sources when the model cites none, and skips the model when nothing was retrieved", async () => {
+      const model = new FakeListChatModel({ responses: ["The context does not say."] });
+      const prompt = await loadPrompt(path.join(ROOT, "prompts"), "qa");
+      const chain = buildQaChain({
+        config: bedrockConfig(),
+        searcher: new OverlapSearcher(docs),
+        prompt,
+        chatModel: model,
+      });
+      expect(await chain.invoke({ question: "What is the capital of Mongolia?" })).toMatchObject({
+        answer: "The context does not say.",
+        sources: [],
+        abstained: true,
+      });
+      const empty = buildQaChain({
+        config: bedrockConfig(),
+        searcher: new OverlapSearcher([]),
+        prompt,
+        chatModel: model,
+      });
+      const calls: unknown[] = [];
+      const result = await empty.invoke(
+        { question: "Anything?" },
+        { callbacks: [{ handleChatModelStart: () => void calls.push(1) }] },
+      );
+      expect(result).toMatchObject({ answer: ABSTAIN_ANSWER, sources: [], abstained: true });
+      expect(calls).toEqual([]);
+    });
+  });
+});

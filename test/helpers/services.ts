@@ -1,0 +1,46 @@
+// Builds the real services and app on a temporary data folder, as main.ts would from settings.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { loadSettings } from "../../src/config/settings.ts";
+import { buildApp } from "../../src/server/app.ts";
+import { createServices, type Services } from "../../src/services.ts";
+
+export const ROOT = path.resolve(import.meta.dirname, "../..");
+export const FIXTURES = path.join(ROOT, "test/fixtures");
+
+export async function tempDataDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), "counsel-test-"));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export function testSettings(dataDir: string, env: Record<string, string> = {}) {
+  return loadSettings({
+    DATA_DIR: dataDir,
+    LOAD_EXAMPLES: "false",
+    CHAINS_DIR: path.join(ROOT, "chains"),
+    PROMPTS_DIR: path.join(ROOT, "prompts"),
+    LOADERS_DIR: path.join(ROOT, "loaders"),
+    EXAMPLES_DIR: path.join(ROOT, "examples/docs"),
+    ...env,
+  });
+}
+
+/** The app listening on a free loopback port, with its base URL. */
+export async function startService(dataDir: string, env: Record<string, string> = {}) {
+  const settings = testSettings(dataDir, env);
+  const services: Services = await createServices(settings);
+  const app = await buildApp(services, { limits: settings.limits });
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  const address = app.server.address();
+  if (!address || typeof address === "string") throw new Error("no port");
+  return {
+    services,
+    app,
+    url: `http://127.0.0.1:${address.port}`,
+    async stop() {
+      await app.close();
+      await services.close();
+    },
+  };
+}

@@ -1,0 +1,85 @@
+// Recipes: the shipped default documents the real defaults, and a broken recipe names its file, the field
+// and what was expected.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defineRecipe, loadRecipe, RecipeError } from "../../src/ingest/recipe.ts";
+
+const LOADERS = path.resolve(import.meta.dirname, "../../loaders");
+
+describe("loadRecipe", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "counsel-recipe-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function problems(name: string, yaml: string): Promise<string[]> {
+    await writeFile(path.join(dir, `${name}.yaml`), yaml);
+    const error = await loadRecipe(dir, name).catch((e) => e);
+    expect(error).toBeInstanceOf(RecipeError);
+    expect(error.file).toBe(path.join(dir, `${name}.yaml`));
+    return error.problems;
+  }
+
+  it("loads loaders/default.yaml, whose values are the schema's defaults", async () => {
+    const recipe = await loadRecipe(LOADERS, "default");
+    expect(recipe.splitter).toEqual({ chunkSize: 1000, chunkOverlap: 150 });
+    expect(recipe.types.pdf).toEqual({ timeoutMs: 30_000, splitPages: true });
+    expect(recipe.types.csv.rowsAsDocuments).toBe(true);
+    expect(recipe).toEqual(defineRecipe({ name: "default", description: recipe.description }));
+  });
+
+  it("fills every omitted field with its default, and takes the name from the file", async () => {
+    await writeFile(path.join(dir, "small.yaml"), "splitter:\n  chunkSize: 300\n  chunkOverlap: 30\n");
+    const recipe = await loadRecipe(dir, "small");
+    expect(recipe.name).toBe("small");
+    expect(recipe.splitter).toEqual({ chunkSize: 300, chunkOverlap: 30 });
+    expect(recipe.types.json).toEqual({ mode: "strings", pointers: [] });
+  });
+
+  it("names the field and the expectation for a wrong value, an unknown field and a bad enum", async () => {
+    expect(
+      await problems(
+        "bad",
+        'splitter:\n  chunkSize: "big"\ntypes:\n  pdf:\n    timeout: 5\n  docx:\n    format: html\n',
+      ),
+    ).toEqual([
+      'splitter.chunkSize: expected a whole number between 50 and 100000, got "big"',
+      "types.pdf.timeout: unknown field (check its spelling)",
+      'types.docx.format: expected one of "markdown", "raw", got "html"',
+    ]);
+  });
+
+  it("refuses an overlap as large as the chunk", async () => {
+    expect(await problems("overlap", "splitter:\n  chunkSize: 100\n  chunkOverlap: 100\n")).toEqual([
+      "splitter.chunkOverlap: expected less than chunkSize (100), got 100",
+    ]);
+  });
+
+  it("refuses PII redaction, which nothing performs yet", async () => {
+    expect(await problems("pii", "redact:\n  pii: true\n")).toEqual([
+      "redact.pii: PII redaction is not available yet: expected false",
+    ]);
+  });
+
+  it("refuses a name that differs from the file name", async () => {
+    const [problem] = await problems("mine", "name: yours\n");
+    expect(problem).toContain('name: expected "mine"');
+  });
+
+  it("reports a YAML syntax error with its line", async () => {
+    const [problem] = await problems("syntax", "splitter:\n  chunkSize: [1000\n");
+    expect(problem).toMatch(/^line \d+, column \d+: /);
+  });
+
+  it("reports a missing recipe and refuses names that could leave the folder", async () => {
+    await expect(loadRecipe(dir, "nothing")).rejects.toThrow(
+      /no such recipe: expected the file nothing\.yaml/,
+    );
+    await expect(loadRecipe(dir, "../default")).rejects.toThrow(/expected a name of a-z, 0-9/);
+  });
+});

@@ -1,0 +1,65 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FileRecordManager } from "../../src/store/file-record-manager.ts";
+
+describe("FileRecordManager", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "counsel-rm-"));
+  });
+  afterEach(async () => rm(dir, { recursive: true, force: true }));
+
+  it("gives strictly increasing times, even within one millisecond", async () => {
+    const rm = new FileRecordManager({ namespace: "t" });
+    const times = await Promise.all(Array.from({ length: 50 }, () => rm.getTime()));
+    for (let i = 1; i < times.length; i++) expect(times[i]).toBeGreaterThan(times[i - 1]);
+  });
+
+  it("lists keys by group and by time, and forgets deleted keys", async () => {
+    const rm = new FileRecordManager({ namespace: "t" });
+    await rm.update(["a1", "a2", "b1"], { groupIds: ["a", "a", "b"] });
+    const cut = await rm.getTime();
+    await rm.update(["a2"]);
+    expect(await rm.exists(["a1", "b1", "zz"])).toEqual([true, true, false]);
+    expect((await rm.listKeys({ groupIds: ["a"] })).sort()).toEqual(["a1", "a2"]);
+    expect((await rm.listKeys({ before: cut })).sort()).toEqual(["a1", "b1"]);
+    expect(await rm.listKeys({ after: cut })).toEqual(["a2"]);
+    // An update without group ids keeps the group the key had.
+    expect(await rm.listKeys({ groupIds: ["a"], after: cut })).toEqual(["a2"]);
+    await rm.deleteKeys(["a1"]);
+    expect(await rm.exists(["a1"])).toEqual([false]);
+    expect((await rm.listGroupIds()).sort()).toEqual(["a", "b"]);
+  });
+
+  it("refuses an update that would go back in time", async () => {
+    const rm = new FileRecordManager({ namespace: "t" });
+    await expect(rm.update(["k"], { timeAtLeast: Date.now() + 60_000 })).rejects.toThrow(/timeAtLeast/);
+  });
+
+  it("keeps its records across a restart once flushed", async () => {
+    const file = path.join(dir, "records.json");
+    const first = new FileRecordManager({ namespace: "ns", path: file });
+    await first.createSchema();
+    await first.update(["k1", "k2"], { groupIds: ["doc", "doc"] });
+    await first.flush();
+
+    const second = new FileRecordManager({ namespace: "ns", path: file });
+    await second.createSchema();
+    expect(await second.exists(["k1", "k2", "k3"])).toEqual([true, true, false]);
+    expect(await second.listKeys({ groupIds: ["doc"] })).toHaveLength(2);
+    // Times keep increasing past what was persisted.
+    expect(await second.getTime()).toBeGreaterThan(JSON.parse(await readFile(file, "utf8")).records.k1.updatedAt);
+  });
+
+  it("will not load another namespace's records", async () => {
+    const file = path.join(dir, "records.json");
+    const a = new FileRecordManager({ namespace: "tenant-a", path: file });
+    await a.update(["k"], { groupIds: ["g"] });
+    await a.flush();
+    await expect(new FileRecordManager({ namespace: "tenant-b", path: file }).createSchema()).rejects.toThrow(
+      /tenant-a/,
+    );
+  });
+});
