@@ -1,6 +1,6 @@
 // Retrieval quality and speed on a BEIR dataset: indexes the corpus (one chunk per document) into the local
 // store with the local embedder, runs the qrels queries in each search mode and prints nDCG@10, recall@10,
-// MRR@10, ingest throughput and query latency.
+// MRR@10, ingest throughput (embedding + both indexes) and query latency. --limit takes the first N queries.
 //   npm run bench:retrieval -- --dataset <BEIR folder> [--split test] [--mode hybrid|vector|lexical|all] [--limit N]
 import { createReadStream } from "node:fs";
 import path from "node:path";
@@ -9,8 +9,15 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { Document } from "@langchain/core/documents";
 import { LocalHashEmbeddings } from "../src/models/embeddings/local-hash.ts";
-import { HybridSearcher, type SearchMode } from "../src/retrieval/hybrid-search.ts";
+import {
+  DEFAULT_CANDIDATES,
+  DEFAULT_FUSION,
+  DEFAULT_FUSION_WEIGHTS,
+  HybridSearcher,
+  type SearchMode,
+} from "../src/retrieval/hybrid-search.ts";
 import { mrrAtK, ndcgAtK, recallAtK } from "../src/retrieval/metrics.ts";
+import { DEFAULT_BM25_B, DEFAULT_BM25_K1 } from "../src/store/bm25-index.ts";
 import { LocalVectorStore } from "../src/store/local-vector-store.ts";
 
 const K = 10;
@@ -28,14 +35,20 @@ interface Row {
 }
 
 async function* jsonLines<T>(file: string): AsyncGenerator<T> {
-  const lines = createInterface({ input: createReadStream(file, "utf8"), crlfDelay: Number.POSITIVE_INFINITY });
+  const lines = createInterface({
+    input: createReadStream(file, "utf8"),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
   for await (const line of lines) if (line.trim()) yield JSON.parse(line) as T;
 }
 
 async function readQrels(file: string): Promise<Map<string, Map<string, number>>> {
   const qrels = new Map<string, Map<string, number>>();
   let header = true;
-  const lines = createInterface({ input: createReadStream(file, "utf8"), crlfDelay: Number.POSITIVE_INFINITY });
+  const lines = createInterface({
+    input: createReadStream(file, "utf8"),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
   for await (const line of lines) {
     if (header) {
       header = false;
@@ -74,7 +87,8 @@ function printTable(rows: Row[]): void {
     r.p95.toFixed(2),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ")} |`;
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ")} |`;
   console.log(line(head));
   console.log(`|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`);
   for (const row of body) console.log(line(row));
@@ -90,14 +104,17 @@ async function main(): Promise<void> {
     },
   });
   if (!values.dataset) {
-    console.error("usage: npm run bench:retrieval -- --dataset <BEIR folder> [--split test] [--mode all] [--limit N]");
+    console.error(
+      "usage: npm run bench:retrieval -- --dataset <BEIR folder> [--split test] [--mode all] [--limit N]",
+    );
     process.exitCode = 2;
     return;
   }
   const dataset = path.resolve(values.dataset);
   const modes = values.mode === "all" ? MODES : [values.mode as SearchMode];
   for (const mode of modes) {
-    if (!MODES.includes(mode)) throw new Error(`--mode must be one of ${MODES.join(", ")} or all, got ${mode}`);
+    if (!MODES.includes(mode))
+      throw new Error(`--mode must be one of ${MODES.join(", ")} or all, got ${mode}`);
   }
   const limit = values.limit ? Number(values.limit) : Number.POSITIVE_INFINITY;
 
@@ -113,7 +130,9 @@ async function main(): Promise<void> {
     chunks += batch.length;
     batch = [];
   };
-  for await (const doc of jsonLines<{ _id: string; title?: string; text?: string }>(path.join(dataset, "corpus.jsonl"))) {
+  for await (const doc of jsonLines<{ _id: string; title?: string; text?: string }>(
+    path.join(dataset, "corpus.jsonl"),
+  )) {
     const pageContent = [doc.title, doc.text].filter(Boolean).join("\n");
     batch.push(new Document({ pageContent, metadata: { doc_id: doc._id } }));
     if (batch.length >= BATCH) await flushBatch();
@@ -130,6 +149,11 @@ async function main(): Promise<void> {
   console.log(
     `${path.basename(dataset)} (${values.split}): ${chunks} chunks in ${(ingestMs / 1000).toFixed(2)} s, ` +
       `${queries.length} queries, embeddings ${embeddings.modelId}`,
+  );
+  console.log(
+    `BM25 k1=${DEFAULT_BM25_K1} b=${DEFAULT_BM25_B}; hybrid: ${DEFAULT_FUSION} fusion, weights ` +
+      `vector ${DEFAULT_FUSION_WEIGHTS.vector} / lexical ${DEFAULT_FUSION_WEIGHTS.lexical}, ` +
+      `${DEFAULT_CANDIDATES} candidates per side`,
   );
 
   const rows: Row[] = [];

@@ -36,7 +36,10 @@ program
   .action(async (patterns: string[], options: { cleanup?: boolean; json?: boolean }) => {
     const services = await createServices(loadEnv());
     const files = (await Promise.all(patterns.map((p) => listFilesystemSources(p)))).flat();
-    const bar = process.stderr.isTTY && !options.json ? new SingleBar({ format: "{bar} {value}/{total} {name}" }) : null;
+    const bar =
+      process.stderr.isTTY && !options.json
+        ? new SingleBar({ format: "{bar} {value}/{total} {name}" })
+        : null;
     bar?.start(files.length, 0, { name: "" });
     const report = await services.pipeline.ingest(sources(patterns), {
       cleanup: options.cleanup ? { scope: cleanupScope(patterns) } : undefined,
@@ -65,7 +68,9 @@ program
     console.log(result.answer);
     if (result.sources.length > 0) console.log("\nSources:");
     result.sources.forEach((s, i) => {
-      console.log(`  [${i + 1}] ${s.source}${s.page ? `, page ${s.page}` : ""} (score ${s.score.toFixed(3)})`);
+      console.log(
+        `  [${i + 1}] ${s.source}${s.page ? `, page ${s.page}` : ""} (score ${s.score.toFixed(3)})`,
+      );
     });
   });
 

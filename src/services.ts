@@ -51,7 +51,8 @@ export async function createServices(settings: Settings): Promise<Services> {
     if (config.type !== "qa") continue;
     handles.set(config.name, await qaHandle(config, settings, store));
   }
-  if (!handles.has("qa")) throw new Error(`${settings.chainsDir} has no qa chain named "qa" (chains/qa.yaml)`);
+  if (!handles.has("qa"))
+    throw new Error(`${settings.chainsDir} has no qa chain named "qa" (chains/qa.yaml)`);
 
   return {
     settings,
@@ -80,7 +81,11 @@ export async function createServices(settings: Settings): Promise<Services> {
   };
 }
 
-async function qaHandle(config: ChainConfig, settings: Settings, store: LocalVectorStore): Promise<QaChainHandle> {
+async function qaHandle(
+  config: ChainConfig,
+  settings: Settings,
+  store: LocalVectorStore,
+): Promise<QaChainHandle> {
   const searcher = new HybridSearcher({ store, mode: searchMode(config.retrieval.search) });
   const prompt = await loadPrompt(settings.promptsDir, config.prompt);
   const answerer = new ExtractiveAnswerer({ minRelevance: config.model.minRelevance });
@@ -88,7 +93,8 @@ async function qaHandle(config: ChainConfig, settings: Settings, store: LocalVec
   return {
     name: config.name,
     description: config.description,
-    invoke: (input: QaInput, options) => chain.invoke(input, { signal: options?.signal }) as Promise<QaResult>,
+    invoke: (input: QaInput, options) =>
+      chain.invoke(input, { signal: options?.signal }) as Promise<QaResult>,
   };
 }
 

@@ -70,7 +70,9 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   const parsed = schema.safeParse(cleaned);
   if (!parsed.success) {
     throw new SettingsError(
-      parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message} (got ${JSON.stringify(cleaned[String(i.path[0])])})`),
+      parsed.error.issues.map(
+        (i) => `${i.path.join(".")}: ${i.message} (got ${JSON.stringify(cleaned[String(i.path[0])])})`,
+      ),
     );
   }
   return toSettings(parsed.data);

@@ -3,7 +3,7 @@
 // from the vectors; together they rank better than either.
 import type { DocumentInterface } from "@langchain/core/documents";
 import type { VectorStore } from "@langchain/core/vectorstores";
-import type { LexicalSearch, ScoredDocument, SearchOptions, Searcher } from "./types.ts";
+import type { LexicalSearch, ScoredDocument, Searcher, SearchOptions } from "./types.ts";
 
 export type SearchMode = "hybrid" | "vector" | "lexical";
 
@@ -24,7 +24,7 @@ export interface HybridSearcherOptions {
   mode?: SearchMode;
   /** Default "weighted" (measured best on SciFact). */
   fusion?: FusionMethod;
-  /** Default {vector: 0.3, lexical: 0.7}. */
+  /** Default {vector: 0.15, lexical: 0.85}. */
   weights?: Partial<FusionWeights>;
   /** Candidates taken from each side before fusing (at least k). Default 100. */
   candidates?: number;
@@ -32,8 +32,11 @@ export interface HybridSearcherOptions {
   rrfK?: number;
 }
 
+// Measured on BEIR SciFact (train to choose, test to confirm): weighted fusion beats RRF by ~0.01-0.05 nDCG@10,
+// because the hashed vectors are much weaker than BM25 there and RRF ignores how far apart the scores are; a
+// vector share of 0.1-0.2 is best, and 50 to 200 candidates score the same.
 export const DEFAULT_FUSION: FusionMethod = "weighted";
-export const DEFAULT_FUSION_WEIGHTS: FusionWeights = { vector: 0.3, lexical: 0.7 };
+export const DEFAULT_FUSION_WEIGHTS: FusionWeights = { vector: 0.15, lexical: 0.85 };
 export const DEFAULT_CANDIDATES = 100;
 
 export class HybridSearcher implements Searcher {
@@ -69,7 +72,11 @@ export class HybridSearcher implements Searcher {
     ]).slice(0, k);
   }
 
-  private async vectorSide(query: string, k: number, filter: SearchOptions["filter"]): Promise<ScoredDocument[]> {
+  private async vectorSide(
+    query: string,
+    k: number,
+    filter: SearchOptions["filter"],
+  ): Promise<ScoredDocument[]> {
     const results = await this.store.similaritySearchWithScore(query, k, filter);
     return results.map(([document, score]) => ({ document, score }));
   }

@@ -30,11 +30,18 @@ export class CounselRetriever extends BaseRetriever {
     this.filter = fields.filter;
   }
 
-  override async _getRelevantDocuments(query: string, _runManager?: CallbackManagerForRetrieverRun): Promise<DocumentInterface[]> {
+  override async _getRelevantDocuments(
+    query: string,
+    _runManager?: CallbackManagerForRetrieverRun,
+  ): Promise<DocumentInterface[]> {
     const hits = await this.searcher.search(query, { k: this.k, filter: this.filter });
     return hits.map(
       ({ document, score }) =>
-        new Document({ pageContent: document.pageContent, metadata: { ...document.metadata, score }, id: document.id }),
+        new Document({
+          pageContent: document.pageContent,
+          metadata: { ...document.metadata, score },
+          id: document.id,
+        }),
     );
   }
 }

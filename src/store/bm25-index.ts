@@ -18,7 +18,10 @@ export interface Bm25Hit {
   score: number;
 }
 
-/** Tuned on BEIR SciFact (test split): k1 and b barely matter between 0.9-1.5 and 0.5-0.8. */
+/**
+ * Measured on BEIR SciFact (train and test qrels): nDCG@10 moves by under 0.01 anywhere in k1 0.9-1.5 and
+ * b 0.5-0.9, and no setting wins on both splits, so the classic values stay.
+ */
 export const DEFAULT_BM25_K1 = 1.2;
 export const DEFAULT_BM25_B = 0.75;
 
@@ -125,7 +128,8 @@ export class Bm25Index {
     for (const t of this.analyze(query)) queryTf.set(t, (queryTf.get(t) ?? 0) + 1);
     if (queryTf.size === 0) return [];
 
-    if (this.scratch.length < this.ids.length) this.scratch = new Float64Array(Math.max(this.ids.length, 1024) * 2);
+    if (this.scratch.length < this.ids.length)
+      this.scratch = new Float64Array(Math.max(this.ids.length, 1024) * 2);
     const acc = this.scratch;
     const touched: number[] = [];
     const avg = this.totalLength / n || 1;

@@ -50,7 +50,9 @@ export class FileRecordManager extends RecordManager {
     }
     const parsed = JSON.parse(raw) as PersistedRecords;
     if (parsed.namespace !== this.namespace) {
-      throw new Error(`${this.path} holds records of namespace "${parsed.namespace}", not "${this.namespace}"`);
+      throw new Error(
+        `${this.path} holds records of namespace "${parsed.namespace}", not "${this.namespace}"`,
+      );
     }
     this.records = new Map(Object.entries(parsed.records));
     for (const entry of this.records.values()) this.lastTime = Math.max(this.lastTime, entry.updatedAt);
@@ -73,7 +75,9 @@ export class FileRecordManager extends RecordManager {
     }
     const time = await this.getTime();
     if (timeAtLeast !== undefined && time < timeAtLeast) {
-      throw new Error(`update: time ${time} is before timeAtLeast ${timeAtLeast}; is the clock going backwards?`);
+      throw new Error(
+        `update: time ${time} is before timeAtLeast ${timeAtLeast}; is the clock going backwards?`,
+      );
     }
     keys.forEach((key, i) => {
       const previous = this.records.get(key);

@@ -60,7 +60,9 @@ describe("IngestPipeline", () => {
 
   it("removes documents whose files are gone only with cleanup, and only under the given folder", async () => {
     await ingest();
-    await services.pipeline.ingestTexts([{ text: "Elsewhere: the library closes at noon.", metadata: { doc_id: "lib" } }]);
+    await services.pipeline.ingestTexts([
+      { text: "Elsewhere: the library closes at noon.", metadata: { doc_id: "lib" } },
+    ]);
     await rm(path.join(docs, "bitcoin.pdf"));
 
     const without = await ingest();
@@ -69,8 +71,12 @@ describe("IngestPipeline", () => {
     const withCleanup = await ingest({ cleanup: { scope: (id: string) => id.startsWith(docs + path.sep) } });
     expect(withCleanup).toMatchObject({ deleted: 1, skipped: 2 });
     const hits = await services.store.similaritySearch("proof-of-work chain of blocks", 50);
-    expect(hits.some((d: DocumentInterface) => String(d.metadata.source).endsWith("bitcoin.pdf"))).toBe(false);
-    const library = await services.store.similaritySearch("When does the library close?", 5, { doc_id: "lib" });
+    expect(hits.some((d: DocumentInterface) => String(d.metadata.source).endsWith("bitcoin.pdf"))).toBe(
+      false,
+    );
+    const library = await services.store.similaritySearch("When does the library close?", 5, {
+      doc_id: "lib",
+    });
     expect(library).toHaveLength(1);
   });
 
@@ -81,7 +87,9 @@ describe("IngestPipeline", () => {
     const bytes = await readFile(memo);
     await writeFile(memo, bytes.subarray(0, 400)); // truncated mid-stream
     const report = await ingest();
-    expect(report.failed).toEqual([expect.objectContaining({ name: expect.stringContaining("fake-memo.pdf") })]);
+    expect(report.failed).toEqual([
+      expect.objectContaining({ name: expect.stringContaining("fake-memo.pdf") }),
+    ]);
     expect(report.skipped).toBe(2);
     expect(services.store.count()).toBe(count);
     const hits = await services.store.similaritySearch("How many laptops?", 3);

@@ -37,7 +37,12 @@ async function expectProblem(res: Response, status: number) {
   expect(res.status).toBe(status);
   expect(res.headers.get("content-type")).toMatch(/^application\/problem\+json/);
   const body = await json(res);
-  expect(body).toMatchObject({ status, title: expect.any(String), detail: expect.any(String), type: expect.any(String) });
+  expect(body).toMatchObject({
+    status,
+    title: expect.any(String),
+    detail: expect.any(String),
+    type: expect.any(String),
+  });
   return body;
 }
 
@@ -95,8 +100,12 @@ describe("Counsel over HTTP", () => {
   });
 
   it("replaces a changed document's chunks and keeps an unchanged one", async () => {
-    const v1 = { documents: [{ text: "The cafeteria opens at 7am on weekdays.", metadata: { doc_id: "hours" } }] };
-    const v2 = { documents: [{ text: "The cafeteria opens at 9am on weekdays.", metadata: { doc_id: "hours" } }] };
+    const v1 = {
+      documents: [{ text: "The cafeteria opens at 7am on weekdays.", metadata: { doc_id: "hours" } }],
+    };
+    const v2 = {
+      documents: [{ text: "The cafeteria opens at 9am on weekdays.", metadata: { doc_id: "hours" } }],
+    };
     expect(await json(await postJson(`${service.url}/ingest`, v1))).toMatchObject({ added: 1 });
     const count = service.services.store.count();
     const updated = await json(await postJson(`${service.url}/ingest`, v2));
@@ -119,7 +128,9 @@ describe("Counsel over HTTP", () => {
     expect(res.status).toBe(200);
     const report = await json(res);
     expect(report.added).toBe(1);
-    expect(report.failed).toEqual([expect.objectContaining({ name: "paystub.jpg", code: "unsupported_media_type" })]);
+    expect(report.failed).toEqual([
+      expect.objectContaining({ name: "paystub.jpg", code: "unsupported_media_type" }),
+    ]);
   });
 
   describe("bad input", () => {
@@ -131,15 +142,24 @@ describe("Counsel over HTTP", () => {
       await expectProblem(await postJson(`${service.url}/chain/qa`, { question: "   " }), 400);
     });
     it("rejects out-of-range k, wrong types and unknown fields", async () => {
-      const body = await expectProblem(await postJson(`${service.url}/chain/qa`, { question: "x", k: 500 }), 400);
+      const body = await expectProblem(
+        await postJson(`${service.url}/chain/qa`, { question: "x", k: 500 }),
+        400,
+      );
       expect(JSON.stringify(body.errors)).toContain("/k");
       await expectProblem(await postJson(`${service.url}/chain/qa`, { question: "x", k: "5" }), 400);
       await expectProblem(await postJson(`${service.url}/chain/qa`, { question: 42 }), 400);
       await expectProblem(await postJson(`${service.url}/chain/qa`, { question: "x", bogus: 1 }), 400);
-      await expectProblem(await postJson(`${service.url}/chain/qa`, { question: "x", filter: { a: { b: 1 } } }), 400);
+      await expectProblem(
+        await postJson(`${service.url}/chain/qa`, { question: "x", filter: { a: { b: 1 } } }),
+        400,
+      );
     });
     it("rejects a body over the size limit", async () => {
-      await expectProblem(await postJson(`${service.url}/chain/qa`, { question: "x".repeat(2_000_000) }), 413);
+      await expectProblem(
+        await postJson(`${service.url}/chain/qa`, { question: "x".repeat(2_000_000) }),
+        413,
+      );
     });
     it("rejects an unsupported content type", async () => {
       const res = await fetch(`${service.url}/chain/qa`, {
@@ -174,8 +194,12 @@ describe("Counsel over HTTP", () => {
 
   it("serves OpenAPI generated from the route schemas", async () => {
     const spec = await json(await fetch(`${service.url}/docs/json`));
-    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(["/chain/qa", "/ingest", "/healthz", "/readyz"]));
-    expect(spec.paths["/chain/qa"].post.requestBody.content["application/json"].schema.required).toEqual(["question"]);
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining(["/chain/qa", "/ingest", "/healthz", "/readyz"]),
+    );
+    expect(spec.paths["/chain/qa"].post.requestBody.content["application/json"].schema.required).toEqual([
+      "question",
+    ]);
     expect((await fetch(`${service.url}/docs`)).status).toBeLessThan(400);
   });
 

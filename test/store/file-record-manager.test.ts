@@ -50,7 +50,9 @@ describe("FileRecordManager", () => {
     expect(await second.exists(["k1", "k2", "k3"])).toEqual([true, true, false]);
     expect(await second.listKeys({ groupIds: ["doc"] })).toHaveLength(2);
     // Times keep increasing past what was persisted.
-    expect(await second.getTime()).toBeGreaterThan(JSON.parse(await readFile(file, "utf8")).records.k1.updatedAt);
+    expect(await second.getTime()).toBeGreaterThan(
+      JSON.parse(await readFile(file, "utf8")).records.k1.updatedAt,
+    );
   });
 
   it("will not load another namespace's records", async () => {

@@ -95,7 +95,11 @@ export const errorsPlugin = fp(
       return sendProblem(reply, problem);
     });
     app.setNotFoundHandler((request, reply) =>
-      sendProblem(reply, { status: 404, code: "not_found", detail: `No route for ${request.method} ${request.url}` }),
+      sendProblem(reply, {
+        status: 404,
+        code: "not_found",
+        detail: `No route for ${request.method} ${request.url}`,
+      }),
     );
   },
   { name: "errors" },

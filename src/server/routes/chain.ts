@@ -8,11 +8,17 @@ const qaBody = {
   required: ["question"],
   additionalProperties: false,
   properties: {
-    question: { type: "string", minLength: 1, maxLength: 4000, pattern: "\\S", description: "The question to answer." },
+    question: {
+      type: "string",
+      minLength: 1,
+      maxLength: 4000,
+      pattern: "\\S",
+      description: "The question to answer.",
+    },
     k: { type: "integer", minimum: 1, maximum: 50, description: "How many chunks to retrieve." },
     filter: {
       type: "object",
-      description: "Metadata equality filter, e.g. {\"source\": \"/docs/memo.pdf\"}.",
+      description: 'Metadata equality filter, e.g. {"source": "/docs/memo.pdf"}.',
       maxProperties: 20,
       additionalProperties: { type: ["string", "number", "boolean"] },
     },
@@ -58,7 +64,8 @@ export async function chainRoutes(app: FastifyInstance) {
   app.post<{ Body: QaInput }>(
     "/chain/qa",
     { schema: schema("Answer a question from the knowledge base, with citations") },
-    async (request, reply) => app.services.qaChain("qa").invoke(request.body, { signal: clientAbortSignal(reply) }),
+    async (request, reply) =>
+      app.services.qaChain("qa").invoke(request.body, { signal: clientAbortSignal(reply) }),
   );
 
   app.post<{ Body: QaInput; Params: { name: string } }>(

@@ -45,4 +45,3 @@ export async function healthRoutes(app: FastifyInstance) {
     },
   );
 }
-

@@ -3,9 +3,9 @@
 import path from "node:path";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { BadRequestError, CounselError } from "../../errors.ts";
+import { SUPPORTED_TYPES } from "../../ingest/loaders/sniff.ts";
 import type { IngestReport, TextDocument } from "../../ingest/pipeline.ts";
 import type { SourceBlob } from "../../ingest/sources/blob.ts";
-import { SUPPORTED_TYPES } from "../../ingest/loaders/sniff.ts";
 import { clientAbortSignal } from "../abort.ts";
 
 const scalar = { type: ["string", "number", "boolean"] } as const;
@@ -90,25 +90,29 @@ async function readUploads(request: FastifyRequest): Promise<SourceBlob[]> {
   const blobs: SourceBlob[] = [];
   for await (const part of request.parts()) {
     if (part.type !== "file") {
-      throw new BadRequestError(`Unexpected form field "${part.fieldname}": send files in the field "files".`);
+      throw new BadRequestError(
+        `Unexpected form field "${part.fieldname}": send files in the field "files".`,
+      );
     }
     if (part.fieldname !== "files") {
       part.file.resume();
-      throw new BadRequestError(`Unexpected file field "${part.fieldname}": send files in the field "files".`);
+      throw new BadRequestError(
+        `Unexpected file field "${part.fieldname}": send files in the field "files".`,
+      );
     }
     // toBuffer() throws a 413 when the file is over the upload limit.
     const data = await part.toBuffer();
     const name = safeFileName(part.filename, blobs.length);
     blobs.push({ name, source: `upload:${name}`, data, mediaType: part.mimetype });
   }
-  if (blobs.length === 0) throw new BadRequestError('No files were uploaded: send them in the field "files".');
+  if (blobs.length === 0)
+    throw new BadRequestError('No files were uploaded: send them in the field "files".');
   return blobs;
 }
 
 /** A display name only: never used as a path. Keeps the base name, without control characters. */
 function safeFileName(raw: string | undefined, index: number): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-  const cleaned = path.posix.basename((raw ?? "").replaceAll("\\", "/")).replace(/[\u0000-\u001f\u007f]/g, "");
+  const cleaned = path.posix.basename((raw ?? "").replaceAll("\\", "/")).replace(/\p{Cc}/gu, "");
   const trimmed = cleaned.trim().slice(0, 255);
   return trimmed === "" || trimmed === "." || trimmed === ".." ? `upload-${index + 1}` : trimmed;
 }

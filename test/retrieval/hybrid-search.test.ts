@@ -1,0 +1,110 @@
+import { describe, expect, it } from "vitest";
+import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
+import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
+import { CounselRetriever } from "../../src/retrieval/retriever.ts";
+import type { ScoredDocument } from "../../src/retrieval/types.ts";
+import { LocalVectorStore } from "../../src/store/local-vector-store.ts";
+import { sampleChunks } from "./scifact-sample.ts";
+
+async function sampleStore() {
+  const store = new LocalVectorStore(new LocalHashEmbeddings());
+  const chunks = sampleChunks();
+  await store.addDocuments(chunks, { ids: chunks.map((c) => c.id as string) });
+  return store;
+}
+
+/** 1-based rank of `id` in the results, Infinity when absent. */
+function rankOf(hits: ScoredDocument[], id: string): number {
+  const i = hits.findIndex((h) => h.document.id === id);
+  return i < 0 ? Number.POSITIVE_INFINITY : i + 1;
+}
+
+const K = 10;
+
+describe("HybridSearcher", () => {
+  it("finds an exact rare-term match that vector search ranks low", async () => {
+    // SciFact test claim 1363; its evidence is 8290953, whose rare terms (venules, arterioles) BM25 rewards.
+    const store = await sampleStore();
+    const query = "Venules have a thinner or absent smooth layer compared to arterioles.";
+    const search = (mode: "hybrid" | "vector" | "lexical") =>
+      new HybridSearcher({ store, mode }).search(query, { k: K });
+    const [hybrid, vector, lexical] = await Promise.all([
+      search("hybrid"),
+      search("vector"),
+      search("lexical"),
+    ]);
+    expect(rankOf(lexical, "8290953")).toBe(1);
+    expect(rankOf(vector, "8290953")).toBeGreaterThan(5);
+    expect(rankOf(hybrid, "8290953")).toBe(1);
+  });
+
+  it("finds a spelling variant that BM25 cannot match at all", async () => {
+    // 1904291 is titled "…symptoms of hypoglycaemia…" (British spelling); the query uses the American one,
+    // which stems differently, so only the vectors' character n-grams connect them.
+    const store = await sampleStore();
+    const query = "hypoglycemia";
+    const search = (mode: "hybrid" | "vector" | "lexical") =>
+      new HybridSearcher({ store, mode }).search(query, { k: K });
+    const [hybrid, vector, lexical] = await Promise.all([
+      search("hybrid"),
+      search("vector"),
+      search("lexical"),
+    ]);
+    expect(rankOf(lexical, "1904291")).toBe(Number.POSITIVE_INFINITY);
+    expect(rankOf(vector, "1904291")).toBe(1);
+    expect(rankOf(hybrid, "1904291")).toBe(1);
+  });
+
+  it("ranks the evidence of real claims at least as well as the weaker side, with either fusion", async () => {
+    const store = await sampleStore();
+    // SciFact test claims with their evidence abstracts (qrels/test.tsv).
+    const claims: [string, string[]][] = [
+      ["1/2000 in UK have abnormal PrP positivity.", ["13734012"]],
+      ["A deficiency of vitamin B12 increases blood levels of homocysteine.", ["5152028", "11705328"]],
+      ["Albendazole is used to treat lymphatic filariasis.", ["1215116"]],
+      ["Incidence rates of cervical cancer have decreased.", ["12779444", "36355784", "25742130"]],
+    ];
+    for (const fusion of ["weighted", "rrf"] as const) {
+      for (const [claim, evidence] of claims) {
+        const ranks = async (mode: "hybrid" | "vector" | "lexical") => {
+          const hits = await new HybridSearcher({ store, mode, fusion }).search(claim, { k: 27 });
+          return evidence.map((id) => rankOf(hits, id));
+        };
+        const [h, v, l] = await Promise.all([ranks("hybrid"), ranks("vector"), ranks("lexical")]);
+        for (const [i, rank] of h.entries()) {
+          expect(rank, `${fusion}: ${claim}`).toBeLessThanOrEqual(Math.max(v[i], l[i]));
+        }
+      }
+    }
+  });
+
+  it("returns k results, best first, honouring the metadata filter", async () => {
+    const store = await sampleStore();
+    const searcher = new HybridSearcher({ store });
+    const hits = await searcher.search("obesity genetics", { k: 3 });
+    expect(hits).toHaveLength(3);
+    expect(hits[0].score).toBeGreaterThanOrEqual(hits[1].score);
+    expect(hits[1].score).toBeGreaterThanOrEqual(hits[2].score);
+    expect(new Set(hits.map((h) => h.document.id)).size).toBe(3);
+
+    const filtered = await searcher.search("obesity genetics", { k: 5, filter: { doc_id: "29025270" } });
+    expect(filtered.map((h) => h.document.id)).toEqual(["29025270"]);
+    expect(await searcher.search("obesity", { k: 0 })).toEqual([]);
+  });
+});
+
+describe("CounselRetriever", () => {
+  it("returns the searcher's documents in rank order with their score in metadata", async () => {
+    const store = await sampleStore();
+    const searcher = new HybridSearcher({ store });
+    const retriever = new CounselRetriever({ searcher, k: 4 });
+    const docs = await retriever.invoke("Albendazole is used to treat lymphatic filariasis.");
+    const hits = await searcher.search("Albendazole is used to treat lymphatic filariasis.", { k: 4 });
+    expect(docs.map((d) => d.id)).toEqual(hits.map((h) => h.document.id));
+    expect(docs.map((d) => d.metadata.score)).toEqual(hits.map((h) => h.score));
+    expect(docs[0].metadata.doc_id).toBe("1215116");
+
+    const only = new CounselRetriever({ searcher, k: 4, filter: { doc_id: "13734012" } });
+    expect((await only.invoke("prion")).map((d) => d.id)).toEqual(["13734012"]);
+  });
+});

@@ -1,0 +1,254 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Document } from "@langchain/core/documents";
+import { index } from "@langchain/core/indexing";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
+import { FileRecordManager } from "../../src/store/file-record-manager.ts";
+import { LocalVectorStore, VectorStoreFileError } from "../../src/store/local-vector-store.ts";
+import { sampleChunks } from "../retrieval/scifact-sample.ts";
+
+// SciFact test claims and their evidence abstracts (see test/fixtures/scifact-sample.md).
+const PRION = "1/2000 in UK have abnormal PrP positivity.";
+const PRION_DOC = "13734012";
+const CERVICAL = "Incidence rates of cervical cancer have decreased.";
+const CERVICAL_DOC = "36355784";
+const VENULES = "Venules have a thinner or absent smooth layer compared to arterioles.";
+const VENULES_DOC = "8290953";
+
+const embeddings = new LocalHashEmbeddings();
+
+async function filledStore(options: ConstructorParameters<typeof LocalVectorStore>[1] = {}) {
+  const store = new LocalVectorStore(embeddings, options);
+  const chunks = sampleChunks();
+  await store.addDocuments(chunks, { ids: chunks.map((c) => c.id as string) });
+  return store;
+}
+
+describe("LocalVectorStore", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "counsel-store-"));
+  });
+  afterEach(async () => rm(dir, { recursive: true, force: true }));
+
+  it("finds a claim's evidence by vector and by BM25, returning documents with their ids", async () => {
+    const store = await filledStore();
+    expect(store._vectorstoreType()).toBe("local");
+    expect(store.count()).toBe(27);
+    const [[top, score]] = await store.similaritySearchWithScore(CERVICAL, 1);
+    expect(top.id).toBe(CERVICAL_DOC);
+    expect(top.metadata.doc_id).toBe(CERVICAL_DOC);
+    expect(score).toBeGreaterThan(0);
+    expect(score).toBeLessThanOrEqual(1);
+    const lexical = await store.lexicalSearch(VENULES, { k: 3 });
+    expect(lexical[0].document.id).toBe(VENULES_DOC);
+    expect(lexical).toHaveLength(3);
+  });
+
+  it("upserts by id: adding an id again replaces its chunk and never duplicates it", async () => {
+    const store = await filledStore();
+    const chunks = sampleChunks();
+    await store.addDocuments(chunks, { ids: chunks.map((c) => c.id as string) });
+    expect(store.count()).toBe(27);
+
+    await store.addDocuments(
+      [new Document({ pageContent: "Folic acid lowers homocysteine.", metadata: { doc_id: "replaced" } })],
+      { ids: [PRION_DOC] },
+    );
+    expect(store.count()).toBe(27);
+    const [doc] = await store.getByIds([PRION_DOC]);
+    expect(doc.pageContent).toBe("Folic acid lowers homocysteine.");
+    expect(doc.metadata).toEqual({ doc_id: "replaced" });
+    // Neither index still knows the old text.
+    expect((await store.lexicalSearch("prion appendix", { k: 27 })).map((h) => h.document.id)).not.toContain(
+      PRION_DOC,
+    );
+    const [[best, similarity]] = await store.similaritySearchWithScore("Folic acid lowers homocysteine.", 1);
+    expect(best.id).toBe(PRION_DOC);
+    expect(similarity).toBeCloseTo(1, 5);
+  });
+
+  it("takes ids from the documents when none are passed, and makes them up when documents have none", async () => {
+    const store = new LocalVectorStore(embeddings);
+    const ids = await store.addDocuments([
+      new Document({ pageContent: "cervical cancer screening", id: "given" }),
+      new Document({ pageContent: "obesity in adoptees" }),
+    ]);
+    expect(ids[0]).toBe("given");
+    expect(ids[1]).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await store.getByIds(ids)).map((d) => d.id)).toEqual(ids);
+  });
+
+  it("deletes by id from both indexes and keeps every other chunk findable", async () => {
+    const store = await filledStore();
+    await store.delete({ ids: [VENULES_DOC, "no-such-id"] });
+    expect(store.count()).toBe(26);
+    expect(await store.getByIds([VENULES_DOC])).toEqual([]);
+    const vector = await store.similaritySearch(VENULES, 27);
+    expect(vector.map((d) => d.id)).not.toContain(VENULES_DOC);
+    const lexical = await store.lexicalSearch(VENULES, { k: 27 });
+    expect(lexical.map((h) => h.document.id)).not.toContain(VENULES_DOC);
+    // Every remaining chunk (including the one moved into the freed slot) is still its own nearest neighbour.
+    for (const chunk of sampleChunks().filter((c) => c.id !== VENULES_DOC)) {
+      const [[nearest, score]] = await store.similaritySearchWithScore(chunk.pageContent, 1);
+      expect(nearest.id).toBe(chunk.id);
+      expect(score).toBeCloseTo(1, 4);
+    }
+    await expect(store.delete({})).rejects.toThrow(/ids/);
+    await store.delete({ deleteAll: true });
+    expect(store.count()).toBe(0);
+    expect(await store.similaritySearch(VENULES, 3)).toEqual([]);
+  });
+
+  it("filters by metadata equality or by predicate, in vector and lexical search", async () => {
+    const store = await filledStore();
+    const onlyVenules = await store.similaritySearch(PRION, 5, { doc_id: VENULES_DOC });
+    expect(onlyVenules.map((d) => d.id)).toEqual([VENULES_DOC]);
+    const lexical = await store.lexicalSearch("twins reared apart", { k: 5, filter: { doc_id: "27393799" } });
+    expect(lexical.map((h) => h.document.id)).toEqual(["27393799"]);
+    const predicate = (doc: { metadata: Record<string, unknown> }) =>
+      String(doc.metadata.doc_id).startsWith("1");
+    const filtered = await store.similaritySearch("obesity", 10, predicate);
+    expect(filtered.length).toBeGreaterThan(0);
+    for (const d of filtered) expect(String(d.metadata.doc_id).startsWith("1")).toBe(true);
+    expect(await store.similaritySearch(PRION, 5, { doc_id: "absent" })).toEqual([]);
+  });
+
+  it("diversifies with maximal marginal relevance where similarity search returns near-duplicates", async () => {
+    const store = await filledStore();
+    const [original] = await store.getByIds([CERVICAL_DOC]);
+    await store.addDocuments(
+      [new Document({ pageContent: original.pageContent, metadata: { doc_id: "copy" } })],
+      {
+        ids: ["copy"],
+      },
+    );
+    const similar = await store.similaritySearch(CERVICAL, 2);
+    expect(new Set(similar.map((d) => d.id))).toEqual(new Set([CERVICAL_DOC, "copy"]));
+    const mmr = await store.maxMarginalRelevanceSearch(CERVICAL, { k: 2, fetchK: 10, lambda: 0.5 });
+    expect(mmr).toHaveLength(2);
+    expect([CERVICAL_DOC, "copy"]).toContain(mmr[0].id);
+    expect([CERVICAL_DOC, "copy"]).not.toContain(mmr[1].id);
+    const viaRetriever = await store
+      .asRetriever({ k: 2, searchType: "mmr", searchKwargs: { fetchK: 10 } })
+      .invoke(CERVICAL);
+    expect(viaRetriever).toHaveLength(2);
+  });
+
+  it("persists to one file and reloads the same chunks, vectors and BM25 ranking", async () => {
+    const file = path.join(dir, "vectors.bin");
+    const store = await filledStore({ path: file });
+    await store.flush();
+    const reloaded = await LocalVectorStore.load(embeddings, { path: file });
+    expect(reloaded.count()).toBe(27);
+    const ids = sampleChunks().map((c) => c.id as string);
+    expect(await reloaded.getByIds(ids)).toEqual(await store.getByIds(ids));
+    expect(await reloaded.similaritySearchWithScore(PRION, 5)).toEqual(
+      await store.similaritySearchWithScore(PRION, 5),
+    );
+    expect(await reloaded.lexicalSearch(VENULES, { k: 5 })).toEqual(
+      await store.lexicalSearch(VENULES, { k: 5 }),
+    );
+
+    // Changes after the reload are saved too.
+    await reloaded.delete({ ids: [PRION_DOC] });
+    await reloaded.flush();
+    expect((await LocalVectorStore.load(embeddings, { path: file })).count()).toBe(26);
+  });
+
+  it("starts empty when the file does not exist yet, and saves itself after a change without flush()", async () => {
+    const file = path.join(dir, "later.bin");
+    const store = await LocalVectorStore.load(embeddings, { path: file, saveDelayMs: 20 });
+    expect(store.count()).toBe(0);
+    await store.addDocuments([new Document({ pageContent: "prion protein", id: "p" })]);
+    await vi.waitFor(async () => expect((await stat(file)).size).toBeGreaterThan(0), { timeout: 2000 });
+    expect((await LocalVectorStore.load(embeddings, { path: file })).count()).toBe(1);
+  });
+
+  it("serialises concurrent flushes so that the last state wins", async () => {
+    const file = path.join(dir, "concurrent.bin");
+    const store = await filledStore({ path: file });
+    const first = store.flush();
+    await store.delete({ ids: [PRION_DOC] });
+    const second = store.flush();
+    const third = store.flush();
+    await Promise.all([first, second, third]);
+    expect((await LocalVectorStore.load(embeddings, { path: file })).count()).toBe(26);
+  });
+
+  it("reports a truncated, empty or foreign file clearly instead of opening an empty store", async () => {
+    const file = path.join(dir, "vectors.bin");
+    const store = await filledStore({ path: file });
+    await store.flush();
+    const whole = await readFile(file);
+
+    for (const [name, bytes] of [
+      ["truncated vectors", whole.subarray(0, whole.length - 100)],
+      ["truncated header", whole.subarray(0, 200)],
+      ["empty", Buffer.alloc(0)],
+      ["garbage", Buffer.from("not a vector store at all, just some text")],
+    ] as const) {
+      await writeFile(file, bytes);
+      const error = await LocalVectorStore.load(embeddings, { path: file }).catch((e: unknown) => e);
+      expect(error, name).toBeInstanceOf(VectorStoreFileError);
+      expect((error as VectorStoreFileError).code, name).toBe("store_corrupt");
+      expect((error as Error).message, name).toMatch(/damaged.*Delete the data folder/s);
+    }
+
+    // A flipped byte inside the vectors is caught by the checksum.
+    const flipped = Buffer.from(whole);
+    flipped[flipped.length - 5] ^= 0xff;
+    await writeFile(file, flipped);
+    await expect(LocalVectorStore.load(embeddings, { path: file })).rejects.toThrow(/checksum/);
+  });
+
+  it("refuses a file written with another embedding size, telling the user to re-index", async () => {
+    const file = path.join(dir, "vectors.bin");
+    const store = await filledStore({ path: file });
+    await store.flush();
+    const error = await LocalVectorStore.load(new LocalHashEmbeddings({ dimensions: 512 }), {
+      path: file,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(VectorStoreFileError);
+    expect((error as VectorStoreFileError).code).toBe("store_mismatch");
+    expect((error as Error).message).toMatch(/1024-dimensional.*512.*re-index/s);
+    await expect(
+      LocalVectorStore.load(new LocalHashEmbeddings({ weights: { bigram: 0.5 } }), { path: file }),
+    ).rejects.toThrow(/embedding model local-hash-v1-1024/);
+  });
+
+  it("rejects vectors of the wrong size", async () => {
+    const store = new LocalVectorStore(embeddings);
+    await expect(store.addVectors([[1, 0, 0]], [new Document({ pageContent: "x" })])).rejects.toThrow(
+      /3 dimensions; this store holds 1024/,
+    );
+  });
+
+  it("works under LangChain's indexing API: re-indexing skips unchanged chunks and never duplicates", async () => {
+    const store = new LocalVectorStore(embeddings);
+    const recordManager = new FileRecordManager({ namespace: "test" });
+    await recordManager.createSchema();
+    const docs = sampleChunks().map(
+      (c) => new Document({ pageContent: c.pageContent, metadata: c.metadata }),
+    );
+    const options = { cleanup: "incremental" as const, sourceIdKey: "doc_id" };
+    const first = await index({ docsSource: docs, recordManager, vectorStore: store, options });
+    expect(first.numAdded).toBe(27);
+    const second = await index({ docsSource: docs, recordManager, vectorStore: store, options });
+    expect(second).toMatchObject({ numAdded: 0, numSkipped: 27, numDeleted: 0 });
+    expect(store.count()).toBe(27);
+
+    const changed = docs.map((d) =>
+      d.metadata.doc_id === PRION_DOC
+        ? new Document({ pageContent: "Updated abstract.", metadata: d.metadata })
+        : d,
+    );
+    const third = await index({ docsSource: changed, recordManager, vectorStore: store, options });
+    expect(third).toMatchObject({ numAdded: 1, numDeleted: 1 });
+    expect(store.count()).toBe(27);
+    const hits = await store.lexicalSearch("updated abstract", { k: 1 });
+    expect(hits[0].document.metadata.doc_id).toBe(PRION_DOC);
+  });
+});
