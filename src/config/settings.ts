@@ -24,7 +24,20 @@ const schema = z.object({
   RECIPE: z.string().min(1).default("default"),
   EMBEDDINGS_PROVIDER: z.enum(["local"]).default("local"),
   EMBEDDINGS_DIMENSIONS: z.coerce.number().int().min(16).max(8192).default(1024),
-  VECTOR_STORE: z.enum(["local"]).default("local"),
+  /** Where vectors live; unset means redis (detected) when REDIS_URL is set, local otherwise. */
+  VECTOR_STORE: z.enum(["local", "redis-search", "redis-vectorset"]).optional(),
+  /** Redis for all state (vectors, records, caches, chat histories); unset keeps everything in-process. */
+  REDIS_URL: z
+    .url({ protocol: /^rediss?$/, error: "expected redis://host:port or rediss://host:port" })
+    .optional(),
+  /** Prefix of every Redis key Counsel writes. */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/)
+    .default("counsel"),
+  /** Vector-set quantisation: q8 (default, 4x smaller), bin (32x smaller, coarser) or noquant (full floats). */
+  VECTOR_SET_QUANTIZATION: z.enum(["q8", "bin", "noquant"]).default("q8"),
+  CHAT_HISTORY_TTL_SECONDS: z.coerce.number().int().min(60).default(604_800),
   /** Largest JSON body, in bytes. */
   BODY_LIMIT: z.coerce.number().int().min(1024).default(1_048_576),
   /** Largest uploaded file, in bytes, and most files in one upload. */
@@ -47,7 +60,15 @@ function toSettings(env: z.output<typeof schema>) {
     loadersDir: path.resolve(env.LOADERS_DIR),
     recipe: env.RECIPE,
     embeddings: { provider: env.EMBEDDINGS_PROVIDER, dimensions: env.EMBEDDINGS_DIMENSIONS },
-    vectorStore: env.VECTOR_STORE,
+    vectorStore: env.VECTOR_STORE ?? (env.REDIS_URL ? "redis" : "local"),
+    redis: env.REDIS_URL
+      ? {
+          url: env.REDIS_URL,
+          prefix: env.REDIS_PREFIX,
+          quantization: env.VECTOR_SET_QUANTIZATION,
+          chatHistoryTtlSeconds: env.CHAT_HISTORY_TTL_SECONDS,
+        }
+      : undefined,
     limits: {
       bodyBytes: env.BODY_LIMIT,
       uploadBytes: env.UPLOAD_MAX_BYTES,
@@ -75,5 +96,9 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
       ),
     );
   }
-  return toSettings(parsed.data);
+  const settings = toSettings(parsed.data);
+  if (settings.vectorStore.startsWith("redis") && !settings.redis) {
+    throw new SettingsError([`VECTOR_STORE: ${settings.vectorStore} needs REDIS_URL`]);
+  }
+  return settings;
 }
