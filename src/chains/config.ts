@@ -4,6 +4,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod/v4";
+import { describeIssue, displayPath } from "../config/describe-issues.ts";
 
 /** A chain, prompt or variant name: also used in URLs (/chain/:name) and file names. */
 const NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -168,51 +169,6 @@ export function parseChainConfig(text: string, file: string): ChainConfig {
   return parsed.data;
 }
 
-/** One line per problem: "field.path: expected …, got …". */
-function describeIssue(issue: z.core.$ZodIssue): string[] {
-  const at = issue.path.length ? issue.path.map(String).join(".") : "(top level)";
-  // A custom (cross-field) issue's input is the whole config: not worth echoing.
-  const got =
-    issue.code !== "custom" && "input" in issue && issue.input !== undefined
-      ? `, got ${show(issue.input)}`
-      : "";
-  switch (issue.code) {
-    case "unrecognized_keys":
-      return issue.keys.map(
-        (key) => `${issue.path.length ? `${at}.` : ""}${key}: unknown field (check its spelling)`,
-      );
-    case "invalid_value":
-      return [`${at}: expected one of ${issue.values.map((v) => show(v)).join(", ")}${got}`];
-    case "invalid_type":
-      if (!("input" in issue) || issue.input === undefined) return [`${at}: required (${expected(issue)})`];
-      return [`${at}: ${expected(issue)}${got}`];
-    default:
-      return [`${at}: ${issue.message}${got}`];
-  }
-}
-
-function expected(issue: z.core.$ZodIssueInvalidType): string {
-  if (issue.message.startsWith("expected")) return issue.message;
-  const kinds: Record<string, string> = {
-    object: "a mapping",
-    array: "a list",
-    string: "text",
-    number: "a number",
-  };
-  return `expected ${kinds[issue.expected] ?? issue.expected}`;
-}
-
-function show(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
 function firstLine(message: string): string {
   return message.split("\n")[0];
-}
-
-/** Relative to the working directory when inside it ("chains/qa.yaml"), else absolute. */
-export function displayPath(file: string): string {
-  const relative = path.relative(process.cwd(), file);
-  return relative && !relative.startsWith("..") && !path.isAbsolute(relative) ? relative : file;
 }

@@ -3,8 +3,9 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { PromptTemplate } from "@langchain/core/prompts";
+import { displayPath } from "../config/describe-issues.ts";
 import type { ScoredDocument } from "../retrieval/types.ts";
-import { ChainConfigError, type ChainType, displayPath } from "./config.ts";
+import { ChainConfigError, type ChainType } from "./config.ts";
 
 /** The placeholders each chain type fills in; a qa prompt must use all of them and no others. */
 export const PROMPT_VARIABLES: Record<ChainType, readonly string[] | undefined> = {

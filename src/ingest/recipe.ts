@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod/v4";
+import { describeIssue, displayPath } from "../config/describe-issues.ts";
 
 // Every field is documented, with its default, in loaders/default.yaml (a test keeps the two in step).
 const NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -170,40 +171,4 @@ function validate(input: unknown, shown: string): Recipe {
   const parsed = recipeSchema.safeParse(input, { reportInput: true });
   if (!parsed.success) throw new RecipeError(shown, parsed.error.issues.flatMap(describeIssue));
   return parsed.data;
-}
-
-/** One line per problem: "field.path: expected …, got …". */
-function describeIssue(issue: z.core.$ZodIssue): string[] {
-  const at = issue.path.length ? issue.path.map(String).join(".") : "(top level)";
-  const got =
-    issue.code !== "custom" && "input" in issue && issue.input !== undefined
-      ? `, got ${show(issue.input)}`
-      : "";
-  switch (issue.code) {
-    case "unrecognized_keys":
-      return issue.keys.map(
-        (key) => `${issue.path.length ? `${at}.` : ""}${key}: unknown field (check its spelling)`,
-      );
-    case "invalid_value":
-      return [`${at}: expected one of ${issue.values.map((v) => show(v)).join(", ")}${got}`];
-    case "invalid_type":
-      if (!("input" in issue) || issue.input === undefined) return [`${at}: required (${issue.message})`];
-      return [`${at}: ${issue.message}${got}`];
-    case "custom":
-      // The input of a cross-field check is the whole object: not worth echoing.
-      return [`${at}: ${issue.message}`];
-    default:
-      return [`${at}: ${issue.message}${got}`];
-  }
-}
-
-function show(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
-/** Relative to the working directory when inside it ("loaders/default.yaml"), else absolute. */
-function displayPath(file: string): string {
-  const relative = path.relative(process.cwd(), file);
-  return relative && !relative.startsWith("..") && !path.isAbsolute(relative) ? relative : file;
 }
