@@ -152,6 +152,11 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
     return this.ids.length;
   }
 
+  /** The same, behind the async signature every Counsel store shares (Redis needs a round trip). */
+  async countChunks(): Promise<number> {
+    return this.count();
+  }
+
   /** Embeds and upserts: a document whose id (from `options.ids`, else `doc.id`) exists replaces it. */
   async addDocuments(documents: DocumentInterface[], options?: { ids?: string[] }): Promise<string[]> {
     const vectors = await this.embeddings.embedDocuments(documents.map((d) => d.pageContent));

@@ -1,0 +1,131 @@
+// A BM25 index kept in Redis, for the lexical side of hybrid retrieval on servers without the Query Engine
+// (Redis 8 open source has vector sets but no full-text search). Same analysis and scoring as the embedded
+// Bm25Index, so rankings match; postings are read per query term and scored in the process.
+//
+// Layout under `prefix`: `:t:<term>` hash chunkId → tf; `:len` hash chunkId → length in terms; `:doc` hash
+// chunkId → JSON [length, distinct terms…] (what a removal must undo); `:stats` hash {docs, total}.
+import { searchTerms } from "../text/analysis.ts";
+import { DEFAULT_BM25_B, DEFAULT_BM25_K1 } from "./bm25-index.ts";
+import type { RedisClient } from "./redis-client.ts";
+import { TopK } from "./top-k.ts";
+
+export interface RedisLexicalIndexOptions {
+  client: RedisClient;
+  prefix: string;
+  k1?: number;
+  b?: number;
+}
+
+export interface LexicalHit {
+  id: string;
+  score: number;
+}
+
+export class RedisLexicalIndex {
+  private readonly client: RedisClient;
+  private readonly prefix: string;
+  private readonly k1: number;
+  private readonly b: number;
+
+  constructor(options: RedisLexicalIndexOptions) {
+    this.client = options.client;
+    this.prefix = options.prefix;
+    this.k1 = options.k1 ?? DEFAULT_BM25_K1;
+    this.b = options.b ?? DEFAULT_BM25_B;
+  }
+
+  private term(term: string): string {
+    return `${this.prefix}:t:${term}`;
+  }
+
+  /** Adds or replaces chunks, in one transaction. */
+  async add(chunks: { id: string; text: string }[]): Promise<void> {
+    if (chunks.length === 0) return;
+    const previous = await this.client.hmGet(
+      `${this.prefix}:doc`,
+      chunks.map((c) => c.id),
+    );
+    const tx = this.client.multi();
+    chunks.forEach((chunk, i) => {
+      this.queueRemove(tx, chunk.id, previous[i]);
+      const tf = new Map<string, number>();
+      const terms = searchTerms(chunk.text);
+      for (const t of terms) tf.set(t, (tf.get(t) ?? 0) + 1);
+      for (const [t, count] of tf) tx.hSet(this.term(t), chunk.id, count);
+      tx.hSet(`${this.prefix}:doc`, chunk.id, JSON.stringify([terms.length, ...tf.keys()]));
+      tx.hSet(`${this.prefix}:len`, chunk.id, terms.length);
+      tx.hIncrBy(`${this.prefix}:stats`, "docs", 1);
+      tx.hIncrBy(`${this.prefix}:stats`, "total", terms.length);
+    });
+    await tx.exec();
+  }
+
+  async remove(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const previous = await this.client.hmGet(`${this.prefix}:doc`, ids);
+    const tx = this.client.multi();
+    ids.forEach((id, i) => {
+      this.queueRemove(tx, id, previous[i]);
+    });
+    await tx.exec();
+  }
+
+  private queueRemove(tx: ReturnType<RedisClient["multi"]>, id: string, entry: string | null | undefined) {
+    if (!entry) return;
+    const [length, ...terms] = JSON.parse(entry) as [number, ...string[]];
+    for (const t of terms) tx.hDel(this.term(t), id);
+    tx.hDel(`${this.prefix}:doc`, id);
+    tx.hDel(`${this.prefix}:len`, id);
+    tx.hIncrBy(`${this.prefix}:stats`, "docs", -1);
+    tx.hIncrBy(`${this.prefix}:stats`, "total", -length);
+  }
+
+  /** The `limit` best chunks for `query`, best first. */
+  async search(query: string, limit: number): Promise<LexicalHit[]> {
+    const queryTf = new Map<string, number>();
+    for (const t of searchTerms(query)) queryTf.set(t, (queryTf.get(t) ?? 0) + 1);
+    if (queryTf.size === 0 || limit <= 0) return [];
+    const terms = [...queryTf.keys()];
+
+    const pipeline = this.client.multi();
+    pipeline.hmGet(`${this.prefix}:stats`, ["docs", "total"]);
+    for (const t of terms) pipeline.hGetAll(this.term(t));
+    const [stats, ...postings] = (await pipeline.execAsPipeline()) as unknown as [
+      (string | null)[],
+      ...Record<string, string>[],
+    ];
+    const n = Number(stats[0] ?? 0);
+    if (n <= 0) return [];
+    const avg = Number(stats[1] ?? 0) / n || 1;
+    const lengths = await this.lengths(postings);
+
+    const { k1, b } = this;
+    const scores = new Map<string, number>();
+    terms.forEach((term, i) => {
+      const list = postings[i];
+      const df = Object.keys(list).length;
+      if (df === 0) return;
+      const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5)) * (queryTf.get(term) ?? 1);
+      for (const [id, tfText] of Object.entries(list)) {
+        const tf = Number(tfText);
+        const norm = k1 * (1 - b + (b * (lengths.get(id) ?? avg)) / avg);
+        scores.set(id, (scores.get(id) ?? 0) + (idf * tf * (k1 + 1)) / (tf + norm));
+      }
+    });
+    const heap = new TopK<string>(limit);
+    for (const [id, score] of scores) heap.push(id, score);
+    return heap.take().map(({ item, score }) => ({ id: item, score }));
+  }
+
+  /** Chunk lengths of every candidate, read in one round trip. */
+  private async lengths(postings: Record<string, string>[]): Promise<Map<string, number>> {
+    const ids = [...new Set(postings.flatMap((p) => Object.keys(p)))];
+    const out = new Map<string, number>();
+    if (ids.length === 0) return out;
+    const lengths = await this.client.hmGet(`${this.prefix}:len`, ids);
+    ids.forEach((id, i) => {
+      if (lengths[i]) out.set(id, Number(lengths[i]));
+    });
+    return out;
+  }
+}

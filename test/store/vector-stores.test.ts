@@ -1,0 +1,104 @@
+// The vector-store contract over every backend: the local store, Redis vector sets on the real Redis 8 the
+// test run starts, and the Query Engine when REDIS_SEARCH_URL names a server that has it.
+import { createClient } from "redis";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
+import { Bm25Index } from "../../src/store/bm25-index.ts";
+import { LocalVectorStore } from "../../src/store/local-vector-store.ts";
+import type { RedisClient } from "../../src/store/redis-client.ts";
+import { RedisLexicalIndex } from "../../src/store/redis-lexical-index.ts";
+import { filterExpression, RedisVectorSetStore } from "../../src/store/redis-vector-sets.ts";
+import { sampleDocs } from "../retrieval/scifact-sample.ts";
+import { describeVectorStoreContract, type StoreUnderTest } from "./vector-store.contract.ts";
+
+describeVectorStoreContract("LocalVectorStore", {
+  create: async (embeddings) => new LocalVectorStore(embeddings) as unknown as StoreUnderTest,
+});
+
+let client: RedisClient;
+beforeAll(async () => {
+  client = createClient({ url: inject("redisUrl") });
+  await client.connect();
+});
+afterAll(async () => client?.quit());
+
+// SciFact test claims 5, 36, 94, 597, 873 and 1363 (BEIR SciFact queries.jsonl), whose documents the sample holds.
+const SCIFACT_CLAIMS = [
+  "1/2000 in UK have abnormal PrP positivity.",
+  "A deficiency of vitamin B12 increases blood levels of homocysteine.",
+  "Albendazole is used to treat lymphatic filariasis.",
+  "Incidence rates of cervical cancer have decreased.",
+  "Obesity is determined solely by environmental factors.",
+  "Venules have a thinner or absent smooth layer compared to arterioles.",
+];
+
+const unique = () => `test:${Math.random().toString(36).slice(2, 10)}`;
+
+async function dropKeys(prefix: string) {
+  for await (const key of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) await client.del(key);
+}
+
+describeVectorStoreContract("RedisVectorSetStore", {
+  create: async (embeddings) => {
+    const key = unique();
+    return new RedisVectorSetStore(embeddings, {
+      client,
+      key,
+      lexical: new RedisLexicalIndex({ client, prefix: `${key}:lexical` }),
+    }) as unknown as StoreUnderTest;
+  },
+  destroy: async (store) => dropKeys((store as unknown as { key: string }).key),
+});
+
+if (process.env.REDIS_SEARCH_URL) {
+  it.todo("runs the contract on the Redis Query Engine store (not wired yet)");
+} else {
+  describe.skip("Redis Query Engine store", () => {
+    console.log(
+      "skipped: the Query Engine contract needs REDIS_SEARCH_URL (a server with FT.*: redis:8, Redis Stack)",
+    );
+    it("runs the contract", () => undefined);
+  });
+}
+
+describe("RedisVectorSetStore specifics", () => {
+  it("refuses vectors of another dimension, naming how to re-index", async () => {
+    const key = unique();
+    const small = new RedisVectorSetStore(new LocalHashEmbeddings({ dimensions: 64 }), { client, key });
+    await small.addDocuments([{ pageContent: "a", metadata: {} }], { ids: ["a"] });
+    const large = new RedisVectorSetStore(new LocalHashEmbeddings({ dimensions: 128 }), { client, key });
+    await expect(large.addDocuments([{ pageContent: "b", metadata: {} }], { ids: ["b"] })).rejects.toThrow(
+      /64-dimensional.*re-index/,
+    );
+    await dropKeys(key);
+  });
+
+  it("builds FILTER expressions that cannot be escaped out of", () => {
+    expect(filterExpression({ source: "a.pdf", page: 2, ok: true })).toBe(
+      '.source == "a.pdf" and .page == 2 and .ok == 1',
+    );
+    expect(filterExpression({ title: 'say "hi"' })).toBe(".title == 'say \"hi\"'");
+    expect(() => filterExpression({ "x) or (1": "y" })).toThrow(/not a metadata field/);
+    expect(() => filterExpression({ t: `both ' and "` })).toThrow(/cannot contain both/);
+  });
+
+  it("ranks lexically exactly as the embedded BM25 index does", async () => {
+    const docs = sampleDocs().map((d) => ({ id: d._id, text: `${d.title}\n${d.text}` }));
+    const prefix = unique();
+    const redisIndex = new RedisLexicalIndex({ client, prefix });
+    const localIndex = new Bm25Index();
+    await redisIndex.add(docs);
+    for (const d of docs) localIndex.add(d.id, d.text);
+    // A removal must undo its statistics exactly.
+    await redisIndex.remove([docs[0].id]);
+    localIndex.remove(docs[0].id);
+    for (const query of SCIFACT_CLAIMS) {
+      const redisHits = await redisIndex.search(query, 10);
+      const localHits = localIndex.search(query, 10);
+      expect(redisHits.length).toBeGreaterThan(0);
+      expect(redisHits.map((h) => h.id)).toEqual(localHits.map((h) => h.id));
+      redisHits.forEach((h, i) => expect(h.score).toBeCloseTo(localHits[i].score, 6));
+    }
+    await dropKeys(prefix);
+  });
+});
