@@ -337,6 +337,21 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
     const matches = this.matcher(filter);
     const heap = new TopK<number>(k);
     const vectors = this.vectors;
+    // Hashed query vectors are sparse (a question touches a few hundred of 1,024 dimensions): a dot product over
+    // the query's non-zero entries only is several times faster than the dense one, with the same result.
+    const nonZero: number[] = [];
+    for (let i = 0; i < dims; i++) if (q[i] !== 0) nonZero.push(i);
+    if (nonZero.length < dims / 3) {
+      const index = Int32Array.from(nonZero);
+      const weight = Float32Array.from(nonZero, (i) => q[i]);
+      for (let slot = 0, offset = 0; slot < this.ids.length; slot++, offset += dims) {
+        if (matches && !matches(slot)) continue;
+        let sum = 0;
+        for (let j = 0; j < index.length; j++) sum += weight[j] * vectors[offset + index[j]];
+        heap.push(slot, sum);
+      }
+      return heap.take();
+    }
     for (let slot = 0, offset = 0; slot < this.ids.length; slot++, offset += dims) {
       if (matches && !matches(slot)) continue;
       heap.push(slot, dot(q, vectors, offset, dims));

@@ -1,0 +1,159 @@
+// Vector-store speed: loads up to 50k chunks of a BEIR corpus into each backend (the local store, Redis vector
+// sets), then times k=5 similarity queries for the dataset's queries, beside raw VSIM calls with the same vectors
+// on the same connection (the floor). The service's overhead is the gap between the two.
+//   npm run bench:store -- --dataset <BEIR folder> [--chunks 50000] [--redis-url redis://…]
+// Without --redis-url a private Redis 8 is started (scripts/redis-server.sh) and stopped at the end.
+import { createReadStream } from "node:fs";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { Document } from "@langchain/core/documents";
+import { RecursiveCharacterTextSplitter } from "@langchain/textsplitters";
+import { LocalHashEmbeddings } from "../src/models/embeddings/local-hash.ts";
+import { LocalVectorStore } from "../src/store/local-vector-store.ts";
+import { createRedisClient } from "../src/store/redis-client.ts";
+import { RedisLexicalIndex } from "../src/store/redis-lexical-index.ts";
+import { RedisVectorSetStore } from "../src/store/redis-vector-sets.ts";
+import { freePort, startRedis, stopRedis } from "../test/global-setup.ts";
+
+const K = 5;
+const BATCH = 500;
+
+async function* jsonLines<T>(file: string): AsyncGenerator<T> {
+  for await (const line of createInterface({ input: createReadStream(file, "utf8"), crlfDelay: Infinity })) {
+    if (line.trim()) yield JSON.parse(line) as T;
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function timeQueries(vectors: number[][], run: (v: number[]) => Promise<unknown>) {
+  for (const v of vectors.slice(0, 20)) await run(v); // warm-up
+  const times: number[] = [];
+  for (const v of vectors) {
+    const started = performance.now();
+    await run(v);
+    times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      dataset: { type: "string" },
+      chunks: { type: "string", default: "50000" },
+      "redis-url": { type: "string" },
+    },
+  });
+  if (!values.dataset) {
+    console.error(
+      "usage: npm run bench:store -- --dataset <BEIR folder> [--chunks 50000] [--redis-url redis://…]",
+    );
+    process.exitCode = 2;
+    return;
+  }
+  const dataset = path.resolve(values.dataset);
+  const limit = Number(values.chunks);
+
+  // SciFact has 5,183 abstracts: split them small (≈180 characters) to reach tens of thousands of real chunks.
+  const splitter = new RecursiveCharacterTextSplitter({ chunkSize: 180, chunkOverlap: 0 });
+  const chunks: Document[] = [];
+  for await (const doc of jsonLines<{ _id: string; title?: string; text?: string }>(
+    path.join(dataset, "corpus.jsonl"),
+  )) {
+    const parts = await splitter.splitText([doc.title, doc.text].filter(Boolean).join("\n"));
+    parts.forEach((text, i) => {
+      chunks.push(
+        new Document({ pageContent: text, metadata: { doc_id: doc._id, chunk: i }, id: `${doc._id}-${i}` }),
+      );
+    });
+    if (chunks.length >= limit) break;
+  }
+  chunks.length = Math.min(chunks.length, limit);
+  const embeddings = new LocalHashEmbeddings();
+  const vectors = await embeddings.embedDocuments(chunks.map((c) => c.pageContent));
+  const queries: string[] = [];
+  for await (const q of jsonLines<{ text: string }>(path.join(dataset, "queries.jsonl")))
+    queries.push(q.text);
+  const queryVectors = await embeddings.embedDocuments(queries.slice(0, 300));
+  console.log(
+    `${chunks.length} chunks of ${path.basename(dataset)}, ${queryVectors.length} queries, k=${K}, ` +
+      `${embeddings.modelId} (vectors embedded beforehand: the figures are the stores' own)`,
+  );
+
+  let server: Awaited<ReturnType<typeof startRedis>> | undefined;
+  let url = values["redis-url"];
+  if (!url) {
+    const port = await freePort();
+    server = await startRedis(port);
+    url = `redis://127.0.0.1:${port}`;
+  }
+  const client = createRedisClient({ url });
+  await client.connect();
+  const prefix = `bench-store:${Date.now()}`;
+
+  const rows: string[][] = [];
+  const ingest = async (add: (v: number[][], d: Document[], ids: string[]) => Promise<unknown>) => {
+    const started = performance.now();
+    for (let i = 0; i < chunks.length; i += BATCH) {
+      const batch = chunks.slice(i, i + BATCH);
+      await add(
+        vectors.slice(i, i + BATCH),
+        batch,
+        batch.map((c) => c.id as string),
+      );
+    }
+    return chunks.length / ((performance.now() - started) / 1000);
+  };
+
+  const local = new LocalVectorStore(embeddings);
+  const localRate = await ingest((v, d, ids) => local.addVectors(v, d, { ids }));
+  const localTimes = await timeQueries(queryVectors, (v) => local.similaritySearchVectorWithScore(v, K));
+  rows.push(["local", localRate.toFixed(0), localTimes.p50.toFixed(2), localTimes.p99.toFixed(2)]);
+
+  const key = `${prefix}:vectors`;
+  const redisStore = new RedisVectorSetStore(embeddings, {
+    client,
+    key,
+    lexical: new RedisLexicalIndex({ client, prefix: `${prefix}:lexical` }),
+  });
+  const redisRate = await ingest((v, d, ids) => redisStore.addVectors(v, d, { ids }));
+  const redisTimes = await timeQueries(queryVectors, (v) => redisStore.similaritySearchVectorWithScore(v, K));
+  rows.push([
+    "redis-vectorset (service)",
+    redisRate.toFixed(0),
+    redisTimes.p50.toFixed(2),
+    redisTimes.p99.toFixed(2),
+  ]);
+  const rawTimes = await timeQueries(queryVectors, (v) =>
+    client.sendCommand([
+      "VSIM",
+      key,
+      "FP32",
+      Buffer.from(new Float32Array(v).buffer),
+      "WITHSCORES",
+      "COUNT",
+      String(K),
+    ]),
+  );
+  rows.push(["raw VSIM (floor)", "", rawTimes.p50.toFixed(2), rawTimes.p99.toFixed(2)]);
+
+  console.log("| store | ingest chunks/s | p50 ms | p99 ms |");
+  console.log("|---|--:|--:|--:|");
+  for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+  console.log(
+    `service overhead over raw VSIM: p50 +${(redisTimes.p50 - rawTimes.p50).toFixed(2)} ms, ` +
+      `p99 +${(redisTimes.p99 - rawTimes.p99).toFixed(2)} ms (fetching the chunk hashes, building Documents)`,
+  );
+
+  for await (const k of client.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 })) await client.del(k);
+  await client.quit();
+  if (server) await stopRedis(server);
+}
+
+await main();
