@@ -3,6 +3,7 @@
 // queries in each search mode, ranks documents by their best chunk, and prints nDCG@10, recall@10, MRR@10,
 // ingest throughput (chunks/s and documents/s, end to end) and query latency. --limit takes the first N queries.
 //   npm run bench:retrieval -- --dataset <BEIR folder> [--split test] [--mode hybrid|vector|lexical|all] [--limit N]
+//     [--store local|redis-vectorset] [--redis-url redis://…]   (without a URL, a private Redis 8 is started)
 import { createReadStream } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -22,6 +23,11 @@ import { dedupe, mrrAtK, ndcgAtK, recallAtK } from "../src/retrieval/metrics.ts"
 import { DEFAULT_BM25_B, DEFAULT_BM25_K1 } from "../src/store/bm25-index.ts";
 import { FileRecordManager } from "../src/store/file-record-manager.ts";
 import { LocalVectorStore } from "../src/store/local-vector-store.ts";
+import { createRedisClient } from "../src/store/redis-client.ts";
+import { RedisLexicalIndex } from "../src/store/redis-lexical-index.ts";
+import { RedisRecordManager } from "../src/store/redis-record-manager.ts";
+import { RedisVectorSetStore } from "../src/store/redis-vector-sets.ts";
+import { freePort, startRedis, stopRedis } from "../test/global-setup.ts";
 
 const K = 10;
 const BATCH = 512;
@@ -106,6 +112,8 @@ async function main(): Promise<void> {
       split: { type: "string", default: "test" },
       mode: { type: "string", default: "all" },
       limit: { type: "string" },
+      store: { type: "string", default: "local" },
+      "redis-url": { type: "string" },
     },
   });
   if (!values.dataset) {
@@ -124,10 +132,11 @@ async function main(): Promise<void> {
   const limit = values.limit ? Number(values.limit) : Number.POSITIVE_INFINITY;
 
   const embeddings = new LocalHashEmbeddings();
-  const store = new LocalVectorStore(embeddings);
+  const backend = await openBackend(values.store ?? "local", values["redis-url"], embeddings);
+  const store = backend.store;
   const pipeline = new IngestPipeline({
     vectorStore: store,
-    recordManager: new FileRecordManager({ namespace: "bench" }),
+    recordManager: backend.recordManager,
     recipe: await loadRecipe(path.resolve("loaders"), "default"),
   });
   let batch: TextDocument[] = [];
@@ -149,7 +158,7 @@ async function main(): Promise<void> {
     if (batch.length >= BATCH) await flushBatch();
   }
   if (batch.length > 0) await flushBatch();
-  const chunks = store.count();
+  const chunks = await store.countChunks();
   const ingestRate = chunks / (ingestMs / 1000);
 
   const qrels = await readQrels(path.join(dataset, "qrels", `${values.split}.tsv`));
@@ -161,7 +170,7 @@ async function main(): Promise<void> {
   console.log(
     `${path.basename(dataset)} (${values.split}): ${documents} documents, ${chunks} chunks ingested in ` +
       `${(ingestMs / 1000).toFixed(2)} s (${(documents / (ingestMs / 1000)).toFixed(0)} documents/s), ` +
-      `${queries.length} queries, embeddings ${embeddings.modelId}`,
+      `${queries.length} queries, embeddings ${embeddings.modelId}, store ${values.store}`,
   );
   console.log(
     `BM25 k1=${DEFAULT_BM25_K1} b=${DEFAULT_BM25_B}; hybrid: ${DEFAULT_FUSION} fusion, weights ` +
@@ -198,6 +207,42 @@ async function main(): Promise<void> {
     });
   }
   printTable(rows);
+  await backend.close();
+}
+
+/** The store to measure: in-process, or Redis vector sets with the Redis BM25 index (a private server if no URL). */
+async function openBackend(kind: string, url: string | undefined, embeddings: LocalHashEmbeddings) {
+  if (kind === "local") {
+    return {
+      store: new LocalVectorStore(embeddings),
+      recordManager: new FileRecordManager({ namespace: "bench" }),
+      close: async () => undefined,
+    };
+  }
+  if (kind !== "redis-vectorset") throw new Error(`--store must be local or redis-vectorset, got ${kind}`);
+  let server: Awaited<ReturnType<typeof startRedis>> | undefined;
+  if (!url) {
+    const port = await freePort();
+    server = await startRedis(port);
+    url = `redis://127.0.0.1:${port}`;
+  }
+  const client = createRedisClient({ url });
+  await client.connect();
+  const prefix = `bench:${Date.now()}`;
+  return {
+    store: new RedisVectorSetStore(embeddings, {
+      client,
+      key: `${prefix}:vectors`,
+      lexical: new RedisLexicalIndex({ client, prefix: `${prefix}:lexical` }),
+    }),
+    recordManager: new RedisRecordManager({ client, namespace: prefix }),
+    close: async () => {
+      for await (const key of client.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 }))
+        await client.del(key);
+      await client.quit();
+      if (server) await stopRedis(server);
+    },
+  };
 }
 
 await main();

@@ -60,7 +60,10 @@ program
   .option("--json", "print the full reply as JSON")
   .action(async (question: string, options: { chain: string; k?: number; json?: boolean }) => {
     const services = await createServices(loadEnv());
-    const result = await services.qaChain(options.chain).invoke({ question, k: options.k });
+    const result = await services
+      .qaChain(options.chain)
+      .invoke({ question, k: options.k })
+      .finally(services.close);
     if (options.json) {
       console.log(JSON.stringify(result, null, 2));
       return;

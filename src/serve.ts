@@ -1,6 +1,7 @@
 // Starts the service: settings → services → (examples) → HTTP server, with a graceful stop on SIGINT/SIGTERM.
 // Used by `npm start` (src/main.ts) and `counsel serve`.
 import { existsSync } from "node:fs";
+import { pino } from "pino";
 import { loadSettings } from "./config/settings.ts";
 import { buildApp } from "./server/app.ts";
 import { createServices } from "./services.ts";
@@ -8,8 +9,12 @@ import { createServices } from "./services.ts";
 export async function serve(): Promise<void> {
   if (existsSync(".env")) process.loadEnvFile(".env");
   const settings = loadSettings();
-  const services = await createServices(settings);
-  const app = await buildApp(services, { logger: { level: settings.logLevel }, limits: settings.limits });
+  const logger = pino({ level: settings.logLevel });
+  const services = await createServices(settings, {
+    info: (message) => logger.info(message),
+    warn: (message) => logger.warn(message),
+  });
+  const app = await buildApp(services, { logger, limits: settings.limits });
 
   if (settings.loadExamples) {
     const report = await services.loadExamples();

@@ -1,49 +1,43 @@
-// The composition root: the one place that turns settings into concrete implementations (embedder, store,
-// record manager, chains, pipeline). Everything else receives its collaborators as arguments.
-import { mkdir } from "node:fs/promises";
-import path from "node:path";
+// The composition root: the one place that turns settings into concrete implementations (embedder, stores,
+// chains, pipeline). Everything else receives its collaborators as arguments.
 import { type ChainConfig, loadChainConfigs } from "./chains/config.ts";
 import { loadPrompt } from "./chains/prompts.ts";
 import { buildQaChain, type QaInput, type QaResult } from "./chains/qa.ts";
 import type { Settings } from "./config/settings.ts";
 import { BadRequestError, NotFoundError } from "./errors.ts";
-import { IngestPipeline } from "./ingest/pipeline.ts";
+import { IngestPipeline, type IngestReport } from "./ingest/pipeline.ts";
 import { loadRecipe, type Recipe } from "./ingest/recipe.ts";
 import { filesystemSource } from "./ingest/sources/filesystem.ts";
 import { ExtractiveAnswerer } from "./models/chat/extractive.ts";
 import { LocalHashEmbeddings } from "./models/embeddings/local-hash.ts";
 import { HybridSearcher } from "./retrieval/hybrid-search.ts";
 import type { AppServices, QaChainHandle, ReadinessCheck } from "./server/app.ts";
-import { FileRecordManager } from "./store/file-record-manager.ts";
-import { LocalVectorStore } from "./store/local-vector-store.ts";
+import { type CounselVectorStore, type Logger, openStores, type Stores } from "./store/open-stores.ts";
 
 export interface Services extends AppServices {
   settings: Settings;
-  store: LocalVectorStore;
-  recordManager: FileRecordManager;
+  stores: Stores;
+  store: CounselVectorStore;
   chains: Map<string, ChainConfig>;
-  /** Indexes examples/ (idempotent: unchanged examples are skipped). */
-  loadExamples(): Promise<Awaited<ReturnType<IngestPipeline["ingest"]>>>;
+  /** Indexes examples/docs (idempotent: unchanged examples are skipped). */
+  loadExamples(): Promise<IngestReport>;
   close(): Promise<void>;
 }
 
-const COLLECTION = "default";
+const SCOPE = { tenant: "default", collection: "default" };
 
-export async function createServices(settings: Settings): Promise<Services> {
-  const embeddings = new LocalHashEmbeddings({ dimensions: settings.embeddings.dimensions });
-  // Vectors and records live in a folder named for the embedding model and dimension, so a change of model
-  // starts a fresh index instead of mixing vectors from two models.
-  const indexDir = path.join(settings.dataDir, "local", COLLECTION, embeddings.modelId);
-  await mkdir(indexDir, { recursive: true });
-  const store = await LocalVectorStore.load(embeddings, { path: path.join(indexDir, "vectors.bin") });
-  const recordManager = new FileRecordManager({
-    namespace: `local/${COLLECTION}/${embeddings.modelId}`,
-    path: path.join(indexDir, "records.json"),
-  });
-  await recordManager.createSchema();
+const consoleLogger: Logger = {
+  info: (message) => console.error(message),
+  warn: (message) => console.error(message),
+};
+
+export async function createServices(settings: Settings, log: Logger = consoleLogger): Promise<Services> {
+  const embedder = new LocalHashEmbeddings({ dimensions: settings.embeddings.dimensions });
+  const stores = await openStores(settings, embedder, { ...SCOPE, modelId: embedder.modelId }, log);
+  const store = stores.vectorStore;
 
   const recipe: Recipe = await loadRecipe(settings.loadersDir, settings.recipe);
-  const pipeline = new IngestPipeline({ vectorStore: store, recordManager, recipe });
+  const pipeline = new IngestPipeline({ vectorStore: store, recordManager: stores.recordManager, recipe });
 
   const chains = await loadChainConfigs(settings.chainsDir);
   const handles = new Map<string, QaChainHandle>();
@@ -56,8 +50,8 @@ export async function createServices(settings: Settings): Promise<Services> {
 
   return {
     settings,
+    stores,
     store,
-    recordManager,
     chains,
     pipeline,
     recipe,
@@ -68,15 +62,14 @@ export async function createServices(settings: Settings): Promise<Services> {
       throw new NotFoundError(`No chain named "${name}". Chains: ${[...handles.keys()].join(", ")}.`);
     },
     async readiness() {
-      const checks: Record<string, ReadinessCheck> = {
-        store: { ok: true, backend: "local", chunks: store.count() },
-        chains: { ok: handles.size > 0, names: [...handles.keys()] },
-      };
+      const checks: Record<string, ReadinessCheck> = await stores.checks();
+      checks.chains = { ok: handles.size > 0, names: [...handles.keys()] };
       return checks;
     },
     loadExamples: () => pipeline.ingest(filesystemSource(settings.examplesDir)),
     async close() {
       await pipeline.flush();
+      await stores.close();
     },
   };
 }
@@ -84,7 +77,7 @@ export async function createServices(settings: Settings): Promise<Services> {
 async function qaHandle(
   config: ChainConfig,
   settings: Settings,
-  store: LocalVectorStore,
+  store: CounselVectorStore,
 ): Promise<QaChainHandle> {
   const searcher = new HybridSearcher({ store, mode: searchMode(config.retrieval.search) });
   const prompt = await loadPrompt(settings.promptsDir, config.prompt);

@@ -66,9 +66,9 @@ function toSettings(env: z.output<typeof schema>) {
           url: env.REDIS_URL,
           prefix: env.REDIS_PREFIX,
           quantization: env.VECTOR_SET_QUANTIZATION,
-          chatHistoryTtlSeconds: env.CHAT_HISTORY_TTL_SECONDS,
         }
       : undefined,
+    chatHistoryTtlSeconds: env.CHAT_HISTORY_TTL_SECONDS,
     limits: {
       bodyBytes: env.BODY_LIMIT,
       uploadBytes: env.UPLOAD_MAX_BYTES,

@@ -1,7 +1,7 @@
 // buildApp(services) returns the Fastify app: plugins (errors, OpenAPI, multipart) and the routes.
 // Tests build it with their own services; main.ts builds it with the ones the settings choose.
 import multipart from "@fastify/multipart";
-import Fastify, { type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyBaseLogger } from "fastify";
 import type { QaInput, QaResult } from "../chains/qa.ts";
 import type { IngestPipeline } from "../ingest/pipeline.ts";
 import type { Recipe } from "../ingest/recipe.ts";
@@ -32,13 +32,14 @@ export interface AppServices {
 }
 
 export interface AppOptions {
-  logger?: FastifyServerOptions["logger"];
+  /** A pino logger (main.ts shares one with the services); silent when absent. */
+  logger?: FastifyBaseLogger;
   limits: { bodyBytes: number; uploadBytes: number; uploadFiles: number };
 }
 
 export async function buildApp(services: AppServices, options: AppOptions) {
   const app = Fastify({
-    logger: options.logger ?? false,
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: options.limits.bodyBytes,
     requestIdHeader: "x-request-id",
     genReqId: () => crypto.randomUUID(),

@@ -9,6 +9,9 @@ import { createServices, type Services } from "../../src/services.ts";
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 export const FIXTURES = path.join(ROOT, "test/fixtures");
 
+/** A logger for services under test: silent. */
+export const quiet = { info: () => undefined, warn: () => undefined };
+
 export async function tempDataDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), "counsel-test-"));
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
@@ -29,7 +32,7 @@ export function testSettings(dataDir: string, env: Record<string, string> = {}) 
 /** The app listening on a free loopback port, with its base URL. */
 export async function startService(dataDir: string, env: Record<string, string> = {}) {
   const settings = testSettings(dataDir, env);
-  const services: Services = await createServices(settings);
+  const services: Services = await createServices(settings, quiet);
   const app = await buildApp(services, { limits: settings.limits });
   await app.listen({ port: 0, host: "127.0.0.1" });
   const address = app.server.address();

@@ -3,12 +3,24 @@
 import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { DocumentInterface } from "@langchain/core/documents";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { filesystemSource } from "../../src/ingest/sources/filesystem.ts";
 import { createServices, type Services } from "../../src/services.ts";
-import { FIXTURES, tempDataDir, testSettings } from "../helpers/services.ts";
+import { FIXTURES, quiet, tempDataDir, testSettings } from "../helpers/services.ts";
 
-describe("IngestPipeline", () => {
+// The same behaviour on the embedded store and on the real Redis 8 that the test run starts.
+const backends = [
+  { name: "local store", env: () => ({}) },
+  {
+    name: "Redis vector sets",
+    env: () => ({
+      REDIS_URL: inject("redisUrl"),
+      REDIS_PREFIX: `t${Math.random().toString(36).slice(2, 10)}`,
+    }),
+  },
+];
+
+describe.each(backends)("IngestPipeline on the $name", ({ env }) => {
   let data: Awaited<ReturnType<typeof tempDataDir>>;
   let services: Services;
   let docs: string;
@@ -20,7 +32,7 @@ describe("IngestPipeline", () => {
     for (const file of ["fake-memo.pdf", "handbook-1p.docx", "bitcoin.pdf"]) {
       await copyFile(path.join(FIXTURES, file), path.join(docs, file));
     }
-    services = await createServices(testSettings(path.join(data.dir, "state")));
+    services = await createServices(testSettings(path.join(data.dir, "state"), env()), quiet);
   });
   afterEach(async () => {
     await services.close();
@@ -32,13 +44,13 @@ describe("IngestPipeline", () => {
   it("indexes a folder once: a second run skips every document and adds no chunk", async () => {
     const first = await ingest();
     expect(first).toMatchObject({ added: 3, skipped: 0, failed: [] });
-    const count = services.store.count();
+    const count = await services.store.countChunks();
     expect(count).toBe(first.chunks.added);
 
     const second = await ingest();
     expect(second).toMatchObject({ added: 0, updated: 0, skipped: 3, deleted: 0 });
     expect(second.chunks).toEqual({ added: 0, deleted: 0, skipped: count });
-    expect(services.store.count()).toBe(count);
+    expect(await services.store.countChunks()).toBe(count);
   });
 
   it("replaces the chunks of a file that changed, and only those", async () => {
@@ -46,12 +58,12 @@ describe("IngestPipeline", () => {
     const notes = path.join(docs, "notes.md");
     await writeFile(notes, "# Parking\n\nVisitors park in lot B.\n");
     await ingest();
-    const count = services.store.count();
+    const count = await services.store.countChunks();
 
     await writeFile(notes, "# Parking\n\nVisitors park in lot C, next to the loading dock.\n");
     const report = await ingest();
     expect(report).toMatchObject({ added: 0, updated: 1, skipped: 3 });
-    expect(services.store.count()).toBe(count);
+    expect(await services.store.countChunks()).toBe(count);
     const hits = await services.store.similaritySearch("Where do visitors park?", 10);
     const texts = hits.map((d: DocumentInterface) => d.pageContent).join("\n");
     expect(texts).toContain("lot C");
@@ -82,7 +94,7 @@ describe("IngestPipeline", () => {
 
   it("reports a corrupt file without touching its chunks that were already indexed", async () => {
     await ingest();
-    const count = services.store.count();
+    const count = await services.store.countChunks();
     const memo = path.join(docs, "fake-memo.pdf");
     const bytes = await readFile(memo);
     await writeFile(memo, bytes.subarray(0, 400)); // truncated mid-stream
@@ -91,7 +103,7 @@ describe("IngestPipeline", () => {
       expect.objectContaining({ name: expect.stringContaining("fake-memo.pdf") }),
     ]);
     expect(report.skipped).toBe(2);
-    expect(services.store.count()).toBe(count);
+    expect(await services.store.countChunks()).toBe(count);
     const hits = await services.store.similaritySearch("How many laptops?", 3);
     expect(hits.some((d: DocumentInterface) => d.pageContent.includes("laptops"))).toBe(true);
   });

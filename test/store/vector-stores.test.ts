@@ -97,7 +97,7 @@ describe("RedisVectorSetStore specifics", () => {
       const localHits = localIndex.search(query, 10);
       expect(redisHits.length).toBeGreaterThan(0);
       expect(redisHits.map((h) => h.id)).toEqual(localHits.map((h) => h.id));
-      redisHits.forEach((h, i) => expect(h.score).toBeCloseTo(localHits[i].score, 6));
+      for (const [i, hit] of redisHits.entries()) expect(hit.score).toBeCloseTo(localHits[i].score, 6);
     }
     await dropKeys(prefix);
   });

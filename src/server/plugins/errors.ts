@@ -4,6 +4,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
 import fp from "fastify-plugin";
 import { CounselError } from "../../errors.ts";
+import { isRedisUnavailable } from "../../store/redis-client.ts";
 
 export const problemSchema = {
   $id: "problem",
@@ -64,6 +65,14 @@ function toProblem(error: FastifyError | CounselError | Error): Problem {
   if (error instanceof CounselError) {
     return { status: error.status, code: error.code, detail: error.message, ...error.extra };
   }
+  if (isRedisUnavailable(error)) {
+    // Redis is down or reconnecting: commands fail at once (no offline queue), so say so instead of hanging.
+    return {
+      status: 503,
+      code: "store_unavailable",
+      detail: "The store (Redis) is unreachable; retry shortly.",
+    };
+  }
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
     return {
@@ -90,6 +99,7 @@ export const errorsPlugin = fp(
     app.addSchema(problemSchema);
     app.setErrorHandler((error, request, reply) => {
       const problem = toProblem(error as Error);
+      if (problem.status === 503) reply.header("retry-after", "2");
       if (problem.status >= 500) request.log.error({ err: error }, "request failed");
       else request.log.info({ code: problem.code, status: problem.status }, problem.detail);
       return sendProblem(reply, problem);

@@ -1,0 +1,155 @@
+// The record-manager contract over every backend (the file-backed one, and Redis on the real Redis 8 the test run
+// starts), then what only Redis promises: processes sharing records and one clock, namespaces kept apart,
+// updates that never leave a key half-moved.
+import { randomUUID } from "node:crypto";
+import { createClient } from "redis";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { FileRecordManager } from "../../src/store/file-record-manager.ts";
+import type { RedisClient } from "../../src/store/redis-client.ts";
+import { RedisRecordManager } from "../../src/store/redis-record-manager.ts";
+import { describeRecordManagerContract } from "./record-manager.contract.ts";
+
+const uniqueNamespace = () => `test:rm:${randomUUID().slice(0, 8)}`;
+
+describeRecordManagerContract("FileRecordManager", {
+  create: async () => new FileRecordManager({ namespace: uniqueNamespace() }),
+});
+
+let client: RedisClient;
+let other: RedisClient;
+beforeAll(async () => {
+  client = createClient({ url: inject("redisUrl") });
+  other = createClient({ url: inject("redisUrl") });
+  await Promise.all([client.connect(), other.connect()]);
+});
+afterAll(async () => {
+  await client?.quit();
+  await other?.quit();
+});
+
+async function dropNamespace(namespace: string) {
+  for await (const key of client.scanIterator({ MATCH: `${namespace}:*`, COUNT: 500 })) await client.del(key);
+}
+
+describeRecordManagerContract("RedisRecordManager", {
+  create: async () => new RedisRecordManager({ client, namespace: uniqueNamespace() }),
+  destroy: async (rm) => dropNamespace((rm as RedisRecordManager).namespace),
+});
+
+describe("RedisRecordManager specifics", () => {
+  it("keeps its records under <namespace>:records: in a sorted set, a hash and a set per group", async () => {
+    const namespace = uniqueNamespace();
+    const rm = new RedisRecordManager({ client, namespace });
+    await rm.update(["k1", "k2"], { groupIds: ["doc", null] });
+    const keys: string[] = [];
+    for await (const key of client.scanIterator({ MATCH: `${namespace}:*` })) keys.push(key);
+    expect(keys.sort()).toEqual(
+      ["clock", "g:doc", "group", "groups", "time"].map((k) => `${namespace}:records:${k}`).sort(),
+    );
+    expect(await client.zCard(`${namespace}:records:time`)).toBe(2);
+    expect(await client.hGetAll(`${namespace}:records:group`)).toEqual({ k1: "doc" });
+    expect(await client.sMembers(`${namespace}:records:g:doc`)).toEqual(["k1"]);
+    await dropNamespace(namespace);
+  });
+
+  it("shares records between two clients on one namespace, and one strictly increasing clock", async () => {
+    const namespace = uniqueNamespace();
+    const a = new RedisRecordManager({ client, namespace });
+    const b = new RedisRecordManager({ client: other, namespace });
+    await a.update(["from-a"], { groupIds: ["doc-a"] });
+    await b.update(["from-b"], { groupIds: ["doc-b"] });
+    expect(await b.exists(["from-a", "from-b"])).toEqual([true, true]);
+    expect((await a.listGroupIds()).sort()).toEqual(["doc-a", "doc-b"]);
+    await b.deleteKeys(["from-a"]);
+    expect(await a.exists(["from-a"])).toEqual([false]);
+
+    const times = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).getTime()));
+    expect(new Set(times).size).toBe(times.length);
+    // Whoever asks later gets a later time, whichever process it is.
+    const first = await a.getTime();
+    const second = await b.getTime();
+    expect(second).toBeGreaterThan(first);
+    await dropNamespace(namespace);
+  });
+
+  it("keeps namespaces apart", async () => {
+    const [ns1, ns2] = [uniqueNamespace(), uniqueNamespace()];
+    const tenant1 = new RedisRecordManager({ client, namespace: ns1 });
+    const tenant2 = new RedisRecordManager({ client, namespace: ns2 });
+    await tenant1.update(["shared-key"], { groupIds: ["doc"] });
+    expect(await tenant2.exists(["shared-key"])).toEqual([false]);
+    expect(await tenant2.listKeys()).toEqual([]);
+    expect(await tenant2.listKeys({ groupIds: ["doc"] })).toEqual([]);
+    expect(await tenant2.listGroupIds()).toEqual([]);
+    await tenant2.deleteKeys(["shared-key"]);
+    expect(await tenant1.exists(["shared-key"])).toEqual([true]);
+    await Promise.all([dropNamespace(ns1), dropNamespace(ns2)]);
+  });
+
+  it("keeps time moving forward when the server's clock falls behind the last time handed out", async () => {
+    const namespace = uniqueNamespace();
+    const rm = new RedisRecordManager({ client, namespace });
+    // As if another process had handed out a time an hour ahead (a server whose clock has since stepped back).
+    const aheadUs = (Date.now() + 3_600_000) * 1000;
+    await client.set(`${namespace}:records:clock`, String(aheadUs));
+    const t1 = await rm.getTime();
+    const t2 = await rm.getTime();
+    expect(t1).toBe((aheadUs + 1) / 1000);
+    expect(t2).toBeGreaterThan(t1);
+    await rm.update(["k"]);
+    expect(await rm.listKeys({ after: t2 })).toEqual(["k"]);
+    await dropNamespace(namespace);
+  });
+
+  it("finds a key at exactly the time it was written (scores keep full precision)", async () => {
+    const namespace = uniqueNamespace();
+    const rm = new RedisRecordManager({ client, namespace });
+    const before = await rm.getTime();
+    await rm.update(["k"]);
+    const after = await rm.getTime();
+    const score = Number(await client.zScore(`${namespace}:records:time`, "k"));
+    expect(score).toBeGreaterThan(before);
+    expect(score).toBeLessThan(after);
+    expect(await rm.listKeys({ after: score })).toEqual([]);
+    expect(await rm.listKeys({ before: score })).toEqual([]);
+    expect(await rm.listKeys({ after: before, before: after })).toEqual(["k"]);
+    await dropNamespace(namespace);
+  });
+
+  it("leaves every key in exactly its group's set when two processes move keys concurrently", async () => {
+    const namespace = uniqueNamespace();
+    const managers = [client, other].map((c) => new RedisRecordManager({ client: c, namespace }));
+    const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
+    await Promise.all(
+      Array.from({ length: 60 }, (_, round) => {
+        const rm = managers[round % 2];
+        const group = `g${round % 3}`;
+        const some = keys.filter((_, i) => (i + round) % 3 === 0);
+        return round % 7 === 6 ? rm.deleteKeys(some) : rm.update(some, { groupIds: some.map(() => group) });
+      }),
+    );
+    const owner = await client.hGetAll(`${namespace}:records:group`);
+    const groups = await client.sMembers(`${namespace}:records:groups`);
+    const members = new Map<string, string[]>();
+    for (const group of groups) members.set(group, await client.sMembers(`${namespace}:records:g:${group}`));
+    for (const [group, list] of members) {
+      expect(list.length).toBeGreaterThan(0);
+      for (const key of list) expect(owner[key]).toBe(group);
+    }
+    for (const [key, group] of Object.entries(owner)) expect(members.get(group)).toContain(key);
+    expect((await managers[0].listKeys()).sort()).toEqual(Object.keys(owner).sort());
+    await dropNamespace(namespace);
+  });
+
+  it("answers a large update and listing in bounded script calls", async () => {
+    const namespace = uniqueNamespace();
+    const rm = new RedisRecordManager({ client, namespace });
+    const keys = Array.from({ length: 2_500 }, (_, i) => `chunk-${i}`);
+    await rm.update(keys, { groupIds: keys.map((_, i) => `doc-${i % 10}`) });
+    expect(await rm.listKeys({ groupIds: ["doc-3"] })).toHaveLength(250);
+    expect(await rm.listKeys({ limit: 1_000 })).toHaveLength(1_000);
+    await rm.deleteKeys(keys);
+    expect(await rm.listGroupIds()).toEqual([]);
+    await dropNamespace(namespace);
+  });
+});
