@@ -22,8 +22,8 @@ export interface RedisVectorSetStoreOptions {
   lexical?: RedisLexicalIndex;
 }
 
-/** Candidates read per accepted result when a lexical search has a metadata filter to apply. */
-const FILTER_OVERFETCH = 20;
+/** Chunks read per round trip while a filtered lexical search looks for matches. */
+const FILTER_PAGE = 200;
 
 export class RedisVectorSetStore extends VectorStore implements LexicalSearch {
   declare FilterType: MetadataFilter;
@@ -123,14 +123,25 @@ export class RedisVectorSetStore extends VectorStore implements LexicalSearch {
   async lexicalSearch(query: string, options: SearchOptions): Promise<ScoredDocument[]> {
     if (!this.lexical) return [];
     const { k, filter } = options;
-    const hits = await this.lexical.search(query, filter ? k * FILTER_OVERFETCH : k);
-    const docs = await this.getByIds(hits.map((h) => h.id));
+    if (!filter || Object.keys(filter).length === 0) {
+      const hits = await this.lexical.search(query, k);
+      const docs = await this.getByIds(hits.map((h) => h.id));
+      return docs.map((document, i) => ({ document, score: hits[i].score }));
+    }
+    // The BM25 postings carry no metadata: rank every candidate, then read chunks best first, a page at a
+    // time, until k pass the filter, so that a selective filter still finds its matches.
+    const hits = await this.lexical.search(query, Number.MAX_SAFE_INTEGER);
     const out: ScoredDocument[] = [];
-    docs.forEach((document, i) => {
-      if (out.length < k && (!filter || matches(document.metadata, filter))) {
-        out.push({ document, score: hits[i].score });
+    for (let start = 0; start < hits.length && out.length < k; start += FILTER_PAGE) {
+      const page = hits.slice(start, start + FILTER_PAGE);
+      const docs = await this.getByIds(page.map((h) => h.id));
+      const scores = new Map(page.map((h) => [h.id, h.score]));
+      for (const document of docs) {
+        if (out.length < k && matches(document.metadata, filter)) {
+          out.push({ document, score: scores.get(document.id as string) ?? 0 });
+        }
       }
-    });
+    }
     return out;
   }
 

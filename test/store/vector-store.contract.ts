@@ -128,6 +128,23 @@ export function describeVectorStoreContract(name: string, factory: StoreFactory)
       expect(filtered.map((h) => h.document.id)).toEqual(["btc-3"]);
     });
 
+    it("finds a selective filter's match in lexical search even when many better chunks fail the filter", async () => {
+      const crowd = Array.from(
+        { length: 150 },
+        (_, i) =>
+          new Document({
+            pageContent: `Proof-of-work proof-of-work note ${i}: the proof-of-work chain grows.`,
+            metadata: { source: "crowd.md" },
+          }),
+      );
+      await store.addDocuments(crowd, { ids: crowd.map((_, i) => `crowd-${i}`) });
+      const hits = await store.lexicalSearch("proof-of-work", {
+        k: 2,
+        filter: { source: 'the "white" paper' },
+      });
+      expect(hits.map((h) => h.document.id)).toEqual(["btc-3"]);
+    });
+
     it("diversifies with maximal marginal relevance", async () => {
       await store.addDocuments(
         [new Document({ pageContent: CHUNKS[3].text, metadata: { source: "copy.pdf" } })],
