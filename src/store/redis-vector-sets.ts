@@ -72,13 +72,18 @@ export class RedisVectorSetStore extends VectorStore implements LexicalSearch {
         blob,
         ids[i],
         this.quantization,
+        // CAS: Redis searches the new element's neighbours in a background thread, so inserts overlap.
+        "CAS",
         "SETATTR",
         JSON.stringify(filterAttributes(doc.metadata)),
       ]);
       tx.hSet(this.chunkKey(ids[i]), { text: doc.pageContent, metadata: JSON.stringify(doc.metadata ?? {}) });
     });
-    await tx.exec();
-    await this.lexical?.add(documents.map((doc, i) => ({ id: ids[i], text: doc.pageContent })));
+    // The vectors and the BM25 postings go out together: one connection pipelines both transactions.
+    await Promise.all([
+      tx.exec(),
+      this.lexical?.add(documents.map((doc, i) => ({ id: ids[i], text: doc.pageContent }))),
+    ]);
     return ids;
   }
 
