@@ -53,7 +53,13 @@ export function isRedisUnavailable(error: unknown): boolean {
       "SocketClosedUnexpectedlyError",
       "ReconnectStrategyError",
     ].includes(error.constructor.name) ||
-    /ECONNREFUSED|ECONNRESET|offline queue|client is closed|Socket closed unexpectedly/i.test(error.message)
+    // A command written just as the server went away can also fail on the socket itself (EPIPE, destroyed).
+    /ECONNREFUSED|ECONNRESET|EPIPE|ERR_STREAM_DESTROYED|write after end|client is offline|client is closed|Connection timeout|Socket closed unexpectedly/i.test(
+      error.message,
+    ) ||
+    ["EPIPE", "ECONNRESET", "ECONNREFUSED", "ERR_STREAM_DESTROYED"].includes(
+      String((error as { code?: unknown }).code),
+    )
   );
 }
 

@@ -80,7 +80,10 @@ describe("chatHistoryFactory on Redis", () => {
         (e: unknown) => e,
       );
       expect(error).toBeInstanceOf(Error);
-      expect(isRedisUnavailable(error)).toBe(true);
+      expect(
+        isRedisUnavailable(error),
+        `${(error as Error)?.constructor?.name}: ${(error as Error)?.message}`,
+      ).toBe(true);
     } finally {
       await reconnecting.disconnect().catch(() => undefined);
       await stopRedis(server);
