@@ -23,11 +23,10 @@ import { dedupe, mrrAtK, ndcgAtK, recallAtK } from "../src/retrieval/metrics.ts"
 import { DEFAULT_BM25_B, DEFAULT_BM25_K1 } from "../src/store/bm25-index.ts";
 import { FileRecordManager } from "../src/store/file-record-manager.ts";
 import { LocalVectorStore } from "../src/store/local-vector-store.ts";
-import { createRedisClient } from "../src/store/redis-client.ts";
 import { RedisLexicalIndex } from "../src/store/redis-lexical-index.ts";
 import { RedisRecordManager } from "../src/store/redis-record-manager.ts";
 import { RedisVectorSetStore } from "../src/store/redis-vector-sets.ts";
-import { freePort, startRedis, stopRedis } from "../test/global-setup.ts";
+import { openBenchRedis } from "./redis.ts";
 
 const K = 10;
 const BATCH = 512;
@@ -220,15 +219,9 @@ async function openBackend(kind: string, url: string | undefined, embeddings: Lo
     };
   }
   if (kind !== "redis-vectorset") throw new Error(`--store must be local or redis-vectorset, got ${kind}`);
-  let server: Awaited<ReturnType<typeof startRedis>> | undefined;
-  if (!url) {
-    const port = await freePort();
-    server = await startRedis(port);
-    url = `redis://127.0.0.1:${port}`;
-  }
-  const client = createRedisClient({ url });
-  await client.connect();
   const prefix = `bench:${Date.now()}`;
+  const redis = await openBenchRedis(url, prefix);
+  const client = redis.client;
   return {
     store: new RedisVectorSetStore(embeddings, {
       client,
@@ -236,12 +229,7 @@ async function openBackend(kind: string, url: string | undefined, embeddings: Lo
       lexical: new RedisLexicalIndex({ client, prefix: `${prefix}:lexical` }),
     }),
     recordManager: new RedisRecordManager({ client, namespace: prefix }),
-    close: async () => {
-      for await (const key of client.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 }))
-        await client.del(key);
-      await client.quit();
-      if (server) await stopRedis(server);
-    },
+    close: redis.close,
   };
 }
 

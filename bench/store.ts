@@ -2,7 +2,7 @@
 // sets), then times k=5 similarity queries for the dataset's queries, beside raw VSIM calls with the same vectors
 // on the same connection (the floor). The service's overhead is the gap between the two.
 //   npm run bench:store -- --dataset <BEIR folder> [--chunks 50000] [--redis-url redis://…]
-// Without --redis-url a private Redis 8 is started (scripts/redis-server.sh) and stopped at the end.
+// Without --redis-url a private Redis 8 is started and stopped at the end (bench/redis.ts).
 import { createReadStream } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -12,10 +12,9 @@ import { Document } from "@langchain/core/documents";
 import { RecursiveCharacterTextSplitter } from "@langchain/textsplitters";
 import { LocalHashEmbeddings } from "../src/models/embeddings/local-hash.ts";
 import { LocalVectorStore } from "../src/store/local-vector-store.ts";
-import { createRedisClient } from "../src/store/redis-client.ts";
 import { RedisLexicalIndex } from "../src/store/redis-lexical-index.ts";
 import { RedisVectorSetStore } from "../src/store/redis-vector-sets.ts";
-import { freePort, startRedis, stopRedis } from "../test/global-setup.ts";
+import { openBenchRedis } from "./redis.ts";
 
 const K = 5;
 const BATCH = 500;
@@ -86,16 +85,9 @@ async function main() {
       `${embeddings.modelId} (vectors embedded beforehand: the figures are the stores' own)`,
   );
 
-  let server: Awaited<ReturnType<typeof startRedis>> | undefined;
-  let url = values["redis-url"];
-  if (!url) {
-    const port = await freePort();
-    server = await startRedis(port);
-    url = `redis://127.0.0.1:${port}`;
-  }
-  const client = createRedisClient({ url });
-  await client.connect();
   const prefix = `bench-store:${Date.now()}`;
+  const redis = await openBenchRedis(values["redis-url"], prefix);
+  const client = redis.client;
 
   const rows: string[][] = [];
   const ingest = async (add: (v: number[][], d: Document[], ids: string[]) => Promise<unknown>) => {
@@ -151,9 +143,7 @@ async function main() {
       `p99 +${(redisTimes.p99 - rawTimes.p99).toFixed(2)} ms (fetching the chunk hashes, building Documents)`,
   );
 
-  for await (const k of client.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 })) await client.del(k);
-  await client.quit();
-  if (server) await stopRedis(server);
+  await redis.close();
 }
 
 await main();
