@@ -3,7 +3,11 @@
 // Bm25Index, so rankings match; postings are read per query term and scored in the process.
 //
 // Layout under `prefix`: `:t:<term>` hash chunkId → tf; `:len` hash chunkId → length in terms; `:doc` hash
-// chunkId → JSON [length, distinct terms…] (what a removal must undo); `:stats` hash {docs, total}.
+// chunkId → JSON [length, distinct terms…] (what a removal must undo); `:stats` hash {docs, total};
+// `:version`, incremented by every write.
+//
+// Reads far outnumber writes, so a process keeps the posting lists and lengths it has read, valid while
+// `:version` is unchanged: a query then costs one GET, and every process still sees every write at once.
 import { searchTerms } from "../text/analysis.ts";
 import { DEFAULT_BM25_B, DEFAULT_BM25_K1 } from "./bm25-index.ts";
 import type { RedisClient } from "./redis-client.ts";
@@ -21,8 +25,19 @@ export interface LexicalHit {
   score: number;
 }
 
+/** Posting lists cached per process before the cache is dropped and refilled (bounds memory). */
+const MAX_CACHED_TERMS = 50_000;
+
+interface ReadCache {
+  version: string | null;
+  stats?: { n: number; avg: number };
+  postings: Map<string, Record<string, string>>;
+  lengths: Map<string, number>;
+}
+
 export class RedisLexicalIndex {
   private readonly client: RedisClient;
+  private cache: ReadCache = { version: null, postings: new Map(), lengths: new Map() };
   private readonly prefix: string;
   private readonly k1: number;
   private readonly b: number;
@@ -57,6 +72,7 @@ export class RedisLexicalIndex {
       tx.hIncrBy(`${this.prefix}:stats`, "docs", 1);
       tx.hIncrBy(`${this.prefix}:stats`, "total", terms.length);
     });
+    tx.incr(`${this.prefix}:version`);
     await tx.exec();
   }
 
@@ -67,6 +83,7 @@ export class RedisLexicalIndex {
     ids.forEach((id, i) => {
       this.queueRemove(tx, id, previous[i]);
     });
+    tx.incr(`${this.prefix}:version`);
     await tx.exec();
   }
 
@@ -86,18 +103,8 @@ export class RedisLexicalIndex {
     for (const t of searchTerms(query)) queryTf.set(t, (queryTf.get(t) ?? 0) + 1);
     if (queryTf.size === 0 || limit <= 0) return [];
     const terms = [...queryTf.keys()];
-
-    const pipeline = this.client.multi();
-    pipeline.hmGet(`${this.prefix}:stats`, ["docs", "total"]);
-    for (const t of terms) pipeline.hGetAll(this.term(t));
-    const [stats, ...postings] = (await pipeline.execAsPipeline()) as unknown as [
-      (string | null)[],
-      ...Record<string, string>[],
-    ];
-    const n = Number(stats[0] ?? 0);
+    const { n, avg, postings, lengths } = await this.read(terms);
     if (n <= 0) return [];
-    const avg = Number(stats[1] ?? 0) / n || 1;
-    const lengths = await this.lengths(postings);
 
     const { k1, b } = this;
     const scores = new Map<string, number>();
@@ -117,15 +124,34 @@ export class RedisLexicalIndex {
     return heap.take().map(({ item, score }) => ({ id: item, score }));
   }
 
-  /** Chunk lengths of every candidate, read in one round trip. */
-  private async lengths(postings: Record<string, string>[]): Promise<Map<string, number>> {
-    const ids = [...new Set(postings.flatMap((p) => Object.keys(p)))];
-    const out = new Map<string, number>();
-    if (ids.length === 0) return out;
-    const lengths = await this.client.hmGet(`${this.prefix}:len`, ids);
-    ids.forEach((id, i) => {
-      if (lengths[i]) out.set(id, Number(lengths[i]));
-    });
-    return out;
+  /** Statistics, posting lists and lengths for `terms`: from this process's cache when the index is unchanged. */
+  private async read(terms: string[]) {
+    const version = await this.client.get(`${this.prefix}:version`);
+    if (version !== this.cache.version || this.cache.postings.size > MAX_CACHED_TERMS) {
+      this.cache = { version, postings: new Map(), lengths: new Map() };
+    }
+    const cache = this.cache;
+    const missing = terms.filter((t) => !cache.postings.has(t));
+    if (missing.length > 0 || !cache.stats) {
+      const pipeline = this.client.multi();
+      pipeline.hmGet(`${this.prefix}:stats`, ["docs", "total"]);
+      for (const t of missing) pipeline.hGetAll(this.term(t));
+      const [stats, ...lists] = (await pipeline.execAsPipeline()) as unknown as [
+        (string | null)[],
+        ...Record<string, string>[],
+      ];
+      const n = Number(stats[0] ?? 0);
+      cache.stats = { n, avg: Number(stats[1] ?? 0) / n || 1 };
+      missing.forEach((t, i) => cache.postings.set(t, lists[i]));
+      const ids = [...new Set(lists.flatMap((list) => Object.keys(list)))].filter(
+        (id) => !cache.lengths.has(id),
+      );
+      if (ids.length > 0) {
+        const values = await this.client.hmGet(`${this.prefix}:len`, ids);
+        ids.forEach((id, i) => cache.lengths.set(id, Number(values[i] ?? 0)));
+      }
+    }
+    const postings = terms.map((t) => cache.postings.get(t) ?? {});
+    return { n: cache.stats.n, avg: cache.stats.avg, postings, lengths: cache.lengths };
   }
 }

@@ -82,6 +82,19 @@ describe("RedisVectorSetStore specifics", () => {
     expect(() => filterExpression({ t: `both ' and "` })).toThrow(/cannot contain both/);
   });
 
+  it("sees another process's writes at once, though each process caches what it reads", async () => {
+    const prefix = unique();
+    const writer = new RedisLexicalIndex({ client, prefix });
+    const reader = new RedisLexicalIndex({ client, prefix });
+    await writer.add([{ id: "a", text: "The cafeteria opens at 7am." }]);
+    expect((await reader.search("cafeteria", 5)).map((h) => h.id)).toEqual(["a"]);
+    await writer.add([{ id: "b", text: "The cafeteria closes at 3pm; the cafeteria is on floor 2." }]);
+    expect((await reader.search("cafeteria", 5)).map((h) => h.id)).toEqual(["b", "a"]);
+    await writer.remove(["b"]);
+    expect((await reader.search("cafeteria", 5)).map((h) => h.id)).toEqual(["a"]);
+    await dropKeys(prefix);
+  });
+
   it("ranks lexically exactly as the embedded BM25 index does", async () => {
     const docs = sampleDocs().map((d) => ({ id: d._id, text: `${d.title}\n${d.text}` }));
     const prefix = unique();
