@@ -142,13 +142,13 @@ export class RedisLexicalIndex {
       ];
       const n = Number(stats[0] ?? 0);
       cache.stats = { n, avg: Number(stats[1] ?? 0) / n || 1 };
-      missing.forEach((t, i) => cache.postings.set(t, lists[i]));
+      for (const [i, term] of missing.entries()) cache.postings.set(term, lists[i]);
       const ids = [...new Set(lists.flatMap((list) => Object.keys(list)))].filter(
         (id) => !cache.lengths.has(id),
       );
       if (ids.length > 0) {
         const values = await this.client.hmGet(`${this.prefix}:len`, ids);
-        ids.forEach((id, i) => cache.lengths.set(id, Number(values[i] ?? 0)));
+        for (const [i, id] of ids.entries()) cache.lengths.set(id, Number(values[i] ?? 0));
       }
     }
     const postings = terms.map((t) => cache.postings.get(t) ?? {});
