@@ -1,0 +1,30 @@
+// Chat models on Amazon Bedrock: LangChain's ChatBedrockConverse over a Bedrock Runtime client that takes region,
+// credentials and endpoint from the AWS SDK's default chain (AWS_REGION, AWS_PROFILE, roles,
+// AWS_ENDPOINT_URL_BEDROCK_RUNTIME for private endpoints and the test emulator), retrying throttling adaptively.
+import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
+import { ChatBedrockConverse } from "@langchain/aws";
+
+export interface BedrockChatSpec {
+  /** A Bedrock model or inference-profile id, e.g. us.amazon.nova-micro-v1:0. */
+  id: string;
+  temperature?: number;
+  maxTokens?: number;
+}
+
+export async function createBedrockChatModel(
+  spec: BedrockChatSpec,
+  options: { client?: BedrockRuntimeClient } = {},
+): Promise<ChatBedrockConverse> {
+  const client = options.client ?? new BedrockRuntimeClient({ retryMode: "adaptive", maxAttempts: 5 });
+  // ChatBedrockConverse wants the region even when handed a client: ask the client's own provider chain.
+  const region = await client.config.region().catch((error: Error) => {
+    throw new Error(`Bedrock needs an AWS region (set AWS_REGION or an AWS profile): ${error.message}`);
+  });
+  return new ChatBedrockConverse({
+    client,
+    region,
+    model: spec.id,
+    temperature: spec.temperature,
+    maxTokens: spec.maxTokens,
+  });
+}
