@@ -8,6 +8,7 @@ import { BadRequestError, NotFoundError } from "./errors.ts";
 import { IngestPipeline, type IngestReport } from "./ingest/pipeline.ts";
 import { loadRecipe, type Recipe } from "./ingest/recipe.ts";
 import { filesystemSource } from "./ingest/sources/filesystem.ts";
+import { createBedrockChatModel } from "./models/chat/bedrock.ts";
 import { ExtractiveAnswerer } from "./models/chat/extractive.ts";
 import { LocalHashEmbeddings } from "./models/embeddings/local-hash.ts";
 import { HybridSearcher } from "./retrieval/hybrid-search.ts";
@@ -43,7 +44,7 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
   const handles = new Map<string, QaChainHandle>();
   for (const config of chains.values()) {
     if (config.type !== "qa") continue;
-    handles.set(config.name, await qaHandle(config, settings, store));
+    handles.set(config.name, await qaHandle(config, settings, stores));
   }
   if (!handles.has("qa"))
     throw new Error(`${settings.chainsDir} has no qa chain named "qa" (chains/qa.yaml)`);
@@ -74,21 +75,38 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
   };
 }
 
-async function qaHandle(
-  config: ChainConfig,
-  settings: Settings,
-  store: CounselVectorStore,
-): Promise<QaChainHandle> {
-  const searcher = new HybridSearcher({ store, mode: searchMode(config.retrieval.search) });
+async function qaHandle(config: ChainConfig, settings: Settings, stores: Stores): Promise<QaChainHandle> {
+  const searcher = new HybridSearcher({
+    store: stores.vectorStore,
+    mode: searchMode(config.retrieval.search),
+  });
   const prompt = await loadPrompt(settings.promptsDir, config.prompt);
-  const answerer = new ExtractiveAnswerer({ minRelevance: config.model.minRelevance });
-  const chain = buildQaChain({ config, searcher, answerer, prompt });
+  const chain =
+    config.model.provider === "extractive"
+      ? buildQaChain({
+          config,
+          searcher,
+          prompt,
+          answerer: new ExtractiveAnswerer({ minRelevance: config.model.minRelevance }),
+        })
+      : buildQaChain({ config, searcher, prompt, chatModel: await chatModel(config, stores) });
   return {
     name: config.name,
     description: config.description,
     invoke: (input: QaInput, options) =>
       chain.invoke(input, { signal: options?.signal }) as Promise<QaResult>,
   };
+}
+
+/** The generative model a chain names, with the LLM response cache when the chain asks for it. */
+async function chatModel(config: ChainConfig, stores: Stores) {
+  const model = await createBedrockChatModel({
+    id: config.model.id as string, // the config schema requires an id for bedrock
+    temperature: config.model.temperature,
+    maxTokens: config.model.maxTokens,
+  });
+  if (config.cache.llm) model.cache = stores.llmCache;
+  return model;
 }
 
 function searchMode(search: ChainConfig["retrieval"]["search"]): "hybrid" | "vector" | "lexical" {

@@ -78,6 +78,10 @@ const chainSchema = z
     prompt: name("a prompt name"),
     model: modelSchema,
     retrieval: retrievalSchema.prefault({}),
+    /** Response caching: `llm: true` answers a repeated prompt from the LLM cache (Redis when configured). */
+    cache: z
+      .strictObject({ llm: z.boolean({ error: "expected true or false" }).default(false) })
+      .prefault({}),
     variants: z
       .record(name("a variant name"), variantSchema)
       .refine((v) => !("default" in v), { error: '"default" names the chain itself; choose another name' })

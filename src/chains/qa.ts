@@ -186,13 +186,17 @@ function answerStep({ config, answerer, prompt, chatModel }: QaChainOptions): An
       return;
     }
     let text = "";
-    const stream = await generate.stream(
-      { context: formatContext(retrieved.sources), question: retrieved.question },
-      runConfig,
-    );
-    for await (const token of stream) {
-      text += token;
-      yield { answer: token };
+    const promptInput = { context: formatContext(retrieved.sources), question: retrieved.question };
+    if (chatModel.cache) {
+      // LangChain consults a model's cache on invoke, never while streaming: a chain with `cache.llm` asks
+      // for the whole answer (and yields it at once) so that a repeated prompt costs no model call.
+      text = await generate.invoke(promptInput, runConfig);
+      yield { answer: text };
+    } else {
+      for await (const token of await generate.stream(promptInput, runConfig)) {
+        text += token;
+        yield { answer: token };
+      }
     }
     // An empty reply would leave the result without an answer at all.
     if (!text.trim()) yield { answer: ABSTAIN_ANSWER };
