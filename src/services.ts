@@ -10,6 +10,7 @@ import { loadRecipe, type Recipe } from "./ingest/recipe.ts";
 import { filesystemSource } from "./ingest/sources/filesystem.ts";
 import { createBedrockChatModel } from "./models/chat/bedrock.ts";
 import { ExtractiveAnswerer } from "./models/chat/extractive.ts";
+import { createBedrockEmbeddings } from "./models/embeddings/bedrock.ts";
 import { LocalHashEmbeddings } from "./models/embeddings/local-hash.ts";
 import { HybridSearcher } from "./retrieval/hybrid-search.ts";
 import type { AppServices, QaChainHandle, ReadinessCheck } from "./server/app.ts";
@@ -33,7 +34,11 @@ const consoleLogger: Logger = {
 };
 
 export async function createServices(settings: Settings, log: Logger = consoleLogger): Promise<Services> {
-  const embedder = new LocalHashEmbeddings({ dimensions: settings.embeddings.dimensions });
+  const { provider, model, dimensions, concurrency } = settings.embeddings;
+  const embedder =
+    provider === "bedrock"
+      ? await createBedrockEmbeddings({ model, dimensions, maxConcurrency: concurrency })
+      : new LocalHashEmbeddings({ dimensions });
   const stores = await openStores(settings, embedder, { ...SCOPE, modelId: embedder.modelId }, log);
   const store = stores.vectorStore;
 

@@ -22,7 +22,11 @@ const schema = z.object({
   LOADERS_DIR: z.string().min(1).default("./loaders"),
   /** The ingestion recipe (a file in LOADERS_DIR, without .yaml) used by uploads, the CLI and examples. */
   RECIPE: z.string().min(1).default("default"),
-  EMBEDDINGS_PROVIDER: z.enum(["local"]).default("local"),
+  /** local: offline hashed embeddings; bedrock: Titan Text Embeddings v2 on Amazon Bedrock. */
+  EMBEDDINGS_PROVIDER: z.enum(["local", "bedrock"]).default("local"),
+  EMBEDDINGS_MODEL: z.string().min(1).default("amazon.titan-embed-text-v2:0"),
+  /** Embedding calls in flight at once (Bedrock). */
+  EMBEDDINGS_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   EMBEDDINGS_DIMENSIONS: z.coerce.number().int().min(16).max(8192).default(1024),
   /** Where vectors live; unset means redis (detected) when REDIS_URL is set, local otherwise. */
   VECTOR_STORE: z.enum(["local", "redis-search", "redis-vectorset"]).optional(),
@@ -59,7 +63,12 @@ function toSettings(env: z.output<typeof schema>) {
     promptsDir: path.resolve(env.PROMPTS_DIR),
     loadersDir: path.resolve(env.LOADERS_DIR),
     recipe: env.RECIPE,
-    embeddings: { provider: env.EMBEDDINGS_PROVIDER, dimensions: env.EMBEDDINGS_DIMENSIONS },
+    embeddings: {
+      provider: env.EMBEDDINGS_PROVIDER,
+      model: env.EMBEDDINGS_MODEL,
+      dimensions: env.EMBEDDINGS_DIMENSIONS,
+      concurrency: env.EMBEDDINGS_CONCURRENCY,
+    },
     vectorStore: env.VECTOR_STORE ?? (env.REDIS_URL ? "redis" : "local"),
     redis: env.REDIS_URL
       ? {

@@ -14,6 +14,7 @@ import {
 } from "node:http2";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../fixtures/bedrock");
 
@@ -29,6 +30,8 @@ export interface RecordedRequest {
 export interface BedrockEmulatorOptions {
   /** Pause between event-stream frames, to make streaming observable. */
   frameDelayMs?: number;
+  /** Latency of every InvokeModel call, as a remote model would add. */
+  invokeDelayMs?: number;
 }
 
 export class BedrockRuntimeEmulator {
@@ -37,6 +40,13 @@ export class BedrockRuntimeEmulator {
   private readonly sessions = new Set<Http2Session>();
   private converseBody = "";
   private streamFrames: Buffer[] = [];
+  /** Titan's response fields besides the vector, from the recording (token count, embeddingsByType). */
+  private titanTemplate: Record<string, unknown> = {};
+  /** InvokeModel calls answered with 429 ThrottlingException before the next succeeds. */
+  throttleNext = 0;
+  /** Most InvokeModel calls in flight at once: what a client's concurrency limit must bound. */
+  maxInFlight = 0;
+  private inFlight = 0;
 
   constructor(private readonly options: BedrockEmulatorOptions = {}) {}
 
@@ -56,6 +66,10 @@ export class BedrockRuntimeEmulator {
     this.streamText = stream.interactions[0].response.eventStream
       .map((e: { payload: { delta?: { text?: string } } }) => e.payload?.delta?.text ?? "")
       .join("");
+    const titan = JSON.parse(
+      await readFile(path.join(FIXTURES, "invoke-model_titan-embed-text-v2_256d.json"), "utf8"),
+    );
+    this.titanTemplate = titan.interactions[0].response.body;
     this.streamFrames = splitFrames(
       await readFile(path.join(FIXTURES, "converse-stream_text_nova-micro.eventstream.bin")),
     );
@@ -113,8 +127,48 @@ export class BedrockRuntimeEmulator {
       res.end();
       return;
     }
-    res.writeHead(400, { "content-type": "application/json", "x-amzn-errortype": "ValidationException" });
-    res.end(JSON.stringify({ message: "InvokeModel is not emulated yet" }));
+    await this.invoke(record, res);
+  }
+
+  /** Titan Text Embeddings v2: the recorded response shape, with a vector made from the text by the local
+   *  embedder, so that retrieval through the emulator still means something. */
+  private async invoke(record: RecordedRequest, res: Http2ServerResponse) {
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      if (this.options.invokeDelayMs) await new Promise((r) => setTimeout(r, this.options.invokeDelayMs));
+      if (this.throttleNext > 0) {
+        this.throttleNext -= 1;
+        res.writeHead(429, { "content-type": "application/json", "x-amzn-errortype": "ThrottlingException" });
+        res.end(JSON.stringify({ message: "Too many requests, please wait before trying again." }));
+        return;
+      }
+      const body = record.body as { inputText?: string; dimensions?: number; normalize?: boolean };
+      if (!record.modelId.startsWith("amazon.titan-embed-text-v2") || typeof body?.inputText !== "string") {
+        res.writeHead(400, { "content-type": "application/json", "x-amzn-errortype": "ValidationException" });
+        res.end(
+          JSON.stringify({ message: `The emulator answers Titan v2 embeddings only, not ${record.modelId}` }),
+        );
+        return;
+      }
+      const dimensions = body.dimensions ?? 1024;
+      const embedding = new LocalHashEmbeddings({ dimensions }).embed(body.inputText);
+      const tokens = body.inputText.split(/\s+/).filter(Boolean).length;
+      res.writeHead(200, {
+        "content-type": "application/json",
+        "x-amzn-bedrock-input-token-count": String(tokens),
+      });
+      res.end(
+        JSON.stringify({
+          ...this.titanTemplate,
+          embedding,
+          embeddingsByType: { float: embedding },
+          inputTextTokenCount: tokens,
+        }),
+      );
+    } finally {
+      this.inFlight -= 1;
+    }
   }
 }
 

@@ -1,0 +1,90 @@
+// Titan Text Embeddings v2 through LangChain's BedrockEmbeddings and the real AWS SDK, against the emulator.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createBedrockEmbeddings } from "../../src/models/embeddings/bedrock.ts";
+import { BedrockRuntimeEmulator } from "../emulators/bedrock-runtime.ts";
+import { FIXTURES, startService, tempDataDir } from "../helpers/services.ts";
+
+const TITAN = "amazon.titan-embed-text-v2:0";
+
+describe("Bedrock embeddings through the emulator", () => {
+  const emulator = new BedrockRuntimeEmulator({ invokeDelayMs: 20 });
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    const url = await emulator.start();
+    Object.assign(process.env, {
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
+      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: url,
+    });
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await emulator.stop();
+  });
+
+  it("asks Titan v2 for normalised vectors of the chosen dimension, several calls at once but within the limit", async () => {
+    const embeddings = await createBedrockEmbeddings({ model: TITAN, dimensions: 256, maxConcurrency: 4 });
+    expect(embeddings.modelId).toBe("amazon.titan-embed-text-v2_0-256");
+    emulator.maxInFlight = 0;
+    const before = emulator.requests.length;
+    const texts = Array.from({ length: 20 }, (_, i) => `Shipment ${i}: 200 laptops and 10,000 blankets.`);
+    const vectors = await embeddings.embedDocuments(texts);
+    expect(vectors).toHaveLength(20);
+    for (const v of vectors) {
+      expect(v).toHaveLength(256);
+      expect(Math.hypot(...v)).toBeCloseTo(1, 3);
+    }
+    const sent = emulator.requests.slice(before);
+    expect(sent).toHaveLength(20);
+    expect(sent[0]).toMatchObject({
+      operation: "invoke",
+      modelId: TITAN,
+      body: { dimensions: 256, normalize: true },
+    });
+    expect(sent.map((r) => (r.body as { inputText: string }).inputText).sort()).toEqual([...texts].sort());
+    expect(emulator.maxInFlight).toBeGreaterThan(1);
+    expect(emulator.maxInFlight).toBeLessThanOrEqual(4);
+  });
+
+  // Found on 2026-11-25: after two 429s from the emulator, embedQuery through BedrockEmbeddings never settles
+  // (60 s), while the same client's InvokeModelCommand alone retries and succeeds in 1-4 s. To investigate first.
+  it.todo("retries throttling (HTTP 429) through BedrockEmbeddings and then succeeds");
+
+  it("refuses a model or dimension it cannot serve, saying what it can", async () => {
+    await expect(
+      createBedrockEmbeddings({ model: "cohere.embed-english-v3", dimensions: 1024, maxConcurrency: 1 }),
+    ).rejects.toThrow(/only Titan Text Embeddings v2/);
+    await expect(
+      createBedrockEmbeddings({ model: TITAN, dimensions: 300, maxConcurrency: 1 }),
+    ).rejects.toThrow(/256, 512 or 1024/);
+  });
+
+  it("serves the whole service: ingest and answer with Bedrock embeddings", async () => {
+    const data = await tempDataDir();
+    const service = await startService(data.dir, {
+      EMBEDDINGS_PROVIDER: "bedrock",
+      EMBEDDINGS_DIMENSIONS: "1024",
+    });
+    try {
+      const form = new FormData();
+      form.append("files", new Blob([await readFile(path.join(FIXTURES, "fake-memo.pdf"))]), "fake-memo.pdf");
+      const report = await (await fetch(`${service.url}/ingest`, { method: "POST", body: form })).json();
+      expect(report).toMatchObject({ added: 1, failed: [] });
+      const res = await fetch(`${service.url}/chain/qa`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ question: "How many laptops were shipped?" }),
+      });
+      expect(((await res.json()) as { answer: string }).answer).toContain("200");
+      // The local index for Bedrock vectors is its own folder, keyed by model and dimension.
+      expect(service.services.stores.backend).toBe("local");
+    } finally {
+      await service.stop();
+      await data.remove();
+    }
+  });
+});
