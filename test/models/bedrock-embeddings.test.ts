@@ -50,9 +50,22 @@ describe("Bedrock embeddings through the emulator", () => {
     expect(emulator.maxInFlight).toBeLessThanOrEqual(4);
   });
 
-  // Found on 2026-11-25: after two 429s from the emulator, embedQuery through BedrockEmbeddings never settles
-  // (60 s), while the same client's InvokeModelCommand alone retries and succeeds in 1-4 s. To investigate first.
-  it.todo("retries throttling (HTTP 429) through BedrockEmbeddings and then succeeds");
+  it("retries throttling (HTTP 429) and then succeeds", async () => {
+    const embeddings = await createBedrockEmbeddings({ model: TITAN, dimensions: 512, maxConcurrency: 1 });
+    const before = emulator.requests.length;
+    emulator.throttleNext = 2;
+    const vector = await embeddings.embedQuery("How many laptops were shipped?");
+    expect(vector).toHaveLength(512);
+    expect(emulator.requests.length - before).toBe(3);
+  });
+
+  it("embeds more questions at once than its concurrency limit without deadlocking", async () => {
+    // @langchain/aws's embedQuery holds one slot while waiting for another: at the limit it never returns.
+    const embeddings = await createBedrockEmbeddings({ model: TITAN, dimensions: 256, maxConcurrency: 2 });
+    const questions = ["laptops?", "blankets?", "trucks?", "water?", "hours?"];
+    const vectors = await Promise.all(questions.map((q) => embeddings.embedQuery(q)));
+    expect(vectors.map((v) => v.length)).toEqual([256, 256, 256, 256, 256]);
+  });
 
   it("refuses a model or dimension it cannot serve, saying what it can", async () => {
     await expect(

@@ -13,6 +13,17 @@ export interface BedrockEmbeddingsSpec {
 
 const TITAN_V2_DIMENSIONS = [256, 512, 1024];
 
+/**
+ * BedrockEmbeddings.embedQuery takes a concurrency slot and its _embedText then waits for a second one: with
+ * `maxConcurrency` questions embedded at once, every slot is held by a call waiting for another and embedding
+ * deadlocks for good (found in @langchain/aws 1.4.5). Here a query takes its one slot, in _embedText.
+ */
+class SingleSlotBedrockEmbeddings extends BedrockEmbeddings {
+  override embedQuery(document: string): Promise<number[]> {
+    return this._embedText(document);
+  }
+}
+
 export async function createBedrockEmbeddings(
   spec: BedrockEmbeddingsSpec,
   options: { client?: BedrockRuntimeClient } = {},
@@ -27,7 +38,7 @@ export async function createBedrockEmbeddings(
   const region = await client.config.region().catch((error: Error) => {
     throw new Error(`Bedrock needs an AWS region (set AWS_REGION or an AWS profile): ${error.message}`);
   });
-  const embeddings = new BedrockEmbeddings({
+  const embeddings = new SingleSlotBedrockEmbeddings({
     client,
     region,
     model: spec.model,
