@@ -4,25 +4,17 @@
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { BedrockRuntimeEmulator } from "../emulators/bedrock-runtime.ts";
+import { useBedrockEmulator } from "../helpers/bedrock.ts";
 import { FIXTURES, ROOT, startService, tempDataDir } from "../helpers/services.ts";
 
 const MODEL = "us.amazon.nova-micro-v1:0";
 
 describe("a qa chain on Bedrock", () => {
-  const emulator = new BedrockRuntimeEmulator();
-  const saved = { ...process.env };
+  const emulator = useBedrockEmulator();
   let data: Awaited<ReturnType<typeof tempDataDir>>;
   let service: Awaited<ReturnType<typeof startService>>;
 
   beforeAll(async () => {
-    const url = await emulator.start();
-    Object.assign(process.env, {
-      AWS_REGION: "us-east-1",
-      AWS_ACCESS_KEY_ID: "test",
-      AWS_SECRET_ACCESS_KEY: "test",
-      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: url,
-    });
     data = await tempDataDir();
     const chains = path.join(data.dir, "chains");
     await mkdir(chains);
@@ -51,8 +43,6 @@ describe("a qa chain on Bedrock", () => {
   afterAll(async () => {
     await service?.stop();
     await data?.remove();
-    await emulator.stop();
-    process.env = saved;
   });
 
   const ask = async (question: string) => {

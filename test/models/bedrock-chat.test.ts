@@ -1,29 +1,14 @@
 // ChatBedrockConverse through the real AWS SDK against the local Bedrock Runtime emulator, which replays a
 // real recording: the SDK finds the emulator through AWS_ENDPOINT_URL_BEDROCK_RUNTIME, as it would a private endpoint.
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createBedrockChatModel } from "../../src/models/chat/bedrock.ts";
-import { BedrockRuntimeEmulator } from "../emulators/bedrock-runtime.ts";
+import { useBedrockEmulator } from "../helpers/bedrock.ts";
 
 const MODEL = "us.amazon.nova-micro-v1:0";
 
 describe("Bedrock chat through the emulator", () => {
-  const emulator = new BedrockRuntimeEmulator({ frameDelayMs: 15 });
-  const saved = { ...process.env };
-
-  beforeAll(async () => {
-    const url = await emulator.start();
-    Object.assign(process.env, {
-      AWS_REGION: "us-east-1",
-      AWS_ACCESS_KEY_ID: "test",
-      AWS_SECRET_ACCESS_KEY: "test",
-      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: url,
-    });
-  });
-  afterAll(async () => {
-    process.env = saved;
-    await emulator.stop();
-  });
+  const emulator = useBedrockEmulator({ frameDelayMs: 15 });
 
   it("answers with Converse, sending the model id, system prompt and message on the wire", async () => {
     const model = await createBedrockChatModel({ id: MODEL, temperature: 0.2, maxTokens: 300 });

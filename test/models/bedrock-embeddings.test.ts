@@ -1,30 +1,15 @@
 // Titan Text Embeddings v2 through LangChain's BedrockEmbeddings and the real AWS SDK, against the emulator.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createBedrockEmbeddings } from "../../src/models/embeddings/bedrock.ts";
-import { BedrockRuntimeEmulator } from "../emulators/bedrock-runtime.ts";
+import { useBedrockEmulator } from "../helpers/bedrock.ts";
 import { FIXTURES, startService, tempDataDir } from "../helpers/services.ts";
 
 const TITAN = "amazon.titan-embed-text-v2:0";
 
 describe("Bedrock embeddings through the emulator", () => {
-  const emulator = new BedrockRuntimeEmulator({ invokeDelayMs: 20 });
-  const saved = { ...process.env };
-
-  beforeAll(async () => {
-    const url = await emulator.start();
-    Object.assign(process.env, {
-      AWS_REGION: "us-east-1",
-      AWS_ACCESS_KEY_ID: "test",
-      AWS_SECRET_ACCESS_KEY: "test",
-      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: url,
-    });
-  });
-  afterAll(async () => {
-    process.env = saved;
-    await emulator.stop();
-  });
+  const emulator = useBedrockEmulator({ invokeDelayMs: 20 });
 
   it("asks Titan v2 for normalised vectors of the chosen dimension, several calls at once but within the limit", async () => {
     const embeddings = await createBedrockEmbeddings({ model: TITAN, dimensions: 256, maxConcurrency: 4 });
