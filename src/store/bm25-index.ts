@@ -25,6 +25,26 @@ export interface Bm25Hit {
 export const DEFAULT_BM25_K1 = 1.2;
 export const DEFAULT_BM25_B = 0.75;
 
+/** Lucene's non-negative idf: a term in most chunks still counts a little, never against. */
+export function bm25Idf(documents: number, documentFrequency: number): number {
+  return Math.log(1 + (documents - documentFrequency + 0.5) / (documentFrequency + 0.5));
+}
+
+/**
+ * One query term's share of a chunk's score. Every BM25 index of Counsel (in process, in Redis) scores through
+ * this, so that their rankings are identical to the last bit.
+ */
+export function bm25TermScore(
+  idf: number,
+  tf: number,
+  length: number,
+  averageLength: number,
+  k1: number,
+  b: number,
+): number {
+  return (idf * tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * length) / averageLength));
+}
+
 export class Bm25Index {
   readonly k1: number;
   readonly b: number;
@@ -138,12 +158,10 @@ export class Bm25Index {
     for (const [term, qtf] of queryTf) {
       const list = this.postings.get(term);
       if (!list) continue;
-      // Lucene's non-negative idf: a term in most chunks still counts a little, never against.
-      const idf = Math.log(1 + (n - list.size + 0.5) / (list.size + 0.5)) * qtf;
+      const idf = bm25Idf(n, list.size) * qtf;
       for (const [slot, tf] of list) {
-        const norm = k1 * (1 - b + (b * this.lengths[slot]) / avg);
         if (acc[slot] === 0) touched.push(slot);
-        acc[slot] += (idf * tf * (k1 + 1)) / (tf + norm);
+        acc[slot] += bm25TermScore(idf, tf, this.lengths[slot], avg, k1, b);
       }
     }
 

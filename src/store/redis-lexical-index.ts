@@ -8,8 +8,10 @@
 //
 // Reads far outnumber writes, so a process keeps the posting lists and lengths it has read, valid while
 // `:version` is unchanged: a query then costs one GET, and every process still sees every write at once.
+import type { DocumentInterface } from "@langchain/core/documents";
+import type { MetadataFilter, ScoredDocument, SearchOptions } from "../retrieval/types.ts";
 import { searchTerms } from "../text/analysis.ts";
-import { DEFAULT_BM25_B, DEFAULT_BM25_K1 } from "./bm25-index.ts";
+import { bm25Idf, bm25TermScore, DEFAULT_BM25_B, DEFAULT_BM25_K1 } from "./bm25-index.ts";
 import type { RedisClient } from "./redis-client.ts";
 import { TopK } from "./top-k.ts";
 
@@ -112,11 +114,10 @@ export class RedisLexicalIndex {
       const list = postings[i];
       const df = Object.keys(list).length;
       if (df === 0) return;
-      const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5)) * (queryTf.get(term) ?? 1);
-      for (const [id, tfText] of Object.entries(list)) {
-        const tf = Number(tfText);
-        const norm = k1 * (1 - b + (b * (lengths.get(id) ?? avg)) / avg);
-        scores.set(id, (scores.get(id) ?? 0) + (idf * tf * (k1 + 1)) / (tf + norm));
+      const idf = bm25Idf(n, df) * (queryTf.get(term) ?? 1);
+      for (const [id, tf] of Object.entries(list)) {
+        const score = bm25TermScore(idf, Number(tf), lengths.get(id) ?? avg, avg, k1, b);
+        scores.set(id, (scores.get(id) ?? 0) + score);
       }
     });
     const heap = new TopK<string>(limit);
@@ -154,4 +155,45 @@ export class RedisLexicalIndex {
     const postings = terms.map((t) => cache.postings.get(t) ?? {});
     return { n: cache.stats.n, avg: cache.stats.avg, postings, lengths: cache.lengths };
   }
+}
+
+/** Chunks read per round trip while a filtered lexical search looks for matches. */
+const FILTER_PAGE = 200;
+
+/**
+ * Lexical search as Documents, for the Redis stores that keep their chunks beside this index. The postings carry
+ * no metadata, so with a filter every candidate is ranked and chunks are read best first, a page at a time,
+ * until k pass: a selective filter still finds its matches.
+ */
+export async function searchDocuments(
+  index: RedisLexicalIndex,
+  query: string,
+  options: SearchOptions,
+  getByIds: (ids: string[]) => Promise<DocumentInterface[]>,
+): Promise<ScoredDocument[]> {
+  const { k, filter } = options;
+  if (!filter || Object.keys(filter).length === 0) {
+    const hits = await index.search(query, k);
+    const scores = new Map(hits.map((h) => [h.id, h.score]));
+    const docs = await getByIds(hits.map((h) => h.id));
+    return docs.map((document) => ({ document, score: scores.get(document.id as string) ?? 0 }));
+  }
+  const hits = await index.search(query, Number.MAX_SAFE_INTEGER);
+  const out: ScoredDocument[] = [];
+  for (let start = 0; start < hits.length && out.length < k; start += FILTER_PAGE) {
+    const page = hits.slice(start, start + FILTER_PAGE);
+    const docs = await getByIds(page.map((h) => h.id));
+    const scores = new Map(page.map((h) => [h.id, h.score]));
+    for (const document of docs) {
+      if (out.length < k && matchesFilter(document.metadata, filter)) {
+        out.push({ document, score: scores.get(document.id as string) ?? 0 });
+      }
+    }
+  }
+  return out;
+}
+
+/** Equality on every key, as the local store filters. */
+export function matchesFilter(metadata: Record<string, unknown>, filter: MetadataFilter): boolean {
+  return Object.entries(filter).every(([key, value]) => metadata[key] === value);
 }

@@ -10,7 +10,7 @@ import { BadRequestError } from "../errors.ts";
 import type { LexicalSearch, MetadataFilter, ScoredDocument, SearchOptions } from "../retrieval/types.ts";
 import { VectorStoreFileError } from "./local-vector-store.ts";
 import type { RedisClient } from "./redis-client.ts";
-import type { RedisLexicalIndex } from "./redis-lexical-index.ts";
+import { type RedisLexicalIndex, searchDocuments } from "./redis-lexical-index.ts";
 
 export interface RedisVectorSetStoreOptions {
   client: RedisClient;
@@ -19,11 +19,8 @@ export interface RedisVectorSetStoreOptions {
   /** Q8 (default) keeps 1 byte a dimension with little loss; BIN 1 bit; NOQUANT full floats. */
   quantization?: "q8" | "bin" | "noquant";
   /** The lexical (BM25) side; lexicalSearch returns nothing without it. */
-  lexical?: RedisLexicalIndex;
+  lexical?: RedisLexicalIndex | false;
 }
-
-/** Chunks read per round trip while a filtered lexical search looks for matches. */
-const FILTER_PAGE = 200;
 
 export class RedisVectorSetStore extends VectorStore implements LexicalSearch {
   declare FilterType: MetadataFilter;
@@ -39,7 +36,7 @@ export class RedisVectorSetStore extends VectorStore implements LexicalSearch {
     this.client = options.client;
     this.key = options.key;
     this.quantization = (options.quantization ?? "q8").toUpperCase();
-    this.lexical = options.lexical;
+    this.lexical = options.lexical || undefined;
   }
 
   _vectorstoreType(): string {
@@ -105,8 +102,10 @@ export class RedisVectorSetStore extends VectorStore implements LexicalSearch {
     filter?: MetadataFilter,
   ): Promise<[DocumentInterface, number][]> {
     const hits = await this.vsim(query, k, filter);
+    const scores = new Map(hits.map((h) => [h.id, h.score]));
+    // A chunk deleted between VSIM and the read is left out, so scores go by id, not by position.
     const docs = await this.getByIds(hits.map((h) => h.id));
-    return docs.map((doc, i) => [doc, hits[i].score] as [DocumentInterface, number]);
+    return docs.map((doc) => [doc, scores.get(doc.id as string) ?? 0] as [DocumentInterface, number]);
   }
 
   override async maxMarginalRelevanceSearch(
@@ -115,7 +114,7 @@ export class RedisVectorSetStore extends VectorStore implements LexicalSearch {
   ): Promise<DocumentInterface[]> {
     const { k, fetchK = 20, lambda = 0.5, filter } = options;
     const queryVector = await this.embeddings.embedQuery(query);
-    const hits = await this.vsim(queryVector, fetchK, filter);
+    const hits = await this.vsim(queryVector, Math.max(fetchK, k), filter);
     if (hits.length === 0) return [];
     // VSIM returns no vectors; VEMB reads them back (dequantised), all in one round trip.
     const pipeline = this.client.multi();
@@ -127,27 +126,7 @@ export class RedisVectorSetStore extends VectorStore implements LexicalSearch {
 
   async lexicalSearch(query: string, options: SearchOptions): Promise<ScoredDocument[]> {
     if (!this.lexical) return [];
-    const { k, filter } = options;
-    if (!filter || Object.keys(filter).length === 0) {
-      const hits = await this.lexical.search(query, k);
-      const docs = await this.getByIds(hits.map((h) => h.id));
-      return docs.map((document, i) => ({ document, score: hits[i].score }));
-    }
-    // The BM25 postings carry no metadata: rank every candidate, then read chunks best first, a page at a
-    // time, until k pass the filter, so that a selective filter still finds its matches.
-    const hits = await this.lexical.search(query, Number.MAX_SAFE_INTEGER);
-    const out: ScoredDocument[] = [];
-    for (let start = 0; start < hits.length && out.length < k; start += FILTER_PAGE) {
-      const page = hits.slice(start, start + FILTER_PAGE);
-      const docs = await this.getByIds(page.map((h) => h.id));
-      const scores = new Map(page.map((h) => [h.id, h.score]));
-      for (const document of docs) {
-        if (out.length < k && matches(document.metadata, filter)) {
-          out.push({ document, score: scores.get(document.id as string) ?? 0 });
-        }
-      }
-    }
-    return out;
+    return searchDocuments(this.lexical, query, options, (ids) => this.getByIds(ids));
   }
 
   /** Chunks by id, in the order given; ids that no longer exist are left out. */
@@ -218,15 +197,21 @@ function filterAttributes(metadata: Record<string, unknown> = {}): Record<string
   return out;
 }
 
-/** A VSIM FILTER expression for an equality filter; strings are quoted with the quote they do not contain. */
+/**
+ * A VSIM FILTER expression for an equality filter. The expression parser skips a backslash and the character after
+ * it but does not unescape, so `\"` cannot stand for a quote: a string is quoted with the quote it does not
+ * contain, and a string it cannot express is refused rather than silently matching nothing.
+ */
 export function filterExpression(filter: MetadataFilter): string {
   return Object.entries(filter)
     .map(([key, value]) => {
       if (!FIELD.test(key)) throw new BadRequestError(`filter: "${key}" is not a metadata field name`);
       if (typeof value === "boolean") return `.${key} == ${value ? 1 : 0}`;
-      if (typeof value === "number") {
-        if (!Number.isFinite(value)) throw new BadRequestError(`filter: ${key} must be a finite number`);
-        return `.${key} == ${value}`;
+      if (typeof value === "number") return `.${key} == ${numberLiteral(key, value)}`;
+      if (typeof value !== "string")
+        throw new BadRequestError(`filter: ${key} must be a string, number or boolean`);
+      if (value.endsWith("\\") || value.includes("\0")) {
+        throw new BadRequestError(`filter: the value of ${key} cannot end with a backslash or hold a NUL`);
       }
       if (!value.includes('"')) return `.${key} == "${value}"`;
       if (!value.includes("'")) return `.${key} == '${value}'`;
@@ -235,6 +220,14 @@ export function filterExpression(filter: MetadataFilter): string {
     .join(" and ");
 }
 
-function matches(metadata: Record<string, unknown>, filter: MetadataFilter): boolean {
-  return Object.entries(filter).every(([key, value]) => metadata[key] === value);
+/** The parser reads digits, '.', 'e' and a leading '-' only: no "e+" and no "e-7" after the first character. */
+function numberLiteral(key: string, value: number): string {
+  if (!Number.isFinite(value)) throw new BadRequestError(`filter: ${key} must be a finite number`);
+  const text = String(value);
+  const match = /^(-?)(\d)(?:\.(\d+))?e([+-])(\d+)$/.exec(text);
+  if (!match) return text;
+  const [, sign, lead, rest = "", direction, exponent] = match;
+  if (direction === "+") return `${sign}${lead}${rest ? `.${rest}` : ""}e${exponent}`;
+  // Written out in full: the shortest round-trip digits, shifted, parse back to the same double.
+  return `${sign}0.${"0".repeat(Number(exponent) - 1)}${lead}${rest}`;
 }
