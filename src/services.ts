@@ -12,6 +12,7 @@ import { createBedrockChatModel } from "./models/chat/bedrock.ts";
 import { ExtractiveAnswerer } from "./models/chat/extractive.ts";
 import { createBedrockEmbeddings } from "./models/embeddings/bedrock.ts";
 import { LocalHashEmbeddings } from "./models/embeddings/local-hash.ts";
+import { UsageMeter } from "./models/usage.ts";
 import { HybridSearcher } from "./retrieval/hybrid-search.ts";
 import type { AppServices, QaChainHandle, ReadinessCheck } from "./server/app.ts";
 import { type CounselVectorStore, type Logger, openStores, type Stores } from "./store/open-stores.ts";
@@ -34,10 +35,11 @@ const consoleLogger: Logger = {
 };
 
 export async function createServices(settings: Settings, log: Logger = consoleLogger): Promise<Services> {
+  const usage = new UsageMeter();
   const { provider, model, dimensions, concurrency } = settings.embeddings;
   const embedder =
     provider === "bedrock"
-      ? await createBedrockEmbeddings({ model, dimensions, maxConcurrency: concurrency })
+      ? await createBedrockEmbeddings({ model, dimensions, maxConcurrency: concurrency }, { meter: usage })
       : new LocalHashEmbeddings({ dimensions });
   const stores = await openStores(settings, embedder, { ...SCOPE, modelId: embedder.modelId }, log);
   const store = stores.vectorStore;
@@ -45,11 +47,11 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
   const recipe: Recipe = await loadRecipe(settings.loadersDir, settings.recipe);
   const pipeline = new IngestPipeline({ vectorStore: store, recordManager: stores.recordManager, recipe });
 
-  const chains = await loadChainConfigs(settings.chainsDir);
+  const chains = await loadChainConfigs(settings.chainsDir, settings.model);
   const handles = new Map<string, QaChainHandle>();
   for (const config of chains.values()) {
     if (config.type !== "qa") continue;
-    handles.set(config.name, await qaHandle(config, settings, stores));
+    handles.set(config.name, await qaHandle(config, settings, stores, usage));
   }
   if (!handles.has("qa"))
     throw new Error(`${settings.chainsDir} has no qa chain named "qa" (chains/qa.yaml)`);
@@ -72,6 +74,7 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
       checks.chains = { ok: handles.size > 0, names: [...handles.keys()] };
       return checks;
     },
+    usage: () => usage.totals(),
     loadExamples: () => pipeline.ingest(filesystemSource(settings.examplesDir)),
     async close() {
       await pipeline.flush();
@@ -80,7 +83,12 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
   };
 }
 
-async function qaHandle(config: ChainConfig, settings: Settings, stores: Stores): Promise<QaChainHandle> {
+async function qaHandle(
+  config: ChainConfig,
+  settings: Settings,
+  stores: Stores,
+  usage: UsageMeter,
+): Promise<QaChainHandle> {
   const searcher = new HybridSearcher({
     store: stores.vectorStore,
     mode: searchMode(config.retrieval.search),
@@ -94,7 +102,7 @@ async function qaHandle(config: ChainConfig, settings: Settings, stores: Stores)
           prompt,
           answerer: new ExtractiveAnswerer({ minRelevance: config.model.minRelevance }),
         })
-      : buildQaChain({ config, searcher, prompt, chatModel: await chatModel(config, stores) });
+      : buildQaChain({ config, searcher, prompt, chatModel: await chatModel(config, stores, usage) });
   return {
     name: config.name,
     description: config.description,
@@ -104,12 +112,15 @@ async function qaHandle(config: ChainConfig, settings: Settings, stores: Stores)
 }
 
 /** The generative model a chain names, with the LLM response cache when the chain asks for it. */
-async function chatModel(config: ChainConfig, stores: Stores) {
-  const model = await createBedrockChatModel({
-    id: config.model.id as string, // the config schema requires an id for bedrock
-    temperature: config.model.temperature,
-    maxTokens: config.model.maxTokens,
-  });
+async function chatModel(config: ChainConfig, stores: Stores, usage: UsageMeter) {
+  const model = await createBedrockChatModel(
+    {
+      id: config.model.id as string, // the config schema requires an id for bedrock
+      temperature: config.model.temperature,
+      maxTokens: config.model.maxTokens,
+    },
+    { meter: usage },
+  );
   if (config.cache.llm) model.cache = stores.llmCache;
   return model;
 }

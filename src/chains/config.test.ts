@@ -99,8 +99,8 @@ describe("parseChainConfig", () => {
   });
 
   it("reports missing fields, wrong types and misspelt fields", () => {
-    expect(problems("name: qa\ntype: qa\nprompt: qa\n")).toEqual([
-      "chains/qa.yaml: model: required (expected a mapping)",
+    expect(problems("name: qa\ntype: qa\nprompt: qa\nmodel: 3\n")).toEqual([
+      "chains/qa.yaml: model: expected a mapping, got 3",
     ]);
     expect(problems(VALID.replace("k: 5", 'k: "5"'))).toEqual([
       'chains/qa.yaml: retrieval.k: expected a number between 1 and 50, got "5"',
@@ -115,8 +115,27 @@ describe("parseChainConfig", () => {
 
   it("requires a model id for bedrock", () => {
     expect(problems(VALID.replace("provider: extractive", "provider: bedrock"))).toEqual([
-      "chains/qa.yaml: model.id: required when model.provider is bedrock",
+      "chains/qa.yaml: model.id: required when model.provider is bedrock (set it here, or MODEL_ID for every chain)",
     ]);
+  });
+
+  it("fills what a chain leaves out of model from MODEL_PROVIDER and MODEL_ID; the chain's own fields win", () => {
+    const bedrock = { provider: "bedrock" as const, id: "us.amazon.nova-micro-v1:0" };
+    const bare = "name: qa\ntype: qa\nprompt: qa\n";
+    expect(parseChainConfig(bare, "chains/qa.yaml").model).toEqual({ provider: "extractive" });
+    expect(parseChainConfig(bare, "chains/qa.yaml", bedrock).model).toEqual(bedrock);
+    expect(parseChainConfig(`${bare}model: { temperature: 0.2 }\n`, "chains/qa.yaml", bedrock).model).toEqual(
+      {
+        ...bedrock,
+        temperature: 0.2,
+      },
+    );
+    // A chain that names its provider keeps it.
+    expect(parseChainConfig(VALID, "chains/qa.yaml", bedrock).model).toMatchObject({
+      provider: "extractive",
+    });
+    expect(parseChainConfig(VALID, "chains/qa.yaml", bedrock).model).not.toHaveProperty("id");
+    expect(() => parseChainConfig(bare, "chains/qa.yaml", { provider: "bedrock" })).toThrow(/MODEL_ID/);
   });
 
   it("requires the name to be the file name", () => {
@@ -175,7 +194,7 @@ describe("parseChainConfig", () => {
 
     it("checks a variant that switches to bedrock has a model id", () => {
       expect(problems(withVariants("  llm:\n    weight: 1\n    model: { provider: bedrock }\n"))).toEqual([
-        "chains/qa.yaml: variants.llm.model.id: required when model.provider is bedrock",
+        "chains/qa.yaml: variants.llm.model.id: required when model.provider is bedrock (set it here, or MODEL_ID for every chain)",
       ]);
     });
   });

@@ -93,7 +93,7 @@ const chainSchema = z
         ctx.addIssue({
           code: "custom",
           path: [...at, "id"],
-          message: "required when model.provider is bedrock",
+          message: "required when model.provider is bedrock (set it here, or MODEL_ID for every chain)",
         });
     };
     bedrockNeedsId(config.model, ["model"]);
@@ -125,8 +125,22 @@ export class ChainConfigError extends Error {
   }
 }
 
+/**
+ * What a chain's `model` falls back to for the fields it leaves out: MODEL_PROVIDER and MODEL_ID, so that one
+ * setting moves every chain that does not name its own model to Bedrock.
+ */
+export interface ModelDefaults {
+  provider: ChainModel["provider"];
+  id?: string;
+}
+
+const OFFLINE: ModelDefaults = { provider: "extractive" };
+
 /** Reads every chains/*.yaml (and .yml) in `dir`, keyed by chain name. */
-export async function loadChainConfigs(dir: string): Promise<Map<string, ChainConfig>> {
+export async function loadChainConfigs(
+  dir: string,
+  defaults: ModelDefaults = OFFLINE,
+): Promise<Map<string, ChainConfig>> {
   let entries: string[];
   try {
     entries = await readdir(dir);
@@ -137,14 +151,15 @@ export async function loadChainConfigs(dir: string): Promise<Map<string, ChainCo
   }
   const configs = new Map<string, ChainConfig>();
   for (const entry of entries.filter((e) => /\.ya?ml$/.test(e)).sort()) {
-    const config = parseChainConfig(await readFile(path.join(dir, entry), "utf8"), path.join(dir, entry));
+    const file = path.join(dir, entry);
+    const config = parseChainConfig(await readFile(file, "utf8"), file, defaults);
     configs.set(config.name, config);
   }
   return configs;
 }
 
 /** Validates one chain file's text; `file` names it in errors, and its base name must equal the chain name. */
-export function parseChainConfig(text: string, file: string): ChainConfig {
+export function parseChainConfig(text: string, file: string, defaults: ModelDefaults = OFFLINE): ChainConfig {
   const shown = displayPath(file);
   let data: unknown;
   try {
@@ -163,7 +178,7 @@ export function parseChainConfig(text: string, file: string): ChainConfig {
       `expected a mapping of fields (name, type, prompt, model, retrieval)`,
     ]);
 
-  const parsed = chainSchema.safeParse(data, { reportInput: true });
+  const parsed = chainSchema.safeParse(withModelDefaults(data, defaults), { reportInput: true });
   if (!parsed.success) throw new ChainConfigError(shown, parsed.error.issues.flatMap(describeIssue));
   const base = path.basename(file).replace(/\.ya?ml$/, "");
   if (parsed.data.name !== base)
@@ -171,6 +186,17 @@ export function parseChainConfig(text: string, file: string): ChainConfig {
       `name: expected "${base}" (the file name, so each chain is found by its file), got "${parsed.data.name}"`,
     ]);
   return parsed.data;
+}
+
+/** The chain's own model fields win; a chain with no `model` block gets the defaults whole. */
+function withModelDefaults(data: object, defaults: ModelDefaults): object {
+  const model = (data as { model?: unknown }).model ?? {};
+  if (typeof model !== "object" || model === null || Array.isArray(model)) return data;
+  const fallback = { provider: defaults.provider, ...(defaults.id ? { id: defaults.id } : {}) };
+  // An id set for Bedrock means nothing to the extractive answerer, which takes none.
+  const filled = { ...fallback, ...model } as { provider?: unknown; id?: unknown };
+  if (filled.provider === "extractive" && !("id" in model)) delete filled.id;
+  return { ...data, model: filled };
 }
 
 function firstLine(message: string): string {

@@ -22,7 +22,11 @@ const schema = z.object({
   LOADERS_DIR: z.string().min(1).default("./loaders"),
   /** The ingestion recipe (a file in LOADERS_DIR, without .yaml) used by uploads, the CLI and examples. */
   RECIPE: z.string().min(1).default("default"),
-  /** local: offline hashed embeddings; bedrock: Titan Text Embeddings v2 on Amazon Bedrock. */
+  /** The answering model of chains that do not name one: extractive (offline) or bedrock (needs MODEL_ID). */
+  MODEL_PROVIDER: z.enum(["extractive", "bedrock"]).default("extractive"),
+  /** The Bedrock model or inference profile of chains that do not name one, e.g. us.amazon.nova-micro-v1:0. */
+  MODEL_ID: z.string().min(1).optional(),
+  /** local: offline hashed embeddings; bedrock: Titan Text Embeddings v2 or Cohere Embed on Amazon Bedrock. */
   EMBEDDINGS_PROVIDER: z.enum(["local", "bedrock"]).default("local"),
   EMBEDDINGS_MODEL: z.string().min(1).default("amazon.titan-embed-text-v2:0"),
   /** Embedding calls in flight at once (Bedrock). */
@@ -63,6 +67,7 @@ function toSettings(env: z.output<typeof schema>) {
     promptsDir: path.resolve(env.PROMPTS_DIR),
     loadersDir: path.resolve(env.LOADERS_DIR),
     recipe: env.RECIPE,
+    model: { provider: env.MODEL_PROVIDER, id: env.MODEL_ID },
     embeddings: {
       provider: env.EMBEDDINGS_PROVIDER,
       model: env.EMBEDDINGS_MODEL,

@@ -5,11 +5,13 @@ import Fastify, { type FastifyBaseLogger } from "fastify";
 import type { QaInput, QaResult } from "../chains/qa.ts";
 import type { IngestPipeline } from "../ingest/pipeline.ts";
 import type { Recipe } from "../ingest/recipe.ts";
+import type { UsageTotals } from "../models/usage.ts";
 import { errorsPlugin } from "./plugins/errors.ts";
 import { openapiPlugin } from "./plugins/openapi.ts";
 import { chainRoutes } from "./routes/chain.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
+import { usageRoutes } from "./routes/usage.ts";
 
 export interface QaChainHandle {
   name: string;
@@ -29,6 +31,8 @@ export interface AppServices {
   pipeline: IngestPipeline;
   recipe: Recipe;
   readiness(): Promise<Record<string, ReadinessCheck>>;
+  /** Model tokens spent since start, per model id. */
+  usage(): Record<string, UsageTotals>;
 }
 
 export interface AppOptions {
@@ -63,6 +67,7 @@ export async function buildApp(services: AppServices, options: AppOptions) {
   });
 
   await app.register(healthRoutes);
+  await app.register(usageRoutes);
   await app.register(chainRoutes);
   await app.register(ingestRoutes);
   return app;

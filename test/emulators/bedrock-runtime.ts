@@ -14,6 +14,7 @@ import {
 } from "node:http2";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import { crc32 } from "node:zlib";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../fixtures/bedrock");
@@ -26,6 +27,13 @@ export interface RecordedRequest {
   /** Set when the client hung up before the reply was complete. */
   aborted: boolean;
 }
+
+/**
+ * What goes wrong with the next ConverseStream call: a 429 or 500 before the stream starts (the SDK retries
+ * both), a frame whose checksum does not match after two good ones, or a throttlingException event mid-stream
+ * (how Bedrock reports throttling once the stream has begun).
+ */
+export type StreamFault = "throttle" | "internal" | "malformed-frame" | "exception-event";
 
 export interface BedrockEmulatorOptions {
   /** Pause between event-stream frames, to make streaming observable. */
@@ -42,8 +50,14 @@ export class BedrockRuntimeEmulator {
   private streamFrames: Buffer[] = [];
   /** Titan's response fields besides the vector, from the recording (token count, embeddingsByType). */
   private titanTemplate: Record<string, unknown> = {};
+  private cohereV3Template: { id?: string } = {};
+  private cohereV4Template: { id?: string } = {};
+  /** Every Cohere embedding call: how many texts, and which side (search_document or search_query). */
+  readonly cohereCalls: { modelId: string; texts: number; inputType: string }[] = [];
   /** InvokeModel calls answered with 429 ThrottlingException before the next succeeds. */
   throttleNext = 0;
+  /** Faults for the next ConverseStream calls, one per call, in order. */
+  streamFaults: StreamFault[] = [];
   /** Most InvokeModel calls in flight at once: what a client's concurrency limit must bound. */
   maxInFlight = 0;
   private inFlight = 0;
@@ -70,6 +84,10 @@ export class BedrockRuntimeEmulator {
       await readFile(path.join(FIXTURES, "invoke-model_titan-embed-text-v2_256d.json"), "utf8"),
     );
     this.titanTemplate = titan.interactions[0].response.body;
+    const recorded = async (file: string) =>
+      JSON.parse(await readFile(path.join(FIXTURES, file), "utf8")).interactions[0].response.body;
+    this.cohereV3Template = await recorded("invoke-model_cohere-embed-english-v3_search-query.json");
+    this.cohereV4Template = await recorded("invoke-model_cohere-embed-v4_search-document-batch.json");
     this.streamFrames = splitFrames(
       await readFile(path.join(FIXTURES, "converse-stream_text_nova-micro.eventstream.bin")),
     );
@@ -118,20 +136,54 @@ export class BedrockRuntimeEmulator {
       return;
     }
     if (record.operation === "converse-stream") {
-      res.writeHead(200, { "content-type": "application/vnd.amazon.eventstream" });
-      for (const frame of this.streamFrames) {
-        if (res.destroyed) return;
-        res.write(frame);
-        if (this.options.frameDelayMs) await new Promise((r) => setTimeout(r, this.options.frameDelayMs));
-      }
-      res.end();
+      await this.converseStream(res, this.streamFaults.shift());
       return;
     }
     await this.invoke(record, res);
   }
 
-  /** Titan Text Embeddings v2: the recorded response shape, with a vector made from the text by the local
-   *  embedder, so that retrieval through the emulator still means something. */
+  private async converseStream(res: Http2ServerResponse, fault: StreamFault | undefined) {
+    if (fault === "throttle") {
+      return sendError(
+        res,
+        429,
+        "ThrottlingException",
+        "Too many requests, please wait before trying again.",
+      );
+    }
+    if (fault === "internal") {
+      return sendError(res, 500, "InternalServerException", "The server encountered an internal error.");
+    }
+    res.writeHead(200, { "content-type": "application/vnd.amazon.eventstream" });
+    for (const [i, recorded] of this.streamFrames.entries()) {
+      if (res.destroyed) return;
+      let frame = recorded;
+      if (i === 2 && fault === "malformed-frame") {
+        frame = Buffer.from(recorded);
+        frame[frame.length - 6] ^= 0xff; // a payload byte: the message checksum no longer matches
+      }
+      if (i === 2 && fault === "exception-event") {
+        frame = encodeFrame(
+          {
+            ":message-type": "exception",
+            ":exception-type": "throttlingException",
+            ":content-type": "application/json",
+          },
+          JSON.stringify({ message: "Too many tokens, please wait before trying again." }),
+        );
+      }
+      res.write(frame);
+      if (frame !== recorded) return void res.end();
+      if (this.options.frameDelayMs) await new Promise((r) => setTimeout(r, this.options.frameDelayMs));
+    }
+    res.end();
+  }
+
+  /**
+   * Embeddings, in the recorded response shapes of Titan Text Embeddings v2 and Cohere Embed v3/v4, with vectors
+   * made from the text by the local embedder, so that retrieval through the emulator still means something.
+   * Requests are checked as Bedrock checks them: a bad one gets a 400 ValidationException.
+   */
   private async invoke(record: RecordedRequest, res: Http2ServerResponse) {
     this.inFlight += 1;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
@@ -139,37 +191,124 @@ export class BedrockRuntimeEmulator {
       if (this.options.invokeDelayMs) await new Promise((r) => setTimeout(r, this.options.invokeDelayMs));
       if (this.throttleNext > 0) {
         this.throttleNext -= 1;
-        res.writeHead(429, { "content-type": "application/json", "x-amzn-errortype": "ThrottlingException" });
-        res.end(JSON.stringify({ message: "Too many requests, please wait before trying again." }));
-        return;
-      }
-      const body = record.body as { inputText?: string; dimensions?: number; normalize?: boolean };
-      if (!record.modelId.startsWith("amazon.titan-embed-text-v2") || typeof body?.inputText !== "string") {
-        res.writeHead(400, { "content-type": "application/json", "x-amzn-errortype": "ValidationException" });
-        res.end(
-          JSON.stringify({ message: `The emulator answers Titan v2 embeddings only, not ${record.modelId}` }),
+        return sendError(
+          res,
+          429,
+          "ThrottlingException",
+          "Too many requests, please wait before trying again.",
         );
-        return;
       }
-      const dimensions = body.dimensions ?? 1024;
-      const embedding = new LocalHashEmbeddings({ dimensions }).embed(body.inputText);
-      const tokens = body.inputText.split(/\s+/).filter(Boolean).length;
+      const reply = record.modelId.includes("cohere.embed")
+        ? this.cohere(record.modelId, record.body)
+        : record.modelId.includes("amazon.titan-embed-text-v2")
+          ? this.titan(record.body)
+          : `The emulator answers Titan v2 and Cohere embeddings only, not ${record.modelId}`;
+      if (typeof reply === "string") return sendError(res, 400, "ValidationException", reply);
       res.writeHead(200, {
         "content-type": "application/json",
-        "x-amzn-bedrock-input-token-count": String(tokens),
+        "x-amzn-bedrock-input-token-count": String(reply.tokens),
       });
-      res.end(
-        JSON.stringify({
-          ...this.titanTemplate,
-          embedding,
-          embeddingsByType: { float: embedding },
-          inputTextTokenCount: tokens,
-        }),
-      );
+      res.end(JSON.stringify(reply.body));
     } finally {
       this.inFlight -= 1;
     }
   }
+
+  private titan(request: unknown): Reply | string {
+    const body = request as { inputText?: unknown; dimensions?: number };
+    if (typeof body?.inputText !== "string")
+      return "Malformed input request: #: required key [inputText] not found";
+    const embedding = new LocalHashEmbeddings({ dimensions: body.dimensions ?? 1024 }).embed(body.inputText);
+    const tokens = countTokens(body.inputText);
+    return {
+      tokens,
+      body: {
+        ...this.titanTemplate,
+        embedding,
+        embeddingsByType: { float: embedding },
+        inputTextTokenCount: tokens,
+      },
+    };
+  }
+
+  private cohere(modelId: string, request: unknown): Reply | string {
+    const body = request as {
+      texts?: unknown;
+      input_type?: unknown;
+      embedding_types?: unknown;
+      output_dimension?: number;
+    };
+    const texts = body?.texts;
+    if (!Array.isArray(texts) || texts.some((t) => typeof t !== "string" || t === "")) {
+      return "Malformed input request: #/texts: expected an array of non-empty strings";
+    }
+    if (texts.length > 96)
+      return `Malformed input request: #/texts: expected maximum item count: 96, found: ${texts.length}`;
+    if (!COHERE_INPUT_TYPES.includes(body.input_type as string)) {
+      return `Malformed input request: #/input_type: ${String(body.input_type)} is not a valid enum value`;
+    }
+    const v4 = modelId.includes("embed-v4");
+    this.cohereCalls.push({ modelId, texts: texts.length, inputType: body.input_type as string });
+    const embedder = new LocalHashEmbeddings({ dimensions: v4 ? (body.output_dimension ?? 1536) : 1024 });
+    const vectors = texts.map((t: string) => embedder.embed(t));
+    const template = v4 ? this.cohereV4Template : this.cohereV3Template;
+    const byType = v4 || Array.isArray(body.embedding_types);
+    return {
+      tokens: texts.reduce((n: number, t: string) => n + countTokens(t), 0),
+      body: {
+        id: template.id,
+        texts: texts.map((t: string) => t.toLowerCase()),
+        embeddings: byType ? { float: vectors } : vectors,
+        response_type: byType ? "embeddings_by_type" : "embeddings_floats",
+      },
+    };
+  }
+}
+
+interface Reply {
+  tokens: number;
+  body: Record<string, unknown>;
+}
+
+const COHERE_INPUT_TYPES = ["search_document", "search_query", "classification", "clustering"];
+
+function countTokens(text: string): number {
+  return text.split(/\s+/).filter(Boolean).length;
+}
+
+function sendError(res: Http2ServerResponse, status: number, type: string, message: string) {
+  res.writeHead(status, { "content-type": "application/json", "x-amzn-errortype": type });
+  res.end(JSON.stringify({ message }));
+}
+
+/**
+ * One application/vnd.amazon.eventstream message: total and header lengths, the prelude's CRC32, string
+ * headers (type 7), the payload, and the CRC32 of all that precedes it.
+ */
+function encodeFrame(headers: Record<string, string>, payload: string): Buffer {
+  const headerBytes = Buffer.concat(
+    Object.entries(headers).map(([name, value]) => {
+      const n = Buffer.from(name, "utf8");
+      const v = Buffer.from(value, "utf8");
+      const out = Buffer.alloc(1 + n.length + 1 + 2 + v.length);
+      out.writeUInt8(n.length, 0);
+      n.copy(out, 1);
+      out.writeUInt8(7, 1 + n.length);
+      out.writeUInt16BE(v.length, 2 + n.length);
+      v.copy(out, 4 + n.length);
+      return out;
+    }),
+  );
+  const body = Buffer.from(payload, "utf8");
+  const total = 12 + headerBytes.length + body.length + 4;
+  const frame = Buffer.alloc(total);
+  frame.writeUInt32BE(total, 0);
+  frame.writeUInt32BE(headerBytes.length, 4);
+  frame.writeUInt32BE(crc32(frame.subarray(0, 8)), 8);
+  headerBytes.copy(frame, 12);
+  body.copy(frame, 12 + headerBytes.length);
+  frame.writeUInt32BE(crc32(frame.subarray(0, total - 4)), total - 4);
+  return frame;
 }
 
 /** Splits event-stream bytes into frames: each starts with its total length as a big-endian uint32. */

@@ -3,6 +3,7 @@
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import { describe, expect, it } from "vitest";
 import { createBedrockChatModel } from "../../src/models/chat/bedrock.ts";
+import { UsageMeter } from "../../src/models/usage.ts";
 import { useBedrockEmulator } from "../helpers/bedrock.ts";
 
 const MODEL = "us.amazon.nova-micro-v1:0";
@@ -44,6 +45,18 @@ describe("Bedrock chat through the emulator", () => {
     // The emulator sends a frame every 15 ms: the first token must come long before the last.
     expect(firstAt).toBeLessThan(total / 2);
     expect(emulator.requests.at(-1)).toMatchObject({ operation: "converse-stream", modelId: MODEL });
+  });
+
+  it("meters the tokens of answered and streamed replies, from the usage Bedrock reports", async () => {
+    const meter = new UsageMeter();
+    const model = await createBedrockChatModel({ id: MODEL }, { meter });
+    await model.invoke([new HumanMessage("Hello!")]);
+    expect(meter.totals()[MODEL]).toEqual({ requests: 1, inputTokens: 7, outputTokens: 30 });
+    for await (const _chunk of await model.stream([new HumanMessage("What is the capital of France?")])) {
+      // consumed to the end, where the usage event is
+    }
+    // The recorded stream's metadata event: 13 tokens in, 82 out.
+    expect(meter.totals()[MODEL]).toEqual({ requests: 2, inputTokens: 20, outputTokens: 112 });
   });
 
   it("says how to configure a region when there is none", async () => {

@@ -1,8 +1,10 @@
-// Titan Text Embeddings v2 through LangChain's BedrockEmbeddings and the real AWS SDK, against the emulator.
+// Bedrock embeddings (Titan Text Embeddings v2 through LangChain's BedrockEmbeddings, Cohere Embed v3/v4 through
+// ours) and the real AWS SDK, against the emulator.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { createBedrockEmbeddings } from "../../src/models/embeddings/bedrock.ts";
+import { UsageMeter } from "../../src/models/usage.ts";
 import { useBedrockEmulator } from "../helpers/bedrock.ts";
 import { FIXTURES, startService, tempDataDir } from "../helpers/services.ts";
 
@@ -54,11 +56,85 @@ describe("Bedrock embeddings through the emulator", () => {
 
   it("refuses a model or dimension it cannot serve, saying what it can", async () => {
     await expect(
-      createBedrockEmbeddings({ model: "cohere.embed-english-v3", dimensions: 1024, maxConcurrency: 1 }),
-    ).rejects.toThrow(/only Titan Text Embeddings v2/);
+      createBedrockEmbeddings({ model: "amazon.titan-embed-text-v1", dimensions: 1024, maxConcurrency: 1 }),
+    ).rejects.toThrow(/supported are Titan Text Embeddings v2 .* and Cohere Embed/);
     await expect(
       createBedrockEmbeddings({ model: TITAN, dimensions: 300, maxConcurrency: 1 }),
-    ).rejects.toThrow(/256, 512 or 1024/);
+    ).rejects.toThrow(/makes 256, 512 or 1024 dimensions/);
+    await expect(
+      createBedrockEmbeddings({ model: "cohere.embed-english-v3", dimensions: 512, maxConcurrency: 1 }),
+    ).rejects.toThrow(/makes 1024 dimensions/);
+  });
+
+  it("embeds chunks with Cohere v3 in batches of at most 96 as search_document, questions as search_query", async () => {
+    const embeddings = await createBedrockEmbeddings({
+      model: "cohere.embed-english-v3",
+      dimensions: 1024,
+      maxConcurrency: 2,
+    });
+    emulator.cohereCalls.length = 0;
+    emulator.maxInFlight = 0;
+    const texts = Array.from({ length: 200 }, (_, i) => `Chunk ${i} about shipments of laptops.`);
+    const vectors = await embeddings.embedDocuments(texts);
+    expect(vectors).toHaveLength(200);
+    expect(vectors.every((v) => v.length === 1024)).toBe(true);
+    // In order: chunk i's vector is the emulator's vector for chunk i's text.
+    expect(vectors[150]).toEqual(await embeddings.embedDocuments([texts[150]]).then((v) => v[0]));
+    expect(vectors[150]).not.toEqual(vectors[151]);
+    const documentCalls = emulator.cohereCalls.filter((c) => c.inputType === "search_document");
+    expect(documentCalls.slice(0, 3).map((c) => c.texts)).toEqual([96, 96, 8]);
+    expect(emulator.maxInFlight).toBe(2);
+
+    const question = await embeddings.embedQuery("How many laptops?");
+    expect(question).toHaveLength(1024);
+    expect(emulator.cohereCalls.at(-1)).toEqual({
+      modelId: "cohere.embed-english-v3",
+      texts: 1,
+      inputType: "search_query",
+    });
+  });
+
+  it("asks Cohere v4 for the configured dimension (output_dimension)", async () => {
+    const embeddings = await createBedrockEmbeddings({
+      model: "cohere.embed-v4:0",
+      dimensions: 512,
+      maxConcurrency: 4,
+    });
+    expect(embeddings.modelId).toBe("cohere.embed-v4_0-512");
+    const before = emulator.requests.length;
+    const [vector] = await embeddings.embedDocuments(["hello"]);
+    expect(vector).toHaveLength(512);
+    expect(emulator.requests[before].body).toMatchObject({
+      texts: ["hello"],
+      input_type: "search_document",
+      output_dimension: 512,
+    });
+  });
+
+  it("meters the tokens of every call, per model", async () => {
+    const meter = new UsageMeter();
+    const calls: unknown[] = [];
+    meter.onRecord((record) => calls.push(record));
+    const titan = await createBedrockEmbeddings(
+      { model: TITAN, dimensions: 256, maxConcurrency: 2 },
+      { meter },
+    );
+    await titan.embedDocuments(["two words", "three more words"]);
+    const cohere = await createBedrockEmbeddings(
+      { model: "cohere.embed-english-v3", dimensions: 1024, maxConcurrency: 2 },
+      { meter },
+    );
+    await cohere.embedDocuments(["one", "two words"]);
+    expect(meter.totals()).toEqual({
+      [TITAN]: { requests: 2, inputTokens: 5, outputTokens: 0 },
+      "cohere.embed-english-v3": { requests: 1, inputTokens: 3, outputTokens: 0 },
+    });
+    expect(calls).toContainEqual({
+      model: TITAN,
+      operation: "InvokeModelCommand",
+      inputTokens: 2,
+      outputTokens: 0,
+    });
   });
 
   it("serves the whole service: ingest and answer with Bedrock embeddings", async () => {

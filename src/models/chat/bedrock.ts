@@ -3,6 +3,7 @@
 // AWS_ENDPOINT_URL_BEDROCK_RUNTIME for private endpoints and the test emulator), retrying throttling adaptively.
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import { ChatBedrockConverse } from "@langchain/aws";
+import { chatUsageCallback, type UsageMeter } from "../usage.ts";
 
 export interface BedrockChatSpec {
   /** A Bedrock model or inference-profile id, e.g. us.amazon.nova-micro-v1:0. */
@@ -13,7 +14,7 @@ export interface BedrockChatSpec {
 
 export async function createBedrockChatModel(
   spec: BedrockChatSpec,
-  options: { client?: BedrockRuntimeClient } = {},
+  options: { client?: BedrockRuntimeClient; meter?: UsageMeter } = {},
 ): Promise<ChatBedrockConverse> {
   const client = options.client ?? new BedrockRuntimeClient({ retryMode: "adaptive", maxAttempts: 5 });
   // ChatBedrockConverse wants the region even when handed a client: ask the client's own provider chain.
@@ -26,5 +27,6 @@ export async function createBedrockChatModel(
     model: spec.id,
     temperature: spec.temperature,
     maxTokens: spec.maxTokens,
+    callbacks: options.meter ? [chatUsageCallback(options.meter, spec.id)] : undefined,
   });
 }

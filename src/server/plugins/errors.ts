@@ -1,9 +1,11 @@
 // Every error leaves as application/problem+json (RFC 9457): {type, title, status, detail, code, ...}.
-// Typed CounselErrors keep their status; Fastify's own 4xx errors (validation, body size, content type,
-// multipart limits) keep theirs; anything else is a 500 whose detail is not leaked.
+// Typed CounselErrors keep their status; a model service's failures are 502 or 503; Fastify's own 4xx errors
+// (validation, body size, content type, multipart limits) keep theirs; anything else is a 500 whose detail is
+// not leaked.
 import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
 import fp from "fastify-plugin";
 import { CounselError } from "../../errors.ts";
+import { modelFailure } from "../../models/errors.ts";
 import { isRedisUnavailable } from "../../store/redis-client.ts";
 
 export const problemSchema = {
@@ -35,6 +37,7 @@ const TITLES: Record<number, string> = {
   422: "Unprocessable Content",
   429: "Too Many Requests",
   500: "Internal Server Error",
+  502: "Bad Gateway",
   503: "Service Unavailable",
 };
 
@@ -65,6 +68,8 @@ function toProblem(error: FastifyError | CounselError | Error): Problem {
   if (error instanceof CounselError) {
     return { status: error.status, code: error.code, detail: error.message, ...error.extra };
   }
+  const upstream = modelFailure(error);
+  if (upstream) return { status: upstream.status, code: upstream.code, detail: upstream.message };
   if (isRedisUnavailable(error)) {
     // Redis is down or reconnecting: commands fail at once (no offline queue), so say so instead of hanging.
     return {
