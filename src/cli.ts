@@ -1,13 +1,17 @@
-// The `counsel` command: serve, ingest, ask. Each builds the same services as the server, from the same
+// The `counsel` command: serve, ingest, ask, extract. Each builds the same services as the server, from the same
 // settings, so the CLI and the service see one knowledge base.
 import { existsSync, statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { SingleBar } from "cli-progress";
 import { Command, InvalidArgumentError } from "commander";
 import picomatch from "picomatch";
+import { ChainConfigError } from "./chains/config.ts";
 import { loadSettings, SettingsError } from "./config/settings.ts";
 import { CounselError } from "./errors.ts";
+import { extractMarkdown } from "./ingest/extract.ts";
 import type { IngestReport } from "./ingest/pipeline.ts";
+import { loadRecipe, RecipeError } from "./ingest/recipe.ts";
 import { filesystemSource, listFilesystemSources } from "./ingest/sources/filesystem.ts";
 import { serve } from "./serve.ts";
 import { createServices } from "./services.ts";
@@ -29,24 +33,47 @@ program
 
 program
   .command("ingest")
-  .description("add files to the knowledge base: a file, a folder, or a glob")
-  .argument("<paths...>", "files, folders or quoted globs")
+  .description("add files to the knowledge base: a file, a folder, a glob, or s3://bucket/prefix")
+  .argument("[paths...]", "files, folders, quoted globs or s3:// URLs (default: the recipe's sources)")
+  .option("-r, --recipe <name>", "ingestion recipe from loaders/ (default: RECIPE)")
   .option("--cleanup", "also remove documents under these paths whose files are gone")
   .option("--json", "print the report as JSON")
-  .action(async (patterns: string[], options: { cleanup?: boolean; json?: boolean }) => {
-    const services = await createServices(loadEnv());
-    const files = (await Promise.all(patterns.map((p) => listFilesystemSources(p)))).flat();
-    const bar =
-      process.stderr.isTTY && !options.json
-        ? new SingleBar({ format: "{bar} {value}/{total} {name}" })
-        : null;
-    bar?.start(files.length, 0, { name: "" });
-    const report = await services.pipeline.ingest(sources(patterns), {
-      cleanup: options.cleanup ? { scope: cleanupScope(patterns) } : undefined,
-      onProgress: (p) => bar?.update(p.done, { name: `${p.status} ${p.name}` }),
-    });
-    bar?.stop();
-    await services.close();
+  .action(async (given: string[], options: { recipe?: string; cleanup?: boolean; json?: boolean }) => {
+    const settings = loadEnv();
+    const services = await createServices({ ...settings, recipe: options.recipe ?? settings.recipe });
+    const patterns = given.length > 0 ? given : (services.recipe.sources ?? []);
+    if (patterns.length === 0) {
+      await services.close();
+      throw new CounselError(
+        "bad_request",
+        400,
+        `Nothing to ingest: give paths, or a recipe whose "sources" lists some (recipe "${services.recipe.name}" has none).`,
+      );
+    }
+    const s3Urls = patterns.filter((p) => p.startsWith("s3://"));
+    const paths = patterns.filter((p) => !p.startsWith("s3://"));
+    const reports: IngestReport[] = [];
+    try {
+      for (const url of s3Urls) reports.push(await services.ingestS3(url, { cleanup: options.cleanup }));
+      if (paths.length > 0) {
+        const files = (await Promise.all(paths.map((p) => listFilesystemSources(p)))).flat();
+        const bar =
+          process.stderr.isTTY && !options.json
+            ? new SingleBar({ format: "{bar} {value}/{total} {name}" })
+            : null;
+        bar?.start(files.length, 0, { name: "" });
+        reports.push(
+          await services.pipeline.ingest(sources(paths), {
+            cleanup: options.cleanup ? { scope: cleanupScope(paths) } : undefined,
+            onProgress: (p) => bar?.update(p.done, { name: `${p.status} ${p.name}` }),
+          }),
+        );
+        bar?.stop();
+      }
+    } finally {
+      await services.close();
+    }
+    const report = mergeReports(reports);
     console.log(options.json ? JSON.stringify(report, null, 2) : formatReport(report));
     if (report.failed.length > 0) process.exitCode = 1;
   });
@@ -77,6 +104,27 @@ program
     });
   });
 
+program
+  .command("extract")
+  .description("print, as Markdown, the text that ingestion would index for a file (nothing is stored)")
+  .argument("<file>", "the file to read")
+  .option("--chunks", "show the chunks that would be embedded, not the whole text")
+  .option("-r, --recipe <name>", "ingestion recipe from loaders/ (default: RECIPE)")
+  .action(async (file: string, options: { chunks?: boolean; recipe?: string }) => {
+    const settings = loadEnv();
+    const recipe = await loadRecipe(settings.loadersDir, options.recipe ?? settings.recipe);
+    const absolute = path.resolve(file);
+    const data = await readFile(absolute).catch((error: NodeJS.ErrnoException) => {
+      throw new CounselError(
+        "not_found",
+        404,
+        `${file}: ${error.code === "ENOENT" ? "no such file" : error.message}`,
+      );
+    });
+    const blob = { name: path.basename(absolute), source: absolute, data };
+    process.stdout.write(await extractMarkdown(blob, recipe, { chunks: options.chunks }));
+  });
+
 async function* sources(patterns: string[]) {
   for (const pattern of patterns) yield* filesystemSource(pattern);
 }
@@ -92,6 +140,28 @@ function cleanupScope(patterns: string[]): (docId: string) => boolean {
     return picomatch(absolute.split(path.sep).join("/"));
   });
   return (docId) => path.isAbsolute(docId) && tests.some((test) => test(docId));
+}
+
+function mergeReports(reports: IngestReport[]): IngestReport {
+  const total: IngestReport = {
+    added: 0,
+    updated: 0,
+    skipped: 0,
+    deleted: 0,
+    failed: [],
+    chunks: { added: 0, deleted: 0, skipped: 0 },
+  };
+  for (const r of reports) {
+    total.added += r.added;
+    total.updated += r.updated;
+    total.skipped += r.skipped;
+    total.deleted += r.deleted;
+    total.failed.push(...r.failed);
+    total.chunks.added += r.chunks.added;
+    total.chunks.deleted += r.chunks.deleted;
+    total.chunks.skipped += r.chunks.skipped;
+  }
+  return total;
 }
 
 function formatReport(report: IngestReport): string {
@@ -110,7 +180,11 @@ function intBetween(value: string, min: number, max: number): number {
 }
 
 program.parseAsync().catch((error: unknown) => {
-  if (error instanceof SettingsError || error instanceof CounselError) console.error(error.message);
+  // A mistake in settings, a recipe, a chain file or the input: the message says what to fix; no stack trace.
+  const userError = [SettingsError, CounselError, RecipeError, ChainConfigError].some(
+    (type) => error instanceof type,
+  );
+  if (userError) console.error((error as Error).message);
   else console.error(error);
   process.exit(1);
 });

@@ -1,5 +1,6 @@
 // The composition root: the one place that turns settings into concrete implementations (embedder, stores,
 // chains, pipeline). Everything else receives its collaborators as arguments.
+import type { S3Client } from "@aws-sdk/client-s3";
 import { type ChainConfig, loadChainConfigs } from "./chains/config.ts";
 import { loadPrompt } from "./chains/prompts.ts";
 import { buildQaChain, type QaInput, type QaResult } from "./chains/qa.ts";
@@ -7,7 +8,9 @@ import type { Settings } from "./config/settings.ts";
 import { BadRequestError, NotFoundError } from "./errors.ts";
 import { IngestPipeline, type IngestReport } from "./ingest/pipeline.ts";
 import { loadRecipe, type Recipe } from "./ingest/recipe.ts";
+import { ingestS3 } from "./ingest/s3-ingest.ts";
 import { filesystemSource } from "./ingest/sources/filesystem.ts";
+import { createS3Client } from "./ingest/sources/s3.ts";
 import { createBedrockChatModel } from "./models/chat/bedrock.ts";
 import { ExtractiveAnswerer } from "./models/chat/extractive.ts";
 import { createBedrockEmbeddings } from "./models/embeddings/bedrock.ts";
@@ -22,9 +25,19 @@ export interface Services extends AppServices {
   stores: Stores;
   store: CounselVectorStore;
   chains: Map<string, ChainConfig>;
+  /** Indexes every object under an s3:// URL; unchanged objects (same ETag, same recipe) are not downloaded. */
+  ingestS3(url: string, options?: { cleanup?: boolean; signal?: AbortSignal }): Promise<IngestReport>;
   /** Indexes examples/docs (idempotent: unchanged examples are skipped). */
   loadExamples(): Promise<IngestReport>;
   close(): Promise<void>;
+}
+
+/**
+ * Documents prepared and indexed at once. A document of a few chunks makes a few embedding calls, so the pipeline
+ * must hold enough documents in flight to keep EMBEDDINGS_CONCURRENCY calls busy; parsing overlaps them too.
+ */
+export function pipelineConcurrency(embeddingCalls: number): number {
+  return Math.max(4, embeddingCalls);
 }
 
 const SCOPE = { tenant: "default", collection: "default" };
@@ -45,9 +58,15 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
   const store = stores.vectorStore;
 
   const recipe: Recipe = await loadRecipe(settings.loadersDir, settings.recipe);
-  const pipeline = new IngestPipeline({ vectorStore: store, recordManager: stores.recordManager, recipe });
+  const pipeline = new IngestPipeline({
+    vectorStore: store,
+    recordManager: stores.recordManager,
+    recipe,
+    concurrency: pipelineConcurrency(concurrency),
+  });
 
   const chains = await loadChainConfigs(settings.chainsDir, settings.model);
+  let s3Client: S3Client | undefined;
   const handles = new Map<string, QaChainHandle>();
   for (const config of chains.values()) {
     if (config.type !== "qa") continue;
@@ -75,6 +94,18 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
       return checks;
     },
     usage: () => usage.totals(),
+    ingestS3(url, options = {}) {
+      // Made on first use: a deployment without S3 never needs its region or credentials.
+      s3Client ??= createS3Client({ forcePathStyle: settings.s3.forcePathStyle });
+      return ingestS3(url, {
+        ...options,
+        pipeline,
+        client: s3Client,
+        ledger: stores.ledger,
+        recipe,
+        maxBytes: settings.limits.uploadBytes,
+      });
+    },
     loadExamples: () => pipeline.ingest(filesystemSource(settings.examplesDir)),
     async close() {
       await pipeline.flush();

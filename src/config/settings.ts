@@ -30,7 +30,7 @@ const schema = z.object({
   EMBEDDINGS_PROVIDER: z.enum(["local", "bedrock"]).default("local"),
   EMBEDDINGS_MODEL: z.string().min(1).default("amazon.titan-embed-text-v2:0"),
   /** Embedding calls in flight at once (Bedrock). */
-  EMBEDDINGS_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  EMBEDDINGS_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   EMBEDDINGS_DIMENSIONS: z.coerce.number().int().min(16).max(8192).default(1024),
   /** Where vectors live; unset means redis (detected) when REDIS_URL is set, local otherwise. */
   VECTOR_STORE: z.enum(["local", "redis-search", "redis-vectorset"]).optional(),
@@ -46,6 +46,8 @@ const schema = z.object({
   /** Vector-set quantisation: q8 (default, 4x smaller), bin (32x smaller, coarser) or noquant (full floats). */
   VECTOR_SET_QUANTIZATION: z.enum(["q8", "bin", "noquant"]).default("q8"),
   CHAT_HISTORY_TTL_SECONDS: z.coerce.number().int().min(60).default(604_800),
+  /** Address S3 buckets in the path (a custom AWS_ENDPOINT_URL_S3 such as MinIO needs it). */
+  S3_FORCE_PATH_STYLE: bool.default(false),
   /** Largest JSON body, in bytes. */
   BODY_LIMIT: z.coerce.number().int().min(1024).default(1_048_576),
   /** Largest uploaded file, in bytes, and most files in one upload. */
@@ -83,6 +85,7 @@ function toSettings(env: z.output<typeof schema>) {
         }
       : undefined,
     chatHistoryTtlSeconds: env.CHAT_HISTORY_TTL_SECONDS,
+    s3: { forcePathStyle: env.S3_FORCE_PATH_STYLE },
     limits: {
       bodyBytes: env.BODY_LIMIT,
       uploadBytes: env.UPLOAD_MAX_BYTES,

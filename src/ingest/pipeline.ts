@@ -39,6 +39,8 @@ export interface IngestReport {
 
 export interface IngestProgress {
   name: string;
+  /** The document's identity (doc_id): its path, "upload:<name>", "s3://bucket/key" or the given doc_id. */
+  docId: string;
   status: "added" | "updated" | "skipped" | "failed";
   done: number;
 }
@@ -112,7 +114,7 @@ export class IngestPipeline {
           });
         }
         done += 1;
-        options.onProgress?.({ name: blob.name, status, done });
+        options.onProgress?.({ name: blob.name, docId, status, done });
       },
       { concurrency: this.concurrency },
     );
@@ -145,6 +147,11 @@ export class IngestPipeline {
       };
     });
     return this.ingest(blobs, options);
+  }
+
+  /** Whether a document has chunks in the index. */
+  async hasDocument(docId: string): Promise<boolean> {
+    return (await this.recordManager.listKeys({ groupIds: [docId], limit: 1 })).length > 0;
   }
 
   /** Deletes every chunk of one document; returns how many. */

@@ -83,8 +83,8 @@ const recipeSchema = z.strictObject({
   }),
   description: z.string().optional(),
   sources: z
-    .array(z.string({ error: "expected a path, folder or glob" }).min(1), {
-      error: "expected a list of paths, folders or globs",
+    .array(z.string({ error: "expected a path, folder, glob or s3:// URL" }).min(1), {
+      error: "expected a list of paths, folders, globs or s3:// URLs",
     })
     .optional(),
   splitter: splitterSchema.prefault({}),

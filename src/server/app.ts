@@ -3,7 +3,7 @@
 import multipart from "@fastify/multipart";
 import Fastify, { type FastifyBaseLogger } from "fastify";
 import type { QaInput, QaResult } from "../chains/qa.ts";
-import type { IngestPipeline } from "../ingest/pipeline.ts";
+import type { IngestPipeline, IngestReport } from "../ingest/pipeline.ts";
 import type { Recipe } from "../ingest/recipe.ts";
 import type { UsageTotals } from "../models/usage.ts";
 import { errorsPlugin } from "./plugins/errors.ts";
@@ -33,6 +33,7 @@ export interface AppServices {
   readiness(): Promise<Record<string, ReadinessCheck>>;
   /** Model tokens spent since start, per model id. */
   usage(): Record<string, UsageTotals>;
+  ingestS3(url: string, options?: { cleanup?: boolean; signal?: AbortSignal }): Promise<IngestReport>;
 }
 
 export interface AppOptions {

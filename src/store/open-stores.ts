@@ -3,9 +3,11 @@
 // processes share one knowledge base. The composition root calls this; nothing else knows which is in use.
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
+import { LocalFileStore } from "@langchain/classic/storage/file_system";
 import type { BaseCache } from "@langchain/core/caches";
 import type { BaseChatMessageHistory } from "@langchain/core/chat_history";
 import type { Embeddings } from "@langchain/core/embeddings";
+import type { BaseStore } from "@langchain/core/stores";
 import type { Settings } from "../config/settings.ts";
 import type { PipelineRecordManager, PipelineVectorStore } from "../ingest/pipeline.ts";
 import { cachedEmbeddings } from "../models/embeddings/cached.ts";
@@ -42,6 +44,8 @@ export interface Stores {
   recordManager: PipelineRecordManager;
   /** The embedder to index and query with: cached by content in Redis when Redis is in use. */
   embeddings: Embeddings;
+  /** What each source document was last indexed from (an S3 object's ETag), for skipping unchanged ones. */
+  ledger: BaseStore<string, Uint8Array>;
   chatHistory: (sessionId: string) => BaseChatMessageHistory;
   llmCache: BaseCache;
   checks(): Promise<Record<string, StoreCheck>>;
@@ -85,6 +89,7 @@ async function openLocal(settings: Settings, embeddings: Embeddings, scope: Inde
     vectorStore,
     recordManager,
     embeddings,
+    ledger: await LocalFileStore.fromPath(path.join(dir, "ledger")),
     chatHistory: chatHistoryFactory({ prefix: "chat", ttlSeconds: settings.chatHistoryTtlSeconds }),
     llmCache: llmCache({ prefix: "llm" }),
     async checks() {
@@ -143,6 +148,7 @@ async function openRedis(
     vectorStore,
     recordManager,
     embeddings,
+    ledger: new RedisByteStore({ client, prefix: `${ns}:ledger` }),
     chatHistory: chatHistoryFactory({
       client,
       prefix: `${redis.prefix}:${scope.tenant}:chat`,

@@ -1,9 +1,10 @@
 // The `counsel` command as a user runs it: a child process through bin/counsel.mjs.
 import { execFile } from "node:child_process";
-import { copyFile, mkdir, rm } from "node:fs/promises";
+import { access, copyFile, mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useS3Emulator } from "../helpers/s3.ts";
 import { FIXTURES, ROOT, tempDataDir } from "../helpers/services.ts";
 
 const run = promisify(execFile);
@@ -52,5 +53,87 @@ describe("counsel CLI", () => {
     }).catch((error: { code: number; stderr: string }) => error);
     expect(failure).toMatchObject({ code: 1 });
     expect((failure as { stderr: string }).stderr).toContain("PORT");
+  });
+
+  it("extracts what ingestion would index, as Markdown, without storing anything", async () => {
+    const state = path.join(data.dir, "extract-state");
+    const memo = path.join(docs, "fake-memo.pdf");
+    const text = await run(process.execPath, [path.join(ROOT, "bin/counsel.mjs"), "extract", memo], {
+      env: { ...env, DATA_DIR: state },
+      cwd: ROOT,
+    });
+    expect(text.stdout).toMatch(/^<!-- fake-memo\.pdf: pdf; 1 document, 1 chunk -->/);
+    expect(text.stdout).toContain("200 laptops delivered on January 23");
+
+    // Straight from the fixtures: the --cleanup test removes the copy in docs/.
+    const chunks = await counsel("extract", path.join(FIXTURES, "handbook-1p.docx"), "--chunks");
+    const headings = chunks.stdout.match(/^### Chunk \d+ \(\d+ characters\)$/gm) ?? [];
+    expect(headings.length).toBe(Number(chunks.stdout.match(/(\d+) chunks -->/)?.[1]));
+    expect(headings.length).toBeGreaterThan(1);
+    // Nothing was indexed: the extract run made no store.
+    await expect(access(state)).rejects.toThrow();
+
+    const missing = await counsel("extract", path.join(docs, "nope.pdf")).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(missing).toMatchObject({ code: 1, stderr: expect.stringMatching(/nope\.pdf: no such file/) });
+  });
+});
+
+describe("counsel ingest --recipe", () => {
+  const s3 = useS3Emulator();
+  let data: Awaited<ReturnType<typeof tempDataDir>>;
+
+  beforeAll(async () => {
+    data = await tempDataDir();
+    s3.createBucket("docs");
+    s3.putObject("docs", "handbook/hours.txt", "The cafeteria opens at 9am.", { contentType: "text/plain" });
+  });
+  afterAll(async () => data?.remove());
+
+  it("ingests the recipe's sources, an S3 prefix and a local folder, when given no paths", async () => {
+    const loaders = path.join(data.dir, "loaders");
+    const local = path.join(data.dir, "local");
+    await mkdir(loaders);
+    await mkdir(local);
+    await copyFile(path.join(FIXTURES, "fake-memo.pdf"), path.join(local, "fake-memo.pdf"));
+    await copyFile(path.join(ROOT, "loaders/default.yaml"), path.join(loaders, "default.yaml"));
+    await writeFile(
+      path.join(loaders, "mixed.yaml"),
+      `name: mixed\nsources:\n  - s3://docs/handbook/\n  - ${local}\n`,
+    );
+    const env = {
+      ...process.env,
+      DATA_DIR: path.join(data.dir, "state"),
+      LOADERS_DIR: loaders,
+      S3_FORCE_PATH_STYLE: "true",
+      LOG_LEVEL: "silent",
+    };
+    const ingest = async () =>
+      JSON.parse(
+        (
+          await run(
+            process.execPath,
+            [path.join(ROOT, "bin/counsel.mjs"), "ingest", "--recipe", "mixed", "--json"],
+            {
+              env,
+              cwd: ROOT,
+            },
+          )
+        ).stdout,
+      );
+    expect(await ingest()).toMatchObject({ added: 2, failed: [] });
+    const since = s3.requests.length;
+    expect(await ingest()).toMatchObject({ added: 0, skipped: 2 });
+    expect(s3.recorded("GetObject", since)).toEqual([]);
+
+    const none = await run(process.execPath, [path.join(ROOT, "bin/counsel.mjs"), "ingest"], {
+      env,
+      cwd: ROOT,
+    }).catch((e: { code: number; stderr: string }) => e);
+    expect(none).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/Nothing to ingest.*"default" has none/),
+    });
   });
 });

@@ -1,4 +1,5 @@
-// POST /ingest: multipart uploads (field "files") or JSON {"documents": [{text, metadata?}]}.
+// POST /ingest: multipart uploads (field "files"), JSON {"documents": [{text, metadata?}]}, or JSON
+// {"s3": "s3://bucket/prefix"} for every object under an S3 prefix.
 // One bad file never aborts the rest: it is reported in `failed`.
 import path from "node:path";
 import type { FastifyInstance, FastifyRequest } from "fastify";
@@ -10,11 +11,21 @@ import { clientAbortSignal } from "../abort.ts";
 
 const scalar = { type: ["string", "number", "boolean"] } as const;
 
-const documentsBody = {
+const jsonBody = {
   type: "object",
-  required: ["documents"],
   additionalProperties: false,
   properties: {
+    s3: {
+      type: "string",
+      pattern: "^s3://",
+      maxLength: 1100,
+      description:
+        "Every object under this S3 prefix, e.g. s3://bucket/handbook/. Unchanged objects are skipped.",
+    },
+    cleanup: {
+      type: "boolean",
+      description: "With s3: also remove documents under the prefix whose objects are gone.",
+    },
     documents: {
       type: "array",
       minItems: 1,
@@ -59,17 +70,18 @@ const ingestReply = {
 } as const;
 
 export async function ingestRoutes(app: FastifyInstance) {
-  app.post<{ Body: { documents: TextDocument[] } }>(
+  app.post<{ Body: { documents?: TextDocument[]; s3?: string; cleanup?: boolean } }>(
     "/ingest",
     {
       schema: {
         tags: ["ingest"],
         summary: "Add or update documents",
         description:
-          "Send files as multipart/form-data in the field `files` (one or many), or JSON " +
-          '`{"documents": [{"text", "metadata"?}]}`. Unchanged documents are skipped; a changed document ' +
-          "replaces its old chunks. `metadata.doc_id` is a document's identity when given.",
-        body: { content: { "application/json": { schema: documentsBody } } },
+          "Send files as multipart/form-data in the field `files` (one or many), JSON " +
+          '`{"documents": [{"text", "metadata"?}]}`, or JSON `{"s3": "s3://bucket/prefix", "cleanup"?: true}`. ' +
+          "Unchanged documents are skipped; a changed document replaces its old chunks. `metadata.doc_id` is " +
+          "a document's identity when given; an S3 object's is its s3:// URL.",
+        body: { content: { "application/json": { schema: jsonBody } } },
         response: { 200: ingestReply, "4xx": { $ref: "problem#" }, "5xx": { $ref: "problem#" } },
       },
     },
@@ -80,8 +92,17 @@ export async function ingestRoutes(app: FastifyInstance) {
         const blobs = await readUploads(request);
         return checkReport(await pipeline.ingest(blobs, { signal }), blobs.length);
       }
-      const report = await pipeline.ingestTexts(request.body.documents, { signal });
-      return checkReport(report, request.body.documents.length);
+      const { documents, s3, cleanup } = request.body;
+      if ((documents === undefined) === (s3 === undefined)) {
+        throw new BadRequestError('Send either "documents" or "s3", not both and not neither.');
+      }
+      if (cleanup !== undefined && s3 === undefined) throw new BadRequestError('"cleanup" goes with "s3".');
+      if (s3 !== undefined) {
+        const report = await app.services.ingestS3(s3, { cleanup, signal });
+        return checkReport(report, report.added + report.updated + report.skipped + report.failed.length);
+      }
+      const report = await pipeline.ingestTexts(documents as TextDocument[], { signal });
+      return checkReport(report, (documents as TextDocument[]).length);
     },
   );
 }

@@ -1,0 +1,48 @@
+// What ingestion would index for one file, as Markdown for a person to read (`counsel extract`): the text the
+// loader took out of it (a section per page) or, with `chunks`, the chunks the splitter made of that text.
+// It runs the same code as ingestion, so what it shows is what the index will see.
+import { loadBlob } from "./loaders/index.ts";
+import { detectType } from "./loaders/sniff.ts";
+import type { Recipe } from "./recipe.ts";
+import type { SourceBlob } from "./sources/blob.ts";
+import { splitDocuments } from "./transform/split.ts";
+
+export interface ExtractOptions {
+  /** Show the chunks to be embedded rather than the loaded text. */
+  chunks?: boolean;
+  signal?: AbortSignal;
+}
+
+export async function extractMarkdown(
+  blob: SourceBlob,
+  recipe: Recipe,
+  options: ExtractOptions = {},
+): Promise<string> {
+  const type = await detectType(blob);
+  const docs = await loadBlob(blob, recipe, { type, signal: options.signal });
+  const chunks = await splitDocuments(docs, recipe);
+  const loader = docs[0]?.metadata.loader ? `, read by ${docs[0].metadata.loader}` : "";
+  const header = `<!-- ${blob.name}: ${type}${loader}; ${count(docs.length, "document")}, ${count(chunks.length, "chunk")} -->`;
+  const sections = options.chunks
+    ? chunks.map(
+        (c, i) =>
+          `### Chunk ${i + 1}${where(c.metadata)} (${c.pageContent.length} characters)\n\n${c.pageContent}`,
+      )
+    : docs.map((d, i) => {
+        const title =
+          docs.length > 1 ? `## ${where(d.metadata).replace(/^, /, "") || `Part ${i + 1}`}\n\n` : "";
+        return `${title}${d.pageContent.trim()}`;
+      });
+  return `${header}\n\n${sections.join("\n\n")}\n`;
+}
+
+/** ", page 3" or ", row 12": where a piece comes from, when the loader knows. */
+function where(metadata: Record<string, unknown>): string {
+  if (typeof metadata.page === "number") return `, page ${metadata.page}`;
+  if (typeof metadata.row === "number") return `, row ${metadata.row}`;
+  return "";
+}
+
+function count(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? "" : "s"}`;
+}
