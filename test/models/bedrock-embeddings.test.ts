@@ -94,6 +94,25 @@ describe("Bedrock embeddings through the emulator", () => {
     });
   });
 
+  it("gathers the chunks of documents embedded at the same moment into shared Cohere calls", async () => {
+    const embeddings = await createBedrockEmbeddings({
+      model: "cohere.embed-english-v3",
+      dimensions: 1024,
+      maxConcurrency: 4,
+    });
+    emulator.cohereCalls.length = 0;
+    const documents = Array.from({ length: 10 }, (_, d) => [
+      `doc ${d} part a`,
+      `doc ${d} part b`,
+      `doc ${d} part c`,
+    ]);
+    const vectors = await Promise.all(documents.map((chunks) => embeddings.embedDocuments(chunks)));
+    expect(emulator.cohereCalls.map((c) => c.texts)).toEqual([30]);
+    // Each document still gets its own chunks' vectors, in order.
+    const alone = await embeddings.embedDocuments(documents[7]);
+    expect(vectors[7]).toEqual(alone);
+  });
+
   it("asks Cohere v4 for the configured dimension (output_dimension)", async () => {
     const embeddings = await createBedrockEmbeddings({
       model: "cohere.embed-v4:0",

@@ -2,8 +2,13 @@
 // BedrockEmbeddings speaks Titan's and Nova's request shapes only, so this class speaks Cohere's: up to 96 texts
 // a call, chunks embedded as `search_document` and questions as `search_query` (Cohere trains the two sides
 // apart, and mixing them costs recall), batches in flight at once up to the concurrency limit.
+//
+// The pipeline indexes one document per batch, and most documents have a few chunks: embedded one document at a
+// time, a call would carry three texts where it could carry 96. DataLoader gathers the chunks that documents
+// being ingested at the same moment ask for, within a few milliseconds, into shared calls.
 import { type BedrockRuntimeClient, InvokeModelCommand } from "@aws-sdk/client-bedrock-runtime";
 import { Embeddings } from "@langchain/core/embeddings";
+import DataLoader from "dataloader";
 
 /** Cohere on Bedrock takes at most 96 texts per call. */
 export const COHERE_MAX_BATCH = 96;
@@ -18,7 +23,12 @@ export interface CohereBedrockEmbeddingsOptions {
   maxConcurrency: number;
   /** Texts per call, at most 96. */
   batchSize?: number;
+  /** How long texts wait for others to share their call, in ms; 0 gathers only what is asked in one tick. */
+  gatherMs?: number;
 }
+
+/** Long enough for concurrently ingested documents to meet, short beside a model call's tens of milliseconds. */
+const DEFAULT_GATHER_MS = 5;
 
 type InputType = "search_document" | "search_query";
 
@@ -36,6 +46,7 @@ export class CohereBedrockEmbeddings extends Embeddings {
   private readonly client: BedrockRuntimeClient;
   private readonly dimensions?: number;
   private readonly batchSize: number;
+  private readonly documents: DataLoader<string, number[]>;
 
   constructor(options: CohereBedrockEmbeddingsOptions) {
     // The SDK retries throttling and 5xx itself (adaptively); a second layer would multiply the attempts.
@@ -44,15 +55,24 @@ export class CohereBedrockEmbeddings extends Embeddings {
     this.model = options.model;
     this.dimensions = options.dimensions;
     this.batchSize = Math.min(Math.max(1, options.batchSize ?? COHERE_MAX_BATCH), COHERE_MAX_BATCH);
+    const gatherMs = options.gatherMs ?? DEFAULT_GATHER_MS;
+    this.documents = new DataLoader(
+      (texts) => this.caller.call(() => this.invoke([...texts], "search_document")),
+      {
+        maxBatchSize: this.batchSize,
+        // Not a cache: the same text asked twice is embedded twice (the embedding cache is a layer above).
+        cache: false,
+        batchScheduleFn: gatherMs > 0 ? (run) => setTimeout(run, gatherMs) : undefined,
+      },
+    );
   }
 
   async embedDocuments(texts: string[]): Promise<number[][]> {
-    const batches: string[][] = [];
-    for (let i = 0; i < texts.length; i += this.batchSize) batches.push(texts.slice(i, i + this.batchSize));
-    const results = await Promise.all(
-      batches.map((batch) => this.caller.call(() => this.invoke(batch, "search_document"))),
-    );
-    return results.flat();
+    const results = await this.documents.loadMany(texts);
+    // A failed call fails every text in it; the document's ingest reports the first error.
+    const failed = results.find((r): r is Error => r instanceof Error);
+    if (failed) throw failed;
+    return results as number[][];
   }
 
   async embedQuery(text: string): Promise<number[]> {
