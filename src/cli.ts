@@ -13,6 +13,7 @@ import { extractMarkdown } from "./ingest/extract.ts";
 import type { IngestReport } from "./ingest/pipeline.ts";
 import { loadRecipe, RecipeError } from "./ingest/recipe.ts";
 import { filesystemSource, listFilesystemSources } from "./ingest/sources/filesystem.ts";
+import { textractRouting } from "./ingest/textract/routing.ts";
 import { serve } from "./serve.ts";
 import { createServices } from "./services.ts";
 
@@ -122,7 +123,8 @@ program
       );
     });
     const blob = { name: path.basename(absolute), source: absolute, data };
-    process.stdout.write(await extractMarkdown(blob, recipe, { chunks: options.chunks }));
+    const textract = textractRouting(settings, recipe);
+    process.stdout.write(await extractMarkdown(blob, recipe, { chunks: options.chunks, textract }));
   });
 
 async function* sources(patterns: string[]) {

@@ -11,6 +11,7 @@ import { loadRecipe, type Recipe } from "./ingest/recipe.ts";
 import { ingestS3 } from "./ingest/s3-ingest.ts";
 import { filesystemSource } from "./ingest/sources/filesystem.ts";
 import { createS3Client } from "./ingest/sources/s3.ts";
+import { textractRouting } from "./ingest/textract/routing.ts";
 import { createBedrockChatModel } from "./models/chat/bedrock.ts";
 import { ExtractiveAnswerer } from "./models/chat/extractive.ts";
 import { createBedrockEmbeddings } from "./models/embeddings/bedrock.ts";
@@ -63,6 +64,7 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
     recordManager: stores.recordManager,
     recipe,
     concurrency: pipelineConcurrency(concurrency),
+    textract: textractRouting(settings, recipe),
   });
 
   const chains = await loadChainConfigs(settings.chainsDir, settings.model);

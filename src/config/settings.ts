@@ -46,6 +46,11 @@ const schema = z.object({
   /** Vector-set quantisation: q8 (default, 4x smaller), bin (32x smaller, coarser) or noquant (full floats). */
   VECTOR_SET_QUANTIZATION: z.enum(["q8", "bin", "noquant"]).default("q8"),
   CHAT_HISTORY_TTL_SECONDS: z.coerce.number().int().min(60).default(604_800),
+  /** Read images and scanned PDFs with Amazon Textract (a recipe's textract.enabled overrides it). */
+  TEXTRACT_ENABLED: bool.default(false),
+  /** Where multi-page documents are uploaded for Textract's async API; unset: only one-page documents. */
+  TEXTRACT_S3_BUCKET: z.string().min(3).max(63).optional(),
+  TEXTRACT_S3_PREFIX: z.string().default("counsel/textract/"),
   /** Address S3 buckets in the path (a custom AWS_ENDPOINT_URL_S3 such as MinIO needs it). */
   S3_FORCE_PATH_STYLE: bool.default(false),
   /** Largest JSON body, in bytes. */
@@ -86,6 +91,11 @@ function toSettings(env: z.output<typeof schema>) {
       : undefined,
     chatHistoryTtlSeconds: env.CHAT_HISTORY_TTL_SECONDS,
     s3: { forcePathStyle: env.S3_FORCE_PATH_STYLE },
+    textract: {
+      enabled: env.TEXTRACT_ENABLED,
+      s3Bucket: env.TEXTRACT_S3_BUCKET,
+      s3Prefix: env.TEXTRACT_S3_PREFIX,
+    },
     limits: {
       bodyBytes: env.BODY_LIMIT,
       uploadBytes: env.UPLOAD_MAX_BYTES,

@@ -5,12 +5,15 @@ import { loadBlob } from "./loaders/index.ts";
 import { detectType } from "./loaders/sniff.ts";
 import type { Recipe } from "./recipe.ts";
 import type { SourceBlob } from "./sources/blob.ts";
+import type { TextractRouting } from "./textract/routing.ts";
 import { splitDocuments } from "./transform/split.ts";
 
 export interface ExtractOptions {
   /** Show the chunks to be embedded rather than the loaded text. */
   chunks?: boolean;
   signal?: AbortSignal;
+  /** Reads images and scanned PDFs; undefined when Textract is off. */
+  textract?: TextractRouting;
 }
 
 export async function extractMarkdown(
@@ -19,7 +22,7 @@ export async function extractMarkdown(
   options: ExtractOptions = {},
 ): Promise<string> {
   const type = await detectType(blob);
-  const docs = await loadBlob(blob, recipe, { type, signal: options.signal });
+  const docs = await loadBlob(blob, recipe, { type, signal: options.signal, textract: options.textract });
   const chunks = await splitDocuments(docs, recipe);
   const loader = docs[0]?.metadata.loader ? `, read by ${docs[0].metadata.loader}` : "";
   const header = `<!-- ${blob.name}: ${type}${loader}; ${count(docs.length, "document")}, ${count(chunks.length, "chunk")} -->`;

@@ -9,6 +9,7 @@ import { CounselError } from "../errors.ts";
 import { prepareBlob } from "./prepare.ts";
 import type { Recipe } from "./recipe.ts";
 import type { SourceBlob } from "./sources/blob.ts";
+import type { TextractRouting } from "./textract/routing.ts";
 import { documentId } from "./transform/metadata.ts";
 
 /** A record manager that can also list its documents and save itself (FileRecordManager, later Redis). */
@@ -25,6 +26,8 @@ export interface IngestFailure {
   error: string;
   /** A stable code: CounselError codes such as unsupported_media_type, else ingest_failed. */
   code: string;
+  /** The HTTP status the failure means on its own: 4xx the document's fault, 5xx a service's. */
+  status: number;
 }
 
 /** Counts of documents (files or JSON documents), with chunk counts beside them. */
@@ -67,6 +70,8 @@ export interface IngestPipelineOptions {
   recipe: Recipe;
   /** Documents prepared and embedded at once; overlaps parsing with embedding calls. */
   concurrency?: number;
+  /** Reads images and scanned PDFs (textractRouting); undefined when Textract is off. */
+  textract?: TextractRouting;
 }
 
 export class IngestPipeline {
@@ -74,6 +79,7 @@ export class IngestPipeline {
   private readonly recordManager: PipelineRecordManager;
   private readonly recipe: Recipe;
   private readonly concurrency: number;
+  private readonly textract?: TextractRouting;
   /** Serialises work on one document id, so two uploads of one document cannot interleave. */
   private readonly docLocks = new Map<string, Promise<unknown>>();
 
@@ -82,6 +88,7 @@ export class IngestPipeline {
     this.recordManager = options.recordManager;
     this.recipe = options.recipe;
     this.concurrency = options.concurrency ?? 4;
+    this.textract = options.textract;
   }
 
   async ingest(blobs: Iterable<SourceBlob> | AsyncIterable<SourceBlob>, options: IngestOptions = {}) {
@@ -111,6 +118,7 @@ export class IngestPipeline {
             name: blob.name,
             error: errorMessage(error),
             code: error instanceof CounselError ? error.code : "ingest_failed",
+            status: error instanceof CounselError ? error.status : 500,
           });
         }
         done += 1;
@@ -165,7 +173,7 @@ export class IngestPipeline {
   }
 
   private async ingestOne(blob: SourceBlob, report: IngestReport): Promise<IngestProgress["status"]> {
-    const chunks: DocumentInterface[] = await prepareBlob(blob, this.recipe);
+    const chunks: DocumentInterface[] = await prepareBlob(blob, this.recipe, { textract: this.textract });
     if (chunks.length === 0) throw new Error("no text could be extracted from it");
     const docId = String(chunks[0].metadata.doc_id);
     const before = await this.recordManager.listKeys({ groupIds: [docId] });

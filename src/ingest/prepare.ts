@@ -5,12 +5,15 @@ import { loadBlob } from "./loaders/index.ts";
 import { detectType } from "./loaders/sniff.ts";
 import type { Recipe } from "./recipe.ts";
 import type { SourceBlob } from "./sources/blob.ts";
+import type { TextractRouting } from "./textract/routing.ts";
 import { type ChunkMetadata, stampMetadata } from "./transform/metadata.ts";
 import { splitDocuments } from "./transform/split.ts";
 
 export interface PrepareOptions {
   /** Stops a long parse (checked between PDF pages) when the caller gives up. */
   signal?: AbortSignal;
+  /** Reads images and scanned PDFs; undefined when Textract is off. */
+  textract?: TextractRouting;
 }
 
 /**
@@ -23,7 +26,7 @@ export async function prepareBlob(
   options: PrepareOptions = {},
 ): Promise<Document<ChunkMetadata>[]> {
   const type = await detectType(blob);
-  const docs = await loadBlob(blob, recipe, { type, signal: options.signal });
+  const docs = await loadBlob(blob, recipe, { type, ...options });
   const chunks = await splitDocuments(docs, recipe);
   return stampMetadata(chunks, blob);
 }

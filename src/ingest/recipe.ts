@@ -89,6 +89,19 @@ const recipeSchema = z.strictObject({
     .optional(),
   splitter: splitterSchema.prefault({}),
   types: typesSchema.prefault({}),
+  textract: z
+    .strictObject({
+      // Omitted: TEXTRACT_ENABLED decides.
+      enabled: bool().optional(),
+      features: z
+        .array(z.enum(["LAYOUT", "TABLES", "FORMS", "SIGNATURES"]), {
+          error: "expected a list of LAYOUT, TABLES, FORMS, SIGNATURES",
+        })
+        .default(() => ["LAYOUT", "TABLES", "FORMS"] as ("LAYOUT" | "TABLES" | "FORMS")[]),
+      keepHeadersFooters: bool().default(false),
+      timeoutMs: int(1000, 3_600_000).default(900_000),
+    })
+    .prefault({}),
   redact: z
     .strictObject({
       // Nothing redacts yet: accepting `true` would promise a protection that is not there.

@@ -89,6 +89,8 @@ export async function ingestS3(url: string, options: S3IngestOptions): Promise<I
         name: object.name,
         error: object.error ?? object.reason,
         code: object.code ?? "ingest_failed",
+        // Too large is the object's fault; a read that failed after the SDK's retries is S3's.
+        status: object.reason === "too_large" ? 413 : 502,
       });
   }
   return report;

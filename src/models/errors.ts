@@ -3,38 +3,53 @@
 // the request). The SDK has already retried what is retryable by the time an error gets here.
 import { CounselError } from "../errors.ts";
 
-/** Bedrock's names for "not now": its quota, its capacity, or a model still loading. */
+/** AWS names for "not now": its quota, its capacity, or a model still loading. */
 const BUSY = new Set([
   "ThrottlingException",
   "ServiceQuotaExceededException",
   "ServiceUnavailableException",
   "ModelNotReadyException",
   "TooManyRequestsException",
+  "ProvisionedThroughputExceededException",
+  "LimitExceededException",
 ]);
 
 /** The event-stream decoder's own errors: the bytes on the wire were not a valid stream. */
 const CORRUPT_STREAM = /message checksum|prelude checksum|truncated event message|not enough bytes/i;
 
+/** A Bedrock error as the caller's 502 or 503. */
 export function modelFailure(error: unknown): CounselError | undefined {
+  return awsServiceFailure(error, { service: "The model service", code: "model" });
+}
+
+/**
+ * An AWS SDK error (or a corrupt event stream) as a CounselError: `<code>_busy` (503) for throttling and
+ * capacity, `<code>_error` (502) for anything else the service did; undefined for errors that are not the
+ * service's.
+ */
+export function awsServiceFailure(
+  error: unknown,
+  { service, code }: { service: string; code: string },
+): CounselError | undefined {
   if (!(error instanceof Error)) return undefined;
   const aws = error as Error & { $fault?: string; $metadata?: unknown };
   const fromAws = aws.$fault !== undefined || aws.$metadata !== undefined;
   if (BUSY.has(error.name)) {
     return new CounselError(
-      "model_busy",
+      `${code}_busy`,
       503,
-      `The model service is throttling or busy (${error.name}: ${error.message}); retry shortly.`,
+      `${service} is throttling or busy (${error.name}: ${error.message}); retry shortly.`,
     );
   }
   if (CORRUPT_STREAM.test(error.message)) {
     return new CounselError(
-      "model_error",
+      `${code}_error`,
       502,
-      `The model's response stream was corrupt (${error.message}); the answer was abandoned.`,
+      `${service}'s response stream was corrupt (${error.message}); the reply was abandoned.`,
     );
   }
   if (fromAws) {
-    return new CounselError("model_error", 502, `The model service failed: ${error.name}: ${error.message}`);
+    return new CounselError(`${code}_error`, 502, `${service} failed: ${error.name}: ${error.message}`);
   }
   return undefined;
 }

@@ -2,6 +2,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { loadSettings } from "../../src/config/settings.ts";
 import { buildApp } from "../../src/server/app.ts";
 import { createServices, type Services } from "../../src/services.ts";
@@ -46,4 +47,24 @@ export async function startService(dataDir: string, env: Record<string, string> 
       await services.close();
     },
   };
+}
+
+/**
+ * A service on its own temporary data folder for the tests of a describe block: started before them, stopped
+ * and removed after. `url` is set once it listens.
+ */
+export function useService(env: Record<string, string> = {}): { url: string } {
+  const handle = { url: "" };
+  let data: Awaited<ReturnType<typeof tempDataDir>> | undefined;
+  let service: Awaited<ReturnType<typeof startService>> | undefined;
+  beforeAll(async () => {
+    data = await tempDataDir();
+    service = await startService(data.dir, env);
+    handle.url = service.url;
+  });
+  afterAll(async () => {
+    await service?.stop();
+    await data?.remove();
+  });
+  return handle;
 }

@@ -3,15 +3,24 @@
 // naming it, never a crash.
 import { TextLoader } from "@langchain/classic/document_loaders/fs/text";
 import { Document } from "@langchain/core/documents";
-import { BadRequestError, CounselError } from "../../errors.ts";
+import { BadRequestError, CounselError, UnsupportedTypeError } from "../../errors.ts";
+import { awsServiceFailure } from "../../models/errors.ts";
 import type { Recipe } from "../recipe.ts";
 import type { SourceBlob } from "../sources/blob.ts";
+import type { TextractRouting } from "../textract/routing.ts";
 import { loadCsv } from "./csv.ts";
 import { docxLoader } from "./docx.ts";
 import { HtmlBlobLoader } from "./html.ts";
 import { loadJson } from "./json.ts";
 import { loadPdf } from "./pdf.ts";
-import { type DocType, decodeText, detectType } from "./sniff.ts";
+import {
+  type DocType,
+  decodeText,
+  detectType,
+  IMAGE_TYPES,
+  type ImageType,
+  SUPPORTED_TYPES,
+} from "./sniff.ts";
 
 export { type DocType, detectType, SUPPORTED_TYPES } from "./sniff.ts";
 
@@ -20,6 +29,8 @@ export interface LoadOptions {
   type?: DocType;
   /** Stops a long parse (checked between PDF pages) when the caller gives up. */
   signal?: AbortSignal;
+  /** Reads images and scanned PDFs; undefined when Textract is off. */
+  textract?: TextractRouting;
 }
 
 const LABELS: Record<DocType, string> = {
@@ -30,6 +41,9 @@ const LABELS: Record<DocType, string> = {
   text: "text",
   csv: "CSV",
   json: "JSON",
+  png: "a PNG image",
+  jpeg: "a JPEG image",
+  tiff: "a TIFF image",
 };
 
 /**
@@ -44,14 +58,20 @@ export async function loadBlob(
   const type = options.type ?? (await detectType(blob));
   let docs: Document[];
   try {
-    docs = await loadByType(blob, type, recipe, options.signal);
+    docs = await loadByType(blob, type, recipe, options);
   } catch (error) {
     if (error instanceof CounselError || options.signal?.aborted) throw error;
+    // Textract throttled or refused us: the service's fault or ours, not the file's.
+    const upstream = awsServiceFailure(error, { service: "Amazon Textract", code: "textract" });
+    if (upstream) throw upstream;
     throw new BadRequestError(`"${blob.name}" could not be read as ${LABELS[type]}: ${reason(error)}`);
   }
   const kept = docs.filter((d) => d.pageContent.trim() !== "");
   if (kept.length === 0) {
-    const hint = type === "pdf" ? " (a scanned PDF has only images; OCR is not configured)" : "";
+    const hint =
+      type === "pdf" && !options.textract
+        ? " (a scanned PDF has only images: set TEXTRACT_ENABLED=true to read it with Amazon Textract)"
+        : "";
     throw new BadRequestError(`"${blob.name}" has no text that could be extracted${hint}.`);
   }
   return kept.map(
@@ -67,12 +87,21 @@ async function loadByType(
   blob: SourceBlob,
   type: DocType,
   recipe: Recipe,
-  signal: AbortSignal | undefined,
+  { signal, textract }: LoadOptions,
 ): Promise<Document[]> {
   const { types } = recipe;
   switch (type) {
-    case "pdf":
-      return (await loadPdf(toBlob(blob.data), blob.name, types.pdf, signal)).map(withPage);
+    case "pdf": {
+      const pages = (await loadPdf(toBlob(blob.data), blob.name, types.pdf, signal)).map(withPage);
+      // No text layer on any page: a scan. A PDF with text is read locally, which is free and exact.
+      const scanned = pages.every((p) => p.pageContent.trim() === "");
+      return scanned && textract ? textract.load(blob.data, blob.name, signal) : pages;
+    }
+    case "png":
+    case "jpeg":
+    case "tiff":
+      if (!textract) throw imagesNeedTextract(blob, type);
+      return textract.load(blob.data, blob.name, signal);
     case "docx":
       return docxLoader(toBlob(blob.data), types.docx).load();
     case "html":
@@ -85,6 +114,14 @@ async function loadByType(
     case "text":
       return new TextLoader(new Blob([text(blob)])).load();
   }
+}
+
+function imagesNeedTextract(blob: SourceBlob, type: ImageType): UnsupportedTypeError {
+  return new UnsupportedTypeError(
+    `"${blob.name}" is ${LABELS[type]}: images are read by Amazon Textract, which is off ` +
+      "(set TEXTRACT_ENABLED=true, or textract.enabled in the recipe).",
+    [...SUPPORTED_TYPES, ...IMAGE_TYPES],
+  );
 }
 
 function toBlob(data: Buffer): Blob {
@@ -110,7 +147,7 @@ function withPage(doc: Document): Document {
  */
 function loaderFields(metadata: Record<string, unknown>): Record<string, string | number | boolean> {
   const kept: Record<string, string | number | boolean> = {};
-  for (const key of ["page", "row", "title"]) {
+  for (const key of ["page", "row", "title", "loader", "textract_confidence"]) {
     const value = metadata[key];
     if (typeof value === "string" || typeof value === "number" || typeof value === "boolean")
       kept[key] = value;

@@ -7,7 +7,10 @@ import { BadRequestError, UnsupportedTypeError } from "../../errors.ts";
 import type { SourceBlob } from "../sources/blob.ts";
 
 export const SUPPORTED_TYPES = ["pdf", "docx", "html", "markdown", "text", "csv", "json"] as const;
-export type DocType = (typeof SUPPORTED_TYPES)[number];
+/** Read only through Amazon Textract, when it is enabled. */
+export const IMAGE_TYPES = ["png", "jpeg", "tiff"] as const;
+export type ImageType = (typeof IMAGE_TYPES)[number];
+export type DocType = (typeof SUPPORTED_TYPES)[number] | ImageType;
 
 const BY_EXTENSION: Record<string, DocType> = {
   pdf: "pdf",
@@ -61,6 +64,9 @@ export async function detectType(blob: SourceBlob): Promise<DocType> {
   const utf16 = hasUtf16Bom(blob.data) ? decodeText(blob.data) : undefined;
   const magic = utf16 === undefined ? await fileTypeFromBuffer(blob.data) : undefined;
   if (magic?.ext === "pdf") return "pdf";
+  if (magic?.ext === "png") return "png";
+  if (magic?.ext === "jpg") return "jpeg";
+  if (magic?.ext === "tif") return "tiff";
   if (magic?.ext === "docx") return "docx";
   if (magic?.ext === "zip") {
     // file-type reads ZIP entries in order and may stop before word/document.xml (a truncated file, unusual

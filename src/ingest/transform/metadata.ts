@@ -19,7 +19,19 @@ export type ChunkMetadata = Record<string, string | number | boolean> & {
 };
 
 /** Fields the pipeline owns: caller metadata cannot override them (`doc_id` aside, which it may set). */
-const RESERVED = new Set(["source", "name", "type", "page", "row", "chunk", "checksum", "doc_id", "loc"]);
+const RESERVED = new Set([
+  "source",
+  "name",
+  "type",
+  "page",
+  "row",
+  "chunk",
+  "checksum",
+  "doc_id",
+  "loc",
+  "loader",
+  "textract_confidence",
+]);
 
 /** The document id of a blob: a non-empty `metadata.doc_id`, else its `source`. */
 export function documentId(blob: SourceBlob): string {
@@ -29,7 +41,8 @@ export function documentId(blob: SourceBlob): string {
 
 /**
  * Chunks with their final metadata: what the loader found (`title`), then the caller's scalar metadata, then
- * the reserved fields (`source`, `name`, `type`, `page`, `row`, `chunk`, `checksum`, `doc_id`).
+ * the reserved fields (`source`, `name`, `type`, `page`, `row`, `loader`, `textract_confidence`, `chunk`,
+ * `checksum`, `doc_id`).
  */
 export function stampMetadata(chunks: Document[], blob: SourceBlob): Document<ChunkMetadata>[] {
   const docId = documentId(blob);
@@ -44,6 +57,11 @@ export function stampMetadata(chunks: Document[], blob: SourceBlob): Document<Ch
       type: String(found.type),
       ...(typeof found.page === "number" ? { page: found.page } : {}),
       ...(typeof found.row === "number" ? { row: found.row } : {}),
+      // Which reader made the text, and how sure Textract was of it (0-100), when it was Textract.
+      ...(typeof found.loader === "string" ? { loader: found.loader } : {}),
+      ...(typeof found.textract_confidence === "number"
+        ? { textract_confidence: found.textract_confidence }
+        : {}),
       chunk: index,
       checksum: checksum(chunk.pageContent),
       doc_id: docId,

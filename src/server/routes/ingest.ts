@@ -59,7 +59,15 @@ const ingestReply = {
       type: "array",
       items: {
         type: "object",
-        properties: { name: { type: "string" }, error: { type: "string" }, code: { type: "string" } },
+        properties: {
+          name: { type: "string" },
+          error: { type: "string" },
+          code: { type: "string" },
+          status: {
+            type: "integer",
+            description: "What the failure means alone: 4xx the document, 5xx a service.",
+          },
+        },
       },
     },
     chunks: {
@@ -138,9 +146,16 @@ function safeFileName(raw: string | undefined, index: number): string {
   return trimmed === "" || trimmed === "." || trimmed === ".." ? `upload-${index + 1}` : trimmed;
 }
 
-/** Nothing ingested and every document unreadable: answer with the matching 4xx instead of a 200. */
+/**
+ * Nothing ingested and every document failed: answer with the failure's status instead of a 200 (415 for
+ * unsupported types, 502/503 when a service such as Textract failed them all, else 400).
+ */
 function checkReport(report: IngestReport, total: number): IngestReport {
   if (total === 0 || report.failed.length < total) return report;
+  const [first] = report.failed;
+  if (first.status >= 500 && report.failed.every((f) => f.status === first.status)) {
+    throw new CounselError(first.code, first.status, describe(report), { failed: report.failed });
+  }
   if (report.failed.every((f) => f.code === "unsupported_media_type")) {
     throw new CounselError("unsupported_media_type", 415, `${describe(report)}`, {
       supported: SUPPORTED_TYPES,

@@ -1,0 +1,40 @@
+// When ingestion reads a document with Amazon Textract, and how: enabled by TEXTRACT_ENABLED or by the recipe
+// (`textract.enabled` wins), with the recipe's features and limits, and the S3 bucket where multi-page
+// documents are staged for the async API. The loaders send images, and PDFs without a text layer, here.
+import { TextractClient } from "@aws-sdk/client-textract";
+import type { Settings } from "../../config/settings.ts";
+import type { Recipe } from "../recipe.ts";
+import { createS3Client } from "../sources/s3.ts";
+import { TextractLoader, type TextractLoaderOptions } from "./textract-loader.ts";
+
+export interface TextractRouting {
+  /** Reads one document's bytes into a Document per page. */
+  load(bytes: Uint8Array, name: string, signal?: AbortSignal): ReturnType<TextractLoader["load"]>;
+}
+
+/** The routing for a recipe, or undefined when Textract is off for it. */
+export function textractRouting(settings: Settings, recipe: Recipe): TextractRouting | undefined {
+  const { textract } = recipe;
+  if (!(textract.enabled ?? settings.textract.enabled)) return undefined;
+  let client: TextractClient | undefined;
+  const staging = settings.textract.s3Bucket;
+  const options: TextractLoaderOptions = {
+    features: textract.features,
+    keepHeadersFooters: textract.keepHeadersFooters,
+    timeoutMs: textract.timeoutMs,
+    s3: staging
+      ? {
+          bucket: staging,
+          prefix: settings.textract.s3Prefix,
+          client: createS3Client({ forcePathStyle: settings.s3.forcePathStyle }),
+        }
+      : undefined,
+  };
+  return {
+    load(bytes, name, signal) {
+      // Made on first use; region, credentials and endpoint (AWS_ENDPOINT_URL_TEXTRACT) from the SDK's chain.
+      client ??= new TextractClient({ maxAttempts: 5 });
+      return new TextractLoader(bytes, name, client, { ...options, signal }).load();
+    },
+  };
+}
