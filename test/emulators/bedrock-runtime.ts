@@ -1,6 +1,7 @@
 // A local Bedrock Runtime that speaks the real wire protocol: it answers Converse with a recorded JSON body and
 // ConverseStream with recorded application/vnd.amazon.eventstream bytes (test/fixtures/bedrock), so that the
-// real AWS SDK and LangChain's ChatBedrockConverse run unchanged against it. Production code reaches it only
+// real AWS SDK and LangChain's ChatBedrockConverse run unchanged against it. A request with tools replays a
+// recorded tool-use conversation, turn by turn. Production code reaches it only
 // through the SDK's endpoint setting (AWS_ENDPOINT_URL_BEDROCK_RUNTIME). It records what it was asked, and can
 // send the stream slowly (frame by frame) to test streaming and disconnects. It speaks HTTP/2 (cleartext, on
 // loopback) because the SDK's Bedrock Runtime client uses its HTTP/2 handler, as it does against AWS.
@@ -56,6 +57,9 @@ export class BedrockRuntimeEmulator {
   readonly cohereCalls: { modelId: string; texts: number; inputType: string }[] = [];
   /** InvokeModel calls answered with 429 ThrottlingException before the next succeeds. */
   throttleNext = 0;
+  /** Tool-use conversations: a request with `toolConfig` is answered by its turn (assistant messages so far). */
+  private toolConverseBodies: string[] = [];
+  private toolStreamFrames: Buffer[][] = [];
   /** Faults for the next ConverseStream calls, one per call, in order. */
   streamFaults: StreamFault[] = [];
   /** Most InvokeModel calls in flight at once: what a client's concurrency limit must bound. */
@@ -88,6 +92,16 @@ export class BedrockRuntimeEmulator {
       JSON.parse(await readFile(path.join(FIXTURES, file), "utf8")).interactions[0].response.body;
     this.cohereV3Template = await recorded("invoke-model_cohere-embed-english-v3_search-query.json");
     this.cohereV4Template = await recorded("invoke-model_cohere-embed-v4_search-document-batch.json");
+    const toolUse = JSON.parse(
+      await readFile(path.join(FIXTURES, "converse_tool-use-roundtrip_nova-micro.json"), "utf8"),
+    );
+    this.toolConverseBodies = toolUse.interactions.map((i: { response: { body: unknown } }) =>
+      JSON.stringify(i.response.body),
+    );
+    for (const turn of [0, 1]) {
+      const file = `converse-stream_tool-use-roundtrip_nova-micro.${turn}.eventstream.bin`;
+      this.toolStreamFrames.push(splitFrames(await readFile(path.join(FIXTURES, file))));
+    }
     this.streamFrames = splitFrames(
       await readFile(path.join(FIXTURES, "converse-stream_text_nova-micro.eventstream.bin")),
     );
@@ -130,19 +144,21 @@ export class BedrockRuntimeEmulator {
       if (!res.writableEnded) record.aborted = true;
     });
 
+    const turn = toolTurn(record.body);
     if (record.operation === "converse") {
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(this.converseBody);
+      res.end(turn === undefined ? this.converseBody : this.toolConverseBodies[turn]);
       return;
     }
     if (record.operation === "converse-stream") {
-      await this.converseStream(res, this.streamFaults.shift());
+      const frames = turn === undefined ? this.streamFrames : this.toolStreamFrames[turn];
+      await this.converseStream(res, frames, this.streamFaults.shift());
       return;
     }
     await this.invoke(record, res);
   }
 
-  private async converseStream(res: Http2ServerResponse, fault: StreamFault | undefined) {
+  private async converseStream(res: Http2ServerResponse, frames: Buffer[], fault: StreamFault | undefined) {
     if (fault === "throttle") {
       return sendError(
         res,
@@ -155,7 +171,7 @@ export class BedrockRuntimeEmulator {
       return sendError(res, 500, "InternalServerException", "The server encountered an internal error.");
     }
     res.writeHead(200, { "content-type": "application/vnd.amazon.eventstream" });
-    for (const [i, recorded] of this.streamFrames.entries()) {
+    for (const [i, recorded] of frames.entries()) {
       if (res.destroyed) return;
       let frame = recorded;
       if (i === 2 && fault === "malformed-frame") {
@@ -263,6 +279,17 @@ export class BedrockRuntimeEmulator {
       },
     };
   }
+}
+
+/**
+ * Which turn of the recorded tool-use conversation a request is at: the number of assistant messages it
+ * carries (0: the model asks for a tool; 1: it answers from the tool's result). Undefined without tools.
+ */
+function toolTurn(body: unknown): number | undefined {
+  const request = body as { toolConfig?: unknown; messages?: { role: string }[] } | null;
+  if (!request?.toolConfig) return undefined;
+  const turns = (request.messages ?? []).filter((m) => m.role === "assistant").length;
+  return Math.min(turns, 1);
 }
 
 interface Reply {

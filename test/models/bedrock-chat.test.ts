@@ -1,7 +1,9 @@
 // ChatBedrockConverse through the real AWS SDK against the local Bedrock Runtime emulator, which replays a
 // real recording: the SDK finds the emulator through AWS_ENDPOINT_URL_BEDROCK_RUNTIME, as it would a private endpoint.
-import { HumanMessage, SystemMessage } from "@langchain/core/messages";
+import { type AIMessageChunk, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages";
+import { tool } from "@langchain/core/tools";
 import { describe, expect, it } from "vitest";
+import { z } from "zod/v4";
 import { createBedrockChatModel } from "../../src/models/chat/bedrock.ts";
 import { UsageMeter } from "../../src/models/usage.ts";
 import { useBedrockEmulator } from "../helpers/bedrock.ts";
@@ -57,6 +59,64 @@ describe("Bedrock chat through the emulator", () => {
     }
     // The recorded stream's metadata event: 13 tokens in, 82 out.
     expect(meter.totals()[MODEL]).toEqual({ requests: 2, inputTokens: 20, outputTokens: 112 });
+  });
+
+  const getCapital = tool(async ({ country }) => `The capital of ${country}`, {
+    name: "get_capital",
+    description: "Get the capital of a country.",
+    schema: z.object({ country: z.string().describe("The country name.") }),
+  });
+  const getTemperature = tool(async ({ city }) => `30°C in ${city}`, {
+    name: "get_temperature",
+    description: "Get the temperature in a city.",
+    schema: z.object({ city: z.string().describe("The city name.") }),
+  });
+
+  it("calls tools: sends their specs, returns the model's tool call, then answers from the tool's result", async () => {
+    const model = (await createBedrockChatModel({ id: MODEL })).bindTools([getCapital]);
+    const question = new HumanMessage("What is the capital of France?");
+    const call = await model.invoke([question]);
+    expect(call.tool_calls).toEqual([
+      expect.objectContaining({ name: "get_capital", args: { country: "France" }, id: expect.any(String) }),
+    ]);
+    expect(emulator.requests.at(-1)?.body).toMatchObject({
+      toolConfig: {
+        tools: [
+          {
+            toolSpec: {
+              name: "get_capital",
+              inputSchema: { json: { properties: { country: { type: "string" } }, required: ["country"] } },
+            },
+          },
+        ],
+      },
+    });
+
+    const result = new ToolMessage({ content: "Paris", tool_call_id: call.tool_calls?.[0].id as string });
+    const answer = await model.invoke([question, call, result]);
+    expect(answer.tool_calls).toEqual([]);
+    expect(answer.content).toContain("The capital of France is Paris");
+    // The tool result went back on the wire, tied to the model's toolUseId.
+    expect(JSON.stringify(emulator.requests.at(-1)?.body)).toContain(
+      `"toolUseId":"${call.tool_calls?.[0].id}"`,
+    );
+  });
+
+  it("streams a tool call: text tokens first, then the call's arguments, which add up to the whole call", async () => {
+    const model = (await createBedrockChatModel({ id: MODEL })).bindTools([getCapital, getTemperature]);
+    let whole: AIMessageChunk | undefined;
+    let textChunks = 0;
+    for await (const chunk of await model.stream([
+      new HumanMessage("What is the temperature of the capital of France?"),
+    ])) {
+      if (typeof chunk.content === "string" ? chunk.content : chunk.content.length) textChunks += 1;
+      whole = whole ? whole.concat(chunk) : chunk;
+    }
+    expect(textChunks).toBeGreaterThan(5);
+    expect(whole?.tool_calls).toEqual([
+      expect.objectContaining({ name: "get_temperature", args: { city: "Paris" } }),
+    ]);
+    expect(emulator.requests.at(-1)).toMatchObject({ operation: "converse-stream" });
   });
 
   it("says how to configure a region when there is none", async () => {
