@@ -1,11 +1,12 @@
 // The composition root: the one place that turns settings into concrete implementations (embedder, stores,
 // chains, pipeline). Everything else receives its collaborators as arguments.
 import type { S3Client } from "@aws-sdk/client-s3";
+import { advisorsFromConfig } from "./agent/from-config.ts";
 import { type ChainConfig, loadChainConfigs } from "./chains/config.ts";
 import { loadPrompt } from "./chains/prompts.ts";
 import { buildQaChain, type QaInput, type QaResult } from "./chains/qa.ts";
 import type { Settings } from "./config/settings.ts";
-import { BadRequestError, NotFoundError } from "./errors.ts";
+import { BadRequestError, NotFoundError, UnavailableError } from "./errors.ts";
 import { IngestPipeline, type IngestReport } from "./ingest/pipeline.ts";
 import { loadRecipe, type Recipe } from "./ingest/recipe.ts";
 import { ingestS3 } from "./ingest/s3-ingest.ts";
@@ -76,6 +77,13 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
   }
   if (!handles.has("qa"))
     throw new Error(`${settings.chainsDir} has no qa chain named "qa" (chains/qa.yaml)`);
+  const advisors = await advisorsFromConfig(chains.values(), {
+    promptsDir: settings.promptsDir,
+    stores,
+    searcherFor: (config) => searcherFor(config, stores),
+    // No LLM cache for the agent: a conversation's prompts are never repeated whole.
+    chatModelFor: (config) => chatModel({ ...config, cache: { llm: false } }, stores, usage),
+  });
 
   return {
     settings,
@@ -90,6 +98,26 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
       if (chains.has(name)) throw new BadRequestError(`Chain "${name}" is not a qa chain.`);
       throw new NotFoundError(`No chain named "${name}". Chains: ${[...handles.keys()].join(", ")}.`);
     },
+    advisor(name) {
+      const entry = advisors.get(name);
+      if (entry instanceof UnavailableError) throw entry;
+      if (entry) return entry;
+      if (chains.has(name)) throw new BadRequestError(`Chain "${name}" is not an advisor chain.`);
+      throw new NotFoundError(
+        `No advisor chain named "${name}". Advisors: ${[...advisors.keys()].join(", ")}.`,
+      );
+    },
+    sessions: {
+      async get(sessionId) {
+        const messages = await stores.chatHistory(sessionId).getMessages();
+        return messages.map((m) => ({
+          role: m.getType() === "human" ? ("user" as const) : ("assistant" as const),
+          content: typeof m.content === "string" ? m.content : JSON.stringify(m.content),
+        }));
+      },
+      delete: (sessionId) => stores.chatHistory.delete(sessionId),
+    },
+    reports: stores.reports,
     async readiness() {
       const checks: Record<string, ReadinessCheck> = await stores.checks();
       checks.chains = { ok: handles.size > 0, names: [...handles.keys()] };
@@ -122,10 +150,7 @@ async function qaHandle(
   stores: Stores,
   usage: UsageMeter,
 ): Promise<QaChainHandle> {
-  const searcher = new HybridSearcher({
-    store: stores.vectorStore,
-    mode: searchMode(config.retrieval.search),
-  });
+  const searcher = searcherFor(config, stores);
   const prompt = await loadPrompt(settings.promptsDir, config.prompt);
   const chain =
     config.model.provider === "extractive"
@@ -156,6 +181,10 @@ async function chatModel(config: ChainConfig, stores: Stores, usage: UsageMeter)
   );
   if (config.cache.llm) model.cache = stores.llmCache;
   return model;
+}
+
+function searcherFor(config: ChainConfig, stores: Stores): HybridSearcher {
+  return new HybridSearcher({ store: stores.vectorStore, mode: searchMode(config.retrieval.search) });
 }
 
 function searchMode(search: ChainConfig["retrieval"]["search"]): "hybrid" | "vector" | "lexical" {

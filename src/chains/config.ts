@@ -69,6 +69,29 @@ const variantSchema = z.strictObject({
   retrieval: z.strictObject(retrievalFields).partial().optional(),
 });
 
+const ADVISOR_TOOLS = ["search_knowledge_base", "write_report", "generate_code"] as const;
+const PII_TYPES = ["email", "credit_card", "ip", "mac_address", "url"] as const;
+
+/** The advisor agent's own settings (type: advisor). */
+const advisorSchema = z.strictObject({
+  /** The tools the agent may call. */
+  tools: z
+    .array(z.enum(ADVISOR_TOOLS), { error: `expected a list of ${ADVISOR_TOOLS.join(", ")}` })
+    .default(() => [...ADVISOR_TOOLS]),
+  /** Tool calls allowed in one turn; past it the agent must answer with what it has. */
+  maxToolCalls: between(1, 50, { int: true }).default(8),
+  /** Retries of a failed model call (besides the SDK's own retries of throttling). */
+  modelRetries: between(0, 5, { int: true }).default(2),
+  /** Conversation history kept for the model, in (approximate) tokens; older turns are dropped first. */
+  memoryTokens: between(500, 200_000, { int: true }).default(8000),
+  /** Personal data redacted from the user's messages before the model sees them. */
+  redactPii: z
+    .array(z.enum(PII_TYPES), { error: `expected a list of ${PII_TYPES.join(", ")}` })
+    .default(() => []),
+});
+
+export type AdvisorSettings = z.output<typeof advisorSchema>;
+
 const chainSchema = z
   .strictObject({
     name: name("a chain name"),
@@ -86,8 +109,12 @@ const chainSchema = z
       .record(name("a variant name"), variantSchema)
       .refine((v) => !("default" in v), { error: '"default" names the chain itself; choose another name' })
       .optional(),
+    /** type advisor only: tools, limits, memory and redaction of the agent. */
+    advisor: advisorSchema.optional(),
   })
   .superRefine((config, ctx) => {
+    if (config.advisor && config.type !== "advisor")
+      ctx.addIssue({ code: "custom", path: ["advisor"], message: "only for type advisor" });
     const bedrockNeedsId = (model: Partial<ChainModel>, at: (string | number)[]) => {
       if (model.provider === "bedrock" && !model.id)
         ctx.addIssue({
@@ -185,7 +212,10 @@ export function parseChainConfig(text: string, file: string, defaults: ModelDefa
     throw new ChainConfigError(shown, [
       `name: expected "${base}" (the file name, so each chain is found by its file), got "${parsed.data.name}"`,
     ]);
-  return parsed.data;
+  const config = parsed.data;
+  // An advisor chain always has its settings, defaulted when the file leaves them out.
+  if (config.type === "advisor" && !config.advisor) config.advisor = advisorSchema.parse({});
+  return config;
 }
 
 /** The chain's own model fields win; a chain with no `model` block gets the defaults whole. */

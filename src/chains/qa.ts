@@ -13,6 +13,7 @@ import {
 import { BadRequestError } from "../errors.ts";
 import { ABSTAIN_ANSWER, type ExtractiveAnswer, ExtractiveAnswerer } from "../models/chat/extractive.ts";
 import type { MetadataFilter, ScoredDocument, Searcher } from "../retrieval/types.ts";
+import { chunkId, citedNumbers, opening } from "./citations.ts";
 import type { ChainConfig } from "./config.ts";
 import { formatContext, sourceOf } from "./prompts.ts";
 
@@ -73,8 +74,6 @@ export interface QaChainOptions {
    */
   chatModel?: BaseChatModel;
 }
-
-const SNIPPET_CHARS = 300;
 
 interface Retrieved {
   question: string;
@@ -217,7 +216,7 @@ function describeSources(
     const quoted = answer.sentences.filter((s) => s.citation === i + 1).map((s) => s.text);
     const metadata = { ...document.metadata };
     return {
-      id: document.id ?? (typeof metadata.id === "string" ? metadata.id : ""),
+      id: chunkId(document),
       ...sourceOf(metadata),
       snippet: quoted.length ? quoted.join(" ") : opening(document.pageContent),
       score,
@@ -225,16 +224,6 @@ function describeSources(
       cited: answer.citations.includes(i + 1),
     };
   });
-}
-
-/** [n] marks in a generated answer that point at a real source, ascending. */
-function citedNumbers(text: string, count: number): number[] {
-  const cited = new Set<number>();
-  for (const match of text.matchAll(/\[(\d{1,3})\]/g)) {
-    const n = Number(match[1]);
-    if (n >= 1 && n <= count) cited.add(n);
-  }
-  return [...cited].sort((a, b) => a - b);
 }
 
 /**
@@ -248,13 +237,6 @@ function combineFilters(
   if (!fixed || !requested) return fixed ?? requested;
   for (const [key, value] of Object.entries(requested)) if (key in fixed && fixed[key] !== value) return null;
   return { ...requested, ...fixed };
-}
-
-function opening(text: string): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  if (flat.length <= SNIPPET_CHARS) return flat;
-  const cut = flat.slice(0, SNIPPET_CHARS);
-  return `${cut.slice(0, Math.max(cut.lastIndexOf(" "), SNIPPET_CHARS / 2))}…`;
 }
 
 function ms(value: number): number {

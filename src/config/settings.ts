@@ -53,6 +53,10 @@ const schema = z.object({
   TEXTRACT_S3_PREFIX: z.string().default("counsel/textract/"),
   /** Address S3 buckets in the path (a custom AWS_ENDPOINT_URL_S3 such as MinIO needs it). */
   S3_FORCE_PATH_STYLE: bool.default(false),
+  /** Comment heartbeats on Server-Sent Event streams, so proxies keep quiet streams open; 0 turns them off. */
+  SSE_HEARTBEAT_MS: z.coerce.number().int().min(0).max(300_000).default(15_000),
+  /** A stream whose reader takes nothing for this long is dropped and its turn aborted. */
+  SSE_STALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   /** Largest JSON body, in bytes. */
   BODY_LIMIT: z.coerce.number().int().min(1024).default(1_048_576),
   /** Largest uploaded file, in bytes, and most files in one upload. */
@@ -96,6 +100,7 @@ function toSettings(env: z.output<typeof schema>) {
       s3Bucket: env.TEXTRACT_S3_BUCKET,
       s3Prefix: env.TEXTRACT_S3_PREFIX,
     },
+    sse: { heartbeatMs: env.SSE_HEARTBEAT_MS, stallTimeoutMs: env.SSE_STALL_TIMEOUT_MS },
     limits: {
       bodyBytes: env.BODY_LIMIT,
       uploadBytes: env.UPLOAD_MAX_BYTES,

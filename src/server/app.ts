@@ -1,13 +1,16 @@
 // buildApp(services) returns the Fastify app: plugins (errors, OpenAPI, multipart) and the routes.
 // Tests build it with their own services; main.ts builds it with the ones the settings choose.
 import multipart from "@fastify/multipart";
+import { fastifySSE } from "@fastify/sse";
 import Fastify, { type FastifyBaseLogger } from "fastify";
+import type { AdvisorHandle } from "../agent/advisor.ts";
 import type { QaInput, QaResult } from "../chains/qa.ts";
 import type { IngestPipeline, IngestReport } from "../ingest/pipeline.ts";
 import type { Recipe } from "../ingest/recipe.ts";
 import type { UsageTotals } from "../models/usage.ts";
 import { errorsPlugin } from "./plugins/errors.ts";
 import { openapiPlugin } from "./plugins/openapi.ts";
+import { advisorRoutes } from "./routes/advisor.ts";
 import { chainRoutes } from "./routes/chain.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
@@ -34,12 +37,28 @@ export interface AppServices {
   /** Model tokens spent since start, per model id. */
   usage(): Record<string, UsageTotals>;
   ingestS3(url: string, options?: { cleanup?: boolean; signal?: AbortSignal }): Promise<IngestReport>;
+  /** An advisor chain; throws 404 (none), 400 (not an advisor) or 503 (no model that can call tools). */
+  advisor(name: string): AdvisorHandle;
+  sessions: {
+    get(sessionId: string): Promise<{ role: "user" | "assistant"; content: string }[]>;
+    delete(sessionId: string): Promise<void>;
+  };
+  reports: { get(id: string): Promise<{ markdown: string } | undefined> };
 }
 
 export interface AppOptions {
   /** A pino logger (main.ts shares one with the services); silent when absent. */
   logger?: FastifyBaseLogger;
   limits: { bodyBytes: number; uploadBytes: number; uploadFiles: number };
+  /** SSE comment heartbeats, so that proxies do not close quiet streams; 0 turns them off. */
+  heartbeatMs?: number;
+  /** A stream whose reader takes nothing for this long is dropped and its turn aborted. */
+  stallTimeoutMs?: number;
+}
+
+/** The SSE timings of AppOptions, from settings. */
+export function appTimings(settings: { sse: { heartbeatMs: number; stallTimeoutMs: number } }) {
+  return { heartbeatMs: settings.sse.heartbeatMs, stallTimeoutMs: settings.sse.stallTimeoutMs };
 }
 
 export async function buildApp(services: AppServices, options: AppOptions) {
@@ -67,10 +86,13 @@ export async function buildApp(services: AppServices, options: AppOptions) {
     },
   });
 
+  await app.register(fastifySSE, { heartbeatInterval: options.heartbeatMs ?? 15_000 });
+
   await app.register(healthRoutes);
   await app.register(usageRoutes);
   await app.register(chainRoutes);
   await app.register(ingestRoutes);
+  await app.register(advisorRoutes, { stallTimeoutMs: options.stallTimeoutMs });
   return app;
 }
 

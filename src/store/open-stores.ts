@@ -5,14 +5,14 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { LocalFileStore } from "@langchain/classic/storage/file_system";
 import type { BaseCache } from "@langchain/core/caches";
-import type { BaseChatMessageHistory } from "@langchain/core/chat_history";
 import type { Embeddings } from "@langchain/core/embeddings";
 import type { BaseStore } from "@langchain/core/stores";
+import { createReportStore, type ReportStore } from "../agent/report-store.ts";
 import type { Settings } from "../config/settings.ts";
 import type { PipelineRecordManager, PipelineVectorStore } from "../ingest/pipeline.ts";
 import { cachedEmbeddings } from "../models/embeddings/cached.ts";
 import type { LexicalSearch } from "../retrieval/types.ts";
-import { chatHistoryFactory } from "./chat-history.ts";
+import { type ChatHistoryFactory, chatHistoryFactory } from "./chat-history.ts";
 import { FileRecordManager } from "./file-record-manager.ts";
 import { llmCache } from "./llm-cache.ts";
 import { LocalVectorStore } from "./local-vector-store.ts";
@@ -46,7 +46,9 @@ export interface Stores {
   embeddings: Embeddings;
   /** What each source document was last indexed from (an S3 object's ETag), for skipping unchanged ones. */
   ledger: BaseStore<string, Uint8Array>;
-  chatHistory: (sessionId: string) => BaseChatMessageHistory;
+  chatHistory: ChatHistoryFactory;
+  /** Reports the advisor wrote (GET /reports/:id). */
+  reports: ReportStore;
   llmCache: BaseCache;
   checks(): Promise<Record<string, StoreCheck>>;
   close(): Promise<void>;
@@ -91,6 +93,7 @@ async function openLocal(settings: Settings, embeddings: Embeddings, scope: Inde
     embeddings,
     ledger: await LocalFileStore.fromPath(path.join(dir, "ledger")),
     chatHistory: chatHistoryFactory({ prefix: "chat", ttlSeconds: settings.chatHistoryTtlSeconds }),
+    reports: createReportStore({ prefix: "report" }),
     llmCache: llmCache({ prefix: "llm" }),
     async checks() {
       return { store: { ok: true, backend: "local", chunks: await vectorStore.countChunks() } };
@@ -155,6 +158,7 @@ async function openRedis(
       ttlSeconds: settings.chatHistoryTtlSeconds,
     }),
     llmCache: llmCache({ client, prefix: `${redis.prefix}:${scope.tenant}:llm` }),
+    reports: createReportStore({ client, prefix: `${redis.prefix}:${scope.tenant}:report` }),
     async checks() {
       const checks: Record<string, StoreCheck> = {};
       try {

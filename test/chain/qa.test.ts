@@ -1,8 +1,8 @@
 // The qa chain over real document text (test/fixtures, origins in SOURCES.md), with the repository's own
 // chains/qa.yaml and prompts/qa.md. The searcher is a small term-overlap stand-in for the hybrid retriever.
-import { readFileSync } from "node:fs";
+
 import path from "node:path";
-import { Document } from "@langchain/core/documents";
+import type { Document } from "@langchain/core/documents";
 import { FakeListChatModel } from "@langchain/core/utils/testing";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type ChainConfig, loadChainConfigs } from "../../src/chains/config.ts";
@@ -12,45 +12,8 @@ import { BadRequestError } from "../../src/errors.ts";
 import { ABSTAIN_ANSWER, ExtractiveAnswerer } from "../../src/models/chat/extractive.ts";
 import type { MetadataFilter, ScoredDocument, Searcher, SearchOptions } from "../../src/retrieval/types.ts";
 import { terms } from "../../src/text/analysis.ts";
-
-const ROOT = path.resolve(import.meta.dirname, "../..");
-const fixture = (name: string) => readFileSync(path.join(ROOT, "test/fixtures", name), "utf8");
-
-/** Real chunks: the memo whole, the handbook by paragraph, the whitepaper by page. */
-function corpus(): Document[] {
-  const docs: Document[] = [
-    new Document({
-      pageContent: fixture("fake-memo.txt"),
-      metadata: { source: "fake-memo.pdf", page: 1 },
-      id: "memo-1",
-    }),
-  ];
-  fixture("handbook-1p.txt")
-    .split(/\n\s*\n/)
-    .filter((p) => p.trim().length > 80)
-    .forEach((p, i) => {
-      docs.push(
-        new Document({
-          pageContent: p.trim(),
-          metadata: { source: "handbook-1p.docx" },
-          id: `handbook-${i}`,
-        }),
-      );
-    });
-  fixture("bitcoin.txt")
-    .split(/\n-- \d+ of \d+ --\n/)
-    .filter((p) => p.trim())
-    .forEach((p, i) => {
-      docs.push(
-        new Document({
-          pageContent: p,
-          metadata: { source: "bitcoin.pdf", loc: { pageNumber: i + 1 } },
-          id: `bitcoin-${i + 1}`,
-        }),
-      );
-    });
-  return docs;
-}
+import { corpus } from "../helpers/corpus.ts";
+import { ROOT } from "../helpers/services.ts";
 
 /** Ranks chunks by how many of the query's terms they contain, like a crude lexical retriever; records calls. */
 class OverlapSearcher implements Searcher {

@@ -64,7 +64,7 @@ export function sendProblem(reply: FastifyReply, problem: Problem) {
     });
 }
 
-function toProblem(error: FastifyError | CounselError | Error): Problem {
+export function toProblem(error: FastifyError | CounselError | Error): Problem {
   if (error instanceof CounselError) {
     return { status: error.status, code: error.code, detail: error.message, ...error.extra };
   }

@@ -1,0 +1,75 @@
+// An advisor chain (chains/<name>.yaml, type advisor) ready to chat: its agent, built once, and the per-session
+// turn runner. A turn on a session waits for the session's previous turn in this process, so that two quick
+// messages cannot interleave their history.
+import type { BaseChatMessageHistory } from "@langchain/core/chat_history";
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import type { StructuredToolInterface } from "@langchain/core/tools";
+import type { ChainConfig } from "../chains/config.ts";
+import { buildAdvisorAgent } from "./agent.ts";
+import { type AdvisorEvent, runTurn } from "./turn.ts";
+
+export type AdvisorToolName = NonNullable<ChainConfig["advisor"]>["tools"][number];
+
+export interface AdvisorHandle {
+  name: string;
+  description?: string;
+  chat(
+    input: { message: string; sessionId: string },
+    options?: { signal?: AbortSignal },
+  ): AsyncGenerator<AdvisorEvent>;
+}
+
+export interface AdvisorOptions {
+  config: ChainConfig;
+  model: BaseChatModel;
+  systemPrompt: string;
+  /** The tools this deployment can offer; the chain config picks among them. */
+  tools: Partial<Record<AdvisorToolName, StructuredToolInterface>>;
+  history: (sessionId: string) => BaseChatMessageHistory;
+}
+
+export function createAdvisor({
+  config,
+  model,
+  systemPrompt,
+  tools,
+  history,
+}: AdvisorOptions): AdvisorHandle {
+  const settings = config.advisor;
+  if (config.type !== "advisor" || !settings)
+    throw new Error(`Chain "${config.name}" is not an advisor chain.`);
+  const chosen = settings.tools.map((name) => {
+    const found = tools[name];
+    if (!found) throw new Error(`Chain "${config.name}": tool ${name} is not available in this deployment.`);
+    return found;
+  });
+  const agent = buildAdvisorAgent({ model, tools: chosen, systemPrompt, settings });
+  const running = new Map<string, Promise<unknown>>();
+
+  return {
+    name: config.name,
+    description: config.description,
+    async *chat({ message, sessionId }, options = {}) {
+      const previous = running.get(sessionId);
+      let release = () => {};
+      const mine = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const queued = (previous ?? Promise.resolve()).then(() => mine);
+      running.set(sessionId, queued);
+      try {
+        await previous;
+        yield* runTurn({
+          agent,
+          history: history(sessionId),
+          message,
+          memoryTokens: settings.memoryTokens,
+          signal: options.signal,
+        });
+      } finally {
+        release();
+        if (running.get(sessionId) === queued) running.delete(sessionId);
+      }
+    },
+  };
+}

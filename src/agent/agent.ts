@@ -1,0 +1,45 @@
+// The advisor agent: LangChain's createAgent over the chain's chat model and tools, with langchain's middleware
+// for what every production agent needs: model retries, a cap on tool calls per turn, and redaction of personal
+// data in the user's messages where the chain config asks for it.
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import type { StructuredToolInterface } from "@langchain/core/tools";
+import { createAgent, modelRetryMiddleware, piiMiddleware, toolCallLimitMiddleware } from "langchain";
+import type { AdvisorSettings } from "../chains/config.ts";
+
+export interface AdvisorAgentOptions {
+  model: BaseChatModel;
+  tools: StructuredToolInterface[];
+  systemPrompt: string;
+  settings: AdvisorSettings;
+}
+
+export function buildAdvisorAgent({ model, tools, systemPrompt, settings }: AdvisorAgentOptions) {
+  return createAgent({
+    model,
+    tools,
+    systemPrompt,
+    middleware: [
+      modelRetryMiddleware({
+        maxRetries: settings.modelRetries,
+        retryOn: failedBeforeStreaming,
+        // Past the retries the turn fails (an `error` event), rather than answering with the error's text.
+        onFailure: "error",
+      }),
+      // "continue": past the limit the tool calls are refused and the model must answer with what it has.
+      toolCallLimitMiddleware({ runLimit: settings.maxToolCalls, exitBehavior: "continue" }),
+      ...settings.redactPii.map((type) => piiMiddleware(type, { strategy: "redact", applyToInput: true })),
+    ],
+  });
+}
+
+export type AdvisorAgent = ReturnType<typeof buildAdvisorAgent>;
+
+/**
+ * Whether a failed model call may be retried: only when it failed before its reply began (an HTTP error
+ * response, which carries the SDK's $metadata, or a connection that failed). A stream that broke midway has
+ * already sent tokens to the client; a second attempt would send a second, different beginning.
+ */
+function failedBeforeStreaming(error: Error): boolean {
+  if ((error as { $metadata?: unknown }).$metadata !== undefined) return true;
+  return /ECONNRESET|ECONNREFUSED|ETIMEDOUT|socket hang up/i.test(`${error.name} ${error.message}`);
+}

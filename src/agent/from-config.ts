@@ -1,0 +1,78 @@
+// The advisor chains of chains/*.yaml, built with this deployment's model, search and stores. A chain whose
+// model cannot call tools (the offline extractive answerer) is kept as the reason it cannot serve, so that
+// /advisor/chat answers 503 saying how to configure one instead of failing at start.
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import type { ChainConfig } from "../chains/config.ts";
+import { loadPrompt } from "../chains/prompts.ts";
+import { UnavailableError } from "../errors.ts";
+import type { Searcher } from "../retrieval/types.ts";
+import type { Stores } from "../store/open-stores.ts";
+import { type AdvisorHandle, createAdvisor } from "./advisor.ts";
+import { preloadTypeScriptLibs } from "./code-check.ts";
+import { createGenerateCodeTool } from "./tools/generate-code.ts";
+import { createSearchTool } from "./tools/search-knowledge-base.ts";
+import { createWriteReportTool } from "./tools/write-report.ts";
+
+export interface AdvisorDeps {
+  promptsDir: string;
+  stores: Stores;
+  searcherFor(config: ChainConfig): Searcher;
+  chatModelFor(config: ChainConfig): Promise<BaseChatModel>;
+}
+
+export type AdvisorEntry = AdvisorHandle | UnavailableError;
+
+export async function advisorsFromConfig(
+  chains: Iterable<ChainConfig>,
+  deps: AdvisorDeps,
+): Promise<Map<string, AdvisorEntry>> {
+  const advisors = new Map<string, AdvisorEntry>();
+  for (const config of chains) {
+    if (config.type !== "advisor") continue;
+    // Checked even when the chain cannot serve: a broken prompt file should fail at start, not at first use.
+    const systemPrompt = await (await loadPrompt(deps.promptsDir, config.prompt, "advisor")).format({});
+    if (config.model.provider === "extractive") {
+      advisors.set(
+        config.name,
+        new UnavailableError(
+          `The advisor needs a chat model that can call tools, and chain "${config.name}" uses the offline ` +
+            "extractive answerer. Set MODEL_PROVIDER=bedrock and MODEL_ID (e.g. us.amazon.nova-pro-v1:0), or " +
+            `model.provider: bedrock with an id in chains/${config.name}.yaml.`,
+        ),
+      );
+      continue;
+    }
+    const model = await deps.chatModelFor(config);
+    // The TypeScript checker parses its lib files on first use (about a second on the event loop): now, at
+    // start, rather than in the first request that asks for code.
+    if (config.advisor?.tools.includes("generate_code")) preloadTypeScriptLibs();
+    const searcher = deps.searcherFor(config);
+    const reportPrompt = await loadPrompt(deps.promptsDir, "write-report", "advisor");
+    advisors.set(
+      config.name,
+      createAdvisor({
+        config,
+        model,
+        systemPrompt,
+        history: deps.stores.chatHistory,
+        tools: {
+          search_knowledge_base: createSearchTool({
+            searcher,
+            k: config.retrieval.k,
+            filter: config.retrieval.filter,
+          }),
+          write_report: createWriteReportTool({
+            searcher,
+            model,
+            reports: deps.stores.reports,
+            prompt: reportPrompt,
+            k: config.retrieval.k,
+            filter: config.retrieval.filter,
+          }),
+          generate_code: createGenerateCodeTool({ model }),
+        },
+      }),
+    );
+  }
+  return advisors;
+}

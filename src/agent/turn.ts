@@ -1,0 +1,182 @@
+// One advisor turn: the session's recent history and the user's message go through the agent, and what happens
+// comes out as events, as it happens: the model's text as it is generated, tool calls as they start and end,
+// the documents drawn on, then the whole message with token usage and timings. The route sends these as
+// Server-Sent Events, or gathers them into one JSON reply.
+import type { BaseChatMessageHistory } from "@langchain/core/chat_history";
+import { AIMessage, type BaseMessage, HumanMessage, trimMessages } from "@langchain/core/messages";
+import { countTokensApproximately } from "langchain";
+import type { AdvisorAgent } from "./agent.ts";
+import { type AdvisorSource, SourceRegistry } from "./sources.ts";
+
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export type AdvisorEvent =
+  | { event: "token"; data: { text: string } }
+  | { event: "tool_start"; data: { name: string; input: unknown } }
+  | {
+      event: "tool_end";
+      data: {
+        name: string;
+        summary: string;
+        /** write_report: where the report is served. */
+        url?: string;
+        /** generate_code: what the checker found. */
+        check?: { language: string; checked: boolean; repaired: boolean; problems: number };
+      };
+    }
+  | { event: "sources"; data: { sources: AdvisorSource[] } }
+  | {
+      event: "done";
+      data: {
+        message: string;
+        usage: TokenUsage;
+        timings: { firstTokenMs: number | null; totalMs: number };
+      };
+    };
+
+export interface TurnOptions {
+  agent: AdvisorAgent;
+  history: BaseChatMessageHistory;
+  message: string;
+  /** Most (approximate) tokens of history sent with the message; the oldest turns go first. */
+  memoryTokens: number;
+  signal?: AbortSignal;
+}
+
+/** The model node of createAgent's graph: text from any other node (a tool's own model calls) is not the reply. */
+const MODEL_NODE = "model_request";
+const SUMMARY_CHARS = 200;
+
+export async function* runTurn(options: TurnOptions): AsyncGenerator<AdvisorEvent> {
+  const { agent, history, message, signal } = options;
+  const started = performance.now();
+  const past = await history.getMessages();
+  const recent = await trimMessages(past, {
+    maxTokens: options.memoryTokens,
+    strategy: "last",
+    tokenCounter: (messages: BaseMessage[]) => countTokensApproximately(messages),
+    // A conversation sent to a model starts with the user's turn, never halfway through an exchange.
+    startOn: "human",
+    allowPartial: false,
+  });
+
+  const registry = new SourceRegistry();
+  const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
+  const streamedRuns = new Set<string>();
+  let text = "";
+  let firstTokenMs: number | null = null;
+  let finalState: { messages?: BaseMessage[] } | undefined;
+
+  const events = agent.streamEvents(
+    { messages: [...recent, new HumanMessage(message)] },
+    { version: "v2", signal, configurable: { sources: registry } },
+  );
+  for await (const ev of events) {
+    const node = ev.metadata?.langgraph_node;
+    switch (ev.event) {
+      case "on_chat_model_stream": {
+        if (node !== MODEL_NODE) break;
+        const piece = textOf(ev.data.chunk?.content);
+        if (!piece) break;
+        streamedRuns.add(ev.run_id);
+        firstTokenMs ??= performance.now() - started;
+        text += piece;
+        yield { event: "token", data: { text: piece } };
+        break;
+      }
+      case "on_chat_model_end": {
+        const output = ev.data.output as AIMessage | undefined;
+        usage.inputTokens += output?.usage_metadata?.input_tokens ?? 0;
+        usage.outputTokens += output?.usage_metadata?.output_tokens ?? 0;
+        // A model that does not stream still gets its text to the client, as one token.
+        if (node === MODEL_NODE && !streamedRuns.has(ev.run_id)) {
+          const whole = textOf(output?.content);
+          if (whole) {
+            firstTokenMs ??= performance.now() - started;
+            text += whole;
+            yield { event: "token", data: { text: whole } };
+          }
+        }
+        break;
+      }
+      case "on_tool_start":
+        yield { event: "tool_start", data: { name: ev.name, input: ev.data.input } };
+        break;
+      case "on_tool_end": {
+        const output = ev.data.output as { content?: unknown; artifact?: ToolArtifact } | undefined;
+        const artifact = output?.artifact;
+        yield {
+          event: "tool_end",
+          data: {
+            name: ev.name,
+            summary: summarize(textOf(output?.content) ?? ""),
+            ...(typeof artifact?.url === "string" ? { url: artifact.url } : {}),
+            ...(typeof artifact?.language === "string"
+              ? {
+                  check: {
+                    language: artifact.language,
+                    checked: artifact.checked === true,
+                    repaired: artifact.repaired === true,
+                    problems: Array.isArray(artifact.diagnostics) ? artifact.diagnostics.length : 0,
+                  },
+                }
+              : {}),
+          },
+        };
+        // Only searches number their sources in the turn's sequence; a report numbers its own, behind its link.
+        if (
+          ev.name === "search_knowledge_base" &&
+          Array.isArray(artifact?.sources) &&
+          artifact.sources.length
+        ) {
+          yield { event: "sources", data: { sources: artifact.sources as AdvisorSource[] } };
+        }
+        break;
+      }
+      case "on_chain_end":
+        // The graph's own end carries its final state: the messages as the model saw them (redacted).
+        if (ev.metadata?.langgraph_node === undefined && ev.data.output?.messages)
+          finalState = ev.data.output;
+        break;
+    }
+  }
+  signal?.throwIfAborted();
+
+  // Remembered as the model saw it: the user's message after redaction, and the whole reply of the turn.
+  const sent = finalState?.messages?.findLast((m) => HumanMessage.isInstance(m));
+  await history.addMessages([sent ?? new HumanMessage(message), new AIMessage(text)]);
+  yield {
+    event: "done",
+    data: { message: text, usage, timings: { firstTokenMs, totalMs: performance.now() - started } },
+  };
+}
+
+interface ToolArtifact {
+  url?: unknown;
+  sources?: unknown;
+  language?: unknown;
+  checked?: unknown;
+  repaired?: unknown;
+  diagnostics?: unknown;
+}
+
+/** The text of message content: a string, or the text parts of a list of content blocks. */
+function textOf(content: unknown): string | undefined {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return undefined;
+  const parts = content
+    .filter((block): block is { type: string; text: string } => block?.type === "text")
+    .map((block) => block.text);
+  return parts.length > 0 ? parts.join("") : undefined;
+}
+
+function summarize(text: string): string {
+  const flat = text
+    .replace(/<\/?documents>/g, "")
+    .replace(/\s+/g, " ")
+    .trim();
+  return flat.length > SUMMARY_CHARS ? `${flat.slice(0, SUMMARY_CHARS - 1)}…` : flat;
+}

@@ -1,0 +1,168 @@
+// The advisor over HTTP. POST /advisor/chat streams a turn as Server-Sent Events when the client accepts
+// text/event-stream (named events, JSON data, comment heartbeats), or answers with the whole turn as JSON.
+// GET and DELETE /advisor/sessions/:id read and forget a conversation; GET /reports/:id serves a written report.
+import type { FastifyInstance, FastifyReply } from "fastify";
+import type { AdvisorEvent } from "../../agent/turn.ts";
+import { CounselError, NotFoundError } from "../../errors.ts";
+import { clientAbortSignal } from "../abort.ts";
+import { toProblem } from "../plugins/errors.ts";
+
+const SESSION_ID = "^[A-Za-z0-9_-]{8,128}$";
+
+const chatBody = {
+  type: "object",
+  required: ["message"],
+  additionalProperties: false,
+  properties: {
+    message: { type: "string", minLength: 1, maxLength: 8000, pattern: "\\S" },
+    sessionId: {
+      type: "string",
+      pattern: SESSION_ID,
+      description: "Continue this conversation; omitted: a new one (its id comes back in `session`).",
+    },
+    chain: {
+      type: "string",
+      pattern: "^[a-z0-9][a-z0-9_-]{0,63}$",
+      description: "An advisor chain; default advisor.",
+    },
+  },
+} as const;
+
+const sessionParams = {
+  type: "object",
+  properties: { id: { type: "string", pattern: SESSION_ID } },
+} as const;
+
+interface ChatBody {
+  message: string;
+  sessionId?: string;
+  chain?: string;
+}
+
+export interface AdvisorRouteOptions {
+  /** A reader that takes nothing for this long while the server waits to write is dropped, its turn aborted. */
+  stallTimeoutMs?: number;
+}
+
+export async function advisorRoutes(app: FastifyInstance, options: AdvisorRouteOptions = {}) {
+  const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
+
+  app.post<{ Body: ChatBody }>(
+    "/advisor/chat",
+    {
+      sse: "dual",
+      schema: {
+        tags: ["advisor"],
+        summary: "Chat with the advisor: Server-Sent Events with Accept: text/event-stream, else JSON",
+        description:
+          "Events: `session` {sessionId}, `token` {text}, `tool_start` {name, input}, `tool_end` {name, summary, " +
+          "url?}, `sources` {sources}, `done` {message, usage, timings}, `error` (a problem object).",
+        body: chatBody,
+        response: { "4xx": { $ref: "problem#" }, "5xx": { $ref: "problem#" } },
+      },
+    },
+    async (request, reply) => {
+      const { message, chain = "advisor" } = request.body;
+      const advisor = app.services.advisor(chain); // 404, 400 or 503 before anything is streamed
+      const sessionId = request.body.sessionId ?? crypto.randomUUID();
+      const signal = watchClient(reply, stallTimeoutMs);
+      const turn = advisor.chat({ message, sessionId }, { signal });
+
+      if (reply.sse) {
+        await reply.sse.send(
+          asSse(sessionId, turn, (error) => request.log.error({ err: error }, "advisor turn failed")),
+        );
+        return;
+      }
+      return gather(sessionId, turn);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/advisor/sessions/:id",
+    { schema: { tags: ["advisor"], summary: "A conversation, oldest message first", params: sessionParams } },
+    async (request) => {
+      const messages = await app.services.sessions.get(request.params.id);
+      if (messages.length === 0) throw new NotFoundError(`No conversation ${request.params.id}.`);
+      return { sessionId: request.params.id, messages };
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    "/advisor/sessions/:id",
+    { schema: { tags: ["advisor"], summary: "Forget a conversation", params: sessionParams } },
+    async (request, reply) => {
+      await app.services.sessions.delete(request.params.id);
+      return reply.code(204).send();
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/reports/:id",
+    {
+      schema: {
+        tags: ["advisor"],
+        summary: "A report the advisor wrote, as Markdown",
+        params: { type: "object", properties: { id: { type: "string", maxLength: 64 } } },
+      },
+    },
+    async (request, reply) => {
+      const report = await app.services.reports.get(request.params.id);
+      if (!report) throw new NotFoundError(`No report ${request.params.id}.`);
+      return reply.type("text/markdown; charset=utf-8").send(report.markdown);
+    },
+  );
+}
+
+/**
+ * Aborts the turn when the client leaves, or when it stops reading: a reply the socket cannot take waits in
+ * memory, so a reader that takes nothing for `stallTimeoutMs` is dropped rather than buffered for.
+ */
+function watchClient(reply: FastifyReply, stallTimeoutMs: number): AbortSignal {
+  const left = clientAbortSignal(reply);
+  const controller = new AbortController();
+  left.addEventListener("abort", () => controller.abort(left.reason), { once: true });
+  let stalledSince = 0;
+  const timer = setInterval(
+    () => {
+      if (!reply.raw.writableNeedDrain) {
+        stalledSince = 0;
+        return;
+      }
+      stalledSince ||= Date.now();
+      if (Date.now() - stalledSince >= stallTimeoutMs) {
+        controller.abort(new Error("client stopped reading"));
+        reply.raw.destroy();
+      }
+    },
+    Math.min(1000, stallTimeoutMs),
+  );
+  timer.unref();
+  reply.raw.once("close", () => clearInterval(timer));
+  return controller.signal;
+}
+
+/** The turn as SSE messages: `session` first, then the turn's events; a failure mid-stream is an `error` event. */
+async function* asSse(sessionId: string, turn: AsyncGenerator<AdvisorEvent>, log: (error: unknown) => void) {
+  yield { event: "session", data: { sessionId } };
+  try {
+    for await (const { event, data } of turn) yield { event, data };
+  } catch (error) {
+    const problem = toProblem(error as Error);
+    if (problem.status >= 500) log(error);
+    yield { event: "error", data: { type: `https://counsel.dev/problems/${problem.code}`, ...problem } };
+  }
+}
+
+/** Without SSE: the whole turn as one reply. A failure is the usual problem+json. */
+async function gather(sessionId: string, turn: AsyncGenerator<AdvisorEvent>) {
+  const tools: { name: string; input: unknown; summary?: string; url?: string }[] = [];
+  const sources = new Map<number, unknown>();
+  for await (const e of turn) {
+    if (e.event === "tool_start") tools.push({ name: e.data.name, input: e.data.input });
+    if (e.event === "tool_end") Object.assign(tools.findLast((t) => t.name === e.data.name) ?? {}, e.data);
+    if (e.event === "sources") for (const s of e.data.sources) sources.set(s.n, s);
+    if (e.event === "done") return { sessionId, ...e.data, tools, sources: [...sources.values()] };
+  }
+  throw new CounselError("internal", 500, "The advisor's turn ended without a reply.");
+}

@@ -1,0 +1,120 @@
+// One advisor turn with LangChain's fake tool-calling model over a real hybrid searcher: the events in order,
+// tokens adding up to the message, sources numbered across the turn, history kept (and trimmed, and redacted),
+// the tool-call cap, and an aborted turn that leaves no trace.
+import { InMemoryChatMessageHistory } from "@langchain/core/chat_history";
+import { Document } from "@langchain/core/documents";
+import { AIMessage, type BaseMessage, HumanMessage } from "@langchain/core/messages";
+import { fakeModel } from "@langchain/core/testing";
+import { describe, expect, it } from "vitest";
+import { createAdvisor } from "../../src/agent/advisor.ts";
+import { createSearchTool } from "../../src/agent/tools/search-knowledge-base.ts";
+import type { AdvisorEvent } from "../../src/agent/turn.ts";
+import { parseChainConfig } from "../../src/chains/config.ts";
+import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
+import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
+import { LocalVectorStore } from "../../src/store/local-vector-store.ts";
+
+const DOCS = [
+  ["memo", "There were 20,000 bottles of water, 10,000 blankets, and 200 laptops delivered on January 23."],
+  ["hours", "The cafeteria opens at 9am and closes at 3pm on weekdays."],
+  ["leave", "Employees accrue 25 days of annual leave, and may carry 5 days into the next year."],
+];
+
+async function searcher() {
+  const store = new LocalVectorStore(new LocalHashEmbeddings());
+  await store.addDocuments(
+    DOCS.map(([id, text]) => new Document({ id, pageContent: text, metadata: { source: `${id}.txt` } })),
+    { ids: DOCS.map(([id]) => id) },
+  );
+  return new HybridSearcher({ store });
+}
+
+function advisorChain(extra = "") {
+  return parseChainConfig(
+    `name: advisor\ntype: advisor\nprompt: advisor\nadvisor: { tools: [search_knowledge_base]${extra} }\n`,
+    "chains/advisor.yaml",
+  );
+}
+
+async function collect(events: AsyncGenerator<AdvisorEvent>) {
+  const out: AdvisorEvent[] = [];
+  for await (const e of events) out.push(e);
+  return out;
+}
+
+describe("an advisor turn", () => {
+  it("streams tool events, sources and tokens in order; the tokens add up to the message", async () => {
+    const seen: BaseMessage[][] = [];
+    const model = fakeModel()
+      .respondWithTools([{ name: "search_knowledge_base", args: { query: "laptops delivered" } }])
+      .respond((messages) => {
+        seen.push(messages);
+        return new AIMessage("200 laptops were delivered [1].");
+      });
+    const sessions = new Map<string, InMemoryChatMessageHistory>();
+    const history = (id: string) => {
+      const found = sessions.get(id) ?? new InMemoryChatMessageHistory();
+      sessions.set(id, found);
+      return found;
+    };
+    const advisor = createAdvisor({
+      config: advisorChain(),
+      model,
+      systemPrompt: "You advise.",
+      tools: { search_knowledge_base: createSearchTool({ searcher: await searcher(), k: 2 }) },
+      history,
+    });
+
+    const events = await collect(advisor.chat({ message: "How many laptops?", sessionId: "s1" }));
+    const kinds = events.map((e) => e.event);
+    expect(kinds.indexOf("tool_start")).toBeLessThan(kinds.indexOf("tool_end"));
+    expect(kinds.indexOf("tool_end")).toBeLessThan(kinds.indexOf("sources"));
+    expect(kinds.at(-1)).toBe("done");
+    expect(events.find((e) => e.event === "tool_start")?.data).toEqual({
+      name: "search_knowledge_base",
+      input: { query: "laptops delivered" },
+    });
+    const sources = events.find((e) => e.event === "sources")?.data as {
+      sources: { n: number; id: string }[];
+    };
+    expect(sources.sources[0]).toMatchObject({ n: 1, id: "memo", source: "memo.txt" });
+
+    const done = events.at(-1)?.data as { message: string };
+    const tokens = events.filter((e) => e.event === "token").map((e) => (e.data as { text: string }).text);
+    expect(tokens.join("")).toBe(done.message);
+    expect(done.message).toContain("200 laptops were delivered [1].");
+    // The model saw the numbered excerpt in the tool's reply.
+    expect(String(seen[0].at(-1)?.content)).toMatch(/\[1\] \(memo\.txt\)\nThere were 20,000 bottles/);
+
+    const kept = await history("s1").getMessages();
+    expect(kept.map((m) => m.getType())).toEqual(["human", "ai"]);
+    expect(kept[1].content).toBe(done.message);
+  });
+
+  it("sends the session's earlier turns, trimmed to the memory budget, oldest dropped first", async () => {
+    const history = new InMemoryChatMessageHistory();
+    for (let i = 0; i < 30; i++) {
+      await history.addMessages([
+        new HumanMessage(`old question ${i} ${"word ".repeat(60)}`),
+        new AIMessage(`old answer ${i}`),
+      ]);
+    }
+    let sent: BaseMessage[] = [];
+    const model = fakeModel().respond((messages) => {
+      sent = messages;
+      return new AIMessage("ok");
+    });
+    const advisor = createAdvisor({
+      config: advisorChain(", memoryTokens: 500"),
+      model,
+      systemPrompt: "You advise.",
+      tools: { search_knowledge_base: createSearchTool({ searcher: await searcher(), k: 2 }) },
+      history: () => history,
+    });
+    await collect(advisor.chat({ message: "And now?", sessionId: "s2" }));
+    const text = sent.map((m) => String(m.content)).join("\n");
+    expect(text).toContain("old question 29");
+    expect(text).not.toContain("old question 0 ");
+    expect(String(sent.at(-1)?.content)).toBe("And now?");
+  });
+});

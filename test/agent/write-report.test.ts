@@ -1,0 +1,341 @@
+// The write_report tool over real document text (test/fixtures, origins in SOURCES.md) in the real in-process
+// store and hybrid searcher, with the repository's prompts/write-report.md; LangChain's FakeListChatModel
+// plays the model with scripted replies (first the search queries, then the report).
+
+import path from "node:path";
+import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
+import type { CallbackManagerForLLMRun } from "@langchain/core/callbacks/manager";
+import type { Document } from "@langchain/core/documents";
+import type { BaseMessage, ToolMessage } from "@langchain/core/messages";
+import type { PromptTemplate } from "@langchain/core/prompts";
+import { FakeListChatModel } from "@langchain/core/utils/testing";
+import { beforeAll, describe, expect, it } from "vitest";
+import { MemoryReportStore, type Report, type ReportStore } from "../../src/agent/report-store.ts";
+import {
+  createWriteReportTool,
+  parseQueries,
+  type WriteReportArtifact,
+  type WriteReportToolOptions,
+} from "../../src/agent/tools/write-report.ts";
+import { loadPrompt, parsePrompt, sourceOf } from "../../src/chains/prompts.ts";
+import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
+import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
+import type { ScoredDocument, Searcher, SearchOptions } from "../../src/retrieval/types.ts";
+import { LocalVectorStore } from "../../src/store/local-vector-store.ts";
+import { corpus } from "../helpers/corpus.ts";
+import { ROOT } from "../helpers/services.ts";
+
+/** The hybrid searcher, noting the queries it is asked; `onSearch` lets a test act in the middle of a run. */
+class RecordingSearcher implements Searcher {
+  readonly queries: string[] = [];
+  constructor(
+    private readonly inner: Searcher,
+    private readonly onSearch?: () => void,
+  ) {}
+  async search(query: string, options: SearchOptions): Promise<ScoredDocument[]> {
+    this.queries.push(query);
+    this.onSearch?.();
+    return this.inner.search(query, options);
+  }
+}
+
+/** FakeListChatModel that also keeps the messages and the signal of every call. */
+class ScriptedModel extends FakeListChatModel {
+  readonly calls: { messages: BaseMessage[]; signal?: AbortSignal }[] = [];
+  constructor(responses: string[]) {
+    super({ responses });
+  }
+  override async _generate(
+    messages: BaseMessage[],
+    options?: this["ParsedCallOptions"],
+    runManager?: CallbackManagerForLLMRun,
+  ) {
+    this.calls.push({ messages, signal: options?.signal });
+    return super._generate(messages, options, runManager);
+  }
+}
+
+/** The memory store, noting what is saved. */
+class RecordingReportStore implements ReportStore {
+  readonly saved: Report[] = [];
+  private readonly inner = new MemoryReportStore();
+  async save(report: Report) {
+    this.saved.push(report);
+    await this.inner.save(report);
+  }
+  get(id: string) {
+    return this.inner.get(id);
+  }
+}
+
+const TOPIC = "How Bitcoin prevents double-spending without a trusted third party";
+const QUERIES = [
+  "double-spending without a trusted third party",
+  "proof-of-work longest chain",
+  "timestamp server",
+];
+
+// What a model writes, with a citation out of range ([42]), a group with one ([2, 99]), a title with a
+// citation and a references list of its own; claims paraphrase the whitepaper.
+const REPORT = `Here is the report you asked for.
+
+# Preventing double-spending in Bitcoin [1]
+
+## Executive summary
+Bitcoin prevents double-spending with a peer-to-peer timestamp server [1]. Nodes accept the longest chain of proof-of-work as the record of events [2, 99]. An attacker would need most of the CPU power to rewrite it [3]. This needs no trusted third party [42].
+
+## Findings
+- Transactions are hashed into a chain of timestamps, each including the previous one [1].
+- The longest chain serves as proof of the sequence of events witnessed [2][3].
+- A merchant cannot otherwise know that a coin was not spent twice [42].
+
+## Recommendations
+- Wait for several blocks before treating a payment as final [3].
+
+## References
+[13] Wikipedia, "Double-spending".
+`;
+
+const ask = (topic: string, extra: Record<string, unknown> = {}) => ({
+  type: "tool_call" as const,
+  id: "call-1",
+  name: "write_report",
+  args: { topic, ...extra },
+});
+
+const text = (message: BaseMessage) => (typeof message.content === "string" ? message.content : message.text);
+
+describe("write_report", () => {
+  const docs = corpus();
+  const byId = new Map(docs.map((d) => [d.id as string, d]));
+  let searcher: HybridSearcher;
+  let prompt: PromptTemplate;
+
+  beforeAll(async () => {
+    const store = new LocalVectorStore(new LocalHashEmbeddings());
+    await store.addDocuments(docs, { ids: docs.map((d) => d.id as string) });
+    searcher = new HybridSearcher({ store });
+    prompt = await loadPrompt(path.join(ROOT, "prompts"), "write-report", "advisor");
+  });
+
+  function setup(responses: string[], options: Partial<WriteReportToolOptions> = {}) {
+    const model = new ScriptedModel(responses);
+    const recording = new RecordingSearcher(options.searcher ?? searcher);
+    const reports = new RecordingReportStore();
+    const tool = createWriteReportTool({
+      prompt,
+      k: 4,
+      maxSources: 6,
+      ...options,
+      searcher: recording,
+      model,
+      reports,
+    });
+    return { model, searcher: recording, reports, tool };
+  }
+
+  it("researches the model's queries and saves a four-section report whose Sources are the cited chunks", async () => {
+    const { model, searcher, reports, tool } = setup([JSON.stringify(QUERIES), REPORT]);
+    const reply: ToolMessage = await tool.invoke(ask(TOPIC));
+
+    expect(searcher.queries).toEqual(QUERIES);
+    expect(model.calls).toHaveLength(2);
+
+    const artifact = reply.artifact as WriteReportArtifact;
+    expect(artifact.reportId).toEqual(expect.any(String));
+    const id = artifact.reportId as string;
+    expect(artifact.url).toBe(`/reports/${id}`);
+    expect(reply.content).toContain(`/reports/${id}`);
+    const report = (await reports.get(id)) as Report;
+    expect(report).toEqual(reports.saved[0]);
+    expect(report).toMatchObject({ id, topic: TOPIC, audience: "a general business reader" });
+    expect(new Date(report.createdAt).toISOString()).toBe(report.createdAt);
+    expect(artifact).toEqual({
+      reportId: id,
+      url: `/reports/${id}`,
+      title: report.title,
+      sources: report.sources,
+    });
+
+    // The title from the # heading, without its citation; the preamble and the model's references are gone.
+    expect(report.title).toBe("Preventing double-spending in Bitcoin");
+    const { markdown } = report;
+    expect(markdown.startsWith("# Preventing double-spending in Bitcoin\n")).toBe(true);
+    expect(markdown).not.toContain("Here is the report");
+    expect(markdown).not.toMatch(/References|Wikipedia|\[13\]/);
+    const headings = [...markdown.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
+    expect(headings).toEqual(["Executive summary", "Findings", "Recommendations", "Sources"]);
+
+    // At most six chunks were numbered: [42] and the 99 of [2, 99] pointed at nothing and are gone.
+    expect(markdown).not.toMatch(/\[42\]|99/);
+    expect(markdown).toContain("as the record of events [2].");
+    expect(markdown).toContain("This needs no trusted third party.");
+    const cited = [...new Set([...markdown.matchAll(/\[(\d+)\]/g)].map((m) => Number(m[1])))].sort();
+    expect(cited).toEqual([1, 2, 3]);
+    expect(report.sources.map((s) => s.n)).toEqual([1, 2, 3]);
+
+    // Each listed source is a real chunk, the very one the model was shown as [n].
+    const writingPrompt = text(model.calls[1].messages[0]);
+    const sourcesSection = markdown.slice(markdown.indexOf("## Sources"));
+    for (const source of report.sources) {
+      const chunk = byId.get(source.id) as Document;
+      expect(chunk, source.id).toBeDefined();
+      const { source: file, page } = sourceOf(chunk.metadata);
+      expect(source).toMatchObject({ source: file, page });
+      const where = page === undefined ? file : `${file}, page ${page}`;
+      expect(sourcesSection).toContain(`- [${source.n}] ${where}\n`);
+      const block = writingPrompt.slice(writingPrompt.indexOf(`[${source.n}] (`));
+      expect(block.startsWith(`[${source.n}] (${where})\n`)).toBe(true);
+      expect(block).toContain(
+        chunk.pageContent
+          .trim()
+          .slice(0, 60)
+          .replace(/\n{3,}/g, "\n\n"),
+      );
+      expect(chunk.pageContent.replace(/\s+/g, " ")).toContain(source.snippet.replace(/…$/, "").slice(0, 80));
+    }
+
+    // The defaults reached the prompt; the agent gets a summary without the report's own [n] numbers.
+    expect(writingPrompt).toContain(TOPIC);
+    expect(writingPrompt).toContain("a general business reader");
+    expect(writingPrompt).toContain("Length: medium");
+    expect(reply.content).toContain("Bitcoin prevents double-spending with a peer-to-peer timestamp server.");
+    expect(reply.content).not.toMatch(/\[\d+\]/);
+    expect(reply.content).not.toContain("Note:");
+  });
+
+  it("runs the model calls under the tool's run, tagged so that the agent's stream can leave them out", async () => {
+    const { tool } = setup([JSON.stringify(QUERIES), REPORT]);
+    const starts: { runName?: string; parentRunId?: string; tags?: string[] }[] = [];
+    const handler = BaseCallbackHandler.fromMethods({
+      handleChatModelStart(_llm, _messages, _runId, parentRunId, _extra, tags, _metadata, runName) {
+        starts.push({ runName, parentRunId, tags });
+      },
+    });
+    handler.awaitHandlers = true;
+    await tool.invoke(ask(TOPIC), { callbacks: [handler] });
+    expect(starts.map((s) => s.runName)).toEqual(["write_report:plan", "write_report:write"]);
+    for (const start of starts) {
+      expect(start.parentRunId).toEqual(expect.any(String));
+      expect(start.tags).toContain("nostream");
+    }
+  });
+
+  it.each([
+    [
+      "a fenced JSON array after prose",
+      'Sure.\n```json\n["proof-of-work", "timestamp server"]\n```',
+      ["proof-of-work", "timestamp server"],
+    ],
+    [
+      "a numbered list under a heading line",
+      'Queries:\n1. proof-of-work\n2) "timestamp server"\n3. Proof-of-work',
+      ["proof-of-work", "timestamp server"],
+    ],
+    [
+      "a bullet list",
+      "- incentive for nodes\n* reclaiming disk space\n",
+      ["incentive for nodes", "reclaiming disk space"],
+    ],
+    [
+      "objects with a query field",
+      '[{"query": "merkle tree"}, {"query": "privacy"}]',
+      ["merkle tree", "privacy"],
+    ],
+    ["more than five queries", JSON.stringify(["a", "b", "c", "d", "e", "f"]), ["a", "b", "c", "d", "e"]],
+    ["nothing usable", "   ", []],
+  ])("reads the search queries from %s", (_form, reply, queries) => {
+    expect(parseQueries(reply)).toEqual(queries);
+  });
+
+  it("searches for the topic itself when the model suggests no queries", async () => {
+    const { model, searcher, tool } = setup(["", REPORT]);
+    await tool.invoke(ask(TOPIC, { audience: "the board", length: "short" }));
+    expect(searcher.queries).toEqual([TOPIC]);
+    const writingPrompt = text(model.calls[1].messages[0]);
+    expect(writingPrompt).toContain("<audience>\nthe board\n</audience>");
+    expect(writingPrompt).toContain("Length: short");
+  });
+
+  it("asks once for a rewrite when a section is missing, and keeps the rewrite", async () => {
+    const noRecommendations = REPORT.slice(0, REPORT.indexOf("## Recommendations"));
+    const { model, reports, tool } = setup([JSON.stringify(QUERIES), noRecommendations, REPORT]);
+    const reply: ToolMessage = await tool.invoke(ask(TOPIC));
+    expect(model.calls).toHaveLength(3);
+    const [request, draft, fix] = model.calls[2].messages;
+    expect(text(request)).toBe(text(model.calls[1].messages[0]));
+    expect([request.type, draft.type, fix.type]).toEqual(["human", "ai", "human"]);
+    expect(text(draft)).toBe(noRecommendations);
+    expect(text(fix)).toContain('lacks the "## Recommendations" section');
+    const report = reports.saved[0];
+    expect(report.markdown).toContain("## Recommendations\n");
+    expect(reply.content).not.toContain("Note:");
+  });
+
+  it("saves the rewrite as it is, and tells the agent, when it still lacks a section", async () => {
+    const noRecommendations = REPORT.slice(0, REPORT.indexOf("## Recommendations"));
+    const { model, reports, tool } = setup([JSON.stringify(QUERIES), noRecommendations, noRecommendations]);
+    const reply: ToolMessage = await tool.invoke(ask(TOPIC));
+    expect(model.calls).toHaveLength(3);
+    const { markdown } = reports.saved[0];
+    expect([...markdown.matchAll(/^## (.+)$/gm)].map((m) => m[1])).toEqual([
+      "Executive summary",
+      "Findings",
+      "Sources",
+    ]);
+    expect(reply.content).toContain('Note: the report lacks the "## Recommendations" section.');
+  });
+
+  it("titles a report after its topic when the model gives it no title", async () => {
+    const untitled = `\`\`\`markdown\n${REPORT.slice(REPORT.indexOf("## Executive summary"))}\`\`\``;
+    const { reports, tool } = setup([JSON.stringify(QUERIES), untitled]);
+    await tool.invoke(ask(TOPIC));
+    const report = reports.saved[0];
+    expect(report.title).toBe(TOPIC);
+    expect(report.markdown.startsWith(`# ${TOPIC}\n\n## Executive summary\n`)).toBe(true);
+    expect(report.markdown).not.toContain("```");
+  });
+
+  it("writes no report, and makes no writing call, when nothing in the knowledge base matches", async () => {
+    const empty = new HybridSearcher({ store: new LocalVectorStore(new LocalHashEmbeddings()) });
+    const { model, searcher, reports, tool } = setup([JSON.stringify(QUERIES), REPORT], { searcher: empty });
+    const reply: ToolMessage = await tool.invoke(ask(TOPIC));
+    expect(searcher.queries).toEqual(QUERIES);
+    expect(model.calls).toHaveLength(1);
+    expect(reports.saved).toEqual([]);
+    expect(reply.content).toContain("no report was written");
+    expect(reply.artifact).toEqual({ reportId: null, url: null, title: null, sources: [] });
+  });
+
+  it("stops when the run is aborted during the research: no writing call, no report", async () => {
+    const controller = new AbortController();
+    const model = new ScriptedModel([JSON.stringify(QUERIES), REPORT]);
+    const reports = new RecordingReportStore();
+    const aborting = new RecordingSearcher(searcher, () => controller.abort());
+    const tool = createWriteReportTool({ searcher: aborting, model, reports, prompt });
+    await expect(tool.invoke(ask(TOPIC), { signal: controller.signal })).rejects.toThrow(/abort/i);
+    expect(model.calls).toHaveLength(1);
+    expect(model.calls[0].signal?.aborted).toBe(true); // the model call got the run's signal
+    expect(reports.saved).toEqual([]);
+  });
+
+  it("refuses a prompt without the placeholders the tool fills in", () => {
+    const bad = parsePrompt("Write about {topic} for {audience}: {notes}", "bad.md", "advisor");
+    expect(() =>
+      createWriteReportTool({
+        searcher,
+        model: new ScriptedModel([]),
+        reports: new MemoryReportStore(),
+        prompt: bad,
+      }),
+    ).toThrow(/missing \{length\} \{context\}; unknown \{notes\}/);
+  });
+
+  it("rejects an empty or overlong topic and an unknown length before any work", async () => {
+    const { model, tool } = setup([JSON.stringify(QUERIES), REPORT]);
+    await expect(tool.invoke(ask(""))).rejects.toThrow();
+    await expect(tool.invoke(ask("x".repeat(501)))).rejects.toThrow();
+    await expect(tool.invoke(ask(TOPIC, { length: "epic" }))).rejects.toThrow();
+    expect(model.calls).toHaveLength(0);
+  });
+});

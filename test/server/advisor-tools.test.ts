@@ -1,0 +1,128 @@
+// The advisor's tools through the HTTP route, driven by LangChain's fake tool-calling model over the real
+// services: it searches the ingested memo, writes a report, and answers; the SSE stream shows each tool call
+// between tool_start and tool_end, the sources it found, and the report's link, which GET /reports/:id serves.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { AIMessage } from "@langchain/core/messages";
+import { fakeModel } from "@langchain/core/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AdvisorToolName, createAdvisor } from "../../src/agent/advisor.ts";
+import { createSearchTool } from "../../src/agent/tools/search-knowledge-base.ts";
+import { createWriteReportTool } from "../../src/agent/tools/write-report.ts";
+import type { ChainConfig } from "../../src/chains/config.ts";
+import { loadPrompt } from "../../src/chains/prompts.ts";
+import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
+import { appTimings, buildApp } from "../../src/server/app.ts";
+import { createServices } from "../../src/services.ts";
+import { FIXTURES, quiet, ROOT, tempDataDir, testSettings } from "../helpers/services.ts";
+import { readSse, type SseEvent } from "../helpers/sse.ts";
+
+const REPORT = [
+  "# Relief shipment of January 2023",
+  "## Executive summary",
+  "The January delivery included 200 laptops [1].",
+  "## Findings",
+  "- 20,000 bottles of water and 10,000 blankets were delivered on January 23, 2023 [1].",
+  "## Recommendations",
+  "- Keep the delivery records with the memo [1].",
+].join("\n\n");
+
+function withTools(config: ChainConfig, tools: AdvisorToolName[]): ChainConfig {
+  return { ...config, advisor: { ...(config.advisor as NonNullable<ChainConfig["advisor"]>), tools } };
+}
+
+describe("the advisor's tools over SSE", () => {
+  let data: Awaited<ReturnType<typeof tempDataDir>>;
+  let url: string;
+  let close: () => Promise<void>;
+
+  beforeAll(async () => {
+    data = await tempDataDir();
+    const settings = testSettings(data.dir, { SSE_HEARTBEAT_MS: "0" });
+    const services = await createServices(settings, quiet);
+    const memo = await readFile(path.join(FIXTURES, "fake-memo.pdf"));
+    await services.pipeline.ingest([{ name: "fake-memo.pdf", source: "memo", data: memo }]);
+
+    const searcher = new HybridSearcher({ store: services.store });
+    const model = fakeModel()
+      .respondWithTools([{ name: "search_knowledge_base", args: { query: "laptops delivered" } }])
+      .respondWithTools([{ name: "write_report", args: { topic: "the January relief shipment" } }])
+      .respond(new AIMessage('["laptops delivered January", "blankets and water"]')) // the report's queries
+      .respond(new AIMessage(REPORT)) // the report
+      .respond(new AIMessage("200 laptops were delivered [1]. The report is at the link above."));
+    const advisor = createAdvisor({
+      config: withTools(services.chains.get("advisor") as ChainConfig, [
+        "search_knowledge_base",
+        "write_report",
+      ]),
+      model,
+      systemPrompt: "You advise.",
+      history: services.stores.chatHistory,
+      tools: {
+        search_knowledge_base: createSearchTool({ searcher, k: 3 }),
+        write_report: createWriteReportTool({
+          searcher,
+          model,
+          reports: services.stores.reports,
+          prompt: await loadPrompt(path.join(ROOT, "prompts"), "write-report", "advisor"),
+        }),
+      },
+    });
+    const app = await buildApp(
+      { ...services, advisor: () => advisor },
+      { limits: settings.limits, ...appTimings(settings) },
+    );
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    close = async () => {
+      await app.close();
+      await services.close();
+    };
+  });
+  afterAll(async () => {
+    await close?.();
+    await data?.remove();
+  });
+
+  it("shows each tool call, the sources found and the report's link, and serves the report", async () => {
+    const res = await fetch(`${url}/advisor/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify({ message: "How many laptops arrived? Write me a report." }),
+    });
+    const events = await readSse(res).rest();
+    const names = events.map(
+      (e) => `${e.event}${(e.data as { name?: string }).name ? `:${(e.data as { name: string }).name}` : ""}`,
+    );
+    expect(names.filter((n) => n !== "token")).toEqual([
+      "session",
+      "tool_start:search_knowledge_base",
+      "tool_end:search_knowledge_base",
+      "sources",
+      "tool_start:write_report",
+      "tool_end:write_report",
+      "done",
+    ]);
+    const sources = events.find((e) => e.event === "sources")?.data as {
+      sources: { n: number; source: string }[];
+    };
+    expect(sources.sources[0]).toMatchObject({ n: 1, source: "memo", page: 1 });
+
+    const written = events.find(
+      (e) =>
+        e.event === "tool_end" && (e.data as SseEvent["data"] & { name: string }).name === "write_report",
+    )?.data as { url: string; summary: string };
+    expect(written.url).toMatch(/^\/reports\/[0-9a-f-]{36}$/);
+    const report = await fetch(`${url}${written.url}`);
+    expect(report.headers.get("content-type")).toContain("text/markdown");
+    const markdown = await report.text();
+    expect(markdown).toMatch(/^# Relief shipment of January 2023/);
+    for (const section of ["## Executive summary", "## Findings", "## Recommendations", "## Sources"])
+      expect(markdown).toContain(section);
+    expect(markdown).toMatch(/## Sources[\s\S]*\[1\] memo, page 1/);
+
+    const done = events.at(-1)?.data as { message: string };
+    expect(done.message).toContain("200 laptops were delivered [1].");
+    expect((await fetch(`${url}/reports/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
+  });
+});
