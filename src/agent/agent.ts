@@ -25,7 +25,7 @@ export function buildAdvisorAgent({ model, tools, systemPrompt, settings }: Advi
         // Past the retries the turn fails (an `error` event), rather than answering with the error's text.
         onFailure: "error",
       }),
-      // "continue": past the limit the tool calls are refused and the model must answer with what it has.
+      // Past the limit a tool call is refused with an error message and the run ends (LangChain's "continue").
       toolCallLimitMiddleware({ runLimit: settings.maxToolCalls, exitBehavior: "continue" }),
       ...settings.redactPii.map((type) => piiMiddleware(type, { strategy: "redact", applyToInput: true })),
     ],

@@ -78,7 +78,7 @@ const advisorSchema = z.strictObject({
   tools: z
     .array(z.enum(ADVISOR_TOOLS), { error: `expected a list of ${ADVISOR_TOOLS.join(", ")}` })
     .default(() => [...ADVISOR_TOOLS]),
-  /** Tool calls allowed in one turn; past it the agent must answer with what it has. */
+  /** Tool calls allowed in one turn; past it further calls are refused and the turn ends. */
   maxToolCalls: between(1, 50, { int: true }).default(8),
   /** Retries of a failed model call (besides the SDK's own retries of throttling). */
   modelRetries: between(0, 5, { int: true }).default(2),

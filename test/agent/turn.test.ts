@@ -117,4 +117,77 @@ describe("an advisor turn", () => {
     expect(text).not.toContain("old question 0 ");
     expect(String(sent.at(-1)?.content)).toBe("And now?");
   });
+
+  it("caps tool calls per turn: past maxToolCalls the tools are not run and the turn ends", async () => {
+    const inner = await searcher();
+    let searches = 0;
+    const counting = {
+      search: (q: string, o: Parameters<typeof inner.search>[1]) => {
+        searches += 1;
+        return inner.search(q, o);
+      },
+    };
+    const model = fakeModel()
+      .respondWithTools([{ name: "search_knowledge_base", args: { query: "laptops" } }])
+      .respondWithTools([{ name: "search_knowledge_base", args: { query: "blankets" } }])
+      .respondWithTools([{ name: "search_knowledge_base", args: { query: "water" } }])
+      .respond(new AIMessage("Done searching."));
+    const advisor = createAdvisor({
+      config: advisorChain(", maxToolCalls: 2"),
+      model,
+      systemPrompt: "You advise.",
+      tools: { search_knowledge_base: createSearchTool({ searcher: counting, k: 1 }) },
+      history: () => new InMemoryChatMessageHistory(),
+    });
+    const events = await collect(advisor.chat({ message: "Search a lot.", sessionId: "s3" }));
+    expect(searches).toBe(2);
+    expect(events.filter((e) => e.event === "tool_start")).toHaveLength(2);
+    // LangChain's "continue" answers the refused call with an error and ends the run (langchain 1.5).
+    expect(events.at(-1)?.event).toBe("done");
+  });
+
+  it("redacts personal data from the user's message before the model and the stored history see it", async () => {
+    let sent: BaseMessage[] = [];
+    const model = fakeModel().respond((messages) => {
+      sent = messages;
+      return new AIMessage("Noted.");
+    });
+    const history = new InMemoryChatMessageHistory();
+    const advisor = createAdvisor({
+      config: advisorChain(", redactPii: [email, credit_card]"),
+      model,
+      systemPrompt: "You advise.",
+      tools: { search_knowledge_base: createSearchTool({ searcher: await searcher(), k: 1 }) },
+      history: () => history,
+    });
+    await collect(
+      advisor.chat({ message: "I am jane@example.com, card 4111 1111 1111 1111.", sessionId: "s4" }),
+    );
+    const question = String(sent.at(-1)?.content);
+    expect(question).not.toContain("jane@example.com");
+    expect(question).not.toContain("4111 1111 1111 1111");
+    expect(question).toContain("[REDACTED_EMAIL]");
+    const [stored] = await history.getMessages();
+    expect(stored.content).toBe(question);
+  });
+
+  it("stops an aborted turn and keeps nothing of it", async () => {
+    const leave = new AbortController();
+    const model = fakeModel().respond(() => {
+      leave.abort(new Error("client disconnected"));
+      return new AIMessage("too late");
+    });
+    const history = new InMemoryChatMessageHistory();
+    const advisor = createAdvisor({
+      config: advisorChain(),
+      model,
+      systemPrompt: "You advise.",
+      tools: { search_knowledge_base: createSearchTool({ searcher: await searcher(), k: 1 }) },
+      history: () => history,
+    });
+    await expect(
+      collect(advisor.chat({ message: "Hi", sessionId: "s5" }, { signal: leave.signal })),
+    ).rejects.toThrow();
+    expect(await history.getMessages()).toEqual([]);
+  });
 });

@@ -27,6 +27,8 @@ export interface RecordedRequest {
   headers: Http2ServerRequest["headers"];
   /** Set when the client hung up before the reply was complete. */
   aborted: boolean;
+  /** performance.now() when the first text delta of a stream was written: the model's first token. */
+  firstTextAt?: number;
 }
 
 /**
@@ -39,6 +41,13 @@ export type StreamFault = "throttle" | "internal" | "malformed-frame" | "excepti
 export interface BedrockEmulatorOptions {
   /** Pause between event-stream frames, to make streaming observable. */
   frameDelayMs?: number;
+  /**
+   * A long reply: after a stream's first text delta, this many more deltas of `bytes` characters each, encoded
+   * like the recorded ones, to fill a slow reader's buffers.
+   */
+  longReply?: { frames: number; bytes: number };
+  /** Frames sent between two pauses of frameDelayMs (default 1): a long stream at a model's pace. */
+  framesPerDelay?: number;
   /** Latency of every InvokeModel call, as a remote model would add. */
   invokeDelayMs?: number;
 }
@@ -152,13 +161,18 @@ export class BedrockRuntimeEmulator {
     }
     if (record.operation === "converse-stream") {
       const frames = turn === undefined ? this.streamFrames : this.toolStreamFrames[turn];
-      await this.converseStream(res, frames, this.streamFaults.shift());
+      await this.converseStream(res, frames, this.streamFaults.shift(), record);
       return;
     }
     await this.invoke(record, res);
   }
 
-  private async converseStream(res: Http2ServerResponse, frames: Buffer[], fault: StreamFault | undefined) {
+  private async converseStream(
+    res: Http2ServerResponse,
+    frames: Buffer[],
+    fault: StreamFault | undefined,
+    record: RecordedRequest,
+  ) {
     if (fault === "throttle") {
       return sendError(
         res,
@@ -171,7 +185,8 @@ export class BedrockRuntimeEmulator {
       return sendError(res, 500, "InternalServerException", "The server encountered an internal error.");
     }
     res.writeHead(200, { "content-type": "application/vnd.amazon.eventstream" });
-    for (const [i, recorded] of frames.entries()) {
+    const sent = this.options.longReply ? lengthen(frames, this.options.longReply) : frames;
+    for (const [i, recorded] of sent.entries()) {
       if (res.destroyed) return;
       let frame = recorded;
       if (i === 2 && fault === "malformed-frame") {
@@ -189,8 +204,10 @@ export class BedrockRuntimeEmulator {
         );
       }
       res.write(frame);
+      if (record.firstTextAt === undefined && isTextDelta(frame)) record.firstTextAt = performance.now();
       if (frame !== recorded) return void res.end();
-      if (this.options.frameDelayMs) await new Promise((r) => setTimeout(r, this.options.frameDelayMs));
+      const pause = this.options.frameDelayMs && i % (this.options.framesPerDelay ?? 1) === 0;
+      if (pause) await new Promise((r) => setTimeout(r, this.options.frameDelayMs));
     }
     res.end();
   }
@@ -301,6 +318,21 @@ const COHERE_INPUT_TYPES = ["search_document", "search_query", "classification",
 
 function countTokens(text: string): number {
   return text.split(/\s+/).filter(Boolean).length;
+}
+
+/** The frames with `frames` more text deltas of `bytes` characters after the first one. */
+function lengthen(frames: Buffer[], { frames: count, bytes }: { frames: number; bytes: number }): Buffer[] {
+  const at = frames.findIndex(isTextDelta) + 1;
+  const delta = encodeFrame(
+    { ":event-type": "contentBlockDelta", ":content-type": "application/json", ":message-type": "event" },
+    JSON.stringify({ contentBlockIndex: 0, delta: { text: "lorem ipsum ".repeat(bytes / 12) } }),
+  );
+  return [...frames.slice(0, at), ...Array<Buffer>(count).fill(delta), ...frames.slice(at)];
+}
+
+/** A contentBlockDelta event carrying text (its header and payload are plain bytes in the frame). */
+function isTextDelta(frame: Buffer): boolean {
+  return frame.includes("contentBlockDelta") && frame.includes('"text"');
 }
 
 function sendError(res: Http2ServerResponse, status: number, type: string, message: string) {

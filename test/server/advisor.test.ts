@@ -2,6 +2,7 @@
 // tool-use recordings through the real AWS SDK), read by a real SSE parser; the JSON form; sessions that carry
 // the conversation; a disconnect that aborts the model call upstream; a model failure as an `error` event; and
 // the 503 of a deployment with no model that can call tools.
+import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
 import { useBedrockEmulator } from "../helpers/bedrock.ts";
 import { useService } from "../helpers/services.ts";
@@ -181,4 +182,25 @@ describe("the advisor without a model that can call tools", () => {
       detail: expect.stringMatching(/MODEL_PROVIDER=bedrock/),
     });
   });
+});
+
+describe("a client that stops reading", () => {
+  // A reply of 2,000 deltas of 12 KB (24 MB) at a model's pace: it goes on long after the reader's buffers fill.
+  const emulator = useBedrockEmulator({ longReply: { frames: 2000, bytes: 12_000 }, frameDelayMs: 5 });
+  const service = useService({ ...BEDROCK, SSE_STALL_TIMEOUT_MS: "300" });
+
+  it("is dropped and its turn aborted once the socket stays full, instead of being buffered for", async () => {
+    const { port } = new URL(service.url);
+    const socket = connect(Number(port), "127.0.0.1");
+    const body = JSON.stringify({ message: "Tell me everything, at length." });
+    socket.write(
+      `POST /advisor/chat HTTP/1.1\r\nhost: x\r\naccept: text/event-stream\r\ncontent-type: application/json\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    socket.pause(); // reads nothing: the kernel's buffers fill, then the server's
+    const closed = new Promise((resolve) => socket.once("close", resolve));
+    await expect.poll(() => emulator.requests.at(-1)?.aborted, { timeout: 20_000 }).toBe(true);
+    socket.resume(); // drain what the kernel holds, so the server's close reaches us
+    await closed;
+  }, 30_000);
 });
