@@ -125,7 +125,7 @@ function watchClient(reply: FastifyReply, stallTimeoutMs: number): AbortSignal {
   let stalledSince = 0;
   const timer = setInterval(
     () => {
-    if (!reply.raw.writableNeedDrain) {
+      if (!reply.raw.writableNeedDrain) {
         stalledSince = 0;
         return;
       }
