@@ -3,7 +3,7 @@
 // the conversation; a disconnect that aborts the model call upstream; a model failure as an `error` event; and
 // the 503 of a deployment with no model that can call tools.
 import { connect } from "node:net";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { useBedrockEmulator } from "../helpers/bedrock.ts";
 import { useService } from "../helpers/services.ts";
 import { readSse, type SseEvent } from "../helpers/sse.ts";
@@ -149,6 +149,42 @@ describe("the advisor on Bedrock", () => {
     const notAdvisor = await chat(service.url, { message: "x", chain: "qa" });
     expect(notAdvisor.status).toBe(400);
     expect(notAdvisor.headers.get("content-type")).toContain("application/problem+json");
+  });
+});
+
+describe("the advisor on Redis", () => {
+  const emulator = useBedrockEmulator();
+  const shared = {
+    ...BEDROCK,
+    REDIS_URL: inject("redisUrl"),
+    REDIS_PREFIX: `t${Math.random().toString(36).slice(2, 10)}`,
+  };
+  const one = useService(shared);
+  const two = useService(shared);
+
+  it("continues a conversation on another process: the session lives in Redis", async () => {
+    const first = (await (
+      await chat(one.url, { message: "First question?" }, { sse: false })
+    ).json()) as Turn;
+    const before = emulator.requests.length;
+    const res = await chat(
+      two.url,
+      { message: "Second question?", sessionId: first.sessionId },
+      { sse: false },
+    );
+    expect(res.status).toBe(200);
+    const sent = emulator.requests[before].body as {
+      messages: { role: string; content: { text?: string }[] }[];
+    };
+    expect(sent.messages.map((m) => m.content[0].text ?? "")).toEqual([
+      "First question?",
+      expect.any(String),
+      "Second question?",
+    ]);
+    const conversation = (await (
+      await fetch(`${one.url}/advisor/sessions/${first.sessionId}`)
+    ).json()) as Conversation;
+    expect(conversation.messages).toHaveLength(4);
   });
 });
 
