@@ -3,11 +3,15 @@ import { execFile } from "node:child_process";
 import { access, copyFile, mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { useS3Emulator } from "../helpers/s3.ts";
 import { FIXTURES, ROOT, tempDataDir } from "../helpers/services.ts";
 
 const run = promisify(execFile);
+
+// Each command is a new Node process that compiles the TypeScript sources and opens the stores: seconds apiece,
+// many more when the test run shares two cores with the rest of the suite.
+vi.setConfig({ testTimeout: 180_000 });
 
 describe("counsel CLI", () => {
   let data: Awaited<ReturnType<typeof tempDataDir>>;

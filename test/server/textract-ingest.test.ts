@@ -119,7 +119,7 @@ describe("ingesting scans with Textract", () => {
     );
     expect(stdout).toMatch(/^<!-- paystub\.jpg: jpeg, read by textract; 1 document/);
     expect(stdout).toContain("| Regular | 10.00 | 32.00 | 320.00 | 16,640.00 |");
-  });
+  }, 120_000); // a new Node process: seconds alone, more when the suite shares the cores
 });
 
 describe("images without Textract", () => {
