@@ -1,4 +1,4 @@
-// The `counsel` command: serve, ingest, ask, extract. Each builds the same services as the server, from the same
+// The `counsel` command: serve, ingest, ask, extract, eval. Each builds the same services as the server, from the same
 // settings, so the CLI and the service see one knowledge base.
 import { existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -7,6 +7,7 @@ import { SingleBar } from "cli-progress";
 import { Command, InvalidArgumentError } from "commander";
 import picomatch from "picomatch";
 import { ChainConfigError } from "./chains/config.ts";
+import { evalCommand } from "./chains/eval/command.ts";
 import { loadSettings, SettingsError } from "./config/settings.ts";
 import { CounselError } from "./errors.ts";
 import { extractMarkdown } from "./ingest/extract.ts";
@@ -180,6 +181,8 @@ function intBetween(value: string, min: number, max: number): number {
   if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected ${min}-${max}`);
   return n;
 }
+
+program.addCommand(evalCommand({ loadEnv }));
 
 program.parseAsync().catch((error: unknown) => {
   // A mistake in settings, a recipe, a chain file or the input: the message says what to fix; no stack trace.

@@ -1,12 +1,13 @@
 // The composition root: the one place that turns settings into concrete implementations (embedder, stores,
 // chains, pipeline). Everything else receives its collaborators as arguments.
 import type { S3Client } from "@aws-sdk/client-s3";
+import type { AdvisorHandle } from "./agent/advisor.ts";
 import { advisorsFromConfig } from "./agent/from-config.ts";
-import { type ChainConfig, loadChainConfigs } from "./chains/config.ts";
-import { loadPrompt } from "./chains/prompts.ts";
-import { buildQaChain, type QaInput, type QaResult } from "./chains/qa.ts";
+import { ChainRegistry } from "./chains/chain-registry.ts";
+import type { ChainConfig } from "./chains/config.ts";
+import { buildQaHandle } from "./chains/qa-handle.ts";
+import { chainSearcher } from "./chains/searcher.ts";
 import type { Settings } from "./config/settings.ts";
-import { BadRequestError, NotFoundError, UnavailableError } from "./errors.ts";
 import { IngestPipeline, type IngestReport } from "./ingest/pipeline.ts";
 import { loadRecipe, type Recipe } from "./ingest/recipe.ts";
 import { ingestS3 } from "./ingest/s3-ingest.ts";
@@ -14,19 +15,17 @@ import { filesystemSource } from "./ingest/sources/filesystem.ts";
 import { createS3Client } from "./ingest/sources/s3.ts";
 import { textractRouting } from "./ingest/textract/routing.ts";
 import { createBedrockChatModel } from "./models/chat/bedrock.ts";
-import { ExtractiveAnswerer } from "./models/chat/extractive.ts";
 import { createBedrockEmbeddings } from "./models/embeddings/bedrock.ts";
 import { LocalHashEmbeddings } from "./models/embeddings/local-hash.ts";
 import { UsageMeter } from "./models/usage.ts";
-import { HybridSearcher } from "./retrieval/hybrid-search.ts";
-import type { AppServices, QaChainHandle, ReadinessCheck } from "./server/app.ts";
+import type { AppServices, ReadinessCheck } from "./server/app.ts";
 import { type CounselVectorStore, type Logger, openStores, type Stores } from "./store/open-stores.ts";
 
 export interface Services extends AppServices {
   settings: Settings;
   stores: Stores;
   store: CounselVectorStore;
-  chains: Map<string, ChainConfig>;
+  chains: ChainRegistry<AdvisorHandle>;
   /** Indexes every object under an s3:// URL; unchanged objects (same ETag, same recipe) are not downloaded. */
   ingestS3(url: string, options?: { cleanup?: boolean; signal?: AbortSignal }): Promise<IngestReport>;
   /** Indexes examples/docs (idempotent: unchanged examples are skipped). */
@@ -68,45 +67,41 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
     textract: textractRouting(settings, recipe),
   });
 
-  const chains = await loadChainConfigs(settings.chainsDir, settings.model);
   let s3Client: S3Client | undefined;
-  const handles = new Map<string, QaChainHandle>();
-  for (const config of chains.values()) {
-    if (config.type !== "qa") continue;
-    handles.set(config.name, await qaHandle(config, settings, stores, usage));
-  }
-  if (!handles.has("qa"))
-    throw new Error(`${settings.chainsDir} has no qa chain named "qa" (chains/qa.yaml)`);
-  const advisors = await advisorsFromConfig(chains.values(), {
+  const registry = await ChainRegistry.open({
+    chainsDir: settings.chainsDir,
     promptsDir: settings.promptsDir,
-    stores,
-    searcherFor: (config) => searcherFor(config, stores),
-    // No LLM cache for the agent: a conversation's prompts are never repeated whole.
-    chatModelFor: (config) => chatModel({ ...config, cache: { llm: false } }, stores, usage),
+    defaults: settings.model,
+    log,
+    buildQa: (config) =>
+      buildQaHandle(config, {
+        promptsDir: settings.promptsDir,
+        searcherFor: (c) => searcherFor(c, stores),
+        chatModelFor: (c) => chatModel(c, stores, usage),
+        runs: stores.runs,
+        onRecordError: (error) => log.warn(`run not recorded: ${(error as Error).message}`),
+      }),
+    buildAdvisors: (configs) =>
+      advisorsFromConfig(configs, {
+        promptsDir: settings.promptsDir,
+        stores,
+        searcherFor: (config) => searcherFor(config, stores),
+        // No LLM cache for the agent: a conversation's prompts are never repeated whole.
+        chatModelFor: (config) => chatModel({ ...config, cache: { llm: false } }, stores, usage),
+      }),
   });
+  if (settings.watchConfig) registry.watch();
 
   return {
     settings,
     stores,
     store,
-    chains,
+    chains: registry,
     pipeline,
     recipe,
-    qaChain(name) {
-      const handle = handles.get(name);
-      if (handle) return handle;
-      if (chains.has(name)) throw new BadRequestError(`Chain "${name}" is not a qa chain.`);
-      throw new NotFoundError(`No chain named "${name}". Chains: ${[...handles.keys()].join(", ")}.`);
-    },
-    advisor(name) {
-      const entry = advisors.get(name);
-      if (entry instanceof UnavailableError) throw entry;
-      if (entry) return entry;
-      if (chains.has(name)) throw new BadRequestError(`Chain "${name}" is not an advisor chain.`);
-      throw new NotFoundError(
-        `No advisor chain named "${name}". Advisors: ${[...advisors.keys()].join(", ")}.`,
-      );
-    },
+    qaChain: (name) => registry.qaChain(name),
+    advisor: (name) => registry.advisor(name),
+    runs: stores.runs,
     sessions: {
       async get(sessionId) {
         const messages = await stores.chatHistory(sessionId).getMessages();
@@ -120,7 +115,7 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
     reports: stores.reports,
     async readiness() {
       const checks: Record<string, ReadinessCheck> = await stores.checks();
-      checks.chains = { ok: handles.size > 0, names: [...handles.keys()] };
+      checks.chains = { ok: true, names: [...registry.configs.keys()] };
       return checks;
     },
     usage: () => usage.totals(),
@@ -138,34 +133,10 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
     },
     loadExamples: () => pipeline.ingest(filesystemSource(settings.examplesDir)),
     async close() {
+      registry.close();
       await pipeline.flush();
       await stores.close();
     },
-  };
-}
-
-async function qaHandle(
-  config: ChainConfig,
-  settings: Settings,
-  stores: Stores,
-  usage: UsageMeter,
-): Promise<QaChainHandle> {
-  const searcher = searcherFor(config, stores);
-  const prompt = await loadPrompt(settings.promptsDir, config.prompt);
-  const chain =
-    config.model.provider === "extractive"
-      ? buildQaChain({
-          config,
-          searcher,
-          prompt,
-          answerer: new ExtractiveAnswerer({ minRelevance: config.model.minRelevance }),
-        })
-      : buildQaChain({ config, searcher, prompt, chatModel: await chatModel(config, stores, usage) });
-  return {
-    name: config.name,
-    description: config.description,
-    invoke: (input: QaInput, options) =>
-      chain.invoke(input, { signal: options?.signal }) as Promise<QaResult>,
   };
 }
 
@@ -183,11 +154,6 @@ async function chatModel(config: ChainConfig, stores: Stores, usage: UsageMeter)
   return model;
 }
 
-function searcherFor(config: ChainConfig, stores: Stores): HybridSearcher {
-  return new HybridSearcher({ store: stores.vectorStore, mode: searchMode(config.retrieval.search) });
-}
-
-function searchMode(search: ChainConfig["retrieval"]["search"]): "hybrid" | "vector" | "lexical" {
-  if (search === "similarity" || search === "mmr") return "vector";
-  return search;
+function searcherFor(config: ChainConfig, stores: Stores) {
+  return chainSearcher(config, stores.vectorStore);
 }

@@ -41,6 +41,8 @@ const retrievalFields = {
   /** Drop retrieved chunks scoring below this; scores are comparable only within one search mode. */
   scoreThreshold: z.number({ error: "expected a number" }),
   filter: filterSchema,
+  /** Hybrid search only: how much the keyword (BM25) and the vector side count in the fused score. */
+  weights: z.strictObject({ lexical: between(0, 1), vector: between(0, 1) }),
 };
 
 const modelSchema = z.strictObject({
@@ -56,6 +58,7 @@ const retrievalSchema = z.strictObject({
   search: retrievalFields.search.default("hybrid"),
   scoreThreshold: retrievalFields.scoreThreshold.optional(),
   filter: retrievalFields.filter.optional(),
+  weights: retrievalFields.weights.optional(),
 });
 
 /** An experiment arm: overrides part of the chain; `weight` is its share of traffic (relative to the others). */

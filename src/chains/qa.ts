@@ -48,7 +48,7 @@ export interface QaResult {
   citations: number[];
   abstained: boolean;
   chain: string;
-  /** The experiment variant that answered; "default" until variants are chosen per request. */
+  /** The experiment variant that answered (chains/<name>.yaml `variants:`; "default" for the chain as written). */
   variant: string;
   /** "extractive", or "<provider>:<model id>". */
   model: string;

@@ -20,6 +20,8 @@ const schema = z.object({
   CHAINS_DIR: z.string().min(1).default("./chains"),
   PROMPTS_DIR: z.string().min(1).default("./prompts"),
   LOADERS_DIR: z.string().min(1).default("./loaders"),
+  /** Reload chains/ and prompts/ when their files change (an invalid edit is logged; the last good one serves). */
+  WATCH_CONFIG: bool.default(true),
   /** The ingestion recipe (a file in LOADERS_DIR, without .yaml) used by uploads, the CLI and examples. */
   RECIPE: z.string().min(1).default("default"),
   /** The answering model of chains that do not name one: extractive (offline) or bedrock (needs MODEL_ID). */
@@ -78,6 +80,7 @@ function toSettings(env: z.output<typeof schema>) {
     promptsDir: path.resolve(env.PROMPTS_DIR),
     loadersDir: path.resolve(env.LOADERS_DIR),
     recipe: env.RECIPE,
+    watchConfig: env.WATCH_CONFIG,
     model: { provider: env.MODEL_PROVIDER, id: env.MODEL_ID },
     embeddings: {
       provider: env.EMBEDDINGS_PROVIDER,

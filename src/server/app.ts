@@ -4,7 +4,9 @@ import multipart from "@fastify/multipart";
 import { fastifySSE } from "@fastify/sse";
 import Fastify, { type FastifyBaseLogger } from "fastify";
 import type { AdvisorHandle } from "../agent/advisor.ts";
-import type { QaInput, QaResult } from "../chains/qa.ts";
+import type { ChainConfig } from "../chains/config.ts";
+import type { QaChainHandle } from "../chains/qa-handle.ts";
+import type { RunStore } from "../chains/runs/run-store.ts";
 import type { IngestPipeline, IngestReport } from "../ingest/pipeline.ts";
 import type { Recipe } from "../ingest/recipe.ts";
 import type { UsageTotals } from "../models/usage.ts";
@@ -16,12 +18,6 @@ import { healthRoutes } from "./routes/health.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
 import { usageRoutes } from "./routes/usage.ts";
 
-export interface QaChainHandle {
-  name: string;
-  description?: string;
-  invoke(input: QaInput, options?: { signal?: AbortSignal }): Promise<QaResult>;
-}
-
 export interface ReadinessCheck {
   ok: boolean;
   detail?: string;
@@ -31,6 +27,10 @@ export interface ReadinessCheck {
 /** What the HTTP layer needs from the rest of Counsel. */
 export interface AppServices {
   qaChain(name: string): QaChainHandle;
+  /** Every chain, for GET /chains. */
+  chains: { configs: Map<string, ChainConfig>; qaChains(): QaChainHandle[] };
+  /** Runs of qa chains, their feedback and per-variant stats. */
+  runs: RunStore;
   pipeline: IngestPipeline;
   recipe: Recipe;
   readiness(): Promise<Record<string, ReadinessCheck>>;

@@ -8,6 +8,7 @@ import type { BaseCache } from "@langchain/core/caches";
 import type { Embeddings } from "@langchain/core/embeddings";
 import type { BaseStore } from "@langchain/core/stores";
 import { createReportStore, type ReportStore } from "../agent/report-store.ts";
+import { createRunStore, type RunStore } from "../chains/runs/run-store.ts";
 import type { Settings } from "../config/settings.ts";
 import type { PipelineRecordManager, PipelineVectorStore } from "../ingest/pipeline.ts";
 import { cachedEmbeddings } from "../models/embeddings/cached.ts";
@@ -49,6 +50,8 @@ export interface Stores {
   chatHistory: ChatHistoryFactory;
   /** Reports the advisor wrote (GET /reports/:id). */
   reports: ReportStore;
+  /** Answers of qa chains with their variant, latency and tokens; feedback on them; stats per variant. */
+  runs: RunStore;
   llmCache: BaseCache;
   checks(): Promise<Record<string, StoreCheck>>;
   close(): Promise<void>;
@@ -86,6 +89,10 @@ async function openLocal(settings: Settings, embeddings: Embeddings, scope: Inde
     path: path.join(dir, "records.json"),
   });
   await recordManager.createSchema();
+  const runs = createRunStore({
+    prefix: "runs",
+    dataDir: path.join(settings.dataDir, "local", scope.tenant),
+  });
   return {
     backend: "local",
     vectorStore,
@@ -94,6 +101,7 @@ async function openLocal(settings: Settings, embeddings: Embeddings, scope: Inde
     ledger: await LocalFileStore.fromPath(path.join(dir, "ledger")),
     chatHistory: chatHistoryFactory({ prefix: "chat", ttlSeconds: settings.chatHistoryTtlSeconds }),
     reports: createReportStore({ prefix: "report" }),
+    runs,
     llmCache: llmCache({ prefix: "llm" }),
     async checks() {
       return { store: { ok: true, backend: "local", chunks: await vectorStore.countChunks() } };
@@ -101,6 +109,7 @@ async function openLocal(settings: Settings, embeddings: Embeddings, scope: Inde
     async close() {
       await vectorStore.flush();
       await recordManager.flush();
+      await runs.close();
     },
   };
 }
@@ -159,6 +168,7 @@ async function openRedis(
     }),
     llmCache: llmCache({ client, prefix: `${redis.prefix}:${scope.tenant}:llm` }),
     reports: createReportStore({ client, prefix: `${redis.prefix}:${scope.tenant}:report` }),
+    runs: createRunStore({ client, prefix: `${redis.prefix}:${scope.tenant}:runs` }),
     async checks() {
       const checks: Record<string, StoreCheck> = {};
       try {

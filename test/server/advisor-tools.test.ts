@@ -51,7 +51,7 @@ describe("the advisor's tools over SSE", () => {
       .respond(new AIMessage(REPORT)) // the report
       .respond(new AIMessage("200 laptops were delivered [1]. The report is at the link above."));
     const advisor = createAdvisor({
-      config: withTools(services.chains.get("advisor") as ChainConfig, [
+      config: withTools(services.chains.configs.get("advisor") as ChainConfig, [
         "search_knowledge_base",
         "write_report",
       ]),

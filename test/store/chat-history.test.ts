@@ -2,22 +2,17 @@
 // bounded in-process stand-in.
 import { randomUUID } from "node:crypto";
 import { AIMessage, HumanMessage } from "@langchain/core/messages";
-import { createClient } from "redis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { chatHistoryFactory } from "../../src/store/chat-history.ts";
 import { createRedisClient, isRedisUnavailable, type RedisClient } from "../../src/store/redis-client.ts";
 import { freePort, startRedis, stopRedis } from "../global-setup.ts";
+import { useRedisClients } from "../helpers/redis.ts";
 
+const redis = useRedisClients();
 let client: RedisClient;
 let other: RedisClient;
-beforeAll(async () => {
-  client = createClient({ url: inject("redisUrl") });
-  other = createClient({ url: inject("redisUrl") });
-  await Promise.all([client.connect(), other.connect()]);
-});
-afterAll(async () => {
-  await client?.quit();
-  await other?.quit();
+beforeAll(() => {
+  ({ client, other } = redis);
 });
 
 const uniquePrefix = () => `test:chat:${randomUUID().slice(0, 8)}`;

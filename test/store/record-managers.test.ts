@@ -2,11 +2,11 @@
 // starts), then what only Redis promises: processes sharing records and one clock, namespaces kept apart,
 // updates that never leave a key half-moved.
 import { randomUUID } from "node:crypto";
-import { createClient } from "redis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { FileRecordManager } from "../../src/store/file-record-manager.ts";
 import type { RedisClient } from "../../src/store/redis-client.ts";
 import { RedisRecordManager } from "../../src/store/redis-record-manager.ts";
+import { useRedisClients } from "../helpers/redis.ts";
 import { describeRecordManagerContract } from "./record-manager.contract.ts";
 
 const uniqueNamespace = () => `test:rm:${randomUUID().slice(0, 8)}`;
@@ -15,16 +15,11 @@ describeRecordManagerContract("FileRecordManager", {
   create: async () => new FileRecordManager({ namespace: uniqueNamespace() }),
 });
 
+const redis = useRedisClients();
 let client: RedisClient;
 let other: RedisClient;
-beforeAll(async () => {
-  client = createClient({ url: inject("redisUrl") });
-  other = createClient({ url: inject("redisUrl") });
-  await Promise.all([client.connect(), other.connect()]);
-});
-afterAll(async () => {
-  await client?.quit();
-  await other?.quit();
+beforeAll(() => {
+  ({ client, other } = redis);
 });
 
 async function dropNamespace(namespace: string) {

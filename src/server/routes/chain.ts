@@ -1,7 +1,15 @@
-// POST /chain/qa (the default qa chain) and POST /chain/:name (any qa chain in chains/).
-import type { FastifyInstance } from "fastify";
+// POST /chain/qa (the default qa chain) and POST /chain/:name (any qa chain in chains/), with the experiment
+// variant chosen per request; GET /chains lists chains and variants; POST /feedback scores an answer by its
+// runId; GET /chains/:name/stats compares the variants.
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { QaInput } from "../../chains/qa.ts";
+import type { QaRunOptions } from "../../chains/qa-handle.ts";
+import { UnknownVariantError } from "../../chains/variants.ts";
+import { BadRequestError, NotFoundError } from "../../errors.ts";
 import { clientAbortSignal } from "../abort.ts";
+
+const VARIANT = "^[a-z0-9][a-z0-9_-]{0,63}$";
+const KEY = "^[A-Za-z0-9_.:@-]{1,200}$";
 
 const qaBody = {
   type: "object",
@@ -22,8 +30,26 @@ const qaBody = {
       maxProperties: 20,
       additionalProperties: { type: ["string", "number", "boolean"] },
     },
+    variant: {
+      type: "string",
+      pattern: VARIANT,
+      description:
+        "Run this experiment variant (also the x-counsel-variant header); default: chosen by weight.",
+    },
+    sessionId: {
+      type: "string",
+      pattern: KEY,
+      description: "The caller's session: it always meets the same variant.",
+    },
+    userId: {
+      type: "string",
+      pattern: KEY,
+      description: "The caller's user id: it always meets the same variant.",
+    },
   },
 } as const;
+
+type QaBody = QaInput & { variant?: string; sessionId?: string; userId?: string };
 
 const qaReply = {
   type: "object",
@@ -48,6 +74,7 @@ const qaReply = {
     },
     chain: { type: "string" },
     variant: { type: "string" },
+    runId: { type: "string", description: "Send it with POST /feedback to score this answer." },
     model: { type: "string" },
     timings: { type: "object", additionalProperties: { type: "number" } },
   },
@@ -61,14 +88,30 @@ export async function chainRoutes(app: FastifyInstance) {
     response: { 200: qaReply, "4xx": { $ref: "problem#" }, "5xx": { $ref: "problem#" } },
   });
 
-  app.post<{ Body: QaInput }>(
+  const answer = (name: string, request: FastifyRequest<{ Body: QaBody }>, signal: AbortSignal) => {
+    const { variant, sessionId, userId, ...input } = request.body;
+    const header = request.headers["x-counsel-variant"];
+    const options: QaRunOptions = {
+      signal,
+      variant: variant ?? (typeof header === "string" && header ? header : undefined),
+      key: userId ?? sessionId,
+    };
+    return app.services
+      .qaChain(name)
+      .invoke(input, options)
+      .catch((error: unknown) => {
+        if (error instanceof UnknownVariantError) throw new BadRequestError(error.message);
+        throw error;
+      });
+  };
+
+  app.post<{ Body: QaBody }>(
     "/chain/qa",
     { schema: schema("Answer a question from the knowledge base, with citations") },
-    async (request, reply) =>
-      app.services.qaChain("qa").invoke(request.body, { signal: clientAbortSignal(reply) }),
+    async (request, reply) => answer("qa", request, clientAbortSignal(reply)),
   );
 
-  app.post<{ Body: QaInput; Params: { name: string } }>(
+  app.post<{ Body: QaBody; Params: { name: string } }>(
     "/chain/:name",
     {
       schema: {
@@ -79,7 +122,71 @@ export async function chainRoutes(app: FastifyInstance) {
         },
       },
     },
-    async (request, reply) =>
-      app.services.qaChain(request.params.name).invoke(request.body, { signal: clientAbortSignal(reply) }),
+    async (request, reply) => answer(request.params.name, request, clientAbortSignal(reply)),
+  );
+
+  app.get(
+    "/chains",
+    { schema: { tags: ["chains"], summary: "The chains in chains/, with their experiment variants" } },
+    async () => ({
+      chains: [...app.services.chains.configs.values()].map((config) => {
+        const qa = app.services.chains.qaChains().find((h) => h.name === config.name);
+        return {
+          name: config.name,
+          type: config.type,
+          description: config.description,
+          prompt: config.prompt,
+          model: config.model,
+          retrieval: config.retrieval,
+          variants: qa?.variants ?? [],
+        };
+      }),
+    }),
+  );
+
+  app.post<{ Body: { runId: string; score: number; comment?: string } }>(
+    "/feedback",
+    {
+      schema: {
+        tags: ["chains"],
+        summary: "Score an answer: -1 (bad) to 1 (good); a second score for a run replaces the first",
+        body: {
+          type: "object",
+          required: ["runId", "score"],
+          additionalProperties: false,
+          properties: {
+            runId: { type: "string", pattern: "^[0-9a-f-]{36}$" },
+            score: { type: "number", minimum: -1, maximum: 1 },
+            comment: { type: "string", maxLength: 2000 },
+          },
+        },
+        response: { "4xx": { $ref: "problem#" } },
+      },
+    },
+    async (request) => {
+      const { runId, score, comment } = request.body;
+      const outcome = await app.services.runs.feedback(runId, { score, comment });
+      if (outcome === "unknown_run") throw new NotFoundError(`No run ${runId} (runs are kept 30 days).`);
+      return { runId, recorded: true };
+    },
+  );
+
+  app.get<{ Params: { name: string } }>(
+    "/chains/:name/stats",
+    {
+      schema: {
+        tags: ["chains"],
+        summary: "Per variant: requests, mean feedback, latency p50/p95, tokens and estimated cost",
+        params: {
+          type: "object",
+          properties: { name: { type: "string", pattern: "^[a-z0-9][a-z0-9_-]{0,63}$" } },
+        },
+      },
+    },
+    async (request) => {
+      const { name } = request.params;
+      if (!app.services.chains.configs.has(name)) throw new NotFoundError(`No chain named "${name}".`);
+      return { chain: name, variants: await app.services.runs.stats(name) };
+    },
   );
 }

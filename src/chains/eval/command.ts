@@ -1,0 +1,164 @@
+// `counsel eval`: compares the variants of a qa chain on a BEIR dataset and writes report.md, report.json and
+// chart.svg. Builds what it needs from settings itself (chain configs, recipe, embedder, Bedrock models when a
+// variant asks for one), so that it needs none of the service's stores.
+import path from "node:path";
+import type { EmbeddingsInterface } from "@langchain/core/embeddings";
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { SingleBar } from "cli-progress";
+import { Command, InvalidArgumentError } from "commander";
+import type { Settings } from "../../config/settings.ts";
+import { loadRecipe } from "../../ingest/recipe.ts";
+import { createBedrockChatModel } from "../../models/chat/bedrock.ts";
+import { createBedrockEmbeddings } from "../../models/embeddings/bedrock.ts";
+import { LocalHashEmbeddings } from "../../models/embeddings/local-hash.ts";
+import { type ChainConfig, loadChainConfigs } from "../config.ts";
+import { markdownTable, writeReport } from "./report.ts";
+import { DEFAULT_CONCURRENCY, runEvaluation } from "./runner.ts";
+
+export interface EvalCommandDeps {
+  /** The settings, read once when the command runs (the CLI's loadEnv: .env, then the environment). */
+  loadEnv: () => Settings;
+  /** A variant's generative model. Default: Bedrock (ChatBedrockConverse) from its model settings, uncached. */
+  createChatModel?: (config: ChainConfig) => Promise<BaseChatModel>;
+  /** Default: the embedder the settings name, as the service builds it (local, or Bedrock). */
+  createEmbeddings?: (settings: Settings) => Promise<EmbeddingsInterface>;
+}
+
+interface EvalOptions {
+  chain: string;
+  dataset: string;
+  variants?: string[];
+  limit?: number;
+  split: string;
+  out?: string;
+  concurrency: number;
+  json?: boolean;
+}
+
+export function evalCommand(deps: EvalCommandDeps): Command {
+  return new Command("eval")
+    .description(
+      "compare the variants of a qa chain on a BEIR dataset; writes report.md, report.json, chart.svg",
+    )
+    .requiredOption("-d, --dataset <folder>", "BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv")
+    .option("-c, --chain <name>", "qa chain from chains/", "qa")
+    .option("--variants <names>", "comma-separated variants (default: all of the chain's)", commaList)
+    .option("--limit <n>", "only the first n judged queries", positiveInt)
+    .option("--split <name>", "qrels split", "test")
+    .option("-o, --out <folder>", "where to write the report (default: ./eval-results/<chain>-<time>)")
+    .option("--concurrency <n>", "queries in flight at once", positiveInt, DEFAULT_CONCURRENCY)
+    .option("--json", "print the result as JSON instead of the table")
+    .action(async (options: EvalOptions) => {
+      const settings = deps.loadEnv();
+      const chains = await loadChainConfigs(settings.chainsDir, settings.model);
+      const recipe = await loadRecipe(settings.loadersDir, settings.recipe);
+      const embeddings = await (deps.createEmbeddings ?? defaultEmbeddings)(settings);
+      const progress = progressReporter();
+      // Ctrl-C stops the run between queries instead of leaving a half-drawn bar.
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once("SIGINT", stop);
+      let result: Awaited<ReturnType<typeof runEvaluation>>;
+      try {
+        result = await runEvaluation({
+          chains,
+          chain: options.chain,
+          variants: options.variants,
+          dataset: options.dataset,
+          split: options.split,
+          limit: options.limit,
+          promptsDir: settings.promptsDir,
+          dataDir: settings.dataDir,
+          recipe,
+          embeddings,
+          makeChatModel: deps.createChatModel ?? bedrockChatModel,
+          concurrency: options.concurrency,
+          onIngestProgress: (done, total) => progress.update("ingest", done, total),
+          onProgress: (done, total, variant) => progress.update(variant, done, total),
+          signal: controller.signal,
+        });
+      } finally {
+        progress.stop();
+        process.off("SIGINT", stop);
+      }
+      const out = path.resolve(options.out ?? defaultOutDir(options.chain));
+      const files = await writeReport(result, out);
+      if (options.json) {
+        console.log(JSON.stringify({ ...result, files }, null, 2));
+        return;
+      }
+      console.log(markdownTable(result));
+      console.log(`\nReport: ${files.markdown}\nJSON:   ${files.json}\nChart:  ${files.chart}`);
+    });
+}
+
+/** A bar on a terminal; otherwise a line per tenth of each phase, so that logs stay short. */
+function progressReporter() {
+  const bar = process.stderr.isTTY ? new SingleBar({ format: "{phase} {bar} {value}/{total}" }) : null;
+  let phase = "";
+  let lastTenth = -1;
+  return {
+    update(next: string, done: number, total: number) {
+      if (next !== phase) {
+        phase = next;
+        lastTenth = -1;
+        if (bar) {
+          bar.stop();
+          bar.start(total, done, { phase: label(next) });
+        }
+      }
+      if (bar) {
+        bar.update(done, { phase: label(next) });
+        return;
+      }
+      const tenth = Math.floor((10 * done) / total);
+      if (tenth > lastTenth || done === total) {
+        lastTenth = tenth;
+        console.error(`${label(next)} ${done}/${total}`);
+      }
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}
+
+function label(phase: string): string {
+  return phase === "ingest" ? "ingesting documents" : `variant ${phase}: queries`;
+}
+
+async function defaultEmbeddings(settings: Settings): Promise<EmbeddingsInterface> {
+  const { provider, model, dimensions, concurrency } = settings.embeddings;
+  return provider === "bedrock"
+    ? createBedrockEmbeddings({ model, dimensions, maxConcurrency: concurrency })
+    : new LocalHashEmbeddings({ dimensions });
+}
+
+// No LLM cache: a cached answer would hide the model's latency and tokens from the comparison.
+function bedrockChatModel(config: ChainConfig): Promise<BaseChatModel> {
+  return createBedrockChatModel({
+    id: config.model.id as string, // the config schema requires an id for bedrock
+    temperature: config.model.temperature,
+    maxTokens: config.model.maxTokens,
+  });
+}
+
+function defaultOutDir(chain: string): string {
+  const stamp = new Date().toISOString().slice(0, 19).replace(/:/g, "-");
+  return path.join("eval-results", `${chain}-${stamp}`);
+}
+
+function commaList(value: string): string[] {
+  const names = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (names.length === 0) throw new InvalidArgumentError("expected variant names, e.g. default,strict");
+  return names;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number of 1 or more");
+  return n;
+}

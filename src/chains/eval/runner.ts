@@ -1,0 +1,482 @@
+// The evaluation runner: ingests a BEIR dataset's corpus into a collection of its own (kept, and reused while the
+// corpus, the splitter and the embedder stay the same), runs the judged queries through each variant of a qa
+// chain as the service would build it, and scores retrieval (documents ranked by their best chunk) and answers.
+import { createHash } from "node:crypto";
+import { mkdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import type { EmbeddingsInterface } from "@langchain/core/embeddings";
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import type { AIMessage } from "@langchain/core/messages";
+import type { LLMResult } from "@langchain/core/outputs";
+import { BaseTracer, type Run } from "@langchain/core/tracers/base";
+import pMap from "p-map";
+import { BadRequestError, NotFoundError } from "../../errors.ts";
+import { IngestPipeline, type TextDocument } from "../../ingest/pipeline.ts";
+import { defineRecipe, type Recipe } from "../../ingest/recipe.ts";
+import { ExtractiveAnswerer } from "../../models/chat/extractive.ts";
+import { LocalHashEmbeddings } from "../../models/embeddings/local-hash.ts";
+import { dedupe, mrrAtK, ndcgAtK, recallAtK } from "../../retrieval/metrics.ts";
+import type { ScoredDocument } from "../../retrieval/types.ts";
+import { writeFileAtomic } from "../../store/atomic-file.ts";
+import { FileRecordManager } from "../../store/file-record-manager.ts";
+import { LocalVectorStore } from "../../store/local-vector-store.ts";
+import type { ChainConfig } from "../config.ts";
+import { loadPrompt } from "../prompts.ts";
+import { buildQaChain, type QaResult } from "../qa.ts";
+import { chainSearcher } from "../searcher.ts";
+import { DEFAULT_VARIANT, resolveVariant, variantWeights } from "../variants.ts";
+import { citesRelevant, tokenF1 } from "./answer-metrics.ts";
+import { corpusText, type EvalDataset, fileSha256, openDataset, readCorpus } from "./dataset.ts";
+
+/** Ranking metrics are reported at 10, as BEIR does; recall at the variant's own k. */
+export const RANK_CUTOFF = 10;
+export const DEFAULT_CONCURRENCY = 4;
+const INGEST_BATCH = 512;
+// Bumped when the way a corpus becomes a collection changes, so that old collections are not reused.
+const COLLECTION_FORMAT = 1;
+
+export interface EvaluationOptions {
+  chains: Map<string, ChainConfig>;
+  chain: string;
+  /** Default: every variant of the chain, or "default" when it has none. */
+  variants?: string[];
+  /** A BEIR folder. */
+  dataset: string;
+  /** The qrels file, qrels/<split>.tsv. Default "test". */
+  split?: string;
+  /** The first N judged queries. */
+  limit?: number;
+  promptsDir: string;
+  /** The collection lives in <dataDir>/eval/<dataset>-<hash of corpus, splitter and embedder>. */
+  dataDir: string;
+  /** How the corpus is split (its splitter). Default: the built-in default recipe. */
+  recipe?: Recipe;
+  /** Default: the offline LocalHashEmbeddings. */
+  embeddings?: EmbeddingsInterface;
+  /** Builds the chat model of a variant whose provider is not extractive (the CLI passes Bedrock's factory). */
+  makeChatModel?: (config: ChainConfig) => Promise<BaseChatModel>;
+  /** Queries in flight at once, per variant. Default 4. */
+  concurrency?: number;
+  /** After each query: `done` of `total` across all variants. */
+  onProgress?: (done: number, total: number, variant: string) => void;
+  /** While the corpus is ingested (not called when the collection is reused). */
+  onIngestProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface VariantSettings {
+  prompt: string;
+  /** "extractive", or "<provider>:<model id>". */
+  model: string;
+  search: ChainConfig["retrieval"]["search"];
+  k: number;
+  weights?: { lexical: number; vector: number };
+  scoreThreshold?: number;
+  minRelevance?: number;
+}
+
+export interface QueryOutcome {
+  id: string;
+  /** Document ids in rank order (each at its best chunk's rank), as retrieved by the chain. */
+  ranked: string[];
+  recall: number;
+  mrr: number;
+  ndcg: number;
+  /** Token F1 against the reference answer; null when the query has none. */
+  f1: number | null;
+  citesRelevant: boolean;
+  abstained: boolean;
+  latencyMs: number;
+  tokens: { input: number; output: number };
+}
+
+export interface VariantMetrics {
+  /** recall@k at the variant's k. */
+  recall: number;
+  mrr: number;
+  ndcg: number;
+  /** Mean token F1 over the queries with a reference answer; null when none has one. */
+  answerF1: number | null;
+  /** Share of queries whose answer cites at least one relevant document (abstentions count as misses). */
+  citationsInGold: number;
+  /** Share of queries answered with "I couldn't find…". */
+  abstained: number;
+}
+
+export interface VariantResult {
+  name: string;
+  /** SHA-256 (first 12 hex digits) of the resolved chain config and its prompt's text. */
+  configHash: string;
+  settings: VariantSettings;
+  k: number;
+  metrics: VariantMetrics;
+  latencyMs: { p50: number; p95: number };
+  tokens: { input: number; output: number; total: number };
+  queries: QueryOutcome[];
+}
+
+export interface EvaluationResult {
+  chain: string;
+  /** When the run started, ISO 8601. */
+  date: string;
+  dataset: {
+    name: string;
+    dir: string;
+    split: string;
+    queries: number;
+    /** Queries with a reference answer. */
+    withAnswers: number;
+    documents: number;
+    chunks: number;
+  };
+  collection: { dir: string; reused: boolean; chunksAdded: number; embeddings: string };
+  cutoff: number;
+  concurrency: number;
+  durationMs: number;
+  variants: VariantResult[];
+}
+
+export async function runEvaluation(options: EvaluationOptions): Promise<EvaluationResult> {
+  const started = performance.now();
+  const date = new Date().toISOString();
+  const base = options.chains.get(options.chain);
+  if (!base)
+    throw new NotFoundError(
+      `No chain named "${options.chain}". Chains: ${[...options.chains.keys()].join(", ")}.`,
+    );
+  if (base.type !== "qa")
+    throw new BadRequestError(
+      `Chain "${base.name}" is of type ${base.type}; only qa chains can be evaluated.`,
+    );
+  const names = options.variants?.length ? options.variants : variantWeights(base).map(([name]) => name);
+  const known = [DEFAULT_VARIANT, ...Object.keys(base.variants ?? {})];
+  for (const name of names)
+    if (!known.includes(name))
+      throw new BadRequestError(
+        `Chain "${base.name}" has no variant "${name}". Variants: ${known.join(", ")}.`,
+      );
+  if (new Set(names).size !== names.length) throw new BadRequestError("A variant is named twice.");
+
+  const dataset = await openDataset(options.dataset, { split: options.split, limit: options.limit });
+  const embeddings = options.embeddings ?? new LocalHashEmbeddings();
+  const collection = await openCollection(dataset, {
+    dataDir: options.dataDir,
+    recipe: options.recipe ?? defineRecipe({ name: "default" }),
+    embeddings,
+    onProgress: options.onIngestProgress,
+    signal: options.signal,
+  });
+
+  // Every variant is built before any query runs, so that a broken prompt or model fails the run at once.
+  const arms = [];
+  for (const name of names) {
+    const config = resolveVariant(base, name);
+    const prompt = await loadPrompt(options.promptsDir, config.prompt, "qa");
+    const searcher = chainSearcher(config, collection.store);
+    let chain: ReturnType<typeof buildQaChain>;
+    if (config.model.provider === "extractive") {
+      const answerer = new ExtractiveAnswerer({ minRelevance: config.model.minRelevance });
+      chain = buildQaChain({ config, searcher, prompt, answerer });
+    } else {
+      if (!options.makeChatModel)
+        throw new BadRequestError(
+          `Variant "${name}" of chain "${base.name}" needs a ${config.model.provider} chat model, and no model factory was given.`,
+        );
+      chain = buildQaChain({ config, searcher, prompt, chatModel: await options.makeChatModel(config) });
+    }
+    arms.push({ name, config, chain, configHash: configHash(config, prompt.template) });
+  }
+
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const total = dataset.queries.length * arms.length;
+  let done = 0;
+  const variants: VariantResult[] = [];
+  for (const arm of arms) {
+    const k = arm.config.retrieval.k;
+    const outcomes = await pMap(
+      dataset.queries,
+      async (query): Promise<QueryOutcome> => {
+        const observer = new RunObserver();
+        const result = (await arm.chain.invoke(
+          { question: query.text },
+          { callbacks: [observer], signal: options.signal },
+        )) as QaResult;
+        if (!observer.retrieved)
+          throw new Error(`Could not observe the "retrieve" step of chain "${base.name}" (was it renamed?).`);
+        const ranked = dedupe(observer.retrieved.map((s) => docIdOf(s.document.metadata, s.document.id)));
+        const relevant = dataset.qrels.get(query.id) ?? new Map<string, number>();
+        const sourceDocs = result.sources.map((s) => docIdOf(s.metadata, s.id));
+        done += 1;
+        options.onProgress?.(done, total, arm.name);
+        return {
+          id: query.id,
+          ranked,
+          recall: recallAtK(ranked, relevant, k),
+          mrr: mrrAtK(ranked, relevant, RANK_CUTOFF),
+          ndcg: ndcgAtK(ranked, relevant, RANK_CUTOFF),
+          // An abstention offers no answer: its words ("I couldn't find…") are not scored against the reference.
+          f1: query.answer === undefined ? null : result.abstained ? 0 : tokenF1(result.answer, query.answer),
+          citesRelevant: citesRelevant(result.citations, sourceDocs, relevant),
+          abstained: result.abstained,
+          latencyMs: result.timings.totalMs,
+          tokens: { input: observer.inputTokens, output: observer.outputTokens },
+        };
+      },
+      { concurrency, signal: options.signal },
+    );
+    variants.push(summarise(arm, outcomes));
+  }
+
+  return {
+    chain: base.name,
+    date,
+    dataset: {
+      name: dataset.name,
+      dir: dataset.dir,
+      split: dataset.split,
+      queries: dataset.queries.length,
+      withAnswers: dataset.queries.filter((q) => q.answer !== undefined).length,
+      documents: collection.documents,
+      chunks: collection.store.count(),
+    },
+    collection: {
+      dir: collection.dir,
+      reused: collection.reused,
+      chunksAdded: collection.chunksAdded,
+      embeddings: collection.embeddings,
+    },
+    cutoff: RANK_CUTOFF,
+    concurrency,
+    durationMs: Math.round(performance.now() - started),
+    variants,
+  };
+}
+
+function summarise(
+  arm: { name: string; config: ChainConfig; configHash: string },
+  outcomes: QueryOutcome[],
+): VariantResult {
+  const { config } = arm;
+  const f1s = outcomes.flatMap((o) => (o.f1 === null ? [] : [o.f1]));
+  const latencies = outcomes.map((o) => o.latencyMs).sort((a, b) => a - b);
+  const input = sum(outcomes.map((o) => o.tokens.input));
+  const output = sum(outcomes.map((o) => o.tokens.output));
+  const { retrieval, model } = config;
+  return {
+    name: arm.name,
+    configHash: arm.configHash,
+    settings: {
+      prompt: config.prompt,
+      model: model.provider === "extractive" ? "extractive" : `${model.provider}:${model.id}`,
+      search: retrieval.search,
+      k: retrieval.k,
+      ...(retrieval.weights ? { weights: retrieval.weights } : {}),
+      ...(retrieval.scoreThreshold !== undefined ? { scoreThreshold: retrieval.scoreThreshold } : {}),
+      ...(model.provider === "extractive" && model.minRelevance !== undefined
+        ? { minRelevance: model.minRelevance }
+        : {}),
+    },
+    k: retrieval.k,
+    metrics: {
+      recall: mean(outcomes.map((o) => o.recall)),
+      mrr: mean(outcomes.map((o) => o.mrr)),
+      ndcg: mean(outcomes.map((o) => o.ndcg)),
+      answerF1: f1s.length ? mean(f1s) : null,
+      citationsInGold: mean(outcomes.map((o) => (o.citesRelevant ? 1 : 0))),
+      abstained: mean(outcomes.map((o) => (o.abstained ? 1 : 0))),
+    },
+    latencyMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95) },
+    tokens: { input, output, total: input + output },
+    queries: outcomes,
+  };
+}
+
+/**
+ * Watches one chain run: the chunks its retrieve step returned (the answer step empties `sources` when it
+ * abstains, and retrieval must be scored either way) and the tokens its model calls used. A tracer, because
+ * it names each run reliably (@langchain/core 1.4 passes a plain handler's handleChainStart arguments in
+ * another order than its types declare); awaited, so that all is recorded by the time `invoke` resolves.
+ */
+class RunObserver extends BaseTracer {
+  name = "counsel_eval_observer";
+  retrieved?: ScoredDocument[];
+  inputTokens = 0;
+  outputTokens = 0;
+
+  constructor() {
+    super({ _awaitHandler: true });
+  }
+
+  protected async persistRun(_run: Run): Promise<void> {}
+
+  override onChainEnd(run: Run): void {
+    if (run.name === "retrieve")
+      this.retrieved = (run.outputs as { sources?: ScoredDocument[] }).sources ?? [];
+  }
+
+  override onLLMEnd(run: Run): void {
+    for (const generations of (run.outputs as LLMResult | undefined)?.generations ?? []) {
+      const usage = (generations[0] as { message?: AIMessage } | undefined)?.message?.usage_metadata;
+      if (!usage) continue;
+      this.inputTokens += usage.input_tokens;
+      this.outputTokens += usage.output_tokens;
+    }
+  }
+}
+
+interface Collection {
+  dir: string;
+  store: LocalVectorStore;
+  reused: boolean;
+  documents: number;
+  chunksAdded: number;
+  embeddings: string;
+}
+
+/** What says a finished collection may be reused; written last, so an interrupted ingest is resumed instead. */
+interface Manifest {
+  format: number;
+  dataset: string;
+  corpusSha256: string;
+  splitter: Recipe["splitter"];
+  embeddings: string;
+  documents: number;
+  chunks: number;
+  createdAt: string;
+}
+
+async function openCollection(
+  dataset: EvalDataset,
+  options: {
+    dataDir: string;
+    recipe: Recipe;
+    embeddings: EmbeddingsInterface;
+    onProgress?: (done: number, total: number) => void;
+    signal?: AbortSignal;
+  },
+): Promise<Collection> {
+  const { recipe, embeddings } = options;
+  const modelId = embeddingsId(embeddings);
+  const corpusSha256 = await fileSha256(dataset.corpusFile);
+  // Only what changes the chunks or their vectors: a text corpus goes through the splitter alone.
+  const key = sha256(
+    JSON.stringify({
+      format: COLLECTION_FORMAT,
+      corpusSha256,
+      splitter: recipe.splitter,
+      embeddings: modelId,
+    }),
+  ).slice(0, 12);
+  const dir = path.join(options.dataDir, "eval", `${dataset.name.replace(/[^A-Za-z0-9_.-]/g, "_")}-${key}`);
+  await mkdir(dir, { recursive: true });
+  const store = await LocalVectorStore.load(embeddings, { path: path.join(dir, "vectors.bin") });
+  const manifestFile = path.join(dir, "collection.json");
+  const manifest = await readManifest(manifestFile);
+  if (manifest) {
+    if (store.count() !== manifest.chunks)
+      throw new Error(
+        `${dir}: the collection holds ${store.count()} chunks, its manifest ${manifest.chunks}; delete the folder to rebuild it.`,
+      );
+    return { dir, store, reused: true, documents: manifest.documents, chunksAdded: 0, embeddings: modelId };
+  }
+
+  const recordManager = new FileRecordManager({
+    namespace: `eval:${key}`,
+    path: path.join(dir, "records.json"),
+  });
+  await recordManager.createSchema();
+  const pipeline = new IngestPipeline({ vectorStore: store, recordManager, recipe });
+  let total = 0;
+  for await (const _ of readCorpus(dataset.corpusFile)) total += 1;
+  let documents = 0;
+  let chunksAdded = 0;
+  let batch: TextDocument[] = [];
+  const flush = async () => {
+    const report = await pipeline.ingestTexts(batch, { signal: options.signal });
+    if (report.failed.length > 0)
+      throw new Error(
+        `Ingesting ${dataset.name} failed: ${report.failed[0].name}: ${report.failed[0].error}`,
+      );
+    documents += batch.length;
+    chunksAdded += report.chunks.added;
+    batch = [];
+    options.onProgress?.(documents, total);
+  };
+  for await (const doc of readCorpus(dataset.corpusFile)) {
+    batch.push({ text: corpusText(doc), metadata: { doc_id: doc.id } });
+    if (batch.length >= INGEST_BATCH) await flush();
+  }
+  if (batch.length > 0) await flush();
+  await pipeline.flush();
+  const written: Manifest = {
+    format: COLLECTION_FORMAT,
+    dataset: dataset.name,
+    corpusSha256,
+    splitter: recipe.splitter,
+    embeddings: modelId,
+    documents,
+    chunks: store.count(),
+    createdAt: new Date().toISOString(),
+  };
+  await writeFileAtomic(manifestFile, `${JSON.stringify(written, null, 2)}\n`);
+  return { dir, store, reused: false, documents, chunksAdded, embeddings: modelId };
+}
+
+async function readManifest(file: string): Promise<Manifest | undefined> {
+  try {
+    const manifest = JSON.parse(await readFile(file, "utf8")) as Manifest;
+    return manifest.format === COLLECTION_FORMAT ? manifest : undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
+/** The embedder's model id where it names one (ours do), else its class: part of the collection's identity. */
+function embeddingsId(embeddings: EmbeddingsInterface): string {
+  const described = embeddings as EmbeddingsInterface & { modelId?: unknown; model?: unknown };
+  if (typeof described.modelId === "string") return described.modelId;
+  if (typeof described.model === "string") return described.model;
+  return embeddings.constructor.name;
+}
+
+// As the service maps a chain's search setting to a searcher (services.ts): mmr has no searcher of its own yet.
+function docIdOf(metadata: Record<string, unknown>, fallback: string | undefined): string {
+  const id = metadata.doc_id;
+  return typeof id === "string" || typeof id === "number" ? String(id) : String(fallback);
+}
+
+/** Identifies what a variant runs: its resolved config (other arms left out) and its prompt's text. */
+function configHash(config: ChainConfig, promptText: unknown): string {
+  const { variants: _variants, description: _description, ...rest } = config;
+  return sha256(stableJson({ config: rest, prompt: promptText })).slice(0, 12);
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
+  if (value && typeof value === "object")
+    return `{${Object.keys(value)
+      .sort()
+      .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
+      .map((key) => `${JSON.stringify(key)}:${stableJson((value as Record<string, unknown>)[key])}`)
+      .join(",")}}`;
+  return JSON.stringify(value) ?? "null";
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** Nearest-rank percentile of ascending values. */
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
+
+function mean(values: number[]): number {
+  return values.length === 0 ? 0 : sum(values) / values.length;
+}
