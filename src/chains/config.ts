@@ -70,6 +70,7 @@ const variantSchema = z.strictObject({
   prompt: name("a prompt name").optional(),
   model: z.strictObject(modelSchema.shape).partial().optional(),
   retrieval: z.strictObject(retrievalFields).partial().optional(),
+  cache: z.strictObject({ llm: z.boolean({ error: "expected true or false" }) }).optional(),
 });
 
 const ADVISOR_TOOLS = ["search_knowledge_base", "write_report", "generate_code"] as const;

@@ -27,6 +27,7 @@ export function resolveVariant(config: ChainConfig, variant: string): ChainConfi
     prompt: v.prompt ?? config.prompt,
     model: { ...config.model, ...v.model },
     retrieval: { ...config.retrieval, ...v.retrieval },
+    cache: { ...config.cache, ...v.cache },
   };
 }
 

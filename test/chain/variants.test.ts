@@ -19,7 +19,7 @@ const THREE = chain(
   [
     "  a: { weight: 1 }",
     "  b: { weight: 2, retrieval: { k: 8, weights: { lexical: 0.5, vector: 0.5 } } }",
-    "  c: { weight: 1, prompt: qa-short, model: { minRelevance: 0.5 } }",
+    "  c: { weight: 1, prompt: qa-short, model: { minRelevance: 0.5 }, cache: { llm: true } }",
   ].join("\n"),
 );
 
@@ -35,7 +35,9 @@ describe("variants", () => {
       prompt: "qa-short",
       model: { provider: "extractive", minRelevance: 0.5 },
       retrieval: { k: 5 },
+      cache: { llm: true },
     });
+    expect(resolveVariant(THREE, "a").cache).toEqual({ llm: false });
     expect(resolveVariant(THREE, "default")).toBe(THREE);
   });
 
