@@ -11,7 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 import { loadSettings } from "../src/config/settings.ts";
-import { appTimings, buildApp } from "../src/server/app.ts";
+import { appOptions, buildApp } from "../src/server/app.ts";
 import { createServices } from "../src/services.ts";
 import { type BedrockEmulatorOptions, BedrockRuntimeEmulator } from "../test/emulators/bedrock-runtime.ts";
 
@@ -57,6 +57,9 @@ async function main() {
     LOG_LEVEL: "silent",
     MODEL_PROVIDER: "bedrock",
     MODEL_ID: "us.amazon.nova-micro-v1:0",
+    // One client opens every stream here: no per-client caps.
+    MAX_STREAMS_PER_CLIENT: "1000",
+    RATE_LIMIT_PER_MINUTE: "0",
     AWS_REGION: "us-east-1",
   });
   Object.assign(process.env, {
@@ -66,7 +69,7 @@ async function main() {
     AWS_ENDPOINT_URL_BEDROCK_RUNTIME: endpoint,
   });
   const services = await createServices(settings, { info: () => {}, warn: () => {} });
-  const app = await buildApp(services, { limits: settings.limits, ...appTimings(settings) });
+  const app = await buildApp(services, appOptions(settings, services));
   await app.listen({ port: 0, host: "127.0.0.1" });
   const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
 

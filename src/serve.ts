@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { pino } from "pino";
 import { loadSettings } from "./config/settings.ts";
-import { appTimings, buildApp } from "./server/app.ts";
+import { appOptions, buildApp } from "./server/app.ts";
 import { createServices } from "./services.ts";
 
 export async function serve(): Promise<void> {
@@ -14,7 +14,7 @@ export async function serve(): Promise<void> {
     info: (message) => logger.info(message),
     warn: (message) => logger.warn(message),
   });
-  const app = await buildApp(services, { logger, limits: settings.limits, ...appTimings(settings) });
+  const app = await buildApp(services, appOptions(settings, services, logger));
 
   if (settings.loadExamples) {
     const report = await services.loadExamples();

@@ -59,6 +59,10 @@ const schema = z.object({
   SSE_HEARTBEAT_MS: z.coerce.number().int().min(0).max(300_000).default(15_000),
   /** A stream whose reader takes nothing for this long is dropped and its turn aborted. */
   SSE_STALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /** Requests per client (API key, else address) per minute; 0 turns the limit off. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
+  /** Advisor streams one client may have open at once. */
+  MAX_STREAMS_PER_CLIENT: z.coerce.number().int().min(1).max(1000).default(5),
   /** Largest JSON body, in bytes. */
   BODY_LIMIT: z.coerce.number().int().min(1024).default(1_048_576),
   /** Largest uploaded file, in bytes, and most files in one upload. */
@@ -103,7 +107,12 @@ function toSettings(env: z.output<typeof schema>) {
       s3Bucket: env.TEXTRACT_S3_BUCKET,
       s3Prefix: env.TEXTRACT_S3_PREFIX,
     },
-    sse: { heartbeatMs: env.SSE_HEARTBEAT_MS, stallTimeoutMs: env.SSE_STALL_TIMEOUT_MS },
+    sse: {
+      heartbeatMs: env.SSE_HEARTBEAT_MS,
+      stallTimeoutMs: env.SSE_STALL_TIMEOUT_MS,
+      maxStreamsPerClient: env.MAX_STREAMS_PER_CLIENT,
+    },
+    rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     limits: {
       bodyBytes: env.BODY_LIMIT,
       uploadBytes: env.UPLOAD_MAX_BYTES,

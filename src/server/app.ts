@@ -7,11 +7,14 @@ import type { AdvisorHandle } from "../agent/advisor.ts";
 import type { ChainConfig } from "../chains/config.ts";
 import type { QaChainHandle } from "../chains/qa-handle.ts";
 import type { RunStore } from "../chains/runs/run-store.ts";
+import type { Settings } from "../config/settings.ts";
 import type { IngestPipeline, IngestReport } from "../ingest/pipeline.ts";
 import type { Recipe } from "../ingest/recipe.ts";
 import type { UsageTotals } from "../models/usage.ts";
+import type { RedisClient } from "../store/redis-client.ts";
 import { errorsPlugin } from "./plugins/errors.ts";
 import { openapiPlugin } from "./plugins/openapi.ts";
+import { rateLimitPlugin } from "./plugins/rate-limit.ts";
 import { advisorRoutes } from "./routes/advisor.ts";
 import { chainRoutes } from "./routes/chain.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -54,11 +57,29 @@ export interface AppOptions {
   heartbeatMs?: number;
   /** A stream whose reader takes nothing for this long is dropped and its turn aborted. */
   stallTimeoutMs?: number;
+  maxStreamsPerClient?: number;
+  /** Requests per client per minute (0: no limit), counted in this Redis when given. */
+  rateLimit?: { perMinute: number; redis?: RedisClient; prefix?: string };
 }
 
-/** The SSE timings of AppOptions, from settings. */
-export function appTimings(settings: { sse: { heartbeatMs: number; stallTimeoutMs: number } }) {
-  return { heartbeatMs: settings.sse.heartbeatMs, stallTimeoutMs: settings.sse.stallTimeoutMs };
+/** AppOptions from settings: limits, SSE timings, and the rate limit on the services' Redis when there is one. */
+export function appOptions(
+  settings: Settings,
+  services: { stores: { redis?: RedisClient } },
+  logger?: FastifyBaseLogger,
+): AppOptions {
+  return {
+    logger,
+    limits: settings.limits,
+    heartbeatMs: settings.sse.heartbeatMs,
+    stallTimeoutMs: settings.sse.stallTimeoutMs,
+    maxStreamsPerClient: settings.sse.maxStreamsPerClient,
+    rateLimit: {
+      perMinute: settings.rateLimitPerMinute,
+      redis: services.stores.redis,
+      prefix: `${settings.redis?.prefix ?? "counsel"}:ratelimit`,
+    },
+  };
 }
 
 export async function buildApp(services: AppServices, options: AppOptions) {
@@ -75,6 +96,14 @@ export async function buildApp(services: AppServices, options: AppOptions) {
   app.decorate("services", services);
 
   await app.register(errorsPlugin);
+  if (options.rateLimit) {
+    await app.register(rateLimitPlugin, {
+      max: options.rateLimit.perMinute,
+      windowMs: 60_000,
+      redis: options.rateLimit.redis,
+      prefix: options.rateLimit.prefix,
+    });
+  }
   await app.register(openapiPlugin);
   await app.register(multipart, {
     limits: {
@@ -92,7 +121,10 @@ export async function buildApp(services: AppServices, options: AppOptions) {
   await app.register(usageRoutes);
   await app.register(chainRoutes);
   await app.register(ingestRoutes);
-  await app.register(advisorRoutes, { stallTimeoutMs: options.stallTimeoutMs });
+  await app.register(advisorRoutes, {
+    stallTimeoutMs: options.stallTimeoutMs,
+    maxStreamsPerClient: options.maxStreamsPerClient,
+  });
   return app;
 }
 

@@ -48,6 +48,8 @@ export interface Stores {
   /** What each source document was last indexed from (an S3 object's ETag), for skipping unchanged ones. */
   ledger: BaseStore<string, Uint8Array>;
   chatHistory: ChatHistoryFactory;
+  /** The Redis client every Redis store uses, for the rate limiter; undefined in-process. */
+  redis?: RedisClient;
   /** Reports the advisor wrote (GET /reports/:id). */
   reports: ReportStore;
   /** Answers of qa chains with their variant, latency and tokens; feedback on them; stats per variant. */
@@ -161,6 +163,7 @@ async function openRedis(
     recordManager,
     embeddings,
     ledger: new RedisByteStore({ client, prefix: `${ns}:ledger` }),
+    redis: client,
     chatHistory: chatHistoryFactory({
       client,
       prefix: `${redis.prefix}:${scope.tenant}:chat`,

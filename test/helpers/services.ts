@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import { loadSettings } from "../../src/config/settings.ts";
-import { appTimings, buildApp } from "../../src/server/app.ts";
+import { appOptions, buildApp } from "../../src/server/app.ts";
 import { createServices, type Services } from "../../src/services.ts";
 
 export const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -34,7 +34,7 @@ export function testSettings(dataDir: string, env: Record<string, string> = {}) 
 export async function startService(dataDir: string, env: Record<string, string> = {}) {
   const settings = testSettings(dataDir, env);
   const services: Services = await createServices(settings, quiet);
-  const app = await buildApp(services, { limits: settings.limits, ...appTimings(settings) });
+  const app = await buildApp(services, appOptions(settings, services));
   await app.listen({ port: 0, host: "127.0.0.1" });
   const address = app.server.address();
   if (!address || typeof address === "string") throw new Error("no port");

@@ -12,7 +12,7 @@ import { createWriteReportTool } from "../../src/agent/tools/write-report.ts";
 import type { ChainConfig } from "../../src/chains/config.ts";
 import { loadPrompt } from "../../src/chains/prompts.ts";
 import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
-import { appTimings, buildApp } from "../../src/server/app.ts";
+import { appOptions, buildApp } from "../../src/server/app.ts";
 import { createServices } from "../../src/services.ts";
 import { FIXTURES, quiet, ROOT, tempDataDir, testSettings } from "../helpers/services.ts";
 import { readSse, type SseEvent } from "../helpers/sse.ts";
@@ -68,10 +68,7 @@ describe("the advisor's tools over SSE", () => {
         }),
       },
     });
-    const app = await buildApp(
-      { ...services, advisor: () => advisor },
-      { limits: settings.limits, ...appTimings(settings) },
-    );
+    const app = await buildApp({ ...services, advisor: () => advisor }, appOptions(settings, services));
     await app.listen({ port: 0, host: "127.0.0.1" });
     url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     close = async () => {

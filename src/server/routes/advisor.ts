@@ -6,6 +6,7 @@ import type { AdvisorEvent } from "../../agent/turn.ts";
 import { CounselError, NotFoundError } from "../../errors.ts";
 import { clientAbortSignal } from "../abort.ts";
 import { toProblem } from "../plugins/errors.ts";
+import { clientKey } from "../plugins/rate-limit.ts";
 
 const SESSION_ID = "^[A-Za-z0-9_-]{8,128}$";
 
@@ -42,10 +43,26 @@ interface ChatBody {
 export interface AdvisorRouteOptions {
   /** A reader that takes nothing for this long while the server waits to write is dropped, its turn aborted. */
   stallTimeoutMs?: number;
+  /** Open streams one client (API key, else address) may hold at once; more get 429. */
+  maxStreamsPerClient?: number;
+}
+
+/** Why a stream ended early when the service stops: the client is told to retry elsewhere. */
+class ShuttingDown extends CounselError {
+  constructor() {
+    super("shutting_down", 503, "The service is restarting; send the message again.");
+  }
 }
 
 export async function advisorRoutes(app: FastifyInstance, options: AdvisorRouteOptions = {}) {
   const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
+  const maxStreams = options.maxStreamsPerClient ?? 5;
+  // Every open turn, so that a shutdown can end them with an event instead of waiting for them or cutting them.
+  const open = new Set<AbortController>();
+  const streamsByClient = new Map<string, number>();
+  app.addHook("preClose", async () => {
+    for (const turn of open) turn.abort(new ShuttingDown());
+  });
 
   app.post<{ Body: ChatBody }>(
     "/advisor/chat",
@@ -65,16 +82,35 @@ export async function advisorRoutes(app: FastifyInstance, options: AdvisorRouteO
       const { message, chain = "advisor" } = request.body;
       const advisor = app.services.advisor(chain); // 404, 400 or 503 before anything is streamed
       const sessionId = request.body.sessionId ?? crypto.randomUUID();
-      const signal = watchClient(reply, stallTimeoutMs);
-      const turn = advisor.chat({ message, sessionId }, { signal });
-
-      if (reply.sse) {
-        await reply.sse.send(
-          asSse(sessionId, turn, (error) => request.log.error({ err: error }, "advisor turn failed")),
+      const client = clientKey(request);
+      const streams = streamsByClient.get(client) ?? 0;
+      if (streams >= maxStreams) {
+        throw new CounselError(
+          "too_many_streams",
+          429,
+          `At most ${maxStreams} conversations may stream at once.`,
         );
-        return;
       }
-      return gather(sessionId, turn);
+      streamsByClient.set(client, streams + 1);
+      const controller = watchClient(reply, stallTimeoutMs);
+      open.add(controller);
+      try {
+        const turn = advisor.chat({ message, sessionId }, { signal: controller.signal });
+        if (reply.sse) {
+          await reply.sse.send(
+            asSse(sessionId, turn, controller.signal, (error) =>
+              request.log.error({ err: error }, "advisor turn failed"),
+            ),
+          );
+          return;
+        }
+        return await gather(sessionId, turn, controller.signal);
+      } finally {
+        open.delete(controller);
+        const left = (streamsByClient.get(client) ?? 1) - 1;
+        if (left > 0) streamsByClient.set(client, left);
+        else streamsByClient.delete(client);
+      }
     },
   );
 
@@ -118,7 +154,7 @@ export async function advisorRoutes(app: FastifyInstance, options: AdvisorRouteO
  * Aborts the turn when the client leaves, or when it stops reading: a reply the socket cannot take waits in
  * memory, so a reader that takes nothing for `stallTimeoutMs` is dropped rather than buffered for.
  */
-function watchClient(reply: FastifyReply, stallTimeoutMs: number): AbortSignal {
+function watchClient(reply: FastifyReply, stallTimeoutMs: number): AbortController {
   const left = clientAbortSignal(reply);
   const controller = new AbortController();
   left.addEventListener("abort", () => controller.abort(left.reason), { once: true });
@@ -139,30 +175,40 @@ function watchClient(reply: FastifyReply, stallTimeoutMs: number): AbortSignal {
   );
   timer.unref();
   reply.raw.once("close", () => clearInterval(timer));
-  return controller.signal;
+  return controller;
 }
 
 /** The turn as SSE messages: `session` first, then the turn's events; a failure mid-stream is an `error` event. */
-async function* asSse(sessionId: string, turn: AsyncGenerator<AdvisorEvent>, log: (error: unknown) => void) {
+async function* asSse(
+  sessionId: string,
+  turn: AsyncGenerator<AdvisorEvent>,
+  signal: AbortSignal,
+  log: (error: unknown) => void,
+) {
   yield { event: "session", data: { sessionId } };
   try {
     for await (const { event, data } of turn) yield { event, data };
   } catch (error) {
-    const problem = toProblem(error as Error);
+    // Stopped by a shutdown: however the abort surfaced, say so.
+    const problem = toProblem(signal.reason instanceof ShuttingDown ? signal.reason : (error as Error));
     if (problem.status >= 500) log(error);
     yield { event: "error", data: { type: `https://counsel.dev/problems/${problem.code}`, ...problem } };
   }
 }
 
 /** Without SSE: the whole turn as one reply. A failure is the usual problem+json. */
-async function gather(sessionId: string, turn: AsyncGenerator<AdvisorEvent>) {
+async function gather(sessionId: string, turn: AsyncGenerator<AdvisorEvent>, signal: AbortSignal) {
   const tools: { name: string; input: unknown; summary?: string; url?: string }[] = [];
   const sources = new Map<number, unknown>();
-  for await (const e of turn) {
-    if (e.event === "tool_start") tools.push({ name: e.data.name, input: e.data.input });
-    if (e.event === "tool_end") Object.assign(tools.findLast((t) => t.name === e.data.name) ?? {}, e.data);
-    if (e.event === "sources") for (const s of e.data.sources) sources.set(s.n, s);
-    if (e.event === "done") return { sessionId, ...e.data, tools, sources: [...sources.values()] };
+  try {
+    for await (const e of turn) {
+      if (e.event === "tool_start") tools.push({ name: e.data.name, input: e.data.input });
+      if (e.event === "tool_end") Object.assign(tools.findLast((t) => t.name === e.data.name) ?? {}, e.data);
+      if (e.event === "sources") for (const s of e.data.sources) sources.set(s.n, s);
+      if (e.event === "done") return { sessionId, ...e.data, tools, sources: [...sources.values()] };
+    }
+  } catch (error) {
+    throw signal.reason instanceof ShuttingDown ? signal.reason : error;
   }
   throw new CounselError("internal", 500, "The advisor's turn ended without a reply.");
 }
