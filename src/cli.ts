@@ -35,8 +35,11 @@ program
 
 program
   .command("ingest")
-  .description("add files to the knowledge base: a file, a folder, a glob, or s3://bucket/prefix")
-  .argument("[paths...]", "files, folders, quoted globs or s3:// URLs (default: the recipe's sources)")
+  .description("add files to the knowledge base: a file, a folder, a glob, s3://bucket/prefix or a web URL")
+  .argument(
+    "[paths...]",
+    "files, folders, quoted globs, s3:// or http(s):// URLs (default: the recipe's sources)",
+  )
   .option("-r, --recipe <name>", "ingestion recipe from loaders/ (default: RECIPE)")
   .option("--cleanup", "also remove documents under these paths whose files are gone")
   .option("--json", "print the report as JSON")
@@ -53,10 +56,12 @@ program
       );
     }
     const s3Urls = patterns.filter((p) => p.startsWith("s3://"));
-    const paths = patterns.filter((p) => !p.startsWith("s3://"));
+    const webUrls = patterns.filter((p) => /^https?:\/\//i.test(p));
+    const paths = patterns.filter((p) => !p.startsWith("s3://") && !/^https?:\/\//i.test(p));
     const reports: IngestReport[] = [];
     try {
       for (const url of s3Urls) reports.push(await services.ingestS3(url, { cleanup: options.cleanup }));
+      if (webUrls.length > 0) reports.push(await services.ingestUrls(webUrls));
       if (paths.length > 0) {
         const files = (await Promise.all(paths.map((p) => listFilesystemSources(p)))).flat();
         const bar =

@@ -14,6 +14,7 @@ import { ingestS3 } from "./ingest/s3-ingest.ts";
 import { filesystemSource } from "./ingest/sources/filesystem.ts";
 import { createS3Client } from "./ingest/sources/s3.ts";
 import { textractRouting } from "./ingest/textract/routing.ts";
+import { ingestUrls } from "./ingest/url-ingest.ts";
 import { createBedrockChatModel } from "./models/chat/bedrock.ts";
 import { createBedrockEmbeddings } from "./models/embeddings/bedrock.ts";
 import { LocalHashEmbeddings } from "./models/embeddings/local-hash.ts";
@@ -28,6 +29,8 @@ export interface Services extends AppServices {
   chains: ChainRegistry<AdvisorHandle>;
   /** Indexes every object under an s3:// URL; unchanged objects (same ETag, same recipe) are not downloaded. */
   ingestS3(url: string, options?: { cleanup?: boolean; signal?: AbortSignal }): Promise<IngestReport>;
+  /** Fetches and indexes web pages and files; private addresses are refused unless URL_ALLOW_ADDRESSES opens them. */
+  ingestUrls(urls: string[], options?: { signal?: AbortSignal }): Promise<IngestReport>;
   /** Indexes examples/docs (idempotent: unchanged examples are skipped). */
   loadExamples(): Promise<IngestReport>;
   close(): Promise<void>;
@@ -131,6 +134,13 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
         maxBytes: settings.limits.uploadBytes,
       });
     },
+    ingestUrls: (urls, options = {}) =>
+      ingestUrls(urls, {
+        pipeline,
+        maxBytes: settings.limits.uploadBytes,
+        allow: settings.urls.allow,
+        signal: options.signal,
+      }),
     loadExamples: () => pipeline.ingest(filesystemSource(settings.examplesDir)),
     async close() {
       registry.close();

@@ -53,6 +53,19 @@ const schema = z.object({
   /** Where multi-page documents are uploaded for Textract's async API; unset: only one-page documents. */
   TEXTRACT_S3_BUCKET: z.string().min(3).max(63).optional(),
   TEXTRACT_S3_PREFIX: z.string().default("counsel/textract/"),
+  /** Private addresses or CIDR ranges URL ingestion may fetch (an intranet), comma-separated; public ones always. */
+  URL_ALLOW_ADDRESSES: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((a) => a.trim())
+        .filter(Boolean),
+    )
+    .refine((list) => list.every((a) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(a)), {
+      error: "expected addresses or CIDR ranges, e.g. 10.20.0.0/16,192.168.1.10",
+    }),
   /** Address S3 buckets in the path (a custom AWS_ENDPOINT_URL_S3 such as MinIO needs it). */
   S3_FORCE_PATH_STYLE: bool.default(false),
   /** Comment heartbeats on Server-Sent Event streams, so proxies keep quiet streams open; 0 turns them off. */
@@ -102,6 +115,7 @@ function toSettings(env: z.output<typeof schema>) {
       : undefined,
     chatHistoryTtlSeconds: env.CHAT_HISTORY_TTL_SECONDS,
     s3: { forcePathStyle: env.S3_FORCE_PATH_STYLE },
+    urls: { allow: env.URL_ALLOW_ADDRESSES },
     textract: {
       enabled: env.TEXTRACT_ENABLED,
       s3Bucket: env.TEXTRACT_S3_BUCKET,

@@ -83,8 +83,8 @@ const recipeSchema = z.strictObject({
   }),
   description: z.string().optional(),
   sources: z
-    .array(z.string({ error: "expected a path, folder, glob or s3:// URL" }).min(1), {
-      error: "expected a list of paths, folders, globs or s3:// URLs",
+    .array(z.string({ error: "expected a path, folder, glob, s3:// or http(s):// URL" }).min(1), {
+      error: "expected a list of paths, folders, globs, s3:// or http(s):// URLs",
     })
     .optional(),
   splitter: splitterSchema.prefault({}),

@@ -40,6 +40,7 @@ export interface AppServices {
   /** Model tokens spent since start, per model id. */
   usage(): Record<string, UsageTotals>;
   ingestS3(url: string, options?: { cleanup?: boolean; signal?: AbortSignal }): Promise<IngestReport>;
+  ingestUrls(urls: string[], options?: { signal?: AbortSignal }): Promise<IngestReport>;
   /** An advisor chain; throws 404 (none), 400 (not an advisor) or 503 (no model that can call tools). */
   advisor(name: string): AdvisorHandle;
   sessions: {

@@ -89,7 +89,7 @@ describe("ingesting from S3", () => {
 
     const both = await post({ s3: "s3://docs/", documents: [{ text: "x" }] });
     expect(both.status).toBe(400);
-    expect(await both.json()).toMatchObject({ detail: /either "documents" or "s3"/ });
+    expect(await both.json()).toMatchObject({ detail: /one of "documents", "s3" or "urls"/ });
 
     const notS3 = await post({ s3: "https://docs.example/x" });
     expect(notS3.status).toBe(400);

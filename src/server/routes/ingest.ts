@@ -22,6 +22,13 @@ const jsonBody = {
       description:
         "Every object under this S3 prefix, e.g. s3://bucket/handbook/. Unchanged objects are skipped.",
     },
+    urls: {
+      type: "array",
+      minItems: 1,
+      maxItems: 100,
+      items: { type: "string", minLength: 1, maxLength: 8192 },
+      description: "Web pages and files to fetch (http and https, public addresses only).",
+    },
     cleanup: {
       type: "boolean",
       description: "With s3: also remove documents under the prefix whose objects are gone.",
@@ -78,7 +85,7 @@ const ingestReply = {
 } as const;
 
 export async function ingestRoutes(app: FastifyInstance) {
-  app.post<{ Body: { documents?: TextDocument[]; s3?: string; cleanup?: boolean } }>(
+  app.post<{ Body: { documents?: TextDocument[]; s3?: string; urls?: string[]; cleanup?: boolean } }>(
     "/ingest",
     {
       schema: {
@@ -86,7 +93,8 @@ export async function ingestRoutes(app: FastifyInstance) {
         summary: "Add or update documents",
         description:
           "Send files as multipart/form-data in the field `files` (one or many), JSON " +
-          '`{"documents": [{"text", "metadata"?}]}`, or JSON `{"s3": "s3://bucket/prefix", "cleanup"?: true}`. ' +
+          '`{"documents": [{"text", "metadata"?}]}`, JSON `{"s3": "s3://bucket/prefix", "cleanup"?: true}`, or ' +
+          'JSON `{"urls": ["https://…"]}`. ' +
           "Unchanged documents are skipped; a changed document replaces its old chunks. `metadata.doc_id` is " +
           "a document's identity when given; an S3 object's is its s3:// URL.",
         body: { content: { "application/json": { schema: jsonBody } } },
@@ -100,9 +108,13 @@ export async function ingestRoutes(app: FastifyInstance) {
         const blobs = await readUploads(request);
         return checkReport(await pipeline.ingest(blobs, { signal }), blobs.length);
       }
-      const { documents, s3, cleanup } = request.body;
-      if ((documents === undefined) === (s3 === undefined)) {
-        throw new BadRequestError('Send either "documents" or "s3", not both and not neither.');
+      const { documents, s3, urls, cleanup } = request.body;
+      if ([documents, s3, urls].filter((v) => v !== undefined).length !== 1) {
+        throw new BadRequestError('Send one of "documents", "s3" or "urls".');
+      }
+      if (urls !== undefined) {
+        const report = await app.services.ingestUrls(urls, { signal });
+        return checkReport(report, urls.length);
       }
       if (cleanup !== undefined && s3 === undefined) throw new BadRequestError('"cleanup" goes with "s3".');
       if (s3 !== undefined) {
