@@ -122,6 +122,7 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
       return checks;
     },
     usage: () => usage.totals(),
+    onUsage: (listener) => usage.onRecord(listener),
     ingestS3(url, options = {}) {
       // Made on first use: a deployment without S3 never needs its region or credentials.
       s3Client ??= createS3Client({ forcePathStyle: settings.s3.forcePathStyle });

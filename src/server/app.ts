@@ -10,9 +10,10 @@ import type { RunStore } from "../chains/runs/run-store.ts";
 import type { Settings } from "../config/settings.ts";
 import type { IngestPipeline, IngestReport } from "../ingest/pipeline.ts";
 import type { Recipe } from "../ingest/recipe.ts";
-import type { UsageTotals } from "../models/usage.ts";
+import type { UsageRecord, UsageTotals } from "../models/usage.ts";
 import type { RedisClient } from "../store/redis-client.ts";
 import { errorsPlugin } from "./plugins/errors.ts";
+import { metricsPlugin } from "./plugins/metrics.ts";
 import { openapiPlugin } from "./plugins/openapi.ts";
 import { rateLimitPlugin } from "./plugins/rate-limit.ts";
 import { advisorRoutes } from "./routes/advisor.ts";
@@ -39,6 +40,8 @@ export interface AppServices {
   readiness(): Promise<Record<string, ReadinessCheck>>;
   /** Model tokens spent since start, per model id. */
   usage(): Record<string, UsageTotals>;
+  /** Every metered model call as it happens (for /metrics). */
+  onUsage?(listener: (record: UsageRecord) => void): void;
   ingestS3(url: string, options?: { cleanup?: boolean; signal?: AbortSignal }): Promise<IngestReport>;
   ingestUrls(urls: string[], options?: { signal?: AbortSignal }): Promise<IngestReport>;
   /** An advisor chain; throws 404 (none), 400 (not an advisor) or 503 (no model that can call tools). */
@@ -97,6 +100,7 @@ export async function buildApp(services: AppServices, options: AppOptions) {
   app.decorate("services", services);
 
   await app.register(errorsPlugin);
+  await app.register(metricsPlugin, { onUsage: services.onUsage?.bind(services) });
   if (options.rateLimit) {
     await app.register(rateLimitPlugin, {
       max: options.rateLimit.perMinute,

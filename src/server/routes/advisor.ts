@@ -94,6 +94,7 @@ export async function advisorRoutes(app: FastifyInstance, options: AdvisorRouteO
       streamsByClient.set(client, streams + 1);
       const controller = watchClient(reply, stallTimeoutMs);
       open.add(controller);
+      app.metrics?.openStreams.inc();
       try {
         const turn = advisor.chat({ message, sessionId }, { signal: controller.signal });
         if (reply.sse) {
@@ -107,6 +108,7 @@ export async function advisorRoutes(app: FastifyInstance, options: AdvisorRouteO
         return await gather(sessionId, turn, controller.signal);
       } finally {
         open.delete(controller);
+        app.metrics?.openStreams.dec();
         const left = (streamsByClient.get(client) ?? 1) - 1;
         if (left > 0) streamsByClient.set(client, left);
         else streamsByClient.delete(client);

@@ -99,6 +99,20 @@ export async function chainRoutes(app: FastifyInstance) {
     return app.services
       .qaChain(name)
       .invoke(input, options)
+      .then((reply) => {
+        // What operations need to follow a request: never the question or the documents' text.
+        request.log.info(
+          {
+            chain: name,
+            variant: reply.variant,
+            runId: reply.runId,
+            model: reply.model,
+            ms: reply.timings.totalMs,
+          },
+          "answered",
+        );
+        return reply;
+      })
       .catch((error: unknown) => {
         if (error instanceof UnknownVariantError) throw new BadRequestError(error.message);
         throw error;

@@ -106,7 +106,7 @@ export async function ingestRoutes(app: FastifyInstance) {
       const { pipeline } = app.services;
       if (request.isMultipart()) {
         const blobs = await readUploads(request);
-        return checkReport(await pipeline.ingest(blobs, { signal }), blobs.length);
+        return checkReport(await pipeline.ingest(blobs, { signal }), blobs.length, app);
       }
       const { documents, s3, urls, cleanup } = request.body;
       if ([documents, s3, urls].filter((v) => v !== undefined).length !== 1) {
@@ -114,15 +114,19 @@ export async function ingestRoutes(app: FastifyInstance) {
       }
       if (urls !== undefined) {
         const report = await app.services.ingestUrls(urls, { signal });
-        return checkReport(report, urls.length);
+        return checkReport(report, urls.length, app);
       }
       if (cleanup !== undefined && s3 === undefined) throw new BadRequestError('"cleanup" goes with "s3".');
       if (s3 !== undefined) {
         const report = await app.services.ingestS3(s3, { cleanup, signal });
-        return checkReport(report, report.added + report.updated + report.skipped + report.failed.length);
+        return checkReport(
+          report,
+          report.added + report.updated + report.skipped + report.failed.length,
+          app,
+        );
       }
       const report = await pipeline.ingestTexts(documents as TextDocument[], { signal });
-      return checkReport(report, (documents as TextDocument[]).length);
+      return checkReport(report, (documents as TextDocument[]).length, app);
     },
   );
 }
@@ -162,7 +166,8 @@ function safeFileName(raw: string | undefined, index: number): string {
  * Nothing ingested and every document failed: answer with the failure's status instead of a 200 (415 for
  * unsupported types, 502/503 when a service such as Textract failed them all, else 400).
  */
-function checkReport(report: IngestReport, total: number): IngestReport {
+function checkReport(report: IngestReport, total: number, app?: FastifyInstance): IngestReport {
+  if (app) countIngested(app, report);
   if (total === 0 || report.failed.length < total) return report;
   const [first] = report.failed;
   if (first.status >= 500 && report.failed.every((f) => f.status === first.status)) {
@@ -183,4 +188,12 @@ function describe(report: IngestReport): string {
   return report.failed.length === 1
     ? `"${report.failed[0].name}": ${report.failed[0].error}`
     : `All ${report.failed.length} documents failed`;
+}
+
+/** Counts the report's documents on /metrics by outcome. */
+function countIngested(app: FastifyInstance, report: IngestReport): void {
+  for (const status of ["added", "updated", "skipped", "deleted"] as const) {
+    if (report[status] > 0) app.metrics?.ingested.inc({ status }, report[status]);
+  }
+  if (report.failed.length > 0) app.metrics?.ingested.inc({ status: "failed" }, report.failed.length);
 }

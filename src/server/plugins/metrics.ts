@@ -1,0 +1,85 @@
+// GET /metrics for Prometheus (prom-client): request latency per route, model tokens and calls, documents
+// ingested, open advisor streams, and the process's own metrics. One registry per app, so that several apps in
+// one process (tests, benchmarks) never share counters.
+import type { FastifyInstance } from "fastify";
+import fp from "fastify-plugin";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { UsageRecord } from "../../models/usage.ts";
+
+export interface Metrics {
+  registry: Registry;
+  ingested: Counter<"status">;
+  /** Advisor streams open now; the advisor route keeps it. */
+  openStreams: Gauge;
+}
+
+export interface MetricsOptions {
+  /** Subscribes to every metered model call (the services' usage meter). */
+  onUsage?(listener: (record: UsageRecord) => void): void;
+}
+
+export const metricsPlugin = fp(
+  async (app: FastifyInstance, options: MetricsOptions) => {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry, prefix: "counsel_" });
+    const duration = new Histogram({
+      name: "counsel_http_request_duration_seconds",
+      help: "HTTP request latency by route and status",
+      labelNames: ["method", "route", "status"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    });
+    const tokens = new Counter({
+      name: "counsel_model_tokens_total",
+      help: "Model tokens, by model and direction (input or output)",
+      labelNames: ["model", "direction"],
+      registers: [registry],
+    });
+    const calls = new Counter({
+      name: "counsel_model_requests_total",
+      help: "Model calls (embeddings and answers), by model and operation",
+      labelNames: ["model", "operation"],
+      registers: [registry],
+    });
+    const metrics: Metrics = {
+      registry,
+      ingested: new Counter({
+        name: "counsel_ingested_documents_total",
+        help: "Documents through ingestion, by outcome (added, updated, skipped, deleted, failed)",
+        labelNames: ["status"],
+        registers: [registry],
+      }),
+      openStreams: new Gauge({
+        name: "counsel_open_streams",
+        help: "Advisor streams open now",
+        registers: [registry],
+      }),
+    };
+    options.onUsage?.((record) => {
+      calls.inc({ model: record.model, operation: record.operation });
+      tokens.inc({ model: record.model, direction: "input" }, record.inputTokens);
+      tokens.inc({ model: record.model, direction: "output" }, record.outputTokens);
+    });
+    app.decorate("metrics", metrics);
+
+    app.addHook("onResponse", async (request, reply) => {
+      // The route's pattern, not the URL: /reports/:id is one series, not one per report.
+      const route = request.routeOptions.url ?? "unmatched";
+      duration.observe(
+        { method: request.method, route, status: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
+    });
+
+    app.get("/metrics", { schema: { hide: true } }, async (_request, reply) =>
+      reply.type(registry.contentType).send(await registry.metrics()),
+    );
+  },
+  { name: "counsel-metrics" },
+);
+
+declare module "fastify" {
+  interface FastifyInstance {
+    metrics: Metrics;
+  }
+}
