@@ -8,6 +8,7 @@ import type { ChainConfig } from "../chains/config.ts";
 import type { QaChainHandle } from "../chains/qa-handle.ts";
 import type { RunStore } from "../chains/runs/run-store.ts";
 import type { Settings } from "../config/settings.ts";
+import { BadRequestError } from "../errors.ts";
 import type { IngestPipeline, IngestReport } from "../ingest/pipeline.ts";
 import type { Recipe } from "../ingest/recipe.ts";
 import type { UsageRecord, UsageTotals } from "../models/usage.ts";
@@ -98,6 +99,21 @@ export async function buildApp(services: AppServices, options: AppOptions) {
     },
   });
   app.decorate("services", services);
+  // Fastify decodes JSON bodies leniently, replacing bytes that are not UTF-8: refuse them instead, so that
+  // garbled text never reaches a model or the index.
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  const utf8 = new TextDecoder("utf-8", { fatal: true });
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      done(new BadRequestError("The request body is not valid UTF-8."), undefined);
+      return;
+    }
+    parseJson(request, text, done);
+  });
 
   await app.register(errorsPlugin);
   await app.register(metricsPlugin, { onUsage: services.onUsage?.bind(services) });
