@@ -1,16 +1,9 @@
-// Ingest throughput against Bedrock embeddings with a remote model's latency: the Bedrock Runtime emulator
-// (test/emulators) answers every InvokeModel after --latency ms, through the real AWS SDK, and the corpus goes
-// through the real pipeline (recipe splitter, index(), record manager, local store). Each run allows a different
-// number of embedding calls in flight; the speed-up over one call at a time is what concurrency buys.
-//   npm run bench:embed -- --dataset <BEIR folder> [--docs 200] [--latency 50]
-//     [--model amazon.titan-embed-text-v2:0] [--concurrency 1,4,8,16,32]
-import { createReadStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { readCorpus as readBeirCorpus } from "../src/chains/eval/dataset.ts";
 import { IngestPipeline, type TextDocument } from "../src/ingest/pipeline.ts";
 import { loadRecipe } from "../src/ingest/recipe.ts";
 import { createBedrockEmbeddings } from "../src/models/embeddings/bedrock.ts";
@@ -35,18 +28,9 @@ if (!values.dataset) {
 
 async function readCorpus(file: string, limit: number): Promise<TextDocument[]> {
   const docs: TextDocument[] = [];
-  const lines = createInterface({
-    input: createReadStream(file, "utf8"),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
-  for await (const line of lines) {
-    if (!line.trim()) continue;
-    const { _id, title, text } = JSON.parse(line) as { _id: string; title?: string; text: string };
-    docs.push({ text: title ? `${title}\n\n${text}` : text, metadata: { doc_id: _id } });
-    if (docs.length >= limit) {
-      lines.close();
-      break;
-    }
+  for await (const { id, title, text } of readBeirCorpus(file)) {
+    docs.push({ text: title ? `${title}\n\n${text}` : text, metadata: { doc_id: id } });
+    if (docs.length >= limit) break;
   }
   return docs;
 }

@@ -5,14 +5,13 @@
 //   npm run bench:load -- [--dataset ../shared/data/retrieval-eval/scifact] [--chunks 10000]
 //     [--connections 200] [--seconds 30]
 import { execFile } from "node:child_process";
-import { createReadStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { parseArgs, promisify } from "node:util";
 import Fastify from "fastify";
+import { jsonLines } from "../src/chains/eval/dataset.ts";
 import { loadSettings } from "../src/config/settings.ts";
 import type { TextDocument } from "../src/ingest/pipeline.ts";
 import { appOptions, buildApp } from "../src/server/app.ts";
@@ -34,14 +33,6 @@ interface Result {
   requests: number;
   errors: number;
   non2xx: number;
-}
-
-async function* jsonLines<T>(file: string): AsyncGenerator<T> {
-  const lines = createInterface({
-    input: createReadStream(file, "utf8"),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
-  for await (const line of lines) if (line.trim()) yield JSON.parse(line) as T;
 }
 
 /** autocannon as a child process, its JSON summary parsed. */

@@ -1,14 +1,7 @@
-// Retrieval quality and speed on a BEIR dataset: ingests the corpus through the real pipeline (the default
-// recipe's splitter, LangChain's index() with the record manager, the local embedder and store), runs the qrels
-// queries in each search mode, ranks documents by their best chunk, and prints nDCG@10, recall@10, MRR@10,
-// ingest throughput (chunks/s and documents/s, end to end) and query latency. --limit takes the first N queries.
-//   npm run bench:retrieval -- --dataset <BEIR folder> [--split test] [--mode hybrid|vector|lexical|all] [--limit N]
-//     [--store local|redis-vectorset] [--redis-url redis://…]   (without a URL, a private Redis 8 is started)
-import { createReadStream } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { jsonLines, readQrels } from "../src/chains/eval/dataset.ts";
 import { IngestPipeline, type TextDocument } from "../src/ingest/pipeline.ts";
 import { loadRecipe } from "../src/ingest/recipe.ts";
 import { LocalHashEmbeddings } from "../src/models/embeddings/local-hash.ts";
@@ -42,38 +35,6 @@ interface Row {
   ingest: number;
   p50: number;
   p95: number;
-}
-
-async function* jsonLines<T>(file: string): AsyncGenerator<T> {
-  const lines = createInterface({
-    input: createReadStream(file, "utf8"),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
-  for await (const line of lines) if (line.trim()) yield JSON.parse(line) as T;
-}
-
-async function readQrels(file: string): Promise<Map<string, Map<string, number>>> {
-  const qrels = new Map<string, Map<string, number>>();
-  let header = true;
-  const lines = createInterface({
-    input: createReadStream(file, "utf8"),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
-  for await (const line of lines) {
-    if (header) {
-      header = false;
-      continue;
-    }
-    const [queryId, docId, score] = line.split("\t");
-    if (!queryId || !docId) continue;
-    let rels = qrels.get(queryId);
-    if (!rels) {
-      rels = new Map();
-      qrels.set(queryId, rels);
-    }
-    rels.set(docId, Number(score));
-  }
-  return qrels;
 }
 
 function percentile(sorted: number[], p: number): number {

@@ -1,15 +1,9 @@
-// Vector-store speed: loads up to 50k chunks of a BEIR corpus into each backend (the local store, Redis vector
-// sets), then times k=5 similarity queries for the dataset's queries, beside raw VSIM calls with the same vectors
-// on the same connection (the floor). The service's overhead is the gap between the two.
-//   npm run bench:store -- --dataset <BEIR folder> [--chunks 50000] [--redis-url redis://…]
-// Without --redis-url a private Redis 8 is started and stopped at the end (bench/redis.ts).
-import { createReadStream } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { Document } from "@langchain/core/documents";
 import { RecursiveCharacterTextSplitter } from "@langchain/textsplitters";
+import { jsonLines } from "../src/chains/eval/dataset.ts";
 import { LocalHashEmbeddings } from "../src/models/embeddings/local-hash.ts";
 import { LocalVectorStore } from "../src/store/local-vector-store.ts";
 import { RedisLexicalIndex } from "../src/store/redis-lexical-index.ts";
@@ -18,12 +12,6 @@ import { openBenchRedis } from "./redis.ts";
 
 const K = 5;
 const BATCH = 500;
-
-async function* jsonLines<T>(file: string): AsyncGenerator<T> {
-  for await (const line of createInterface({ input: createReadStream(file, "utf8"), crlfDelay: Infinity })) {
-    if (line.trim()) yield JSON.parse(line) as T;
-  }
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];

@@ -11,7 +11,7 @@ import { evalCommand } from "./chains/eval/command.ts";
 import { loadSettings, SettingsError } from "./config/settings.ts";
 import { CounselError } from "./errors.ts";
 import { extractMarkdown } from "./ingest/extract.ts";
-import type { IngestReport } from "./ingest/pipeline.ts";
+import { type IngestReport, mergeReports } from "./ingest/pipeline.ts";
 import { loadRecipe, RecipeError } from "./ingest/recipe.ts";
 import { filesystemSource, listFilesystemSources } from "./ingest/sources/filesystem.ts";
 import { textractRouting } from "./ingest/textract/routing.ts";
@@ -148,28 +148,6 @@ function cleanupScope(patterns: string[]): (docId: string) => boolean {
     return picomatch(absolute.split(path.sep).join("/"));
   });
   return (docId) => path.isAbsolute(docId) && tests.some((test) => test(docId));
-}
-
-function mergeReports(reports: IngestReport[]): IngestReport {
-  const total: IngestReport = {
-    added: 0,
-    updated: 0,
-    skipped: 0,
-    deleted: 0,
-    failed: [],
-    chunks: { added: 0, deleted: 0, skipped: 0 },
-  };
-  for (const r of reports) {
-    total.added += r.added;
-    total.updated += r.updated;
-    total.skipped += r.skipped;
-    total.deleted += r.deleted;
-    total.failed.push(...r.failed);
-    total.chunks.added += r.chunks.added;
-    total.chunks.deleted += r.chunks.deleted;
-    total.chunks.skipped += r.chunks.skipped;
-  }
-  return total;
 }
 
 function formatReport(report: IngestReport): string {

@@ -40,6 +40,33 @@ export interface IngestReport {
   chunks: { added: number; deleted: number; skipped: number };
 }
 
+export function emptyReport(): IngestReport {
+  return {
+    added: 0,
+    updated: 0,
+    skipped: 0,
+    deleted: 0,
+    failed: [],
+    chunks: { added: 0, deleted: 0, skipped: 0 },
+  };
+}
+
+/** Several runs' reports as one (the CLI ingests paths, S3 prefixes and URLs in separate runs). */
+export function mergeReports(reports: IngestReport[]): IngestReport {
+  const total = emptyReport();
+  for (const r of reports) {
+    total.added += r.added;
+    total.updated += r.updated;
+    total.skipped += r.skipped;
+    total.deleted += r.deleted;
+    total.failed.push(...r.failed);
+    total.chunks.added += r.chunks.added;
+    total.chunks.deleted += r.chunks.deleted;
+    total.chunks.skipped += r.chunks.skipped;
+  }
+  return total;
+}
+
 export interface IngestProgress {
   name: string;
   /** The document's identity (doc_id): its path, "upload:<name>", "s3://bucket/key" or the given doc_id. */
@@ -92,14 +119,7 @@ export class IngestPipeline {
   }
 
   async ingest(blobs: Iterable<SourceBlob> | AsyncIterable<SourceBlob>, options: IngestOptions = {}) {
-    const report: IngestReport = {
-      added: 0,
-      updated: 0,
-      skipped: 0,
-      deleted: 0,
-      failed: [],
-      chunks: { added: 0, deleted: 0, skipped: 0 },
-    };
+    const report = emptyReport();
     const seen = new Set<string>();
     let done = 0;
 

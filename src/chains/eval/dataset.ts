@@ -73,8 +73,8 @@ export async function openDataset(
   return { name: path.basename(absolute), dir: absolute, split, corpusFile, queries, qrels };
 }
 
-/** Parses one JSON object per non-empty line; a bad line is reported with its number. */
-export async function* jsonLines<T>(file: string): AsyncGenerator<T> {
+/** The non-empty lines of a text file, with their 1-based numbers (for error messages). */
+async function* numberedLines(file: string): AsyncGenerator<[number, string]> {
   const lines = createInterface({
     input: createReadStream(file, "utf8"),
     crlfDelay: Number.POSITIVE_INFINITY,
@@ -82,7 +82,13 @@ export async function* jsonLines<T>(file: string): AsyncGenerator<T> {
   let number = 0;
   for await (const line of lines) {
     number += 1;
-    if (!line.trim()) continue;
+    if (line.trim()) yield [number, line];
+  }
+}
+
+/** Parses one JSON object per non-empty line; a bad line is reported with its number. */
+export async function* jsonLines<T>(file: string): AsyncGenerator<T> {
+  for await (const [number, line] of numberedLines(file)) {
     try {
       yield JSON.parse(line) as T;
     } catch (error) {
@@ -127,14 +133,7 @@ export async function* readQueries(file: string): AsyncGenerator<EvalQuery> {
 /** Reads a qrels TSV (query-id, corpus-id, score), with or without its header line. */
 export async function readQrels(file: string): Promise<QrelsByQuery> {
   const qrels: QrelsByQuery = new Map();
-  const lines = createInterface({
-    input: createReadStream(file, "utf8"),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
-  let number = 0;
-  for await (const line of lines) {
-    number += 1;
-    if (!line.trim()) continue;
+  for await (const [number, line] of numberedLines(file)) {
     const [queryId, docId, score] = line.split("\t").map((cell) => cell.trim());
     const value = Number(score);
     if (number === 1 && !Number.isFinite(value)) continue; // the "query-id corpus-id score" header

@@ -6,9 +6,10 @@
 // The pipeline indexes one document per batch, and most documents have a few chunks: embedded one document at a
 // time, a call would carry three texts where it could carry 96. DataLoader gathers the chunks that documents
 // being ingested at the same moment ask for, within a few milliseconds, into shared calls.
-import { type BedrockRuntimeClient, InvokeModelCommand } from "@aws-sdk/client-bedrock-runtime";
+import type { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import { Embeddings } from "@langchain/core/embeddings";
 import DataLoader from "dataloader";
+import { invokeJson } from "./invoke-json.ts";
 
 /** Cohere on Bedrock takes at most 96 texts per call. */
 export const COHERE_MAX_BATCH = 96;
@@ -91,15 +92,7 @@ export class CohereBedrockEmbeddings extends Embeddings {
       embedding_types: ["float"],
     };
     if (isCohereV4(this.model) && this.dimensions !== undefined) body.output_dimension = this.dimensions;
-    const response = await this.client.send(
-      new InvokeModelCommand({
-        modelId: this.model,
-        body: JSON.stringify(body),
-        contentType: "application/json",
-        accept: "application/json",
-      }),
-    );
-    const parsed = JSON.parse(new TextDecoder().decode(response.body)) as CohereResponse;
+    const parsed = await invokeJson<CohereResponse>(this.client, this.model, body);
     const vectors = Array.isArray(parsed.embeddings) ? parsed.embeddings : parsed.embeddings?.float;
     if (!Array.isArray(vectors) || vectors.length !== texts.length) {
       throw new Error(

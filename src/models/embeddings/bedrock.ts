@@ -2,11 +2,12 @@
 // 512 or 1024 dimensions, one text a call) or Cohere Embed v3/v4 (96 texts a call, document and query sides).
 // Calls run concurrently up to a limit, throttling and 5xx are retried by the SDK's adaptive retry, and every
 // call's tokens are metered. Region, credentials and endpoint come from the AWS SDK's default chain.
-import { BedrockRuntimeClient, InvokeModelCommand } from "@aws-sdk/client-bedrock-runtime";
+import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import { BedrockEmbeddings } from "@langchain/aws";
 import type { Embeddings } from "@langchain/core/embeddings";
 import { meterBedrockClient, type UsageMeter } from "../usage.ts";
 import { CohereBedrockEmbeddings } from "./bedrock-cohere.ts";
+import { invokeJson } from "./invoke-json.ts";
 
 export interface BedrockEmbeddingsSpec {
   model: string;
@@ -34,15 +35,8 @@ class TitanEmbeddings extends BedrockEmbeddings {
         inputText: text.replace(/\n/g, " "),
         dimensions: this.dimensions,
       };
-      const response = await this.client.send(
-        new InvokeModelCommand({
-          modelId: this.model,
-          body: JSON.stringify(body),
-          contentType: "application/json",
-          accept: "application/json",
-        }),
-      );
-      return JSON.parse(new TextDecoder().decode(response.body)).embedding as number[];
+      const reply = await invokeJson<{ embedding: number[] }>(this.client, this.model, body);
+      return reply.embedding;
     });
   }
 }
