@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs, promisify } from "node:util";
 import Fastify from "fastify";
+import { DEFAULT_TENANT } from "../src/auth/api-keys.ts";
 import { jsonLines } from "../src/chains/eval/dataset.ts";
 import { loadSettings } from "../src/config/settings.ts";
 import type { TextDocument } from "../src/ingest/pipeline.ts";
@@ -76,6 +77,7 @@ async function main() {
     WATCH_CONFIG: "false",
   });
   const services = await createServices(settings, { info: () => {}, warn: () => {} });
+  const { pipeline } = await services.tenant(DEFAULT_TENANT); // no keys: requests are the default tenant
   try {
     // The knowledge base: corpus documents until about --chunks chunks.
     const target = Number(values.chunks);
@@ -87,12 +89,12 @@ async function main() {
     )) {
       docs.push({ text: `${d.title ?? ""}\n\n${d.text}`, metadata: { doc_id: d._id } });
       if (docs.length === 500) {
-        chunks += (await services.pipeline.ingestTexts(docs.splice(0))).chunks.added;
+        chunks += (await pipeline.ingestTexts(docs.splice(0))).chunks.added;
         if (chunks >= target) break;
       }
     }
-    if (docs.length > 0) chunks += (await services.pipeline.ingestTexts(docs)).chunks.added;
-    await services.pipeline.flush();
+    if (docs.length > 0) chunks += (await pipeline.ingestTexts(docs)).chunks.added;
+    await pipeline.flush();
     const ingestSeconds = (performance.now() - started) / 1000;
 
     const app = await buildApp(services, appOptions(settings, services));

@@ -1,4 +1,4 @@
-// The `counsel` command: serve, ingest, ask, extract, eval. Each builds the same services as the server, from the same
+// The `counsel` command: serve, ingest, ask, extract, eval, keys. Each builds the same services as the server, from the same
 // settings, so the CLI and the service see one knowledge base.
 import { existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -6,6 +6,8 @@ import path from "node:path";
 import { SingleBar } from "cli-progress";
 import { Command, InvalidArgumentError } from "commander";
 import picomatch from "picomatch";
+import { DEFAULT_TENANT, KeyFileError } from "./auth/api-keys.ts";
+import { keysCommand } from "./auth/keys-command.ts";
 import { ChainConfigError } from "./chains/config.ts";
 import { evalCommand } from "./chains/eval/command.ts";
 import { loadSettings, SettingsError } from "./config/settings.ts";
@@ -17,6 +19,7 @@ import { filesystemSource, listFilesystemSources } from "./ingest/sources/filesy
 import { textractRouting } from "./ingest/textract/routing.ts";
 import { serve } from "./serve.ts";
 import { createServices } from "./services.ts";
+import { TENANT_ID } from "./store/open-stores.ts";
 
 function loadEnv() {
   if (existsSync(".env")) process.loadEnvFile(".env");
@@ -42,10 +45,12 @@ program
   )
   .option("-r, --recipe <name>", "ingestion recipe from loaders/ (default: RECIPE)")
   .option("--cleanup", "also remove documents under these paths whose files are gone")
+  .option("-t, --tenant <id>", "the tenant whose knowledge base receives them", tenantId, DEFAULT_TENANT)
   .option("--json", "print the report as JSON")
-  .action(async (given: string[], options: { recipe?: string; cleanup?: boolean; json?: boolean }) => {
+  .action(async (given: string[], options: IngestOptions) => {
     const settings = loadEnv();
     const services = await createServices({ ...settings, recipe: options.recipe ?? settings.recipe });
+    const tenant = await services.tenant(options.tenant);
     const patterns = given.length > 0 ? given : (services.recipe.sources ?? []);
     if (patterns.length === 0) {
       await services.close();
@@ -60,8 +65,8 @@ program
     const paths = patterns.filter((p) => !p.startsWith("s3://") && !/^https?:\/\//i.test(p));
     const reports: IngestReport[] = [];
     try {
-      for (const url of s3Urls) reports.push(await services.ingestS3(url, { cleanup: options.cleanup }));
-      if (webUrls.length > 0) reports.push(await services.ingestUrls(webUrls));
+      for (const url of s3Urls) reports.push(await tenant.ingestS3(url, { cleanup: options.cleanup }));
+      if (webUrls.length > 0) reports.push(await tenant.ingestUrls(webUrls));
       if (paths.length > 0) {
         const files = (await Promise.all(paths.map((p) => listFilesystemSources(p)))).flat();
         const bar =
@@ -70,7 +75,7 @@ program
             : null;
         bar?.start(files.length, 0, { name: "" });
         reports.push(
-          await services.pipeline.ingest(sources(paths), {
+          await tenant.pipeline.ingest(sources(paths), {
             cleanup: options.cleanup ? { scope: cleanupScope(paths) } : undefined,
             onProgress: (p) => bar?.update(p.done, { name: `${p.status} ${p.name}` }),
           }),
@@ -91,25 +96,30 @@ program
   .argument("<question>", "the question")
   .option("-c, --chain <name>", "qa chain from chains/", "qa")
   .option("-k <number>", "chunks to retrieve (1-50)", (v) => intBetween(v, 1, 50))
+  .option("-t, --tenant <id>", "the tenant whose knowledge base answers", tenantId, DEFAULT_TENANT)
   .option("--json", "print the full reply as JSON")
-  .action(async (question: string, options: { chain: string; k?: number; json?: boolean }) => {
-    const services = await createServices(loadEnv());
-    const result = await services
-      .qaChain(options.chain)
-      .invoke({ question, k: options.k })
-      .finally(services.close);
-    if (options.json) {
-      console.log(JSON.stringify(result, null, 2));
-      return;
-    }
-    console.log(result.answer);
-    if (result.sources.length > 0) console.log("\nSources:");
-    result.sources.forEach((s, i) => {
-      console.log(
-        `  [${i + 1}] ${s.source}${s.page ? `, page ${s.page}` : ""} (score ${s.score.toFixed(3)})`,
-      );
-    });
-  });
+  .action(
+    async (question: string, options: { chain: string; k?: number; tenant: string; json?: boolean }) => {
+      const services = await createServices(loadEnv());
+      const result = await services
+        .tenant(options.tenant)
+        .then(({ stores }) =>
+          services.qaChain(options.chain).invoke({ question, k: options.k }, { tenant: stores }),
+        )
+        .finally(services.close);
+      if (options.json) {
+        console.log(JSON.stringify(result, null, 2));
+        return;
+      }
+      console.log(result.answer);
+      if (result.sources.length > 0) console.log("\nSources:");
+      result.sources.forEach((s, i) => {
+        console.log(
+          `  [${i + 1}] ${s.source}${s.page ? `, page ${s.page}` : ""} (score ${s.score.toFixed(3)})`,
+        );
+      });
+    },
+  );
 
 program
   .command("extract")
@@ -159,6 +169,19 @@ function formatReport(report: IngestReport): string {
   return lines.join("\n");
 }
 
+interface IngestOptions {
+  recipe?: string;
+  cleanup?: boolean;
+  tenant: string;
+  json?: boolean;
+}
+
+function tenantId(value: string): string {
+  if (!TENANT_ID.test(value))
+    throw new InvalidArgumentError("lowercase letters, digits, - and _ (at most 64)");
+  return value;
+}
+
 function intBetween(value: string, min: number, max: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected ${min}-${max}`);
@@ -166,10 +189,11 @@ function intBetween(value: string, min: number, max: number): number {
 }
 
 program.addCommand(evalCommand({ loadEnv }));
+program.addCommand(keysCommand({ loadEnv, tenantId }));
 
 program.parseAsync().catch((error: unknown) => {
   // A mistake in settings, a recipe, a chain file or the input: the message says what to fix; no stack trace.
-  const userError = [SettingsError, CounselError, RecipeError, ChainConfigError].some(
+  const userError = [SettingsError, CounselError, RecipeError, ChainConfigError, KeyFileError].some(
     (type) => error instanceof type,
   );
   if (userError) console.error((error as Error).message);

@@ -15,6 +15,15 @@ export async function serve(): Promise<void> {
     warn: (message) => logger.warn(message),
   });
   const app = await buildApp(services, appOptions(settings, services, logger));
+  if (services.keys) {
+    app.log.info(`API keys: ${services.keys.size} in ${services.keys.file}`);
+  } else {
+    app.log.warn(
+      "AUTHENTICATION IS OFF: there is no API keys file, so anyone who can reach this port may query, chat, " +
+        `ingest and administer as tenant "default". Fine on a laptop; before exposing the service, create keys ` +
+        "with `npx counsel keys create --tenant <id> --scopes query,chat` and restart.",
+    );
+  }
 
   if (settings.loadExamples) {
     const report = await services.loadExamples();

@@ -1,26 +1,38 @@
 // The advisor chains of chains/*.yaml, built with this deployment's model, search and stores. A chain whose
 // model cannot call tools (the offline extractive answerer) is kept as the reason it cannot serve, so that
-// /advisor/chat answers 503 saying how to configure one instead of failing at start.
+// /advisor/chat answers 503 saying how to configure one instead of failing at start. Each tenant gets its own
+// agent, built on its first message, whose tools search that tenant's chunks and save its reports, and whose
+// memory is that tenant's sessions.
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { ChainConfig } from "../chains/config.ts";
 import { loadPrompt } from "../chains/prompts.ts";
 import { UnavailableError } from "../errors.ts";
 import type { Searcher } from "../retrieval/types.ts";
-import type { Stores } from "../store/open-stores.ts";
+import type { TenantStores } from "../store/open-stores.ts";
 import { type AdvisorHandle, createAdvisor } from "./advisor.ts";
 import { preloadTypeScriptLibs } from "./code-check.ts";
 import { createGenerateCodeTool } from "./tools/generate-code.ts";
 import { createSearchTool } from "./tools/search-knowledge-base.ts";
 import { createWriteReportTool } from "./tools/write-report.ts";
+import type { AdvisorEvent } from "./turn.ts";
 
 export interface AdvisorDeps {
   promptsDir: string;
-  stores: Stores;
-  searcherFor(config: ChainConfig): Searcher;
+  searcherFor(config: ChainConfig, tenant: TenantStores): Searcher;
   chatModelFor(config: ChainConfig): Promise<BaseChatModel>;
 }
 
-export type AdvisorEntry = AdvisorHandle | UnavailableError;
+/** An advisor chain as the service serves it: a turn names the tenant it runs for. */
+export interface AdvisorChain {
+  name: string;
+  description?: string;
+  chat(
+    input: { message: string; sessionId: string },
+    options: { tenant: TenantStores; signal?: AbortSignal },
+  ): AsyncGenerator<AdvisorEvent>;
+}
+
+export type AdvisorEntry = AdvisorChain | UnavailableError;
 
 export async function advisorsFromConfig(
   chains: Iterable<ChainConfig>,
@@ -46,15 +58,14 @@ export async function advisorsFromConfig(
     // The TypeScript checker parses its lib files on first use (about a second on the event loop): now, at
     // start, rather than in the first request that asks for code.
     if (config.advisor?.tools.includes("generate_code")) preloadTypeScriptLibs();
-    const searcher = deps.searcherFor(config);
     const reportPrompt = await loadPrompt(deps.promptsDir, "write-report", "advisor");
-    advisors.set(
-      config.name,
-      createAdvisor({
+    const forTenant = (tenant: TenantStores): AdvisorHandle => {
+      const searcher = deps.searcherFor(config, tenant);
+      return createAdvisor({
         config,
         model,
         systemPrompt,
-        history: deps.stores.chatHistory,
+        history: tenant.chatHistory,
         tools: {
           search_knowledge_base: createSearchTool({
             searcher,
@@ -64,15 +75,28 @@ export async function advisorsFromConfig(
           write_report: createWriteReportTool({
             searcher,
             model,
-            reports: deps.stores.reports,
+            reports: tenant.reports,
             prompt: reportPrompt,
             k: config.retrieval.k,
             filter: config.retrieval.filter,
           }),
           generate_code: createGenerateCodeTool({ model }),
         },
-      }),
-    );
+      });
+    };
+    const tenants = new Map<string, AdvisorHandle>();
+    advisors.set(config.name, {
+      name: config.name,
+      description: config.description,
+      chat(input, { tenant, signal }) {
+        let advisor = tenants.get(tenant.tenant);
+        if (!advisor) {
+          advisor = forTenant(tenant);
+          tenants.set(tenant.tenant, advisor);
+        }
+        return advisor.chat(input, { signal });
+      },
+    });
   }
   return advisors;
 }

@@ -72,6 +72,11 @@ const schema = z.object({
   SSE_HEARTBEAT_MS: z.coerce.number().int().min(0).max(300_000).default(15_000),
   /** A stream whose reader takes nothing for this long is dropped and its turn aborted. */
   SSE_STALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /**
+   * The API keys (`npx counsel keys create`). Unset: DATA_DIR/api-keys.json if it exists; with no keys file at
+   * all the service runs open (local use only). Set but missing: the service does not start.
+   */
+  API_KEYS_FILE: z.string().min(1).optional(),
   /** Requests per client (API key, else address) per minute; 0 turns the limit off. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
   /** Advisor streams one client may have open at once. */
@@ -125,6 +130,11 @@ function toSettings(env: z.output<typeof schema>) {
       heartbeatMs: env.SSE_HEARTBEAT_MS,
       stallTimeoutMs: env.SSE_STALL_TIMEOUT_MS,
       maxStreamsPerClient: env.MAX_STREAMS_PER_CLIENT,
+    },
+    auth: {
+      keysFile: path.resolve(env.API_KEYS_FILE ?? path.join(env.DATA_DIR, "api-keys.json")),
+      /** The file was named on purpose: without it the service must not start open. */
+      required: env.API_KEYS_FILE !== undefined,
     },
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     limits: {

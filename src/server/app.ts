@@ -3,7 +3,8 @@
 import multipart from "@fastify/multipart";
 import { fastifySSE } from "@fastify/sse";
 import Fastify, { type FastifyBaseLogger } from "fastify";
-import type { AdvisorHandle } from "../agent/advisor.ts";
+import type { AdvisorChain } from "../agent/from-config.ts";
+import { DEFAULT_TENANT, type KeyRing } from "../auth/api-keys.ts";
 import type { ChainConfig } from "../chains/config.ts";
 import type { QaChainHandle } from "../chains/qa-handle.ts";
 import type { RunStore } from "../chains/runs/run-store.ts";
@@ -12,7 +13,10 @@ import { BadRequestError } from "../errors.ts";
 import type { IngestPipeline, IngestReport } from "../ingest/pipeline.ts";
 import type { Recipe } from "../ingest/recipe.ts";
 import type { UsageRecord, UsageTotals } from "../models/usage.ts";
+import type { CacheRecord } from "../store/cache-meter.ts";
+import type { TenantStores } from "../store/open-stores.ts";
 import type { RedisClient } from "../store/redis-client.ts";
+import { authPlugin } from "./plugins/auth.ts";
 import { errorsPlugin } from "./plugins/errors.ts";
 import { metricsPlugin } from "./plugins/metrics.ts";
 import { openapiPlugin } from "./plugins/openapi.ts";
@@ -29,29 +33,40 @@ export interface ReadinessCheck {
   [extra: string]: unknown;
 }
 
+/** What one tenant's requests reach: its own stores and ingestion, nobody else's. */
+export interface TenantServices {
+  id: string;
+  /** Handed to qa chains and advisors, which search, record and remember in them. */
+  stores: TenantStores;
+  pipeline: IngestPipeline;
+  /** Runs of qa chains, their feedback and per-variant stats. */
+  runs: RunStore;
+  ingestS3(url: string, options?: { cleanup?: boolean; signal?: AbortSignal }): Promise<IngestReport>;
+  ingestUrls(urls: string[], options?: { signal?: AbortSignal }): Promise<IngestReport>;
+  sessions: {
+    get(sessionId: string): Promise<{ role: "user" | "assistant"; content: string }[]>;
+    delete(sessionId: string): Promise<void>;
+  };
+  reports: { get(id: string): Promise<{ markdown: string } | undefined> };
+}
+
 /** What the HTTP layer needs from the rest of Counsel. */
 export interface AppServices {
+  /** A tenant's services, opened on its first request. */
+  tenant(id: string): Promise<TenantServices>;
   qaChain(name: string): QaChainHandle;
   /** Every chain, for GET /chains. */
   chains: { configs: Map<string, ChainConfig>; qaChains(): QaChainHandle[] };
-  /** Runs of qa chains, their feedback and per-variant stats. */
-  runs: RunStore;
-  pipeline: IngestPipeline;
   recipe: Recipe;
   readiness(): Promise<Record<string, ReadinessCheck>>;
   /** Model tokens spent since start, per model id. */
   usage(): Record<string, UsageTotals>;
   /** Every metered model call as it happens (for /metrics). */
   onUsage?(listener: (record: UsageRecord) => void): void;
-  ingestS3(url: string, options?: { cleanup?: boolean; signal?: AbortSignal }): Promise<IngestReport>;
-  ingestUrls(urls: string[], options?: { signal?: AbortSignal }): Promise<IngestReport>;
+  /** Every embedding and LLM cache lookup as it happens (for /metrics). */
+  onCache?(listener: (record: CacheRecord) => void): void;
   /** An advisor chain; throws 404 (none), 400 (not an advisor) or 503 (no model that can call tools). */
-  advisor(name: string): AdvisorHandle;
-  sessions: {
-    get(sessionId: string): Promise<{ role: "user" | "assistant"; content: string }[]>;
-    delete(sessionId: string): Promise<void>;
-  };
-  reports: { get(id: string): Promise<{ markdown: string } | undefined> };
+  advisor(name: string): AdvisorChain;
 }
 
 export interface AppOptions {
@@ -65,12 +80,14 @@ export interface AppOptions {
   maxStreamsPerClient?: number;
   /** Requests per client per minute (0: no limit), counted in this Redis when given. */
   rateLimit?: { perMinute: number; redis?: RedisClient; prefix?: string };
+  /** The API keys; without them every request is the default tenant with every scope. */
+  keys?: KeyRing;
 }
 
 /** AppOptions from settings: limits, SSE timings, and the rate limit on the services' Redis when there is one. */
 export function appOptions(
   settings: Settings,
-  services: { stores: { redis?: RedisClient } },
+  services: { stores: { redis?: RedisClient }; keys?: KeyRing },
   logger?: FastifyBaseLogger,
 ): AppOptions {
   return {
@@ -79,6 +96,7 @@ export function appOptions(
     heartbeatMs: settings.sse.heartbeatMs,
     stallTimeoutMs: settings.sse.stallTimeoutMs,
     maxStreamsPerClient: settings.sse.maxStreamsPerClient,
+    keys: services.keys,
     rateLimit: {
       perMinute: settings.rateLimitPerMinute,
       redis: services.stores.redis,
@@ -116,7 +134,12 @@ export async function buildApp(services: AppServices, options: AppOptions) {
   });
 
   await app.register(errorsPlugin);
-  await app.register(metricsPlugin, { onUsage: services.onUsage?.bind(services) });
+  await app.register(metricsPlugin, {
+    onUsage: services.onUsage?.bind(services),
+    onCache: services.onCache?.bind(services),
+  });
+  // Before the rate limit, so that a key is counted as itself wherever it calls from.
+  await app.register(authPlugin, { keys: options.keys, openTenant: DEFAULT_TENANT });
   if (options.rateLimit) {
     await app.register(rateLimitPlugin, {
       max: options.rateLimit.perMinute,

@@ -1,7 +1,7 @@
 // The model-response cache, switched on per chain: in Redis (shared by every process) when a client is given,
 // else in this process's memory, bounded. @langchain/redis's RedisCache takes only a client: its keys are bare
 // hashes and its values never expire, so a subclass adds the prefix (through BaseCache's key encoder) and the
-// TTL (writing with SET EX).
+// TTL (writing with SET EX). Both count their lookups as hits and misses when given a meter.
 import {
   type BaseCache,
   defaultHashKeyEncoder,
@@ -10,6 +10,7 @@ import {
 } from "@langchain/core/caches";
 import type { Generation } from "@langchain/core/outputs";
 import { RedisCache } from "@langchain/redis";
+import type { CacheMeter } from "./cache-meter.ts";
 import { LruMap } from "./lru-map.ts";
 import type { RedisClient } from "./redis-client.ts";
 
@@ -22,22 +23,44 @@ export interface LlmCacheOptions {
   ttlSeconds?: number;
   /** Responses kept in memory at most, least recently used out first. Default 1000. */
   maxMemoryEntries?: number;
+  /** Counts every lookup as an "llm" hit (a cached response) or miss. */
+  meter?: CacheMeter;
 }
 
 export const DEFAULT_MAX_MEMORY_ENTRIES = 1000;
 
 export function llmCache(options: LlmCacheOptions): BaseCache {
-  const { client, prefix, ttlSeconds } = options;
+  const { client, prefix, ttlSeconds, meter } = options;
   if (ttlSeconds !== undefined && !(Number.isInteger(ttlSeconds) && ttlSeconds > 0)) {
     throw new RangeError(`ttlSeconds must be a positive integer, got ${ttlSeconds}`);
   }
-  if (client) return new PrefixedRedisCache(client, prefix, ttlSeconds);
-  return new InMemoryCache(
+  if (client) return new PrefixedRedisCache(client, prefix, ttlSeconds, meter);
+  return new MeteredInMemoryCache(
     new LruMap<string, Generation[]>({
       maxSize: options.maxMemoryEntries ?? DEFAULT_MAX_MEMORY_ENTRIES,
       maxAgeMs: ttlSeconds === undefined ? undefined : ttlSeconds * 1000,
     }),
+    meter,
   );
+}
+
+/** Counts a lookup's outcome: LangChain looks a prompt up once per call, and gets null when nothing is cached. */
+function metered(meter: CacheMeter | undefined, value: Generation[] | null | undefined) {
+  meter?.record("llm", value == null ? "miss" : "hit");
+  return value ?? null;
+}
+
+class MeteredInMemoryCache extends InMemoryCache<Generation[]> {
+  constructor(
+    map: Map<string, Generation[]>,
+    private readonly meter?: CacheMeter,
+  ) {
+    super(map);
+  }
+
+  override async lookup(prompt: string, llmKey: string): Promise<Generation[] | null> {
+    return metered(this.meter, await super.lookup(prompt, llmKey));
+  }
 }
 
 class PrefixedRedisCache extends RedisCache {
@@ -45,10 +68,15 @@ class PrefixedRedisCache extends RedisCache {
     private readonly client: RedisClient,
     prefix: string,
     private readonly ttlSeconds?: number,
+    private readonly meter?: CacheMeter,
   ) {
     super(client);
     // RedisCache builds every key as keyEncoder(prompt, llmKey, index), in lookup and update alike.
     this.makeDefaultKeyEncoder((...parts: string[]) => `${prefix}:${defaultHashKeyEncoder(...parts)}`);
+  }
+
+  override async lookup(prompt: string, llmKey: string): Promise<Generation[] | null> {
+    return metered(this.meter, await super.lookup(prompt, llmKey));
   }
 
   /** As RedisCache.update, plus the expiry, with all generations of one response in one transaction. */

@@ -1,6 +1,7 @@
 // Opens the stores that settings name: everything in-process (persisted to DATA_DIR), or everything in Redis
 // (vectors, lexical index, record manager, embedding cache, LLM cache, chat histories) so that many service
-// processes share one knowledge base. The composition root calls this; nothing else knows which is in use.
+// processes share one knowledge base. Each tenant has its own set, opened on first use. The composition root
+// calls this; nothing else knows which backend is in use.
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { LocalFileStore } from "@langchain/classic/storage/file_system";
@@ -13,6 +14,7 @@ import type { Settings } from "../config/settings.ts";
 import type { PipelineRecordManager, PipelineVectorStore } from "../ingest/pipeline.ts";
 import { cachedEmbeddings } from "../models/embeddings/cached.ts";
 import type { LexicalSearch } from "../retrieval/types.ts";
+import type { CacheMeter } from "./cache-meter.ts";
 import { type ChatHistoryFactory, chatHistoryFactory } from "./chat-history.ts";
 import { FileRecordManager } from "./file-record-manager.ts";
 import { llmCache } from "./llm-cache.ts";
@@ -39,22 +41,38 @@ export interface StoreCheck {
   [extra: string]: unknown;
 }
 
-export interface Stores {
-  backend: StoreBackend;
+/**
+ * Everything one tenant owns. A tenant's stores live under their own keys (Redis) or folder (DATA_DIR), so that
+ * a question, an ingestion, a session or a feedback of one tenant can never reach another's: isolation comes
+ * from which store a request is handed, not from a filter it could forget.
+ */
+export interface TenantStores {
+  tenant: string;
   vectorStore: CounselVectorStore;
   recordManager: PipelineRecordManager;
-  /** The embedder to index and query with: cached by content in Redis when Redis is in use. */
-  embeddings: Embeddings;
   /** What each source document was last indexed from (an S3 object's ETag), for skipping unchanged ones. */
   ledger: BaseStore<string, Uint8Array>;
   chatHistory: ChatHistoryFactory;
-  /** The Redis client every Redis store uses, for the rate limiter; undefined in-process. */
-  redis?: RedisClient;
   /** Reports the advisor wrote (GET /reports/:id). */
   reports: ReportStore;
   /** Answers of qa chains with their variant, latency and tokens; feedback on them; stats per variant. */
   runs: RunStore;
   llmCache: BaseCache;
+  /** Saves what is still pending (the in-process stores); the shared Redis client is closed by Stores. */
+  close(): Promise<void>;
+}
+
+export interface Stores {
+  backend: StoreBackend;
+  /**
+   * The embedder to index and query with: cached by content in Redis when Redis is in use. Shared by every
+   * tenant: a cached vector is a function of the text alone, and says nothing about who embedded it.
+   */
+  embeddings: Embeddings;
+  /** The Redis client every Redis store uses, for the rate limiter; undefined in-process. */
+  redis?: RedisClient;
+  /** A tenant's stores, opened on first use and kept open. */
+  forTenant(tenant: string): Promise<TenantStores>;
   checks(): Promise<Record<string, StoreCheck>>;
   close(): Promise<void>;
 }
@@ -64,54 +82,100 @@ export interface Logger {
   warn(message: string): void;
 }
 
-/** The index a vector belongs to: tenant, collection, and the embedding model with its dimension. */
+/** The index a vector belongs to: collection and the embedding model with its dimension (the tenant is apart). */
 export interface IndexScope {
-  tenant: string;
   collection: string;
   modelId: string;
 }
+
+/** A tenant id: also a folder name and a part of Redis keys, so it is kept to safe characters. */
+export const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 export async function openStores(
   settings: Settings,
   embeddings: Embeddings & { modelId: string },
   scope: IndexScope,
   log: Logger,
+  /** Counts cache hits and misses (embeddings, LLM) for /metrics. */
+  meter?: CacheMeter,
 ): Promise<Stores> {
-  if (settings.vectorStore === "local") return openLocal(settings, embeddings, scope);
-  return openRedis(settings, embeddings, scope, log);
+  if (settings.vectorStore === "local") return openLocal(settings, embeddings, scope, meter);
+  return openRedis(settings, embeddings, scope, log, meter);
 }
 
-async function openLocal(settings: Settings, embeddings: Embeddings, scope: IndexScope): Promise<Stores> {
-  // A folder per model and dimension: a change of embedding model starts a fresh index, never mixes vectors.
-  const dir = path.join(settings.dataDir, "local", scope.tenant, scope.collection, scope.modelId);
-  await mkdir(dir, { recursive: true });
-  const vectorStore = await LocalVectorStore.load(embeddings, { path: path.join(dir, "vectors.bin") });
-  const recordManager = new FileRecordManager({
-    namespace: `local/${scope.tenant}/${scope.collection}/${scope.modelId}`,
-    path: path.join(dir, "records.json"),
-  });
-  await recordManager.createSchema();
-  const runs = createRunStore({
-    prefix: "runs",
-    dataDir: path.join(settings.dataDir, "local", scope.tenant),
+/** Opens each tenant's stores once, even when its first requests arrive together. */
+function tenantCache(open: (tenant: string) => Promise<TenantStores>) {
+  const opened = new Map<string, Promise<TenantStores>>();
+  return {
+    opened,
+    forTenant(tenant: string): Promise<TenantStores> {
+      if (!TENANT_ID.test(tenant)) throw new Error(`Invalid tenant id ${JSON.stringify(tenant)}`);
+      let stores = opened.get(tenant);
+      if (!stores) {
+        stores = open(tenant);
+        opened.set(tenant, stores);
+        stores.catch(() => opened.delete(tenant)); // a failed open is retried by the next request
+      }
+      return stores;
+    },
+    /** The tenants opened so far (those that failed to open left out). */
+    async all(): Promise<TenantStores[]> {
+      const settled = await Promise.allSettled(opened.values());
+      return settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+    },
+  };
+}
+
+async function countAll(tenants: TenantStores[]): Promise<number> {
+  const counts = await Promise.all(tenants.map((t) => t.vectorStore.countChunks()));
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+function openLocal(
+  settings: Settings,
+  embeddings: Embeddings,
+  scope: IndexScope,
+  meter?: CacheMeter,
+): Stores {
+  const tenants = tenantCache(async (tenant) => {
+    // A folder per model and dimension: a change of embedding model starts a fresh index, never mixes vectors.
+    const dir = path.join(settings.dataDir, "local", tenant, scope.collection, scope.modelId);
+    await mkdir(dir, { recursive: true });
+    const vectorStore = await LocalVectorStore.load(embeddings, { path: path.join(dir, "vectors.bin") });
+    const recordManager = new FileRecordManager({
+      namespace: `local/${tenant}/${scope.collection}/${scope.modelId}`,
+      path: path.join(dir, "records.json"),
+    });
+    await recordManager.createSchema();
+    const runs = createRunStore({ prefix: "runs", dataDir: path.join(settings.dataDir, "local", tenant) });
+    return {
+      tenant,
+      vectorStore,
+      recordManager,
+      ledger: await LocalFileStore.fromPath(path.join(dir, "ledger")),
+      chatHistory: chatHistoryFactory({ prefix: "chat", ttlSeconds: settings.chatHistoryTtlSeconds }),
+      reports: createReportStore({ prefix: "report" }),
+      runs,
+      llmCache: llmCache({ prefix: "llm", meter }),
+      async close() {
+        await vectorStore.flush();
+        await recordManager.flush();
+        await runs.close();
+      },
+    };
   });
   return {
     backend: "local",
-    vectorStore,
-    recordManager,
     embeddings,
-    ledger: await LocalFileStore.fromPath(path.join(dir, "ledger")),
-    chatHistory: chatHistoryFactory({ prefix: "chat", ttlSeconds: settings.chatHistoryTtlSeconds }),
-    reports: createReportStore({ prefix: "report" }),
-    runs,
-    llmCache: llmCache({ prefix: "llm" }),
+    forTenant: tenants.forTenant,
     async checks() {
-      return { store: { ok: true, backend: "local", chunks: await vectorStore.countChunks() } };
+      const opened = await tenants.all();
+      return {
+        store: { ok: true, backend: "local", tenants: opened.length, chunks: await countAll(opened) },
+      };
     },
     async close() {
-      await vectorStore.flush();
-      await recordManager.flush();
-      await runs.close();
+      for (const t of await tenants.all()) await t.close();
     },
   };
 }
@@ -121,6 +185,7 @@ async function openRedis(
   baseEmbeddings: Embeddings & { modelId: string },
   scope: IndexScope,
   log: Logger,
+  meter?: CacheMeter,
 ): Promise<Stores> {
   const redis = settings.redis;
   if (!redis) throw new Error(`VECTOR_STORE=${settings.vectorStore} needs REDIS_URL`);
@@ -143,42 +208,50 @@ async function openRedis(
   const backend = chooseBackend(settings.vectorStore, capabilities, redis.url);
   log.info(`Redis ${capabilities.version} at ${redactUrl(redis.url)}: vector store ${backend}`);
 
-  const ns = `${redis.prefix}:${scope.tenant}:${scope.collection}:${scope.modelId}`;
   const embeddings = cachedEmbeddings(
     baseEmbeddings,
     new RedisByteStore({ client, prefix: `${redis.prefix}:embeddings` }),
+    { meter },
   );
-  const vectorStore = new RedisVectorSetStore(embeddings, {
-    client,
-    key: `${ns}:vectors`,
-    quantization: redis.quantization,
-    lexical: new RedisLexicalIndex({ client, prefix: `${ns}:lexical` }),
+  const tenants = tenantCache(async (tenant) => {
+    const ns = `${redis.prefix}:${tenant}:${scope.collection}:${scope.modelId}`;
+    const recordManager = new RedisRecordManager({ client, namespace: ns }); // keys under `${ns}:records:`
+    await recordManager.createSchema();
+    return {
+      tenant,
+      vectorStore: new RedisVectorSetStore(embeddings, {
+        client,
+        key: `${ns}:vectors`,
+        quantization: redis.quantization,
+        lexical: new RedisLexicalIndex({ client, prefix: `${ns}:lexical` }),
+      }),
+      recordManager,
+      ledger: new RedisByteStore({ client, prefix: `${ns}:ledger` }),
+      chatHistory: chatHistoryFactory({
+        client,
+        prefix: `${redis.prefix}:${tenant}:chat`,
+        ttlSeconds: settings.chatHistoryTtlSeconds,
+      }),
+      llmCache: llmCache({ client, prefix: `${redis.prefix}:${tenant}:llm`, meter }),
+      reports: createReportStore({ client, prefix: `${redis.prefix}:${tenant}:report` }),
+      runs: createRunStore({ client, prefix: `${redis.prefix}:${tenant}:runs` }),
+      close: async () => {},
+    };
   });
-  const recordManager = new RedisRecordManager({ client, namespace: ns }); // keys under `${ns}:records:`
-  await recordManager.createSchema();
 
   return {
     backend,
-    vectorStore,
-    recordManager,
     embeddings,
-    ledger: new RedisByteStore({ client, prefix: `${ns}:ledger` }),
     redis: client,
-    chatHistory: chatHistoryFactory({
-      client,
-      prefix: `${redis.prefix}:${scope.tenant}:chat`,
-      ttlSeconds: settings.chatHistoryTtlSeconds,
-    }),
-    llmCache: llmCache({ client, prefix: `${redis.prefix}:${scope.tenant}:llm` }),
-    reports: createReportStore({ client, prefix: `${redis.prefix}:${scope.tenant}:report` }),
-    runs: createRunStore({ client, prefix: `${redis.prefix}:${scope.tenant}:runs` }),
+    forTenant: tenants.forTenant,
     async checks() {
       const checks: Record<string, StoreCheck> = {};
       try {
         const started = performance.now();
         await client.ping();
         checks.redis = { ok: true, version: capabilities.version, pingMs: performance.now() - started };
-        checks.store = { ok: true, backend, chunks: await vectorStore.countChunks() };
+        const opened = await tenants.all();
+        checks.store = { ok: true, backend, tenants: opened.length, chunks: await countAll(opened) };
       } catch (error) {
         const detail = error instanceof Error ? error.message : String(error);
         checks.redis = { ok: false, detail };
@@ -187,6 +260,7 @@ async function openRedis(
       return checks;
     },
     async close() {
+      for (const t of await tenants.all()) await t.close();
       if (client.isOpen) await client.quit().catch(() => client.disconnect());
     },
   };

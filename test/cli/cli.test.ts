@@ -5,7 +5,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { useS3Emulator } from "../helpers/s3.ts";
-import { FIXTURES, ROOT, tempDataDir } from "../helpers/services.ts";
+import { FIXTURES, ROOT, startService, tempDataDir } from "../helpers/services.ts";
 
 const run = promisify(execFile);
 
@@ -57,6 +57,56 @@ describe("counsel CLI", () => {
     }).catch((error: { code: number; stderr: string }) => error);
     expect(failure).toMatchObject({ code: 1 });
     expect((failure as { stderr: string }).stderr).toContain("PORT");
+  });
+
+  it("makes, lists and revokes API keys that a running service honours; --tenant keeps knowledge bases apart", async () => {
+    const state = path.join(data.dir, "keys-state");
+    const as = (...args: string[]) =>
+      run(process.execPath, [path.join(ROOT, "bin/counsel.mjs"), ...args], {
+        env: { ...env, DATA_DIR: state },
+        cwd: ROOT,
+      });
+    const made = JSON.parse(
+      (await as("keys", "create", "--tenant", "acme", "--scopes", "query,ingest", "--name", "ci", "--json"))
+        .stdout,
+    );
+    expect(made).toMatchObject({
+      tenant: "acme",
+      scopes: ["query", "ingest"],
+      key: expect.stringMatching(/^ck_/),
+    });
+    await as("ingest", path.join(FIXTURES, "fake-memo.pdf"), "--tenant", "acme");
+    // Another tenant's knowledge base is empty: nothing of acme's answers its questions.
+    const elsewhere = await as("ask", "How many bottles of water were shipped?", "--tenant", "globex");
+    expect(elsewhere.stdout).not.toContain("20,000");
+
+    const listed = (await as("keys", "list")).stdout;
+    expect(listed).toMatch(new RegExp(`^${made.id}  acme  query,ingest  active  ci$`, "m"));
+    expect(listed).not.toContain(made.key.slice(16));
+
+    // The service finds the keys file in its DATA_DIR, so it starts with authentication on.
+    const service = await startService(state);
+    try {
+      const ask = (headers: Record<string, string>) =>
+        fetch(`${service.url}/chain/qa`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...headers },
+          body: JSON.stringify({ question: "How many bottles of water were shipped?" }),
+        });
+      expect((await ask({})).status).toBe(401);
+      const answered = await ask({ "x-api-key": made.key });
+      expect(((await answered.json()) as { answer: string }).answer).toContain("20,000");
+
+      await as("keys", "revoke", made.id);
+      expect((await as("keys", "list")).stdout).toMatch(
+        new RegExp(`^${made.id}  acme  query,ingest  revoked `, "m"),
+      );
+      await expect
+        .poll(async () => (await ask({ "x-api-key": made.key })).status, { timeout: 10_000 })
+        .toBe(401);
+    } finally {
+      await service.stop();
+    }
   });
 
   it("extracts what ingestion would index, as Markdown, without storing anything", async () => {

@@ -3,12 +3,18 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll } from "vitest";
+import { DEFAULT_TENANT } from "../../src/auth/api-keys.ts";
 import { loadSettings } from "../../src/config/settings.ts";
 import { appOptions, buildApp } from "../../src/server/app.ts";
 import { createServices, type Services } from "../../src/services.ts";
 
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 export const FIXTURES = path.join(ROOT, "test/fixtures");
+
+/** The tenant every request of a service without API keys belongs to. */
+export function defaultTenant(services: Services) {
+  return services.tenant(DEFAULT_TENANT);
+}
 
 /** A logger for services under test: silent. */
 export const quiet = { info: () => undefined, warn: () => undefined };

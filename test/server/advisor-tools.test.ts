@@ -14,7 +14,7 @@ import { loadPrompt } from "../../src/chains/prompts.ts";
 import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
 import { appOptions, buildApp } from "../../src/server/app.ts";
 import { createServices } from "../../src/services.ts";
-import { FIXTURES, quiet, ROOT, tempDataDir, testSettings } from "../helpers/services.ts";
+import { defaultTenant, FIXTURES, quiet, ROOT, tempDataDir, testSettings } from "../helpers/services.ts";
 import { readSse, type SseEvent } from "../helpers/sse.ts";
 
 const REPORT = [
@@ -40,10 +40,11 @@ describe("the advisor's tools over SSE", () => {
     data = await tempDataDir();
     const settings = testSettings(data.dir, { SSE_HEARTBEAT_MS: "0" });
     const services = await createServices(settings, quiet);
+    const tenant = await defaultTenant(services);
     const memo = await readFile(path.join(FIXTURES, "fake-memo.pdf"));
-    await services.pipeline.ingest([{ name: "fake-memo.pdf", source: "memo", data: memo }]);
+    await tenant.pipeline.ingest([{ name: "fake-memo.pdf", source: "memo", data: memo }]);
 
-    const searcher = new HybridSearcher({ store: services.store });
+    const searcher = new HybridSearcher({ store: tenant.stores.vectorStore });
     const model = fakeModel()
       .respondWithTools([{ name: "search_knowledge_base", args: { query: "laptops delivered" } }])
       .respondWithTools([{ name: "write_report", args: { topic: "the January relief shipment" } }])
@@ -57,13 +58,13 @@ describe("the advisor's tools over SSE", () => {
       ]),
       model,
       systemPrompt: "You advise.",
-      history: services.stores.chatHistory,
+      history: tenant.stores.chatHistory,
       tools: {
         search_knowledge_base: createSearchTool({ searcher, k: 3 }),
         write_report: createWriteReportTool({
           searcher,
           model,
-          reports: services.stores.reports,
+          reports: tenant.stores.reports,
           prompt: await loadPrompt(path.join(ROOT, "prompts"), "write-report", "advisor"),
         }),
       },

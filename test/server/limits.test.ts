@@ -1,9 +1,23 @@
 // Limits that protect the service and its budget: requests per client per minute (shared through Redis by every
 // process), open advisor streams per client, and a shutdown that ends open streams with an event and finishes.
-import { describe, expect, inject, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, inject, it } from "vitest";
 import { useBedrockEmulator } from "../helpers/bedrock.ts";
+import { writeKeys } from "../helpers/keys.ts";
 import { startService, tempDataDir, useService } from "../helpers/services.ts";
 import { readSse } from "../helpers/sse.ts";
+
+// Keys of one tenant, so that the limits are seen to be per key, not per tenant or per address.
+const keysDir = mkdtempSync(path.join(tmpdir(), "counsel-keys-"));
+const { file: API_KEYS_FILE, keys } = await writeKeys(keysDir, {
+  alpha: { tenant: "acme", scopes: ["query", "chat"] },
+  beta: { tenant: "acme", scopes: ["query", "chat"] },
+  gamma: { tenant: "acme", scopes: ["query", "chat"] },
+  delta: { tenant: "acme", scopes: ["query", "chat"] },
+});
+afterAll(() => rmSync(keysDir, { recursive: true, force: true }));
 
 const ask = (url: string, headers: Record<string, string> = {}) =>
   fetch(`${url}/chain/qa`, {
@@ -13,13 +27,13 @@ const ask = (url: string, headers: Record<string, string> = {}) =>
   });
 
 describe("rate limits", () => {
-  const service = useService({ RATE_LIMIT_PER_MINUTE: "3" });
+  const service = useService({ RATE_LIMIT_PER_MINUTE: "3", API_KEYS_FILE });
 
   it("answers 429 problem+json past the limit, per API key, and never limits health probes", async () => {
     const statuses = [];
-    for (let i = 0; i < 4; i++) statuses.push((await ask(service.url, { "x-api-key": "alpha" })).status);
+    for (let i = 0; i < 4; i++) statuses.push((await ask(service.url, { "x-api-key": keys.alpha })).status);
     expect(statuses).toEqual([200, 200, 200, 429]);
-    const limited = await ask(service.url, { "x-api-key": "alpha" });
+    const limited = await ask(service.url, { "x-api-key": keys.alpha });
     expect(limited.headers.get("content-type")).toContain("application/problem+json");
     expect(await limited.json()).toMatchObject({
       status: 429,
@@ -28,7 +42,7 @@ describe("rate limits", () => {
     });
     expect(limited.headers.get("retry-after")).toMatch(/^\d+$/);
     // Another key has its own count.
-    expect((await ask(service.url, { authorization: "Bearer beta" })).status).toBe(200);
+    expect((await ask(service.url, { authorization: `Bearer ${keys.beta}` })).status).toBe(200);
     for (let i = 0; i < 5; i++) expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
   });
 });
@@ -36,6 +50,7 @@ describe("rate limits", () => {
 describe("rate limits on Redis", () => {
   const shared = {
     RATE_LIMIT_PER_MINUTE: "4",
+    API_KEYS_FILE,
     REDIS_URL: inject("redisUrl"),
     REDIS_PREFIX: `t${Math.random().toString(36).slice(2, 10)}`,
   };
@@ -43,7 +58,7 @@ describe("rate limits on Redis", () => {
   const two = useService(shared);
 
   it("counts a client's requests across processes", async () => {
-    const headers = { "x-api-key": "gamma" };
+    const headers = { "x-api-key": keys.gamma };
     const statuses = [
       (await ask(one.url, headers)).status,
       (await ask(two.url, headers)).status,
@@ -61,11 +76,12 @@ describe("advisor streams", () => {
     MODEL_PROVIDER: "bedrock",
     MODEL_ID: "us.amazon.nova-micro-v1:0",
     MAX_STREAMS_PER_CLIENT: "2",
+    API_KEYS_FILE,
   };
   const chat = (url: string, signal?: AbortSignal) =>
     fetch(`${url}/advisor/chat`, {
       method: "POST",
-      headers: { "content-type": "application/json", accept: "text/event-stream", "x-api-key": "delta" },
+      headers: { "content-type": "application/json", accept: "text/event-stream", "x-api-key": keys.delta },
       body: JSON.stringify({ message: "Tell me about the memo." }),
       signal,
     });

@@ -1,6 +1,7 @@
 // GET /metrics in Prometheus text format: request latency by route pattern, documents ingested by outcome, model
-// tokens and calls (through the Bedrock emulator), open streams, and the process's own metrics.
-import { describe, expect, it } from "vitest";
+// tokens and calls (through the Bedrock emulator), open streams, cache hits and misses, and the process's own
+// metrics.
+import { describe, expect, inject, it } from "vitest";
 import { useBedrockEmulator } from "../helpers/bedrock.ts";
 import { useService } from "../helpers/services.ts";
 
@@ -51,5 +52,29 @@ describe("/metrics", () => {
     expect(value(text, `counsel_model_tokens_total{model="${MODEL}",direction="output"}`)).toBe(82);
     expect(value(text, "counsel_open_streams")).toBe(0);
     expect(text).toMatch(/^counsel_process_resident_memory_bytes \d+/m);
+  });
+});
+
+describe("/metrics on Redis", () => {
+  const service = useService({
+    REDIS_URL: inject("redisUrl"),
+    REDIS_PREFIX: `t${Math.random().toString(36).slice(2, 10)}`,
+  });
+
+  it("counts embedding-cache hits and misses: the same text under another id costs no embedding", async () => {
+    const ingest = (docId: string) =>
+      fetch(`${service.url}/ingest`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          documents: [{ text: "The library closes at 8pm.", metadata: { doc_id: docId } }],
+        }),
+      });
+    expect((await ingest("library")).status).toBe(200);
+    expect((await ingest("library-copy")).status).toBe(200);
+    const text = await (await fetch(`${service.url}/metrics`)).text();
+    expect(value(text, 'counsel_cache_requests_total{cache="embeddings",outcome="miss"}')).toBe(1);
+    expect(value(text, 'counsel_cache_requests_total{cache="embeddings",outcome="hit"}')).toBe(1);
+    expect(value(text, 'counsel_cache_requests_total{cache="llm",outcome="hit"}')).toBe(0);
   });
 });

@@ -1,10 +1,11 @@
-// GET /metrics for Prometheus (prom-client): request latency per route, model tokens and calls, documents
-// ingested, open advisor streams, and the process's own metrics. One registry per app, so that several apps in
-// one process (tests, benchmarks) never share counters.
+// GET /metrics for Prometheus (prom-client): request latency per route, model tokens and calls, cache hits and
+// misses, documents ingested, open advisor streams, and the process's own metrics. One registry per app, so that
+// several apps in one process (tests, benchmarks) never share counters.
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { UsageRecord } from "../../models/usage.ts";
+import type { CacheRecord } from "../../store/cache-meter.ts";
 
 export interface Metrics {
   registry: Registry;
@@ -16,6 +17,8 @@ export interface Metrics {
 export interface MetricsOptions {
   /** Subscribes to every metered model call (the services' usage meter). */
   onUsage?(listener: (record: UsageRecord) => void): void;
+  /** Subscribes to every lookup of the embedding and LLM caches (the services' cache meter). */
+  onCache?(listener: (record: CacheRecord) => void): void;
 }
 
 export const metricsPlugin = fp(
@@ -41,6 +44,14 @@ export const metricsPlugin = fp(
       labelNames: ["model", "operation"],
       registers: [registry],
     });
+    // Hit rate in PromQL: sum by (cache) (rate(counsel_cache_requests_total{outcome="hit"}[5m]))
+    //   / sum by (cache) (rate(counsel_cache_requests_total[5m]))
+    const cacheRequests = new Counter({
+      name: "counsel_cache_requests_total",
+      help: "Cache lookups by cache (embeddings: per text, llm: per prompt) and outcome; hit rate = hits / all",
+      labelNames: ["cache", "outcome"],
+      registers: [registry],
+    });
     const metrics: Metrics = {
       registry,
       ingested: new Counter({
@@ -60,6 +71,15 @@ export const metricsPlugin = fp(
       tokens.inc({ model: record.model, direction: "input" }, record.inputTokens);
       tokens.inc({ model: record.model, direction: "output" }, record.outputTokens);
     });
+    if (options.onCache) {
+      // Every series from the start, at 0: a rate over a series that appears only at its first hit reads as none.
+      for (const cache of ["embeddings", "llm"]) {
+        for (const outcome of ["hit", "miss"]) cacheRequests.inc({ cache, outcome }, 0);
+      }
+      options.onCache((record) =>
+        cacheRequests.inc({ cache: record.cache, outcome: record.outcome }, record.count),
+      );
+    }
     app.decorate("metrics", metrics);
 
     app.addHook("onResponse", async (request, reply) => {

@@ -14,8 +14,17 @@ export const openapiPlugin = fp(
           description: "Answers from an organisation's documents, with citations.",
           version: "0.1.0",
         },
+        components: {
+          securitySchemes: {
+            bearer: { type: "http", scheme: "bearer", description: "An API key: `counsel keys create`" },
+            apiKey: { type: "apiKey", in: "header", name: "x-api-key" },
+          },
+        },
+        // Every route but the probes (/healthz, /readyz, /metrics) and these docs; either header will do.
+        security: [{ bearer: [] }, { apiKey: [] }],
         tags: [
           { name: "chains", description: "Retrieval-QA chains" },
+          { name: "advisor", description: "The advisor agent, its sessions and reports" },
           { name: "ingest", description: "Adding documents to the knowledge base" },
           { name: "health", description: "Liveness and readiness" },
         ],

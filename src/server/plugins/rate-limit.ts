@@ -1,7 +1,6 @@
 // Requests per client per minute (@fastify/rate-limit), counted in Redis when the service has it, so that every
-// process behind a load balancer shares one count; in process memory otherwise. A client is its API key when it
-// sends one, else its address. Health and metrics probes are never limited.
-import { createHash } from "node:crypto";
+// process behind a load balancer shares one count; in process memory otherwise. A client is its API key (the
+// auth plugin runs first) when it has one, else its address. Health and metrics probes are never limited.
 import rateLimit, { type FastifyRateLimitOptions, type FastifyRateLimitStoreCtor } from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
@@ -19,10 +18,8 @@ export interface RateLimitOptions {
 const PROBES = new Set(["/healthz", "/readyz", "/metrics"]);
 
 export function clientKey(request: FastifyRequest): string {
-  const bearer = request.headers.authorization?.match(/^Bearer\s+(.+)$/i)?.[1];
-  const key = bearer ?? request.headers["x-api-key"];
-  // Hashed: the raw key never lands in Redis or in memory as a map key.
-  return typeof key === "string" && key ? `key:${hashKey(key)}` : `ip:${request.ip}`;
+  const keyId = request.principal?.keyId;
+  return keyId ? `key:${keyId}` : `ip:${request.ip}`;
 }
 
 export const rateLimitPlugin = fp(
@@ -79,8 +76,4 @@ function redisStore(client: RedisClient, prefix: string): FastifyRateLimitStoreC
       return new NodeRedisStore({ ...this.options, ...routeOptions });
     }
   };
-}
-
-function hashKey(key: string): string {
-  return createHash("sha256").update(key).digest("hex").slice(0, 24);
 }

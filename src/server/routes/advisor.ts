@@ -1,10 +1,12 @@
 // The advisor over HTTP. POST /advisor/chat streams a turn as Server-Sent Events when the client accepts
 // text/event-stream (named events, JSON data, comment heartbeats), or answers with the whole turn as JSON.
 // GET and DELETE /advisor/sessions/:id read and forget a conversation; GET /reports/:id serves a written report.
+// Sessions and reports belong to the caller's tenant: another tenant's ids are simply not found.
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { AdvisorEvent } from "../../agent/turn.ts";
 import { CounselError, NotFoundError } from "../../errors.ts";
 import { clientAbortSignal } from "../abort.ts";
+import { callerTenant } from "../plugins/auth.ts";
 import { toProblem } from "../plugins/errors.ts";
 import { clientKey } from "../plugins/rate-limit.ts";
 
@@ -68,6 +70,7 @@ export async function advisorRoutes(app: FastifyInstance, options: AdvisorRouteO
     "/advisor/chat",
     {
       sse: "dual",
+      config: { scopes: ["chat"] },
       schema: {
         tags: ["advisor"],
         summary: "Chat with the advisor: Server-Sent Events with Accept: text/event-stream, else JSON",
@@ -81,6 +84,7 @@ export async function advisorRoutes(app: FastifyInstance, options: AdvisorRouteO
     async (request, reply) => {
       const { message, chain = "advisor" } = request.body;
       const advisor = app.services.advisor(chain); // 404, 400 or 503 before anything is streamed
+      const { stores: tenant } = await callerTenant(request);
       const sessionId = request.body.sessionId ?? crypto.randomUUID();
       const client = clientKey(request);
       const streams = streamsByClient.get(client) ?? 0;
@@ -96,7 +100,15 @@ export async function advisorRoutes(app: FastifyInstance, options: AdvisorRouteO
       open.add(controller);
       app.metrics?.openStreams.inc();
       try {
-        const turn = advisor.chat({ message, sessionId }, { signal: controller.signal });
+        const turn = logDone(
+          advisor.chat({ message, sessionId }, { tenant, signal: controller.signal }),
+          (done) =>
+            // What operations need to follow a turn: never the message or the documents' text.
+            request.log.info(
+              { chain, sessionId, tokens: done.usage, ms: done.timings.totalMs },
+              "advisor turn done",
+            ),
+        );
         if (reply.sse) {
           await reply.sse.send(
             asSse(sessionId, turn, controller.signal, (error) =>
@@ -118,9 +130,13 @@ export async function advisorRoutes(app: FastifyInstance, options: AdvisorRouteO
 
   app.get<{ Params: { id: string } }>(
     "/advisor/sessions/:id",
-    { schema: { tags: ["advisor"], summary: "A conversation, oldest message first", params: sessionParams } },
+    {
+      config: { scopes: ["chat"] },
+      schema: { tags: ["advisor"], summary: "A conversation, oldest message first", params: sessionParams },
+    },
     async (request) => {
-      const messages = await app.services.sessions.get(request.params.id);
+      const { sessions } = await callerTenant(request);
+      const messages = await sessions.get(request.params.id);
       if (messages.length === 0) throw new NotFoundError(`No conversation ${request.params.id}.`);
       return { sessionId: request.params.id, messages };
     },
@@ -128,9 +144,13 @@ export async function advisorRoutes(app: FastifyInstance, options: AdvisorRouteO
 
   app.delete<{ Params: { id: string } }>(
     "/advisor/sessions/:id",
-    { schema: { tags: ["advisor"], summary: "Forget a conversation", params: sessionParams } },
+    {
+      config: { scopes: ["chat"] },
+      schema: { tags: ["advisor"], summary: "Forget a conversation", params: sessionParams },
+    },
     async (request, reply) => {
-      await app.services.sessions.delete(request.params.id);
+      const { sessions } = await callerTenant(request);
+      await sessions.delete(request.params.id);
       return reply.code(204).send();
     },
   );
@@ -138,6 +158,7 @@ export async function advisorRoutes(app: FastifyInstance, options: AdvisorRouteO
   app.get<{ Params: { id: string } }>(
     "/reports/:id",
     {
+      config: { scopes: ["chat"] },
       schema: {
         tags: ["advisor"],
         summary: "A report the advisor wrote, as Markdown",
@@ -145,7 +166,8 @@ export async function advisorRoutes(app: FastifyInstance, options: AdvisorRouteO
       },
     },
     async (request, reply) => {
-      const report = await app.services.reports.get(request.params.id);
+      const { reports } = await callerTenant(request);
+      const report = await reports.get(request.params.id);
       if (!report) throw new NotFoundError(`No report ${request.params.id}.`);
       return reply.type("text/markdown; charset=utf-8").send(report.markdown);
     },
@@ -178,6 +200,17 @@ function watchClient(reply: FastifyReply, stallTimeoutMs: number): AbortControll
   timer.unref();
   reply.raw.once("close", () => clearInterval(timer));
   return controller;
+}
+
+/** The turn's events, unchanged; its `done` is also handed to `log`. */
+async function* logDone(
+  turn: AsyncGenerator<AdvisorEvent>,
+  log: (done: Extract<AdvisorEvent, { event: "done" }>["data"]) => void,
+): AsyncGenerator<AdvisorEvent> {
+  for await (const event of turn) {
+    if (event.event === "done") log(event.data);
+    yield event;
+  }
 }
 
 /** The turn as SSE messages: `session` first, then the turn's events; a failure mid-stream is an `error` event. */

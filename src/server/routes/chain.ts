@@ -1,12 +1,14 @@
 // POST /chain/qa (the default qa chain) and POST /chain/:name (any qa chain in chains/), with the experiment
 // variant chosen per request; GET /chains lists chains and variants; POST /feedback scores an answer by its
-// runId; GET /chains/:name/stats compares the variants.
+// runId; GET /chains/:name/stats compares the variants. Answers, runs and feedback are the caller's tenant's.
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { SCOPES } from "../../auth/api-keys.ts";
 import type { QaInput } from "../../chains/qa.ts";
 import type { QaRunOptions } from "../../chains/qa-handle.ts";
 import { UnknownVariantError } from "../../chains/variants.ts";
 import { BadRequestError, NotFoundError } from "../../errors.ts";
 import { clientAbortSignal } from "../abort.ts";
+import { callerTenant } from "../plugins/auth.ts";
 
 const VARIANT = "^[a-z0-9][a-z0-9_-]{0,63}$";
 const KEY = "^[A-Za-z0-9_.:@-]{1,200}$";
@@ -75,6 +77,11 @@ const qaReply = {
     chain: { type: "string" },
     variant: { type: "string" },
     runId: { type: "string", description: "Send it with POST /feedback to score this answer." },
+    usage: {
+      type: "object",
+      description: "Model tokens of this answer (0 with the offline extractive answerer).",
+      properties: { inputTokens: { type: "integer" }, outputTokens: { type: "integer" } },
+    },
     model: { type: "string" },
     timings: { type: "object", additionalProperties: { type: "number" } },
   },
@@ -88,17 +95,17 @@ export async function chainRoutes(app: FastifyInstance) {
     response: { 200: qaReply, "4xx": { $ref: "problem#" }, "5xx": { $ref: "problem#" } },
   });
 
-  const answer = (name: string, request: FastifyRequest<{ Body: QaBody }>, signal: AbortSignal) => {
+  const answer = async (name: string, request: FastifyRequest<{ Body: QaBody }>, signal: AbortSignal) => {
     const { variant, sessionId, userId, ...input } = request.body;
     const header = request.headers["x-counsel-variant"];
-    const options: QaRunOptions = {
+    const options: Omit<QaRunOptions, "tenant"> = {
       signal,
       variant: variant ?? (typeof header === "string" && header ? header : undefined),
       key: userId ?? sessionId,
     };
     return app.services
       .qaChain(name)
-      .invoke(input, options)
+      .invoke(input, { ...options, tenant: (await callerTenant(request)).stores })
       .then((reply) => {
         // What operations need to follow a request: never the question or the documents' text.
         request.log.info(
@@ -108,6 +115,7 @@ export async function chainRoutes(app: FastifyInstance) {
             runId: reply.runId,
             model: reply.model,
             ms: reply.timings.totalMs,
+            tokens: reply.usage,
           },
           "answered",
         );
@@ -121,13 +129,17 @@ export async function chainRoutes(app: FastifyInstance) {
 
   app.post<{ Body: QaBody }>(
     "/chain/qa",
-    { schema: schema("Answer a question from the knowledge base, with citations") },
+    {
+      config: { scopes: ["query"] },
+      schema: schema("Answer a question from the knowledge base, with citations"),
+    },
     async (request, reply) => answer("qa", request, clientAbortSignal(reply)),
   );
 
   app.post<{ Body: QaBody; Params: { name: string } }>(
     "/chain/:name",
     {
+      config: { scopes: ["query"] },
       schema: {
         ...schema("Answer a question with a named qa chain from chains/"),
         params: {
@@ -141,7 +153,10 @@ export async function chainRoutes(app: FastifyInstance) {
 
   app.get(
     "/chains",
-    { schema: { tags: ["chains"], summary: "The chains in chains/, with their experiment variants" } },
+    {
+      config: { scopes: [...SCOPES] },
+      schema: { tags: ["chains"], summary: "The chains in chains/, with their experiment variants" },
+    },
     async () => ({
       chains: [...app.services.chains.configs.values()].map((config) => {
         const qa = app.services.chains.qaChains().find((h) => h.name === config.name);
@@ -161,6 +176,7 @@ export async function chainRoutes(app: FastifyInstance) {
   app.post<{ Body: { runId: string; score: number; comment?: string } }>(
     "/feedback",
     {
+      config: { scopes: ["query"] },
       schema: {
         tags: ["chains"],
         summary: "Score an answer: -1 (bad) to 1 (good); a second score for a run replaces the first",
@@ -179,7 +195,9 @@ export async function chainRoutes(app: FastifyInstance) {
     },
     async (request) => {
       const { runId, score, comment } = request.body;
-      const outcome = await app.services.runs.feedback(runId, { score, comment });
+      // The caller's own runs only: another tenant's runId is as unknown as a made-up one.
+      const { runs } = await callerTenant(request);
+      const outcome = await runs.feedback(runId, { score, comment });
       if (outcome === "unknown_run") throw new NotFoundError(`No run ${runId} (runs are kept 30 days).`);
       return { runId, recorded: true };
     },
@@ -188,6 +206,7 @@ export async function chainRoutes(app: FastifyInstance) {
   app.get<{ Params: { name: string } }>(
     "/chains/:name/stats",
     {
+      config: { scopes: ["admin"] },
       schema: {
         tags: ["chains"],
         summary: "Per variant: requests, mean feedback, latency p50/p95, tokens and estimated cost",
@@ -200,7 +219,8 @@ export async function chainRoutes(app: FastifyInstance) {
     async (request) => {
       const { name } = request.params;
       if (!app.services.chains.configs.has(name)) throw new NotFoundError(`No chain named "${name}".`);
-      return { chain: name, variants: await app.services.runs.stats(name) };
+      const { runs } = await callerTenant(request);
+      return { chain: name, variants: await runs.stats(name) };
     },
   );
 }

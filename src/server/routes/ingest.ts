@@ -8,6 +8,7 @@ import { SUPPORTED_TYPES } from "../../ingest/loaders/sniff.ts";
 import type { IngestReport, TextDocument } from "../../ingest/pipeline.ts";
 import type { SourceBlob } from "../../ingest/sources/blob.ts";
 import { clientAbortSignal } from "../abort.ts";
+import { callerTenant } from "../plugins/auth.ts";
 
 const scalar = { type: ["string", "number", "boolean"] } as const;
 
@@ -88,6 +89,7 @@ export async function ingestRoutes(app: FastifyInstance) {
   app.post<{ Body: { documents?: TextDocument[]; s3?: string; urls?: string[]; cleanup?: boolean } }>(
     "/ingest",
     {
+      config: { scopes: ["ingest"] },
       schema: {
         tags: ["ingest"],
         summary: "Add or update documents",
@@ -103,7 +105,9 @@ export async function ingestRoutes(app: FastifyInstance) {
     },
     async (request, reply) => {
       const signal = clientAbortSignal(reply);
-      const { pipeline } = app.services;
+      // The caller's tenant's index and records: an ingestion never reads or replaces another tenant's.
+      const tenant = await callerTenant(request);
+      const { pipeline } = tenant;
       if (request.isMultipart()) {
         const blobs = await readUploads(request);
         return checkReport(await pipeline.ingest(blobs, { signal }), blobs.length, app);
@@ -113,12 +117,12 @@ export async function ingestRoutes(app: FastifyInstance) {
         throw new BadRequestError('Send one of "documents", "s3" or "urls".');
       }
       if (urls !== undefined) {
-        const report = await app.services.ingestUrls(urls, { signal });
+        const report = await tenant.ingestUrls(urls, { signal });
         return checkReport(report, urls.length, app);
       }
       if (cleanup !== undefined && s3 === undefined) throw new BadRequestError('"cleanup" goes with "s3".');
       if (s3 !== undefined) {
-        const report = await app.services.ingestS3(s3, { cleanup, signal });
+        const report = await tenant.ingestS3(s3, { cleanup, signal });
         return checkReport(
           report,
           report.added + report.updated + report.skipped + report.failed.length,

@@ -1,4 +1,6 @@
 // GET /usage: the model tokens this process has spent since it started, per model (embeddings and answers).
+// For the operator (scope admin): it counts every tenant's calls; a tenant's own spend per chain is in
+// GET /chains/:name/stats.
 import type { FastifyInstance } from "fastify";
 
 const totals = {
@@ -14,6 +16,7 @@ export async function usageRoutes(app: FastifyInstance) {
   app.get(
     "/usage",
     {
+      config: { scopes: ["admin"] },
       schema: {
         tags: ["health"],
         summary: "Model token usage since the process started, per model id",
