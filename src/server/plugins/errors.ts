@@ -1,7 +1,7 @@
 // Every error leaves as application/problem+json (RFC 9457): {type, title, status, detail, code, ...}.
 // Typed CounselErrors keep their status; a model service's failures are 502 or 503; Fastify's own 4xx errors
-// (validation, body size, content type, multipart limits) keep theirs, and a malformed multipart body is a 400;
-// anything else is a 500 whose detail is not leaked.
+// (validation, body size, content type, multipart limits) keep theirs; anything else is a 500 whose detail is
+// not leaked.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { CounselError } from "../../errors.ts";
@@ -94,30 +94,11 @@ export function toProblem(error: FastifyError | CounselError | Error, request?: 
   }
   if (fastifyError.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") return unsupportedContentType(request);
   const status = fastifyError.statusCode;
-  if (status === undefined && isMultipart(request) && BUSBOY_ERRORS.test(error.message)) {
-    return {
-      status: 400,
-      code: "malformed_multipart",
-      detail: `The multipart/form-data body is malformed (${error.message}): send files in the field "files".`,
-    };
-  }
   if (status && status >= 400 && status < 500) {
     return { status, code: (fastifyError.code ?? "bad_request").toLowerCase(), detail: fastifyError.message };
   }
   if (status === 503) return { status, code: "unavailable", detail: fastifyError.message };
   return { status: 500, code: "internal", detail: "An unexpected error occurred; it has been logged." };
-}
-
-/**
- * The multipart parser's (busboy's) errors for a body that is not well-formed: plain Errors without a status,
- * which would otherwise be 500s. Matched by message, the only thing that tells them apart, and only on
- * multipart requests.
- */
-const BUSBOY_ERRORS =
-  /^(?:Multipart: Boundary not found|Boundary required|Unexpected end of multipart data|\w+ terminated early due to unexpected end of multipart data|The needle cannot .*)$/;
-
-function isMultipart(request: FastifyRequest | undefined): boolean {
-  return /^\s*multipart\//i.test(request?.headers["content-type"] ?? "");
 }
 
 /** Fastify says only "Unsupported Media Type": name the content type that was sent, and the ones read. */

@@ -2,7 +2,7 @@
 // {"s3": "s3://bucket/prefix"} for every object under an S3 prefix.
 // One bad file never aborts the rest: it is reported in `failed`.
 import path from "node:path";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import { BadRequestError, CounselError } from "../../errors.ts";
 import { SUPPORTED_TYPES } from "../../ingest/loaders/sniff.ts";
 import type { IngestReport, TextDocument } from "../../ingest/pipeline.ts";
@@ -137,22 +137,33 @@ export async function ingestRoutes(app: FastifyInstance) {
 
 async function readUploads(request: FastifyRequest): Promise<SourceBlob[]> {
   const blobs: SourceBlob[] = [];
-  for await (const part of request.parts()) {
-    if (part.type !== "file") {
-      throw new BadRequestError(
-        `Unexpected form field "${part.fieldname}": send files in the field "files".`,
-      );
+  try {
+    for await (const part of request.parts()) {
+      if (part.type !== "file") {
+        throw new BadRequestError(
+          `Unexpected form field "${part.fieldname}": send files in the field "files".`,
+        );
+      }
+      if (part.fieldname !== "files") {
+        part.file.resume();
+        throw new BadRequestError(
+          `Unexpected file field "${part.fieldname}": send files in the field "files".`,
+        );
+      }
+      // toBuffer() throws a 413 when the file is over the upload limit.
+      const data = await part.toBuffer();
+      const name = safeFileName(part.filename, blobs.length);
+      blobs.push({ name, source: `upload:${name}`, data, mediaType: part.mimetype });
     }
-    if (part.fieldname !== "files") {
-      part.file.resume();
-      throw new BadRequestError(
-        `Unexpected file field "${part.fieldname}": send files in the field "files".`,
-      );
-    }
-    // toBuffer() throws a 413 when the file is over the upload limit.
-    const data = await part.toBuffer();
-    const name = safeFileName(part.filename, blobs.length);
-    blobs.push({ name, source: `upload:${name}`, data, mediaType: part.mimetype });
+  } catch (error) {
+    if (error instanceof CounselError || (error as FastifyError).statusCode) throw error;
+    // The multipart parser (busboy) reports a body that is not well-formed (no boundary, cut short) as a plain
+    // Error: reading this request's parts is all that failed, so it is the body's fault, a 400.
+    throw new CounselError(
+      "malformed_multipart",
+      400,
+      `The multipart/form-data body is malformed (${(error as Error).message}): send files in the field "files".`,
+    );
   }
   if (blobs.length === 0)
     throw new BadRequestError('No files were uploaded: send them in the field "files".');
