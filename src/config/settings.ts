@@ -79,6 +79,8 @@ const schema = z.object({
   API_KEYS_FILE: z.string().min(1).optional(),
   /** Requests per client (API key, else address) per minute; 0 turns the limit off. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
+  /** Questions, chats and ingestions waiting for their turn at most; beyond it they get a 503 at once. */
+  MAX_WAITING_REQUESTS: z.coerce.number().int().min(1).default(1000),
   /** Advisor streams one client may have open at once. */
   MAX_STREAMS_PER_CLIENT: z.coerce.number().int().min(1).max(1000).default(5),
   /** Largest JSON body, in bytes. */
@@ -137,6 +139,7 @@ function toSettings(env: z.output<typeof schema>) {
       required: env.API_KEYS_FILE !== undefined,
     },
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+    maxWaitingRequests: env.MAX_WAITING_REQUESTS,
     limits: {
       bodyBytes: env.BODY_LIMIT,
       uploadBytes: env.UPLOAD_MAX_BYTES,

@@ -1,13 +1,22 @@
 // An AbortSignal that fires when the client goes away before its reply is complete, so that the model
 // call and retrieval behind a request stop instead of working for nobody.
 import type { FastifyReply } from "fastify";
+import { CounselError } from "../errors.ts";
+
+/** The abort reason: a 499 (nginx's "client closed request"), which nobody reads but the logs and metrics. */
+export class ClientClosedError extends CounselError {
+  constructor() {
+    super("client_closed", 499, "The client closed the connection before the reply was complete.");
+    this.name = "ClientClosedError";
+  }
+}
 
 export function clientAbortSignal(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
   // The response's "close" (unlike the request's, which fires once the body is read) means the connection
   // ended; before writableEnded it means the client left early.
   reply.raw.once("close", () => {
-    if (!reply.raw.writableEnded) controller.abort(new Error("client disconnected"));
+    if (!reply.raw.writableEnded) controller.abort(new ClientClosedError());
   });
   return controller.signal;
 }

@@ -18,6 +18,7 @@ import type { TenantStores } from "../store/open-stores.ts";
 import type { RedisClient } from "../store/redis-client.ts";
 import { authPlugin } from "./plugins/auth.ts";
 import { errorsPlugin } from "./plugins/errors.ts";
+import { fairTurnsPlugin } from "./plugins/fair-turns.ts";
 import { metricsPlugin } from "./plugins/metrics.ts";
 import { openapiPlugin } from "./plugins/openapi.ts";
 import { rateLimitPlugin } from "./plugins/rate-limit.ts";
@@ -80,6 +81,8 @@ export interface AppOptions {
   maxStreamsPerClient?: number;
   /** Requests per client per minute (0: no limit), counted in this Redis when given. */
   rateLimit?: { perMinute: number; redis?: RedisClient; prefix?: string };
+  /** Requests waiting for a fair turn at most (see plugins/fair-turns.ts); default 1000. */
+  maxWaitingRequests?: number;
   /** The API keys; without them every request is the default tenant with every scope. */
   keys?: KeyRing;
 }
@@ -97,6 +100,7 @@ export function appOptions(
     stallTimeoutMs: settings.sse.stallTimeoutMs,
     maxStreamsPerClient: settings.sse.maxStreamsPerClient,
     keys: services.keys,
+    maxWaitingRequests: settings.maxWaitingRequests,
     rateLimit: {
       perMinute: settings.rateLimitPerMinute,
       redis: services.stores.redis,
@@ -148,6 +152,8 @@ export async function buildApp(services: AppServices, options: AppOptions) {
       prefix: options.rateLimit.prefix,
     });
   }
+  // After auth and the rate limit: refused requests never wait for a turn.
+  await app.register(fairTurnsPlugin, { maxWaiting: options.maxWaitingRequests ?? 1000 });
   await app.register(openapiPlugin);
   await app.register(multipart, {
     limits: {

@@ -36,6 +36,7 @@ const TITLES: Record<number, string> = {
   415: "Unsupported Media Type",
   422: "Unprocessable Content",
   429: "Too Many Requests",
+  499: "Client Closed Request",
   500: "Internal Server Error",
   502: "Bad Gateway",
   503: "Service Unavailable",
@@ -120,7 +121,10 @@ export const errorsPlugin = fp(
     app.setErrorHandler((error, request, reply) => {
       const problem = toProblem(error as Error, request);
       if (problem.status === 503) reply.header("retry-after", "2");
-      if (problem.status >= 500) request.log.error({ err: error }, "request failed");
+      // A CounselError's 5xx is a known state (busy, a dependency down), not a bug: a warning, without a stack.
+      if (problem.status >= 500 && error instanceof CounselError)
+        request.log.warn({ code: problem.code, status: problem.status }, problem.detail);
+      else if (problem.status >= 500) request.log.error({ err: error }, "request failed");
       else request.log.info({ code: problem.code, status: problem.status }, problem.detail);
       return sendProblem(reply, problem);
     });

@@ -70,7 +70,7 @@ export async function advisorRoutes(app: FastifyInstance, options: AdvisorRouteO
     "/advisor/chat",
     {
       sse: "dual",
-      config: { scopes: ["chat"] },
+      config: { scopes: ["chat"], fairTurn: true },
       schema: {
         tags: ["advisor"],
         summary: "Chat with the advisor: Server-Sent Events with Accept: text/event-stream, else JSON",

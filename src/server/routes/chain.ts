@@ -130,7 +130,7 @@ export async function chainRoutes(app: FastifyInstance) {
   app.post<{ Body: QaBody }>(
     "/chain/qa",
     {
-      config: { scopes: ["query"] },
+      config: { scopes: ["query"], fairTurn: true },
       schema: schema("Answer a question from the knowledge base, with citations"),
     },
     async (request, reply) => answer("qa", request, clientAbortSignal(reply)),
@@ -139,7 +139,7 @@ export async function chainRoutes(app: FastifyInstance) {
   app.post<{ Body: QaBody; Params: { name: string } }>(
     "/chain/:name",
     {
-      config: { scopes: ["query"] },
+      config: { scopes: ["query"], fairTurn: true },
       schema: {
         ...schema("Answer a question with a named qa chain from chains/"),
         params: {

@@ -89,7 +89,7 @@ export async function ingestRoutes(app: FastifyInstance) {
   app.post<{ Body: { documents?: TextDocument[]; s3?: string; urls?: string[]; cleanup?: boolean } }>(
     "/ingest",
     {
-      config: { scopes: ["ingest"] },
+      config: { scopes: ["ingest"], fairTurn: true },
       schema: {
         tags: ["ingest"],
         summary: "Add or update documents",
