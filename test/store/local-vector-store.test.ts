@@ -1,13 +1,15 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { crc32 } from "node:zlib";
 import { Document } from "@langchain/core/documents";
 import { index } from "@langchain/core/indexing";
+import { maximalMarginalRelevance } from "@langchain/core/utils/math";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { FileRecordManager } from "../../src/store/file-record-manager.ts";
 import { LocalVectorStore, VectorStoreFileError } from "../../src/store/local-vector-store.ts";
-import { sampleChunks } from "../retrieval/scifact-sample.ts";
+import { sampleChunks, sampleDocs } from "../retrieval/scifact-sample.ts";
 
 // SciFact test claims and their evidence abstracts (see test/fixtures/scifact-sample.md).
 const PRION = "1/2000 in UK have abnormal PrP positivity.";
@@ -250,5 +252,226 @@ describe("LocalVectorStore", () => {
     expect(store.count()).toBe(27);
     const hits = await store.lexicalSearch("updated abstract", { k: 1 });
     expect(hits[0].document.metadata.doc_id).toBe(PRION_DOC);
+  });
+});
+
+// Exact search against a reference computed here: each vector scaled to unit length and rounded to float32 (what
+// the store keeps), then a plain dot product, dimension by dimension in double precision. Scores must be equal
+// to the last bit, whatever the layout the store searches.
+describe("LocalVectorStore exact search", () => {
+  const DIMS = 1024;
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "counsel-exact-"));
+  });
+  afterEach(async () => rm(dir, { recursive: true, force: true }));
+
+  interface Entry {
+    vector: number[];
+    metadata: Record<string, unknown>;
+  }
+
+  /** What the store keeps of a vector. */
+  function stored(vector: number[]): number[] {
+    let norm = 0;
+    for (const x of vector) norm += x * x;
+    const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+    return vector.map((x) => Math.fround(x * scale));
+  }
+
+  function dot(a: number[], b: number[]): number {
+    let sum = 0;
+    for (let d = 0; d < a.length; d++) sum += a[d] * b[d];
+    return sum;
+  }
+
+  /** The k best [id, score] pairs by the reference dot product, best first. */
+  function reference(
+    entries: Map<string, Entry>,
+    query: number[],
+    k: number,
+    allow: (e: Entry) => boolean = () => true,
+  ): [string, number][] {
+    const q = stored(query);
+    return [...entries]
+      .filter(([, e]) => allow(e))
+      .map(([id, e]): [string, number] => [id, dot(q, stored(e.vector))])
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, k);
+  }
+
+  async function search(
+    store: LocalVectorStore,
+    query: number[],
+    k: number,
+    filter?: LocalVectorStore["FilterType"],
+  ) {
+    const hits = await store.similaritySearchVectorWithScore(query, k, filter);
+    return hits.map(([doc, score]): [string, number] => [doc.id as string, score]);
+  }
+
+  // A seeded generator (mulberry32), so that a failure reproduces.
+  function random(seed: number): () => number {
+    return () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  /** A vector with about `density` of its dimensions non-zero, like hashed text (dense when density is 1). */
+  function randomVector(next: () => number, density: number): number[] {
+    return Array.from({ length: DIMS }, () => (next() < density ? next() * 2 - 1 : 0));
+  }
+
+  /** The file format as the store has always written it: row-major float32 after the JSON header. */
+  function legacyFile(ids: string[], entries: Map<string, Entry>, modelId: string): Buffer {
+    const rows = Buffer.alloc(ids.length * DIMS * 4);
+    ids.forEach((id, slot) => {
+      stored((entries.get(id) as Entry).vector).forEach((x, d) => {
+        rows.writeFloatLE(x, (slot * DIMS + d) * 4);
+      });
+    });
+    const header = {
+      format: "counsel-local-vectors",
+      version: 1,
+      embeddingModelId: modelId,
+      dimensions: DIMS,
+      count: ids.length,
+      ids,
+      texts: ids.map((id) => `text ${id}`),
+      metadata: ids.map((id) => (entries.get(id) as Entry).metadata),
+      vectorsCrc32: crc32(rows),
+    };
+    const json = Buffer.from(JSON.stringify(header), "utf8");
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(json.length);
+    const padding = Buffer.alloc((4 - ((12 + json.length) % 4)) % 4);
+    return Buffer.concat([Buffer.from("CNSLVEC1", "latin1"), length, json, padding, rows]);
+  }
+
+  it("ranks and scores random sparse and dense vectors as the reference does, with filters, deletes and a reload", async () => {
+    const next = random(20240611);
+    const entries = new Map<string, Entry>();
+    const file = path.join(dir, "vectors.bin");
+    const store = new LocalVectorStore(embeddings, { path: file });
+    const add = async (ids: string[], density: number) => {
+      const vectors = ids.map(() => randomVector(next, density));
+      const docs = ids.map(
+        (id, i) => new Document({ pageContent: `text ${id}`, metadata: { group: i % 5, density } }),
+      );
+      await store.addVectors(vectors, docs, { ids });
+      ids.forEach((id, i) => {
+        entries.set(id, { vector: vectors[i], metadata: docs[i].metadata });
+      });
+    };
+    // Several batches, so that the store grows past its first capacities; mostly sparse, some dense chunks.
+    for (let batch = 0; batch < 6; batch++) {
+      await add(
+        Array.from({ length: 100 }, (_, i) => `v${batch * 100 + i}`),
+        batch === 5 ? 1 : 0.25,
+      );
+    }
+    const queries = [
+      ...Array.from({ length: 20 }, () => randomVector(next, 0.15)),
+      ...Array.from({ length: 5 }, () => randomVector(next, 1)),
+    ];
+    const expectSameAsReference = async () => {
+      for (const query of queries) {
+        expect(await search(store, query, 10)).toEqual(reference(entries, query, 10));
+        expect(await search(store, query, 7, { group: 2 })).toEqual(
+          reference(entries, query, 7, (e) => e.metadata.group === 2),
+        );
+        const dense = (doc: { metadata: Record<string, unknown> }) => doc.metadata.density === 1;
+        expect(await search(store, query, 5, dense)).toEqual(
+          reference(entries, query, 5, (e) => e.metadata.density === 1),
+        );
+      }
+    };
+    await expectSameAsReference();
+
+    // Deletes move the last slot into each hole (including a chunk that was itself just moved); upserts
+    // overwrite in place; then new chunks append.
+    const doomed = ["v599", "v0", "v598", "v17", "v250", "v251", "v597", "absent"];
+    for (let i = 3; i < 600; i += 7) doomed.push(`v${i}`);
+    await store.delete({ ids: doomed });
+    for (const id of doomed) entries.delete(id);
+    await store.delete({ ids: ["v596"] });
+    entries.delete("v596");
+    await add(["v1", "v2", "v300"], 0.25);
+    await add(["w1", "w2", "w3"], 1);
+    expect(store.count()).toBe(entries.size);
+    await expectSameAsReference();
+
+    // The file stays row-major float32, byte for byte what the store always wrote; reloaded, it searches alike.
+    await store.flush();
+    const bytes = await readFile(file);
+    const headerLength = bytes.readUInt32LE(8);
+    const { ids } = JSON.parse(bytes.toString("utf8", 12, 12 + headerLength)) as { ids: string[] };
+    expect(bytes.equals(legacyFile(ids, entries, embeddings.modelId))).toBe(true);
+    const reloaded = await LocalVectorStore.load(embeddings, { path: file });
+    for (const query of queries) {
+      expect(await search(reloaded, query, 10)).toEqual(reference(entries, query, 10));
+    }
+  });
+
+  it("opens a file written in the row-major format and searches it exactly", async () => {
+    const next = random(7);
+    const entries = new Map<string, Entry>();
+    for (let i = 0; i < 203; i++) {
+      entries.set(`d${i}`, {
+        vector: randomVector(next, i % 4 === 0 ? 1 : 0.25),
+        metadata: { group: i % 3 },
+      });
+    }
+    const file = path.join(dir, "legacy.bin");
+    await writeFile(file, legacyFile([...entries.keys()], entries, embeddings.modelId));
+    const store = await LocalVectorStore.load(embeddings, { path: file });
+    expect(store.count()).toBe(203);
+    for (let i = 0; i < 10; i++) {
+      const query = randomVector(next, i < 8 ? 0.15 : 1);
+      expect(await search(store, query, 10)).toEqual(reference(entries, query, 10));
+      expect(await search(store, query, 4, { group: 1 })).toEqual(
+        reference(entries, query, 4, (e) => e.metadata.group === 1),
+      );
+    }
+  });
+
+  it("answers 50 SciFact queries over sentence chunks with the reference's top 10, ids and scores", async () => {
+    // Sentence chunks of the sample abstracts; queries are their titles and opening sentences.
+    const docs = sampleDocs();
+    const chunks = docs.flatMap((d) =>
+      d.text
+        .split(/(?<=\.)\s+/)
+        .map(
+          (text, i) => new Document({ pageContent: text, metadata: { doc_id: d._id }, id: `${d._id}-${i}` }),
+        ),
+    );
+    const queries = [...docs.map((d) => d.title), ...docs.map((d) => d.text.split(". ")[0])].slice(0, 50);
+    expect(queries).toHaveLength(50);
+    const store = new LocalVectorStore(embeddings);
+    await store.addDocuments(chunks, { ids: chunks.map((c) => c.id as string) });
+    const vectors = await embeddings.embedDocuments(chunks.map((c) => c.pageContent));
+    const entries = new Map<string, Entry>(
+      chunks.map((c, i) => [c.id as string, { vector: vectors[i], metadata: c.metadata }]),
+    );
+    const someDoc = docs[3]._id;
+    for (const text of queries) {
+      const query = await embeddings.embedQuery(text);
+      expect(await search(store, query, 10)).toEqual(reference(entries, query, 10));
+      expect(await search(store, query, 3, { doc_id: someDoc })).toEqual(
+        reference(entries, query, 3, (e) => e.metadata.doc_id === someDoc),
+      );
+    }
+    // MMR reads the candidates' vectors back from the store: it must pick what the stored vectors make it pick.
+    for (const text of queries) {
+      const query = await embeddings.embedQuery(text);
+      const candidates = reference(entries, query, 20).map(([id]) => id);
+      const vectors = candidates.map((id) => stored((entries.get(id) as Entry).vector));
+      const expected = maximalMarginalRelevance(query, vectors, 0.5, 5).map((i) => candidates[i]);
+      const mmr = await store.maxMarginalRelevanceSearch(text, { k: 5, fetchK: 20, lambda: 0.5 });
+      expect(mmr.map((d) => d.id)).toEqual(expected);
+    }
   });
 });
