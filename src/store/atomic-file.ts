@@ -2,17 +2,21 @@
 // write a temporary file beside it, fsync it, rename it over the target, then fsync the folder so that the
 // rename itself is durable.
 import { randomBytes } from "node:crypto";
-import { open, rename, unlink } from "node:fs/promises";
+import { open, rename, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 
-export async function writeFileAtomic(file: string, data: Buffer | string): Promise<void> {
+/** `data` may come a piece at a time (an iterable is written as it goes, each piece before the next is asked for). */
+export async function writeFileAtomic(
+  file: string,
+  data: Buffer | string | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+): Promise<void> {
   const dir = path.dirname(file);
   // Same folder, so that rename stays on one file system (and is atomic); unique per writer.
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
   try {
     const handle = await open(temp, "w", 0o644);
     try {
-      await handle.writeFile(data);
+      await writeFile(handle, data);
       await handle.sync();
     } finally {
       await handle.close();

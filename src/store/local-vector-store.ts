@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { endianness } from "node:os";
 import path from "node:path";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { crc32 } from "node:zlib";
 import { Document, type DocumentInterface } from "@langchain/core/documents";
 import type { EmbeddingsInterface } from "@langchain/core/embeddings";
@@ -26,6 +27,11 @@ export interface LocalVectorStoreOptions {
   saveDelayMs?: number;
   /** BM25 parameters of the lexical index. */
   bm25?: Bm25Options;
+  /**
+   * How long a save computes before it lets the event loop answer other work, in ms. Default 5; 0 yields after
+   * every step (tests use it to change the store in the middle of a save).
+   */
+  saveStepMs?: number;
 }
 
 /** The persisted file cannot be used: damaged, or written for another embedding model. */
@@ -78,8 +84,8 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
   // path, and a hashed query has only a few hundred non-zero dimensions: adding up one contiguous column per
   // such dimension streams a fraction of the memory, where a row-major scan gathers scattered floats from
   // every 4 KB row (a cache miss per term), and is ~3x faster. No row-major copy is kept besides (it would
-  // double the largest allocation): rows are read back only to save (transposed a tile at a time, about as
-  // much work as the checksum and copy a save already does) and for MMR's few candidates.
+  // double the largest allocation): rows are read back only to save (transposed a few slots at a time, for
+  // the checksum, then again as they are written) and for MMR's few candidates.
   private columns: Float32Array = new Float32Array(0);
   /** Slots the columns have room for. */
   private capacity = 0;
@@ -93,6 +99,9 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
   private savedVersion = 0;
   private saveTimer?: NodeJS.Timeout;
   private saving: Promise<void> = Promise.resolve();
+  private readonly saveStepMs: number;
+  /** The vectors the save under way writes, while it runs (saves never overlap: see flush). */
+  private savingVectors?: VectorSnapshot;
 
   _vectorstoreType(): string {
     return "local";
@@ -102,6 +111,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
     super(embeddings, options);
     this.path = options.path;
     this.saveDelayMs = options.saveDelayMs ?? 1000;
+    this.saveStepMs = options.saveStepMs ?? 5;
     this.bm25 = new Bm25Index(options.bm25);
     const described = embeddings as EmbeddingsInterface & DescribedEmbeddings;
     this.embeddingModelId = typeof described.modelId === "string" ? described.modelId : null;
@@ -316,11 +326,43 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
 
   private async saveIfChanged(): Promise<void> {
     if (!this.path || this.version === this.savedVersion) return;
+    // A save takes many turns of the event loop (so that requests are answered meanwhile), during which adds
+    // and deletes go on: it writes the snapshot taken here, and changes made later leave the store dirty.
     const version = this.version;
-    // Encoded synchronously, so the snapshot is consistent even while other calls mutate the store.
-    const data = this.encode();
-    await writeFileAtomic(this.path, data);
+    const { header, vectors } = this.snapshot();
+    this.savingVectors = vectors;
+    try {
+      const pause = pacer(this.saveStepMs);
+      const head = await encodeHead(header, await vectorsCrc32(vectors, pause), pause);
+      await writeFileAtomic(this.path, fileChunks(head, vectors));
+    } finally {
+      this.savingVectors = undefined;
+    }
     this.savedVersion = version;
+  }
+
+  /**
+   * The store as it is now. The id, text and metadata arrays are copied, which is cheap (references; strings
+   * and metadata objects are replaced, never changed in place). The vectors are not: copying them would block
+   * the event loop for ~10 ms per 11k chunks and double the largest allocation for every save. Instead, while
+   * the save runs, writes to a slot keep its old vector aside first (copy on write, one slot at a time: see
+   * VectorSnapshot), which costs nothing when nothing changes during the save.
+   */
+  private snapshot(): { header: HeaderWithoutCrc; vectors: VectorSnapshot } {
+    const count = this.ids.length;
+    return {
+      header: {
+        format: FORMAT,
+        version: 1,
+        embeddingModelId: this.embeddingModelId,
+        dimensions: this.dimensions,
+        count,
+        ids: this.ids.slice(),
+        texts: this.texts.slice(),
+        metadata: this.metadata.slice(),
+      },
+      vectors: new VectorSnapshot(this.columns, this.capacity, count, this.dimensions),
+    };
   }
 
   private changed(): void {
@@ -386,6 +428,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
 
   /** Writes `vectors[i]`, scaled to unit length, into slot `slots[i]` (a later write to a slot wins). */
   private writeVectors(slots: number[], vectors: number[][]): void {
+    for (const slot of slots) this.savingVectors?.preserve(this.columns, slot);
     const scales = vectors.map(normalisingScale);
     for (let d = 0, base = 0; d < this.dimensions; d++, base += this.capacity) {
       for (let i = 0; i < slots.length; i++) this.columns[base + slots[i]] = vectors[i][d] * scales[i];
@@ -395,6 +438,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
   /** Copies vectors between slots: `moves` holds (from, to) pairs, applied in order. */
   private moveVectors(moves: number[]): void {
     if (moves.length === 0) return;
+    for (let m = 1; m < moves.length; m += 2) this.savingVectors?.preserve(this.columns, moves[m]);
     for (let d = 0, base = 0; d < this.dimensions; d++, base += this.capacity) {
       for (let m = 0; m < moves.length; m += 2)
         this.columns[base + moves[m + 1]] = this.columns[base + moves[m]];
@@ -433,40 +477,6 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
     }
     this.columns = grown;
     this.capacity = capacity;
-  }
-
-  private encode(): Buffer {
-    const dims = this.dimensions;
-    // The file is row-major. Rows are transposed from the columns a tile at a time, twice (for the checksum the
-    // header holds, then into the file's buffer), so that saving never holds a second full copy of the vectors.
-    const eachTile = (visit: (rows: Float32Array, firstSlot: number) => void) =>
-      forEachRowTile(this.columns, this.capacity, this.ids.length, dims, visit);
-    let vectorsCrc32 = 0;
-    eachTile((rows) => {
-      vectorsCrc32 = crc32(floatBytes(rows), vectorsCrc32);
-    });
-    const header: PersistedHeader = {
-      format: FORMAT,
-      version: 1,
-      embeddingModelId: this.embeddingModelId,
-      dimensions: dims,
-      count: this.ids.length,
-      ids: this.ids,
-      texts: this.texts,
-      metadata: this.metadata,
-      vectorsCrc32,
-    };
-    const json = Buffer.from(JSON.stringify(header), "utf8");
-    const prefix = MAGIC.length + 4;
-    const start = prefix + json.length + ((4 - ((prefix + json.length) % 4)) % 4);
-    const out = Buffer.alloc(start + this.ids.length * dims * 4);
-    MAGIC.copy(out);
-    out.writeUInt32LE(json.length, MAGIC.length);
-    json.copy(out, prefix);
-    eachTile((rows, firstSlot) => {
-      floatBytes(rows).copy(out, start + firstSlot * dims * 4);
-    });
-    return out;
   }
 
   private restore(file: PersistedHeader & { vectors: Float32Array; path: string }): void {
@@ -543,37 +553,34 @@ function normalisingScale(vector: ArrayLike<number>): number {
 // eight rows are written in step, which is several times faster than one slot at a time.
 
 /**
- * Calls `visit` with the vectors of slots 0..count-1 of dimension-major `columns`, row-major, eight slots at a
- * time (the last call may hold fewer); `rows` is reused between calls.
+ * Writes the vectors of slots first..first+count-1 of dimension-major `columns` into `rows`, row-major (slot
+ * `first` at 0), eight slots at a time.
  */
-function forEachRowTile(
+function columnsToRows(
   columns: Float32Array,
   capacity: number,
+  first: number,
   count: number,
   dims: number,
-  visit: (rows: Float32Array, firstSlot: number) => void,
+  rows: Float32Array,
 ): void {
-  const rows = new Float32Array(8 * dims);
-  let slot = 0;
-  for (; slot + 8 <= count; slot += 8) {
-    for (let d = 0, c = slot; d < dims; d++, c += capacity) {
-      rows[d] = columns[c];
-      rows[dims + d] = columns[c + 1];
-      rows[2 * dims + d] = columns[c + 2];
-      rows[3 * dims + d] = columns[c + 3];
-      rows[4 * dims + d] = columns[c + 4];
-      rows[5 * dims + d] = columns[c + 5];
-      rows[6 * dims + d] = columns[c + 6];
-      rows[7 * dims + d] = columns[c + 7];
+  let i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const r = i * dims;
+    for (let d = 0, c = first + i; d < dims; d++, c += capacity) {
+      rows[r + d] = columns[c];
+      rows[r + dims + d] = columns[c + 1];
+      rows[r + 2 * dims + d] = columns[c + 2];
+      rows[r + 3 * dims + d] = columns[c + 3];
+      rows[r + 4 * dims + d] = columns[c + 4];
+      rows[r + 5 * dims + d] = columns[c + 5];
+      rows[r + 6 * dims + d] = columns[c + 6];
+      rows[r + 7 * dims + d] = columns[c + 7];
     }
-    visit(rows, slot);
   }
-  if (slot === count) return;
-  const rest = count - slot;
-  for (let i = 0; i < rest; i++) {
-    for (let d = 0; d < dims; d++) rows[i * dims + d] = columns[d * capacity + slot + i];
+  for (; i < count; i++) {
+    for (let d = 0, c = first + i; d < dims; d++, c += capacity) rows[i * dims + d] = columns[c];
   }
-  visit(rows.subarray(0, rest * dims), slot);
 }
 
 /** `count` x `dims` row-major vectors as dimension-major columns with room for exactly `count` slots. */
@@ -597,6 +604,149 @@ function rowsToColumns(rows: Float32Array, count: number, dims: number): Float32
     for (let d = 0; d < dims; d++) columns[d * count + slot] = rows[slot * dims + d];
   }
   return columns;
+}
+
+// Saving: hundreds of ms of work for tens of thousands of chunks, done in steps of a few ms with turns of the
+// event loop between them, so that a save never stalls the requests the same process answers. The vectors'
+// checksum comes first (the header holds it), then the header, then the file is written a piece at a time.
+
+type HeaderWithoutCrc = Omit<PersistedHeader, "vectorsCrc32">;
+
+/** Called between steps of a long computation: resolves at once, or after a turn of the event loop. */
+type Pause = () => Promise<void>;
+
+/** A pause that yields to the event loop once `stepMs` have passed since it last did. */
+function pacer(stepMs: number): Pause {
+  let since = performance.now();
+  return async () => {
+    if (performance.now() - since < stepMs) return;
+    await nextTurn();
+    since = performance.now();
+  };
+}
+
+/**
+ * The vectors of slots 0..count-1 as they were when a save began, readable while the store keeps changing:
+ * the store calls `preserve` before it overwrites a slot in place, which keeps the slot's old vector aside.
+ */
+class VectorSnapshot {
+  private readonly preserved = new Map<number, Float32Array>();
+
+  constructor(
+    private readonly columns: Float32Array,
+    private readonly capacity: number,
+    readonly count: number,
+    readonly dims: number,
+  ) {}
+
+  /** Keeps `slot`'s vector before the store, whose columns are now `columns`, overwrites it. */
+  preserve(columns: Float32Array, slot: number): void {
+    // Once the store has grown it writes to new columns, and the snapshot's no longer change.
+    if (columns !== this.columns || slot >= this.count || this.preserved.has(slot)) return;
+    const row = new Float32Array(this.dims);
+    for (let d = 0, c = slot; d < this.dims; d++, c += this.capacity) row[d] = columns[c];
+    this.preserved.set(slot, row);
+  }
+
+  /** Slots first..first+count-1, row-major, into `rows`. */
+  readRows(first: number, count: number, rows: Float32Array): void {
+    columnsToRows(this.columns, this.capacity, first, count, this.dims, rows);
+    if (this.preserved.size === 0) return;
+    for (let i = 0; i < count; i++) {
+      const kept = this.preserved.get(first + i);
+      if (kept) rows.set(kept, i * this.dims);
+    }
+  }
+}
+
+/** The file up to the vectors, in pieces: MAGIC, the header's length, the header JSON and its padding. */
+async function encodeHead(header: HeaderWithoutCrc, crc: number, pause: Pause): Promise<Buffer[]> {
+  const json = await headerJsonHead(header, pause);
+  json.push(Buffer.from(`${crc}}`, "latin1"));
+  const length = json.reduce((sum, piece) => sum + piece.length, 0);
+  const prefix = Buffer.alloc(MAGIC.length + 4);
+  MAGIC.copy(prefix);
+  prefix.writeUInt32LE(length, MAGIC.length);
+  const padding = Buffer.alloc(paddedToFour(prefix.length + length) - prefix.length - length);
+  return [prefix, ...json, padding];
+}
+
+/** About 256 KB of rows: a step of a few tenths of a ms, a multiple of the transpose's eight slots. */
+function slotsPerStep(dims: number): number {
+  return Math.max(8, Math.floor(65536 / Math.max(dims, 1) / 8) * 8);
+}
+
+/** The CRC-32 of the vectors as the file holds them (row-major float32 LE). */
+async function vectorsCrc32(vectors: VectorSnapshot, pause: Pause): Promise<number> {
+  let crc = 0;
+  for (const rows of vectorRows(vectors)) {
+    crc = crc32(rows, crc);
+    await pause();
+  }
+  return crc;
+}
+
+/**
+ * The file, a piece at a time, for writeFile to write as it goes, so that no buffer of the whole file is
+ * made: one would double the memory a save takes, and an allocation that size forces a full garbage collection.
+ * Between pieces, writeFile waits for the disk, so the event loop runs.
+ */
+async function* fileChunks(head: Buffer[], vectors: VectorSnapshot): AsyncGenerator<Buffer> {
+  yield* head;
+  yield* vectorRows(vectors);
+}
+
+/** The vectors row-major float32 LE, a few slots at a time, in one buffer reused: take each before the next. */
+function* vectorRows(vectors: VectorSnapshot): Generator<Buffer> {
+  const { count, dims } = vectors;
+  const step = slotsPerStep(dims);
+  const rows = new Float32Array(step * dims);
+  for (let first = 0; first < count; first += step) {
+    const n = Math.min(step, count - first);
+    vectors.readRows(first, n, rows);
+    yield floatBytes(rows.subarray(0, n * dims));
+  }
+}
+
+/**
+ * The UTF-8 pieces of JSON.stringify(header) up to the checksum's value, which is not known yet: that is
+ * `{"format":…,"metadata":[…],"vectorsCrc32":`. Its arrays go a slice of `itemsPerStep` items at a time,
+ * with a pause between slices. Exported for tests.
+ */
+export async function headerJsonHead(
+  header: HeaderWithoutCrc,
+  pause: Pause,
+  itemsPerStep = 256,
+): Promise<Buffer[]> {
+  const pieces: Buffer[] = [];
+  let separator = "{";
+  // In the header's key order, as JSON.stringify goes (no value is undefined, so no key is skipped).
+  for (const [key, value] of Object.entries(header)) {
+    pieces.push(Buffer.from(`${separator}${JSON.stringify(key)}:`));
+    separator = ",";
+    if (Array.isArray(value)) await pushArrayJson(value, pieces, pause, itemsPerStep);
+    else pieces.push(Buffer.from(JSON.stringify(value)));
+  }
+  pieces.push(Buffer.from(`${separator}"vectorsCrc32":`));
+  return pieces;
+}
+
+/** Pushes JSON.stringify(items) in pieces of `itemsPerStep` items, pausing after each. */
+async function pushArrayJson(items: unknown[], pieces: Buffer[], pause: Pause, itemsPerStep: number) {
+  if (items.length === 0) pieces.push(Buffer.from("[]"));
+  for (let from = 0; from < items.length; from += itemsPerStep) {
+    // Each slice stringifies as "[a,b]": later slices open with "," instead, and all but the last drop "]".
+    const json = Buffer.from(JSON.stringify(items.slice(from, from + itemsPerStep)));
+    if (from > 0) json[0] = COMMA;
+    pieces.push(from + itemsPerStep < items.length ? json.subarray(0, -1) : json);
+    await pause();
+  }
+}
+
+const COMMA = 0x2c;
+
+function paddedToFour(length: number): number {
+  return length + ((4 - (length % 4)) % 4);
 }
 
 function floatBytes(values: Float32Array): Buffer {

@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { crc32 } from "node:zlib";
 import { Document } from "@langchain/core/documents";
 import { index } from "@langchain/core/indexing";
@@ -8,7 +9,11 @@ import { maximalMarginalRelevance } from "@langchain/core/utils/math";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { FileRecordManager } from "../../src/store/file-record-manager.ts";
-import { LocalVectorStore, VectorStoreFileError } from "../../src/store/local-vector-store.ts";
+import {
+  headerJsonHead,
+  LocalVectorStore,
+  VectorStoreFileError,
+} from "../../src/store/local-vector-store.ts";
 import { sampleChunks, sampleDocs } from "../retrieval/scifact-sample.ts";
 
 // SciFact test claims and their evidence abstracts (see test/fixtures/scifact-sample.md).
@@ -269,6 +274,8 @@ describe("LocalVectorStore exact search", () => {
   interface Entry {
     vector: number[];
     metadata: Record<string, unknown>;
+    /** `text ${id}` when absent. */
+    text?: string;
   }
 
   /** What the store keeps of a vector. */
@@ -340,7 +347,7 @@ describe("LocalVectorStore exact search", () => {
       dimensions: DIMS,
       count: ids.length,
       ids,
-      texts: ids.map((id) => `text ${id}`),
+      texts: ids.map((id) => entries.get(id)?.text ?? `text ${id}`),
       metadata: ids.map((id) => (entries.get(id) as Entry).metadata),
       vectorsCrc32: crc32(rows),
     };
@@ -473,5 +480,142 @@ describe("LocalVectorStore exact search", () => {
       const mmr = await store.maxMarginalRelevanceSearch(text, { k: 5, fetchK: 20, lambda: 0.5 });
       expect(mmr.map((d) => d.id)).toEqual(expected);
     }
+  });
+  describe("saving while the store changes", () => {
+    /** The ids in the order the file holds them. */
+    async function fileIds(file: string): Promise<string[]> {
+      const bytes = await readFile(file);
+      return JSON.parse(bytes.toString("utf8", 12, 12 + bytes.readUInt32LE(8))).ids;
+    }
+
+    /** The file is, byte for byte, what the store writes for exactly `entries`. */
+    async function expectFileHolds(file: string, entries: Map<string, Entry>) {
+      const ids = await fileIds(file);
+      expect(new Set(ids)).toEqual(new Set(entries.keys()));
+      expect((await readFile(file)).equals(legacyFile(ids, entries, embeddings.modelId))).toBe(true);
+      const reloaded = await LocalVectorStore.load(embeddings, { path: file });
+      expect(reloaded.count()).toBe(entries.size);
+    }
+
+    async function storeWith(file: string, count: number, next: () => number) {
+      // saveStepMs 0: the save yields to the event loop after every step, so the test can change the store
+      // between any two of them.
+      const store = new LocalVectorStore(embeddings, { path: file, saveDelayMs: 60_000, saveStepMs: 0 });
+      const entries = new Map<string, Entry>();
+      const put = async (ids: string[], text: (id: string) => string) => {
+        const vectors = ids.map(() => randomVector(next, 0.25));
+        const docs = ids.map((id) => new Document({ pageContent: text(id), metadata: { id, at: text(id) } }));
+        await store.addVectors(vectors, docs, { ids });
+        ids.forEach((id, i) => {
+          entries.set(id, { vector: vectors[i], metadata: docs[i].metadata, text: docs[i].pageContent });
+        });
+      };
+      const remove = async (ids: string[]) => {
+        await store.delete({ ids });
+        for (const id of ids) entries.delete(id);
+      };
+      await put(
+        Array.from({ length: count }, (_, i) => `a${i}`),
+        (id) => `text ${id}`,
+      );
+      return { store, entries, put, remove };
+    }
+
+    it("writes the store as it was when the save began, while upserts, deletes, growth and deleteAll go on; a later flush saves them", async () => {
+      const file = path.join(dir, "vectors.bin");
+      const { store, entries, put, remove } = await storeWith(file, 300, random(99));
+      const atStart = new Map(entries);
+      let saved = false;
+      const saving = store.flush().then(() => {
+        saved = true;
+      });
+      const ids = (from: number, to: number, prefix = "a") =>
+        Array.from({ length: to - from }, (_, i) => `${prefix}${from + i}`);
+      const changes = [
+        // Upserts overwrite slots in place.
+        () => put(["a5", "a10", "a299"], (id) => `updated ${id}`),
+        // Deletes move the last slots into the holes.
+        () => remove(["a0", "a150", "a298", "a7"]),
+        () => put(ids(20, 40), (id) => `again ${id}`),
+        // Growth (300 slots to over 512) moves the store to new columns; then it overwrites old slots there.
+        () => put(ids(0, 300, "b"), (id) => `new ${id}`),
+        () => put(ids(40, 60), (id) => `after growth ${id}`),
+        () => remove(ids(100, 140)),
+        // Emptied and refilled: slots 0.. hold other chunks now.
+        async () => {
+          await store.delete({ deleteAll: true });
+          entries.clear();
+        },
+        () => put(ids(0, 50, "c"), (id) => `refilled ${id}`),
+        () => put(ids(200, 230), (id) => `back ${id}`),
+      ];
+      for (const change of changes) {
+        await nextTurn();
+        await change();
+        expect(saved, "the save was still under way").toBe(false);
+      }
+      await saving;
+      await expectFileHolds(file, atStart);
+
+      // The changes left the store dirty: the next flush saves them.
+      await store.flush();
+      await expectFileHolds(file, entries);
+      expect(store.count()).toBe(entries.size);
+    });
+
+    it("flush() called after changes made during a save resolves once they are on disk", async () => {
+      const file = path.join(dir, "vectors.bin");
+      const { store, entries, put, remove } = await storeWith(file, 200, random(5));
+      const first = store.flush();
+      await nextTurn();
+      await put(["late"], () => "added during the save");
+      await remove(["a3"]);
+      await store.flush();
+      await expectFileHolds(file, entries);
+      await first;
+      // Nothing changed since: another flush has nothing to do, and the file stays as it is.
+      const before = await readFile(file);
+      await store.flush();
+      expect((await readFile(file)).equals(before)).toBe(true);
+    });
+
+    it("builds the header JSON a slice at a time, equal to JSON.stringify of the whole header", async () => {
+      const metadata: Record<string, unknown>[] = [
+        { doc_id: "x", nested: { list: [1, 2.5, -0, 1e21], ok: true, none: null } },
+        { quote: 'say "hi"\\ back\nslash', unicode: "naïve 漢字 🦀", lone: "\ud800" },
+        { date: new Date(0), skipped: undefined, empty: {} },
+        {},
+        { big: "x".repeat(5000) },
+      ];
+      const count = metadata.length;
+      const header = {
+        format: "counsel-local-vectors" as const,
+        version: 1 as const,
+        embeddingModelId: null,
+        dimensions: 3,
+        count,
+        ids: metadata.map((_, i) => `id-${i}-é`),
+        texts: metadata.map((_, i) => `text ${i}\t"quoted"\u2028`),
+        metadata,
+      };
+      for (const itemsPerStep of [1, 2, 3, 256]) {
+        let pauses = 0;
+        const pieces = await headerJsonHead(
+          header,
+          async () => {
+            pauses += 1;
+          },
+          itemsPerStep,
+        );
+        const json = Buffer.concat([...pieces, Buffer.from("4294967295}")]);
+        expect(json.equals(Buffer.from(JSON.stringify({ ...header, vectorsCrc32: 4294967295 })))).toBe(true);
+        expect(pauses).toBe(3 * Math.ceil(count / itemsPerStep));
+      }
+      const empty = { ...header, count: 0, ids: [], texts: [], metadata: [], embeddingModelId: "m" };
+      const pieces = await headerJsonHead(empty, async () => undefined);
+      expect(Buffer.concat([...pieces, Buffer.from("0}")]).toString()).toBe(
+        JSON.stringify({ ...empty, vectorsCrc32: 0 }),
+      );
+    });
   });
 });
