@@ -1,9 +1,10 @@
 // Load on /chain/qa: 200 concurrent clients for 30 s (autocannon, in its own process so that it does not share
 // the service's event loop) against a knowledge base of about 10,000 chunks of a BEIR corpus, beside a bare
 // Fastify route that returns a fixed reply (the ceiling of the HTTP stack on this machine). Prints latency p50/p99,
-// throughput, errors and the service's peak RSS.
+// throughput, errors and the service's peak RSS. `--store redis` keeps the knowledge base in Redis (vector sets and
+// the lexical index), at --redis-url or in a private Redis 8 started for the run.
 //   npm run bench:load -- [--dataset ../shared/data/retrieval-eval/scifact] [--chunks 10000]
-//     [--connections 200] [--seconds 30]
+//     [--connections 200] [--seconds 30] [--store local|redis] [--redis-url redis://…]
 import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -17,6 +18,7 @@ import { loadSettings } from "../src/config/settings.ts";
 import type { TextDocument } from "../src/ingest/pipeline.ts";
 import { appOptions, buildApp } from "../src/server/app.ts";
 import { createServices } from "../src/services.ts";
+import { openBenchRedis } from "./redis.ts";
 
 const { values } = parseArgs({
   options: {
@@ -24,6 +26,8 @@ const { values } = parseArgs({
     chunks: { type: "string", default: "10000" },
     connections: { type: "string", default: "200" },
     seconds: { type: "string", default: "30" },
+    store: { type: "string", default: "local" },
+    "redis-url": { type: "string" },
   },
 });
 
@@ -67,9 +71,23 @@ async function measure(url: string, body: string): Promise<Result> {
   return cannon(url, body, { requests: Math.max(1, Math.round(probe.rps * Number(values.seconds))) });
 }
 
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+/** Heap in use after a full collection (with --expose-gc, as `npm run bench:load` runs). */
+function heapAfterGc(): number | undefined {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return undefined;
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
 async function main() {
+  if (values.store !== "local" && values.store !== "redis") throw new Error("--store is local or redis");
   const dataDir = await mkdtemp(path.join(tmpdir(), "counsel-bench-load-"));
+  const prefix = "counsel-bench-load";
+  const redis = values.store === "redis" ? await openBenchRedis(values["redis-url"], prefix) : undefined;
   const settings = loadSettings({
+    ...(redis ? { REDIS_URL: redis.url, REDIS_PREFIX: prefix } : {}),
     DATA_DIR: dataDir,
     LOAD_EXAMPLES: "false",
     LOG_LEVEL: "silent",
@@ -100,7 +118,9 @@ async function main() {
     const app = await buildApp(services, appOptions(settings, services));
     await app.listen({ port: 0, host: "127.0.0.1" });
     const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-    let peakRss = process.memoryUsage().rss;
+    const heapBefore = heapAfterGc();
+    const startRss = process.memoryUsage().rss; // after ingestion, before the load
+    let peakRss = startRss;
     const sampler = setInterval(() => {
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
     }, 100);
@@ -108,6 +128,7 @@ async function main() {
     const question = JSON.stringify({ question: "What is the effect of vitamin D on bone density?" });
     const service = await measure(`${base}/chain/qa`, question);
     clearInterval(sampler);
+    const heapAfter = heapAfterGc();
     await app.close();
 
     const bare = Fastify();
@@ -122,20 +143,22 @@ async function main() {
     const row = (name: string, r: Result, rss: string) =>
       `| ${name} | ${r.requests} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${rss} |`;
     console.log(
-      `${chunks} chunks (ingested in ${ingestSeconds.toFixed(1)} s), ${values.connections} connections × ${values.seconds} s, POST /chain/qa\n`,
+      `${chunks} chunks in the ${values.store} store (ingested in ${ingestSeconds.toFixed(1)} s), ${values.connections} connections × ${values.seconds} s, POST /chain/qa\n`,
     );
     console.log("| target | requests | req/s | p50 ms | p99 ms | errors | non-2xx | peak RSS |");
     console.log("|---|--:|--:|--:|--:|--:|--:|--:|");
-    console.log(
-      row(
-        "Counsel /chain/qa (hybrid retrieval + extractive answer)",
-        service,
-        `${(peakRss / 2 ** 20).toFixed(0)} MiB`,
-      ),
-    );
+    console.log(row("Counsel /chain/qa (hybrid retrieval + extractive answer)", service, mib(peakRss)));
     console.log(row("bare Fastify route (ceiling)", ceiling, ""));
+    console.log(`\nservice RSS: ${mib(startRss)} after ingestion, at the start of the load`);
+    if (heapBefore !== undefined && heapAfter !== undefined) {
+      // Live heap after a full collection: what the load left behind (a leak shows here, garbage does not).
+      console.log(
+        `live heap after a full GC: ${mib(heapBefore)} before the load, ${mib(heapAfter)} after it`,
+      );
+    }
   } finally {
     await services.close();
+    await redis?.close();
     await rm(dataDir, { recursive: true, force: true });
   }
 }

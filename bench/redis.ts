@@ -13,6 +13,7 @@ export async function openBenchRedis(url: string | undefined, prefix: string) {
   const client: RedisClient = createRedisClient({ url });
   await client.connect();
   return {
+    url,
     client,
     async close() {
       for await (const key of client.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 }))
