@@ -549,13 +549,50 @@ function normalisingScale(vector: ArrayLike<number>): number {
   return norm > 0 ? 1 / Math.sqrt(norm) : 0;
 }
 
-// The transposes go eight slots at a time: each column read then fills a run of eight adjacent floats, and the
-// eight rows are written in step, which is several times faster than one slot at a time.
+/** Where a block of vectors lives in a flat array: vector i, dimension d is at `start + i * slot + d * dim`. */
+interface VectorLayout {
+  start: number;
+  slot: number;
+  dim: number;
+}
 
 /**
- * Writes the vectors of slots first..first+count-1 of dimension-major `columns` into `rows`, row-major (slot
- * `first` at 0), eight slots at a time.
+ * Copies `count` vectors of `dims` floats from one layout to the other (rows to columns or back). Eight vectors
+ * go in step, so that each pass over the dimensions reads and writes runs of eight adjacent floats on the
+ * dimension-major side, several times faster than one vector at a time.
  */
+function copyVectors(
+  from: Float32Array,
+  f: VectorLayout,
+  to: Float32Array,
+  t: VectorLayout,
+  count: number,
+  dims: number,
+): void {
+  let i = 0;
+  for (; i + 8 <= count; i += 8) {
+    for (
+      let d = 0, a = f.start + i * f.slot, b = t.start + i * t.slot;
+      d < dims;
+      d++, a += f.dim, b += t.dim
+    ) {
+      to[b] = from[a];
+      to[b + t.slot] = from[a + f.slot];
+      to[b + 2 * t.slot] = from[a + 2 * f.slot];
+      to[b + 3 * t.slot] = from[a + 3 * f.slot];
+      to[b + 4 * t.slot] = from[a + 4 * f.slot];
+      to[b + 5 * t.slot] = from[a + 5 * f.slot];
+      to[b + 6 * t.slot] = from[a + 6 * f.slot];
+      to[b + 7 * t.slot] = from[a + 7 * f.slot];
+    }
+  }
+  for (; i < count; i++) {
+    for (let d = 0, a = f.start + i * f.slot, b = t.start + i * t.slot; d < dims; d++, a += f.dim, b += t.dim)
+      to[b] = from[a];
+  }
+}
+
+/** Slots first..first+count-1 of dimension-major `columns` into `rows`, row-major (slot `first` at 0). */
 function columnsToRows(
   columns: Float32Array,
   capacity: number,
@@ -564,45 +601,27 @@ function columnsToRows(
   dims: number,
   rows: Float32Array,
 ): void {
-  let i = 0;
-  for (; i + 8 <= count; i += 8) {
-    const r = i * dims;
-    for (let d = 0, c = first + i; d < dims; d++, c += capacity) {
-      rows[r + d] = columns[c];
-      rows[r + dims + d] = columns[c + 1];
-      rows[r + 2 * dims + d] = columns[c + 2];
-      rows[r + 3 * dims + d] = columns[c + 3];
-      rows[r + 4 * dims + d] = columns[c + 4];
-      rows[r + 5 * dims + d] = columns[c + 5];
-      rows[r + 6 * dims + d] = columns[c + 6];
-      rows[r + 7 * dims + d] = columns[c + 7];
-    }
-  }
-  for (; i < count; i++) {
-    for (let d = 0, c = first + i; d < dims; d++, c += capacity) rows[i * dims + d] = columns[c];
-  }
+  copyVectors(
+    columns,
+    { start: first, slot: 1, dim: capacity },
+    rows,
+    { start: 0, slot: dims, dim: 1 },
+    count,
+    dims,
+  );
 }
 
 /** `count` x `dims` row-major vectors as dimension-major columns with room for exactly `count` slots. */
 function rowsToColumns(rows: Float32Array, count: number, dims: number): Float32Array {
   const columns = new Float32Array(count * dims);
-  let slot = 0;
-  for (; slot + 8 <= count; slot += 8) {
-    const r = slot * dims;
-    for (let d = 0, c = slot; d < dims; d++, c += count) {
-      columns[c] = rows[r + d];
-      columns[c + 1] = rows[r + dims + d];
-      columns[c + 2] = rows[r + 2 * dims + d];
-      columns[c + 3] = rows[r + 3 * dims + d];
-      columns[c + 4] = rows[r + 4 * dims + d];
-      columns[c + 5] = rows[r + 5 * dims + d];
-      columns[c + 6] = rows[r + 6 * dims + d];
-      columns[c + 7] = rows[r + 7 * dims + d];
-    }
-  }
-  for (; slot < count; slot++) {
-    for (let d = 0; d < dims; d++) columns[d * count + slot] = rows[slot * dims + d];
-  }
+  copyVectors(
+    rows,
+    { start: 0, slot: dims, dim: 1 },
+    columns,
+    { start: 0, slot: 1, dim: count },
+    count,
+    dims,
+  );
   return columns;
 }
 
@@ -644,7 +663,7 @@ class VectorSnapshot {
     // Once the store has grown it writes to new columns, and the snapshot's no longer change.
     if (columns !== this.columns || slot >= this.count || this.preserved.has(slot)) return;
     const row = new Float32Array(this.dims);
-    for (let d = 0, c = slot; d < this.dims; d++, c += this.capacity) row[d] = columns[c];
+    columnsToRows(columns, this.capacity, slot, 1, this.dims, row);
     this.preserved.set(slot, row);
   }
 
