@@ -11,12 +11,19 @@ export class ClientClosedError extends CounselError {
   }
 }
 
+const signals = new WeakMap<FastifyReply["raw"], AbortSignal>();
+
+/** The same signal for every caller on one request (the fair-turns wait, then the route). */
 export function clientAbortSignal(reply: FastifyReply): AbortSignal {
+  let signal = signals.get(reply.raw);
+  if (signal) return signal;
   const controller = new AbortController();
   // The response's "close" (unlike the request's, which fires once the body is read) means the connection
   // ended; before writableEnded it means the client left early.
   reply.raw.once("close", () => {
     if (!reply.raw.writableEnded) controller.abort(new ClientClosedError());
   });
-  return controller.signal;
+  signal = controller.signal;
+  signals.set(reply.raw, signal);
+  return signal;
 }

@@ -121,11 +121,11 @@ export const errorsPlugin = fp(
     app.setErrorHandler((error, request, reply) => {
       const problem = toProblem(error as Error, request);
       if (problem.status === 503) reply.header("retry-after", "2");
+      const fields = { code: problem.code, status: problem.status };
+      if (problem.status < 500) request.log.info(fields, problem.detail);
       // A CounselError's 5xx is a known state (busy, a dependency down), not a bug: a warning, without a stack.
-      if (problem.status >= 500 && error instanceof CounselError)
-        request.log.warn({ code: problem.code, status: problem.status }, problem.detail);
-      else if (problem.status >= 500) request.log.error({ err: error }, "request failed");
-      else request.log.info({ code: problem.code, status: problem.status }, problem.detail);
+      else if (error instanceof CounselError) request.log.warn(fields, problem.detail);
+      else request.log.error({ err: error }, "request failed");
       return sendProblem(reply, problem);
     });
     app.setNotFoundHandler((request, reply) =>
