@@ -7,7 +7,7 @@ import { readCorpus as readBeirCorpus } from "../src/chains/eval/dataset.ts";
 import { IngestPipeline, type TextDocument } from "../src/ingest/pipeline.ts";
 import { loadRecipe } from "../src/ingest/recipe.ts";
 import { createBedrockEmbeddings } from "../src/models/embeddings/bedrock.ts";
-import { pipelineConcurrency } from "../src/services.ts";
+import { pipelineConcurrency } from "../src/services/tenant.ts";
 import { FileRecordManager } from "../src/store/file-record-manager.ts";
 import { LocalVectorStore } from "../src/store/local-vector-store.ts";
 import { BedrockRuntimeEmulator } from "../test/emulators/bedrock-runtime.ts";

@@ -12,12 +12,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs, promisify } from "node:util";
 import Fastify from "fastify";
-import { DEFAULT_TENANT } from "../src/auth/api-keys.ts";
 import { jsonLines } from "../src/chains/eval/dataset.ts";
 import { loadSettings } from "../src/config/settings.ts";
 import type { TextDocument } from "../src/ingest/pipeline.ts";
 import { appOptions, buildApp } from "../src/server/app.ts";
-import { createServices } from "../src/services.ts";
+import { createServices } from "../src/services/services.ts";
+import { DEFAULT_TENANT } from "../src/tenants/tenant-id.ts";
 import { openBenchRedis } from "./redis.ts";
 
 const { values } = parseArgs({

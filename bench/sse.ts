@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 import { loadSettings } from "../src/config/settings.ts";
 import { appOptions, buildApp } from "../src/server/app.ts";
-import { createServices } from "../src/services.ts";
+import { createServices } from "../src/services/services.ts";
 import { type BedrockEmulatorOptions, BedrockRuntimeEmulator } from "../test/emulators/bedrock-runtime.ts";
 
 const { values } = parseArgs({

@@ -6,10 +6,10 @@ import path from "node:path";
 import { SingleBar } from "cli-progress";
 import { Command, InvalidArgumentError } from "commander";
 import picomatch from "picomatch";
-import { DEFAULT_TENANT, KeyFileError } from "./auth/api-keys.ts";
-import { keysCommand } from "./auth/keys-command.ts";
+import { KeyFileError } from "./auth/api-keys.ts";
 import { ChainConfigError } from "./chains/config.ts";
-import { evalCommand } from "./chains/eval/command.ts";
+import { evalCommand } from "./commands/eval.ts";
+import { keysCommand } from "./commands/keys.ts";
 import { loadSettings, SettingsError } from "./config/settings.ts";
 import { CounselError } from "./errors.ts";
 import { extractMarkdown } from "./ingest/extract.ts";
@@ -18,8 +18,8 @@ import { loadRecipe, RecipeError } from "./ingest/recipe.ts";
 import { filesystemSource, listFilesystemSources } from "./ingest/sources/filesystem.ts";
 import { textractRouting } from "./ingest/textract/routing.ts";
 import { serve } from "./serve.ts";
-import { createServices } from "./services.ts";
-import { TENANT_ID } from "./store/open-stores.ts";
+import { createServices } from "./services/services.ts";
+import { DEFAULT_TENANT, isTenantId, TENANT_ID_RULE } from "./tenants/tenant-id.ts";
 
 function loadEnv() {
   if (existsSync(".env")) process.loadEnvFile(".env");
@@ -103,9 +103,7 @@ program
       const services = await createServices(loadEnv());
       const result = await services
         .tenant(options.tenant)
-        .then(({ stores }) =>
-          services.qaChain(options.chain).invoke({ question, k: options.k }, { tenant: stores }),
-        )
+        .then((tenant) => services.qaChain(options.chain).invoke({ question, k: options.k }, { tenant }))
         .finally(services.close);
       if (options.json) {
         console.log(JSON.stringify(result, null, 2));
@@ -177,8 +175,7 @@ interface IngestOptions {
 }
 
 function tenantId(value: string): string {
-  if (!TENANT_ID.test(value))
-    throw new InvalidArgumentError("lowercase letters, digits, - and _ (at most 64)");
+  if (!isTenantId(value)) throw new InvalidArgumentError(TENANT_ID_RULE);
   return value;
 }
 

@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { pino } from "pino";
 import { loadSettings } from "./config/settings.ts";
 import { appOptions, buildApp } from "./server/app.ts";
-import { createServices } from "./services.ts";
+import { createServices } from "./services/services.ts";
 
 export async function serve(): Promise<void> {
   if (existsSync(".env")) process.loadEnvFile(".env");

@@ -4,11 +4,14 @@
 // agent, built on its first message, whose tools search that tenant's chunks and save its reports, and whose
 // memory is that tenant's sessions.
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import type { VectorStore } from "@langchain/core/vectorstores";
 import type { ChainConfig } from "../chains/config.ts";
 import { loadPrompt } from "../chains/prompts.ts";
+import { chainSearcher } from "../chains/searcher.ts";
+import type { LexicalSearch } from "../contracts/search.ts";
 import { UnavailableError } from "../errors.ts";
-import type { Searcher } from "../retrieval/types.ts";
-import type { TenantStores } from "../store/open-stores.ts";
+import type { ChatHistoryFactory } from "../store/chat-history.ts";
+import type { ReportStore } from "../store/report-store.ts";
 import { type AdvisorHandle, createAdvisor } from "./advisor.ts";
 import { preloadTypeScriptLibs } from "./code-check.ts";
 import { createGenerateCodeTool } from "./tools/generate-code.ts";
@@ -18,8 +21,14 @@ import type { AdvisorEvent } from "./turn.ts";
 
 export interface AdvisorDeps {
   promptsDir: string;
-  searcherFor(config: ChainConfig, tenant: TenantStores): Searcher;
   chatModelFor(config: ChainConfig): Promise<BaseChatModel>;
+}
+
+/** What an advisor needs of a tenant: the chunks its tools search, its conversations and its reports. */
+export interface AdvisorTenant {
+  index: VectorStore & LexicalSearch;
+  history: ChatHistoryFactory;
+  reports: ReportStore;
 }
 
 /** An advisor chain as the service serves it: a turn names the tenant it runs for. */
@@ -28,7 +37,7 @@ export interface AdvisorChain {
   description?: string;
   chat(
     input: { message: string; sessionId: string },
-    options: { tenant: TenantStores; signal?: AbortSignal },
+    options: { tenant: AdvisorTenant; signal?: AbortSignal },
   ): AsyncGenerator<AdvisorEvent>;
 }
 
@@ -59,13 +68,13 @@ export async function advisorsFromConfig(
     // start, rather than in the first request that asks for code.
     if (config.advisor?.tools.includes("generate_code")) preloadTypeScriptLibs();
     const reportPrompt = await loadPrompt(deps.promptsDir, "write-report", "advisor");
-    const forTenant = (tenant: TenantStores): AdvisorHandle => {
-      const searcher = deps.searcherFor(config, tenant);
+    const forTenant = (tenant: AdvisorTenant): AdvisorHandle => {
+      const searcher = chainSearcher(config, tenant.index);
       return createAdvisor({
         config,
         model,
         systemPrompt,
-        history: tenant.chatHistory,
+        history: tenant.history,
         tools: {
           search_knowledge_base: createSearchTool({
             searcher,
@@ -84,15 +93,16 @@ export async function advisorsFromConfig(
         },
       });
     };
-    const tenants = new Map<string, AdvisorHandle>();
+    // Keyed by the tenant object itself: its agent lives exactly as long as the registry keeps it open.
+    const tenants = new WeakMap<AdvisorTenant, AdvisorHandle>();
     advisors.set(config.name, {
       name: config.name,
       description: config.description,
       chat(input, { tenant, signal }) {
-        let advisor = tenants.get(tenant.tenant);
+        let advisor = tenants.get(tenant);
         if (!advisor) {
           advisor = forTenant(tenant);
-          tenants.set(tenant.tenant, advisor);
+          tenants.set(tenant, advisor);
         }
         return advisor.chat(input, { signal });
       },

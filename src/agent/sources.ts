@@ -2,7 +2,7 @@
 // [n] consistently and the client gets one `sources` list whose numbers match the answer's citations.
 import { chunkId, citedNumbers, opening } from "../chains/citations.ts";
 import { sourceOf } from "../chains/prompts.ts";
-import type { ScoredDocument } from "../retrieval/types.ts";
+import type { ScoredDocument } from "../contracts/search.ts";
 
 export interface AdvisorSource {
   n: number;

@@ -8,12 +8,10 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, rename, stat, writeFile } from "node:fs/promises";
 import { z } from "zod/v4";
-import { TENANT_ID } from "../store/open-stores.ts";
+import { TENANT_ID, TENANT_ID_RULE } from "../tenants/tenant-id.ts";
 
 export const SCOPES = ["query", "chat", "ingest", "admin"] as const;
 
-/** The tenant of a service without API keys, and of the CLI unless told otherwise. */
-export const DEFAULT_TENANT = "default";
 export type Scope = (typeof SCOPES)[number];
 
 /** Who made a request: its tenant, its key (none when the service runs without keys) and what it may do. */
@@ -29,7 +27,7 @@ const keyRecord = z.object({
   id: z.string().regex(/^[0-9a-f]{12}$/),
   /** Who the key is for, for people reading the file ("reporting bot"). */
   name: z.string().max(200).optional(),
-  tenant: z.string().regex(TENANT_ID, "lowercase letters, digits, - and _, at most 64"),
+  tenant: z.string().regex(TENANT_ID, TENANT_ID_RULE),
   scopes: z.array(z.enum(SCOPES)).min(1),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   createdAt: z.string(),

@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { PromptTemplate } from "@langchain/core/prompts";
 import { displayPath } from "../config/describe-issues.ts";
-import type { ScoredDocument } from "../retrieval/types.ts";
+import type { ScoredDocument } from "../contracts/search.ts";
 import { ChainConfigError, type ChainType } from "./config.ts";
 
 /** The placeholders each chain type fills in; a qa prompt must use all of them and no others. */

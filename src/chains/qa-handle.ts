@@ -1,30 +1,47 @@
 // A qa chain as the service runs it: one runnable per experiment variant, the variant chosen per request
 // (asked for by name, or by the caller's stable key hashed onto the weights), and every answer recorded as a
 // run with its variant, config and prompt hashes, latency and tokens, so that feedback and stats can compare
-// variants. The reply carries the run's id for feedback. Each tenant gets its own runnables, built on its first
-// question over its own stores: a tenant's question can only ever search that tenant's chunks.
-import { createHash } from "node:crypto";
+// variants. The reply carries the run's id for feedback. A tenant's runnables are built on its first question
+// over its own knowledge base: a tenant's question can only ever search that tenant's chunks.
+import type { BaseCache } from "@langchain/core/caches";
+import type { Callbacks } from "@langchain/core/callbacks/manager";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { AIMessage } from "@langchain/core/messages";
 import type { LLMResult } from "@langchain/core/outputs";
-import type { PromptTemplate } from "@langchain/core/prompts";
+import type { Runnable } from "@langchain/core/runnables";
+import type { VectorStore } from "@langchain/core/vectorstores";
+import type { LexicalSearch } from "../contracts/search.ts";
 import { ExtractiveAnswerer } from "../models/chat/extractive.ts";
-import type { Searcher } from "../retrieval/types.ts";
-import type { TenantStores } from "../store/open-stores.ts";
+import { newRunId, type RunStore } from "../store/run-store.ts";
 import type { ChainConfig } from "./config.ts";
-import { loadPrompt } from "./prompts.ts";
 import { buildQaChain, type QaInput, type QaResult } from "./qa.ts";
-import { newRunId } from "./runs/run-store.ts";
-import { chooseVariant, DEFAULT_VARIANT, resolveVariant, variantWeights } from "./variants.ts";
+import { chainSearcher } from "./searcher.ts";
+import {
+  chooseVariant,
+  DEFAULT_VARIANT,
+  type LoadedVariant,
+  loadVariant,
+  variantWeights,
+} from "./variants.ts";
+
+/** What a qa chain needs of a tenant: the chunks to search, where its runs go, and its LLM cache. */
+export interface QaTenant {
+  index: VectorStore & LexicalSearch;
+  runs: Pick<RunStore, "record">;
+  /** Used by variants with `cache.llm`. */
+  llmCache?: BaseCache;
+}
 
 export interface QaRunOptions {
   /** Whose knowledge base answers, and whose runs record the answer. */
-  tenant: TenantStores;
+  tenant: QaTenant;
   signal?: AbortSignal;
   /** The variant asked for by name. */
   variant?: string;
   /** The caller's stable id (session or user): the same key always meets the same variant. */
   key?: string;
+  /** LangChain callbacks for this run (the evaluation runner watches retrieval through them). */
+  callbacks?: Callbacks;
 }
 
 export type QaReply = QaResult & {
@@ -42,51 +59,28 @@ export interface QaChainHandle {
 
 export interface QaHandleDeps {
   promptsDir: string;
-  searcherFor(config: ChainConfig, tenant: TenantStores): Searcher;
-  chatModelFor(config: ChainConfig, tenant: TenantStores): Promise<BaseChatModel>;
+  /** A variant's generative model; `cache` is given when the variant asks for the LLM cache. */
+  chatModelFor(config: ChainConfig, cache?: BaseCache): Promise<BaseChatModel>;
   /** A run that could not be recorded is logged, never fails the answer. */
   onRecordError?(error: unknown): void;
 }
 
-/** A variant as loaded: its settings, its prompt, and the hashes its runs are recorded with. */
-interface Variant {
-  config: ChainConfig;
-  prompt: PromptTemplate;
-  configHash: string;
-  promptHash: string;
-}
-
-/** A variant's runnable over one tenant's stores. */
-interface Arm {
-  invoke(input: QaInput, options: { signal?: AbortSignal; callbacks: unknown[] }): Promise<QaResult>;
-}
+type Arms = Map<string, Runnable<QaInput, QaResult>>;
 
 export async function buildQaHandle(config: ChainConfig, deps: QaHandleDeps): Promise<QaChainHandle> {
   // Prompts are read now, so that a broken prompt file fails the chain at load, not at a tenant's first question.
-  const variants = new Map<string, Variant>();
-  for (const name of new Set([DEFAULT_VARIANT, ...variantWeights(config).map(([name]) => name)])) {
-    const resolved = resolveVariant(config, name);
-    const prompt = await loadPrompt(deps.promptsDir, resolved.prompt);
-    variants.set(name, {
-      config: resolved,
-      prompt,
-      configHash: hash(
-        stableJson({ prompt: resolved.prompt, model: resolved.model, retrieval: resolved.retrieval }),
-      ),
-      promptHash: hash(prompt.template as string),
-    });
-  }
-  const armsByTenant = new Map<string, Promise<Map<string, Arm>>>();
-  const armsFor = (tenant: TenantStores): Promise<Map<string, Arm>> => {
-    let arms = armsByTenant.get(tenant.tenant);
+  const variants = new Map<string, LoadedVariant>();
+  for (const name of new Set([DEFAULT_VARIANT, ...variantWeights(config).map(([name]) => name)]))
+    variants.set(name, await loadVariant(config, name, deps.promptsDir));
+
+  // Keyed by the tenant object itself: its runnables live exactly as long as the registry keeps it open.
+  const armsByTenant = new WeakMap<QaTenant, Promise<Arms>>();
+  const armsFor = (tenant: QaTenant): Promise<Arms> => {
+    let arms = armsByTenant.get(tenant);
     if (!arms) {
-      arms = (async () => {
-        const built = new Map<string, Arm>();
-        for (const [name, variant] of variants) built.set(name, await buildArm(variant, tenant, deps));
-        return built;
-      })();
-      armsByTenant.set(tenant.tenant, arms);
-      arms.catch(() => armsByTenant.delete(tenant.tenant)); // the next question tries again
+      arms = buildArms(variants, tenant, deps);
+      armsByTenant.set(tenant, arms);
+      arms.catch(() => armsByTenant.delete(tenant)); // the next question tries again
     }
     return arms;
   };
@@ -98,14 +92,15 @@ export async function buildQaHandle(config: ChainConfig, deps: QaHandleDeps): Pr
       name,
       weight,
       description: config.variants?.[name]?.description,
-      configHash: (variants.get(name) as Variant).configHash,
+      configHash: (variants.get(name) as LoadedVariant).configHash,
     })),
     async invoke(input, options) {
       const variant = chooseVariant(config, { explicit: options.variant, key: options.key });
-      const arm = (await armsFor(options.tenant)).get(variant) as Arm;
-      const { configHash, promptHash } = variants.get(variant) as Variant;
+      const arm = (await armsFor(options.tenant)).get(variant) as Runnable<QaInput, QaResult>;
+      const { configHash, promptHash } = variants.get(variant) as LoadedVariant;
       const tokens = { input: 0, output: 0 };
-      const result = await arm.invoke(input, { signal: options.signal, callbacks: [countTokens(tokens)] });
+      const callbacks = [countTokens(tokens), ...callbackList(options.callbacks)];
+      const result = (await arm.invoke(input, { signal: options.signal, callbacks })) as QaResult;
       const runId = newRunId();
       options.tenant.runs
         .record({
@@ -126,24 +121,44 @@ export async function buildQaHandle(config: ChainConfig, deps: QaHandleDeps): Pr
   };
 }
 
-async function buildArm({ config, prompt }: Variant, tenant: TenantStores, deps: QaHandleDeps): Promise<Arm> {
-  const searcher = deps.searcherFor(config, tenant);
-  const chain =
-    config.model.provider === "extractive"
-      ? buildQaChain({
-          config,
-          searcher,
-          prompt,
-          answerer: new ExtractiveAnswerer({ minRelevance: config.model.minRelevance }),
-        })
-      : buildQaChain({ config, searcher, prompt, chatModel: await deps.chatModelFor(config, tenant) });
-  return {
-    invoke: (input, options) => chain.invoke(input, options as never) as Promise<QaResult>,
-  };
+/** Every variant's runnable over one tenant's index, built before any of them answers. */
+async function buildArms(variants: Map<string, LoadedVariant>, tenant: QaTenant, deps: QaHandleDeps) {
+  const arms: Arms = new Map();
+  for (const [name, variant] of variants) {
+    const cache = variant.config.cache.llm ? tenant.llmCache : undefined;
+    arms.set(
+      name,
+      await buildVariantChain(variant, tenant.index, (config) => deps.chatModelFor(config, cache)),
+    );
+  }
+  return arms;
+}
+
+/**
+ * A variant's runnable over an index: the one way both the service and the evaluation runner build it, so
+ * that an evaluated variant retrieves and answers exactly as it would serve.
+ */
+export async function buildVariantChain(
+  { config, prompt }: LoadedVariant,
+  index: VectorStore & LexicalSearch,
+  chatModelFor: (config: ChainConfig) => Promise<BaseChatModel>,
+): Promise<Runnable<QaInput, QaResult>> {
+  const searcher = chainSearcher(config, index);
+  if (config.model.provider === "extractive") {
+    const answerer = new ExtractiveAnswerer({ minRelevance: config.model.minRelevance });
+    return buildQaChain({ config, searcher, prompt, answerer });
+  }
+  return buildQaChain({ config, searcher, prompt, chatModel: await chatModelFor(config) });
+}
+
+function callbackList(callbacks: Callbacks | undefined) {
+  if (!callbacks) return [];
+  if (Array.isArray(callbacks)) return callbacks;
+  throw new Error("QaRunOptions.callbacks takes a list of handlers, not a callback manager");
 }
 
 /** A LangChain callback adding up the tokens of every model call in one run. */
-function countTokens(tokens: { input: number; output: number }) {
+export function countTokens(tokens: { input: number; output: number }) {
   return {
     handleLLMEnd(output: LLMResult) {
       const usage = (output.generations?.[0]?.[0] as { message?: AIMessage } | undefined)?.message
@@ -152,17 +167,4 @@ function countTokens(tokens: { input: number; output: number }) {
       tokens.output += usage?.output_tokens ?? 0;
     },
   };
-}
-
-function hash(text: string): string {
-  return createHash("sha256").update(text).digest("hex").slice(0, 12);
-}
-
-/** JSON with keys sorted, so that the same settings always hash the same. */
-function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v) =>
-    v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
-      : v,
-  );
 }

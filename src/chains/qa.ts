@@ -10,9 +10,9 @@ import {
   RunnableLambda,
   RunnableSequence,
 } from "@langchain/core/runnables";
+import type { MetadataFilter, ScoredDocument, Searcher } from "../contracts/search.ts";
 import { BadRequestError } from "../errors.ts";
 import { ABSTAIN_ANSWER, type ExtractiveAnswer, ExtractiveAnswerer } from "../models/chat/extractive.ts";
-import type { MetadataFilter, ScoredDocument, Searcher } from "../retrieval/types.ts";
 import { chunkId, citedNumbers, opening } from "./citations.ts";
 import type { ChainConfig } from "./config.ts";
 import { formatContext, sourceOf } from "./prompts.ts";
@@ -82,6 +82,9 @@ interface Retrieved {
   retrievalMs: number;
 }
 
+/** The run name of the retrieval step, for callbacks that watch what it returned (the evaluation runner). */
+export const RETRIEVE_STEP = "retrieve";
+
 type AnswerStep = (retrieved: Retrieved, config: RunnableConfig) => AsyncGenerator<QaChunk>;
 
 export function buildQaChain(options: QaChainOptions): Runnable<QaInput, QaResult> {
@@ -107,7 +110,7 @@ export function buildQaChain(options: QaChainOptions): Runnable<QaInput, QaResul
       }
       return { question, sources, startedAt, retrievalMs: performance.now() - startedAt };
     },
-  ).withConfig({ runName: "retrieve" });
+  ).withConfig({ runName: RETRIEVE_STEP });
 
   const answer = streamingLambda<Retrieved, QaResult>(answerStep(options)).withConfig({ runName: "answer" });
   return RunnableSequence.from([retrieve, answer]).withConfig({ runName: `qa:${config.name}` }) as Runnable<

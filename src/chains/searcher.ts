@@ -2,8 +2,8 @@
 // hybrid fusion weights, over the store it is given. Shared by the service and the evaluation runner, so that an
 // evaluated variant retrieves exactly as it would serve.
 import type { VectorStore } from "@langchain/core/vectorstores";
+import type { LexicalSearch } from "../contracts/search.ts";
 import { HybridSearcher, type SearchMode } from "../retrieval/hybrid-search.ts";
-import type { LexicalSearch } from "../retrieval/types.ts";
 import type { ChainConfig } from "./config.ts";
 
 export function chainSearcher(config: ChainConfig, store: VectorStore & LexicalSearch): HybridSearcher {

@@ -1,8 +1,11 @@
 // Experiment variants of a chain: each overrides part of the chain (prompt, model, retrieval) and gets a share
 // of traffic by its weight. A request names its variant, or a stable key (a session or user id) is hashed onto
-// the weights so that one caller always meets the same variant; without either, the choice is random.
+// the weights so that one caller always meets the same variant; without either, the choice is random. A loaded
+// variant carries the hashes that identify it in online runs and offline reports alike, so that the two join.
 import { createHash, randomInt } from "node:crypto";
+import type { PromptTemplate } from "@langchain/core/prompts";
 import type { ChainConfig } from "./config.ts";
+import { loadPrompt } from "./prompts.ts";
 
 /** The name of the chain's own settings among its variants. */
 export const DEFAULT_VARIANT = "default";
@@ -82,4 +85,54 @@ export class UnknownVariantError extends Error {
 function hashPoint(key: string): number {
   const digest = createHash("sha256").update(key).digest();
   return digest.readUIntBE(0, 6) / 2 ** 48;
+}
+
+export interface LoadedVariant {
+  name: string;
+  /** The chain as this variant runs it (its overrides applied). */
+  config: ChainConfig;
+  prompt: PromptTemplate;
+  /** Identifies everything the variant runs: its settings and its prompt's text (12 hex digits). */
+  configHash: string;
+  /** Identifies the prompt's text alone (12 hex digits). */
+  promptHash: string;
+}
+
+/**
+ * Resolves a variant of a chain and reads its prompt: a missing prompt fails here, when the chain loads.
+ * @example
+ * const v = await loadVariant(chains.get("qa"), "balanced", "prompts");
+ * v.config.retrieval.k; // the variant's k
+ */
+export async function loadVariant(
+  chain: ChainConfig,
+  name: string,
+  promptsDir: string,
+): Promise<LoadedVariant> {
+  const config = resolveVariant(chain, name);
+  const prompt = await loadPrompt(promptsDir, config.prompt, chain.type);
+  const template = String(prompt.template);
+  return { name, config, prompt, configHash: configHash(config, template), promptHash: hash(template) };
+}
+
+/** The variant's resolved config (the other variants and the description left out) and its prompt's text. */
+export function configHash(config: ChainConfig, promptText: string): string {
+  const { variants: _variants, description: _description, ...settings } = config;
+  return hash(stableJson({ config: settings, prompt: promptText }));
+}
+
+function hash(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 12);
+}
+
+/** JSON with keys sorted and undefined left out, so that the same settings always hash the same. */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
+  if (value && typeof value === "object")
+    return `{${Object.keys(value)
+      .sort()
+      .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
+      .map((key) => `${JSON.stringify(key)}:${stableJson((value as Record<string, unknown>)[key])}`)
+      .join(",")}}`;
+  return JSON.stringify(value) ?? "null";
 }

@@ -2,24 +2,15 @@
 // at a time per worker: re-ingesting an unchanged document is skipped, a changed one replaces its old chunks.
 import { createHash } from "node:crypto";
 import type { DocumentInterface } from "@langchain/core/documents";
-import { index, type RecordManagerInterface } from "@langchain/core/indexing";
-import type { VectorStore } from "@langchain/core/vectorstores";
+import { index } from "@langchain/core/indexing";
 import pMap from "p-map";
+import type { PipelineRecordManager, PipelineVectorStore } from "../contracts/stores.ts";
 import { CounselError } from "../errors.ts";
 import { prepareBlob } from "./prepare.ts";
 import type { Recipe } from "./recipe.ts";
 import type { SourceBlob } from "./sources/blob.ts";
 import type { TextractRouting } from "./textract/routing.ts";
 import { documentId } from "./transform/metadata.ts";
-
-/** A record manager that can also list its documents and save itself (FileRecordManager, later Redis). */
-export interface PipelineRecordManager extends RecordManagerInterface {
-  listGroupIds(): Promise<string[]>;
-  flush(): Promise<void>;
-}
-
-/** A vector store that may buffer writes: flushed before the records, so records never outlive chunks. */
-export type PipelineVectorStore = VectorStore & { flush?(): Promise<void> };
 
 export interface IngestFailure {
   name: string;

@@ -3,7 +3,7 @@
 // from the vectors; together they rank better than either.
 import type { DocumentInterface } from "@langchain/core/documents";
 import type { VectorStore } from "@langchain/core/vectorstores";
-import type { LexicalSearch, ScoredDocument, Searcher, SearchOptions } from "./types.ts";
+import type { LexicalSearch, ScoredDocument, Searcher, SearchOptions } from "../contracts/search.ts";
 
 export type SearchMode = "hybrid" | "vector" | "lexical";
 

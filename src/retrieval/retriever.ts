@@ -3,7 +3,7 @@
 import type { CallbackManagerForRetrieverRun } from "@langchain/core/callbacks/manager";
 import { Document, type DocumentInterface } from "@langchain/core/documents";
 import { BaseRetriever, type BaseRetrieverInput } from "@langchain/core/retrievers";
-import type { MetadataFilter, Searcher } from "./types.ts";
+import type { MetadataFilter, Searcher } from "../contracts/search.ts";
 
 export interface CounselRetrieverInput extends BaseRetrieverInput {
   searcher: Searcher;

@@ -4,18 +4,18 @@ import multipart from "@fastify/multipart";
 import { fastifySSE } from "@fastify/sse";
 import Fastify, { type FastifyBaseLogger } from "fastify";
 import type { AdvisorChain } from "../agent/from-config.ts";
-import { DEFAULT_TENANT, type KeyRing } from "../auth/api-keys.ts";
+import type { KeyRing } from "../auth/api-keys.ts";
 import type { ChainConfig } from "../chains/config.ts";
 import type { QaChainHandle } from "../chains/qa-handle.ts";
-import type { RunStore } from "../chains/runs/run-store.ts";
 import type { Settings } from "../config/settings.ts";
+import type { StoreCheck } from "../contracts/stores.ts";
 import { BadRequestError } from "../errors.ts";
-import type { IngestPipeline, IngestReport } from "../ingest/pipeline.ts";
 import type { Recipe } from "../ingest/recipe.ts";
+import type { CacheRecord } from "../models/cache-meter.ts";
 import type { UsageRecord, UsageTotals } from "../models/usage.ts";
-import type { CacheRecord } from "../store/cache-meter.ts";
-import type { TenantStores } from "../store/open-stores.ts";
 import type { RedisClient } from "../store/redis-client.ts";
+import type { Tenant } from "../tenants/tenant.ts";
+import { DEFAULT_TENANT } from "../tenants/tenant-id.ts";
 import { authPlugin } from "./plugins/auth.ts";
 import { errorsPlugin } from "./plugins/errors.ts";
 import { fairTurnsPlugin } from "./plugins/fair-turns.ts";
@@ -28,38 +28,15 @@ import { healthRoutes } from "./routes/health.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
 import { usageRoutes } from "./routes/usage.ts";
 
-export interface ReadinessCheck {
-  ok: boolean;
-  detail?: string;
-  [extra: string]: unknown;
-}
-
-/** What one tenant's requests reach: its own stores and ingestion, nobody else's. */
-export interface TenantServices {
-  id: string;
-  /** Handed to qa chains and advisors, which search, record and remember in them. */
-  stores: TenantStores;
-  pipeline: IngestPipeline;
-  /** Runs of qa chains, their feedback and per-variant stats. */
-  runs: RunStore;
-  ingestS3(url: string, options?: { cleanup?: boolean; signal?: AbortSignal }): Promise<IngestReport>;
-  ingestUrls(urls: string[], options?: { signal?: AbortSignal }): Promise<IngestReport>;
-  sessions: {
-    get(sessionId: string): Promise<{ role: "user" | "assistant"; content: string }[]>;
-    delete(sessionId: string): Promise<void>;
-  };
-  reports: { get(id: string): Promise<{ markdown: string } | undefined> };
-}
-
 /** What the HTTP layer needs from the rest of Counsel. */
 export interface AppServices {
-  /** A tenant's services, opened on its first request. */
-  tenant(id: string): Promise<TenantServices>;
+  /** A tenant's knowledge base, ingestion, runs, sessions and reports, opened on its first request. */
+  tenant(id: string): Promise<Tenant>;
   qaChain(name: string): QaChainHandle;
   /** Every chain, for GET /chains. */
   chains: { configs: Map<string, ChainConfig>; qaChains(): QaChainHandle[] };
   recipe: Recipe;
-  readiness(): Promise<Record<string, ReadinessCheck>>;
+  readiness(): Promise<Record<string, StoreCheck>>;
   /** Model tokens spent since start, per model id. */
   usage(): Record<string, UsageTotals>;
   /** Every metered model call as it happens (for /metrics). */
@@ -143,7 +120,11 @@ export async function buildApp(services: AppServices, options: AppOptions) {
     onCache: services.onCache?.bind(services),
   });
   // Before the rate limit, so that a key is counted as itself wherever it calls from.
-  await app.register(authPlugin, { keys: options.keys, openTenant: DEFAULT_TENANT });
+  await app.register(authPlugin, {
+    keys: options.keys,
+    openTenant: DEFAULT_TENANT,
+    tenant: (id) => services.tenant(id),
+  });
   if (options.rateLimit) {
     await app.register(rateLimitPlugin, {
       max: options.rateLimit.perMinute,

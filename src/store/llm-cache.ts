@@ -10,7 +10,7 @@ import {
 } from "@langchain/core/caches";
 import type { Generation } from "@langchain/core/outputs";
 import { RedisCache } from "@langchain/redis";
-import type { CacheMeter } from "./cache-meter.ts";
+import type { CacheMeter } from "../models/cache-meter.ts";
 import { LruMap } from "./lru-map.ts";
 import type { RedisClient } from "./redis-client.ts";
 

@@ -9,7 +9,7 @@
 // Reads far outnumber writes, so a process keeps the posting lists and lengths it has read, valid while
 // `:version` is unchanged: a query then costs one GET, and every process still sees every write at once.
 import type { DocumentInterface } from "@langchain/core/documents";
-import type { MetadataFilter, ScoredDocument, SearchOptions } from "../retrieval/types.ts";
+import type { MetadataFilter, ScoredDocument, SearchOptions } from "../contracts/search.ts";
 import { searchTerms } from "../text/analysis.ts";
 import { bm25Idf, bm25TermScore, DEFAULT_BM25_B, DEFAULT_BM25_K1 } from "./bm25-index.ts";
 import type { RedisClient } from "./redis-client.ts";

@@ -10,7 +10,6 @@ import type { BaseMessage, ToolMessage } from "@langchain/core/messages";
 import type { PromptTemplate } from "@langchain/core/prompts";
 import { FakeListChatModel } from "@langchain/core/utils/testing";
 import { beforeAll, describe, expect, it } from "vitest";
-import { MemoryReportStore, type Report, type ReportStore } from "../../src/agent/report-store.ts";
 import {
   createWriteReportTool,
   parseQueries,
@@ -18,10 +17,11 @@ import {
   type WriteReportToolOptions,
 } from "../../src/agent/tools/write-report.ts";
 import { loadPrompt, parsePrompt, sourceOf } from "../../src/chains/prompts.ts";
+import type { ScoredDocument, Searcher, SearchOptions } from "../../src/contracts/search.ts";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
-import type { ScoredDocument, Searcher, SearchOptions } from "../../src/retrieval/types.ts";
 import { LocalVectorStore } from "../../src/store/local-vector-store.ts";
+import { MemoryReportStore, type Report, type ReportStore } from "../../src/store/report-store.ts";
 import { corpus } from "../helpers/corpus.ts";
 import { ROOT } from "../helpers/services.ts";
 

@@ -12,7 +12,7 @@ import {
   readKeyFile,
   writeKeyFile,
 } from "../../src/auth/api-keys.ts";
-import { createServices } from "../../src/services.ts";
+import { createServices } from "../../src/services/services.ts";
 import { quiet, tempDataDir, testSettings } from "../helpers/services.ts";
 
 describe("API keys", () => {

@@ -119,7 +119,7 @@ describe("runEvaluation on the tiny dataset", () => {
       dataset: TINY,
       promptsDir: PROMPTS,
       dataDir: data.dir,
-      makeChatModel: async () => new ScriptedChatModel({}),
+      chatModelFor: async () => new ScriptedChatModel({}),
       onProgress: (done, total, variant) => progress.push([done, total, variant]),
     });
   });
@@ -353,7 +353,7 @@ describe("counsel eval", () => {
     const script = [
       `import { Command } from "commander";`,
       `import { loadSettings } from "${url("src/config/settings.ts")}";`,
-      `import { evalCommand } from "${url("src/chains/eval/command.ts")}";`,
+      `import { evalCommand } from "${url("src/commands/eval.ts")}";`,
       `const program = new Command("counsel").addCommand(evalCommand({ loadEnv: () => loadSettings() }));`,
       `await program.parseAsync(process.argv.slice(1), { from: "user" });`,
     ].join("\n");

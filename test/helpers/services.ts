@@ -3,10 +3,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll } from "vitest";
-import { DEFAULT_TENANT } from "../../src/auth/api-keys.ts";
 import { loadSettings } from "../../src/config/settings.ts";
 import { appOptions, buildApp } from "../../src/server/app.ts";
-import { createServices, type Services } from "../../src/services.ts";
+import { createServices, type Services } from "../../src/services/services.ts";
+import { DEFAULT_TENANT } from "../../src/tenants/tenant-id.ts";
 
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 export const FIXTURES = path.join(ROOT, "test/fixtures");

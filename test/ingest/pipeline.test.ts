@@ -5,8 +5,8 @@ import path from "node:path";
 import type { DocumentInterface } from "@langchain/core/documents";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { filesystemSource } from "../../src/ingest/sources/filesystem.ts";
-import type { TenantServices } from "../../src/server/app.ts";
-import { createServices, type Services } from "../../src/services.ts";
+import { createServices, type Services } from "../../src/services/services.ts";
+import type { Tenant } from "../../src/tenants/tenant.ts";
 import { defaultTenant, FIXTURES, quiet, tempDataDir, testSettings } from "../helpers/services.ts";
 
 // The same behaviour on the embedded store and on the real Redis 8 that the test run starts.
@@ -24,7 +24,7 @@ const backends = [
 describe.each(backends)("IngestPipeline on the $name", ({ env }) => {
   let data: Awaited<ReturnType<typeof tempDataDir>>;
   let services: Services;
-  let tenant: TenantServices;
+  let tenant: Tenant;
   let docs: string;
 
   beforeEach(async () => {
@@ -47,13 +47,13 @@ describe.each(backends)("IngestPipeline on the $name", ({ env }) => {
   it("indexes a folder once: a second run skips every document and adds no chunk", async () => {
     const first = await ingest();
     expect(first).toMatchObject({ added: 3, skipped: 0, failed: [] });
-    const count = await tenant.stores.vectorStore.countChunks();
+    const count = await tenant.index.countChunks();
     expect(count).toBe(first.chunks.added);
 
     const second = await ingest();
     expect(second).toMatchObject({ added: 0, updated: 0, skipped: 3, deleted: 0 });
     expect(second.chunks).toEqual({ added: 0, deleted: 0, skipped: count });
-    expect(await tenant.stores.vectorStore.countChunks()).toBe(count);
+    expect(await tenant.index.countChunks()).toBe(count);
   });
 
   it("replaces the chunks of a file that changed, and only those", async () => {
@@ -61,13 +61,13 @@ describe.each(backends)("IngestPipeline on the $name", ({ env }) => {
     const notes = path.join(docs, "notes.md");
     await writeFile(notes, "# Parking\n\nVisitors park in lot B.\n");
     await ingest();
-    const count = await tenant.stores.vectorStore.countChunks();
+    const count = await tenant.index.countChunks();
 
     await writeFile(notes, "# Parking\n\nVisitors park in lot C, next to the loading dock.\n");
     const report = await ingest();
     expect(report).toMatchObject({ added: 0, updated: 1, skipped: 3 });
-    expect(await tenant.stores.vectorStore.countChunks()).toBe(count);
-    const hits = await tenant.stores.vectorStore.similaritySearch("Where do visitors park?", 10);
+    expect(await tenant.index.countChunks()).toBe(count);
+    const hits = await tenant.index.similaritySearch("Where do visitors park?", 10);
     const texts = hits.map((d: DocumentInterface) => d.pageContent).join("\n");
     expect(texts).toContain("lot C");
     expect(texts).not.toContain("lot B");
@@ -85,11 +85,11 @@ describe.each(backends)("IngestPipeline on the $name", ({ env }) => {
 
     const withCleanup = await ingest({ cleanup: { scope: (id: string) => id.startsWith(docs + path.sep) } });
     expect(withCleanup).toMatchObject({ deleted: 1, skipped: 2 });
-    const hits = await tenant.stores.vectorStore.similaritySearch("proof-of-work chain of blocks", 50);
+    const hits = await tenant.index.similaritySearch("proof-of-work chain of blocks", 50);
     expect(hits.some((d: DocumentInterface) => String(d.metadata.source).endsWith("bitcoin.pdf"))).toBe(
       false,
     );
-    const library = await tenant.stores.vectorStore.similaritySearch("When does the library close?", 5, {
+    const library = await tenant.index.similaritySearch("When does the library close?", 5, {
       doc_id: "lib",
     });
     expect(library).toHaveLength(1);
@@ -97,7 +97,7 @@ describe.each(backends)("IngestPipeline on the $name", ({ env }) => {
 
   it("reports a corrupt file without touching its chunks that were already indexed", async () => {
     await ingest();
-    const count = await tenant.stores.vectorStore.countChunks();
+    const count = await tenant.index.countChunks();
     const memo = path.join(docs, "fake-memo.pdf");
     const bytes = await readFile(memo);
     await writeFile(memo, bytes.subarray(0, 400)); // truncated mid-stream
@@ -106,8 +106,8 @@ describe.each(backends)("IngestPipeline on the $name", ({ env }) => {
       expect.objectContaining({ name: expect.stringContaining("fake-memo.pdf") }),
     ]);
     expect(report.skipped).toBe(2);
-    expect(await tenant.stores.vectorStore.countChunks()).toBe(count);
-    const hits = await tenant.stores.vectorStore.similaritySearch("How many laptops?", 3);
+    expect(await tenant.index.countChunks()).toBe(count);
+    const hits = await tenant.index.similaritySearch("How many laptops?", 3);
     expect(hits.some((d: DocumentInterface) => d.pageContent.includes("laptops"))).toBe(true);
   });
 
@@ -115,7 +115,7 @@ describe.each(backends)("IngestPipeline on the $name", ({ env }) => {
     const a = { text: "Version A of the policy: badges are blue.", metadata: { doc_id: "policy" } };
     const b = { text: "Version B of the policy: badges are green.", metadata: { doc_id: "policy" } };
     await Promise.all([tenant.pipeline.ingestTexts([a]), tenant.pipeline.ingestTexts([b])]);
-    const hits = await tenant.stores.vectorStore.similaritySearch("badge colour policy", 10, {
+    const hits = await tenant.index.similaritySearch("badge colour policy", 10, {
       doc_id: "policy",
     });
     expect(hits).toHaveLength(1);

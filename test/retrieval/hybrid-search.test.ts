@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import type { ScoredDocument } from "../../src/contracts/search.ts";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
 import { CounselRetriever } from "../../src/retrieval/retriever.ts";
-import type { ScoredDocument } from "../../src/retrieval/types.ts";
 import { LocalVectorStore } from "../../src/store/local-vector-store.ts";
 import { sampleChunks } from "./scifact-sample.ts";
 

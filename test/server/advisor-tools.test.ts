@@ -13,7 +13,7 @@ import type { ChainConfig } from "../../src/chains/config.ts";
 import { loadPrompt } from "../../src/chains/prompts.ts";
 import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
 import { appOptions, buildApp } from "../../src/server/app.ts";
-import { createServices } from "../../src/services.ts";
+import { createServices } from "../../src/services/services.ts";
 import { defaultTenant, FIXTURES, quiet, ROOT, tempDataDir, testSettings } from "../helpers/services.ts";
 import { readSse, type SseEvent } from "../helpers/sse.ts";
 
@@ -44,7 +44,7 @@ describe("the advisor's tools over SSE", () => {
     const memo = await readFile(path.join(FIXTURES, "fake-memo.pdf"));
     await tenant.pipeline.ingest([{ name: "fake-memo.pdf", source: "memo", data: memo }]);
 
-    const searcher = new HybridSearcher({ store: tenant.stores.vectorStore });
+    const searcher = new HybridSearcher({ store: tenant.index });
     const model = fakeModel()
       .respondWithTools([{ name: "search_knowledge_base", args: { query: "laptops delivered" } }])
       .respondWithTools([{ name: "write_report", args: { topic: "the January relief shipment" } }])
@@ -58,13 +58,13 @@ describe("the advisor's tools over SSE", () => {
       ]),
       model,
       systemPrompt: "You advise.",
-      history: tenant.stores.chatHistory,
+      history: tenant.history,
       tools: {
         search_knowledge_base: createSearchTool({ searcher, k: 3 }),
         write_report: createWriteReportTool({
           searcher,
           model,
-          reports: tenant.stores.reports,
+          reports: tenant.reports,
           prompt: await loadPrompt(path.join(ROOT, "prompts"), "write-report", "advisor"),
         }),
       },

@@ -3,8 +3,8 @@
 import { FakeListChatModel } from "@langchain/core/utils/testing";
 import Fastify from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
+import { CacheMeter, type CacheRecord } from "../../src/models/cache-meter.ts";
 import { metricsPlugin } from "../../src/server/plugins/metrics.ts";
-import { CacheMeter, type CacheRecord } from "../../src/store/cache-meter.ts";
 import { llmCache } from "../../src/store/llm-cache.ts";
 
 function value(text: string, series: string): number | undefined {

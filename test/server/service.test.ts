@@ -68,11 +68,11 @@ describe("Counsel over HTTP", () => {
   });
 
   it("skips the same files when they are uploaded again", async () => {
-    const before = await (await defaultTenant(service.services)).stores.vectorStore.countChunks();
+    const before = await (await defaultTenant(service.services)).index.countChunks();
     const report = await json(await upload(service.url, ["fake-memo.pdf", "handbook-1p.docx"]));
     expect(report).toMatchObject({ added: 0, updated: 0, skipped: 2, failed: [] });
     expect(report.chunks.added).toBe(0);
-    expect(await (await defaultTenant(service.services)).stores.vectorStore.countChunks()).toBe(before);
+    expect(await (await defaultTenant(service.services)).index.countChunks()).toBe(before);
   });
 
   it("answers a question from the memo and cites it", async () => {
@@ -107,11 +107,11 @@ describe("Counsel over HTTP", () => {
       documents: [{ text: "The cafeteria opens at 9am on weekdays.", metadata: { doc_id: "hours" } }],
     };
     expect(await json(await postJson(`${service.url}/ingest`, v1))).toMatchObject({ added: 1 });
-    const count = await (await defaultTenant(service.services)).stores.vectorStore.countChunks();
+    const count = await (await defaultTenant(service.services)).index.countChunks();
     const updated = await json(await postJson(`${service.url}/ingest`, v2));
     expect(updated).toMatchObject({ added: 0, updated: 1, skipped: 0 });
     expect(updated.chunks).toMatchObject({ added: 1, deleted: 1 });
-    expect(await (await defaultTenant(service.services)).stores.vectorStore.countChunks()).toBe(count);
+    expect(await (await defaultTenant(service.services)).index.countChunks()).toBe(count);
     const result = await ask(service.url, "When does the cafeteria open?", { filter: { doc_id: "hours" } });
     expect(result.answer).toContain("9am");
     expect(result.answer).not.toContain("7am");
@@ -204,11 +204,11 @@ describe("Counsel over HTTP", () => {
   });
 
   it("keeps the knowledge base across a restart", async () => {
-    const count = await (await defaultTenant(service.services)).stores.vectorStore.countChunks();
+    const count = await (await defaultTenant(service.services)).index.countChunks();
     const before = await ask(service.url, "How many laptops were shipped?");
     await service.stop();
     service = await startService(data.dir);
-    expect(await (await defaultTenant(service.services)).stores.vectorStore.countChunks()).toBe(count);
+    expect(await (await defaultTenant(service.services)).index.countChunks()).toBe(count);
     const after = await ask(service.url, "How many laptops were shipped?");
     expect(after.answer).toBe(before.answer);
     const again = await json(await upload(service.url, ["fake-memo.pdf"]));

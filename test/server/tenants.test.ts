@@ -7,12 +7,11 @@ import { fakeModel } from "@langchain/core/testing";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { advisorsFromConfig } from "../../src/agent/from-config.ts";
-import { newReportId } from "../../src/agent/report-store.ts";
 import type { Scope } from "../../src/auth/api-keys.ts";
 import type { ChainConfig } from "../../src/chains/config.ts";
-import { chainSearcher } from "../../src/chains/searcher.ts";
 import { appOptions, buildApp } from "../../src/server/app.ts";
-import { createServices, type Services } from "../../src/services.ts";
+import { createServices, type Services } from "../../src/services/services.ts";
+import { newReportId } from "../../src/store/report-store.ts";
 import { bearer, writeKeys } from "../helpers/keys.ts";
 import { quiet, ROOT, tempDataDir, testSettings } from "../helpers/services.ts";
 import { readSse, type SseEvent } from "../helpers/sse.ts";
@@ -56,7 +55,6 @@ function scriptedAdvisors(services: Services) {
     ],
     {
       promptsDir: path.join(ROOT, "prompts"),
-      searcherFor: (c, tenant) => chainSearcher(c, tenant.vectorStore),
       chatModelFor: async () => model,
     },
   );
@@ -172,8 +170,8 @@ describe.each([
     const again = await post("/ingest", keys.globex, POLICY("globex", "99 dollars"));
     expect(await again.json()).toMatchObject({ added: 0, updated: 0, skipped: 1 });
 
-    expect(await (await services.tenant("acme")).stores.vectorStore.countChunks()).toBe(1);
-    expect(await (await services.tenant("globex")).stores.vectorStore.countChunks()).toBe(1);
+    expect(await (await services.tenant("acme")).index.countChunks()).toBe(1);
+    expect(await (await services.tenant("globex")).index.countChunks()).toBe(1);
   });
 
   it("logs each answer with its tenant, key id, chain, variant, run and tokens; never the key or the question", async () => {
@@ -258,7 +256,7 @@ describe.each([
       sources: [],
       createdAt: new Date().toISOString(),
     };
-    await (await services.tenant("acme")).stores.reports.save(report);
+    await (await services.tenant("acme")).reports.save(report);
     const reportUrl = `/reports/${report.id}`;
     expect((await get(reportUrl, keys.acme)).status).toBe(200);
     expect((await get(reportUrl, keys.globex)).status).toBe(404);

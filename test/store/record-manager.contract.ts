@@ -5,7 +5,7 @@ import { Document } from "@langchain/core/documents";
 import { index } from "@langchain/core/indexing";
 import { FakeEmbeddings } from "@langchain/core/utils/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { PipelineRecordManager } from "../../src/ingest/pipeline.ts";
+import type { PipelineRecordManager } from "../../src/contracts/stores.ts";
 import { LocalVectorStore } from "../../src/store/local-vector-store.ts";
 
 export interface RecordManagerFactory {

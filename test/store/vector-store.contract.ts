@@ -3,8 +3,8 @@
 import { Document } from "@langchain/core/documents";
 import type { VectorStore } from "@langchain/core/vectorstores";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { LexicalSearch } from "../../src/contracts/search.ts";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
-import type { LexicalSearch } from "../../src/retrieval/types.ts";
 
 export type StoreUnderTest = VectorStore &
   LexicalSearch & {

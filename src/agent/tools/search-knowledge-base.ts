@@ -3,7 +3,7 @@
 // the model, with the sources as the tool's artifact for the client's `sources` event.
 import { tool } from "@langchain/core/tools";
 import { z } from "zod/v4";
-import type { MetadataFilter, Searcher } from "../../retrieval/types.ts";
+import type { MetadataFilter, Searcher } from "../../contracts/search.ts";
 import { SourceRegistry } from "../sources.ts";
 
 export interface SearchToolOptions {

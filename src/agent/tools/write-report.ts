@@ -16,8 +16,8 @@ import {
   withoutCitations,
 } from "../../chains/citations.ts";
 import { formatContext, sourceOf } from "../../chains/prompts.ts";
-import type { MetadataFilter, ScoredDocument, Searcher } from "../../retrieval/types.ts";
-import { newReportId, type Report, type ReportSource, type ReportStore } from "../report-store.ts";
+import type { MetadataFilter, ScoredDocument, Searcher } from "../../contracts/search.ts";
+import { newReportId, type Report, type ReportSource, type ReportStore } from "../../store/report-store.ts";
 
 export interface WriteReportToolOptions {
   searcher: Searcher;

@@ -1,30 +1,27 @@
 // The evaluation runner: ingests a BEIR dataset's corpus into a collection of its own (kept, and reused while the
 // corpus, the splitter and the embedder stay the same), runs the judged queries through each variant of a qa
-// chain as the service would build it, and scores retrieval (documents ranked by their best chunk) and answers.
+// chain as the service builds it (loadVariant, buildVariantChain), and scores retrieval (documents ranked by their
+// best chunk) and answers.
 import { createHash } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { EmbeddingsInterface } from "@langchain/core/embeddings";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import type { AIMessage } from "@langchain/core/messages";
-import type { LLMResult } from "@langchain/core/outputs";
 import { BaseTracer, type Run } from "@langchain/core/tracers/base";
 import pMap from "p-map";
+import type { ScoredDocument } from "../../contracts/search.ts";
 import { BadRequestError, NotFoundError } from "../../errors.ts";
 import { IngestPipeline, type TextDocument } from "../../ingest/pipeline.ts";
 import { defineRecipe, type Recipe } from "../../ingest/recipe.ts";
-import { ExtractiveAnswerer } from "../../models/chat/extractive.ts";
 import { LocalHashEmbeddings } from "../../models/embeddings/local-hash.ts";
 import { dedupe, mrrAtK, ndcgAtK, recallAtK } from "../../retrieval/metrics.ts";
-import type { ScoredDocument } from "../../retrieval/types.ts";
 import { writeFileAtomic } from "../../store/atomic-file.ts";
 import { FileRecordManager } from "../../store/file-record-manager.ts";
 import { LocalVectorStore } from "../../store/local-vector-store.ts";
 import type { ChainConfig } from "../config.ts";
-import { loadPrompt } from "../prompts.ts";
-import { buildQaChain, type QaResult } from "../qa.ts";
-import { chainSearcher } from "../searcher.ts";
-import { DEFAULT_VARIANT, resolveVariant, variantWeights } from "../variants.ts";
+import { type QaResult, RETRIEVE_STEP } from "../qa.ts";
+import { buildVariantChain, countTokens } from "../qa-handle.ts";
+import { DEFAULT_VARIANT, loadVariant, variantWeights } from "../variants.ts";
 import { citesRelevant, tokenF1 } from "./answer-metrics.ts";
 import { corpusText, type EvalDataset, fileSha256, openDataset, readCorpus } from "./dataset.ts";
 
@@ -53,8 +50,8 @@ export interface EvaluationOptions {
   recipe?: Recipe;
   /** Default: the offline LocalHashEmbeddings. */
   embeddings?: EmbeddingsInterface;
-  /** Builds the chat model of a variant whose provider is not extractive (the CLI passes Bedrock's factory). */
-  makeChatModel?: (config: ChainConfig) => Promise<BaseChatModel>;
+  /** Builds the chat model of a variant whose provider is not extractive (the CLI passes the service's own). */
+  chatModelFor?: (config: ChainConfig) => Promise<BaseChatModel>;
   /** Queries in flight at once, per variant. Default 4. */
   concurrency?: number;
   /** After each query: `done` of `total` across all variants. */
@@ -105,8 +102,10 @@ export interface VariantMetrics {
 
 export interface VariantResult {
   name: string;
-  /** SHA-256 (first 12 hex digits) of the resolved chain config and its prompt's text. */
+  /** Identifies the resolved config and its prompt's text, as the service records it with every run. */
   configHash: string;
+  /** Identifies the prompt's text alone, as the service records it. */
+  promptHash: string;
   settings: VariantSettings;
   k: number;
   metrics: VariantMetrics;
@@ -170,21 +169,15 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
   // Every variant is built before any query runs, so that a broken prompt or model fails the run at once.
   const arms = [];
   for (const name of names) {
-    const config = resolveVariant(base, name);
-    const prompt = await loadPrompt(options.promptsDir, config.prompt, "qa");
-    const searcher = chainSearcher(config, collection.store);
-    let chain: ReturnType<typeof buildQaChain>;
-    if (config.model.provider === "extractive") {
-      const answerer = new ExtractiveAnswerer({ minRelevance: config.model.minRelevance });
-      chain = buildQaChain({ config, searcher, prompt, answerer });
-    } else {
-      if (!options.makeChatModel)
+    const variant = await loadVariant(base, name, options.promptsDir);
+    const chain = await buildVariantChain(variant, collection.store, (config) => {
+      if (!options.chatModelFor)
         throw new BadRequestError(
           `Variant "${name}" of chain "${base.name}" needs a ${config.model.provider} chat model, and no model factory was given.`,
         );
-      chain = buildQaChain({ config, searcher, prompt, chatModel: await options.makeChatModel(config) });
-    }
-    arms.push({ name, config, chain, configHash: configHash(config, prompt.template) });
+      return options.chatModelFor(config);
+    });
+    arms.push({ ...variant, chain });
   }
 
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
@@ -196,13 +189,13 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
     const outcomes = await pMap(
       dataset.queries,
       async (query): Promise<QueryOutcome> => {
-        const observer = new RunObserver();
+        const observer = new RetrievalObserver();
+        const tokens = { input: 0, output: 0 };
         const result = (await arm.chain.invoke(
           { question: query.text },
-          { callbacks: [observer], signal: options.signal },
+          { callbacks: [observer, countTokens(tokens)], signal: options.signal },
         )) as QaResult;
-        if (!observer.retrieved)
-          throw new Error(`Could not observe the "retrieve" step of chain "${base.name}" (was it renamed?).`);
+        if (!observer.retrieved) throw new Error(`Chain "${base.name}" ran no retrieval step.`);
         const ranked = dedupe(observer.retrieved.map((s) => docIdOf(s.document.metadata, s.document.id)));
         const relevant = dataset.qrels.get(query.id) ?? new Map<string, number>();
         const sourceDocs = result.sources.map((s) => docIdOf(s.metadata, s.id));
@@ -219,7 +212,7 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
           citesRelevant: citesRelevant(result.citations, sourceDocs, relevant),
           abstained: result.abstained,
           latencyMs: result.timings.totalMs,
-          tokens: { input: observer.inputTokens, output: observer.outputTokens },
+          tokens,
         };
       },
       { concurrency, signal: options.signal },
@@ -253,7 +246,7 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
 }
 
 function summarise(
-  arm: { name: string; config: ChainConfig; configHash: string },
+  arm: { name: string; config: ChainConfig; configHash: string; promptHash: string },
   outcomes: QueryOutcome[],
 ): VariantResult {
   const { config } = arm;
@@ -265,6 +258,7 @@ function summarise(
   return {
     name: arm.name,
     configHash: arm.configHash,
+    promptHash: arm.promptHash,
     settings: {
       prompt: config.prompt,
       model: model.provider === "extractive" ? "extractive" : `${model.provider}:${model.id}`,
@@ -292,16 +286,14 @@ function summarise(
 }
 
 /**
- * Watches one chain run: the chunks its retrieve step returned (the answer step empties `sources` when it
- * abstains, and retrieval must be scored either way) and the tokens its model calls used. A tracer, because
- * it names each run reliably (@langchain/core 1.4 passes a plain handler's handleChainStart arguments in
- * another order than its types declare); awaited, so that all is recorded by the time `invoke` resolves.
+ * Watches one chain run for the chunks its retrieve step returned: the answer step empties `sources` when it
+ * abstains, and retrieval must be scored either way. A tracer, because it names each run reliably
+ * (@langchain/core 1.4 passes a plain handler's handleChainStart arguments in another order than its types
+ * declare); awaited, so that all is recorded by the time `invoke` resolves.
  */
-class RunObserver extends BaseTracer {
-  name = "counsel_eval_observer";
+class RetrievalObserver extends BaseTracer {
+  name = "counsel_eval_retrieval";
   retrieved?: ScoredDocument[];
-  inputTokens = 0;
-  outputTokens = 0;
 
   constructor() {
     super({ _awaitHandler: true });
@@ -310,17 +302,8 @@ class RunObserver extends BaseTracer {
   protected async persistRun(_run: Run): Promise<void> {}
 
   override onChainEnd(run: Run): void {
-    if (run.name === "retrieve")
+    if (run.name === RETRIEVE_STEP)
       this.retrieved = (run.outputs as { sources?: ScoredDocument[] }).sources ?? [];
-  }
-
-  override onLLMEnd(run: Run): void {
-    for (const generations of (run.outputs as LLMResult | undefined)?.generations ?? []) {
-      const usage = (generations[0] as { message?: AIMessage } | undefined)?.message?.usage_metadata;
-      if (!usage) continue;
-      this.inputTokens += usage.input_tokens;
-      this.outputTokens += usage.output_tokens;
-    }
   }
 }
 
@@ -440,27 +423,9 @@ function embeddingsId(embeddings: EmbeddingsInterface): string {
   return embeddings.constructor.name;
 }
 
-// As the service maps a chain's search setting to a searcher (services.ts): mmr has no searcher of its own yet.
 function docIdOf(metadata: Record<string, unknown>, fallback: string | undefined): string {
   const id = metadata.doc_id;
   return typeof id === "string" || typeof id === "number" ? String(id) : String(fallback);
-}
-
-/** Identifies what a variant runs: its resolved config (other arms left out) and its prompt's text. */
-function configHash(config: ChainConfig, promptText: unknown): string {
-  const { variants: _variants, description: _description, ...rest } = config;
-  return sha256(stableJson({ config: rest, prompt: promptText })).slice(0, 12);
-}
-
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
-  if (value && typeof value === "object")
-    return `{${Object.keys(value)
-      .sort()
-      .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-      .map((key) => `${JSON.stringify(key)}:${stableJson((value as Record<string, unknown>)[key])}`)
-      .join(",")}}`;
-  return JSON.stringify(value) ?? "null";
 }
 
 function sha256(text: string): string {

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Document } from "@langchain/core/documents";
 import { describe, expect, it } from "vitest";
-import type { ScoredDocument } from "../../retrieval/types.ts";
+import type { ScoredDocument } from "../../contracts/search.ts";
 import { ABSTAIN_ANSWER, ExtractiveAnswerer, splitSentences } from "./extractive.ts";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../../../test/fixtures");

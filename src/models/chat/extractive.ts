@@ -1,7 +1,7 @@
 // An offline answerer: it quotes the retrieved sentences that best match the question, each followed by [n]
 // (n = 1-based position of its chunk in the sources), and abstains when no sentence matches well enough.
 import { type Runnable, RunnableLambda } from "@langchain/core/runnables";
-import type { ScoredDocument } from "../../retrieval/types.ts";
+import type { ScoredDocument } from "../../contracts/search.ts";
 import { terms } from "../../text/analysis.ts";
 
 export const ABSTAIN_ANSWER = "I couldn't find an answer to that in the knowledge base.";

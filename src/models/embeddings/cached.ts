@@ -4,7 +4,7 @@
 import { CacheBackedEmbeddings } from "@langchain/classic/embeddings/cache_backed";
 import type { Embeddings } from "@langchain/core/embeddings";
 import { BaseStore } from "@langchain/core/stores";
-import type { CacheMeter } from "../../store/cache-meter.ts";
+import type { CacheMeter } from "../cache-meter.ts";
 
 export interface CachedEmbeddingsOptions {
   /**

@@ -3,16 +3,20 @@
 // (`config: { scopes: [...] }`), and a route that says nothing needs `admin`, so that a route added without
 // thought is closed rather than open. Probes and the API description are public. Without a keys file the
 // service is open: every request is the default tenant with every scope (local use only; main says so loudly).
+// The caller's tenant is resolved here, once per request, as `request.tenant`.
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { type KeyRing, type Principal, SCOPES, type Scope } from "../../auth/api-keys.ts";
 import { CounselError } from "../../errors.ts";
+import type { Tenant } from "../../tenants/tenant.ts";
 
 export interface AuthOptions {
   /** The API keys; undefined runs the service open. */
   keys?: KeyRing;
   /** The tenant of every request when the service runs open. */
   openTenant: string;
+  /** Opens (once) the tenant a caller belongs to. */
+  tenant(id: string): Promise<Tenant>;
 }
 
 /** Routes any caller may reach: health probes, metrics for the scraper, the OpenAPI description. */
@@ -34,6 +38,14 @@ export const authPlugin = fp(
   async (app: FastifyInstance, options: AuthOptions) => {
     const open: Principal = { tenant: options.openTenant, scopes: new Set(SCOPES) };
     app.decorateRequest("principal", null);
+    const tenants = new WeakMap<FastifyRequest, Tenant>();
+    app.decorateRequest("tenant", {
+      getter(this: FastifyRequest): Tenant {
+        const tenant = tenants.get(this);
+        if (!tenant) throw new Error(`Route ${this.routeOptions.url} reads a tenant but is public`);
+        return tenant;
+      },
+    });
 
     app.addHook("onRequest", async (request, reply) => {
       const route = request.routeOptions.url;
@@ -67,6 +79,12 @@ export const authPlugin = fp(
         );
       }
     });
+
+    // After the body is read and validated: a refused or malformed request never opens a tenant.
+    app.addHook("preHandler", async (request) => {
+      if (!request.principal || request.is404) return;
+      tenants.set(request, await options.tenant(request.principal.tenant));
+    });
   },
   { name: "counsel-auth" },
 );
@@ -77,14 +95,11 @@ export function principalOf(request: FastifyRequest): Principal {
   return request.principal;
 }
 
-/** The services of the caller's tenant. */
-export function callerTenant(request: FastifyRequest) {
-  return request.server.services.tenant(principalOf(request).tenant);
-}
-
 declare module "fastify" {
   interface FastifyRequest {
     principal: Principal | null;
+    /** The caller's tenant: its knowledge base, runs, sessions and reports (routes that need a key only). */
+    readonly tenant: Tenant;
   }
   interface FastifyContextConfig {
     /** Who may call the route: any of these scopes, or "public". Absent: admin only. */

@@ -4,8 +4,8 @@
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { CacheRecord } from "../../models/cache-meter.ts";
 import type { UsageRecord } from "../../models/usage.ts";
-import type { CacheRecord } from "../../store/cache-meter.ts";
 
 export interface Metrics {
   registry: Registry;

@@ -6,7 +6,6 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import type { AdvisorEvent } from "../../agent/turn.ts";
 import { CounselError, NotFoundError } from "../../errors.ts";
 import { clientAbortSignal } from "../abort.ts";
-import { callerTenant } from "../plugins/auth.ts";
 import { toProblem } from "../plugins/errors.ts";
 import { clientKey } from "../plugins/rate-limit.ts";
 
@@ -84,7 +83,7 @@ export async function advisorRoutes(app: FastifyInstance, options: AdvisorRouteO
     async (request, reply) => {
       const { message, chain = "advisor" } = request.body;
       const advisor = app.services.advisor(chain); // 404, 400 or 503 before anything is streamed
-      const { stores: tenant } = await callerTenant(request);
+      const { tenant } = request;
       const sessionId = request.body.sessionId ?? crypto.randomUUID();
       const client = clientKey(request);
       const streams = streamsByClient.get(client) ?? 0;
@@ -135,7 +134,7 @@ export async function advisorRoutes(app: FastifyInstance, options: AdvisorRouteO
       schema: { tags: ["advisor"], summary: "A conversation, oldest message first", params: sessionParams },
     },
     async (request) => {
-      const { sessions } = await callerTenant(request);
+      const { sessions } = request.tenant;
       const messages = await sessions.get(request.params.id);
       if (messages.length === 0) throw new NotFoundError(`No conversation ${request.params.id}.`);
       return { sessionId: request.params.id, messages };
@@ -149,7 +148,7 @@ export async function advisorRoutes(app: FastifyInstance, options: AdvisorRouteO
       schema: { tags: ["advisor"], summary: "Forget a conversation", params: sessionParams },
     },
     async (request, reply) => {
-      const { sessions } = await callerTenant(request);
+      const { sessions } = request.tenant;
       await sessions.delete(request.params.id);
       return reply.code(204).send();
     },
@@ -166,7 +165,7 @@ export async function advisorRoutes(app: FastifyInstance, options: AdvisorRouteO
       },
     },
     async (request, reply) => {
-      const { reports } = await callerTenant(request);
+      const { reports } = request.tenant;
       const report = await reports.get(request.params.id);
       if (!report) throw new NotFoundError(`No report ${request.params.id}.`);
       return reply.type("text/markdown; charset=utf-8").send(report.markdown);

@@ -8,7 +8,6 @@ import type { QaRunOptions } from "../../chains/qa-handle.ts";
 import { UnknownVariantError } from "../../chains/variants.ts";
 import { BadRequestError, NotFoundError } from "../../errors.ts";
 import { clientAbortSignal } from "../abort.ts";
-import { callerTenant } from "../plugins/auth.ts";
 
 const VARIANT = "^[a-z0-9][a-z0-9_-]{0,63}$";
 const KEY = "^[A-Za-z0-9_.:@-]{1,200}$";
@@ -105,7 +104,7 @@ export async function chainRoutes(app: FastifyInstance) {
     };
     return app.services
       .qaChain(name)
-      .invoke(input, { ...options, tenant: (await callerTenant(request)).stores })
+      .invoke(input, { ...options, tenant: request.tenant })
       .then((reply) => {
         // What operations need to follow a request: never the question or the documents' text.
         request.log.info(
@@ -196,7 +195,7 @@ export async function chainRoutes(app: FastifyInstance) {
     async (request) => {
       const { runId, score, comment } = request.body;
       // The caller's own runs only: another tenant's runId is as unknown as a made-up one.
-      const { runs } = await callerTenant(request);
+      const { runs } = request.tenant;
       const outcome = await runs.feedback(runId, { score, comment });
       if (outcome === "unknown_run") throw new NotFoundError(`No run ${runId} (runs are kept 30 days).`);
       return { runId, recorded: true };
@@ -219,7 +218,7 @@ export async function chainRoutes(app: FastifyInstance) {
     async (request) => {
       const { name } = request.params;
       if (!app.services.chains.configs.has(name)) throw new NotFoundError(`No chain named "${name}".`);
-      const { runs } = await callerTenant(request);
+      const { runs } = request.tenant;
       return { chain: name, variants: await runs.stats(name) };
     },
   );

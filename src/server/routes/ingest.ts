@@ -8,7 +8,6 @@ import { SUPPORTED_TYPES } from "../../ingest/loaders/sniff.ts";
 import type { IngestReport, TextDocument } from "../../ingest/pipeline.ts";
 import type { SourceBlob } from "../../ingest/sources/blob.ts";
 import { clientAbortSignal } from "../abort.ts";
-import { callerTenant } from "../plugins/auth.ts";
 
 const scalar = { type: ["string", "number", "boolean"] } as const;
 
@@ -106,7 +105,7 @@ export async function ingestRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const signal = clientAbortSignal(reply);
       // The caller's tenant's index and records: an ingestion never reads or replaces another tenant's.
-      const tenant = await callerTenant(request);
+      const tenant = request.tenant;
       const { pipeline } = tenant;
       if (request.isMultipart()) {
         const blobs = await readUploads(request);

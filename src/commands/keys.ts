@@ -4,7 +4,6 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import type { Settings } from "../config/settings.ts";
 import {
   KeyFileError,
   type KeyRecord,
@@ -13,7 +12,8 @@ import {
   SCOPES,
   type Scope,
   writeKeyFile,
-} from "./api-keys.ts";
+} from "../auth/api-keys.ts";
+import type { Settings } from "../config/settings.ts";
 
 export interface KeysCommandDeps {
   loadEnv(): Settings;

@@ -1,27 +1,19 @@
 // `counsel eval`: compares the variants of a qa chain on a BEIR dataset and writes report.md, report.json and
-// chart.svg. Builds what it needs from settings itself (chain configs, recipe, embedder, Bedrock models when a
-// variant asks for one), so that it needs none of the service's stores.
+// chart.svg. Its models come from the service's own factory (services/models.ts); it needs none of the
+// service's stores.
 import path from "node:path";
-import type { EmbeddingsInterface } from "@langchain/core/embeddings";
-import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { SingleBar } from "cli-progress";
 import { Command, InvalidArgumentError } from "commander";
-import type { Settings } from "../../config/settings.ts";
-import { loadRecipe } from "../../ingest/recipe.ts";
-import { createBedrockChatModel } from "../../models/chat/bedrock.ts";
-import { createBedrockEmbeddings } from "../../models/embeddings/bedrock.ts";
-import { LocalHashEmbeddings } from "../../models/embeddings/local-hash.ts";
-import { type ChainConfig, loadChainConfigs } from "../config.ts";
-import { markdownTable, writeReport } from "./report.ts";
-import { DEFAULT_CONCURRENCY, runEvaluation } from "./runner.ts";
+import { loadChainConfigs } from "../chains/config.ts";
+import { markdownTable, writeReport } from "../chains/eval/report.ts";
+import { DEFAULT_CONCURRENCY, runEvaluation } from "../chains/eval/runner.ts";
+import type { Settings } from "../config/settings.ts";
+import { loadRecipe } from "../ingest/recipe.ts";
+import { createModels } from "../services/models.ts";
 
 export interface EvalCommandDeps {
   /** The settings, read once when the command runs (the CLI's loadEnv: .env, then the environment). */
   loadEnv: () => Settings;
-  /** A variant's generative model. Default: Bedrock (ChatBedrockConverse) from its model settings, uncached. */
-  createChatModel?: (config: ChainConfig) => Promise<BaseChatModel>;
-  /** Default: the embedder the settings name, as the service builds it (local, or Bedrock). */
-  createEmbeddings?: (settings: Settings) => Promise<EmbeddingsInterface>;
 }
 
 interface EvalOptions {
@@ -52,7 +44,7 @@ export function evalCommand(deps: EvalCommandDeps): Command {
       const settings = deps.loadEnv();
       const chains = await loadChainConfigs(settings.chainsDir, settings.model);
       const recipe = await loadRecipe(settings.loadersDir, settings.recipe);
-      const embeddings = await (deps.createEmbeddings ?? defaultEmbeddings)(settings);
+      const models = await createModels(settings);
       const progress = progressReporter();
       // Ctrl-C stops the run between queries instead of leaving a half-drawn bar.
       const controller = new AbortController();
@@ -70,8 +62,9 @@ export function evalCommand(deps: EvalCommandDeps): Command {
           promptsDir: settings.promptsDir,
           dataDir: settings.dataDir,
           recipe,
-          embeddings,
-          makeChatModel: deps.createChatModel ?? bedrockChatModel,
+          embeddings: models.embeddings,
+          // No LLM cache: a cached answer would hide the model's latency and tokens from the comparison.
+          chatModelFor: (config) => models.chatModel(config),
           concurrency: options.concurrency,
           onIngestProgress: (done, total) => progress.update("ingest", done, total),
           onProgress: (done, total, variant) => progress.update(variant, done, total),
@@ -125,22 +118,6 @@ function progressReporter() {
 
 function label(phase: string): string {
   return phase === "ingest" ? "ingesting documents" : `variant ${phase}: queries`;
-}
-
-async function defaultEmbeddings(settings: Settings): Promise<EmbeddingsInterface> {
-  const { provider, model, dimensions, concurrency } = settings.embeddings;
-  return provider === "bedrock"
-    ? createBedrockEmbeddings({ model, dimensions, maxConcurrency: concurrency })
-    : new LocalHashEmbeddings({ dimensions });
-}
-
-// No LLM cache: a cached answer would hide the model's latency and tokens from the comparison.
-function bedrockChatModel(config: ChainConfig): Promise<BaseChatModel> {
-  return createBedrockChatModel({
-    id: config.model.id as string, // the config schema requires an id for bedrock
-    temperature: config.model.temperature,
-    maxTokens: config.model.maxTokens,
-  });
 }
 
 function defaultOutDir(chain: string): string {

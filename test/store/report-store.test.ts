@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { createClient } from "redis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from "vitest";
+import type { RedisClient } from "../../src/store/redis-client.ts";
 import {
   createReportStore,
   isReportId,
@@ -11,8 +12,7 @@ import {
   RedisReportStore,
   type Report,
   type ReportStore,
-} from "../../src/agent/report-store.ts";
-import type { RedisClient } from "../../src/store/redis-client.ts";
+} from "../../src/store/report-store.ts";
 
 let client: RedisClient;
 beforeAll(async () => {

@@ -4,10 +4,10 @@
 import { createHash, randomUUID } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { costFor, PRICES, type PriceTable } from "../../models/prices.ts";
-import { writeFileAtomic } from "../../store/atomic-file.ts";
-import { LruMap } from "../../store/lru-map.ts";
-import type { RedisClient } from "../../store/redis-client.ts";
+import { costFor, PRICES, type PriceTable } from "../models/prices.ts";
+import { writeFileAtomic } from "./atomic-file.ts";
+import { LruMap } from "./lru-map.ts";
+import type { RedisClient } from "./redis-client.ts";
 
 export interface RunRecord {
   runId: string;

@@ -1,6 +1,6 @@
 // Start-up with Redis settings that cannot work fails at once with a message that says what to do.
 import { describe, expect, inject, it } from "vitest";
-import { createServices } from "../../src/services.ts";
+import { createServices } from "../../src/services/services.ts";
 import { freePort } from "../global-setup.ts";
 import { quiet, testSettings } from "../helpers/services.ts";
 

@@ -1,45 +1,36 @@
 // Opens the stores that settings name: everything in-process (persisted to DATA_DIR), or everything in Redis
-// (vectors, lexical index, record manager, embedding cache, LLM cache, chat histories) so that many service
-// processes share one knowledge base. Each tenant has its own set, opened on first use. The composition root
-// calls this; nothing else knows which backend is in use.
+// (vectors, lexical index, record manager, embedding cache, LLM cache, chat histories, reports, runs) so that
+// many service processes share one knowledge base. A part of the composition root: nothing else knows which
+// backend is in use. Opening a tenant's set is done once per tenant by the tenant registry (services.ts).
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { LocalFileStore } from "@langchain/classic/storage/file_system";
 import type { BaseCache } from "@langchain/core/caches";
 import type { Embeddings } from "@langchain/core/embeddings";
 import type { BaseStore } from "@langchain/core/stores";
-import { createReportStore, type ReportStore } from "../agent/report-store.ts";
-import { createRunStore, type RunStore } from "../chains/runs/run-store.ts";
 import type { Settings } from "../config/settings.ts";
-import type { PipelineRecordManager, PipelineVectorStore } from "../ingest/pipeline.ts";
+import type { CounselVectorStore, Logger, PipelineRecordManager, StoreCheck } from "../contracts/stores.ts";
+import type { CacheMeter } from "../models/cache-meter.ts";
 import { cachedEmbeddings } from "../models/embeddings/cached.ts";
-import type { LexicalSearch } from "../retrieval/types.ts";
-import type { CacheMeter } from "./cache-meter.ts";
-import { type ChatHistoryFactory, chatHistoryFactory } from "./chat-history.ts";
-import { FileRecordManager } from "./file-record-manager.ts";
-import { llmCache } from "./llm-cache.ts";
-import { LocalVectorStore } from "./local-vector-store.ts";
-import { RedisByteStore } from "./redis-byte-store.ts";
+import { type ChatHistoryFactory, chatHistoryFactory } from "../store/chat-history.ts";
+import { FileRecordManager } from "../store/file-record-manager.ts";
+import { llmCache } from "../store/llm-cache.ts";
+import { LocalVectorStore } from "../store/local-vector-store.ts";
+import { RedisByteStore } from "../store/redis-byte-store.ts";
 import {
   connectRedis,
   createRedisClient,
   detectCapabilities,
   type RedisClient,
   redactUrl,
-} from "./redis-client.ts";
-import { RedisLexicalIndex } from "./redis-lexical-index.ts";
-import { RedisRecordManager } from "./redis-record-manager.ts";
-import { RedisVectorSetStore } from "./redis-vector-sets.ts";
+} from "../store/redis-client.ts";
+import { RedisLexicalIndex } from "../store/redis-lexical-index.ts";
+import { RedisRecordManager } from "../store/redis-record-manager.ts";
+import { RedisVectorSetStore } from "../store/redis-vector-sets.ts";
+import { createReportStore, type ReportStore } from "../store/report-store.ts";
+import { createRunStore, type RunStore } from "../store/run-store.ts";
 
 export type StoreBackend = "local" | "redis-vectorset" | "redis-search";
-
-export type CounselVectorStore = PipelineVectorStore & LexicalSearch & { countChunks(): Promise<number> };
-
-export interface StoreCheck {
-  ok: boolean;
-  detail?: string;
-  [extra: string]: unknown;
-}
 
 /**
  * Everything one tenant owns. A tenant's stores live under their own keys (Redis) or folder (DATA_DIR), so that
@@ -62,6 +53,9 @@ export interface TenantStores {
   close(): Promise<void>;
 }
 
+/** How many tenants are open and how many chunks they hold, for /readyz. */
+export type OpenTenantsCount = () => Promise<{ tenants: number; chunks: number }>;
+
 export interface Stores {
   backend: StoreBackend;
   /**
@@ -71,15 +65,11 @@ export interface Stores {
   embeddings: Embeddings;
   /** The Redis client every Redis store uses, for the rate limiter; undefined in-process. */
   redis?: RedisClient;
-  /** A tenant's stores, opened on first use and kept open. */
-  forTenant(tenant: string): Promise<TenantStores>;
-  checks(): Promise<Record<string, StoreCheck>>;
+  /** Opens a tenant's stores (each call opens anew: the tenant registry calls it once per tenant). */
+  openTenant(tenant: string): Promise<TenantStores>;
+  checks(count: OpenTenantsCount): Promise<Record<string, StoreCheck>>;
+  /** Closes what the tenants share (the Redis client); each tenant's own stores are closed by its registry. */
   close(): Promise<void>;
-}
-
-export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
 }
 
 /** The index a vector belongs to: collection and the embedding model with its dimension (the tenant is apart). */
@@ -87,9 +77,6 @@ export interface IndexScope {
   collection: string;
   modelId: string;
 }
-
-/** A tenant id: also a folder name and a part of Redis keys, so it is kept to safe characters. */
-export const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 export async function openStores(
   settings: Settings,
@@ -103,41 +90,13 @@ export async function openStores(
   return openRedis(settings, embeddings, scope, log, meter);
 }
 
-/** Opens each tenant's stores once, even when its first requests arrive together. */
-function tenantCache(open: (tenant: string) => Promise<TenantStores>) {
-  const opened = new Map<string, Promise<TenantStores>>();
-  return {
-    opened,
-    forTenant(tenant: string): Promise<TenantStores> {
-      if (!TENANT_ID.test(tenant)) throw new Error(`Invalid tenant id ${JSON.stringify(tenant)}`);
-      let stores = opened.get(tenant);
-      if (!stores) {
-        stores = open(tenant);
-        opened.set(tenant, stores);
-        stores.catch(() => opened.delete(tenant)); // a failed open is retried by the next request
-      }
-      return stores;
-    },
-    /** The tenants opened so far (those that failed to open left out). */
-    async all(): Promise<TenantStores[]> {
-      const settled = await Promise.allSettled(opened.values());
-      return settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
-    },
-  };
-}
-
-async function countAll(tenants: TenantStores[]): Promise<number> {
-  const counts = await Promise.all(tenants.map((t) => t.vectorStore.countChunks()));
-  return counts.reduce((a, b) => a + b, 0);
-}
-
 function openLocal(
   settings: Settings,
   embeddings: Embeddings,
   scope: IndexScope,
   meter?: CacheMeter,
 ): Stores {
-  const tenants = tenantCache(async (tenant) => {
+  const openTenant = async (tenant: string): Promise<TenantStores> => {
     // A folder per model and dimension: a change of embedding model starts a fresh index, never mixes vectors.
     const dir = path.join(settings.dataDir, "local", tenant, scope.collection, scope.modelId);
     await mkdir(dir, { recursive: true });
@@ -163,20 +122,15 @@ function openLocal(
         await runs.close();
       },
     };
-  });
+  };
   return {
     backend: "local",
     embeddings,
-    forTenant: tenants.forTenant,
-    async checks() {
-      const opened = await tenants.all();
-      return {
-        store: { ok: true, backend: "local", tenants: opened.length, chunks: await countAll(opened) },
-      };
+    openTenant,
+    async checks(count) {
+      return { store: { ok: true, backend: "local", ...(await count()) } };
     },
-    async close() {
-      for (const t of await tenants.all()) await t.close();
-    },
+    async close() {},
   };
 }
 
@@ -213,7 +167,7 @@ async function openRedis(
     new RedisByteStore({ client, prefix: `${redis.prefix}:embeddings` }),
     { meter },
   );
-  const tenants = tenantCache(async (tenant) => {
+  const openTenant = async (tenant: string): Promise<TenantStores> => {
     const ns = `${redis.prefix}:${tenant}:${scope.collection}:${scope.modelId}`;
     const recordManager = new RedisRecordManager({ client, namespace: ns }); // keys under `${ns}:records:`
     await recordManager.createSchema();
@@ -237,21 +191,20 @@ async function openRedis(
       runs: createRunStore({ client, prefix: `${redis.prefix}:${tenant}:runs` }),
       close: async () => {},
     };
-  });
+  };
 
   return {
     backend,
     embeddings,
     redis: client,
-    forTenant: tenants.forTenant,
-    async checks() {
+    openTenant,
+    async checks(count) {
       const checks: Record<string, StoreCheck> = {};
       try {
         const started = performance.now();
         await client.ping();
         checks.redis = { ok: true, version: capabilities.version, pingMs: performance.now() - started };
-        const opened = await tenants.all();
-        checks.store = { ok: true, backend, tenants: opened.length, chunks: await countAll(opened) };
+        checks.store = { ok: true, backend, ...(await count()) };
       } catch (error) {
         const detail = error instanceof Error ? error.message : String(error);
         checks.redis = { ok: false, detail };
@@ -260,7 +213,6 @@ async function openRedis(
       return checks;
     },
     async close() {
-      for (const t of await tenants.all()) await t.close();
       if (client.isOpen) await client.quit().catch(() => client.disconnect());
     },
   };

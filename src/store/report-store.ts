@@ -2,8 +2,8 @@
 // Redis (shared by every process, optionally expiring) when a client is given, else in this process's memory,
 // bounded so that a long-running process cannot grow without limit.
 import { randomUUID } from "node:crypto";
-import { LruMap } from "../store/lru-map.ts";
-import type { RedisClient } from "../store/redis-client.ts";
+import { LruMap } from "./lru-map.ts";
+import type { RedisClient } from "./redis-client.ts";
 
 export interface ReportSource {
   /** The number the report cites it by, [n]. */

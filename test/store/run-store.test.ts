@@ -6,6 +6,8 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises"
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { costFor, PRICES, priceFor } from "../../src/models/prices.ts";
+import type { RedisClient } from "../../src/store/redis-client.ts";
 import {
   createRunStore,
   DEFAULT_RUN_TTL_SECONDS,
@@ -14,9 +16,7 @@ import {
   type RunRecord,
   type RunStore,
   type RunStoreOptions,
-} from "../../src/chains/runs/run-store.ts";
-import { costFor, PRICES, priceFor } from "../../src/models/prices.ts";
-import type { RedisClient } from "../../src/store/redis-client.ts";
+} from "../../src/store/run-store.ts";
 import { useRedisClients } from "../helpers/redis.ts";
 
 const redis = useRedisClients();

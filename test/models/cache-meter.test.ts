@@ -6,9 +6,9 @@ import { InMemoryStore } from "@langchain/core/stores";
 import { FakeListChatModel } from "@langchain/core/utils/testing";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { CacheMeter, type CacheRecord } from "../../src/models/cache-meter.ts";
 import { cachedEmbeddings } from "../../src/models/embeddings/cached.ts";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
-import { CacheMeter, type CacheRecord } from "../../src/store/cache-meter.ts";
 import { llmCache } from "../../src/store/llm-cache.ts";
 import type { RedisClient } from "../../src/store/redis-client.ts";
 

@@ -1,0 +1,30 @@
+// What ingestion, retrieval and the services need of a store, whichever backend implements it (in-process or
+// Redis): LangChain's interfaces plus the few methods Counsel adds.
+import type { RecordManagerInterface } from "@langchain/core/indexing";
+import type { VectorStore } from "@langchain/core/vectorstores";
+import type { LexicalSearch } from "./search.ts";
+
+/** A record manager that can also list its documents and save itself (FileRecordManager, RedisRecordManager). */
+export interface PipelineRecordManager extends RecordManagerInterface {
+  listGroupIds(): Promise<string[]>;
+  flush(): Promise<void>;
+}
+
+/** A vector store that may buffer writes: flushed before the records, so records never outlive chunks. */
+export type PipelineVectorStore = VectorStore & { flush?(): Promise<void> };
+
+/** A tenant's knowledge base: vectors and a lexical index over the same chunks, by the same ids. */
+export type CounselVectorStore = PipelineVectorStore & LexicalSearch & { countChunks(): Promise<number> };
+
+/** One dependency's state for /readyz. */
+export interface StoreCheck {
+  ok: boolean;
+  detail?: string;
+  [extra: string]: unknown;
+}
+
+/** Where the services write what an operator should read (pino in the server, stderr in the CLI). */
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+}

@@ -1,0 +1,125 @@
+// The composition root: the one place that turns settings into concrete implementations (models, stores,
+// chains, tenants). Everything else receives its collaborators as arguments; tests build the same services
+// with other settings.
+import type { S3Client } from "@aws-sdk/client-s3";
+import { type AdvisorChain, advisorsFromConfig } from "../agent/from-config.ts";
+import { type KeyRing, openKeyRing } from "../auth/api-keys.ts";
+import { ChainRegistry } from "../chains/chain-registry.ts";
+import { buildQaHandle } from "../chains/qa-handle.ts";
+import type { Settings } from "../config/settings.ts";
+import type { Logger, StoreCheck } from "../contracts/stores.ts";
+import type { IngestReport } from "../ingest/pipeline.ts";
+import { loadRecipe } from "../ingest/recipe.ts";
+import { filesystemSource } from "../ingest/sources/filesystem.ts";
+import { createS3Client } from "../ingest/sources/s3.ts";
+import { textractRouting } from "../ingest/textract/routing.ts";
+import { CacheMeter } from "../models/cache-meter.ts";
+import type { AppServices } from "../server/app.ts";
+import { TenantRegistry } from "../tenants/registry.ts";
+import type { Tenant } from "../tenants/tenant.ts";
+import { DEFAULT_TENANT } from "../tenants/tenant-id.ts";
+import { createModels } from "./models.ts";
+import { openStores, type Stores } from "./stores.ts";
+import { openTenant } from "./tenant.ts";
+
+export interface Services extends AppServices {
+  settings: Settings;
+  stores: Stores;
+  chains: ChainRegistry<AdvisorChain>;
+  /** Every tenant opened so far; `tenant(id)` opens one on first use. */
+  tenants: TenantRegistry<Tenant>;
+  /** The API keys; undefined when the service runs open (no keys file). */
+  keys?: KeyRing;
+  /** Indexes examples/docs into the default tenant (idempotent: unchanged examples are skipped). */
+  loadExamples(): Promise<IngestReport>;
+  close(): Promise<void>;
+}
+
+const INDEX = { collection: "default" };
+
+const consoleLogger: Logger = {
+  info: (message) => console.error(message),
+  warn: (message) => console.error(message),
+};
+
+export async function createServices(settings: Settings, log: Logger = consoleLogger): Promise<Services> {
+  const keys = await openKeyRing(settings.auth, log);
+  const models = await createModels(settings);
+  const cacheMeter = new CacheMeter();
+  const stores = await openStores(
+    settings,
+    models.embeddings,
+    { ...INDEX, modelId: models.embeddings.modelId },
+    log,
+    cacheMeter,
+  );
+  const recipe = await loadRecipe(settings.loadersDir, settings.recipe);
+
+  const registry = await ChainRegistry.open({
+    chainsDir: settings.chainsDir,
+    promptsDir: settings.promptsDir,
+    defaults: settings.model,
+    log,
+    buildQa: (config) =>
+      buildQaHandle(config, {
+        promptsDir: settings.promptsDir,
+        chatModelFor: models.chatModel,
+        onRecordError: (error) => log.warn(`run not recorded: ${(error as Error).message}`),
+      }),
+    buildAdvisors: (configs) =>
+      advisorsFromConfig(configs, {
+        promptsDir: settings.promptsDir,
+        // No LLM cache for the agent: a conversation's prompts are never repeated whole.
+        chatModelFor: (config) => models.chatModel(config),
+      }),
+  });
+  if (settings.watchConfig) registry.watch();
+
+  let s3Client: S3Client | undefined;
+  const tenantDeps = {
+    settings,
+    stores,
+    recipe,
+    textract: textractRouting(settings, recipe),
+    s3Client: () => {
+      s3Client ??= createS3Client({ forcePathStyle: settings.s3.forcePathStyle });
+      return s3Client;
+    },
+  };
+  const tenants = new TenantRegistry<Tenant>({
+    open: (id) => openTenant(id, tenantDeps),
+    close: (tenant) => tenant.close(),
+  });
+
+  return {
+    settings,
+    stores,
+    chains: registry,
+    recipe,
+    tenants,
+    tenant: (id) => tenants.get(id),
+    keys,
+    qaChain: (name) => registry.qaChain(name),
+    advisor: (name) => registry.advisor(name),
+    async readiness() {
+      const checks: Record<string, StoreCheck> = await stores.checks(async () => {
+        const opened = await tenants.all();
+        const counts = await Promise.all(opened.map((t) => t.index.countChunks()));
+        return { tenants: opened.length, chunks: counts.reduce((a, b) => a + b, 0) };
+      });
+      checks.chains = { ok: true, names: [...registry.configs.keys()] };
+      return checks;
+    },
+    usage: () => models.usage.totals(),
+    onUsage: (listener) => models.usage.onRecord(listener),
+    onCache: (listener) => cacheMeter.onRecord(listener),
+    loadExamples: async () =>
+      (await tenants.get(DEFAULT_TENANT)).pipeline.ingest(filesystemSource(settings.examplesDir)),
+    async close() {
+      keys?.close();
+      registry.close();
+      await tenants.close();
+      await stores.close();
+    },
+  };
+}

@@ -1,0 +1,79 @@
+// Opens one tenant: its stores (from the backend settings chose), its ingestion pipeline over them, and S3 and
+// URL ingestion into it. The tenant registry calls this once per tenant.
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { Settings } from "../config/settings.ts";
+import { IngestPipeline } from "../ingest/pipeline.ts";
+import type { Recipe } from "../ingest/recipe.ts";
+import { ingestS3 } from "../ingest/s3-ingest.ts";
+import type { TextractRouting } from "../ingest/textract/routing.ts";
+import { ingestUrls } from "../ingest/url-ingest.ts";
+import type { Tenant } from "../tenants/tenant.ts";
+import type { Stores } from "./stores.ts";
+
+export interface TenantDeps {
+  settings: Settings;
+  stores: Stores;
+  recipe: Recipe;
+  textract?: TextractRouting;
+  /** S3 client shared by every tenant, made on first use: a deployment without S3 never needs its region. */
+  s3Client(): S3Client;
+}
+
+/**
+ * Documents prepared and indexed at once. A document of a few chunks makes a few embedding calls, so the pipeline
+ * must hold enough documents in flight to keep EMBEDDINGS_CONCURRENCY calls busy; parsing overlaps them too.
+ */
+export function pipelineConcurrency(embeddingCalls: number): number {
+  return Math.max(4, embeddingCalls);
+}
+
+export async function openTenant(id: string, deps: TenantDeps): Promise<Tenant> {
+  const { settings, recipe } = deps;
+  const stores = await deps.stores.openTenant(id);
+  const pipeline = new IngestPipeline({
+    vectorStore: stores.vectorStore,
+    recordManager: stores.recordManager,
+    recipe,
+    concurrency: pipelineConcurrency(settings.embeddings.concurrency),
+    textract: deps.textract,
+  });
+  return {
+    id,
+    index: stores.vectorStore,
+    pipeline,
+    runs: stores.runs,
+    reports: stores.reports,
+    history: stores.chatHistory,
+    llmCache: stores.llmCache,
+    sessions: {
+      async get(sessionId) {
+        const messages = await stores.chatHistory(sessionId).getMessages();
+        return messages.map((m) => ({
+          role: m.getType() === "human" ? ("user" as const) : ("assistant" as const),
+          content: typeof m.content === "string" ? m.content : JSON.stringify(m.content),
+        }));
+      },
+      delete: (sessionId) => stores.chatHistory.delete(sessionId),
+    },
+    ingestS3: (url, options = {}) =>
+      ingestS3(url, {
+        ...options,
+        pipeline,
+        client: deps.s3Client(),
+        ledger: stores.ledger,
+        recipe,
+        maxBytes: settings.limits.uploadBytes,
+      }),
+    ingestUrls: (urls, options = {}) =>
+      ingestUrls(urls, {
+        pipeline,
+        maxBytes: settings.limits.uploadBytes,
+        allow: settings.urls.allow,
+        signal: options.signal,
+      }),
+    async close() {
+      await pipeline.flush();
+      await stores.close();
+    },
+  };
+}

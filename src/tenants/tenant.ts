@@ -1,0 +1,37 @@
+// What one tenant's requests reach: its own knowledge base, ingestion, runs, sessions and reports, nobody
+// else's. The tenant registry opens one per tenant; the HTTP layer, the CLI and the services read this type, and
+// chains and the advisor each take the narrow part they use (QaTenant, AdvisorTenant), which it satisfies.
+import type { BaseCache } from "@langchain/core/caches";
+import type { CounselVectorStore } from "../contracts/stores.ts";
+import type { IngestPipeline, IngestReport } from "../ingest/pipeline.ts";
+import type { ChatHistoryFactory } from "../store/chat-history.ts";
+import type { ReportStore } from "../store/report-store.ts";
+import type { RunStore } from "../store/run-store.ts";
+
+export interface SessionMessage {
+  role: "user" | "assistant";
+  content: string;
+}
+
+export interface Tenant {
+  id: string;
+  /** The tenant's chunks: what qa chains and the advisor search. */
+  index: CounselVectorStore;
+  pipeline: IngestPipeline;
+  /** Runs of qa chains, their feedback and per-variant stats. */
+  runs: RunStore;
+  /** Reports the advisor wrote. */
+  reports: ReportStore;
+  /** The advisor's conversations, one history per session. */
+  history: ChatHistoryFactory;
+  /** Answers of chains with `cache.llm`, by prompt. */
+  llmCache: BaseCache;
+  sessions: {
+    get(sessionId: string): Promise<SessionMessage[]>;
+    delete(sessionId: string): Promise<void>;
+  };
+  ingestS3(url: string, options?: { cleanup?: boolean; signal?: AbortSignal }): Promise<IngestReport>;
+  ingestUrls(urls: string[], options?: { signal?: AbortSignal }): Promise<IngestReport>;
+  /** Saves what is pending; called by the registry when the tenant is evicted or the service stops. */
+  close(): Promise<void>;
+}
