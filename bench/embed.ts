@@ -9,7 +9,7 @@ import { loadRecipe } from "../src/ingest/recipe.ts";
 import { createBedrockEmbeddings } from "../src/models/embeddings/bedrock.ts";
 import { pipelineConcurrency } from "../src/services/tenant.ts";
 import { FileRecordManager } from "../src/store/file-record-manager.ts";
-import { LocalVectorStore } from "../src/store/local-vector-store.ts";
+import { LocalVectorStore } from "../src/store/local/local-vector-store.ts";
 import { BedrockRuntimeEmulator } from "../test/emulators/bedrock-runtime.ts";
 
 const { values } = parseArgs({

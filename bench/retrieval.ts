@@ -15,7 +15,7 @@ import {
 import { dedupe, mrrAtK, ndcgAtK, recallAtK } from "../src/retrieval/metrics.ts";
 import { DEFAULT_BM25_B, DEFAULT_BM25_K1 } from "../src/store/bm25-index.ts";
 import { FileRecordManager } from "../src/store/file-record-manager.ts";
-import { LocalVectorStore } from "../src/store/local-vector-store.ts";
+import { LocalVectorStore } from "../src/store/local/local-vector-store.ts";
 import { RedisLexicalIndex } from "../src/store/redis-lexical-index.ts";
 import { RedisRecordManager } from "../src/store/redis-record-manager.ts";
 import { RedisVectorSetStore } from "../src/store/redis-vector-sets.ts";

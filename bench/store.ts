@@ -8,7 +8,7 @@ import { Document } from "@langchain/core/documents";
 import { RecursiveCharacterTextSplitter } from "@langchain/textsplitters";
 import { jsonLines } from "../src/chains/eval/dataset.ts";
 import { LocalHashEmbeddings } from "../src/models/embeddings/local-hash.ts";
-import { LocalVectorStore } from "../src/store/local-vector-store.ts";
+import { LocalVectorStore } from "../src/store/local/local-vector-store.ts";
 import { RedisLexicalIndex } from "../src/store/redis-lexical-index.ts";
 import { RedisVectorSetStore } from "../src/store/redis-vector-sets.ts";
 import { openBenchRedis } from "./redis.ts";

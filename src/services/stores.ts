@@ -15,7 +15,7 @@ import { cachedEmbeddings } from "../models/embeddings/cached.ts";
 import { type ChatHistoryFactory, chatHistoryFactory } from "../store/chat-history.ts";
 import { FileRecordManager } from "../store/file-record-manager.ts";
 import { llmCache } from "../store/llm-cache.ts";
-import { LocalVectorStore } from "../store/local-vector-store.ts";
+import { LocalVectorStore } from "../store/local/local-vector-store.ts";
 import { RedisByteStore } from "../store/redis-byte-store.ts";
 import {
   connectRedis,

@@ -2,9 +2,9 @@
 // shares one view of which chunk keys exist, when each was last seen and which document (group) owns it.
 // Each update and delete is one Lua script, so a concurrent reader never sees a key half-moved between groups,
 // and times come from the Redis server's clock so that processes on different machines agree.
-import { createHash } from "node:crypto";
 import { type ListKeyOptions, RecordManager, type UpdateOptions } from "@langchain/core/indexing";
 import type { RedisClient } from "./redis-client.ts";
+import { defineLuaScript } from "./redis-script.ts";
 
 export interface RedisRecordManagerOptions {
   client: RedisClient;
@@ -103,28 +103,10 @@ for i = 1, (limit and math.min(limit, #found) or #found) do out[i] = found[i][1]
 return out
 `;
 
-/** A Lua script run by its SHA1 (Redis's script cache key), loaded on first use or after a server restart. */
-class LuaScript {
-  private readonly sha: string;
-
-  constructor(private readonly source: string) {
-    this.sha = createHash("sha1").update(source).digest("hex");
-  }
-
-  async run(client: RedisClient, keys: string[], args: string[]): Promise<unknown> {
-    try {
-      return await client.evalSha(this.sha, { keys, arguments: args });
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
-      return client.eval(this.source, { keys, arguments: args });
-    }
-  }
-}
-
-const clockScript = new LuaScript(`${CLOCK}\nreturn tick(KEYS[1])`);
-const updateScript = new LuaScript(UPDATE);
-const deleteScript = new LuaScript(DELETE);
-const listByGroupScript = new LuaScript(LIST_BY_GROUP);
+const clockScript = defineLuaScript(`${CLOCK}\nreturn tick(KEYS[1])`);
+const updateScript = defineLuaScript(UPDATE);
+const deleteScript = defineLuaScript(DELETE);
+const listByGroupScript = defineLuaScript(LIST_BY_GROUP);
 
 /**
  * Keys, under `<namespace>:records:`:

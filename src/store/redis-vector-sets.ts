@@ -8,7 +8,7 @@ import { maximalMarginalRelevance } from "@langchain/core/utils/math";
 import { type MaxMarginalRelevanceSearchOptions, VectorStore } from "@langchain/core/vectorstores";
 import type { LexicalSearch, MetadataFilter, ScoredDocument, SearchOptions } from "../contracts/search.ts";
 import { BadRequestError } from "../errors.ts";
-import { VectorStoreFileError } from "./local-vector-store.ts";
+import { VectorStoreFileError } from "./local/vector-file.ts";
 import type { RedisClient } from "./redis-client.ts";
 import { type RedisLexicalIndex, searchDocuments } from "./redis-lexical-index.ts";
 

@@ -1,13 +1,14 @@
 // Runs of the qa chains (one per answer: chain, variant, config and prompt hashes, model, latency, tokens), the
 // feedback users give on them, and per chain and variant the aggregates GET /chains/:name/stats shows. In Redis
 // (shared by every process) when a client is given, else in this process, persisted to the data folder.
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { costFor, PRICES, type PriceTable } from "../models/prices.ts";
 import { writeFileAtomic } from "./atomic-file.ts";
 import { LruMap } from "./lru-map.ts";
 import type { RedisClient } from "./redis-client.ts";
+import { defineLuaScript } from "./redis-script.ts";
 
 export interface RunRecord {
   runId: string;
@@ -212,7 +213,7 @@ else
 end
 return 1
 `;
-const FEEDBACK_SHA = createHash("sha1").update(FEEDBACK).digest("hex");
+const feedbackScript = defineLuaScript(FEEDBACK);
 
 interface RedisRunStoreOptions {
   client: RedisClient;
@@ -295,14 +296,7 @@ export class RedisRunStore implements RunStore {
       feedback.comment === undefined ? "0" : "1",
       feedback.comment ?? "",
     ];
-    let done: unknown;
-    try {
-      done = await this.client.evalSha(FEEDBACK_SHA, { keys, arguments: args });
-    } catch (error) {
-      // Not in the server's script cache yet (first use, or after a restart): send the source once.
-      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
-      done = await this.client.eval(FEEDBACK, { keys, arguments: args });
-    }
+    const done = await feedbackScript.run(this.client, keys, args);
     return done === 1 ? "recorded" : "unknown_run";
   }
 

@@ -12,7 +12,7 @@ import type { AdvisorEvent } from "../../src/agent/turn.ts";
 import { parseChainConfig } from "../../src/chains/config.ts";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
-import { LocalVectorStore } from "../../src/store/local-vector-store.ts";
+import { LocalVectorStore } from "../../src/store/local/local-vector-store.ts";
 
 const DOCS = [
   ["memo", "There were 20,000 bottles of water, 10,000 blankets, and 200 laptops delivered on January 23."],

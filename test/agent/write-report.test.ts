@@ -20,7 +20,7 @@ import { loadPrompt, parsePrompt, sourceOf } from "../../src/chains/prompts.ts";
 import type { ScoredDocument, Searcher, SearchOptions } from "../../src/contracts/search.ts";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
-import { LocalVectorStore } from "../../src/store/local-vector-store.ts";
+import { LocalVectorStore } from "../../src/store/local/local-vector-store.ts";
 import { MemoryReportStore, type Report, type ReportStore } from "../../src/store/report-store.ts";
 import { corpus } from "../helpers/corpus.ts";
 import { ROOT } from "../helpers/services.ts";

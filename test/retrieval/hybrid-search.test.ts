@@ -3,7 +3,7 @@ import type { ScoredDocument } from "../../src/contracts/search.ts";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
 import { CounselRetriever } from "../../src/retrieval/retriever.ts";
-import { LocalVectorStore } from "../../src/store/local-vector-store.ts";
+import { LocalVectorStore } from "../../src/store/local/local-vector-store.ts";
 import { sampleChunks } from "./scifact-sample.ts";
 
 async function sampleStore() {

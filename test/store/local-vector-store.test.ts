@@ -9,11 +9,8 @@ import { maximalMarginalRelevance } from "@langchain/core/utils/math";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { FileRecordManager } from "../../src/store/file-record-manager.ts";
-import {
-  headerJsonHead,
-  LocalVectorStore,
-  VectorStoreFileError,
-} from "../../src/store/local-vector-store.ts";
+import { LocalVectorStore } from "../../src/store/local/local-vector-store.ts";
+import { headerJsonHead, VectorStoreFileError } from "../../src/store/local/vector-file.ts";
 import { sampleChunks, sampleDocs } from "../retrieval/scifact-sample.ts";
 
 // SciFact test claims and their evidence abstracts (see test/fixtures/scifact-sample.md).

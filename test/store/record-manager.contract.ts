@@ -6,7 +6,7 @@ import { index } from "@langchain/core/indexing";
 import { FakeEmbeddings } from "@langchain/core/utils/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { PipelineRecordManager } from "../../src/contracts/stores.ts";
-import { LocalVectorStore } from "../../src/store/local-vector-store.ts";
+import { LocalVectorStore } from "../../src/store/local/local-vector-store.ts";
 
 export interface RecordManagerFactory {
   create(): Promise<PipelineRecordManager>;

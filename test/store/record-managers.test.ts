@@ -136,6 +136,20 @@ describe("RedisRecordManager specifics", () => {
     await dropNamespace(namespace);
   });
 
+  it("keeps working after the server has forgotten its scripts", async () => {
+    const namespace = uniqueNamespace();
+    const rm = new RedisRecordManager({ client, namespace });
+    await rm.update(["k1", "k2"], { groupIds: ["doc", "doc"] });
+    await client.scriptFlush();
+    const time = await rm.getTime();
+    await rm.update(["k3"], { groupIds: ["doc"] });
+    expect(await rm.listKeys({ groupIds: ["doc"], after: time })).toEqual(["k3"]);
+    await client.scriptFlush();
+    await rm.deleteKeys(["k1", "k2", "k3"]);
+    expect(await rm.listGroupIds()).toEqual([]);
+    await dropNamespace(namespace);
+  });
+
   it("answers a large update and listing in bounded script calls", async () => {
     const namespace = uniqueNamespace();
     const rm = new RedisRecordManager({ client, namespace });

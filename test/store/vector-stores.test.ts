@@ -4,7 +4,7 @@ import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { Bm25Index } from "../../src/store/bm25-index.ts";
-import { LocalVectorStore } from "../../src/store/local-vector-store.ts";
+import { LocalVectorStore } from "../../src/store/local/local-vector-store.ts";
 import type { RedisClient } from "../../src/store/redis-client.ts";
 import { RedisLexicalIndex } from "../../src/store/redis-lexical-index.ts";
 import { filterExpression, RedisVectorSetStore } from "../../src/store/redis-vector-sets.ts";

@@ -17,7 +17,7 @@ import { LocalHashEmbeddings } from "../../models/embeddings/local-hash.ts";
 import { dedupe, mrrAtK, ndcgAtK, recallAtK } from "../../retrieval/metrics.ts";
 import { writeFileAtomic } from "../../store/atomic-file.ts";
 import { FileRecordManager } from "../../store/file-record-manager.ts";
-import { LocalVectorStore } from "../../store/local-vector-store.ts";
+import { LocalVectorStore } from "../../store/local/local-vector-store.ts";
 import type { ChainConfig } from "../config.ts";
 import { type QaResult, RETRIEVE_STEP } from "../qa.ts";
 import { buildVariantChain, countTokens } from "../qa-handle.ts";

@@ -1,0 +1,426 @@
+// The embedded vector store: chunks, their normalised vectors in one contiguous Float32Array and a BM25 index
+// over the same chunks, all in process, persisted to a single file (vector-file.ts). Exact search (a scan with a
+// top-k heap, vector-kernels.ts) is fast enough for the tens of thousands of chunks one folder of documents yields.
+import { randomUUID } from "node:crypto";
+import { Document, type DocumentInterface } from "@langchain/core/documents";
+import type { EmbeddingsInterface } from "@langchain/core/embeddings";
+import { maximalMarginalRelevance } from "@langchain/core/utils/math";
+import { type MaxMarginalRelevanceSearchOptions, VectorStore } from "@langchain/core/vectorstores";
+import type { LexicalSearch, MetadataFilter, ScoredDocument, SearchOptions } from "../../contracts/search.ts";
+import { BadRequestError } from "../../errors.ts";
+import { Bm25Index, type Bm25Options } from "../bm25-index.ts";
+import type { Ranked } from "../top-k.ts";
+import {
+  type LoadedVectorFile,
+  readVectorFile,
+  type VectorFileContents,
+  writeVectorFile,
+} from "./vector-file.ts";
+import {
+  bestSlots,
+  growColumns,
+  moveSlots,
+  normalised,
+  rowsToColumns,
+  scoreColumns,
+  slotVector,
+  writeSlots,
+} from "./vector-kernels.ts";
+import { VectorSnapshot } from "./vector-snapshot.ts";
+
+/** An equality filter on metadata, or any predicate over the stored chunk. */
+export type LocalVectorStoreFilter = MetadataFilter | ((doc: DocumentInterface) => boolean);
+
+export interface LocalVectorStoreOptions {
+  /** File to persist to; in-memory only when absent. */
+  path?: string;
+  /** How long after a change the store saves itself, in ms; `flush()` saves at once. Default 1000. */
+  saveDelayMs?: number;
+  /** BM25 parameters of the lexical index. */
+  bm25?: Bm25Options;
+  /**
+   * How long a save computes before it lets the event loop answer other work, in ms. Default 5; 0 yields after
+   * every step (tests use it to change the store in the middle of a save).
+   */
+  saveStepMs?: number;
+}
+
+/** What the embedder says about itself, when it says it (LocalHashEmbeddings does; others may not). */
+interface DescribedEmbeddings {
+  modelId?: unknown;
+  dimensions?: unknown;
+}
+
+export class LocalVectorStore extends VectorStore implements LexicalSearch {
+  declare FilterType: LocalVectorStoreFilter;
+
+  override lc_namespace = ["counsel", "store", "local"];
+
+  readonly path?: string;
+  private readonly saveDelayMs: number;
+  private readonly embeddingModelId: string | null;
+  private dimensions: number;
+
+  // Slot i holds ids[i], texts[i], metadata[i] and its vector; slots 0..size-1 are all live (a delete moves the
+  // last slot into the hole), so a search scans one dense range.
+  //
+  // Vectors are kept dimension-major: dimension d of slot i is columns[d * capacity + i]. Search is the hot
+  // path, and a hashed query has only a few hundred non-zero dimensions: adding up one contiguous column per
+  // such dimension streams a fraction of the memory, where a row-major scan gathers scattered floats from
+  // every 4 KB row (a cache miss per term), and is ~3x faster. No row-major copy is kept besides (it would
+  // double the largest allocation): rows are read back only to save (transposed a few slots at a time, for
+  // the checksum, then again as they are written) and for MMR's few candidates.
+  private columns: Float32Array = new Float32Array(0);
+  /** Slots the columns have room for. */
+  private capacity = 0;
+  private ids: string[] = [];
+  private texts: string[] = [];
+  private metadata: Record<string, unknown>[] = [];
+  private readonly slotOf = new Map<string, number>();
+  private readonly bm25: Bm25Index;
+
+  private version = 0;
+  private savedVersion = 0;
+  private saveTimer?: NodeJS.Timeout;
+  private saving: Promise<void> = Promise.resolve();
+  private readonly saveStepMs: number;
+  /** The vectors the save under way writes, while it runs (saves never overlap: see flush). */
+  private savingVectors?: VectorSnapshot;
+
+  _vectorstoreType(): string {
+    return "local";
+  }
+
+  constructor(embeddings: EmbeddingsInterface, options: LocalVectorStoreOptions = {}) {
+    super(embeddings, options);
+    this.path = options.path;
+    this.saveDelayMs = options.saveDelayMs ?? 1000;
+    this.saveStepMs = options.saveStepMs ?? 5;
+    this.bm25 = new Bm25Index(options.bm25);
+    const described = embeddings as EmbeddingsInterface & DescribedEmbeddings;
+    this.embeddingModelId = typeof described.modelId === "string" ? described.modelId : null;
+    // 0 = not known yet: the first vector added decides.
+    this.dimensions = typeof described.dimensions === "number" ? described.dimensions : 0;
+  }
+
+  /**
+   * Opens the store persisted at `options.path` (an empty store when the file does not exist yet). Throws a
+   * VectorStoreFileError when the file is damaged or was written with another embedding model or dimension.
+   */
+  static async load(
+    embeddings: EmbeddingsInterface,
+    options: LocalVectorStoreOptions = {},
+  ): Promise<LocalVectorStore> {
+    const store = new LocalVectorStore(embeddings, options);
+    if (!options.path) return store;
+    const file = await readVectorFile(options.path, {
+      dimensions: store.dimensions,
+      modelId: store.embeddingModelId,
+    });
+    if (file) store.restore(file);
+    return store;
+  }
+
+  static override async fromDocuments(
+    docs: DocumentInterface[],
+    embeddings: EmbeddingsInterface,
+    options: LocalVectorStoreOptions = {},
+  ): Promise<LocalVectorStore> {
+    const store = await LocalVectorStore.load(embeddings, options);
+    await store.addDocuments(docs);
+    return store;
+  }
+
+  static override async fromTexts(
+    texts: string[],
+    metadatas: object[] | object,
+    embeddings: EmbeddingsInterface,
+    options: LocalVectorStoreOptions = {},
+  ): Promise<LocalVectorStore> {
+    const docs = texts.map(
+      (pageContent, i) =>
+        new Document({
+          pageContent,
+          metadata: { ...(Array.isArray(metadatas) ? metadatas[i] : metadatas) },
+        }),
+    );
+    return LocalVectorStore.fromDocuments(docs, embeddings, options);
+  }
+
+  /** Number of chunks held. */
+  count(): number {
+    return this.ids.length;
+  }
+
+  /** The same, behind the async signature every Counsel store shares (Redis needs a round trip). */
+  async countChunks(): Promise<number> {
+    return this.count();
+  }
+
+  /** Embeds and upserts: a document whose id (from `options.ids`, else `doc.id`) exists replaces it. */
+  async addDocuments(documents: DocumentInterface[], options?: { ids?: string[] }): Promise<string[]> {
+    const vectors = await this.embeddings.embedDocuments(documents.map((d) => d.pageContent));
+    return this.addVectors(vectors, documents, options);
+  }
+
+  /** Upserts by id: ids from `options.ids`, else `doc.id`, else new UUIDs. Returns the ids in input order. */
+  async addVectors(
+    vectors: number[][],
+    documents: DocumentInterface[],
+    options?: { ids?: string[] },
+  ): Promise<string[]> {
+    if (vectors.length !== documents.length) {
+      throw new BadRequestError(`Got ${vectors.length} vectors for ${documents.length} documents.`);
+    }
+    if (options?.ids && options.ids.length !== documents.length) {
+      throw new BadRequestError(`Got ${options.ids.length} ids for ${documents.length} documents.`);
+    }
+    if (vectors.length === 0) return [];
+    if (this.dimensions === 0) this.dimensions = vectors[0].length;
+    for (const v of vectors) {
+      if (v.length !== this.dimensions) {
+        throw new BadRequestError(
+          `A vector has ${v.length} dimensions; this store holds ${this.dimensions}.`,
+        );
+      }
+    }
+    const ids = documents.map((doc, i) => options?.ids?.[i] ?? doc.id ?? randomUUID());
+    const slots: number[] = [];
+    for (let i = 0; i < documents.length; i++) {
+      const id = ids[i];
+      let slot = this.slotOf.get(id);
+      if (slot === undefined) {
+        slot = this.ids.length;
+        this.ensureCapacity(slot + 1);
+        this.ids.push(id);
+        this.texts.push("");
+        this.metadata.push({});
+        this.slotOf.set(id, slot);
+      }
+      this.texts[slot] = documents[i].pageContent;
+      this.metadata[slot] = { ...documents[i].metadata };
+      slots.push(slot);
+      this.bm25.add(id, documents[i].pageContent);
+    }
+    this.writeVectors(slots, vectors);
+    this.changed();
+    return ids;
+  }
+
+  /** Deletes chunks by id; unknown ids are ignored. `{deleteAll: true}` empties the store. */
+  override async delete(params?: { ids?: string[]; deleteAll?: boolean }): Promise<void> {
+    if (params?.deleteAll) {
+      this.ids = [];
+      this.texts = [];
+      this.metadata = [];
+      this.slotOf.clear();
+      this.bm25.clear();
+      this.changed();
+      return;
+    }
+    if (!params?.ids) throw new BadRequestError("delete needs {ids} (or {deleteAll: true}).");
+    let removed = 0;
+    const moves: number[] = [];
+    for (const id of params.ids) {
+      const slot = this.slotOf.get(id);
+      if (slot === undefined) continue;
+      const last = this.ids.length - 1;
+      if (slot !== last) {
+        // Fill the hole with the last chunk, so that live slots stay dense.
+        moves.push(last, slot);
+        this.ids[slot] = this.ids[last];
+        this.texts[slot] = this.texts[last];
+        this.metadata[slot] = this.metadata[last];
+        this.slotOf.set(this.ids[slot], slot);
+      }
+      this.ids.pop();
+      this.texts.pop();
+      this.metadata.pop();
+      this.slotOf.delete(id);
+      this.bm25.remove(id);
+      removed += 1;
+    }
+    this.moveVectors(moves);
+    if (removed > 0) this.changed();
+  }
+
+  /** The stored chunks with these ids, in the order asked; unknown ids are skipped. */
+  async getByIds(ids: string[]): Promise<DocumentInterface[]> {
+    const out: DocumentInterface[] = [];
+    for (const id of ids) {
+      const slot = this.slotOf.get(id);
+      if (slot !== undefined) out.push(this.documentAt(slot));
+    }
+    return out;
+  }
+
+  /** Cosine similarity (the dot product of normalised vectors), best first. */
+  async similaritySearchVectorWithScore(
+    query: number[],
+    k: number,
+    filter?: this["FilterType"],
+  ): Promise<[DocumentInterface, number][]> {
+    return this.nearest(query, k, filter).map(({ item, score }) => [this.documentAt(item), score]);
+  }
+
+  override async maxMarginalRelevanceSearch(
+    query: string,
+    options: MaxMarginalRelevanceSearchOptions<this["FilterType"]>,
+  ): Promise<DocumentInterface[]> {
+    const { k, fetchK = 20, lambda = 0.5, filter } = options;
+    const queryVector = await this.embeddings.embedQuery(query);
+    const candidates = this.nearest(queryVector, Math.max(fetchK, k), filter);
+    if (candidates.length === 0) return [];
+    const embeddingList = candidates.map(({ item }) =>
+      slotVector(this.columns, this.capacity, this.dimensions, item),
+    );
+    const picked = maximalMarginalRelevance(queryVector, embeddingList, lambda, k);
+    return picked.map((i) => this.documentAt(candidates[i].item));
+  }
+
+  /** BM25 over the same chunks; the filter applies before the cut to k. */
+  async lexicalSearch(query: string, options: SearchOptions): Promise<ScoredDocument[]> {
+    const matches = this.matcher(options.filter);
+    const allow = matches
+      ? (id: string) => {
+          const slot = this.slotOf.get(id);
+          return slot !== undefined && matches(slot);
+        }
+      : undefined;
+    return this.bm25.search(query, options.k, allow).map(({ id, score }) => ({
+      document: this.documentAt(this.slotOf.get(id) as number),
+      score,
+    }));
+  }
+
+  /**
+   * Saves now if anything changed since the last save. Concurrent calls queue behind each other, and each
+   * resolves once a save covering every change made before it was called is on disk.
+   */
+  flush(): Promise<void> {
+    if (this.saveTimer) {
+      clearTimeout(this.saveTimer);
+      this.saveTimer = undefined;
+    }
+    const run = this.saving.then(() => this.saveIfChanged());
+    this.saving = run.catch(() => undefined);
+    return run;
+  }
+
+  private async saveIfChanged(): Promise<void> {
+    if (!this.path || this.version === this.savedVersion) return;
+    // A save takes many turns of the event loop (so that requests are answered meanwhile), during which adds
+    // and deletes go on: it writes the snapshot taken here, and changes made later leave the store dirty.
+    const version = this.version;
+    const { contents, vectors } = this.snapshot();
+    this.savingVectors = vectors;
+    try {
+      await writeVectorFile(this.path, contents, vectors, this.saveStepMs);
+    } finally {
+      this.savingVectors = undefined;
+    }
+    this.savedVersion = version;
+  }
+
+  /**
+   * The store as it is now. The id, text and metadata arrays are copied, which is cheap (references; strings
+   * and metadata objects are replaced, never changed in place). The vectors are not: copying them would block
+   * the event loop for ~10 ms per 11k chunks and double the largest allocation for every save. Instead, while
+   * the save runs, writes to a slot keep its old vector aside first (copy on write, one slot at a time: see
+   * VectorSnapshot), which costs nothing when nothing changes during the save.
+   */
+  private snapshot(): { contents: VectorFileContents; vectors: VectorSnapshot } {
+    const count = this.ids.length;
+    return {
+      contents: {
+        embeddingModelId: this.embeddingModelId,
+        dimensions: this.dimensions,
+        count,
+        ids: this.ids.slice(),
+        texts: this.texts.slice(),
+        metadata: this.metadata.slice(),
+      },
+      vectors: new VectorSnapshot(this.columns, this.capacity, count, this.dimensions),
+    };
+  }
+
+  private changed(): void {
+    this.version += 1;
+    if (!this.path || this.saveTimer) return;
+    // Not reset by later changes, so that a long ingestion still saves every saveDelayMs.
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      // A failed background save leaves the store dirty: the next flush() retries it and reports the error.
+      this.flush().catch(() => undefined);
+    }, this.saveDelayMs);
+    this.saveTimer.unref();
+  }
+
+  private nearest(query: number[], k: number, filter?: LocalVectorStoreFilter): Ranked<number>[] {
+    const dims = this.dimensions;
+    const size = this.ids.length;
+    if (size === 0 || k <= 0) return [];
+    if (query.length !== dims) {
+      throw new BadRequestError(`The query vector has ${query.length} dimensions; this store holds ${dims}.`);
+    }
+    const scores = scoreColumns(this.columns, this.capacity, size, normalised(query));
+    return bestSlots(scores, k, this.matcher(filter));
+  }
+
+  /** Writes `vectors[i]`, scaled to unit length, into slot `slots[i]`, keeping a save's snapshot intact. */
+  private writeVectors(slots: number[], vectors: number[][]): void {
+    for (const slot of slots) this.savingVectors?.preserve(this.columns, slot);
+    writeSlots(this.columns, this.capacity, this.dimensions, slots, vectors);
+  }
+
+  /** Copies vectors between slots (`moves` holds (from, to) pairs), keeping a save's snapshot intact. */
+  private moveVectors(moves: number[]): void {
+    if (moves.length === 0) return;
+    for (let m = 1; m < moves.length; m += 2) this.savingVectors?.preserve(this.columns, moves[m]);
+    moveSlots(this.columns, this.capacity, this.dimensions, moves);
+  }
+
+  private matcher(filter?: LocalVectorStoreFilter): ((slot: number) => boolean) | undefined {
+    if (!filter) return undefined;
+    if (typeof filter === "function") return (slot) => filter(this.documentAt(slot));
+    const entries = Object.entries(filter);
+    if (entries.length === 0) return undefined;
+    return (slot) => {
+      const meta = this.metadata[slot];
+      for (const [key, value] of entries) if (meta[key] !== value) return false;
+      return true;
+    };
+  }
+
+  private documentAt(slot: number): DocumentInterface {
+    return new Document({
+      pageContent: this.texts[slot],
+      metadata: { ...this.metadata[slot] },
+      id: this.ids[slot],
+    });
+  }
+
+  private ensureCapacity(slots: number): void {
+    if (slots <= this.capacity) return;
+    // Doubling keeps appends amortised O(1): every column moves when the capacity grows.
+    const capacity = Math.max(slots, this.capacity * 2, 64);
+    this.columns = growColumns(this.columns, this.capacity, this.ids.length, this.dimensions, capacity);
+    this.capacity = capacity;
+  }
+
+  /** Takes the contents of a file read by `load` (already checked against the embedder). */
+  private restore(file: LoadedVectorFile): void {
+    if (file.count === 0) return;
+    this.dimensions = file.dimensions;
+    this.capacity = file.count;
+    this.columns = rowsToColumns(file.vectors, file.count, file.dimensions);
+    this.ids = file.ids;
+    this.texts = file.texts;
+    this.metadata = file.metadata;
+    for (let slot = 0; slot < file.count; slot++) {
+      this.slotOf.set(file.ids[slot], slot);
+      this.bm25.add(file.ids[slot], file.texts[slot]);
+    }
+    this.version = this.savedVersion = 0;
+  }
+}
