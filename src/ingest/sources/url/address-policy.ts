@@ -70,7 +70,10 @@ export function nonPublicKind(address: string): string | undefined {
   // (2130706433, 0x7f.1). Those never come from DNS, nor from a parsed URL: WHATWG rewrites them to dotted quads.
   if (isIP(bare) === 0 || !ipaddr.isValid(bare)) return "not an IP address";
   const ip = ipaddr.parse(bare);
-  if (ip instanceof ipaddr.IPv4) return rangeKind(ip.range(), IPV4_KINDS);
+  if (ip instanceof ipaddr.IPv4) {
+    const range = ip.range();
+    return range === "unicast" ? undefined : kindOf(range, IPV4_KINDS);
+  }
   const embedded = embeddedIPv4(ip);
   if (embedded) {
     const [form, ipv4] = embedded;
@@ -78,11 +81,17 @@ export function nonPublicKind(address: string): string | undefined {
     return kind && `${form} of ${ipv4}, ${kind}`;
   }
   const range = ip.range();
-  if (range !== "unicast") return rangeKind(range, IPV6_KINDS);
+  if (range !== "unicast") return kindOf(range, IPV6_KINDS);
   return ip.match(GLOBAL_UNICAST) ? undefined : "a reserved IPv6 address (outside 2000::/3)";
 }
 
-/** True for an address on the public internet; the default AddressPolicy. */
+/**
+ * True for an address on the public internet; the default AddressPolicy.
+ *
+ * @example
+ * isPublicAddress("8.8.8.8"); // true
+ * isPublicAddress("::ffff:169.254.169.254"); // false: the IPv4-mapped form of a link-local address
+ */
 export function isPublicAddress(address: string): boolean {
   return nonPublicKind(address) === undefined;
 }
@@ -109,8 +118,7 @@ export function allowPolicy(allow: string[]): AddressPolicy {
   };
 }
 
-function rangeKind(range: string, kinds: Record<string, string>): string | undefined {
-  if (range === "unicast") return undefined;
+function kindOf(range: string, kinds: Record<string, string>): string {
   return kinds[range] ?? `a special-purpose address (${range})`;
 }
 
