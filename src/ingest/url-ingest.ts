@@ -1,9 +1,9 @@
 // Ingesting web pages and files by URL (`POST /ingest {"urls"}`, recipe sources, the CLI): the URL source
 // fetches them with its SSRF guard, and what it refuses or cannot fetch is reported in `failed` beside the
 // pipeline's own failures. URL_ALLOW_ADDRESSES opens chosen private ranges (an intranet) on purpose.
-import { BlockList, isIP } from "node:net";
 import type { IngestPipeline, IngestReport } from "./pipeline.ts";
-import { type AddressPolicy, isPublicAddress, type UrlSkipped, urlSource } from "./sources/url.ts";
+import { allowPolicy } from "./sources/url/address-policy.ts";
+import { type UrlSkipped, urlSource } from "./sources/url/url-source.ts";
 
 export interface UrlIngestOptions {
   pipeline: IngestPipeline;
@@ -27,20 +27,4 @@ export async function ingestUrls(urls: string[], options: UrlIngestOptions): Pro
   for (const s of skipped)
     report.failed.push({ name: s.url, error: s.error, code: s.code, status: s.status });
   return report;
-}
-
-/** Public addresses, plus the ranges an operator opened. */
-export function allowPolicy(allow: string[]): AddressPolicy {
-  if (allow.length === 0) return {};
-  const opened = new BlockList();
-  for (const entry of allow) {
-    const [address, bits] = entry.split("/");
-    const family = isIP(address) === 6 ? "ipv6" : "ipv4";
-    if (bits === undefined) opened.addAddress(address, family);
-    else opened.addSubnet(address, Number(bits), family);
-  }
-  return {
-    allow: (address, family) =>
-      isPublicAddress(address) || opened.check(address, family === 6 ? "ipv6" : "ipv4"),
-  };
 }

@@ -10,15 +10,14 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { SourceBlob } from "../../src/ingest/sources/blob.ts";
+import { type AddressPolicy, isPublicAddress } from "../../src/ingest/sources/url/address-policy.ts";
+import type { Lookup } from "../../src/ingest/sources/url/pinned-fetch.ts";
+import { checkUrl } from "../../src/ingest/sources/url/url-policy.ts";
 import {
-  type AddressPolicy,
-  checkUrl,
-  isPublicAddress,
-  type Lookup,
   type UrlSkipped,
   type UrlSourceOptions,
   urlSource,
-} from "../../src/ingest/sources/url.ts";
+} from "../../src/ingest/sources/url/url-source.ts";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../fixtures");
 const MIB = 1024 * 1024;
