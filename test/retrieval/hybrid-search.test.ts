@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
-import { CounselRetriever } from "../../src/retrieval/retriever.ts";
 import type { ScoredDocument } from "../../src/retrieval/types.ts";
 import { LocalVectorStore } from "../../src/store/local-vector-store.ts";
 import { sampleChunks } from "./scifact-sample.ts";
@@ -90,21 +89,5 @@ describe("HybridSearcher", () => {
     const filtered = await searcher.search("obesity genetics", { k: 5, filter: { doc_id: "29025270" } });
     expect(filtered.map((h) => h.document.id)).toEqual(["29025270"]);
     expect(await searcher.search("obesity", { k: 0 })).toEqual([]);
-  });
-});
-
-describe("CounselRetriever", () => {
-  it("returns the searcher's documents in rank order with their score in metadata", async () => {
-    const store = await sampleStore();
-    const searcher = new HybridSearcher({ store });
-    const retriever = new CounselRetriever({ searcher, k: 4 });
-    const docs = await retriever.invoke("Albendazole is used to treat lymphatic filariasis.");
-    const hits = await searcher.search("Albendazole is used to treat lymphatic filariasis.", { k: 4 });
-    expect(docs.map((d) => d.id)).toEqual(hits.map((h) => h.document.id));
-    expect(docs.map((d) => d.metadata.score)).toEqual(hits.map((h) => h.score));
-    expect(docs[0].metadata.doc_id).toBe("1215116");
-
-    const only = new CounselRetriever({ searcher, k: 4, filter: { doc_id: "13734012" } });
-    expect((await only.invoke("prion")).map((d) => d.id)).toEqual(["13734012"]);
   });
 });
