@@ -187,6 +187,20 @@ describe("parseChainConfig", () => {
     ).toEqual(["chains/qa.yaml: retrieval.weights: only for search: hybrid (this one is similarity)"]);
   });
 
+  it("refuses in an advisor chain what the advisor does not use", () => {
+    const advisor = VALID.replace("name: qa", "name: advisor").replace("type: qa", "type: advisor");
+    expect(
+      problems(
+        `${advisor}  scoreThreshold: 0.2\ncache: { llm: true }\nvariants:\n  a: { weight: 1 }\n`,
+        "chains/advisor.yaml",
+      ),
+    ).toEqual([
+      "chains/advisor.yaml: variants: only for type qa (the advisor runs no experiments)",
+      "chains/advisor.yaml: cache.llm: only for type qa (the advisor uses no LLM cache)",
+      "chains/advisor.yaml: retrieval.scoreThreshold: only for type qa (the advisor's search keeps every chunk it retrieves)",
+    ]);
+  });
+
   describe("variants", () => {
     const withVariants = (variants: string) => `${VALID}variants:\n${variants}`;
 

@@ -126,6 +126,16 @@ const chainSchema = z
     const refuse = (path: (string | number)[], message: string) =>
       ctx.addIssue({ code: "custom", path, message });
     if (config.advisor && config.type !== "advisor") refuse(["advisor"], "only for type advisor");
+    // What the advisor does not use would otherwise be accepted and silently do nothing.
+    if (config.type === "advisor") {
+      if (config.variants) refuse(["variants"], "only for type qa (the advisor runs no experiments)");
+      if (config.cache.llm) refuse(["cache", "llm"], "only for type qa (the advisor uses no LLM cache)");
+      if (config.retrieval.scoreThreshold !== undefined)
+        refuse(
+          ["retrieval", "scoreThreshold"],
+          "only for type qa (the advisor's search keeps every chunk it retrieves)",
+        );
+    }
     // Options of a search mode that the chain (or the variant that sets them) does not run.
     const modeOptions = (retrieval: { weights?: unknown; mmr?: unknown }, search: Search, at: string[]) => {
       if (retrieval.weights && search !== "hybrid")
