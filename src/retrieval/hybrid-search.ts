@@ -37,9 +37,9 @@ export interface HybridSearcherOptions {
 
 /** Maximal marginal relevance: `fetchK` chunks by similarity, from which k are picked one by one. */
 export interface MmrOptions {
-  /** Candidates fetched by similarity (k at least). Default {@link defaultFetchK}. */
+  /** Candidates fetched by similarity (k at least). Default the larger of 20 and 4 × k. */
   fetchK?: number;
-  /** 1 ranks by relevance alone, 0 by diversity alone. Default 0.5, as LangChain's. */
+  /** 1 ranks by relevance alone, 0 by diversity alone. Default 0.5, as in LangChain's stores. */
   lambda?: number;
 }
 
@@ -50,10 +50,10 @@ export const DEFAULT_FUSION: FusionMethod = "weighted";
 export const DEFAULT_FUSION_WEIGHTS: FusionWeights = { vector: 0.15, lexical: 0.85 };
 export const DEFAULT_CANDIDATES = 100;
 
-export const DEFAULT_MMR_LAMBDA = 0.5;
+const DEFAULT_MMR_LAMBDA = 0.5;
 
-/** LangChain's retriever fetches 20 for its k of 4; a larger k gets 4 candidates per result to choose from. */
-export function defaultFetchK(k: number): number {
+// LangChain's stores fetch 20 candidates unless told (for its default k of 4); a larger k gets 4 per result.
+function defaultFetchK(k: number): number {
   return Math.max(20, 4 * k);
 }
 
