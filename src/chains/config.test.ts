@@ -164,6 +164,43 @@ describe("parseChainConfig", () => {
     ]);
   });
 
+  it("takes MMR options for search mmr", () => {
+    const mmr = VALID.replace("search: hybrid", "search: mmr\n  mmr: { fetchK: 40, lambda: 0.7 }");
+    expect(parseChainConfig(mmr, "qa.yaml").retrieval).toEqual({
+      k: 5,
+      search: "mmr",
+      mmr: { fetchK: 40, lambda: 0.7 },
+    });
+    expect(problems(mmr.replace("lambda: 0.7", "lambda: 2"))).toEqual([
+      "chains/qa.yaml: retrieval.mmr.lambda: expected a number between 0 and 1, got 2",
+    ]);
+  });
+
+  it("refuses options of a search mode the chain does not run", () => {
+    expect(problems(`${VALID}  mmr: { lambda: 0.7 }\n`)).toEqual([
+      "chains/qa.yaml: retrieval.mmr: only for search: mmr (this one is hybrid)",
+    ]);
+    expect(
+      problems(
+        `${VALID.replace("search: hybrid", "search: similarity")}  weights: { lexical: 1, vector: 0 }\n`,
+      ),
+    ).toEqual(["chains/qa.yaml: retrieval.weights: only for search: hybrid (this one is similarity)"]);
+  });
+
+  it("refuses in an advisor chain what the advisor does not use", () => {
+    const advisor = VALID.replace("name: qa", "name: advisor").replace("type: qa", "type: advisor");
+    expect(
+      problems(
+        `${advisor}  scoreThreshold: 0.2\ncache: { llm: true }\nvariants:\n  a: { weight: 1 }\n`,
+        "chains/advisor.yaml",
+      ),
+    ).toEqual([
+      "chains/advisor.yaml: variants: only for type qa (the advisor runs no experiments)",
+      "chains/advisor.yaml: cache.llm: only for type qa (the advisor uses no LLM cache)",
+      "chains/advisor.yaml: retrieval.scoreThreshold: only for type qa (the advisor's search keeps every chunk it retrieves)",
+    ]);
+  });
+
   describe("variants", () => {
     const withVariants = (variants: string) => `${VALID}variants:\n${variants}`;
 
@@ -190,6 +227,23 @@ describe("parseChainConfig", () => {
       expect(problems(withVariants("  a:\n    weight: 0\n  b:\n    weight: 0\n"))).toEqual([
         "chains/qa.yaml: variants: expected at least one variant with a weight above 0",
       ]);
+    });
+
+    it("refuses a variant's options for a search mode it does not run, not those it inherits", () => {
+      expect(
+        problems(withVariants("  diverse:\n    weight: 1\n    retrieval: { mmr: { lambda: 0.3 } }\n")),
+      ).toEqual([
+        "chains/qa.yaml: variants.diverse.retrieval.mmr: only for search: mmr (this one is hybrid)",
+      ]);
+      const weighted = VALID.replace(
+        "search: hybrid",
+        "search: hybrid\n  weights: { lexical: 0.5, vector: 0.5 }",
+      );
+      const config = parseChainConfig(
+        `${weighted}variants:\n  diverse:\n    weight: 1\n    retrieval: { search: mmr, mmr: { lambda: 0.3 } }\n`,
+        "qa.yaml",
+      );
+      expect(config.variants?.diverse.retrieval).toEqual({ search: "mmr", mmr: { lambda: 0.3 } });
     });
 
     it("checks a variant that switches to bedrock has a model id", () => {

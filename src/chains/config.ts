@@ -43,6 +43,11 @@ const retrievalFields = {
   filter: filterSchema,
   /** Hybrid search only: how much the keyword (BM25) and the vector side count in the fused score. */
   weights: z.strictObject({ lexical: between(0, 1), vector: between(0, 1) }),
+  /** MMR search only: candidates fetched by similarity, and relevance (1) against diversity (0). */
+  mmr: z.strictObject({
+    fetchK: between(1, 1000, { int: true }).optional(),
+    lambda: between(0, 1).optional(),
+  }),
 };
 
 const modelSchema = z.strictObject({
@@ -59,6 +64,7 @@ const retrievalSchema = z.strictObject({
   scoreThreshold: retrievalFields.scoreThreshold.optional(),
   filter: retrievalFields.filter.optional(),
   weights: retrievalFields.weights.optional(),
+  mmr: retrievalFields.mmr.optional(),
 });
 
 /** An experiment arm: overrides part of the chain; `weight` is its share of traffic (relative to the others). */
@@ -117,29 +123,47 @@ const chainSchema = z
     advisor: advisorSchema.optional(),
   })
   .superRefine((config, ctx) => {
-    if (config.advisor && config.type !== "advisor")
-      ctx.addIssue({ code: "custom", path: ["advisor"], message: "only for type advisor" });
+    const refuse = (path: (string | number)[], message: string) =>
+      ctx.addIssue({ code: "custom", path, message });
+    if (config.advisor && config.type !== "advisor") refuse(["advisor"], "only for type advisor");
+    // What the advisor does not use would otherwise be accepted and silently do nothing.
+    if (config.type === "advisor") {
+      if (config.variants) refuse(["variants"], "only for type qa (the advisor runs no experiments)");
+      if (config.cache.llm) refuse(["cache", "llm"], "only for type qa (the advisor uses no LLM cache)");
+      if (config.retrieval.scoreThreshold !== undefined)
+        refuse(
+          ["retrieval", "scoreThreshold"],
+          "only for type qa (the advisor's search keeps every chunk it retrieves)",
+        );
+    }
+    // Options of a search mode that the chain (or the variant that sets them) does not run.
+    const modeOptions = (retrieval: { weights?: unknown; mmr?: unknown }, search: Search, at: string[]) => {
+      if (retrieval.weights && search !== "hybrid")
+        refuse([...at, "weights"], `only for search: hybrid (this one is ${search})`);
+      if (retrieval.mmr && search !== "mmr")
+        refuse([...at, "mmr"], `only for search: mmr (this one is ${search})`);
+    };
+    modeOptions(config.retrieval, config.retrieval.search, ["retrieval"]);
     const bedrockNeedsId = (model: Partial<ChainModel>, at: (string | number)[]) => {
       if (model.provider === "bedrock" && !model.id)
-        ctx.addIssue({
-          code: "custom",
-          path: [...at, "id"],
-          message: "required when model.provider is bedrock (set it here, or MODEL_ID for every chain)",
-        });
+        refuse(
+          [...at, "id"],
+          "required when model.provider is bedrock (set it here, or MODEL_ID for every chain)",
+        );
     };
     bedrockNeedsId(config.model, ["model"]);
     const variants = Object.entries(config.variants ?? {});
-    for (const [variant, v] of variants)
+    for (const [variant, v] of variants) {
       bedrockNeedsId({ ...config.model, ...v.model }, ["variants", variant, "model"]);
+      const search = v.retrieval?.search ?? config.retrieval.search;
+      modeOptions(v.retrieval ?? {}, search, ["variants", variant, "retrieval"]);
+    }
     if (variants.length > 0 && variants.every(([, v]) => v.weight === 0))
-      ctx.addIssue({
-        code: "custom",
-        path: ["variants"],
-        message: "expected at least one variant with a weight above 0",
-      });
+      refuse(["variants"], "expected at least one variant with a weight above 0");
   });
 
 type ChainModel = z.output<typeof modelSchema>;
+type Search = z.output<typeof retrievalFields.search>;
 
 export type ChainConfig = z.output<typeof chainSchema>;
 export type ChainType = ChainConfig["type"];

@@ -69,8 +69,8 @@ export interface QaChainOptions {
   /** The chain's prompt (loadPrompt); required with a chat model. */
   prompt?: PromptTemplate;
   /**
-   * A generative model for providers other than "extractive", built by the model factory from `config.model`
-   * (id, temperature, maxTokens). TODO(bedrock): the factory is not written yet; tests pass a fake chat model.
+   * A generative model for providers other than "extractive", made from `config.model` (id, temperature,
+   * maxTokens) by the composition root with `createBedrockChatModel`; tests pass a fake chat model.
    */
   chatModel?: BaseChatModel;
 }
@@ -175,7 +175,7 @@ function answerStep({ config, answerer, prompt, chatModel }: QaChainOptions): An
 
   if (!chatModel)
     throw new Error(
-      `Chain "${config.name}": model.provider ${provider} needs a chat model, and none was given (the ${provider} model factory is not wired yet).`,
+      `Chain "${config.name}": model.provider ${provider} needs a chat model, and none was given: pass chatModel (createBedrockChatModel makes it from the chain's model settings).`,
     );
   if (!prompt) throw new Error(`Chain "${config.name}": a generative model needs the chain's prompt.`);
   const generate = prompt.pipe(chatModel).pipe(new StringOutputParser());

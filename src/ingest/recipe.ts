@@ -77,6 +77,17 @@ const typesSchema = z.strictObject({
     .prefault({}),
 });
 
+const TEXTRACT_FEATURES = ["LAYOUT", "TABLES", "FORMS"] as const;
+
+// Textract would also find (and bill) signatures, but the text made from its blocks keeps none of them.
+const textractFeature = z
+  .string({ error: `expected one of ${TEXTRACT_FEATURES.join(", ")}` })
+  .refine((feature) => feature !== "SIGNATURES", {
+    error: "SIGNATURES is not available: detected signatures are not kept in the text",
+    abort: true,
+  })
+  .pipe(z.enum(TEXTRACT_FEATURES));
+
 const recipeSchema = z.strictObject({
   name: z.string({ error: "expected a recipe name" }).regex(NAME, {
     error: "expected a recipe name (a-z, 0-9, - and _)",
@@ -94,10 +105,8 @@ const recipeSchema = z.strictObject({
       // Omitted: TEXTRACT_ENABLED decides.
       enabled: bool().optional(),
       features: z
-        .array(z.enum(["LAYOUT", "TABLES", "FORMS", "SIGNATURES"]), {
-          error: "expected a list of LAYOUT, TABLES, FORMS, SIGNATURES",
-        })
-        .default(() => ["LAYOUT", "TABLES", "FORMS"] as ("LAYOUT" | "TABLES" | "FORMS")[]),
+        .array(textractFeature, { error: "expected a list of LAYOUT, TABLES, FORMS" })
+        .default(() => [...TEXTRACT_FEATURES]),
       keepHeadersFooters: bool().default(false),
       timeoutMs: int(1000, 3_600_000).default(900_000),
     })

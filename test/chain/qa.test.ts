@@ -1,16 +1,20 @@
 // The qa chain over real document text (test/fixtures, origins in SOURCES.md), with the repository's own
-// chains/qa.yaml and prompts/qa.md. The searcher is a small term-overlap stand-in for the hybrid retriever.
+// chains/qa.yaml and prompts/qa.md. The searcher is a small term-overlap stand-in for the hybrid retriever,
+// except where a chain's search mode is under test.
 
 import path from "node:path";
-import type { Document } from "@langchain/core/documents";
+import { Document } from "@langchain/core/documents";
 import { FakeListChatModel } from "@langchain/core/utils/testing";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type ChainConfig, loadChainConfigs } from "../../src/chains/config.ts";
+import { type ChainConfig, loadChainConfigs, parseChainConfig } from "../../src/chains/config.ts";
 import { loadPrompt } from "../../src/chains/prompts.ts";
 import { buildQaChain, type QaChunk, type QaResult, streamQa } from "../../src/chains/qa.ts";
+import { chainSearcher } from "../../src/chains/searcher.ts";
 import type { MetadataFilter, ScoredDocument, Searcher, SearchOptions } from "../../src/contracts/search.ts";
 import { BadRequestError } from "../../src/errors.ts";
 import { ABSTAIN_ANSWER, ExtractiveAnswerer } from "../../src/models/chat/extractive.ts";
+import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
+import { LocalVectorStore } from "../../src/store/local/local-vector-store.ts";
 import { terms } from "../../src/text/analysis.ts";
 import { corpus } from "../helpers/corpus.ts";
 import { ROOT } from "../helpers/services.ts";
@@ -239,5 +243,52 @@ describe("qa chain", () => {
       expect(result).toMatchObject({ answer: ABSTAIN_ANSWER, sources: [], abstained: true });
       expect(calls).toEqual([]);
     });
+  });
+});
+
+describe("qa chain with search: mmr", () => {
+  // The memo indexed twice, as when the same file is uploaded under another name.
+  async function storeWithCopy() {
+    const store = new LocalVectorStore(new LocalHashEmbeddings());
+    const memo = corpus().find((d) => d.id === "memo-1") as Document;
+    const copy = new Document({
+      pageContent: memo.pageContent,
+      metadata: { source: "memo-copy.pdf" },
+      id: "copy",
+    });
+    const docs = [...corpus(), copy];
+    await store.addDocuments(docs, { ids: docs.map((d) => d.id as string) });
+    return store;
+  }
+  const chainFile = (search: string) =>
+    parseChainConfig(
+      `name: qa\ntype: qa\nprompt: qa\nmodel: { provider: extractive }\nretrieval: { k: 4, search: ${search} }\n`,
+      "chains/qa.yaml",
+    );
+  const ask = async (config: ChainConfig, store: LocalVectorStore) =>
+    buildQaChain({ config, searcher: chainSearcher(config, store) }).invoke({
+      question: "How many bottles of water were delivered?",
+    });
+
+  it("retrieves one of two identical chunks where similarity retrieves both, and still answers", async () => {
+    const store = await storeWithCopy();
+    const similar = await ask(chainFile("similarity"), store);
+    const diverse = await ask(chainFile("mmr"), store);
+    const memos = (result: QaResult) => result.sources.filter((s) => ["memo-1", "copy"].includes(s.id));
+    expect(memos(similar)).toHaveLength(2);
+    expect(memos(diverse)).toHaveLength(1);
+    expect(diverse.sources).toHaveLength(4);
+    expect(diverse.sources[0]).toMatchObject({ cited: true, score: 1 });
+    expect(diverse.sources.map((s) => s.score)).toEqual([1, 1 / 2, 1 / 3, 1 / 4]);
+    expect(diverse.answer).toContain("20,000");
+  });
+
+  it("takes fetchK and lambda from the chain's retrieval.mmr", async () => {
+    const store = await storeWithCopy();
+    const ids = (result: QaResult) => result.sources.map((s) => s.id).sort();
+    const similar = await ask(chainFile("similarity"), store);
+    // lambda 1 weighs relevance alone: the same chunks as similarity search, duplicates and all.
+    expect(ids(await ask(chainFile("mmr, mmr: { lambda: 1 }"), store))).toEqual(ids(similar));
+    expect(ids(await ask(chainFile("mmr, mmr: { fetchK: 4 }"), store))).toEqual(ids(similar));
   });
 });

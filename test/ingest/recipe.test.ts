@@ -66,6 +66,15 @@ describe("loadRecipe", () => {
     ]);
   });
 
+  it("refuses Textract's SIGNATURES, whose findings no text keeps", async () => {
+    expect(await problems("signatures", "textract:\n  features: [LAYOUT, SIGNATURES]\n")).toEqual([
+      "textract.features.1: SIGNATURES is not available: detected signatures are not kept in the text",
+    ]);
+    expect(await problems("queries", "textract:\n  features: [QUERIES]\n")).toEqual([
+      'textract.features.0: expected one of "LAYOUT", "TABLES", "FORMS", got "QUERIES"',
+    ]);
+  });
+
   it("refuses a name that differs from the file name", async () => {
     const [problem] = await problems("mine", "name: yours\n");
     expect(problem).toContain('name: expected "mine"');

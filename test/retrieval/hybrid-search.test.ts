@@ -1,8 +1,9 @@
+import { Document } from "@langchain/core/documents";
+import { FakeEmbeddings, FakeVectorStore } from "@langchain/core/utils/testing";
 import { describe, expect, it } from "vitest";
 import type { ScoredDocument } from "../../src/contracts/search.ts";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
-import { CounselRetriever } from "../../src/retrieval/retriever.ts";
 import { LocalVectorStore } from "../../src/store/local/local-vector-store.ts";
 import { sampleChunks } from "./scifact-sample.ts";
 
@@ -93,18 +94,70 @@ describe("HybridSearcher", () => {
   });
 });
 
-describe("CounselRetriever", () => {
-  it("returns the searcher's documents in rank order with their score in metadata", async () => {
+describe("HybridSearcher in mmr mode", () => {
+  // SciFact 1904291 ("…symptoms of hypoglycaemia…") indexed three times, as a paper mirrored by two sources
+  // would be: once more whole, once without its title line.
+  const EVIDENCE = "1904291";
+  const QUERY = "hypoglycemia symptoms";
+  async function storeWithNearDuplicates() {
     const store = await sampleStore();
-    const searcher = new HybridSearcher({ store });
-    const retriever = new CounselRetriever({ searcher, k: 4 });
-    const docs = await retriever.invoke("Albendazole is used to treat lymphatic filariasis.");
-    const hits = await searcher.search("Albendazole is used to treat lymphatic filariasis.", { k: 4 });
-    expect(docs.map((d) => d.id)).toEqual(hits.map((h) => h.document.id));
-    expect(docs.map((d) => d.metadata.score)).toEqual(hits.map((h) => h.score));
-    expect(docs[0].metadata.doc_id).toBe("1215116");
+    const [original] = await store.getByIds([EVIDENCE]);
+    const [, ...body] = original.pageContent.split("\n");
+    const copies = [
+      new Document({ pageContent: original.pageContent, metadata: { doc_id: EVIDENCE }, id: "mirror" }),
+      new Document({ pageContent: body.join("\n"), metadata: { doc_id: EVIDENCE }, id: "untitled" }),
+    ];
+    await store.addDocuments(copies, { ids: copies.map((c) => c.id as string) });
+    return store;
+  }
+  const copiesOf = (hits: ScoredDocument[]) =>
+    hits.filter((h) => [EVIDENCE, "mirror", "untitled"].includes(h.document.id as string));
 
-    const only = new CounselRetriever({ searcher, k: 4, filter: { doc_id: "13734012" } });
-    expect((await only.invoke("prion")).map((d) => d.id)).toEqual(["13734012"]);
+  it("keeps one of near-duplicates that fill vector search's top results, and stays relevant", async () => {
+    const store = await storeWithNearDuplicates();
+    const vector = await new HybridSearcher({ store, mode: "vector" }).search(QUERY, { k: 5 });
+    const mmr = await new HybridSearcher({ store, mode: "mmr" }).search(QUERY, { k: 5 });
+    expect(copiesOf(vector)).toHaveLength(3);
+    expect(copiesOf(mmr)).toHaveLength(1);
+    expect(mmr).toHaveLength(5);
+    expect(rankOf(mmr, EVIDENCE)).toBe(1);
+    // Every pick comes from the vector search's candidates (the default fetchK: 20 for k = 5).
+    const candidates = await new HybridSearcher({ store, mode: "vector" }).search(QUERY, { k: 20 });
+    for (const hit of mmr) expect(rankOf(candidates, hit.document.id as string)).toBeLessThanOrEqual(20);
+  });
+
+  it("scores each result 1 / its rank, since MMR returns no scores", async () => {
+    const store = await storeWithNearDuplicates();
+    const mmr = await new HybridSearcher({ store, mode: "mmr" }).search(QUERY, { k: 4 });
+    expect(mmr.map((h) => h.score)).toEqual([1, 1 / 2, 1 / 3, 1 / 4]);
+  });
+
+  it.each([
+    ["lambda 1 ranks by relevance alone", { lambda: 1 }],
+    ["fetchK = k leaves nothing else to pick from", { fetchK: 5 }],
+  ])("picks what vector search picks when %s", async (_, mmr) => {
+    const store = await storeWithNearDuplicates();
+    const ids = (hits: ScoredDocument[]) => new Set(hits.map((h) => h.document.id));
+    const vector = await new HybridSearcher({ store, mode: "vector" }).search(QUERY, { k: 5 });
+    const picked = await new HybridSearcher({ store, mode: "mmr", mmr }).search(QUERY, { k: 5 });
+    expect(ids(picked)).toEqual(ids(vector));
+  });
+
+  it("honours the metadata filter", async () => {
+    const store = await storeWithNearDuplicates();
+    const hits = await new HybridSearcher({ store, mode: "mmr" }).search(QUERY, {
+      k: 5,
+      filter: { doc_id: EVIDENCE },
+    });
+    expect(hits.map((h) => h.document.id).sort()).toEqual([EVIDENCE, "mirror", "untitled"].sort());
+  });
+
+  it("names a store that has no maximal marginal relevance search", async () => {
+    const store = Object.assign(new FakeVectorStore(new FakeEmbeddings()), {
+      lexicalSearch: async () => [],
+    });
+    await expect(new HybridSearcher({ store, mode: "mmr" }).search(QUERY, { k: 5 })).rejects.toThrow(
+      /FakeVectorStore has no maximal marginal relevance search/,
+    );
   });
 });
