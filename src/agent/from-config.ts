@@ -13,7 +13,7 @@ import { type AdvisorHandle, createAdvisor } from "./advisor.ts";
 import { preloadTypeScriptLibs } from "./code-check.ts";
 import { createGenerateCodeTool } from "./tools/generate-code.ts";
 import { createSearchTool } from "./tools/search-knowledge-base.ts";
-import { createWriteReportTool } from "./tools/write-report.ts";
+import { createWriteReportTool } from "./tools/write-report/tool.ts";
 import type { AdvisorEvent } from "./turn.ts";
 
 export interface AdvisorDeps {
