@@ -14,9 +14,10 @@ import type { ChatHistoryFactory } from "../store/chat-history.ts";
 import type { ReportStore } from "../store/report-store.ts";
 import { type AdvisorHandle, createAdvisor } from "./advisor.ts";
 import { preloadTypeScriptLibs } from "./code-check.ts";
-import { createGenerateCodeTool } from "./tools/generate-code.ts";
+import { createGenerateCodeTool, loadGenerateCodePrompts } from "./tools/generate-code.ts";
 import { createSearchTool } from "./tools/search-knowledge-base.ts";
-import { createWriteReportTool } from "./tools/write-report.ts";
+import { loadWriteReportPrompts } from "./tools/write-report/prompts.ts";
+import { createWriteReportTool } from "./tools/write-report/tool.ts";
 import type { AdvisorEvent } from "./turn.ts";
 
 export interface AdvisorDeps {
@@ -67,7 +68,8 @@ export async function advisorsFromConfig(
     // The TypeScript checker parses its lib files on first use (about a second on the event loop): now, at
     // start, rather than in the first request that asks for code.
     if (config.advisor?.tools.includes("generate_code")) preloadTypeScriptLibs();
-    const reportPrompt = await loadPrompt(deps.promptsDir, "write-report", "advisor");
+    const reportPrompts = await loadWriteReportPrompts(deps.promptsDir);
+    const codePrompts = await loadGenerateCodePrompts(deps.promptsDir);
     const forTenant = (tenant: AdvisorTenant): AdvisorHandle => {
       const searcher = chainSearcher(config, tenant.index);
       return createAdvisor({
@@ -85,11 +87,11 @@ export async function advisorsFromConfig(
             searcher,
             model,
             reports: tenant.reports,
-            prompt: reportPrompt,
+            prompts: reportPrompts,
             k: config.retrieval.k,
             filter: config.retrieval.filter,
           }),
-          generate_code: createGenerateCodeTool({ model }),
+          generate_code: createGenerateCodeTool({ model, prompts: codePrompts }),
         },
       });
     };

@@ -13,8 +13,14 @@ import { describe, expect, it } from "vitest";
 import {
   createGenerateCodeTool,
   type GeneratedCode,
+  loadGenerateCodePrompts,
   parseReply,
 } from "../../src/agent/tools/generate-code.ts";
+import { parsePrompt } from "../../src/chains/prompts.ts";
+import { ROOT } from "../helpers/services.ts";
+
+// The repository's prompts/generate-code*.md, as the service loads them.
+const prompts = await loadGenerateCodePrompts(path.join(ROOT, "prompts"));
 
 /** LangChain's fake chat model, keeping the messages of every call it answers. */
 class RecordingChatModel extends FakeListChatModel {
@@ -41,7 +47,7 @@ async function callTool(
   config?: RunnableConfig,
   maxRepairs?: number,
 ): Promise<{ content: string; artifact: GeneratedCode }> {
-  const tool = createGenerateCodeTool({ model, maxRepairs });
+  const tool = createGenerateCodeTool({ model, prompts, maxRepairs });
   const message = (await tool.invoke(
     { type: "tool_call", id: "call_1", name: "generate_code", args },
     config,
@@ -290,14 +296,24 @@ describe("generate_code", () => {
   });
 
   it("validates its input: a task is required and the language defaults to TypeScript", async () => {
-    const tool = createGenerateCodeTool({ model: fakeModel([VALID_TS_REPLY]) });
+    const tool = createGenerateCodeTool({ model: fakeModel([VALID_TS_REPLY]), prompts });
     await expect(tool.invoke({ task: "   " })).rejects.toThrow(/did not match expected schema/);
     await expect(tool.invoke({ task: "x", language: "cobol" })).rejects.toThrow(
       /did not match expected schema/,
     );
     // Called with plain arguments (no tool call), a content-and-artifact tool returns the content only.
     expect(await tool.invoke({ task: "Median." })).toMatch(/^```typescript\n/);
-    expect(() => createGenerateCodeTool({ model: fakeModel([""]), maxRepairs: -1 })).toThrow(RangeError);
+    expect(() => createGenerateCodeTool({ model: fakeModel([""]), prompts, maxRepairs: -1 })).toThrow(
+      RangeError,
+    );
+  });
+  it("refuses a prompt without the placeholders the tool fills in", () => {
+    const bad = parsePrompt("Fix {diagnostics} in {lang}.", "bad.md", "advisor");
+    expect(() =>
+      createGenerateCodeTool({ model: fakeModel([""]), prompts: { ...prompts, repair: bad } }),
+    ).toThrow(
+      /generate-code-repair\.md must use exactly \{problems\} \{diagnostics\} \{language\}; missing \{problems\} \{language\}; unknown \{lang\}/,
+    );
   });
 });
 

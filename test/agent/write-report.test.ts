@@ -7,16 +7,19 @@ import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { CallbackManagerForLLMRun } from "@langchain/core/callbacks/manager";
 import type { Document } from "@langchain/core/documents";
 import type { BaseMessage, ToolMessage } from "@langchain/core/messages";
-import type { PromptTemplate } from "@langchain/core/prompts";
 import { FakeListChatModel } from "@langchain/core/utils/testing";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parseQueries } from "../../src/agent/tools/write-report/plan.ts";
+import {
+  loadWriteReportPrompts,
+  type WriteReportPrompts,
+} from "../../src/agent/tools/write-report/prompts.ts";
 import {
   createWriteReportTool,
-  parseQueries,
   type WriteReportArtifact,
   type WriteReportToolOptions,
-} from "../../src/agent/tools/write-report.ts";
-import { loadPrompt, parsePrompt, sourceOf } from "../../src/chains/prompts.ts";
+} from "../../src/agent/tools/write-report/tool.ts";
+import { parsePrompt, sourceOf } from "../../src/chains/prompts.ts";
 import type { ScoredDocument, Searcher, SearchOptions } from "../../src/contracts/search.ts";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
@@ -109,13 +112,13 @@ describe("write_report", () => {
   const docs = corpus();
   const byId = new Map(docs.map((d) => [d.id as string, d]));
   let searcher: HybridSearcher;
-  let prompt: PromptTemplate;
+  let prompts: WriteReportPrompts;
 
   beforeAll(async () => {
     const store = new LocalVectorStore(new LocalHashEmbeddings());
     await store.addDocuments(docs, { ids: docs.map((d) => d.id as string) });
     searcher = new HybridSearcher({ store });
-    prompt = await loadPrompt(path.join(ROOT, "prompts"), "write-report", "advisor");
+    prompts = await loadWriteReportPrompts(path.join(ROOT, "prompts"));
   });
 
   function setup(responses: string[], options: Partial<WriteReportToolOptions> = {}) {
@@ -123,7 +126,7 @@ describe("write_report", () => {
     const recording = new RecordingSearcher(options.searcher ?? searcher);
     const reports = new RecordingReportStore();
     const tool = createWriteReportTool({
-      prompt,
+      prompts,
       k: 4,
       maxSources: 6,
       ...options,
@@ -312,7 +315,7 @@ describe("write_report", () => {
     const model = new ScriptedModel([JSON.stringify(QUERIES), REPORT]);
     const reports = new RecordingReportStore();
     const aborting = new RecordingSearcher(searcher, () => controller.abort());
-    const tool = createWriteReportTool({ searcher: aborting, model, reports, prompt });
+    const tool = createWriteReportTool({ searcher: aborting, model, reports, prompts });
     await expect(tool.invoke(ask(TOPIC), { signal: controller.signal })).rejects.toThrow(/abort/i);
     expect(model.calls).toHaveLength(1);
     expect(model.calls[0].signal?.aborted).toBe(true); // the model call got the run's signal
@@ -326,7 +329,7 @@ describe("write_report", () => {
         searcher,
         model: new ScriptedModel([]),
         reports: new MemoryReportStore(),
-        prompt: bad,
+        prompts: { ...prompts, report: bad },
       }),
     ).toThrow(/missing \{length\} \{context\}; unknown \{notes\}/);
   });

@@ -8,9 +8,9 @@ import { fakeModel } from "@langchain/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdvisorToolName, createAdvisor } from "../../src/agent/advisor.ts";
 import { createSearchTool } from "../../src/agent/tools/search-knowledge-base.ts";
-import { createWriteReportTool } from "../../src/agent/tools/write-report.ts";
+import { loadWriteReportPrompts } from "../../src/agent/tools/write-report/prompts.ts";
+import { createWriteReportTool } from "../../src/agent/tools/write-report/tool.ts";
 import type { ChainConfig } from "../../src/chains/config.ts";
-import { loadPrompt } from "../../src/chains/prompts.ts";
 import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
 import { appOptions, buildApp } from "../../src/server/app.ts";
 import { createServices } from "../../src/services/services.ts";
@@ -65,7 +65,7 @@ describe("the advisor's tools over SSE", () => {
           searcher,
           model,
           reports: tenant.reports,
-          prompt: await loadPrompt(path.join(ROOT, "prompts"), "write-report", "advisor"),
+          prompts: await loadWriteReportPrompts(path.join(ROOT, "prompts")),
         }),
       },
     });

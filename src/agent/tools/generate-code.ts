@@ -1,12 +1,14 @@
-// The advisor's generate_code tool: asks a chat model for code, checks TypeScript and JavaScript with the
-// TypeScript compiler and sends what it finds back for a correction. The generated code is only ever text here:
-// it is never run, evaluated or written anywhere.
+// The advisor's generate_code tool: asks a chat model for code (prompts/generate-code*.md), checks TypeScript
+// and JavaScript with the TypeScript compiler and sends what it finds back for a correction. The generated
+// code is only ever text here: it is never run, evaluated or written anywhere.
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { type BaseMessage, HumanMessage, SystemMessage } from "@langchain/core/messages";
+import type { PromptTemplate } from "@langchain/core/prompts";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { type StructuredToolInterface, type ToolRunnableConfig, tool } from "@langchain/core/tools";
 import { z } from "zod/v4";
 import { checkTypeScript, type Diagnostic } from "../code-check.ts";
+import { checkPromptSet, formatMessage, loadPromptSet, type PromptSpec } from "./prompt-set.ts";
 
 export const LANGUAGES = [
   "typescript",
@@ -41,16 +43,44 @@ export interface GeneratedCode {
   repaired: boolean;
 }
 
+/** The tool's prompt templates, one per message it sends (loadGenerateCodePrompts). */
+export interface GenerateCodePrompts {
+  /** prompts/generate-code.md: the system message; no placeholders. */
+  system: PromptTemplate;
+  /** prompts/generate-code-request.md: {language} {task}, for a language without a checker. */
+  request: PromptTemplate;
+  /** prompts/generate-code-request-checked.md: {language} {task}, for TypeScript and JavaScript. */
+  checkedRequest: PromptTemplate;
+  /** prompts/generate-code-repair.md: {problems} {diagnostics} {language}, after the checker's findings. */
+  repair: PromptTemplate;
+  /** prompts/generate-code-missing-code.md: {language}, after a reply without a code block. */
+  missingCode: PromptTemplate;
+}
+
+export const GENERATE_CODE_PROMPTS: Record<keyof GenerateCodePrompts, PromptSpec> = {
+  system: { file: "generate-code", variables: [] },
+  request: { file: "generate-code-request", variables: ["language", "task"] },
+  checkedRequest: { file: "generate-code-request-checked", variables: ["language", "task"] },
+  repair: { file: "generate-code-repair", variables: ["problems", "diagnostics", "language"] },
+  missingCode: { file: "generate-code-missing-code", variables: ["language"] },
+};
+
+/**
+ * The generate_code prompts from `dir` (the service's prompts folder), checked.
+ *
+ * @example
+ * createGenerateCodeTool({ model, prompts: await loadGenerateCodePrompts("prompts") });
+ */
+export function loadGenerateCodePrompts(dir: string): Promise<GenerateCodePrompts> {
+  return loadPromptSet(dir, "generate_code", GENERATE_CODE_PROMPTS);
+}
+
 export interface GenerateCodeToolOptions {
   model: BaseChatModel;
+  prompts: GenerateCodePrompts;
   /** How many times the checker's findings (or a missing code block) are sent back for a correction. Default 1. */
   maxRepairs?: number;
 }
-
-export const GENERATE_CODE_SYSTEM_PROMPT = `You write code for a colleague.
-Reply with exactly one fenced code block in the requested language, with the language name after the opening \`\`\`, containing the complete code; then a short explanation (a few sentences) of what it does and how to use it, naming any package it needs.
-Write nothing before the code block. Prefer the standard library.
-You cannot run code: never say or imply that you ran, executed or tested it, or what it printed.`;
 
 // Keeps the inner model's tokens out of the advisor's token stream: LangGraph's "messages" stream mode skips
 // chat model runs with this tag, and the route can skip them in streamEvents too. The tool's result reaches
@@ -71,10 +101,11 @@ const schema = z.object({
 });
 
 export function createGenerateCodeTool(options: GenerateCodeToolOptions): StructuredToolInterface {
-  const { model, maxRepairs = 1 } = options;
+  const { model, prompts, maxRepairs = 1 } = options;
   if (!Number.isInteger(maxRepairs) || maxRepairs < 0) {
     throw new RangeError(`maxRepairs must be a whole number ≥ 0, not ${maxRepairs}`);
   }
+  checkPromptSet("generate_code", GENERATE_CODE_PROMPTS, prompts);
 
   return tool(
     async ({ task, language }, config: ToolRunnableConfig): Promise<[string, GeneratedCode]> => {
@@ -85,8 +116,10 @@ export function createGenerateCodeTool(options: GenerateCodeToolOptions): Struct
       const check = (code: string): Diagnostic[] => (checked ? checkTypeScript(code, { language }) : []);
 
       const messages: BaseMessage[] = [
-        new SystemMessage(GENERATE_CODE_SYSTEM_PROMPT),
-        new HumanMessage(codeRequest(task, language)),
+        new SystemMessage(await formatMessage(prompts.system, {})),
+        new HumanMessage(
+          await formatMessage(checked ? prompts.checkedRequest : prompts.request, { language, task }),
+        ),
       ];
       signal?.throwIfAborted();
       let reply = await model.invoke(messages, modelConfig);
@@ -96,7 +129,13 @@ export function createGenerateCodeTool(options: GenerateCodeToolOptions): Struct
 
       for (let round = 0; round < maxRepairs && (!answer.code || diagnostics.length > 0); round++) {
         signal?.throwIfAborted();
-        const followUp = answer.code ? repairRequest(language, diagnostics) : missingCodeRequest(language);
+        const followUp = answer.code
+          ? await formatMessage(prompts.repair, {
+              problems: diagnostics.length === 1 ? "this problem" : `these ${diagnostics.length} problems`,
+              diagnostics: listDiagnostics(diagnostics),
+              language,
+            })
+          : await formatMessage(prompts.missingCode, { language });
         messages.push(reply, new HumanMessage(followUp));
         reply = await model.invoke(messages, modelConfig);
         const next = parseReply(reply.text, language);
@@ -128,29 +167,6 @@ export function createGenerateCodeTool(options: GenerateCodeToolOptions): Struct
       responseFormat: "content_and_artifact",
     },
   );
-}
-
-function codeRequest(task: string, language: Language): string {
-  const checkNote =
-    language === "typescript" || language === "javascript"
-      ? "\nIt will be checked with the TypeScript compiler (strict, as an ES module; imported packages are not available to the checker and count as untyped)."
-      : "";
-  return `Language: ${language}${checkNote}\n\nTask:\n${task}`;
-}
-
-function repairRequest(language: Language, diagnostics: Diagnostic[]): string {
-  const count = diagnostics.length === 1 ? "this problem" : `these ${diagnostics.length} problems`;
-  return [
-    `The TypeScript compiler reports ${count} in your code (line:column, counted within the code block):`,
-    listDiagnostics(diagnostics),
-    "",
-    `Reply with the whole corrected code as one fenced \`\`\`${language} block, then a short explanation of what the code does.`,
-    "Fix the causes; do not silence them with @ts-ignore, @ts-expect-error, @ts-nocheck or casts to any.",
-  ].join("\n");
-}
-
-function missingCodeRequest(language: Language): string {
-  return `Your reply has no fenced code block. Reply with the complete code as one fenced \`\`\`${language} block, then a short explanation.`;
 }
 
 function listDiagnostics(diagnostics: Diagnostic[]): string {
