@@ -2,7 +2,8 @@
 // text/event-stream (named events, JSON data, comment heartbeats), or answers with the whole turn as JSON.
 // GET and DELETE /advisor/sessions/:id read and forget a conversation; GET /reports/:id serves a written report.
 // Sessions and reports belong to the caller's tenant: another tenant's ids are simply not found.
-import type { FastifyInstance } from "fastify";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import Type from "typebox";
 import type { AdvisorEvent } from "../../agent/turn.ts";
 import { CounselError, NotFoundError } from "../../errors.ts";
 import { clientAbortSignal } from "../abort.ts";
@@ -10,41 +11,29 @@ import { callerTenant } from "../plugins/auth.ts";
 import { toProblem } from "../plugins/errors.ts";
 import { ShuttingDownError } from "../plugins/open-streams.ts";
 import { clientKey } from "../plugins/rate-limit.ts";
+import { NAME } from "../schemas/names.ts";
+import { ProblemReplies } from "../schemas/problem.ts";
 
 const SESSION_ID = "^[A-Za-z0-9_-]{8,128}$";
 
-const chatBody = {
-  type: "object",
-  required: ["message"],
-  additionalProperties: false,
-  properties: {
-    message: { type: "string", minLength: 1, maxLength: 8000, pattern: "\\S" },
-    sessionId: {
-      type: "string",
-      pattern: SESSION_ID,
-      description: "Continue this conversation; omitted: a new one (its id comes back in `session`).",
-    },
-    chain: {
-      type: "string",
-      pattern: "^[a-z0-9][a-z0-9_-]{0,63}$",
-      description: "An advisor chain; default advisor.",
-    },
+const ChatBody = Type.Object(
+  {
+    message: Type.String({ minLength: 1, maxLength: 8000, pattern: "\\S" }),
+    sessionId: Type.Optional(
+      Type.String({
+        pattern: SESSION_ID,
+        description: "Continue this conversation; omitted: a new one (its id comes back in `session`).",
+      }),
+    ),
+    chain: Type.Optional(Type.String({ pattern: NAME, description: "An advisor chain; default advisor." })),
   },
-} as const;
+  { additionalProperties: false },
+);
 
-const sessionParams = {
-  type: "object",
-  properties: { id: { type: "string", pattern: SESSION_ID } },
-} as const;
+const SessionParams = Type.Object({ id: Type.String({ pattern: SESSION_ID }) });
 
-interface ChatBody {
-  message: string;
-  sessionId?: string;
-  chain?: string;
-}
-
-export async function advisorRoutes(app: FastifyInstance) {
-  app.post<{ Body: ChatBody }>(
+export const advisorRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post(
     "/advisor/chat",
     {
       sse: "dual",
@@ -55,8 +44,8 @@ export async function advisorRoutes(app: FastifyInstance) {
         description:
           "Events: `session` {sessionId}, `token` {text}, `tool_start` {name, input}, `tool_end` {name, summary, " +
           "url?}, `sources` {sources}, `done` {message, usage, timings}, `error` (a problem object).",
-        body: chatBody,
-        response: { "4xx": { $ref: "problem#" }, "5xx": { $ref: "problem#" } },
+        body: ChatBody,
+        response: ProblemReplies,
       },
     },
     async (request, reply) => {
@@ -92,11 +81,11 @@ export async function advisorRoutes(app: FastifyInstance) {
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     "/advisor/sessions/:id",
     {
       config: { scopes: ["chat"] },
-      schema: { tags: ["advisor"], summary: "A conversation, oldest message first", params: sessionParams },
+      schema: { tags: ["advisor"], summary: "A conversation, oldest message first", params: SessionParams },
     },
     async (request) => {
       const { sessions } = await callerTenant(request);
@@ -106,11 +95,11 @@ export async function advisorRoutes(app: FastifyInstance) {
     },
   );
 
-  app.delete<{ Params: { id: string } }>(
+  app.delete(
     "/advisor/sessions/:id",
     {
       config: { scopes: ["chat"] },
-      schema: { tags: ["advisor"], summary: "Forget a conversation", params: sessionParams },
+      schema: { tags: ["advisor"], summary: "Forget a conversation", params: SessionParams },
     },
     async (request, reply) => {
       const { sessions } = await callerTenant(request);
@@ -119,14 +108,14 @@ export async function advisorRoutes(app: FastifyInstance) {
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     "/reports/:id",
     {
       config: { scopes: ["chat"] },
       schema: {
         tags: ["advisor"],
         summary: "A report the advisor wrote, as Markdown",
-        params: { type: "object", properties: { id: { type: "string", maxLength: 64 } } },
+        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
       },
     },
     async (request, reply) => {
@@ -136,7 +125,7 @@ export async function advisorRoutes(app: FastifyInstance) {
       return reply.type("text/markdown; charset=utf-8").send(report.markdown);
     },
   );
-}
+};
 
 /** The turn's events, unchanged; its `done` is also handed to `log`. */
 async function* logDone(
