@@ -47,7 +47,7 @@ export function sendProblem(reply: FastifyReply, problem: Problem) {
       code,
       instance: reply.request.url,
       ...extra,
-    });
+    } satisfies ProblemDetails);
 }
 
 /** `request`, when given, lets a problem name what the request sent (its content type). */

@@ -1,6 +1,6 @@
 // The problem+json object (RFC 9457) every error reply is: registered once as the shared schema "problem"
 // (plugins/errors.ts) and referenced by the routes' error replies, so that OpenAPI describes it once.
-import Type from "typebox";
+import Type, { type Static } from "typebox";
 
 export const ProblemDetails = Type.Object(
   {
@@ -17,6 +17,8 @@ export const ProblemDetails = Type.Object(
     additionalProperties: true,
   },
 );
+
+export type ProblemDetails = Static<typeof ProblemDetails>;
 
 /** A reply that is a problem: a reference to the shared schema. */
 export const ProblemRef = Type.Ref("problem#");
