@@ -11,6 +11,9 @@ export interface StallWatchdogOptions {
 /**
  * A signal that aborts once `reply`'s socket has stayed full (the reader takes nothing) for `timeoutMs`; the
  * socket is then destroyed. The watch ends with the response.
+ *
+ * @example
+ * const signal = AbortSignal.any([clientAbortSignal(reply), app.stallSignal(reply)]);
  */
 export function stallSignal(reply: FastifyReply, timeoutMs: number): AbortSignal {
   const controller = new AbortController();
