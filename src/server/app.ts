@@ -20,8 +20,11 @@ import { authPlugin } from "./plugins/auth.ts";
 import { errorsPlugin } from "./plugins/errors.ts";
 import { fairTurnsPlugin } from "./plugins/fair-turns.ts";
 import { metricsPlugin } from "./plugins/metrics.ts";
+import { openStreamsPlugin } from "./plugins/open-streams.ts";
 import { openapiPlugin } from "./plugins/openapi.ts";
 import { rateLimitPlugin } from "./plugins/rate-limit.ts";
+import { stallWatchdogPlugin } from "./plugins/stall-watchdog.ts";
+import { streamLimitPlugin } from "./plugins/stream-limit.ts";
 import { advisorRoutes } from "./routes/advisor.ts";
 import { chainRoutes } from "./routes/chain.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -55,6 +58,7 @@ export interface AppOptions {
   heartbeatMs?: number;
   /** A stream whose reader takes nothing for this long is dropped and its turn aborted. */
   stallTimeoutMs?: number;
+  /** Open streams one client (API key, else address) may hold at once; more get 429. */
   maxStreamsPerClient?: number;
   /** Requests per client per minute (0: no limit), counted in this Redis when given. */
   rateLimit?: { perMinute: number; redis?: RedisClient; prefix?: string };
@@ -147,15 +151,15 @@ export async function buildApp(services: AppServices, options: AppOptions) {
   });
 
   await app.register(fastifySSE, { heartbeatInterval: options.heartbeatMs ?? 15_000 });
+  await app.register(streamLimitPlugin, { maxPerClient: options.maxStreamsPerClient ?? 5 });
+  await app.register(stallWatchdogPlugin, { timeoutMs: options.stallTimeoutMs ?? 30_000 });
+  await app.register(openStreamsPlugin);
 
   await app.register(healthRoutes);
   await app.register(usageRoutes);
   await app.register(chainRoutes);
   await app.register(ingestRoutes);
-  await app.register(advisorRoutes, {
-    stallTimeoutMs: options.stallTimeoutMs,
-    maxStreamsPerClient: options.maxStreamsPerClient,
-  });
+  await app.register(advisorRoutes);
   return app;
 }
 

@@ -195,11 +195,36 @@ describe("Counsel over HTTP", () => {
   it("serves OpenAPI generated from the route schemas", async () => {
     const spec = await json(await fetch(`${service.url}/docs/json`));
     expect(Object.keys(spec.paths)).toEqual(
-      expect.arrayContaining(["/chain/qa", "/ingest", "/healthz", "/readyz"]),
+      expect.arrayContaining([
+        "/chain/qa",
+        "/chain/{name}",
+        "/chains",
+        "/chains/{name}/stats",
+        "/feedback",
+        "/advisor/chat",
+        "/advisor/sessions/{id}",
+        "/reports/{id}",
+        "/ingest",
+        "/usage",
+        "/healthz",
+        "/readyz",
+      ]),
     );
-    expect(spec.paths["/chain/qa"].post.requestBody.content["application/json"].schema.required).toEqual([
-      "question",
-    ]);
+    const qa = spec.paths["/chain/qa"].post;
+    expect(qa.requestBody.content["application/json"].schema).toMatchObject({
+      required: ["question"],
+      additionalProperties: false,
+      properties: { question: { type: "string", minLength: 1, maxLength: 4000, pattern: "\\S" } },
+    });
+    expect(qa.responses["200"].content["application/json"].schema.properties).toHaveProperty("runId");
+    // Every error reply is the one problem schema, described once.
+    expect(qa.responses["4XX"].content["application/json"].schema).toEqual({
+      $ref: "#/components/schemas/problem",
+    });
+    expect(spec.components.schemas.problem.required).toEqual(["type", "title", "status", "detail"]);
+    expect(
+      spec.paths["/ingest"].post.requestBody.content["application/json"].schema.properties,
+    ).toHaveProperty("documents");
     expect((await fetch(`${service.url}/docs`)).status).toBeLessThan(400);
   });
 

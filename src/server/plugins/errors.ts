@@ -7,22 +7,7 @@ import fp from "fastify-plugin";
 import { CounselError } from "../../errors.ts";
 import { modelFailure } from "../../models/errors.ts";
 import { isRedisUnavailable } from "../../store/redis-client.ts";
-
-export const problemSchema = {
-  $id: "problem",
-  type: "object",
-  description: "An error, as application/problem+json (RFC 9457).",
-  properties: {
-    type: { type: "string" },
-    title: { type: "string" },
-    status: { type: "integer" },
-    detail: { type: "string" },
-    code: { type: "string" },
-    instance: { type: "string" },
-  },
-  required: ["type", "title", "status", "detail"],
-  additionalProperties: true,
-} as const;
+import { ProblemDetails } from "../schemas/problem.ts";
 
 const TITLES: Record<number, string> = {
   400: "Bad Request",
@@ -62,7 +47,7 @@ export function sendProblem(reply: FastifyReply, problem: Problem) {
       code,
       instance: reply.request.url,
       ...extra,
-    });
+    } satisfies ProblemDetails);
 }
 
 /** `request`, when given, lets a problem name what the request sent (its content type). */
@@ -117,7 +102,7 @@ function unsupportedContentType(request: FastifyRequest | undefined): Problem {
 
 export const errorsPlugin = fp(
   async (app: FastifyInstance) => {
-    app.addSchema(problemSchema);
+    app.addSchema(ProblemDetails);
     app.setErrorHandler((error, request, reply) => {
       const problem = toProblem(error as Error, request);
       if (problem.status === 503) reply.header("retry-after", "2");

@@ -1,17 +1,15 @@
 // GET /metrics for Prometheus (prom-client): request latency per route, model tokens and calls, cache hits and
-// misses, documents ingested, open advisor streams, and the process's own metrics. One registry per app, so that
-// several apps in one process (tests, benchmarks) never share counters.
+// misses, documents ingested, and the process's own metrics; other plugins add theirs (waiting requests, open
+// streams). One registry per app, so that several apps in one process (tests, benchmarks) never share counters.
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import type { CacheRecord } from "../../models/cache-meter.ts";
 import type { UsageRecord } from "../../models/usage.ts";
 
 export interface Metrics {
   registry: Registry;
   ingested: Counter<"status">;
-  /** Advisor streams open now; the advisor route keeps it. */
-  openStreams: Gauge;
 }
 
 export interface MetricsOptions {
@@ -58,11 +56,6 @@ export const metricsPlugin = fp(
         name: "counsel_ingested_documents_total",
         help: "Documents through ingestion, by outcome (added, updated, skipped, deleted, failed)",
         labelNames: ["status"],
-        registers: [registry],
-      }),
-      openStreams: new Gauge({
-        name: "counsel_open_streams",
-        help: "Advisor streams open now",
         registers: [registry],
       }),
     };

@@ -2,70 +2,37 @@
 // text/event-stream (named events, JSON data, comment heartbeats), or answers with the whole turn as JSON.
 // GET and DELETE /advisor/sessions/:id read and forget a conversation; GET /reports/:id serves a written report.
 // Sessions and reports belong to the caller's tenant: another tenant's ids are simply not found.
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import Type from "typebox";
 import type { AdvisorEvent } from "../../agent/turn.ts";
 import { CounselError, NotFoundError } from "../../errors.ts";
 import { clientAbortSignal } from "../abort.ts";
 import { toProblem } from "../plugins/errors.ts";
+import { ShuttingDownError } from "../plugins/open-streams.ts";
 import { clientKey } from "../plugins/rate-limit.ts";
+import { NAME } from "../schemas/names.ts";
+import { ProblemReplies } from "../schemas/problem.ts";
 
 const SESSION_ID = "^[A-Za-z0-9_-]{8,128}$";
 
-const chatBody = {
-  type: "object",
-  required: ["message"],
-  additionalProperties: false,
-  properties: {
-    message: { type: "string", minLength: 1, maxLength: 8000, pattern: "\\S" },
-    sessionId: {
-      type: "string",
-      pattern: SESSION_ID,
-      description: "Continue this conversation; omitted: a new one (its id comes back in `session`).",
-    },
-    chain: {
-      type: "string",
-      pattern: "^[a-z0-9][a-z0-9_-]{0,63}$",
-      description: "An advisor chain; default advisor.",
-    },
+const ChatBody = Type.Object(
+  {
+    message: Type.String({ minLength: 1, maxLength: 8000, pattern: "\\S" }),
+    sessionId: Type.Optional(
+      Type.String({
+        pattern: SESSION_ID,
+        description: "Continue this conversation; omitted: a new one (its id comes back in `session`).",
+      }),
+    ),
+    chain: Type.Optional(Type.String({ pattern: NAME, description: "An advisor chain; default advisor." })),
   },
-} as const;
+  { additionalProperties: false },
+);
 
-const sessionParams = {
-  type: "object",
-  properties: { id: { type: "string", pattern: SESSION_ID } },
-} as const;
+const SessionParams = Type.Object({ id: Type.String({ pattern: SESSION_ID }) });
 
-interface ChatBody {
-  message: string;
-  sessionId?: string;
-  chain?: string;
-}
-
-export interface AdvisorRouteOptions {
-  /** A reader that takes nothing for this long while the server waits to write is dropped, its turn aborted. */
-  stallTimeoutMs?: number;
-  /** Open streams one client (API key, else address) may hold at once; more get 429. */
-  maxStreamsPerClient?: number;
-}
-
-/** Why a stream ended early when the service stops: the client is told to retry elsewhere. */
-class ShuttingDown extends CounselError {
-  constructor() {
-    super("shutting_down", 503, "The service is restarting; send the message again.");
-  }
-}
-
-export async function advisorRoutes(app: FastifyInstance, options: AdvisorRouteOptions = {}) {
-  const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
-  const maxStreams = options.maxStreamsPerClient ?? 5;
-  // Every open turn, so that a shutdown can end them with an event instead of waiting for them or cutting them.
-  const open = new Set<AbortController>();
-  const streamsByClient = new Map<string, number>();
-  app.addHook("preClose", async () => {
-    for (const turn of open) turn.abort(new ShuttingDown());
-  });
-
-  app.post<{ Body: ChatBody }>(
+export const advisorRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post(
     "/advisor/chat",
     {
       sse: "dual",
@@ -76,8 +43,8 @@ export async function advisorRoutes(app: FastifyInstance, options: AdvisorRouteO
         description:
           "Events: `session` {sessionId}, `token` {text}, `tool_start` {name, input}, `tool_end` {name, summary, " +
           "url?}, `sources` {sources}, `done` {message, usage, timings}, `error` (a problem object).",
-        body: chatBody,
-        response: { "4xx": { $ref: "problem#" }, "5xx": { $ref: "problem#" } },
+        body: ChatBody,
+        response: ProblemReplies,
       },
     },
     async (request, reply) => {
@@ -85,53 +52,39 @@ export async function advisorRoutes(app: FastifyInstance, options: AdvisorRouteO
       const advisor = app.services.advisor(chain); // 404, 400 or 503 before anything is streamed
       const { tenant } = request;
       const sessionId = request.body.sessionId ?? crypto.randomUUID();
-      const client = clientKey(request);
-      const streams = streamsByClient.get(client) ?? 0;
-      if (streams >= maxStreams) {
-        throw new CounselError(
-          "too_many_streams",
-          429,
-          `At most ${maxStreams} conversations may stream at once.`,
-        );
-      }
-      streamsByClient.set(client, streams + 1);
-      const controller = watchClient(reply, stallTimeoutMs);
-      open.add(controller);
-      app.metrics?.openStreams.inc();
+      const release = app.streamLimiter.acquire(clientKey(request)); // 429 past the client's open streams
+      const stream = app.openStreams.open();
+      // The turn stops when the client leaves, stops reading, or the service shuts down.
+      const signal = AbortSignal.any([clientAbortSignal(reply), app.stallSignal(reply), stream.signal]);
       try {
-        const turn = logDone(
-          advisor.chat({ message, sessionId }, { tenant, signal: controller.signal }),
-          (done) =>
-            // What operations need to follow a turn: never the message or the documents' text.
-            request.log.info(
-              { chain, sessionId, tokens: done.usage, ms: done.timings.totalMs },
-              "advisor turn done",
-            ),
+        const turn = logDone(advisor.chat({ message, sessionId }, { tenant, signal }), (done) =>
+          // What operations need to follow a turn: never the message or the documents' text.
+          request.log.info(
+            { chain, sessionId, tokens: done.usage, ms: done.timings.totalMs },
+            "advisor turn done",
+          ),
         );
         if (reply.sse) {
           await reply.sse.send(
-            asSse(sessionId, turn, controller.signal, (error) =>
+            asSse(sessionId, turn, signal, (error) =>
               request.log.error({ err: error }, "advisor turn failed"),
             ),
           );
           return;
         }
-        return await gather(sessionId, turn, controller.signal);
+        return await gather(sessionId, turn, signal);
       } finally {
-        open.delete(controller);
-        app.metrics?.openStreams.dec();
-        const left = (streamsByClient.get(client) ?? 1) - 1;
-        if (left > 0) streamsByClient.set(client, left);
-        else streamsByClient.delete(client);
+        stream.close();
+        release();
       }
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     "/advisor/sessions/:id",
     {
       config: { scopes: ["chat"] },
-      schema: { tags: ["advisor"], summary: "A conversation, oldest message first", params: sessionParams },
+      schema: { tags: ["advisor"], summary: "A conversation, oldest message first", params: SessionParams },
     },
     async (request) => {
       const { sessions } = request.tenant;
@@ -141,11 +94,11 @@ export async function advisorRoutes(app: FastifyInstance, options: AdvisorRouteO
     },
   );
 
-  app.delete<{ Params: { id: string } }>(
+  app.delete(
     "/advisor/sessions/:id",
     {
       config: { scopes: ["chat"] },
-      schema: { tags: ["advisor"], summary: "Forget a conversation", params: sessionParams },
+      schema: { tags: ["advisor"], summary: "Forget a conversation", params: SessionParams },
     },
     async (request, reply) => {
       const { sessions } = request.tenant;
@@ -154,14 +107,14 @@ export async function advisorRoutes(app: FastifyInstance, options: AdvisorRouteO
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     "/reports/:id",
     {
       config: { scopes: ["chat"] },
       schema: {
         tags: ["advisor"],
         summary: "A report the advisor wrote, as Markdown",
-        params: { type: "object", properties: { id: { type: "string", maxLength: 64 } } },
+        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
       },
     },
     async (request, reply) => {
@@ -171,35 +124,7 @@ export async function advisorRoutes(app: FastifyInstance, options: AdvisorRouteO
       return reply.type("text/markdown; charset=utf-8").send(report.markdown);
     },
   );
-}
-
-/**
- * Aborts the turn when the client leaves, or when it stops reading: a reply the socket cannot take waits in
- * memory, so a reader that takes nothing for `stallTimeoutMs` is dropped rather than buffered for.
- */
-function watchClient(reply: FastifyReply, stallTimeoutMs: number): AbortController {
-  const left = clientAbortSignal(reply);
-  const controller = new AbortController();
-  left.addEventListener("abort", () => controller.abort(left.reason), { once: true });
-  let stalledSince = 0;
-  const timer = setInterval(
-    () => {
-      if (!reply.raw.writableNeedDrain) {
-        stalledSince = 0;
-        return;
-      }
-      stalledSince ||= Date.now();
-      if (Date.now() - stalledSince >= stallTimeoutMs) {
-        controller.abort(new Error("client stopped reading"));
-        reply.raw.destroy();
-      }
-    },
-    Math.min(1000, stallTimeoutMs),
-  );
-  timer.unref();
-  reply.raw.once("close", () => clearInterval(timer));
-  return controller;
-}
+};
 
 /** The turn's events, unchanged; its `done` is also handed to `log`. */
 async function* logDone(
@@ -224,7 +149,7 @@ async function* asSse(
     for await (const { event, data } of turn) yield { event, data };
   } catch (error) {
     // Stopped by a shutdown: however the abort surfaced, say so.
-    const problem = toProblem(signal.reason instanceof ShuttingDown ? signal.reason : (error as Error));
+    const problem = toProblem(signal.reason instanceof ShuttingDownError ? signal.reason : (error as Error));
     if (problem.status >= 500) log(error);
     yield { event: "error", data: { type: `https://counsel.dev/problems/${problem.code}`, ...problem } };
   }
@@ -242,7 +167,7 @@ async function gather(sessionId: string, turn: AsyncGenerator<AdvisorEvent>, sig
       if (e.event === "done") return { sessionId, ...e.data, tools, sources: [...sources.values()] };
     }
   } catch (error) {
-    throw signal.reason instanceof ShuttingDown ? signal.reason : error;
+    throw signal.reason instanceof ShuttingDownError ? signal.reason : error;
   }
   throw new CounselError("internal", 500, "The advisor's turn ended without a reply.");
 }

@@ -1,29 +1,28 @@
 // Liveness says the process answers; readiness says its dependencies (store, models) can serve.
-import type { FastifyInstance } from "fastify";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import Type from "typebox";
+import { Dictionary } from "../schemas/json.ts";
 
-const readinessSchema = {
-  type: "object",
-  properties: {
-    status: { enum: ["ready", "not_ready"] },
-    checks: {
-      type: "object",
-      additionalProperties: {
-        type: "object",
-        properties: { ok: { type: "boolean" }, detail: { type: "string" } },
-        additionalProperties: true,
-      },
-    },
-  },
-} as const;
+const Readiness = Type.Object({
+  status: Type.Optional(Type.Enum(["ready", "not_ready"])),
+  checks: Type.Optional(
+    Dictionary(
+      Type.Object(
+        { ok: Type.Optional(Type.Boolean()), detail: Type.Optional(Type.String()) },
+        { additionalProperties: true },
+      ),
+    ),
+  ),
+});
 
-export async function healthRoutes(app: FastifyInstance) {
+export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     "/healthz",
     {
       schema: {
         tags: ["health"],
         summary: "Liveness: the process is up",
-        response: { 200: { type: "object", properties: { status: { const: "ok" } } } },
+        response: { 200: Type.Object({ status: Type.Optional(Type.Literal("ok")) }) },
       },
     },
     async () => ({ status: "ok" as const }),
@@ -35,7 +34,7 @@ export async function healthRoutes(app: FastifyInstance) {
       schema: {
         tags: ["health"],
         summary: "Readiness: every dependency can serve",
-        response: { 200: readinessSchema, 503: readinessSchema },
+        response: { 200: Readiness, 503: Readiness },
       },
     },
     async (_request, reply) => {
@@ -44,4 +43,4 @@ export async function healthRoutes(app: FastifyInstance) {
       return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", checks });
     },
   );
-}
+};

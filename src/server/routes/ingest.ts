@@ -2,90 +2,20 @@
 // {"s3": "s3://bucket/prefix"} for every object under an S3 prefix.
 // One bad file never aborts the rest: it is reported in `failed`.
 import path from "node:path";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import { BadRequestError, CounselError } from "../../errors.ts";
 import { SUPPORTED_TYPES } from "../../ingest/loaders/sniff.ts";
 import type { IngestReport, TextDocument } from "../../ingest/pipeline.ts";
 import type { SourceBlob } from "../../ingest/sources/blob.ts";
 import { clientAbortSignal } from "../abort.ts";
+import { IngestJsonBody, IngestReply } from "../schemas/ingest.ts";
+import { ProblemReplies } from "../schemas/problem.ts";
 
-const scalar = { type: ["string", "number", "boolean"] } as const;
-
-const jsonBody = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    s3: {
-      type: "string",
-      pattern: "^s3://",
-      maxLength: 1100,
-      description:
-        "Every object under this S3 prefix, e.g. s3://bucket/handbook/. Unchanged objects are skipped.",
-    },
-    urls: {
-      type: "array",
-      minItems: 1,
-      maxItems: 100,
-      items: { type: "string", minLength: 1, maxLength: 8192 },
-      description: "Web pages and files to fetch (http and https, public addresses only).",
-    },
-    cleanup: {
-      type: "boolean",
-      description: "With s3: also remove documents under the prefix whose objects are gone.",
-    },
-    documents: {
-      type: "array",
-      minItems: 1,
-      maxItems: 1000,
-      items: {
-        type: "object",
-        required: ["text"],
-        additionalProperties: false,
-        properties: {
-          text: { type: "string", minLength: 1, pattern: "\\S" },
-          metadata: {
-            type: "object",
-            maxProperties: 50,
-            properties: { doc_id: { type: "string", minLength: 1, maxLength: 512 } },
-            additionalProperties: scalar,
-          },
-        },
-      },
-    },
-  },
-} as const;
-
-const ingestReply = {
-  type: "object",
-  properties: {
-    added: { type: "integer" },
-    updated: { type: "integer" },
-    skipped: { type: "integer" },
-    deleted: { type: "integer" },
-    failed: {
-      type: "array",
-      items: {
-        type: "object",
-        properties: {
-          name: { type: "string" },
-          error: { type: "string" },
-          code: { type: "string" },
-          status: {
-            type: "integer",
-            description: "What the failure means alone: 4xx the document, 5xx a service.",
-          },
-        },
-      },
-    },
-    chunks: {
-      type: "object",
-      properties: { added: { type: "integer" }, deleted: { type: "integer" }, skipped: { type: "integer" } },
-    },
-  },
-} as const;
-
-export async function ingestRoutes(app: FastifyInstance) {
-  app.post<{ Body: { documents?: TextDocument[]; s3?: string; urls?: string[]; cleanup?: boolean } }>(
+export const ingestRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // The JSON body's type is named here: the schema sits under `content` (JSON beside multipart), where the type
+  // provider does not look.
+  app.post<{ Body: IngestJsonBody }>(
     "/ingest",
     {
       config: { scopes: ["ingest"], fairTurn: true },
@@ -98,8 +28,8 @@ export async function ingestRoutes(app: FastifyInstance) {
           'JSON `{"urls": ["https://…"]}`. ' +
           "Unchanged documents are skipped; a changed document replaces its old chunks. `metadata.doc_id` is " +
           "a document's identity when given; an S3 object's is its s3:// URL.",
-        body: { content: { "application/json": { schema: jsonBody } } },
-        response: { 200: ingestReply, "4xx": { $ref: "problem#" }, "5xx": { $ref: "problem#" } },
+        body: { content: { "application/json": { schema: IngestJsonBody } } },
+        response: { 200: IngestReply, ...ProblemReplies },
       },
     },
     async (request, reply) => {
@@ -132,7 +62,7 @@ export async function ingestRoutes(app: FastifyInstance) {
       return checkReport(report, (documents as TextDocument[]).length, app);
     },
   );
-}
+};
 
 async function readUploads(request: FastifyRequest): Promise<SourceBlob[]> {
   const blobs: SourceBlob[] = [];

@@ -1,18 +1,17 @@
 // GET /usage: the model tokens this process has spent since it started, per model (embeddings and answers).
 // For the operator (scope admin): it counts every tenant's calls; a tenant's own spend per chain is in
 // GET /chains/:name/stats.
-import type { FastifyInstance } from "fastify";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import Type from "typebox";
+import { Dictionary } from "../schemas/json.ts";
 
-const totals = {
-  type: "object",
-  properties: {
-    requests: { type: "integer" },
-    inputTokens: { type: "integer" },
-    outputTokens: { type: "integer" },
-  },
-} as const;
+const Totals = Type.Object({
+  requests: Type.Optional(Type.Integer()),
+  inputTokens: Type.Optional(Type.Integer()),
+  outputTokens: Type.Optional(Type.Integer()),
+});
 
-export async function usageRoutes(app: FastifyInstance) {
+export const usageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     "/usage",
     {
@@ -20,14 +19,9 @@ export async function usageRoutes(app: FastifyInstance) {
       schema: {
         tags: ["health"],
         summary: "Model token usage since the process started, per model id",
-        response: {
-          200: {
-            type: "object",
-            properties: { models: { type: "object", additionalProperties: totals } },
-          },
-        },
+        response: { 200: Type.Object({ models: Type.Optional(Dictionary(Totals)) }) },
       },
     },
     async () => ({ models: app.services.usage() }),
   );
-}
+};
