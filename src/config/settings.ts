@@ -8,52 +8,134 @@ const bool = z
 
 const port = z.coerce.number().int().min(0).max(65535);
 
-const schema = z.object({
-  PORT: port.default(3000),
-  HOST: z.string().min(1).default("127.0.0.1"),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  /** Where the embedded store, record manager and other local state live. */
-  DATA_DIR: z.string().min(1).default("./data"),
-  /** Index the example knowledge base in examples/ at first start. */
-  LOAD_EXAMPLES: bool.default(true),
-  EXAMPLES_DIR: z.string().min(1).default("./examples/docs"),
-  CHAINS_DIR: z.string().min(1).default("./chains"),
-  PROMPTS_DIR: z.string().min(1).default("./prompts"),
-  LOADERS_DIR: z.string().min(1).default("./loaders"),
-  /** Reload chains/ and prompts/ when their files change (an invalid edit is logged; the last good one serves). */
-  WATCH_CONFIG: bool.default(true),
-  /** The ingestion recipe (a file in LOADERS_DIR, without .yaml) used by uploads, the CLI and examples. */
-  RECIPE: z.string().min(1).default("default"),
-  /** The answering model of chains that do not name one: extractive (offline) or bedrock (needs MODEL_ID). */
-  MODEL_PROVIDER: z.enum(["extractive", "bedrock"]).default("extractive"),
-  /** The Bedrock model or inference profile of chains that do not name one, e.g. us.amazon.nova-micro-v1:0. */
-  MODEL_ID: z.string().min(1).optional(),
-  /** local: offline hashed embeddings; bedrock: Titan Text Embeddings v2 or Cohere Embed on Amazon Bedrock. */
-  EMBEDDINGS_PROVIDER: z.enum(["local", "bedrock"]).default("local"),
-  EMBEDDINGS_MODEL: z.string().min(1).default("amazon.titan-embed-text-v2:0"),
-  /** Embedding calls in flight at once (Bedrock). */
-  EMBEDDINGS_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
-  EMBEDDINGS_DIMENSIONS: z.coerce.number().int().min(16).max(8192).default(1024),
-  /** Where vectors live; unset means redis (detected) when REDIS_URL is set, local otherwise. */
-  VECTOR_STORE: z.enum(["local", "redis-search", "redis-vectorset"]).optional(),
-  /** Redis for all state (vectors, records, caches, chat histories); unset keeps everything in-process. */
+/**
+ * The environment variables Counsel reads, each with its default and description: the one source of the settings
+ * table in docs/configuration.md (`npm run docs:config` writes it). Parse through loadSettings, which cleans the
+ * environment and names every bad variable.
+ */
+export const settingsSchema = z.object({
+  PORT: port.default(3000).describe("HTTP port."),
+  HOST: z.string().min(1).default("127.0.0.1").describe("Address to listen on (0.0.0.0 in a container)."),
+  LOG_LEVEL: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+    .default("info")
+    .describe("pino log level."),
+  DATA_DIR: z
+    .string()
+    .min(1)
+    .default("./data")
+    .describe("Where the embedded store, record manager and other local state live."),
+  LOAD_EXAMPLES: bool.default(true).describe("Index the example knowledge base in examples/ at first start."),
+  EXAMPLES_DIR: z
+    .string()
+    .min(1)
+    .default("./examples/docs")
+    .describe("The example knowledge base LOAD_EXAMPLES indexes."),
+  CHAINS_DIR: z.string().min(1).default("./chains").describe("Chain configs, one YAML file per chain."),
+  PROMPTS_DIR: z
+    .string()
+    .min(1)
+    .default("./prompts")
+    .describe("Prompt templates, referenced by name from chains."),
+  LOADERS_DIR: z.string().min(1).default("./loaders").describe("Ingestion recipes."),
+  WATCH_CONFIG: bool
+    .default(true)
+    .describe(
+      "Reload chains/ and prompts/ when their files change (an invalid edit is logged; the last good one serves).",
+    ),
+  RECIPE: z
+    .string()
+    .min(1)
+    .default("default")
+    .describe(
+      "The ingestion recipe (a file in LOADERS_DIR, without .yaml) used by uploads, the CLI and examples.",
+    ),
+  MODEL_PROVIDER: z
+    .enum(["extractive", "bedrock"])
+    .default("extractive")
+    .describe(
+      "The answering model of chains that do not name one: extractive (offline) or bedrock (needs MODEL_ID).",
+    ),
+  MODEL_ID: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "The Bedrock model or inference profile of chains that do not name one, e.g. us.amazon.nova-micro-v1:0.",
+    ),
+  EMBEDDINGS_PROVIDER: z
+    .enum(["local", "bedrock"])
+    .default("local")
+    .describe(
+      "local: offline hashed embeddings; bedrock: Titan Text Embeddings v2 or Cohere Embed on Amazon Bedrock.",
+    ),
+  EMBEDDINGS_MODEL: z
+    .string()
+    .min(1)
+    .default("amazon.titan-embed-text-v2:0")
+    .describe("The Bedrock embedding model (EMBEDDINGS_PROVIDER=bedrock)."),
+  EMBEDDINGS_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(256)
+    .default(16)
+    .describe("Embedding calls in flight at once (Bedrock)."),
+  EMBEDDINGS_DIMENSIONS: z.coerce
+    .number()
+    .int()
+    .min(16)
+    .max(8192)
+    .default(1024)
+    .describe("Vector dimension; a change starts a new index."),
+  VECTOR_STORE: z
+    .enum(["local", "redis-search", "redis-vectorset"])
+    .optional()
+    .describe(
+      "Where vectors live; unset means redis (detected) when REDIS_URL is set, local otherwise. " +
+        "redis-search (the Redis Query Engine) is not built: it stops the start with a message.",
+    ),
   REDIS_URL: z
     .url({ protocol: /^rediss?$/, error: "expected redis://host:port or rediss://host:port" })
-    .optional(),
-  /** Prefix of every Redis key Counsel writes. */
+    .optional()
+    .describe(
+      "Redis for all state (vectors, records, caches, chat histories); unset keeps everything in-process. " +
+        "A redis:// or rediss:// URL.",
+    ),
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,32}$/)
-    .default("counsel"),
-  /** Vector-set quantisation: q8 (default, 4x smaller), bin (32x smaller, coarser) or noquant (full floats). */
-  VECTOR_SET_QUANTIZATION: z.enum(["q8", "bin", "noquant"]).default("q8"),
-  CHAT_HISTORY_TTL_SECONDS: z.coerce.number().int().min(60).default(604_800),
-  /** Read images and scanned PDFs with Amazon Textract (a recipe's textract.enabled overrides it). */
-  TEXTRACT_ENABLED: bool.default(false),
-  /** Where multi-page documents are uploaded for Textract's async API; unset: only one-page documents. */
-  TEXTRACT_S3_BUCKET: z.string().min(3).max(63).optional(),
-  TEXTRACT_S3_PREFIX: z.string().default("counsel/textract/"),
-  /** Private addresses or CIDR ranges URL ingestion may fetch (an intranet), comma-separated; public ones always. */
+    .default("counsel")
+    .describe("Prefix of every Redis key Counsel writes."),
+  VECTOR_SET_QUANTIZATION: z
+    .enum(["q8", "bin", "noquant"])
+    .default("q8")
+    .describe(
+      "Vector-set quantisation: q8 (default, 4x smaller), bin (32x smaller, coarser) or noquant (full floats).",
+    ),
+  CHAT_HISTORY_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(604_800)
+    .describe("How long an idle chat history is kept."),
+  TEXTRACT_ENABLED: bool
+    .default(false)
+    .describe(
+      "Read images and scanned PDFs with Amazon Textract (a recipe's textract.enabled overrides it).",
+    ),
+  TEXTRACT_S3_BUCKET: z
+    .string()
+    .min(3)
+    .max(63)
+    .optional()
+    .describe(
+      "Where multi-page documents are uploaded for Textract's async API; unset: only one-page documents.",
+    ),
+  TEXTRACT_S3_PREFIX: z
+    .string()
+    .default("counsel/textract/")
+    .describe("Key prefix of the documents staged in TEXTRACT_S3_BUCKET."),
   URL_ALLOW_ADDRESSES: z
     .string()
     .default("")
@@ -65,34 +147,77 @@ const schema = z.object({
     )
     .refine((list) => list.every((a) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(a)), {
       error: "expected addresses or CIDR ranges, e.g. 10.20.0.0/16,192.168.1.10",
-    }),
-  /** Address S3 buckets in the path (a custom AWS_ENDPOINT_URL_S3 such as MinIO needs it). */
-  S3_FORCE_PATH_STYLE: bool.default(false),
-  /** Comment heartbeats on Server-Sent Event streams, so proxies keep quiet streams open; 0 turns them off. */
-  SSE_HEARTBEAT_MS: z.coerce.number().int().min(0).max(300_000).default(15_000),
-  /** A stream whose reader takes nothing for this long is dropped and its turn aborted. */
-  SSE_STALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
-  /**
-   * The API keys (`npx counsel keys create`). Unset: DATA_DIR/api-keys.json if it exists; with no keys file at
-   * all the service runs open (local use only). Set but missing: the service does not start.
-   */
-  API_KEYS_FILE: z.string().min(1).optional(),
-  /** Requests per client (API key, else address) per minute; 0 turns the limit off. */
-  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
-  /** Questions, chats and ingestions waiting for their turn at most; beyond it they get a 503 at once. */
-  MAX_WAITING_REQUESTS: z.coerce.number().int().min(1).default(1000),
-  /** Advisor streams one client may have open at once. */
-  MAX_STREAMS_PER_CLIENT: z.coerce.number().int().min(1).max(1000).default(5),
-  /** Largest JSON body, in bytes. */
-  BODY_LIMIT: z.coerce.number().int().min(1024).default(1_048_576),
-  /** Largest uploaded file, in bytes, and most files in one upload. */
-  UPLOAD_MAX_BYTES: z.coerce.number().int().min(1024).default(26_214_400),
-  UPLOAD_MAX_FILES: z.coerce.number().int().min(1).max(1000).default(20),
+    })
+    .describe(
+      "Private addresses or CIDR ranges URL ingestion may fetch (an intranet), comma-separated; public ones always.",
+    ),
+  S3_FORCE_PATH_STYLE: bool
+    .default(false)
+    .describe("Address S3 buckets in the path (a custom AWS_ENDPOINT_URL_S3 such as MinIO needs it)."),
+  SSE_HEARTBEAT_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(300_000)
+    .default(15_000)
+    .describe(
+      "Comment heartbeats on Server-Sent Event streams, so proxies keep quiet streams open; 0 turns them off.",
+    ),
+  SSE_STALL_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(600_000)
+    .default(30_000)
+    .describe("A stream whose reader takes nothing for this long is dropped and its turn aborted."),
+  API_KEYS_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "The API keys (`npx counsel keys create`). Unset: DATA_DIR/api-keys.json if it exists; with no keys file at " +
+        "all the service runs open (local use only). Set but missing: the service does not start.",
+    ),
+  RATE_LIMIT_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(600)
+    .describe("Requests per client (API key, else address) per minute; 0 turns the limit off."),
+  MAX_WAITING_REQUESTS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(1000)
+    .describe(
+      "Questions, chats and ingestions waiting for their turn at most; beyond it they get a 503 at once.",
+    ),
+  MAX_STREAMS_PER_CLIENT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(5)
+    .describe("Advisor streams one client may have open at once."),
+  BODY_LIMIT: z.coerce.number().int().min(1024).default(1_048_576).describe("Largest JSON body, in bytes."),
+  UPLOAD_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(26_214_400)
+    .describe("Largest uploaded file (and S3 object), in bytes."),
+  UPLOAD_MAX_FILES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(20)
+    .describe("Most files in one upload."),
 });
 
 export type Settings = ReturnType<typeof toSettings>;
 
-function toSettings(env: z.output<typeof schema>) {
+function toSettings(env: z.output<typeof settingsSchema>) {
   return {
     port: env.PORT,
     host: env.HOST,
@@ -159,7 +284,7 @@ export class SettingsError extends Error {
 export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
   // Empty strings mean "unset", as in most .env files.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
-  const parsed = schema.safeParse(cleaned);
+  const parsed = settingsSchema.safeParse(cleaned);
   if (!parsed.success) {
     throw new SettingsError(
       parsed.error.issues.map(
