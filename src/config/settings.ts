@@ -1,4 +1,5 @@
 // One typed settings object, read from the environment once at start-up. No other module reads process.env.
+import { isIP } from "node:net";
 import path from "node:path";
 import { z } from "zod/v4";
 
@@ -145,7 +146,7 @@ export const settingsSchema = z.object({
         .map((a) => a.trim())
         .filter(Boolean),
     )
-    .refine((list) => list.every((a) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(a)), {
+    .refine((list) => list.every(isAddressOrRange), {
       error: "expected addresses or CIDR ranges, e.g. 10.20.0.0/16,192.168.1.10",
     })
     .describe(
@@ -297,4 +298,14 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     throw new SettingsError([`VECTOR_STORE: ${settings.vectorStore} needs REDIS_URL`]);
   }
   return settings;
+}
+
+/** An IP address, or a CIDR range whose prefix fits its family (checked here, so that a typo stops the start). */
+function isAddressOrRange(entry: string): boolean {
+  const [address, bits, ...rest] = entry.split("/");
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  const prefix = Number(bits);
+  return /^\d{1,3}$/.test(bits) && prefix <= (family === 4 ? 32 : 128);
 }

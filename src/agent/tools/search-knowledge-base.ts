@@ -1,6 +1,6 @@
-// search_knowledge_base: the advisor's way into the organisation's documents. It runs the same hybrid search as
-// the QA chain and returns the chunks numbered for citation ([n], numbered across the whole turn) as text for
-// the model, with the sources as the tool's artifact for the client's `sources` event.
+// search_knowledge_base: the advisor's way into the organisation's documents. It runs the search its chain
+// configures (hybrid, vector, lexical or MMR) and returns the chunks numbered for citation ([n], numbered across
+// the whole turn) as text for the model, with the sources as the tool's artifact for the client's `sources` event.
 import { tool } from "@langchain/core/tools";
 import { z } from "zod/v4";
 import type { MetadataFilter, Searcher } from "../../contracts/search.ts";
