@@ -2,9 +2,8 @@
 // with the file, the field and what was expected, instead of at the first request.
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod/v4";
-import { describeIssue, displayPath } from "../config/describe-issues.ts";
+import { describeIssue, displayPath, parseConfigYaml } from "../config/describe-issues.ts";
 
 /** A chain, prompt or variant name: also used in URLs (/chain/:name) and file names. */
 const NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -216,18 +215,9 @@ export async function loadChainConfigs(
 /** Validates one chain file's text; `file` names it in errors, and its base name must equal the chain name. */
 export function parseChainConfig(text: string, file: string, defaults: ModelDefaults = OFFLINE): ChainConfig {
   const shown = displayPath(file);
-  let data: unknown;
-  try {
-    data = parseYaml(text);
-  } catch (error) {
-    if (error instanceof YAMLParseError) {
-      const at = error.linePos?.[0];
-      throw new ChainConfigError(shown, [
-        `${at ? `line ${at.line}, column ${at.col}: ` : ""}${firstLine(error.message)}`,
-      ]);
-    }
-    throw error;
-  }
+  const data = parseConfigYaml(text, (problem) => {
+    throw new ChainConfigError(shown, [problem]);
+  });
   if (data === null || typeof data !== "object" || Array.isArray(data))
     throw new ChainConfigError(shown, [
       `expected a mapping of fields (name, type, prompt, model, retrieval)`,
@@ -255,8 +245,4 @@ function withModelDefaults(data: object, defaults: ModelDefaults): object {
   const filled = { ...fallback, ...model } as { provider?: unknown; id?: unknown };
   if (filled.provider === "extractive" && !("id" in model)) delete filled.id;
   return { ...data, model: filled };
-}
-
-function firstLine(message: string): string {
-  return message.split("\n")[0];
 }

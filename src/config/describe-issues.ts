@@ -1,6 +1,7 @@
 // Turns zod issues into one line each, "field.path: expected …, got …", for the config files people edit by
 // hand (chains/*.yaml, loaders/*.yaml): the error names the file, the field and what was expected.
 import path from "node:path";
+import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod/v4";
 
 /** One line per problem: "field.path: expected …, got …". */
@@ -46,4 +47,19 @@ export function show(value: unknown): string {
 export function displayPath(file: string): string {
   const relative = path.relative(process.cwd(), file);
   return relative && !relative.startsWith("..") && !path.isAbsolute(relative) ? relative : file;
+}
+
+/**
+ * A config file's YAML; a syntax error becomes `fail("line L, column C: …")` with its first line only.
+ * @example
+ * const data = parseConfigYaml(text, (problem) => { throw new RecipeError(shown, [problem]); });
+ */
+export function parseConfigYaml(text: string, fail: (problem: string) => never): unknown {
+  try {
+    return parseYaml(text);
+  } catch (error) {
+    if (!(error instanceof YAMLParseError)) throw error;
+    const at = error.linePos?.[0];
+    return fail(`${at ? `line ${at.line}, column ${at.col}: ` : ""}${error.message.split("\n")[0]}`);
+  }
 }

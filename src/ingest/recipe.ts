@@ -2,9 +2,8 @@
 // validated when loaded so that a typo fails at start-up with the file, the field and what was expected.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod/v4";
-import { describeIssue, displayPath } from "../config/describe-issues.ts";
+import { describeIssue, displayPath, parseConfigYaml } from "../config/describe-issues.ts";
 
 // Every field is documented, with its default, in loaders/default.yaml (a test keeps the two in step).
 const NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -159,18 +158,9 @@ export async function loadRecipe(dir: string, name: string): Promise<Recipe> {
 /** Validates a recipe file's text; `file` names it in errors, and its base name is the default recipe name. */
 export function parseRecipe(text: string, file: string): Recipe {
   const shown = displayPath(file);
-  let data: unknown;
-  try {
-    data = parseYaml(text);
-  } catch (error) {
-    if (error instanceof YAMLParseError) {
-      const at = error.linePos?.[0];
-      throw new RecipeError(shown, [
-        `${at ? `line ${at.line}, column ${at.col}: ` : ""}${error.message.split("\n")[0]}`,
-      ]);
-    }
-    throw error;
-  }
+  const data = parseConfigYaml(text, (problem) => {
+    throw new RecipeError(shown, [problem]);
+  });
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
     throw new RecipeError(shown, ["expected a mapping of fields (name, sources, splitter, types, redact)"]);
   }
