@@ -4,7 +4,6 @@
 // variants. The reply carries the run's id for feedback. A tenant's runnables are built on its first question
 // over its own knowledge base: a tenant's question can only ever search that tenant's chunks.
 import type { BaseCache } from "@langchain/core/caches";
-import type { Callbacks } from "@langchain/core/callbacks/manager";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { AIMessage } from "@langchain/core/messages";
 import type { LLMResult } from "@langchain/core/outputs";
@@ -40,8 +39,6 @@ export interface QaRunOptions {
   variant?: string;
   /** The caller's stable id (session or user): the same key always meets the same variant. */
   key?: string;
-  /** LangChain callbacks for this run (the evaluation runner watches retrieval through them). */
-  callbacks?: Callbacks;
 }
 
 export type QaReply = QaResult & {
@@ -99,8 +96,10 @@ export async function buildQaHandle(config: ChainConfig, deps: QaHandleDeps): Pr
       const arm = (await armsFor(options.tenant)).get(variant) as Runnable<QaInput, QaResult>;
       const { configHash, promptHash } = variants.get(variant) as LoadedVariant;
       const tokens = { input: 0, output: 0 };
-      const callbacks = [countTokens(tokens), ...callbackList(options.callbacks)];
-      const result = (await arm.invoke(input, { signal: options.signal, callbacks })) as QaResult;
+      const result = (await arm.invoke(input, {
+        signal: options.signal,
+        callbacks: [countTokens(tokens)],
+      })) as QaResult;
       const runId = newRunId();
       options.tenant.runs
         .record({
@@ -149,12 +148,6 @@ export async function buildVariantChain(
     return buildQaChain({ config, searcher, prompt, answerer });
   }
   return buildQaChain({ config, searcher, prompt, chatModel: await chatModelFor(config) });
-}
-
-function callbackList(callbacks: Callbacks | undefined) {
-  if (!callbacks) return [];
-  if (Array.isArray(callbacks)) return callbacks;
-  throw new Error("QaRunOptions.callbacks takes a list of handlers, not a callback manager");
 }
 
 /** A LangChain callback adding up the tokens of every model call in one run. */

@@ -26,8 +26,6 @@ export interface Services extends AppServices {
   settings: Settings;
   stores: Stores;
   chains: ChainRegistry<AdvisorChain>;
-  /** Every tenant opened so far; `tenant(id)` opens one on first use. */
-  tenants: TenantRegistry<Tenant>;
   /** The API keys; undefined when the service runs open (no keys file). */
   keys?: KeyRing;
   /** Indexes examples/docs into the default tenant (idempotent: unchanged examples are skipped). */
@@ -96,7 +94,6 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
     stores,
     chains: registry,
     recipe,
-    tenants,
     tenant: (id) => tenants.get(id),
     keys,
     qaChain: (name) => registry.qaChain(name),

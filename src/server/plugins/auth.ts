@@ -89,12 +89,6 @@ export const authPlugin = fp(
   { name: "counsel-auth" },
 );
 
-/** The caller of a route that needs a key (the auth hook has set it; public routes have none). */
-export function principalOf(request: FastifyRequest): Principal {
-  if (!request.principal) throw new Error(`Route ${request.routeOptions.url} reads a caller but is public`);
-  return request.principal;
-}
-
 declare module "fastify" {
   interface FastifyRequest {
     principal: Principal | null;
