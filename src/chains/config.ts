@@ -6,7 +6,8 @@ import { z } from "zod/v4";
 import { describeIssue, displayPath, parseConfigYaml } from "../config/describe-issues.ts";
 
 /** A chain, prompt or variant name: also used in URLs (/chain/:name) and file names. */
-const NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+import { NAME } from "../contracts/names.ts";
+
 const name = (what: string) =>
   z.string({ error: `expected ${what}` }).regex(NAME, { error: `expected ${what} (a-z, 0-9, - and _)` });
 

@@ -14,7 +14,8 @@ export const PROMPT_VARIABLES: Record<ChainType, readonly string[] | undefined> 
   advisor: undefined,
 };
 
-const PROMPT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+import { NAME as PROMPT_NAME } from "../contracts/names.ts";
+
 // A leading HTML comment documents the prompt for its editors; it is not sent to the model.
 const LEADING_COMMENT = /^\s*<!--[\s\S]*?-->\s*/;
 

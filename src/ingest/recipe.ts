@@ -6,7 +6,7 @@ import { z } from "zod/v4";
 import { describeIssue, displayPath, parseConfigYaml } from "../config/describe-issues.ts";
 
 // Every field is documented, with its default, in loaders/default.yaml (a test keeps the two in step).
-const NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+import { NAME } from "../contracts/names.ts";
 
 /** Not content: code, styling, navigation, embedded objects and button labels. */
 const HTML_EXCLUDE = "script style noscript template nav svg iframe object embed button".split(" ");

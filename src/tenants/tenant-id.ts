@@ -1,8 +1,9 @@
 // What a tenant id may be. It names a folder under DATA_DIR and a part of Redis keys, so it is kept to safe
 // characters; every entry point (API keys, the CLI's --tenant, the registry) checks it here.
+import { NAME } from "../contracts/names.ts";
 
 /** Lowercase letters, digits, `-` and `_`, at most 64, starting with a letter or digit. */
-export const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+export const TENANT_ID = NAME;
 
 /** The tenant of a service without API keys, and of the CLI unless told otherwise. */
 export const DEFAULT_TENANT = "default";
