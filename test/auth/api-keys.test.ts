@@ -30,10 +30,15 @@ describe("API keys", () => {
     await data.remove();
   });
 
-  /** Rewrites the file and moves its modification time on, as a later edit would. */
+  /**
+   * Rewrites the file and moves its modification time on, as a later edit would: five seconds past the last
+   * edit's, so that two edits in the same millisecond still differ.
+   */
+  let lastEdit = 0;
   const rewrite = async (write: () => Promise<void>) => {
     await write();
-    const later = new Date(Date.now() + 5_000);
+    lastEdit = Math.max(Date.now(), lastEdit) + 5_000;
+    const later = new Date(lastEdit);
     await utimes(file, later, later);
   };
 
