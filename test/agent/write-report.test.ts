@@ -1,15 +1,16 @@
 // The write_report tool over real document text (test/fixtures, origins in SOURCES.md) in the real in-process
-// store and hybrid searcher, with the repository's prompts/write-report.md; LangChain's FakeListChatModel
-// plays the model with scripted replies (first the search queries, then the report).
+// store and hybrid searcher, with the repository's prompts/write-report.md; a scripted chat
+// model plays the model (first the search queries, through structured output, then the report).
 
 import path from "node:path";
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
-import type { CallbackManagerForLLMRun } from "@langchain/core/callbacks/manager";
 import type { Document } from "@langchain/core/documents";
-import type { BaseMessage, ToolMessage } from "@langchain/core/messages";
-import { FakeListChatModel } from "@langchain/core/utils/testing";
+import type { BindToolsInput } from "@langchain/core/language_models/chat_models";
+import { BaseChatModel, type BaseChatModelCallOptions } from "@langchain/core/language_models/chat_models";
+import { AIMessage, AIMessageChunk, type BaseMessage, type ToolMessage } from "@langchain/core/messages";
+import type { ChatResult } from "@langchain/core/outputs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseQueries } from "../../src/agent/tools/write-report/plan.ts";
+import { PLAN_TOOL, parseQueries } from "../../src/agent/tools/write-report/plan.ts";
 import {
   loadWriteReportPrompts,
   type WriteReportPrompts,
@@ -42,21 +43,46 @@ class RecordingSearcher implements Searcher {
   }
 }
 
-/** FakeListChatModel that also keeps the messages and the signal of every call. */
-class ScriptedModel extends FakeListChatModel {
-  readonly calls: { messages: BaseMessage[]; signal?: AbortSignal }[] = [];
-  constructor(responses: string[]) {
-    super({ responses });
+/**
+ * A chat model that gives scripted replies in turn (text, or an AIMessage with tool calls) and keeps the
+ * messages, signal and bound tools of every call. Written here rather than taken from FakeListChatModel, whose
+ * withStructuredOutput parses the reply's text itself: over this one, LangChain's own withStructuredOutput runs,
+ * as it does over a real model.
+ */
+class ScriptedModel extends BaseChatModel {
+  readonly calls: { messages: BaseMessage[]; signal?: AbortSignal; tools: string[] }[] = [];
+  private next = 0;
+  constructor(private readonly replies: (string | AIMessage)[]) {
+    super({});
   }
-  override async _generate(
-    messages: BaseMessage[],
-    options?: this["ParsedCallOptions"],
-    runManager?: CallbackManagerForLLMRun,
-  ) {
-    this.calls.push({ messages, signal: options?.signal });
-    return super._generate(messages, options, runManager);
+  _llmType() {
+    return "scripted";
+  }
+  override bindTools(tools: BindToolsInput[], kwargs?: Partial<BaseChatModelCallOptions>) {
+    return this.withConfig({ tools, ...kwargs } as BaseChatModelCallOptions);
+  }
+  async _generate(messages: BaseMessage[], options: this["ParsedCallOptions"]): Promise<ChatResult> {
+    const tools = ((options as { tools?: unknown[] }).tools ?? []).map(
+      (t) =>
+        (t as { function?: { name: string }; name?: string }).function?.name ??
+        String((t as { name?: string }).name),
+    );
+    this.calls.push({ messages, signal: options.signal, tools });
+    options.signal?.throwIfAborted();
+    const reply = this.replies[this.next++];
+    if (reply === undefined) throw new Error("ScriptedModel: no reply left");
+    // A chunk, as a streaming model's reply is (LangChain's generic withStructuredOutput reads only those).
+    const message =
+      typeof reply === "string"
+        ? new AIMessageChunk(reply)
+        : new AIMessageChunk({ content: reply.content, tool_calls: reply.tool_calls });
+    return { generations: [{ text: message.text, message }] };
   }
 }
+
+/** The planning reply through the structured output: a call of the plan_queries tool. */
+const planned = (queries: string[]) =>
+  new AIMessage({ content: "", tool_calls: [{ id: "plan-1", name: PLAN_TOOL, args: { queries } }] });
 
 /** The memory store, noting what is saved. */
 class RecordingReportStore implements ReportStore {
@@ -121,7 +147,7 @@ describe("write_report", () => {
     prompts = await loadWriteReportPrompts(path.join(ROOT, "prompts"));
   });
 
-  function setup(responses: string[], options: Partial<WriteReportToolOptions> = {}) {
+  function setup(responses: (string | AIMessage)[], options: Partial<WriteReportToolOptions> = {}) {
     const model = new ScriptedModel(responses);
     const recording = new RecordingSearcher(options.searcher ?? searcher);
     const reports = new RecordingReportStore();
@@ -138,7 +164,7 @@ describe("write_report", () => {
   }
 
   it("researches the model's queries and saves a four-section report whose Sources are the cited chunks", async () => {
-    const { model, searcher, reports, tool } = setup([JSON.stringify(QUERIES), REPORT]);
+    const { model, searcher, reports, tool } = setup([planned(QUERIES), REPORT]);
     const reply: ToolMessage = await tool.invoke(ask(TOPIC));
 
     expect(searcher.queries).toEqual(QUERIES);
@@ -208,20 +234,55 @@ describe("write_report", () => {
   });
 
   it("runs the model calls under the tool's run, tagged so that the agent's stream can leave them out", async () => {
-    const { tool } = setup([JSON.stringify(QUERIES), REPORT]);
+    const { tool } = setup([planned(QUERIES), REPORT]);
+    const chains = new Map<string, { name?: string; parent?: string }>();
+    /** The names of a run's ancestors, nearest first. */
+    const ancestors = (runId?: string): (string | undefined)[] =>
+      runId && chains.has(runId) ? [chains.get(runId)?.name, ...ancestors(chains.get(runId)?.parent)] : [];
     const starts: { runName?: string; parentRunId?: string; tags?: string[] }[] = [];
     const handler = BaseCallbackHandler.fromMethods({
+      handleChainStart(_chain, _inputs, runId, parentRunId, _tags, _metadata, _runType, runName) {
+        chains.set(runId, { name: runName, parent: parentRunId });
+      },
       handleChatModelStart(_llm, _messages, _runId, parentRunId, _extra, tags, _metadata, runName) {
         starts.push({ runName, parentRunId, tags });
       },
     });
     handler.awaitHandlers = true;
     await tool.invoke(ask(TOPIC), { callbacks: [handler] });
-    expect(starts.map((s) => s.runName)).toEqual(["write_report:plan", "write_report:write"]);
+    // The plan is a structured-output run (model call, then the parser) named for its step; the writing call is
+    // the model's own run.
+    expect(starts).toHaveLength(2);
+    expect(ancestors(starts[0].parentRunId)).toContain("write_report:plan");
+    expect(starts[1].runName).toBe("write_report:write");
     for (const start of starts) {
       expect(start.parentRunId).toEqual(expect.any(String));
-      expect(start.tags).toContain("nostream");
+      expect(start.tags).toEqual(expect.arrayContaining(["write_report", "nostream"]));
     }
+  });
+
+  it("plans through the model's structured output: the plan_queries tool, bound to the planning call only", async () => {
+    const { model, searcher, tool } = setup([planned([...QUERIES, "Timestamp server", "  "]), REPORT]);
+    await tool.invoke(ask(TOPIC));
+    expect(model.calls.map((c) => c.tools)).toEqual([[PLAN_TOOL], []]);
+    // Repeats (in any case) and blanks from the tool's arguments are dropped, as from prose.
+    expect(searcher.queries).toEqual(QUERIES);
+  });
+
+  it("reads the queries from the text when the model answers in prose instead of calling the tool", async () => {
+    const { searcher, tool } = setup([`Here you are:\n${JSON.stringify(QUERIES)}`, REPORT]);
+    await tool.invoke(ask(TOPIC));
+    expect(searcher.queries).toEqual(QUERIES);
+  });
+
+  it("reads the queries from the text when the tool's arguments miss its schema", async () => {
+    const wrong = new AIMessage({
+      content: JSON.stringify(QUERIES.slice(0, 2)),
+      tool_calls: [{ id: "plan-1", name: PLAN_TOOL, args: { query: QUERIES[0] } }],
+    });
+    const { searcher, tool } = setup([wrong, REPORT]);
+    await tool.invoke(ask(TOPIC));
+    expect(searcher.queries).toEqual(QUERIES.slice(0, 2));
   });
 
   it.each([
@@ -262,7 +323,7 @@ describe("write_report", () => {
 
   it("asks once for a rewrite when a section is missing, and keeps the rewrite", async () => {
     const noRecommendations = REPORT.slice(0, REPORT.indexOf("## Recommendations"));
-    const { model, reports, tool } = setup([JSON.stringify(QUERIES), noRecommendations, REPORT]);
+    const { model, reports, tool } = setup([planned(QUERIES), noRecommendations, REPORT]);
     const reply: ToolMessage = await tool.invoke(ask(TOPIC));
     expect(model.calls).toHaveLength(3);
     const [request, draft, fix] = model.calls[2].messages;
@@ -277,7 +338,7 @@ describe("write_report", () => {
 
   it("saves the rewrite as it is, and tells the agent, when it still lacks a section", async () => {
     const noRecommendations = REPORT.slice(0, REPORT.indexOf("## Recommendations"));
-    const { model, reports, tool } = setup([JSON.stringify(QUERIES), noRecommendations, noRecommendations]);
+    const { model, reports, tool } = setup([planned(QUERIES), noRecommendations, noRecommendations]);
     const reply: ToolMessage = await tool.invoke(ask(TOPIC));
     expect(model.calls).toHaveLength(3);
     const { markdown } = reports.saved[0];
@@ -291,7 +352,7 @@ describe("write_report", () => {
 
   it("titles a report after its topic when the model gives it no title", async () => {
     const untitled = `\`\`\`markdown\n${REPORT.slice(REPORT.indexOf("## Executive summary"))}\`\`\``;
-    const { reports, tool } = setup([JSON.stringify(QUERIES), untitled]);
+    const { reports, tool } = setup([planned(QUERIES), untitled]);
     await tool.invoke(ask(TOPIC));
     const report = reports.saved[0];
     expect(report.title).toBe(TOPIC);
@@ -301,7 +362,7 @@ describe("write_report", () => {
 
   it("writes no report, and makes no writing call, when nothing in the knowledge base matches", async () => {
     const empty = new HybridSearcher({ store: new LocalVectorStore(new LocalHashEmbeddings()) });
-    const { model, searcher, reports, tool } = setup([JSON.stringify(QUERIES), REPORT], { searcher: empty });
+    const { model, searcher, reports, tool } = setup([planned(QUERIES), REPORT], { searcher: empty });
     const reply: ToolMessage = await tool.invoke(ask(TOPIC));
     expect(searcher.queries).toEqual(QUERIES);
     expect(model.calls).toHaveLength(1);
@@ -312,7 +373,7 @@ describe("write_report", () => {
 
   it("stops when the run is aborted during the research: no writing call, no report", async () => {
     const controller = new AbortController();
-    const model = new ScriptedModel([JSON.stringify(QUERIES), REPORT]);
+    const model = new ScriptedModel([planned(QUERIES), REPORT]);
     const reports = new RecordingReportStore();
     const aborting = new RecordingSearcher(searcher, () => controller.abort());
     const tool = createWriteReportTool({ searcher: aborting, model, reports, prompts });
@@ -335,7 +396,7 @@ describe("write_report", () => {
   });
 
   it("rejects an empty or overlong topic and an unknown length before any work", async () => {
-    const { model, tool } = setup([JSON.stringify(QUERIES), REPORT]);
+    const { model, tool } = setup([planned(QUERIES), REPORT]);
     await expect(tool.invoke(ask(""))).rejects.toThrow();
     await expect(tool.invoke(ask("x".repeat(501)))).rejects.toThrow();
     await expect(tool.invoke(ask(TOPIC, { length: "epic" }))).rejects.toThrow();

@@ -4,7 +4,7 @@ import { type AIMessageChunk, HumanMessage, SystemMessage, ToolMessage } from "@
 import { tool } from "@langchain/core/tools";
 import { describe, expect, it } from "vitest";
 import { z } from "zod/v4";
-import { createBedrockChatModel } from "../../src/models/chat/bedrock.ts";
+import { createBedrockChatModel, toolChoicesOf } from "../../src/models/chat/bedrock.ts";
 import { UsageMeter } from "../../src/models/usage.ts";
 import { useBedrockEmulator } from "../helpers/bedrock.ts";
 
@@ -100,6 +100,25 @@ describe("Bedrock chat through the emulator", () => {
     expect(JSON.stringify(emulator.requests.at(-1)?.body)).toContain(
       `"toolUseId":"${call.tool_calls?.[0].id}"`,
     );
+  });
+
+  it("forces the structured-output tool for Nova models, which take a named tool choice", async () => {
+    const model = await createBedrockChatModel({ id: MODEL });
+    const capital = z.object({ country: z.string().describe("The country name.") });
+    const structured = model.withStructuredOutput(capital, { name: "get_capital", includeRaw: true });
+    const { parsed } = await structured.invoke([new HumanMessage("What is the capital of France?")]);
+    expect(parsed).toEqual({ country: "France" });
+    // Without the tool choice a model may answer in prose; @langchain/aws alone sends none for Nova.
+    expect(emulator.requests.at(-1)?.body).toMatchObject({
+      toolConfig: {
+        tools: [{ toolSpec: { name: "get_capital" } }],
+        toolChoice: { tool: { name: "get_capital" } },
+      },
+    });
+    expect(
+      toolChoicesOf("arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-pro-v1:0"),
+    ).toEqual(["auto", "any", "tool"]);
+    expect(toolChoicesOf("meta.llama3-70b-instruct-v1:0")).toBeUndefined();
   });
 
   it("streams a tool call: text tokens first, then the call's arguments, which add up to the whole call", async () => {

@@ -48,9 +48,10 @@ describe("the advisor's tools over SSE", () => {
     const model = fakeModel()
       .respondWithTools([{ name: "search_knowledge_base", args: { query: "laptops delivered" } }])
       .respondWithTools([{ name: "write_report", args: { topic: "the January relief shipment" } }])
-      .respond(new AIMessage('["laptops delivered January", "blankets and water"]')) // the report's queries
       .respond(new AIMessage(REPORT)) // the report
-      .respond(new AIMessage("200 laptops were delivered [1]. The report is at the link above."));
+      .respond(new AIMessage("200 laptops were delivered [1]. The report is at the link above."))
+      // The report's queries, through the model's structured output.
+      .structuredResponse({ queries: ["laptops delivered January", "blankets and water"] });
     const advisor = createAdvisor({
       config: withTools(services.chains.configs.get("advisor") as ChainConfig, [
         "search_knowledge_base",

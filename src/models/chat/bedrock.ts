@@ -25,8 +25,18 @@ export async function createBedrockChatModel(
     client,
     region,
     model: spec.id,
+    supportsToolChoiceValues: toolChoicesOf(spec.id),
     temperature: spec.temperature,
     maxTokens: spec.maxTokens,
     callbacks: options.meter ? [chatUsageCallback(options.meter, spec.id)] : undefined,
   });
+}
+
+/**
+ * The tool choices a model accepts, so that withStructuredOutput forces its tool. @langchain/aws knows Claude's
+ * and Mistral Large's; Amazon Nova takes auto, any and tool too (Amazon Nova user guide, "Choosing a tool").
+ * Undefined leaves the library's own answer.
+ */
+export function toolChoicesOf(id: string): Array<"auto" | "any" | "tool"> | undefined {
+  return /(^|[.:/])amazon\.nova-/.test(id) ? ["auto", "any", "tool"] : undefined;
 }

@@ -48,7 +48,7 @@ export async function writeDraft(
   found: ScoredDocument[],
 ): Promise<Drafted> {
   const request = new HumanMessage(await prompt.format({ ...brief, context: formatContext(found) }));
-  const reply = await ask([request], "write");
+  const reply = await ask.text([request], "write");
   return { request, reply, draft: checkDraft(reply, found.length, brief.topic) };
 }
 

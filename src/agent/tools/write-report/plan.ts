@@ -1,13 +1,26 @@
-// Planning: the model turns the report's topic into a few search queries (prompts/write-report-plan.md), read
-// from its reply; with none usable, the topic itself is searched.
+// Planning: the model turns the report's topic into a few search queries (prompts/write-report-plan.md),
+// through its structured output, else read from its prose; with none usable, the topic itself is searched.
 import { HumanMessage } from "@langchain/core/messages";
 import type { PromptTemplate } from "@langchain/core/prompts";
+import { z } from "zod/v4";
 import { formatMessage } from "../prompt-set.ts";
 import type { Ask } from "./ask.ts";
 import { oneLine } from "./one-line.ts";
 
 const MAX_QUERIES = 5;
 const MAX_QUERY_CHARS = 200;
+
+/** The planning call's structured output: the tool the model is made to call. */
+export const PLAN_TOOL = "plan_queries";
+const Plan = z
+  .object({
+    queries: z
+      .array(z.string())
+      .describe(
+        "3 to 5 search queries, each a few keywords or a short question, that together cover the topic",
+      ),
+  })
+  .describe("The searches of the knowledge base that research the report's topic");
 
 /** The queries to research `topic` with: the model's, else the topic. */
 export async function planQueries(
@@ -17,19 +30,15 @@ export async function planQueries(
   audience: string,
 ): Promise<string[]> {
   const request = new HumanMessage(await formatMessage(prompt, { topic, audience }));
-  const queries = parseQueries(await ask([request], "plan"));
+  const reply = await ask.structured(Plan, PLAN_TOOL, [request], "plan");
+  const queries = reply.parsed ? distinctQueries(reply.parsed.queries) : parseQueries(reply.text);
   return queries.length ? queries : [topic.slice(0, MAX_QUERY_CHARS)];
 }
 
 /**
- * Search queries from the model's reply: a JSON array (bare, fenced, or inside prose), else one per line with
- * list markers and quotes stripped. At most five, without repeats; [] when the reply has none.
- *
- * Read from prose rather than through withStructuredOutput: ChatBedrockConverse forces its structured-output
- * tool only for the Claude and Mistral Large ids it knows, so a Nova model (the documented default) may
- * answer this prompt's "JSON array and nothing else" in text and fail the call; and the test models script
- * this reply as text (FakeListChatModel's structured output drops the call's runName, the fakeModel
- * builder's never reads its scripted replies). A reply that misses the format still yields queries here.
+ * Search queries from a model's prose, for a model that answered the planning prompt in text rather than
+ * through the tool (one that cannot be forced to call it): a JSON array (bare, fenced, or inside prose), else
+ * one per line with list markers and quotes stripped. At most five, without repeats; [] when it has none.
  */
 export function parseQueries(reply: string): string[] {
   const text = reply.replace(/```[\w-]*/g, "").trim();
@@ -50,6 +59,11 @@ export function parseQueries(reply: string): string[] {
     // A line ending in a colon introduces the list ("Here are the queries:"); it is not one.
     .filter((line) => !/:\s*$/.test(line));
 
+  return distinctQueries(candidates);
+}
+
+/** Candidates as queries: strings (or {query} objects) on one line, unquoted, cut to length; five distinct. */
+function distinctQueries(candidates: unknown[]): string[] {
   const queries = new Map<string, string>();
   for (const candidate of candidates) {
     const value =

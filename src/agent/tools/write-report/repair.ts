@@ -25,6 +25,6 @@ export async function repairDraft(
         new HumanMessage(await formatMessage(prompt, { problems: draft.problems.join(" and ") })),
       ]
     : [request]; // an empty turn is something some providers (Bedrock) refuse
-  const repaired = checkDraft(await ask(retry, "repair"), count, topic);
+  const repaired = checkDraft(await ask.text(retry, "repair"), count, topic);
   return repaired.problems.length <= draft.problems.length ? repaired : draft;
 }
