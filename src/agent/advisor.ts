@@ -1,22 +1,28 @@
 // An advisor chain (chains/<name>.yaml, type advisor) ready to chat: its agent, built once, and the per-session
 // turn runner. A turn on a session waits for the session's previous turn in this process, so that two quick
 // messages cannot interleave their history.
-import type { BaseChatMessageHistory } from "@langchain/core/chat_history";
+import { type BaseChatMessageHistory, InMemoryChatMessageHistory } from "@langchain/core/chat_history";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import type { BaseMessage } from "@langchain/core/messages";
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import type { ChainConfig } from "../chains/config.ts";
+import type { TurnEvent } from "../contracts/turn-events.ts";
 import { buildAdvisorAgent } from "./agent.ts";
-import { type AdvisorEvent, runTurn } from "./turn.ts";
+import { runTurn } from "./turn.ts";
 
 export type AdvisorToolName = NonNullable<ChainConfig["advisor"]>["tools"][number];
+
+/**
+ * A turn's input: the message, and either the session whose stored history it continues (and extends), or the
+ * earlier messages themselves, as protocols that send the whole conversation with every request do (the
+ * OpenAI chat API, the AI SDK's useChat); those turns store nothing.
+ */
+export type TurnInput = { message: string } & ({ sessionId: string } | { history: BaseMessage[] });
 
 export interface AdvisorHandle {
   name: string;
   description?: string;
-  chat(
-    input: { message: string; sessionId: string },
-    options?: { signal?: AbortSignal },
-  ): AsyncGenerator<AdvisorEvent>;
+  chat(input: TurnInput, options?: { signal?: AbortSignal }): AsyncGenerator<TurnEvent>;
 }
 
 export interface AdvisorOptions {
@@ -49,7 +55,20 @@ export function createAdvisor({
   return {
     name: config.name,
     description: config.description,
-    async *chat({ message, sessionId }, options = {}) {
+    async *chat(input, options = {}) {
+      const turn = (history: BaseChatMessageHistory) =>
+        runTurn({
+          agent,
+          history,
+          message: input.message,
+          memoryTokens: settings.memoryTokens,
+          signal: options.signal,
+        });
+      if ("history" in input) {
+        yield* turn(new InMemoryChatMessageHistory([...input.history]));
+        return;
+      }
+      const { sessionId } = input;
       const previous = running.get(sessionId);
       let release = () => {};
       const mine = new Promise<void>((resolve) => {
@@ -59,13 +78,7 @@ export function createAdvisor({
       running.set(sessionId, queued);
       try {
         await previous;
-        yield* runTurn({
-          agent,
-          history: history(sessionId),
-          message,
-          memoryTokens: settings.memoryTokens,
-          signal: options.signal,
-        });
+        yield* turn(history(sessionId));
       } finally {
         release();
         if (running.get(sessionId) === queued) running.delete(sessionId);

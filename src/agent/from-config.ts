@@ -9,16 +9,16 @@ import type { ChainConfig } from "../chains/config.ts";
 import { loadPrompt } from "../chains/prompts.ts";
 import { chainSearcher } from "../chains/searcher.ts";
 import type { LexicalSearch } from "../contracts/search.ts";
+import type { TurnEvent } from "../contracts/turn-events.ts";
 import { UnavailableError } from "../errors.ts";
 import type { ChatHistoryFactory } from "../store/chat-history.ts";
 import type { ReportStore } from "../store/report-store.ts";
-import { type AdvisorHandle, createAdvisor } from "./advisor.ts";
+import { type AdvisorHandle, createAdvisor, type TurnInput } from "./advisor.ts";
 import { preloadTypeScriptLibs } from "./code-check.ts";
 import { createGenerateCodeTool, loadGenerateCodePrompts } from "./tools/generate-code.ts";
 import { createSearchTool } from "./tools/search-knowledge-base.ts";
 import { loadWriteReportPrompts } from "./tools/write-report/prompts.ts";
 import { createWriteReportTool } from "./tools/write-report/tool.ts";
-import type { AdvisorEvent } from "./turn.ts";
 
 export interface AdvisorDeps {
   promptsDir: string;
@@ -36,10 +36,7 @@ export interface AdvisorTenant {
 export interface AdvisorChain {
   name: string;
   description?: string;
-  chat(
-    input: { message: string; sessionId: string },
-    options: { tenant: AdvisorTenant; signal?: AbortSignal },
-  ): AsyncGenerator<AdvisorEvent>;
+  chat(input: TurnInput, options: { tenant: AdvisorTenant; signal?: AbortSignal }): AsyncGenerator<TurnEvent>;
 }
 
 export type AdvisorEntry = AdvisorChain | UnavailableError;

@@ -3,27 +3,19 @@
 import { chunkId, citedNumbers, opening } from "../chains/citations.ts";
 import { sourceOf } from "../chains/prompts.ts";
 import type { ScoredDocument } from "../contracts/search.ts";
-
-export interface AdvisorSource {
-  n: number;
-  id: string;
-  source: string;
-  page?: number;
-  snippet: string;
-  score: number;
-}
+import type { TurnSource } from "../contracts/turn-events.ts";
 
 export class SourceRegistry {
-  private readonly byId = new Map<string, AdvisorSource>();
+  private readonly byId = new Map<string, TurnSource>();
 
   /** Numbers the chunks (a chunk seen earlier in the turn keeps its number) and returns them in order. */
-  add(found: ScoredDocument[]): AdvisorSource[] {
+  add(found: ScoredDocument[]): TurnSource[] {
     return found.map(({ document, score }) => {
       const id =
         chunkId(document) || `${sourceOf(document.metadata).source}#${document.metadata.chunk ?? ""}`;
       const known = this.byId.get(id);
       if (known) return known;
-      const entry: AdvisorSource = {
+      const entry: TurnSource = {
         n: this.byId.size + 1,
         id,
         ...sourceOf(document.metadata),
@@ -35,12 +27,12 @@ export class SourceRegistry {
     });
   }
 
-  all(): AdvisorSource[] {
+  all(): TurnSource[] {
     return [...this.byId.values()];
   }
 
   /** The sources an answer cites with [n], in the order of their numbers. */
-  cited(text: string): AdvisorSource[] {
+  cited(text: string): TurnSource[] {
     const numbers = new Set(citedNumbers(text, this.byId.size));
     return this.all().filter((s) => numbers.has(s.n));
   }

@@ -5,37 +5,9 @@
 import type { BaseChatMessageHistory } from "@langchain/core/chat_history";
 import { AIMessage, type BaseMessage, HumanMessage, trimMessages } from "@langchain/core/messages";
 import { countTokensApproximately } from "langchain";
+import type { TokenUsage, TurnEvent, TurnSource } from "../contracts/turn-events.ts";
 import type { AdvisorAgent } from "./agent.ts";
-import { type AdvisorSource, SourceRegistry } from "./sources.ts";
-
-export interface TokenUsage {
-  inputTokens: number;
-  outputTokens: number;
-}
-
-export type AdvisorEvent =
-  | { event: "token"; data: { text: string } }
-  | { event: "tool_start"; data: { name: string; input: unknown } }
-  | {
-      event: "tool_end";
-      data: {
-        name: string;
-        summary: string;
-        /** write_report: where the report is served. */
-        url?: string;
-        /** generate_code: what the checker found. */
-        check?: { language: string; checked: boolean; repaired: boolean; problems: number };
-      };
-    }
-  | { event: "sources"; data: { sources: AdvisorSource[] } }
-  | {
-      event: "done";
-      data: {
-        message: string;
-        usage: TokenUsage;
-        timings: { firstTokenMs: number | null; totalMs: number };
-      };
-    };
+import { SourceRegistry } from "./sources.ts";
 
 export interface TurnOptions {
   agent: AdvisorAgent;
@@ -50,7 +22,7 @@ export interface TurnOptions {
 const MODEL_NODE = "model_request";
 const SUMMARY_CHARS = 200;
 
-export async function* runTurn(options: TurnOptions): AsyncGenerator<AdvisorEvent> {
+export async function* runTurn(options: TurnOptions): AsyncGenerator<TurnEvent> {
   const { agent, history, message, signal } = options;
   const started = performance.now();
   const past = await history.getMessages();
@@ -103,7 +75,7 @@ export async function* runTurn(options: TurnOptions): AsyncGenerator<AdvisorEven
         break;
       }
       case "on_tool_start":
-        yield { event: "tool_start", data: { name: ev.name, input: ev.data.input } };
+        yield { event: "tool_start", data: { id: ev.run_id, name: ev.name, input: ev.data.input } };
         break;
       case "on_tool_end": {
         const output = ev.data.output as { content?: unknown; artifact?: ToolArtifact } | undefined;
@@ -111,6 +83,7 @@ export async function* runTurn(options: TurnOptions): AsyncGenerator<AdvisorEven
         yield {
           event: "tool_end",
           data: {
+            id: ev.run_id,
             name: ev.name,
             summary: summarize(textOf(output?.content) ?? ""),
             ...(typeof artifact?.url === "string" ? { url: artifact.url } : {}),
@@ -132,7 +105,7 @@ export async function* runTurn(options: TurnOptions): AsyncGenerator<AdvisorEven
           Array.isArray(artifact?.sources) &&
           artifact.sources.length
         ) {
-          yield { event: "sources", data: { sources: artifact.sources as AdvisorSource[] } };
+          yield { event: "sources", data: { sources: artifact.sources as TurnSource[] } };
         }
         break;
       }

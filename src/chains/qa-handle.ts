@@ -13,7 +13,7 @@ import type { LexicalSearch } from "../contracts/search.ts";
 import { ExtractiveAnswerer } from "../models/chat/extractive.ts";
 import { newRunId, type RunStore } from "../store/run-store.ts";
 import type { ChainConfig } from "./config.ts";
-import { buildQaChain, type QaInput, type QaResult } from "./qa.ts";
+import { buildQaChain, type QaInput, type QaResult, streamQa } from "./qa.ts";
 import { chainSearcher } from "./searcher.ts";
 import {
   chooseVariant,
@@ -47,11 +47,19 @@ export type QaReply = QaResult & {
   usage: { inputTokens: number; outputTokens: number };
 };
 
+/**
+ * What `stream` yields: pieces of the answer's text as they are generated (`{ answer }`), then one last chunk
+ * with everything else, the recorded run's id and tokens among it.
+ */
+export type QaReplyChunk = { answer: string } | (Omit<QaReply, "answer"> & { answer?: undefined });
+
 export interface QaChainHandle {
   name: string;
   description?: string;
   variants: { name: string; weight: number; description?: string; configHash: string }[];
+  /** The whole answer at once (`stream`, gathered). */
   invoke(input: QaInput, options: QaRunOptions): Promise<QaReply>;
+  stream(input: QaInput, options: QaRunOptions): AsyncGenerator<QaReplyChunk>;
 }
 
 export interface QaHandleDeps {
@@ -82,7 +90,7 @@ export async function buildQaHandle(config: ChainConfig, deps: QaHandleDeps): Pr
     return arms;
   };
 
-  return {
+  const handle: QaChainHandle = {
     name: config.name,
     description: config.description,
     variants: variantWeights(config).map(([name, weight]) => ({
@@ -91,15 +99,21 @@ export async function buildQaHandle(config: ChainConfig, deps: QaHandleDeps): Pr
       description: config.variants?.[name]?.description,
       configHash: (variants.get(name) as LoadedVariant).configHash,
     })),
-    async invoke(input, options) {
+    async *stream(input, options) {
       const variant = chooseVariant(config, { explicit: options.variant, key: options.key });
       const arm = (await armsFor(options.tenant)).get(variant) as Runnable<QaInput, QaResult>;
       const { configHash, promptHash } = variants.get(variant) as LoadedVariant;
       const tokens = { input: 0, output: 0 };
-      const result = (await arm.invoke(input, {
+      let result: Partial<QaResult> = {};
+      for await (const chunk of streamQa(arm, input, {
         signal: options.signal,
         callbacks: [countTokens(tokens)],
-      })) as QaResult;
+      })) {
+        const { answer, ...rest } = chunk;
+        if (answer) yield { answer };
+        if (Object.keys(rest).length) result = { ...result, ...rest };
+      }
+      const { answer: _whole, ...done } = result as QaResult;
       const runId = newRunId();
       options.tenant.runs
         .record({
@@ -108,16 +122,25 @@ export async function buildQaHandle(config: ChainConfig, deps: QaHandleDeps): Pr
           variant,
           configHash,
           promptHash,
-          model: result.model,
-          latencyMs: result.timings.totalMs,
+          model: done.model,
+          latencyMs: done.timings.totalMs,
           inputTokens: tokens.input,
           outputTokens: tokens.output,
           at: new Date().toISOString(),
         })
         .catch((error: unknown) => deps.onRecordError?.(error));
-      return { ...result, variant, runId, usage: { inputTokens: tokens.input, outputTokens: tokens.output } };
+      yield { ...done, variant, runId, usage: { inputTokens: tokens.input, outputTokens: tokens.output } };
+    },
+    async invoke(input, options) {
+      let answer = "";
+      for await (const chunk of handle.stream(input, options)) {
+        if (chunk.answer !== undefined) answer += chunk.answer;
+        else return { ...chunk, answer };
+      }
+      throw new Error(`Chain "${config.name}" ended without a reply.`);
     },
   };
+  return handle;
 }
 
 /** Every variant's runnable over one tenant's index, built before any of them answers. */

@@ -123,7 +123,7 @@ export function buildQaChain(options: QaChainOptions): Runnable<QaInput, QaResul
 export async function* streamQa(
   chain: Runnable<QaInput, QaResult>,
   input: QaInput,
-  options?: { signal?: AbortSignal },
+  options?: Pick<RunnableConfig, "signal" | "callbacks">,
 ): AsyncGenerator<QaChunk> {
   yield* (await chain.stream(input, options)) as AsyncIterable<QaChunk>;
 }

@@ -8,8 +8,8 @@ import { fakeModel } from "@langchain/core/testing";
 import { describe, expect, it } from "vitest";
 import { createAdvisor } from "../../src/agent/advisor.ts";
 import { createSearchTool } from "../../src/agent/tools/search-knowledge-base.ts";
-import type { AdvisorEvent } from "../../src/agent/turn.ts";
 import { parseChainConfig } from "../../src/chains/config.ts";
+import type { TurnEvent } from "../../src/contracts/turn-events.ts";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
 import { LocalVectorStore } from "../../src/store/local/local-vector-store.ts";
@@ -36,8 +36,8 @@ function advisorChain(extra = "") {
   );
 }
 
-async function collect(events: AsyncGenerator<AdvisorEvent>) {
-  const out: AdvisorEvent[] = [];
+async function collect(events: AsyncGenerator<TurnEvent>) {
+  const out: TurnEvent[] = [];
   for await (const e of events) out.push(e);
   return out;
 }
@@ -70,10 +70,14 @@ describe("an advisor turn", () => {
     expect(kinds.indexOf("tool_start")).toBeLessThan(kinds.indexOf("tool_end"));
     expect(kinds.indexOf("tool_end")).toBeLessThan(kinds.indexOf("sources"));
     expect(kinds.at(-1)).toBe("done");
-    expect(events.find((e) => e.event === "tool_start")?.data).toEqual({
+    const start = events.find((e) => e.event === "tool_start")?.data;
+    expect(start).toEqual({
+      id: expect.any(String),
       name: "search_knowledge_base",
       input: { query: "laptops delivered" },
     });
+    // The end names the same call, so that a client can pair them.
+    expect(events.find((e) => e.event === "tool_end")?.data).toMatchObject({ id: start?.id });
     const sources = events.find((e) => e.event === "sources")?.data as {
       sources: { n: number; id: string }[];
     };
@@ -116,6 +120,32 @@ describe("an advisor turn", () => {
     expect(text).toContain("old question 29");
     expect(text).not.toContain("old question 0 ");
     expect(String(sent.at(-1)?.content)).toBe("And now?");
+  });
+
+  it("takes the earlier messages from the request instead of a session, and stores nothing", async () => {
+    const stored = new InMemoryChatMessageHistory();
+    let sent: BaseMessage[] = [];
+    const model = fakeModel().respond((messages) => {
+      sent = messages;
+      return new AIMessage("Still 200.");
+    });
+    const advisor = createAdvisor({
+      config: advisorChain(),
+      model,
+      systemPrompt: "You advise.",
+      tools: { search_knowledge_base: createSearchTool({ searcher: await searcher(), k: 2 }) },
+      history: () => stored,
+    });
+    const earlier = [new HumanMessage("How many laptops?"), new AIMessage("200 laptops [1].")];
+    const events = await collect(advisor.chat({ message: "Are you sure?", history: earlier }));
+    expect(events.at(-1)).toMatchObject({ event: "done", data: { message: "Still 200." } });
+    expect(sent.slice(-3).map((m) => String(m.content))).toEqual([
+      "How many laptops?",
+      "200 laptops [1].",
+      "Are you sure?",
+    ]);
+    expect(earlier).toHaveLength(2); // the caller's array is left as it was
+    expect(await stored.getMessages()).toEqual([]);
   });
 
   it("caps tool calls per turn: past maxToolCalls the tools are not run and the turn ends", async () => {

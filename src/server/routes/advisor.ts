@@ -4,7 +4,7 @@
 // Sessions and reports belong to the caller's tenant: another tenant's ids are simply not found.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
-import type { AdvisorEvent } from "../../agent/turn.ts";
+import type { TurnEvent } from "../../contracts/turn-events.ts";
 import { CounselError, NotFoundError } from "../../errors.ts";
 import { clientAbortSignal } from "../abort.ts";
 import { toProblem } from "../plugins/errors.ts";
@@ -128,9 +128,9 @@ export const advisorRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
 /** The turn's events, unchanged; its `done` is also handed to `log`. */
 async function* logDone(
-  turn: AsyncGenerator<AdvisorEvent>,
-  log: (done: Extract<AdvisorEvent, { event: "done" }>["data"]) => void,
-): AsyncGenerator<AdvisorEvent> {
+  turn: AsyncGenerator<TurnEvent>,
+  log: (done: Extract<TurnEvent, { event: "done" }>["data"]) => void,
+): AsyncGenerator<TurnEvent> {
   for await (const event of turn) {
     if (event.event === "done") log(event.data);
     yield event;
@@ -140,7 +140,7 @@ async function* logDone(
 /** The turn as SSE messages: `session` first, then the turn's events; a failure mid-stream is an `error` event. */
 async function* asSse(
   sessionId: string,
-  turn: AsyncGenerator<AdvisorEvent>,
+  turn: AsyncGenerator<TurnEvent>,
   signal: AbortSignal,
   log: (error: unknown) => void,
 ) {
@@ -156,7 +156,7 @@ async function* asSse(
 }
 
 /** Without SSE: the whole turn as one reply. A failure is the usual problem+json. */
-async function gather(sessionId: string, turn: AsyncGenerator<AdvisorEvent>, signal: AbortSignal) {
+async function gather(sessionId: string, turn: AsyncGenerator<TurnEvent>, signal: AbortSignal) {
   const tools: { name: string; input: unknown; summary?: string; url?: string }[] = [];
   const sources = new Map<number, unknown>();
   try {

@@ -1,0 +1,65 @@
+// The one event stream of a turn: what the advisor and the qa chains emit while they answer, and what every
+// protocol adapter serves in its own shape (Counsel's SSE, the OpenAI chat API, the AI SDK's UI message stream,
+// MCP's tool results). An adapter translates these events; it never runs a model or a search of its own.
+
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** A chunk the answer drew on, numbered as the answer cites it ([n]). */
+export interface TurnSource {
+  n: number;
+  /** The chunk's id in the index. */
+  id: string;
+  /** The document it came from (a file name, URL or s3:// key). */
+  source: string;
+  page?: number;
+  snippet: string;
+  score: number;
+}
+
+/** What code generation reports of its check. */
+export interface CodeCheck {
+  language: string;
+  checked: boolean;
+  repaired: boolean;
+  problems: number;
+}
+
+export type TurnEvent =
+  /** A piece of the answer's text, as the model produced it. */
+  | { event: "token"; data: { text: string } }
+  /** A tool call starts; `id` ties it to its end. */
+  | { event: "tool_start"; data: { id: string; name: string; input: unknown } }
+  | {
+      event: "tool_end";
+      data: {
+        id: string;
+        name: string;
+        /** The tool's result, shortened for display. */
+        summary: string;
+        /** write_report: where the report is served. */
+        url?: string;
+        /** generate_code: what the checker found. */
+        check?: CodeCheck;
+      };
+    }
+  /** Chunks found (by a search of the turn, or the qa chain's retrieval), numbered as the answer cites them. */
+  | { event: "sources"; data: { sources: TurnSource[] } }
+  /** The end: the whole answer, tokens and timings; a qa chain adds its run (for feedback) and citations. */
+  | { event: "done"; data: TurnDone };
+
+export interface TurnDone {
+  message: string;
+  usage: TokenUsage;
+  timings: { firstTokenMs: number | null; totalMs: number };
+  /** qa chains: the recorded run, for POST /feedback. */
+  runId?: string;
+  chain?: string;
+  variant?: string;
+  /** qa chains: the source numbers the answer cites; empty when it abstained. */
+  citations?: number[];
+}
+
+export type TurnEventOf<E extends TurnEvent["event"]> = Extract<TurnEvent, { event: E }>;
