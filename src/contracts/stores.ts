@@ -1,11 +1,17 @@
 // What ingestion, retrieval and the services need of a store, whichever backend implements it (in-process or
 // Redis): LangChain's interfaces plus the few methods Counsel adds.
+import type { DocumentInterface } from "@langchain/core/documents";
 import type { RecordManagerInterface } from "@langchain/core/indexing";
 import type { VectorStore } from "@langchain/core/vectorstores";
+import type { DocumentRecords, DocumentUpdateOptions } from "./documents.ts";
 import type { LexicalSearch } from "./search.ts";
 
-/** A record manager that can also list its documents and save itself (FileRecordManager, RedisRecordManager). */
-export interface PipelineRecordManager extends RecordManagerInterface {
+/**
+ * A record manager that also keeps a record per document (group), lists its documents and saves itself
+ * (FileRecordManager, RedisRecordManager).
+ */
+export interface PipelineRecordManager extends RecordManagerInterface, DocumentRecords {
+  update(keys: string[], options?: DocumentUpdateOptions): Promise<void>;
   listGroupIds(): Promise<string[]>;
   flush(): Promise<void>;
 }
@@ -14,7 +20,12 @@ export interface PipelineRecordManager extends RecordManagerInterface {
 export type PipelineVectorStore = VectorStore & { flush?(): Promise<void> };
 
 /** A tenant's knowledge base: vectors and a lexical index over the same chunks, by the same ids. */
-export type CounselVectorStore = PipelineVectorStore & LexicalSearch & { countChunks(): Promise<number> };
+export type CounselVectorStore = PipelineVectorStore &
+  LexicalSearch & {
+    countChunks(): Promise<number>;
+    /** Chunks by id, in the order asked; ids it does not hold are left out. */
+    getByIds(ids: string[]): Promise<DocumentInterface[]>;
+  };
 
 /** One dependency's state for /readyz. */
 export interface StoreCheck {

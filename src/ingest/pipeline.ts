@@ -2,8 +2,9 @@
 // at a time per worker: re-ingesting an unchanged document is skipped, a changed one replaces its old chunks.
 import { createHash } from "node:crypto";
 import type { DocumentInterface } from "@langchain/core/documents";
-import { index } from "@langchain/core/indexing";
+import { index, type RecordManagerInterface } from "@langchain/core/indexing";
 import pMap from "p-map";
+import { type DocumentInfo, describeChunks } from "../contracts/documents.ts";
 import type { PipelineRecordManager, PipelineVectorStore } from "../contracts/stores.ts";
 import { CounselError } from "../errors.ts";
 import { prepareBlob } from "./prepare.ts";
@@ -188,9 +189,10 @@ export class IngestPipeline {
     if (chunks.length === 0) throw new Error("no text could be extracted from it");
     const docId = String(chunks[0].metadata.doc_id);
     const before = await this.recordManager.listKeys({ groupIds: [docId] });
+    const info: DocumentInfo = { ...describeChunks(chunks), bytes: blob.data.length };
     const result = await index({
       docsSource: chunks,
-      recordManager: this.recordManager,
+      recordManager: describing(this.recordManager, docId, info),
       vectorStore: this.vectorStore,
       options: {
         cleanup: "incremental",
@@ -230,6 +232,27 @@ export class IngestPipeline {
     await this.vectorStore.flush?.();
     await this.recordManager.flush();
   }
+}
+
+/**
+ * The record manager as index() sees it for one document: the update that files its keys under its id also
+ * carries its info, so that the document's record (the catalog's summary) is written in the same atomic step
+ * as the keys (one Lua script in Redis; one in-memory change, saved in one file write, in embedded mode).
+ */
+function describing(
+  records: PipelineRecordManager,
+  docId: string,
+  info: DocumentInfo,
+): RecordManagerInterface {
+  return {
+    createSchema: () => records.createSchema(),
+    getTime: () => records.getTime(),
+    exists: (keys) => records.exists(keys),
+    listKeys: (options) => records.listKeys(options),
+    deleteKeys: (keys) => records.deleteKeys(keys),
+    update: (keys, options) =>
+      records.update(keys, options.groupIds ? { ...options, documents: { [docId]: info } } : options),
+  };
 }
 
 function sha256(text: string): string {

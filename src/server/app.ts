@@ -27,6 +27,7 @@ import { stallWatchdogPlugin } from "./plugins/stall-watchdog.ts";
 import { streamLimitPlugin } from "./plugins/stream-limit.ts";
 import { advisorRoutes } from "./routes/advisor.ts";
 import { chainRoutes } from "./routes/chain.ts";
+import { documentRoutes } from "./routes/documents.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
 import { usageRoutes } from "./routes/usage.ts";
@@ -96,6 +97,10 @@ export async function buildApp(services: AppServices, options: AppOptions) {
     bodyLimit: options.limits.bodyBytes,
     requestIdHeader: "x-request-id",
     genReqId: () => crypto.randomUUID(),
+    // A document's source in a path (GET /documents/:source) is a file path or a web address, far over the
+    // router's default of 100 characters (past which it answers 414 without a problem body). Each route's
+    // schema bounds its own params, as a 400 problem; Node's header size limit bounds the request line.
+    routerOptions: { maxParamLength: 65_536 },
     ajv: {
       // Reject what the schema does not name, and never coerce "5" into 5: bad input is an error, not a guess.
       customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, allowUnionTypes: true },
@@ -159,6 +164,7 @@ export async function buildApp(services: AppServices, options: AppOptions) {
   await app.register(usageRoutes);
   await app.register(chainRoutes);
   await app.register(ingestRoutes);
+  await app.register(documentRoutes);
   await app.register(advisorRoutes);
   return app;
 }

@@ -9,10 +9,12 @@ import type { BaseCache } from "@langchain/core/caches";
 import type { Embeddings } from "@langchain/core/embeddings";
 import type { BaseStore } from "@langchain/core/stores";
 import type { Settings } from "../config/settings.ts";
+import type { DocumentCatalog } from "../contracts/documents.ts";
 import type { CounselVectorStore, Logger, PipelineRecordManager, StoreCheck } from "../contracts/stores.ts";
 import type { CacheMeter } from "../models/cache-meter.ts";
 import { cachedEmbeddings } from "../models/embeddings/cached.ts";
 import { type ChatHistoryFactory, chatHistoryFactory } from "../store/chat-history.ts";
+import { RecordManagerCatalog } from "../store/document-catalog.ts";
 import { FileRecordManager } from "../store/file-record-manager.ts";
 import { llmCache } from "../store/llm-cache.ts";
 import { LocalVectorStore } from "../store/local/local-vector-store.ts";
@@ -41,6 +43,8 @@ export interface TenantStores {
   tenant: string;
   vectorStore: CounselVectorStore;
   recordManager: PipelineRecordManager;
+  /** The documents the record manager holds, with their chunks' text from the vector store. */
+  documents: DocumentCatalog;
   /** What each source document was last indexed from (an S3 object's ETag), for skipping unchanged ones. */
   ledger: BaseStore<string, Uint8Array>;
   chatHistory: ChatHistoryFactory;
@@ -106,11 +110,13 @@ function openLocal(
       path: path.join(dir, "records.json"),
     });
     await recordManager.createSchema();
+    const documents = await openCatalog(recordManager, vectorStore);
     const runs = createRunStore({ prefix: "runs", dataDir: path.join(settings.dataDir, "local", tenant) });
     return {
       tenant,
       vectorStore,
       recordManager,
+      documents,
       ledger: await LocalFileStore.fromPath(path.join(dir, "ledger")),
       chatHistory: chatHistoryFactory({ prefix: "chat", ttlSeconds: settings.chatHistoryTtlSeconds }),
       reports: createReportStore({ prefix: "report" }),
@@ -171,15 +177,17 @@ async function openRedis(
     const ns = `${redis.prefix}:${tenant}:${scope.collection}:${scope.modelId}`;
     const recordManager = new RedisRecordManager({ client, namespace: ns }); // keys under `${ns}:records:`
     await recordManager.createSchema();
+    const vectorStore = new RedisVectorSetStore(embeddings, {
+      client,
+      key: `${ns}:vectors`,
+      quantization: redis.quantization,
+      lexical: new RedisLexicalIndex({ client, prefix: `${ns}:lexical` }),
+    });
     return {
       tenant,
-      vectorStore: new RedisVectorSetStore(embeddings, {
-        client,
-        key: `${ns}:vectors`,
-        quantization: redis.quantization,
-        lexical: new RedisLexicalIndex({ client, prefix: `${ns}:lexical` }),
-      }),
+      vectorStore,
       recordManager,
+      documents: await openCatalog(recordManager, vectorStore),
       ledger: new RedisByteStore({ client, prefix: `${ns}:ledger` }),
       chatHistory: chatHistoryFactory({
         client,
@@ -216,6 +224,19 @@ async function openRedis(
       if (client.isOpen) await client.quit().catch(() => client.disconnect());
     },
   };
+}
+
+/**
+ * A tenant's document catalog. Documents indexed before record managers kept a record per document (a store
+ * from an older Counsel) are described from their chunks first, so that an upgrade never shows them bare.
+ */
+async function openCatalog(
+  recordManager: PipelineRecordManager,
+  vectorStore: CounselVectorStore,
+): Promise<DocumentCatalog> {
+  const catalog = new RecordManagerCatalog(recordManager, vectorStore);
+  await catalog.backfill();
+  return catalog;
 }
 
 function chooseBackend(

@@ -40,6 +40,7 @@ export async function openTenant(id: string, deps: TenantDeps): Promise<Tenant> 
   return {
     id,
     index: stores.vectorStore,
+    documents: stores.documents,
     pipeline,
     runs: stores.runs,
     reports: stores.reports,

@@ -1,10 +1,18 @@
 // The record manager for LangChain's indexing API in embedded mode: which chunk keys exist, when each was
-// last seen and which document (group) it belongs to, persisted to one JSON file in the data folder.
+// last seen and which document (group) it belongs to, and a record per document (its info, when its chunks last
+// changed), persisted together to one JSON file in the data folder.
 // Written by hand because the community record managers need a database (SQLite, Postgres) and a native
 // build; this one is a map with an atomic save.
 import { readFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
-import { type ListKeyOptions, RecordManager, type UpdateOptions } from "@langchain/core/indexing";
+import { type ListKeyOptions, RecordManager } from "@langchain/core/indexing";
+import {
+  compareSources,
+  type DocumentInfo,
+  type DocumentRecord,
+  type DocumentRecords,
+  type DocumentUpdateOptions,
+} from "../contracts/documents.ts";
 import { writeFileAtomic } from "./atomic-file.ts";
 
 export interface FileRecordManagerOptions {
@@ -19,17 +27,30 @@ interface RecordEntry {
   groupId: string | null;
 }
 
+/** A document's record: when its group last gained or lost a key, and what ingestion said of it. */
+interface DocumentEntry {
+  updatedAt: number;
+  info?: DocumentInfo;
+}
+
 interface PersistedRecords {
   namespace: string;
   records: Record<string, RecordEntry>;
+  /** Absent in files written before the document catalog: DocumentCatalog backfills them. */
+  documents?: Record<string, DocumentEntry>;
 }
 
-export class FileRecordManager extends RecordManager {
+export class FileRecordManager extends RecordManager implements DocumentRecords {
   override lc_namespace = ["counsel", "store", "file_record_manager"];
 
   readonly namespace: string;
   private readonly path?: string;
   private records = new Map<string, RecordEntry>();
+  /** Each group's keys: its chunk count, and listKeys by group without a scan of every record. */
+  private readonly members = new Map<string, Set<string>>();
+  /** The groups in source order, kept sorted as groups come and go, for paging through documents. */
+  private readonly sorted: string[] = [];
+  private readonly documents = new Map<string, DocumentEntry>();
   private lastTime = 0;
 
   constructor(options: FileRecordManagerOptions) {
@@ -55,7 +76,16 @@ export class FileRecordManager extends RecordManager {
       );
     }
     this.records = new Map(Object.entries(parsed.records));
-    for (const entry of this.records.values()) this.lastTime = Math.max(this.lastTime, entry.updatedAt);
+    this.members.clear();
+    this.sorted.length = 0;
+    this.documents.clear();
+    for (const [key, entry] of this.records) {
+      this.lastTime = Math.max(this.lastTime, entry.updatedAt);
+      if (entry.groupId !== null) this.join(entry.groupId, key);
+    }
+    for (const [source, entry] of Object.entries(parsed.documents ?? {})) {
+      if (this.members.has(source)) this.documents.set(source, entry);
+    }
   }
 
   /**
@@ -68,7 +98,7 @@ export class FileRecordManager extends RecordManager {
     return this.lastTime;
   }
 
-  async update(keys: string[], options: UpdateOptions = {}): Promise<void> {
+  async update(keys: string[], options: DocumentUpdateOptions = {}): Promise<void> {
     const { groupIds, timeAtLeast } = options;
     if (groupIds && groupIds.length !== keys.length) {
       throw new Error(`update: ${keys.length} keys but ${groupIds.length} group ids`);
@@ -79,12 +109,23 @@ export class FileRecordManager extends RecordManager {
         `update: time ${time} is before timeAtLeast ${timeAtLeast}; is the clock going backwards?`,
       );
     }
+    const changed = new Set<string>();
     keys.forEach((key, i) => {
-      const previous = this.records.get(key);
+      const old = this.records.get(key)?.groupId ?? null;
       // index() marks skipped keys as seen without group ids: keep the group they already had.
-      const groupId = groupIds ? (groupIds[i] ?? null) : (previous?.groupId ?? null);
+      const groupId = groupIds ? (groupIds[i] ?? null) : old;
+      if (groupId !== old) {
+        if (old !== null) this.leave(old, key, changed);
+        if (groupId !== null) this.join(groupId, key, changed);
+      }
       this.records.set(key, { updatedAt: time, groupId });
     });
+    this.settle(changed, time);
+    for (const [source, info] of Object.entries(options.documents ?? {})) {
+      if (!this.members.has(source)) continue;
+      const updatedAt = this.documents.get(source)?.updatedAt ?? this.lastSeen(source);
+      this.documents.set(source, { updatedAt, info });
+    }
   }
 
   async exists(keys: string[]): Promise<boolean[]> {
@@ -93,12 +134,12 @@ export class FileRecordManager extends RecordManager {
 
   async listKeys(options: ListKeyOptions = {}): Promise<string[]> {
     const { before, after, groupIds, limit } = options;
-    const groups = groupIds ? new Set(groupIds) : undefined;
+    const candidates = groupIds ? this.keysOf(groupIds) : this.records.keys();
     const out: string[] = [];
-    for (const [key, entry] of this.records) {
+    for (const key of candidates) {
+      const entry = this.records.get(key) as RecordEntry;
       if (before !== undefined && entry.updatedAt >= before) continue;
       if (after !== undefined && entry.updatedAt <= after) continue;
-      if (groups && !groups.has(entry.groupId)) continue;
       out.push(key);
       if (limit !== undefined && out.length >= limit) break;
     }
@@ -106,14 +147,53 @@ export class FileRecordManager extends RecordManager {
   }
 
   async deleteKeys(keys: string[]): Promise<void> {
-    for (const key of keys) this.records.delete(key);
+    const changed = new Set<string>();
+    for (const key of keys) {
+      const groupId = this.records.get(key)?.groupId;
+      if (groupId !== undefined && groupId !== null) this.leave(groupId, key, changed);
+      this.records.delete(key);
+    }
+    if (changed.size > 0) this.settle(changed, await this.getTime());
   }
 
   /** Every document (group) id that has records: the pipeline uses it to find documents that are gone. */
   async listGroupIds(): Promise<string[]> {
-    const groups = new Set<string>();
-    for (const entry of this.records.values()) if (entry.groupId !== null) groups.add(entry.groupId);
-    return [...groups];
+    return [...this.members.keys()];
+  }
+
+  async listDocuments(options: {
+    prefix?: string;
+    after?: string;
+    limit: number;
+  }): Promise<DocumentRecord[]> {
+    const { prefix = "", after, limit } = options;
+    let i = this.firstAtLeast(prefix);
+    if (after !== undefined && compareSources(after, prefix) >= 0) {
+      i = this.firstAtLeast(after);
+      if (this.sorted[i] === after) i += 1;
+    }
+    const out: DocumentRecord[] = [];
+    for (; i < this.sorted.length && out.length < limit; i++) {
+      const source = this.sorted[i];
+      if (!source.startsWith(prefix)) break;
+      out.push(this.recordOf(source));
+    }
+    return out;
+  }
+
+  async getDocument(source: string): Promise<{ record: DocumentRecord; keys: string[] } | undefined> {
+    const keys = this.members.get(source);
+    return keys ? { record: this.recordOf(source), keys: [...keys] } : undefined;
+  }
+
+  async documentsWithoutInfo(): Promise<string[]> {
+    return this.sorted.filter((source) => this.documents.get(source)?.info === undefined);
+  }
+
+  async backfillInfo(source: string, info: DocumentInfo): Promise<void> {
+    const entry = this.documents.get(source);
+    if (!this.members.has(source) || entry?.info !== undefined) return;
+    this.documents.set(source, { updatedAt: entry?.updatedAt ?? this.lastSeen(source), info });
   }
 
   /**
@@ -122,7 +202,76 @@ export class FileRecordManager extends RecordManager {
    */
   async flush(): Promise<void> {
     if (!this.path) return;
-    const data: PersistedRecords = { namespace: this.namespace, records: Object.fromEntries(this.records) };
+    const data: PersistedRecords = {
+      namespace: this.namespace,
+      records: Object.fromEntries(this.records),
+      documents: Object.fromEntries(this.documents),
+    };
     await writeFileAtomic(this.path, JSON.stringify(data));
+  }
+
+  private *keysOf(groupIds: (string | null)[]): Generator<string> {
+    for (const groupId of new Set(groupIds)) {
+      if (groupId !== null) yield* this.members.get(groupId) ?? [];
+    }
+  }
+
+  private join(groupId: string, key: string, changed?: Set<string>): void {
+    let keys = this.members.get(groupId);
+    if (!keys) {
+      keys = new Set();
+      this.members.set(groupId, keys);
+      this.sorted.splice(this.firstAtLeast(groupId), 0, groupId);
+    }
+    keys.add(key);
+    changed?.add(groupId);
+  }
+
+  private leave(groupId: string, key: string, changed: Set<string>): void {
+    const keys = this.members.get(groupId);
+    if (!keys?.delete(key)) return;
+    changed.add(groupId);
+    if (keys.size > 0) return;
+    this.members.delete(groupId);
+    this.sorted.splice(this.firstAtLeast(groupId), 1);
+  }
+
+  /** Groups whose keys changed: a record's time moves on, and a group without keys loses its record. */
+  private settle(changed: Set<string>, time: number): void {
+    for (const groupId of changed) {
+      if (!this.members.has(groupId)) this.documents.delete(groupId);
+      else this.documents.set(groupId, { ...this.documents.get(groupId), updatedAt: time });
+    }
+  }
+
+  private recordOf(source: string): DocumentRecord {
+    const entry = this.documents.get(source);
+    return {
+      source,
+      chunks: this.members.get(source)?.size ?? 0,
+      updatedAt: entry?.updatedAt ?? this.lastSeen(source),
+      ...(entry?.info ? { info: entry.info } : {}),
+    };
+  }
+
+  /** The last time any key of a group was indexed. */
+  private lastSeen(groupId: string): number {
+    let last = 0;
+    for (const key of this.members.get(groupId) ?? []) {
+      last = Math.max(last, this.records.get(key)?.updatedAt ?? 0);
+    }
+    return last;
+  }
+
+  /** The position of the first group not before `source` in source order (binary search). */
+  private firstAtLeast(source: string): number {
+    let low = 0;
+    let high = this.sorted.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (compareSources(this.sorted[mid], source) < 0) low = mid + 1;
+      else high = mid;
+    }
+    return low;
   }
 }

@@ -2,6 +2,7 @@
 // else's. The tenant registry opens one per tenant; the HTTP layer, the CLI and the services read this type, and
 // chains and the advisor each take the narrow part they use (QaTenant, AdvisorTenant), which it satisfies.
 import type { BaseCache } from "@langchain/core/caches";
+import type { DocumentCatalog } from "../contracts/documents.ts";
 import type { CounselVectorStore } from "../contracts/stores.ts";
 import type { IngestPipeline, IngestReport } from "../ingest/pipeline.ts";
 import type { ChatHistoryFactory } from "../store/chat-history.ts";
@@ -17,6 +18,8 @@ export interface Tenant {
   id: string;
   /** The tenant's chunks: what qa chains and the advisor search. */
   index: CounselVectorStore;
+  /** Which documents the knowledge base holds, each with its chunks. */
+  documents: DocumentCatalog;
   pipeline: IngestPipeline;
   /** Runs of qa chains, their feedback and per-variant stats. */
   runs: RunStore;

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -63,5 +63,53 @@ describe("FileRecordManager", () => {
     await expect(new FileRecordManager({ namespace: "tenant-b", path: file }).createSchema()).rejects.toThrow(
       /tenant-a/,
     );
+  });
+
+  it("keeps its document records across a restart, in the same file as the keys", async () => {
+    const file = path.join(dir, "records.json");
+    const first = new FileRecordManager({ namespace: "ns", path: file });
+    await first.update(["k1", "k2"], {
+      groupIds: ["doc", "doc"],
+      documents: { doc: { name: "doc.md", bytes: 12 } },
+    });
+    await first.flush();
+    const saved = await first.getDocument("doc");
+
+    const second = new FileRecordManager({ namespace: "ns", path: file });
+    await second.createSchema();
+    expect(await second.getDocument("doc")).toEqual(saved);
+    expect(await second.listDocuments({ limit: 10 })).toEqual([saved?.record]);
+    expect(await second.documentsWithoutInfo()).toEqual([]);
+  });
+
+  it("reads a file from before document records: every document listed, each waiting for its info", async () => {
+    const file = path.join(dir, "records.json");
+    // The format FileRecordManager wrote before it kept document records.
+    await writeFile(
+      file,
+      JSON.stringify({
+        namespace: "ns",
+        records: {
+          k1: { updatedAt: 1_700_000_000_000, groupId: "/docs/a.pdf" },
+          k2: { updatedAt: 1_700_000_000_500, groupId: "/docs/a.pdf" },
+          k3: { updatedAt: 1_700_000_001_000, groupId: "/docs/b.md" },
+          k4: { updatedAt: 1_700_000_002_000, groupId: null },
+        },
+      }),
+    );
+    const rm = new FileRecordManager({ namespace: "ns", path: file });
+    await rm.createSchema();
+    expect(await rm.listDocuments({ limit: 10 })).toEqual([
+      { source: "/docs/a.pdf", chunks: 2, updatedAt: 1_700_000_000_500 },
+      { source: "/docs/b.md", chunks: 1, updatedAt: 1_700_000_001_000 },
+    ]);
+    expect(await rm.documentsWithoutInfo()).toEqual(["/docs/a.pdf", "/docs/b.md"]);
+    await rm.backfillInfo("/docs/a.pdf", { name: "a.pdf", type: "pdf" });
+    expect((await rm.getDocument("/docs/a.pdf"))?.record).toEqual({
+      source: "/docs/a.pdf",
+      chunks: 2,
+      updatedAt: 1_700_000_000_500,
+      info: { name: "a.pdf", type: "pdf" },
+    });
   });
 });

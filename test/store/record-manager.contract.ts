@@ -1,10 +1,12 @@
 // One contract for every Counsel record manager (file-backed, Redis): the RecordManagerInterface semantics that
-// LangChain's index() relies on, the extras the ingestion pipeline uses (listGroupIds, flush), and index() itself
-// run over a real vector store, so that skip, update and both cleanup modes are checked end to end.
+// LangChain's index() relies on, the extras the ingestion pipeline uses (listGroupIds, flush), the record per
+// document that the catalog reads, and index() itself run over a real vector store, so that skip, update and
+// both cleanup modes are checked end to end.
 import { Document } from "@langchain/core/documents";
 import { index } from "@langchain/core/indexing";
 import { FakeEmbeddings } from "@langchain/core/utils/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { compareSources } from "../../src/contracts/documents.ts";
 import type { PipelineRecordManager } from "../../src/contracts/stores.ts";
 import { LocalVectorStore } from "../../src/store/local/local-vector-store.ts";
 
@@ -114,6 +116,107 @@ export function describeRecordManagerContract(name: string, factory: RecordManag
       await rm.update(["k"], { groupIds: ["g"] });
       await rm.flush();
       expect(await rm.exists(["k"])).toEqual([true]);
+    });
+
+    describe("document records", () => {
+      const sources = async (options: { prefix?: string; after?: string; limit?: number } = {}) =>
+        (await rm.listDocuments({ limit: 100, ...options })).map((d) => d.source);
+
+      it("keeps each document's chunk count and info, and when its keys last changed", async () => {
+        await rm.update(["a1", "a2", "b1"], {
+          groupIds: ["a", "a", "b"],
+          documents: { a: { name: "a.md", type: "markdown" }, b: { name: "b.txt" } },
+        });
+        const [a, b] = await rm.listDocuments({ limit: 10 });
+        expect(a).toMatchObject({ source: "a", chunks: 2, info: { name: "a.md", type: "markdown" } });
+        expect(b).toMatchObject({ source: "b", chunks: 1, info: { name: "b.txt" } });
+        expect(Math.abs(a.updatedAt - Date.now())).toBeLessThan(60_000);
+
+        // Seen again unchanged, as index() does (without, then with group ids): the time stays, the info is new.
+        await rm.update(["a1", "a2"], {});
+        await rm.update(["a1", "a2"], { groupIds: ["a", "a"], documents: { a: { name: "a.md", bytes: 9 } } });
+        const seen = (await rm.getDocument("a"))?.record;
+        expect(seen).toEqual({
+          source: "a",
+          chunks: 2,
+          updatedAt: a.updatedAt,
+          info: { name: "a.md", bytes: 9 },
+        });
+
+        // A key gained, then one lost: the count follows and the time moves on each time.
+        await rm.update(["a3"], { groupIds: ["a"] });
+        const grown = (await rm.getDocument("a"))?.record;
+        expect(grown?.chunks).toBe(3);
+        expect(grown?.updatedAt).toBeGreaterThan(a.updatedAt);
+        await rm.deleteKeys(["a1"]);
+        const shrunk = (await rm.getDocument("a"))?.record;
+        expect(shrunk?.chunks).toBe(2);
+        expect(shrunk?.updatedAt).toBeGreaterThan(grown?.updatedAt as number);
+        expect(shrunk?.info).toEqual({ name: "a.md", bytes: 9 });
+        // Untouched by all this: b.
+        expect((await rm.getDocument("b"))?.record).toEqual(b);
+
+        await rm.deleteKeys(["a2", "a3"]);
+        expect(await sources()).toEqual(["b"]);
+        expect(await rm.getDocument("a")).toBeUndefined();
+        // A document that comes back starts afresh, without the old info.
+        await rm.update(["a4"], { groupIds: ["a"] });
+        expect((await rm.getDocument("a"))?.record.info).toBeUndefined();
+      });
+
+      it("gives a document's keys with its record, and nothing for a document it does not hold", async () => {
+        await rm.update(["a1", "a2", "b1"], { groupIds: ["a", "a", "b"] });
+        const found = await rm.getDocument("a");
+        expect(found?.keys.sort()).toEqual(["a1", "a2"]);
+        expect(found?.record).toMatchObject({ source: "a", chunks: 2 });
+        expect(await rm.getDocument("nope")).toBeUndefined();
+        await rm.update(["a1", "a2"], { groupIds: [null, null] });
+        expect(await rm.getDocument("a")).toBeUndefined();
+      });
+
+      it("pages through documents in code-point order, by prefix and after a source", async () => {
+        // \uE000 sorts before an emoji by code point (and in UTF-8), after it in UTF-16.
+        const all = [
+          "/docs/a.pdf",
+          "/docs/b.pdf",
+          "/docs/c/d.pdf",
+          "s3://x/1",
+          "upload:z",
+          "\uE000",
+          "😀",
+          "Z",
+        ];
+        await rm.update(
+          all.map((_, i) => `k${i}`),
+          { groupIds: all },
+        );
+        expect(await sources()).toEqual([...all].sort(compareSources));
+        expect((await sources()).slice(-2)).toEqual(["\uE000", "😀"]);
+        expect(await sources({ limit: 2 })).toEqual(["/docs/a.pdf", "/docs/b.pdf"]);
+        expect(await sources({ after: "/docs/b.pdf", limit: 2 })).toEqual(["/docs/c/d.pdf", "Z"]);
+        expect(await sources({ prefix: "/docs/" })).toEqual(["/docs/a.pdf", "/docs/b.pdf", "/docs/c/d.pdf"]);
+        expect(await sources({ prefix: "/docs/", after: "/docs/a.pdf", limit: 1 })).toEqual(["/docs/b.pdf"]);
+        expect(await sources({ prefix: "/docs/", after: "/docs/c/d.pdf" })).toEqual([]);
+        expect(await sources({ prefix: "/docs/", after: "/a" })).toHaveLength(3);
+        expect(await sources({ prefix: "/docs/c/" })).toEqual(["/docs/c/d.pdf"]);
+        expect(await sources({ prefix: "nope" })).toEqual([]);
+        expect(await sources({ prefix: "😀" })).toEqual(["😀"]);
+      });
+
+      it("backfills info only where it is missing: a later ingestion's info wins", async () => {
+        await rm.update(["a1", "b1"], { groupIds: ["a", "b"] });
+        expect((await rm.documentsWithoutInfo()).sort()).toEqual(["a", "b"]);
+        const before = (await rm.getDocument("a"))?.record.updatedAt;
+        await rm.backfillInfo("a", { name: "a.md" });
+        await rm.backfillInfo("a", { name: "other" });
+        await rm.backfillInfo("gone", { name: "gone" });
+        expect(await rm.documentsWithoutInfo()).toEqual(["b"]);
+        expect((await rm.getDocument("a"))?.record).toMatchObject({
+          updatedAt: before,
+          info: { name: "a.md" },
+        });
+        expect(await sources()).toEqual(["a", "b"]);
+      });
     });
 
     describe("under LangChain's index()", () => {

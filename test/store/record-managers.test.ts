@@ -32,18 +32,28 @@ describeRecordManagerContract("RedisRecordManager", {
 });
 
 describe("RedisRecordManager specifics", () => {
-  it("keeps its records under <namespace>:records: in a sorted set, a hash and a set per group", async () => {
+  it("keeps its records under <namespace>:records: in sorted sets, hashes and a set per group", async () => {
     const namespace = uniqueNamespace();
     const rm = new RedisRecordManager({ client, namespace });
-    await rm.update(["k1", "k2"], { groupIds: ["doc", null] });
+    await rm.update(["k1", "k2"], { groupIds: ["doc", null], documents: { doc: { name: "doc.md" } } });
     const keys: string[] = [];
     for await (const key of client.scanIterator({ MATCH: `${namespace}:*` })) keys.push(key);
     expect(keys.sort()).toEqual(
-      ["clock", "g:doc", "group", "groups", "time"].map((k) => `${namespace}:records:${k}`).sort(),
+      ["clock", "doc:doc", "docs", "g:doc", "group", "groups", "time"]
+        .map((k) => `${namespace}:records:${k}`)
+        .sort(),
     );
     expect(await client.zCard(`${namespace}:records:time`)).toBe(2);
     expect(await client.hGetAll(`${namespace}:records:group`)).toEqual({ k1: "doc" });
     expect(await client.sMembers(`${namespace}:records:g:doc`)).toEqual(["k1"]);
+    expect(await client.zRangeWithScores(`${namespace}:records:docs`, 0, -1)).toEqual([
+      { value: "doc", score: 0 },
+    ]);
+    const record = await client.hGetAll(`${namespace}:records:doc:doc`);
+    expect(JSON.parse(record.info)).toEqual({ name: "doc.md" });
+    expect(Number(record.updated)).toBe(Number(await client.zScore(`${namespace}:records:time`, "k1")));
+    await rm.deleteKeys(["k1"]);
+    expect(await client.exists([`${namespace}:records:docs`, `${namespace}:records:doc:doc`])).toBe(0);
     await dropNamespace(namespace);
   });
 
@@ -133,6 +143,13 @@ describe("RedisRecordManager specifics", () => {
     }
     for (const [key, group] of Object.entries(owner)) expect(members.get(group)).toContain(key);
     expect((await managers[0].listKeys()).sort()).toEqual(Object.keys(owner).sort());
+    // The documents index and records moved with the keys, in the same scripts.
+    expect((await client.zRange(`${namespace}:records:docs`, 0, -1)).sort()).toEqual(groups.sort());
+    const documents = await managers[1].listDocuments({ limit: 10 });
+    expect(documents.map((d) => [d.source, d.chunks])).toEqual(
+      [...members].map(([group, list]) => [group, list.length]).sort(),
+    );
+    for (const group of groups) expect(await client.exists(`${namespace}:records:doc:${group}`)).toBe(1);
     await dropNamespace(namespace);
   });
 
@@ -150,13 +167,49 @@ describe("RedisRecordManager specifics", () => {
     await dropNamespace(namespace);
   });
 
+  it("lists documents indexed before the documents index and records existed, and backfills them", async () => {
+    const namespace = uniqueNamespace();
+    const rm = new RedisRecordManager({ client, namespace });
+    await rm.update(["a1", "a2", "b1"], { groupIds: ["a", "a", "b"] });
+    // The layout an older Counsel left: keys, groups and their sets, no `docs` index and no `doc:` records.
+    await client.del([
+      `${namespace}:records:docs`,
+      `${namespace}:records:doc:a`,
+      `${namespace}:records:doc:b`,
+    ]);
+    const lastSeen = Number(await client.zScore(`${namespace}:records:time`, "b1"));
+
+    const listed = await rm.listDocuments({ limit: 10 });
+    expect(listed).toEqual([
+      { source: "a", chunks: 2, updatedAt: expect.any(Number) },
+      { source: "b", chunks: 1, updatedAt: lastSeen },
+    ]);
+    expect(await rm.documentsWithoutInfo()).toEqual(["a", "b"]);
+    await rm.backfillInfo("b", { name: "b.txt" });
+    expect((await rm.getDocument("b"))?.record).toEqual({
+      source: "b",
+      chunks: 1,
+      updatedAt: lastSeen,
+      info: { name: "b.txt" },
+    });
+    // Once rebuilt, the index follows every change again.
+    await rm.deleteKeys(["b1"]);
+    expect((await rm.listDocuments({ limit: 10 })).map((d) => d.source)).toEqual(["a"]);
+    // A group added behind its back (an older Counsel still writing) is picked up on the next listing.
+    await client.sAdd(`${namespace}:records:groups`, "c");
+    await client.sAdd(`${namespace}:records:g:c`, "c1");
+    expect((await rm.listDocuments({ limit: 10 })).map((d) => d.source)).toEqual(["a", "c"]);
+    await dropNamespace(namespace);
+  });
+
   it("answers a large update and listing in bounded script calls", async () => {
     const namespace = uniqueNamespace();
     const rm = new RedisRecordManager({ client, namespace });
     const keys = Array.from({ length: 2_500 }, (_, i) => `chunk-${i}`);
-    await rm.update(keys, { groupIds: keys.map((_, i) => `doc-${i % 10}`) });
-    expect(await rm.listKeys({ groupIds: ["doc-3"] })).toHaveLength(250);
+    await rm.update(keys, { groupIds: keys.map((_, i) => `doc-${i % 1_250}`) });
+    expect(await rm.listKeys({ groupIds: ["doc-3"] })).toHaveLength(2);
     expect(await rm.listKeys({ limit: 1_000 })).toHaveLength(1_000);
+    expect(new Set(await rm.documentsWithoutInfo()).size).toBe(1_250);
     await rm.deleteKeys(keys);
     expect(await rm.listGroupIds()).toEqual([]);
     await dropNamespace(namespace);

@@ -26,6 +26,7 @@ export const openapiPlugin = fp(
           { name: "chains", description: "Retrieval-QA chains" },
           { name: "advisor", description: "The advisor agent, its sessions and reports" },
           { name: "ingest", description: "Adding documents to the knowledge base" },
+          { name: "documents", description: "The documents in the knowledge base, with their chunks" },
           { name: "health", description: "Liveness and readiness" },
         ],
       },

@@ -1,0 +1,66 @@
+// GET /documents: the caller's tenant's documents, by source, a page at a time; GET /documents/:source: one
+// document with its chunks. Read from the catalog the record manager keeps, so listing never reads a chunk.
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyRequest } from "fastify";
+import { NotFoundError } from "../../errors.ts";
+import {
+  DocumentDetailReply,
+  DocumentListReply,
+  ListDocumentsQuery,
+  SourceParams,
+} from "../schemas/documents.ts";
+import { ProblemReplies } from "../schemas/problem.ts";
+
+export const documentRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    "/documents",
+    {
+      config: { scopes: ["query"] },
+      preValidation: async (request) => limitAsNumber(request),
+      schema: {
+        tags: ["documents"],
+        summary: "The documents in the knowledge base, by source, a page at a time",
+        description:
+          "Each with its chunk count, when its chunks last changed, and what ingestion knew of it (name, type, " +
+          "title, pages, bytes). Follow `nextCursor` for the next page; `prefix` narrows to sources that " +
+          "start with it.",
+        querystring: ListDocumentsQuery,
+        response: { 200: DocumentListReply, ...ProblemReplies },
+      },
+    },
+    // The caller's tenant's catalog: another tenant's documents are never listed.
+    async (request) => request.tenant.documents.list(request.query),
+  );
+
+  app.get(
+    "/documents/:source",
+    {
+      config: { scopes: ["query"] },
+      schema: {
+        tags: ["documents"],
+        summary: "One document: its summary and its chunks in order, with their text",
+        description:
+          "`source` is URL-encoded as one path segment (encodeURIComponent: `/` as `%2F`, `:` as `%3A`). " +
+          "A source this tenant does not hold is a 404.",
+        params: SourceParams,
+        response: { 200: DocumentDetailReply, ...ProblemReplies },
+      },
+    },
+    async (request) => {
+      const { source } = request.params;
+      const detail = await request.tenant.documents.get(source);
+      if (!detail) throw new NotFoundError(`No document ${JSON.stringify(source)} in this knowledge base.`);
+      return detail;
+    },
+  );
+};
+
+/**
+ * A query string holds only text, and the app never coerces types (a "5" in a JSON body stays an error): the
+ * one number this route takes is read here, when it is written as an integer, so that the schema checks its
+ * range and anything else is refused as not an integer.
+ */
+function limitAsNumber(request: FastifyRequest): void {
+  const query = request.query as Record<string, unknown>;
+  if (typeof query.limit === "string" && /^-?\d{1,16}$/.test(query.limit)) query.limit = Number(query.limit);
+}
