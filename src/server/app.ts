@@ -16,6 +16,7 @@ import type { UsageRecord, UsageTotals } from "../models/usage.ts";
 import type { RedisClient } from "../store/redis-client.ts";
 import type { Tenant } from "../tenants/tenant.ts";
 import { DEFAULT_TENANT } from "../tenants/tenant-id.ts";
+import { mcpRoutes } from "./mcp/route.ts";
 import { authPlugin } from "./plugins/auth.ts";
 import { errorsPlugin } from "./plugins/errors.ts";
 import { fairTurnsPlugin } from "./plugins/fair-turns.ts";
@@ -160,6 +161,7 @@ export async function buildApp(services: AppServices, options: AppOptions) {
   await app.register(chainRoutes);
   await app.register(ingestRoutes);
   await app.register(advisorRoutes);
+  await app.register(mcpRoutes);
   return app;
 }
 
