@@ -13,7 +13,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { advisorsFromConfig } from "../../src/agent/from-config.ts";
 import type { ChainConfig } from "../../src/chains/config.ts";
-import { appOptions, buildApp } from "../../src/server/app.ts";
+import { type AppOptions, appOptions, buildApp } from "../../src/server/app.ts";
 import { createServices, type Services } from "../../src/services/services.ts";
 import { bearer, writeKeys } from "../helpers/keys.ts";
 import { FIXTURES, quiet, ROOT, tempDataDir, testSettings } from "../helpers/services.ts";
@@ -82,7 +82,7 @@ async function ingestFixtures(services: Services, tenantId: string) {
 /** A service listening on a loopback port, with the fixtures ingested into `tenant`. */
 async function startMcpService(
   env: Record<string, string>,
-  options: { tenant: string; model?: ScriptedModel },
+  options: { tenant: string; model?: ScriptedModel; app?: Partial<AppOptions> },
 ) {
   const data = await tempDataDir();
   const settings = testSettings(data.dir, env);
@@ -91,7 +91,7 @@ async function startMcpService(
   const advisors = options.model ? await scriptedAdvisors(services, options.model) : undefined;
   const app = await buildApp(
     advisors ? { ...services, advisor: (name) => advisors.get(name) as never } : services,
-    appOptions(settings, services),
+    { ...appOptions(settings, services), ...options.app },
   );
   await app.listen({ port: 0, host: "127.0.0.1" });
   const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
@@ -418,5 +418,40 @@ describe("MCP with API keys", () => {
     expect(limited.status).toBe(429);
     expect(limited.headers.get("retry-after")).toMatch(/^\d+$/);
     expect(await limited.json()).toMatchObject({ jsonrpc: "2.0", error: { message: /Too many requests/ } });
+  });
+});
+
+describe("MCP behind fair turns", () => {
+  let service: Awaited<ReturnType<typeof startMcpService>>;
+  // No room in the queue: every request that waits for a turn is refused at once.
+  beforeAll(async () => {
+    service = await startMcpService({}, { tenant: "default", app: { maxWaitingRequests: 0 } });
+  });
+  afterAll(async () => service?.stop());
+
+  it("waits for its turn like the other computing routes: a full queue is 503 busy, as a JSON-RPC error", async () => {
+    const res = await post(service.url, INITIALIZE);
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("2");
+    expect(await res.json()).toMatchObject({ jsonrpc: "2.0", error: { code: -32000, message: /busy/ } });
+  });
+});
+
+describe("MCP at shutdown", () => {
+  it("ends a running tool with an error that says to call again, instead of waiting for it", async () => {
+    const model = new ScriptedModel()
+      .respond(new AIMessage("unused: the call hangs"))
+      .structuredResponse({ queries: ["laptops delivered"] }) as ScriptedModel;
+    model.hangNext = true;
+    const service = await startMcpService({}, { tenant: "default", model });
+    const { client } = await connect(service.url);
+    const call = client.callTool({ name: "write_report", arguments: { topic: "laptops" } });
+    await model.hanging;
+    await service.stop();
+    const result = (await call) as CallToolResult;
+    expect(model.aborted[0]).toMatchObject({ code: "shutting_down" });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/restarting; send the message again/);
+    await client.close();
   });
 });

@@ -8,6 +8,7 @@ import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import { CounselError } from "../../errors.ts";
 import { clientAbortSignal } from "../abort.ts";
 import { toProblem } from "../plugins/errors.ts";
+import { OpenStreams } from "../plugins/open-streams.ts";
 import { createMcpServer } from "./server.ts";
 
 // JSON-RPC 2.0's code for a body that does not parse, and the SDK's for every other transport-level refusal.
@@ -38,6 +39,11 @@ export const mcpRoutes: FastifyPluginAsync = async (app) => {
     });
   });
 
+  // The calls running now: a shutdown ends each (its tool aborted, the client told to call again) rather than
+  // waiting for a long write_report. Its own registry: the advisor's streams gauge counts the advisor's alone.
+  const running = new OpenStreams();
+  app.addHook("preClose", async () => running.shutDown());
+
   const config = { scopes: ["query" as const, "chat" as const] };
   const schema = { tags: ["mcp"] };
 
@@ -54,17 +60,21 @@ export const mcpRoutes: FastifyPluginAsync = async (app) => {
     },
     async (request, reply) => {
       const principal = request.principal as NonNullable<typeof request.principal>;
+      const call = running.open();
       const server = createMcpServer(app.services, {
         tenant: request.tenant,
         scopes: principal.scopes,
-        signal: clientAbortSignal(reply),
+        signal: AbortSignal.any([clientAbortSignal(reply), call.signal]),
         baseUrl: `${request.protocol}://${request.host}`,
         log: request.log,
       });
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
       // The connection's end (the reply sent, or the client gone) ends the server: a tool still running for a
       // client that left is aborted through its signal.
-      reply.raw.once("close", () => void server.close());
+      reply.raw.once("close", () => {
+        call.close();
+        void server.close();
+      });
       await server.connect(transport);
       // From here the transport writes the reply; Fastify's own reply is left alone.
       reply.hijack();
