@@ -24,7 +24,14 @@ export function mcpCommand(deps: McpCommandDeps): Command {
       deps.tenantId,
       DEFAULT_TENANT,
     )
-    .action(async (options: { tenant: string }) => {
+    .option(
+      "-C, --dir <folder>",
+      "the Counsel folder (its .env, chains/, prompts/, data/); default the current one. MCP clients " +
+        "such as Claude Desktop start servers in a folder of their choosing.",
+    )
+    .action(async (options: { tenant: string; dir?: string }) => {
+      // Before the settings: they read .env here and resolve their relative paths from here.
+      if (options.dir) process.chdir(options.dir);
       const settings = deps.loadEnv();
       const logger = pino({ level: settings.logLevel }, pino.destination(2));
       const services = await createServices(settings, {

@@ -31,8 +31,9 @@ describe("counsel mcp (stdio)", () => {
 
     transport = new StdioClientTransport({
       command: process.execPath,
-      args: [path.join(ROOT, "bin/counsel.mjs"), "mcp", "--tenant", "acme"],
-      cwd: ROOT,
+      // Started elsewhere, as MCP clients do, and pointed at the project folder.
+      args: [path.join(ROOT, "bin/counsel.mjs"), "mcp", "--tenant", "acme", "--dir", ROOT],
+      cwd: data.dir,
       env: { ...(process.env as Record<string, string>), DATA_DIR: data.dir, LOG_LEVEL: "info" },
       stderr: "pipe",
     });
