@@ -283,6 +283,21 @@ describe("MCP over Streamable HTTP", () => {
     expect(await res.json()).toMatchObject({ jsonrpc: "2.0", id: null, error: { code } });
   });
 
+  it("answers a body past the size limit with a JSON-RPC error and 413", async () => {
+    const res = await post(
+      service.url,
+      JSON.stringify({ jsonrpc: "2.0", id: 1, method: "x", pad: "a".repeat(2 ** 21) }),
+    );
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ jsonrpc: "2.0", error: { code: -32000 } });
+  });
+
+  it("answers a client that does not accept event streams with a JSON-RPC error and 406", async () => {
+    const res = await post(service.url, INITIALIZE, { accept: "application/json" });
+    expect(res.status).toBe(406);
+    expect(await res.json()).toMatchObject({ jsonrpc: "2.0", error: { code: -32000 } });
+  });
+
   it("answers a body that is not JSON by its type with a JSON-RPC error and 415", async () => {
     const res = await post(service.url, INITIALIZE, { "content-type": "text/plain" });
     expect(res.status).toBe(415);
