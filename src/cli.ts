@@ -1,5 +1,5 @@
-// The `counsel` command: serve, ingest, ask, extract, eval, keys. Each builds the same services as the server, from the same
-// settings, so the CLI and the service see one knowledge base.
+// The `counsel` command: serve, ingest, ask, extract, eval, keys, mcp. Each builds the same services as the
+// server, from the same settings, so the CLI and the service see one knowledge base.
 import { existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -10,6 +10,7 @@ import { KeyFileError } from "./auth/api-keys.ts";
 import { ChainConfigError } from "./chains/config.ts";
 import { evalCommand } from "./commands/eval.ts";
 import { keysCommand } from "./commands/keys.ts";
+import { mcpCommand } from "./commands/mcp.ts";
 import { loadSettings, SettingsError } from "./config/settings.ts";
 import { CounselError } from "./errors.ts";
 import { extractMarkdown } from "./ingest/extract.ts";
@@ -187,6 +188,7 @@ function intBetween(value: string, min: number, max: number): number {
 
 program.addCommand(evalCommand({ loadEnv }));
 program.addCommand(keysCommand({ loadEnv, tenantId }));
+program.addCommand(mcpCommand({ loadEnv, tenantId }));
 
 program.parseAsync().catch((error: unknown) => {
   // A mistake in settings, a recipe, a chain file or the input: the message says what to fix; no stack trace.

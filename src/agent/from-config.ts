@@ -32,9 +32,18 @@ export interface AdvisorTenant {
   reports: ReportStore;
 }
 
+/** A tenant's advisor tools: the very instances its agent calls, for protocols that call a tool directly (MCP). */
+export interface AdvisorTools {
+  search_knowledge_base: ReturnType<typeof createSearchTool>;
+  write_report: ReturnType<typeof createWriteReportTool>;
+  generate_code: ReturnType<typeof createGenerateCodeTool>;
+}
+
 /** An advisor chain as the service serves it: a turn names the tenant it runs for. */
 export interface AdvisorChain {
   name: string;
+  /** The tenant's tools, built with the chain's model and retrieval settings over the tenant's stores. */
+  tools(tenant: AdvisorTenant): AdvisorTools;
   description?: string;
   chat(input: TurnInput, options: { tenant: AdvisorTenant; signal?: AbortSignal }): AsyncGenerator<TurnEvent>;
 }
@@ -67,43 +76,43 @@ export async function advisorsFromConfig(
     if (config.advisor?.tools.includes("generate_code")) preloadTypeScriptLibs();
     const reportPrompts = await loadWriteReportPrompts(deps.promptsDir);
     const codePrompts = await loadGenerateCodePrompts(deps.promptsDir);
-    const forTenant = (tenant: AdvisorTenant): AdvisorHandle => {
+    const forTenant = (tenant: AdvisorTenant): { tools: AdvisorTools; advisor: AdvisorHandle } => {
       const searcher = chainSearcher(config, tenant.index);
-      return createAdvisor({
-        config,
-        model,
-        systemPrompt,
-        history: tenant.history,
-        tools: {
-          search_knowledge_base: createSearchTool({
-            searcher,
-            k: config.retrieval.k,
-            filter: config.retrieval.filter,
-          }),
-          write_report: createWriteReportTool({
-            searcher,
-            model,
-            reports: tenant.reports,
-            prompts: reportPrompts,
-            k: config.retrieval.k,
-            filter: config.retrieval.filter,
-          }),
-          generate_code: createGenerateCodeTool({ model, prompts: codePrompts }),
-        },
-      });
+      const tools: AdvisorTools = {
+        search_knowledge_base: createSearchTool({
+          searcher,
+          k: config.retrieval.k,
+          filter: config.retrieval.filter,
+        }),
+        write_report: createWriteReportTool({
+          searcher,
+          model,
+          reports: tenant.reports,
+          prompts: reportPrompts,
+          k: config.retrieval.k,
+          filter: config.retrieval.filter,
+        }),
+        generate_code: createGenerateCodeTool({ model, prompts: codePrompts }),
+      };
+      const advisor = createAdvisor({ config, model, systemPrompt, history: tenant.history, tools });
+      return { tools, advisor };
     };
     // Keyed by the tenant object itself: its agent lives exactly as long as the registry keeps it open.
-    const tenants = new WeakMap<AdvisorTenant, AdvisorHandle>();
+    const tenants = new WeakMap<AdvisorTenant, ReturnType<typeof forTenant>>();
+    const opened = (tenant: AdvisorTenant) => {
+      let built = tenants.get(tenant);
+      if (!built) {
+        built = forTenant(tenant);
+        tenants.set(tenant, built);
+      }
+      return built;
+    };
     advisors.set(config.name, {
       name: config.name,
       description: config.description,
+      tools: (tenant) => opened(tenant).tools,
       chat(input, { tenant, signal }) {
-        let advisor = tenants.get(tenant);
-        if (!advisor) {
-          advisor = forTenant(tenant);
-          tenants.set(tenant, advisor);
-        }
-        return advisor.chat(input, { signal });
+        return opened(tenant).advisor.chat(input, { signal });
       },
     });
   }

@@ -16,6 +16,7 @@ import type { UsageRecord, UsageTotals } from "../models/usage.ts";
 import type { RedisClient } from "../store/redis-client.ts";
 import type { Tenant } from "../tenants/tenant.ts";
 import { DEFAULT_TENANT } from "../tenants/tenant-id.ts";
+import { mcpRoutes } from "./mcp/route.ts";
 import { authPlugin } from "./plugins/auth.ts";
 import { errorsPlugin } from "./plugins/errors.ts";
 import { fairTurnsPlugin } from "./plugins/fair-turns.ts";
@@ -166,6 +167,7 @@ export async function buildApp(services: AppServices, options: AppOptions) {
   await app.register(ingestRoutes);
   await app.register(documentRoutes);
   await app.register(advisorRoutes);
+  await app.register(mcpRoutes);
   return app;
 }
 

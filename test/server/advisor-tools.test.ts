@@ -70,7 +70,14 @@ describe("the advisor's tools over SSE", () => {
         }),
       },
     });
-    const app = await buildApp({ ...services, advisor: () => advisor }, appOptions(settings, services));
+    // The chain as the service serves it; nothing here calls its tools directly (MCP does: test/server/mcp.test.ts).
+    const chain = {
+      ...advisor,
+      tools: () => {
+        throw new Error("this test calls no tool directly");
+      },
+    };
+    const app = await buildApp({ ...services, advisor: () => chain }, appOptions(settings, services));
     await app.listen({ port: 0, host: "127.0.0.1" });
     url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     close = async () => {

@@ -14,6 +14,15 @@ export interface SearchToolOptions {
   filter?: MetadataFilter;
 }
 
+/** The tool's input; also what MCP's search_knowledge_base takes (src/server/mcp/), with a k besides. */
+export const searchInput = z.object({
+  query: z.string().min(1).max(1000).describe("What to look for, in plain words."),
+  filter: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+    .optional()
+    .describe('Metadata that results must match exactly, e.g. {"source": "s3://docs/handbook.pdf"}.'),
+});
+
 /** The registry of the turn the tool runs in, passed by the agent run as `configurable.sources`. */
 export function turnSources(config: { configurable?: Record<string, unknown> } | undefined): SourceRegistry {
   const registry = config?.configurable?.sources;
@@ -44,13 +53,7 @@ export function createSearchTool({ searcher, k, filter }: SearchToolOptions) {
         "Search the organisation's documents. Returns numbered excerpts to cite as [n]. Use it before answering " +
         "any question about the organisation, its policies, data or documents; search again with other words " +
         "if the first results do not answer.",
-      schema: z.object({
-        query: z.string().min(1).max(1000).describe("What to look for, in plain words."),
-        filter: z
-          .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
-          .optional()
-          .describe('Metadata that results must match exactly, e.g. {"source": "s3://docs/handbook.pdf"}.'),
-      }),
+      schema: searchInput,
       responseFormat: "content_and_artifact",
     },
   );

@@ -41,6 +41,17 @@ const DEFAULT_K = 6;
 const DEFAULT_MAX_SOURCES = 12;
 const DEFAULT_AUDIENCE = "a general business reader";
 
+/** The tool's input, for the agent's model and for MCP clients alike. */
+export const writeReportInput = z.object({
+  topic: z.string().min(1).max(500).describe("What the report is about, in plain words."),
+  audience: z
+    .string()
+    .max(300)
+    .default(DEFAULT_AUDIENCE)
+    .describe('Who will read it, e.g. "the board" or "new engineers".'),
+  length: z.enum(REPORT_LENGTHS).default("medium").describe("short, medium or long."),
+});
+
 /**
  * The write_report tool: plan, gather, draft, repair if needed, save. Its artifact carries the report's link.
  *
@@ -99,15 +110,7 @@ export function createWriteReportTool(options: WriteReportToolOptions) {
         "summary, findings with citations, recommendations), saved at a link. Use it when the user asks " +
         "for a report, brief or write-up rather than a quick answer; it takes longer than a search. " +
         "Returns the report's title, link and a short summary.",
-      schema: z.object({
-        topic: z.string().min(1).max(500).describe("What the report is about, in plain words."),
-        audience: z
-          .string()
-          .max(300)
-          .default(DEFAULT_AUDIENCE)
-          .describe('Who will read it, e.g. "the board" or "new engineers".'),
-        length: z.enum(REPORT_LENGTHS).default("medium").describe("short, medium or long."),
-      }),
+      schema: writeReportInput,
       responseFormat: "content_and_artifact",
     },
   );

@@ -1,0 +1,30 @@
+// Counsel as an MCP server: one McpServer with Counsel's tools, built per caller (its tenant, scopes and
+// signal). The HTTP route builds one per request (stateless), `counsel mcp` one for its stdio session.
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { McpCaller, McpServices, McpTool } from "./tool.ts";
+import { ask } from "./tools/ask.ts";
+import { searchKnowledgeBase } from "./tools/search-knowledge-base.ts";
+import { writeReport } from "./tools/write-report.ts";
+
+/** Every tool, in the order clients list them; a new tool is a module in tools/ and a line here. */
+export const MCP_TOOLS: McpTool[] = [searchKnowledgeBase, ask, writeReport];
+
+const INSTRUCTIONS =
+  "Counsel answers from an organisation's documents. Use search_knowledge_base to find passages, ask for a " +
+  "cited answer to a question, and write_report for a structured report on a topic.";
+
+/**
+ * The MCP server for one caller.
+ *
+ * @example
+ * const server = createMcpServer(app.services, { tenant, scopes: new Set(["query"]), signal });
+ * await server.connect(transport);
+ */
+export function createMcpServer(services: McpServices, caller: McpCaller): McpServer {
+  const server = new McpServer(
+    { name: "counsel", version: "0.1.0" },
+    { capabilities: { tools: {} }, instructions: INSTRUCTIONS },
+  );
+  for (const tool of MCP_TOOLS) tool.register(server, services, caller);
+  return server;
+}
