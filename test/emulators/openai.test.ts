@@ -96,7 +96,7 @@ describe("the OpenAI emulator, read by the openai client", () => {
   });
 
   it("throttles with retry-after, which the client waits out and retries", async () => {
-    server.emulator.faults.push("rate-limit", "server-error");
+    server.emulator.chatFaults.push("rate-limit", "server-error");
     const before = server.emulator.requests.length;
     const reply = await client().chat.completions.create({
       model: "llama3.2",
@@ -107,7 +107,7 @@ describe("the OpenAI emulator, read by the openai client", () => {
   });
 
   it("breaks a stream with an error event, which the client raises", async () => {
-    server.emulator.faults.push("stream-error");
+    server.emulator.chatFaults.push("stream-error");
     server.emulator.reply({ text: "one two three four five" });
     const stream = await client().chat.completions.create({
       model: "llama3.2",

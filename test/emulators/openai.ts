@@ -43,7 +43,7 @@ export interface ScriptedReply {
 }
 
 /**
- * What goes wrong with the next POST: a 429 (rate limit, or an exhausted quota), a 503 or a 500 before anything
+ * What goes wrong with a request: a 429 (rate limit, or an exhausted quota), a 503 or a 500 before anything
  * is sent, which the openai client retries; an error event after the first text deltas of a stream, which it
  * cannot.
  */
@@ -97,8 +97,10 @@ interface EmbeddingsRequest {
 
 export class OpenAIEmulator {
   readonly requests: RecordedOpenAIRequest[] = [];
-  /** Faults for the next POSTs, one per request, in order. */
-  faults: OpenAIFault[] = [];
+  /** Faults for the next chat completions, one per request, in order. */
+  chatFaults: OpenAIFault[] = [];
+  /** Faults for the next embeddings calls ("stream-error" does not apply). */
+  embeddingFaults: Exclude<OpenAIFault, "stream-error">[] = [];
   /** Most embeddings calls in flight at once: what a client's concurrency limit must bound. */
   maxInFlight = 0;
   private inFlight = 0;
@@ -185,9 +187,12 @@ export class OpenAIEmulator {
         "invalid_request_error",
       );
     }
-    const fault = this.faults.shift();
-    if (fault && fault !== "stream-error" && this.sendFault(fault, record, res)) return;
-    if (route === "POST /v1/embeddings") return this.embeddings(record, res);
+    if (route === "POST /v1/embeddings") {
+      const fault = this.embeddingFaults.shift();
+      return fault ? this.sendFault(fault, record, res) : this.embeddings(record, res);
+    }
+    const fault = this.chatFaults.shift();
+    if (fault && fault !== "stream-error") return this.sendFault(fault, record, res);
     return this.chat(record, res, fault === "stream-error");
   }
 
@@ -202,8 +207,12 @@ export class OpenAIEmulator {
     sendJson(res, record, 200, { object: "list", data });
   }
 
-  /** The fault's reply, as OpenAI words it; true when one was sent. */
-  private sendFault(fault: OpenAIFault, record: RecordedOpenAIRequest, res: ServerResponse): boolean {
+  /** The fault's reply, as OpenAI words it. */
+  private sendFault(
+    fault: Exclude<OpenAIFault, "stream-error">,
+    record: RecordedOpenAIRequest,
+    res: ServerResponse,
+  ) {
     const retryAfter = {
       "retry-after": "1",
       "retry-after-ms": String(this.options.retryAfterMs ?? 10),
@@ -250,7 +259,6 @@ export class OpenAIEmulator {
         retryAfter,
       );
     }
-    return true;
   }
 
   private async chat(record: RecordedOpenAIRequest, res: ServerResponse, breakStream: boolean) {
@@ -419,7 +427,8 @@ export class OpenAIEmulator {
             "dimensions",
           );
         }
-        if (typeof asked !== "number" || !Number.isInteger(asked) || asked < 1 || asked > native) {
+        const valid = typeof asked === "number" && Number.isInteger(asked) && asked >= 1 && asked <= native;
+        if (model.shortening === "shorten" && !valid) {
           return sendError(
             res,
             record,
@@ -431,7 +440,7 @@ export class OpenAIEmulator {
             "dimensions",
           );
         }
-        if (model.shortening === "shorten") size = asked;
+        if (model.shortening === "shorten") size = asked as number;
       }
       const base64 = body.encoding_format === "base64";
       const embedder = new LocalHashEmbeddings({ dimensions: native });
