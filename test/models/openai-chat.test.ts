@@ -152,6 +152,20 @@ describe("OpenAI-compatible chat through the emulator", () => {
     ]);
   });
 
+  it("aborts the request upstream when the caller's signal fires mid-stream", async () => {
+    server.emulator.reply({ text: ANSWER });
+    const controller = new AbortController();
+    const failure = await (async () => {
+      for await (const chunk of await model().stream([new HumanMessage("Hello!")], {
+        signal: controller.signal,
+      }))
+        if (chunk.text) controller.abort();
+    })().catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(Error);
+    await expect.poll(() => last()?.aborted).toBe(true);
+    expect(last()?.chunksSent).toBeLessThan(ANSWER.split(" ").length);
+  });
+
   it("gives structured output through the response format, as write_report asks for its plan", async () => {
     const plan = z.object({ queries: z.array(z.string()) });
     server.emulator.reply({ text: JSON.stringify({ queries: ["laptops delivered", "blankets"] }) });
