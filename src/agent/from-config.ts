@@ -65,7 +65,8 @@ export async function advisorsFromConfig(
         new UnavailableError(
           `The advisor needs a chat model that can call tools, and chain "${config.name}" uses the offline ` +
             "extractive answerer. Set MODEL_PROVIDER=bedrock and MODEL_ID (e.g. us.amazon.nova-pro-v1:0), or " +
-            `model.provider: bedrock with an id in chains/${config.name}.yaml.`,
+            "MODEL_PROVIDER=openai, MODEL_ID and OPENAI_BASE_URL for a local server (e.g. llama3.2 on Ollama), or " +
+            `a model.provider with an id in chains/${config.name}.yaml.`,
         ),
       );
       continue;

@@ -113,9 +113,9 @@ describe("parseChainConfig", () => {
     ]);
   });
 
-  it("requires a model id for bedrock", () => {
-    expect(problems(VALID.replace("provider: extractive", "provider: bedrock"))).toEqual([
-      "chains/qa.yaml: model.id: required when model.provider is bedrock (set it here, or MODEL_ID for every chain)",
+  it.each(["bedrock", "openai"])("requires a model id for %s", (provider) => {
+    expect(problems(VALID.replace("provider: extractive", `provider: ${provider}`))).toEqual([
+      `chains/qa.yaml: model.id: required when model.provider is ${provider} (set it here, or MODEL_ID for every chain)`,
     ]);
   });
 

@@ -20,8 +20,8 @@ function between(min: number, max: number, options: { int?: boolean } = {}) {
 }
 
 const modelFields = {
-  provider: z.enum(["extractive", "bedrock"]),
-  /** Model id for generative providers, e.g. a Bedrock model or inference profile id. */
+  provider: z.enum(["extractive", "bedrock", "openai"]),
+  /** Model id for generative providers: a Bedrock model or inference profile id, or an OpenAI-compatible model name. */
   id: z.string({ error: "expected a model id" }).min(1, { error: "expected a model id" }),
   temperature: between(0, 1),
   maxTokens: between(1, 200_000, { int: true }),
@@ -144,17 +144,17 @@ const chainSchema = z
         refuse([...at, "mmr"], `only for search: mmr (this one is ${search})`);
     };
     modeOptions(config.retrieval, config.retrieval.search, ["retrieval"]);
-    const bedrockNeedsId = (model: Partial<ChainModel>, at: (string | number)[]) => {
-      if (model.provider === "bedrock" && !model.id)
+    const generativeNeedsId = (model: Partial<ChainModel>, at: (string | number)[]) => {
+      if ((model.provider === "bedrock" || model.provider === "openai") && !model.id)
         refuse(
           [...at, "id"],
-          "required when model.provider is bedrock (set it here, or MODEL_ID for every chain)",
+          `required when model.provider is ${model.provider} (set it here, or MODEL_ID for every chain)`,
         );
     };
-    bedrockNeedsId(config.model, ["model"]);
+    generativeNeedsId(config.model, ["model"]);
     const variants = Object.entries(config.variants ?? {});
     for (const [variant, v] of variants) {
-      bedrockNeedsId({ ...config.model, ...v.model }, ["variants", variant, "model"]);
+      generativeNeedsId({ ...config.model, ...v.model }, ["variants", variant, "model"]);
       const search = v.retrieval?.search ?? config.retrieval.search;
       modeOptions(v.retrieval ?? {}, search, ["variants", variant, "retrieval"]);
     }
@@ -182,7 +182,7 @@ export class ChainConfigError extends Error {
 
 /**
  * What a chain's `model` falls back to for the fields it leaves out: MODEL_PROVIDER and MODEL_ID, so that one
- * setting moves every chain that does not name its own model to Bedrock.
+ * setting moves every chain that does not name its own model to Bedrock or an OpenAI-compatible server.
  */
 export interface ModelDefaults {
   provider: ChainModel["provider"];
@@ -242,7 +242,7 @@ function withModelDefaults(data: object, defaults: ModelDefaults): object {
   const model = (data as { model?: unknown }).model ?? {};
   if (typeof model !== "object" || model === null || Array.isArray(model)) return data;
   const fallback = { provider: defaults.provider, ...(defaults.id ? { id: defaults.id } : {}) };
-  // An id set for Bedrock means nothing to the extractive answerer, which takes none.
+  // An id set for a generative model means nothing to the extractive answerer, which takes none.
   const filled = { ...fallback, ...model } as { provider?: unknown; id?: unknown };
   if (filled.provider === "extractive" && !("id" in model)) delete filled.id;
   return { ...data, model: filled };

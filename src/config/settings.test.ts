@@ -14,3 +14,53 @@ describe("URL_ALLOW_ADDRESSES", () => {
     },
   );
 });
+
+describe("the openai providers", () => {
+  const ollama = {
+    MODEL_PROVIDER: "openai",
+    MODEL_ID: "llama3.2",
+    OPENAI_BASE_URL: "http://localhost:11434/v1",
+    EMBEDDINGS_PROVIDER: "openai",
+    EMBEDDINGS_MODEL: "nomic-embed-text",
+  };
+
+  it("take a local server with no key, and leave the embedding dimension to the model", () => {
+    const settings = loadSettings(ollama);
+    expect(settings.openai).toEqual({ baseURL: "http://localhost:11434/v1", apiKey: undefined });
+    expect(settings.embeddings).toEqual({
+      provider: "openai",
+      model: "nomic-embed-text",
+      dimensions: undefined,
+      concurrency: 16,
+    });
+  });
+
+  it("keep Titan v2 and 1024 dimensions as the defaults of the other embedders", () => {
+    expect(loadSettings({ EMBEDDINGS_PROVIDER: "bedrock" }).embeddings).toMatchObject({
+      model: "amazon.titan-embed-text-v2:0",
+      dimensions: 1024,
+    });
+    expect(loadSettings({}).embeddings).toMatchObject({ provider: "local", dimensions: 1024 });
+  });
+
+  it.each([
+    {
+      when: "a base URL that is not one",
+      env: { ...ollama, OPENAI_BASE_URL: "localhost:11434" },
+      message: /OPENAI_BASE_URL: expected an http:\/\/ or https:\/\/ URL/,
+    },
+    {
+      when: "an openai embedder with no model",
+      env: { ...ollama, EMBEDDINGS_MODEL: "" },
+      message: /EMBEDDINGS_MODEL: required when EMBEDDINGS_PROVIDER is openai/,
+    },
+    {
+      when: "the OpenAI API with no key",
+      env: { ...ollama, OPENAI_BASE_URL: "" },
+      message: /OPENAI_API_KEY: required by the OpenAI API/,
+    },
+  ])("stop the start on $when, naming the variable", ({ env, message }) => {
+    expect(() => loadSettings(env)).toThrow(SettingsError);
+    expect(() => loadSettings(env)).toThrow(message);
+  });
+});

@@ -9,6 +9,11 @@ const bool = z
 
 const port = z.coerce.number().int().min(0).max(65535);
 
+/** EMBEDDINGS_MODEL of bedrock when unset. */
+const BEDROCK_EMBEDDINGS = "amazon.titan-embed-text-v2:0";
+/** EMBEDDINGS_DIMENSIONS of local and bedrock when unset. */
+const DEFAULT_DIMENSIONS = 1024;
+
 /**
  * The environment variables Counsel reads, each with its default and description: the one source of the settings
  * table in docs/configuration.md (`npm run docs:config` writes it). Parse through loadSettings, which cleans the
@@ -52,43 +57,71 @@ export const settingsSchema = z.object({
       "The ingestion recipe (a file in LOADERS_DIR, without .yaml) used by uploads, the CLI and examples.",
     ),
   MODEL_PROVIDER: z
-    .enum(["extractive", "bedrock"])
+    .enum(["extractive", "bedrock", "openai"])
     .default("extractive")
     .describe(
-      "The answering model of chains that do not name one: extractive (offline) or bedrock (needs MODEL_ID).",
+      "The answering model of chains that do not name one: extractive (offline), bedrock (Amazon Bedrock) or " +
+        "openai (the OpenAI API, or any OpenAI-compatible server at OPENAI_BASE_URL: Ollama, vLLM, LM Studio); " +
+        "bedrock and openai need MODEL_ID.",
     ),
   MODEL_ID: z
     .string()
     .min(1)
     .optional()
     .describe(
-      "The Bedrock model or inference profile of chains that do not name one, e.g. us.amazon.nova-micro-v1:0.",
+      "The model of chains that do not name one: a Bedrock model or inference profile " +
+        "(us.amazon.nova-micro-v1:0), or the name an OpenAI-compatible server serves it under (llama3.2 on Ollama).",
+    ),
+  OPENAI_BASE_URL: z
+    .url({
+      protocol: /^https?$/,
+      error: "expected an http:// or https:// URL, e.g. http://localhost:11434/v1 (Ollama)",
+    })
+    .optional()
+    .describe(
+      "The OpenAI-compatible server of the openai providers, up to /v1: Ollama http://localhost:11434/v1, vLLM " +
+        "http://host:8000/v1, LM Studio http://localhost:1234/v1. Unset: the OpenAI API. Checked at start.",
+    ),
+  OPENAI_API_KEY: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "The bearer key of the openai providers: required by the OpenAI API; a local server (Ollama) takes none.",
     ),
   EMBEDDINGS_PROVIDER: z
-    .enum(["local", "bedrock"])
+    .enum(["local", "bedrock", "openai"])
     .default("local")
     .describe(
-      "local: offline hashed embeddings; bedrock: Titan Text Embeddings v2 or Cohere Embed on Amazon Bedrock.",
+      "local: offline hashed embeddings; bedrock: Titan Text Embeddings v2 or Cohere Embed on Amazon Bedrock; " +
+        "openai: EMBEDDINGS_MODEL on the OpenAI API or the server at OPENAI_BASE_URL.",
     ),
   EMBEDDINGS_MODEL: z
     .string()
     .min(1)
-    .default("amazon.titan-embed-text-v2:0")
-    .describe("The Bedrock embedding model (EMBEDDINGS_PROVIDER=bedrock)."),
+    .optional()
+    .describe(
+      `The embedding model. bedrock: ${BEDROCK_EMBEDDINGS} when unset, or a Cohere Embed id; openai: required, ` +
+        "the server's name for it (nomic-embed-text on Ollama, text-embedding-3-small on the OpenAI API).",
+    ),
   EMBEDDINGS_CONCURRENCY: z.coerce
     .number()
     .int()
     .min(1)
     .max(256)
     .default(16)
-    .describe("Embedding calls in flight at once (Bedrock)."),
+    .describe("Embedding calls in flight at once (bedrock, openai)."),
   EMBEDDINGS_DIMENSIONS: z.coerce
     .number()
     .int()
     .min(16)
     .max(8192)
-    .default(1024)
-    .describe("Vector dimension; a change starts a new index."),
+    .optional()
+    .describe(
+      `Vector dimension; a change starts a new index. local and bedrock: ${DEFAULT_DIMENSIONS} when unset. ` +
+        "openai: unset means the model's own size (read from one embedding at start); set, it is sent as " +
+        "`dimensions` (models that shorten their vectors: OpenAI's text-embedding-3) and every vector is checked.",
+    ),
   VECTOR_STORE: z
     .enum(["local", "redis-search", "redis-vectorset"])
     .optional()
@@ -218,7 +251,7 @@ export const settingsSchema = z.object({
 
 export type Settings = ReturnType<typeof toSettings>;
 
-function toSettings(env: z.output<typeof settingsSchema>) {
+function toSettings(env: Env) {
   return {
     port: env.PORT,
     host: env.HOST,
@@ -232,12 +265,9 @@ function toSettings(env: z.output<typeof settingsSchema>) {
     recipe: env.RECIPE,
     watchConfig: env.WATCH_CONFIG,
     model: { provider: env.MODEL_PROVIDER, id: env.MODEL_ID },
-    embeddings: {
-      provider: env.EMBEDDINGS_PROVIDER,
-      model: env.EMBEDDINGS_MODEL,
-      dimensions: env.EMBEDDINGS_DIMENSIONS,
-      concurrency: env.EMBEDDINGS_CONCURRENCY,
-    },
+    /** The server of the openai providers; no baseURL: the OpenAI API. */
+    openai: { baseURL: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY },
+    embeddings: embeddingsOf(env),
     vectorStore: env.VECTOR_STORE ?? (env.REDIS_URL ? "redis" : "local"),
     redis: env.REDIS_URL
       ? {
@@ -274,9 +304,55 @@ function toSettings(env: z.output<typeof settingsSchema>) {
   };
 }
 
+type Env = z.output<typeof settingsSchema>;
+
+/**
+ * The embedder's settings, by provider: an openai embedder names its model (loadSettings checks it) and may leave
+ * its dimension to the model; the others fall back to Titan v2 and 1024.
+ */
+function embeddingsOf(env: Env) {
+  const concurrency = env.EMBEDDINGS_CONCURRENCY;
+  if (env.EMBEDDINGS_PROVIDER === "openai") {
+    return {
+      provider: "openai" as const,
+      model: env.EMBEDDINGS_MODEL ?? "",
+      dimensions: env.EMBEDDINGS_DIMENSIONS,
+      concurrency,
+    };
+  }
+  return {
+    provider: env.EMBEDDINGS_PROVIDER,
+    model: env.EMBEDDINGS_MODEL ?? BEDROCK_EMBEDDINGS,
+    dimensions: env.EMBEDDINGS_DIMENSIONS ?? DEFAULT_DIMENSIONS,
+    concurrency,
+  };
+}
+
+/** Settings that are each valid but do not work together. */
+function combinationProblems(env: Env): string[] {
+  const problems: string[] = [];
+  if (env.VECTOR_STORE?.startsWith("redis") && !env.REDIS_URL)
+    problems.push(`VECTOR_STORE: ${env.VECTOR_STORE} needs REDIS_URL`);
+  if (env.EMBEDDINGS_PROVIDER === "openai" && !env.EMBEDDINGS_MODEL)
+    problems.push(
+      "EMBEDDINGS_MODEL: required when EMBEDDINGS_PROVIDER is openai: the server's name for the model, e.g. " +
+        "nomic-embed-text (Ollama) or text-embedding-3-small (the OpenAI API)",
+    );
+  const usesOpenAI = env.MODEL_PROVIDER === "openai" || env.EMBEDDINGS_PROVIDER === "openai";
+  if (usesOpenAI && !env.OPENAI_BASE_URL && !env.OPENAI_API_KEY)
+    problems.push(
+      "OPENAI_API_KEY: required by the OpenAI API (OPENAI_BASE_URL is unset); for a local server set " +
+        "OPENAI_BASE_URL instead, e.g. http://localhost:11434/v1 (Ollama)",
+    );
+  return problems;
+}
+
 export class SettingsError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid settings:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  constructor(
+    readonly problems: string[],
+    options?: ErrorOptions,
+  ) {
+    super(`Invalid settings:\n${problems.map((p) => `  - ${p}`).join("\n")}`, options);
     this.name = "SettingsError";
   }
 }
@@ -293,11 +369,9 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
       ),
     );
   }
-  const settings = toSettings(parsed.data);
-  if (settings.vectorStore.startsWith("redis") && !settings.redis) {
-    throw new SettingsError([`VECTOR_STORE: ${settings.vectorStore} needs REDIS_URL`]);
-  }
-  return settings;
+  const problems = combinationProblems(parsed.data);
+  if (problems.length > 0) throw new SettingsError(problems);
+  return toSettings(parsed.data);
 }
 
 /** An IP address, or a CIDR range whose prefix fits its family (checked here, so that a typo stops the start). */

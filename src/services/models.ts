@@ -1,5 +1,5 @@
 // The models settings name, built once for the service and for `counsel eval` alike: the embedder, and a chat
-// model per chain config over one shared Bedrock client, every call metered.
+// model per chain config (over one shared Bedrock client, or the OpenAI-compatible server), every call metered.
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import type { BaseCache } from "@langchain/core/caches";
 import type { Embeddings } from "@langchain/core/embeddings";
@@ -7,24 +7,27 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import type { ChainConfig } from "../chains/config.ts";
 import type { Settings } from "../config/settings.ts";
 import { createBedrockChatModel } from "../models/chat/bedrock.ts";
+import { createOpenAIChatModel } from "../models/chat/openai.ts";
 import { createBedrockEmbeddings } from "../models/embeddings/bedrock.ts";
 import { LocalHashEmbeddings } from "../models/embeddings/local-hash.ts";
+import { createOpenAIEmbeddings } from "../models/embeddings/openai.ts";
+import { checkServedModel } from "../models/openai-server.ts";
 import { UsageMeter } from "../models/usage.ts";
 
 export interface Models {
   /** Tokens of every model call (GET /usage, /metrics). */
   usage: UsageMeter;
   embeddings: Embeddings & { modelId: string };
-  /** The generative model a chain config names (Bedrock); answers from `cache` when given. */
+  /** The generative model a chain config names (Bedrock or openai); answers from `cache` when given. */
   chatModel(config: ChainConfig, cache?: BaseCache): Promise<BaseChatModel>;
 }
 
 export async function createModels(settings: Settings, usage = new UsageMeter()): Promise<Models> {
-  const { provider, model, dimensions, concurrency } = settings.embeddings;
-  const embeddings =
-    provider === "bedrock"
-      ? await createBedrockEmbeddings({ model, dimensions, maxConcurrency: concurrency }, { meter: usage })
-      : new LocalHashEmbeddings({ dimensions });
+  const embeddings = await createEmbeddings(settings, usage);
+  // The default model is checked now, so that a wrong server or name stops the start. A chain that names another
+  // meets the server's own 404 on its first call, a 502 naming the model.
+  if (settings.model.provider === "openai" && settings.model.id)
+    await checkServedModel(settings.openai, settings.model.id);
   // One Bedrock client for every chain and tenant: one connection pool, one adaptive-retry budget. Made on
   // first use, so that a deployment without Bedrock never needs a region or credentials.
   let bedrock: BedrockRuntimeClient | undefined;
@@ -32,17 +35,40 @@ export async function createModels(settings: Settings, usage = new UsageMeter())
     usage,
     embeddings,
     async chatModel(config, cache) {
-      bedrock ??= new BedrockRuntimeClient({ retryMode: "adaptive", maxAttempts: 5 });
-      const chat = await createBedrockChatModel(
-        {
-          id: config.model.id as string, // the config schema requires an id for bedrock
-          temperature: config.model.temperature,
-          maxTokens: config.model.maxTokens,
-        },
-        { client: bedrock, meter: usage },
-      );
+      const spec = {
+        id: config.model.id as string, // the config schema requires an id for bedrock and openai
+        temperature: config.model.temperature,
+        maxTokens: config.model.maxTokens,
+      };
+      let chat: BaseChatModel;
+      if (config.model.provider === "openai") {
+        chat = createOpenAIChatModel(spec, settings.openai, { meter: usage });
+      } else {
+        bedrock ??= new BedrockRuntimeClient({ retryMode: "adaptive", maxAttempts: 5 });
+        chat = await createBedrockChatModel(spec, { client: bedrock, meter: usage });
+      }
       if (cache) chat.cache = cache;
       return chat;
     },
   };
+}
+
+function createEmbeddings(settings: Settings, usage: UsageMeter): Promise<Embeddings & { modelId: string }> {
+  const { embeddings } = settings;
+  const maxConcurrency = embeddings.concurrency;
+  switch (embeddings.provider) {
+    case "openai":
+      return createOpenAIEmbeddings(
+        { model: embeddings.model, dimensions: embeddings.dimensions, maxConcurrency },
+        settings.openai,
+        { meter: usage },
+      );
+    case "bedrock":
+      return createBedrockEmbeddings(
+        { model: embeddings.model, dimensions: embeddings.dimensions, maxConcurrency },
+        { meter: usage },
+      );
+    default:
+      return Promise.resolve(new LocalHashEmbeddings({ dimensions: embeddings.dimensions }));
+  }
 }
