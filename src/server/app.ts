@@ -26,6 +26,7 @@ import { openapiPlugin } from "./plugins/openapi.ts";
 import { rateLimitPlugin } from "./plugins/rate-limit.ts";
 import { stallWatchdogPlugin } from "./plugins/stall-watchdog.ts";
 import { streamLimitPlugin } from "./plugins/stream-limit.ts";
+import { openAIRoutes } from "./protocols/openai/routes.ts";
 import { advisorRoutes } from "./routes/advisor.ts";
 import { chainRoutes } from "./routes/chain.ts";
 import { documentRoutes } from "./routes/documents.ts";
@@ -168,6 +169,7 @@ export async function buildApp(services: AppServices, options: AppOptions) {
   await app.register(documentRoutes);
   await app.register(advisorRoutes);
   await app.register(mcpRoutes);
+  await app.register(openAIRoutes);
   return app;
 }
 

@@ -27,6 +27,7 @@ export const openapiPlugin = fp(
           { name: "advisor", description: "The advisor agent, its sessions and reports" },
           { name: "ingest", description: "Adding documents to the knowledge base" },
           { name: "documents", description: "The documents in the knowledge base, with their chunks" },
+          { name: "openai", description: "OpenAI-compatible chat API: the chains as models" },
           { name: "health", description: "Liveness and readiness" },
         ],
       },

@@ -6,12 +6,11 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import type { TurnEvent } from "../../contracts/turn-events.ts";
 import { CounselError, NotFoundError } from "../../errors.ts";
-import { clientAbortSignal } from "../abort.ts";
 import { toProblem } from "../plugins/errors.ts";
 import { ShuttingDownError } from "../plugins/open-streams.ts";
-import { clientKey } from "../plugins/rate-limit.ts";
 import { NAME } from "../schemas/names.ts";
 import { ProblemReplies } from "../schemas/problem.ts";
+import { openTurnStream } from "../turn-stream.ts";
 
 const SESSION_ID = "^[A-Za-z0-9_-]{8,128}$";
 
@@ -52,10 +51,8 @@ export const advisorRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const advisor = app.services.advisor(chain); // 404, 400 or 503 before anything is streamed
       const { tenant } = request;
       const sessionId = request.body.sessionId ?? crypto.randomUUID();
-      const release = app.streamLimiter.acquire(clientKey(request)); // 429 past the client's open streams
-      const stream = app.openStreams.open();
-      // The turn stops when the client leaves, stops reading, or the service shuts down.
-      const signal = AbortSignal.any([clientAbortSignal(reply), app.stallSignal(reply), stream.signal]);
+      const stream = openTurnStream(app, request, reply); // 429 past the client's open streams
+      const { signal } = stream;
       try {
         const turn = logDone(advisor.chat({ message, sessionId }, { tenant, signal }), (done) =>
           // What operations need to follow a turn: never the message or the documents' text.
@@ -75,7 +72,6 @@ export const advisorRoutes: FastifyPluginAsyncTypebox = async (app) => {
         return await gather(sessionId, turn, signal);
       } finally {
         stream.close();
-        release();
       }
     },
   );
