@@ -3,15 +3,18 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { McpCaller, McpServices, McpTool } from "./tool.ts";
 import { ask } from "./tools/ask.ts";
+import { getDocument } from "./tools/get-document.ts";
+import { listDocuments } from "./tools/list-documents.ts";
 import { searchKnowledgeBase } from "./tools/search-knowledge-base.ts";
 import { writeReport } from "./tools/write-report.ts";
 
 /** Every tool, in the order clients list them; a new tool is a module in tools/ and a line here. */
-export const MCP_TOOLS: McpTool[] = [searchKnowledgeBase, ask, writeReport];
+export const MCP_TOOLS: McpTool[] = [searchKnowledgeBase, ask, writeReport, listDocuments, getDocument];
 
 const INSTRUCTIONS =
   "Counsel answers from an organisation's documents. Use search_knowledge_base to find passages, ask for a " +
-  "cited answer to a question, and write_report for a structured report on a topic.";
+  "cited answer to a question, and write_report for a structured report on a topic. list_documents shows " +
+  "which documents the knowledge base holds and get_document reads one whole.";
 
 /**
  * The MCP server for one caller.
