@@ -1,5 +1,5 @@
 // `counsel mcp` as a local MCP client runs it: a child process through bin/counsel.mjs, spoken to over stdio by
-// the SDK's own client, on a data folder where the memo was ingested for one tenant.
+// the SDK's own client, on a data folder where the memo was ingested for one tenant: its tools and its resources.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -52,7 +52,36 @@ describe("counsel mcp (stdio)", () => {
 
   it("lists the same tools as the HTTP server", async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(["search_knowledge_base", "ask", "write_report"]);
+    expect(tools.map((t) => t.name)).toEqual([
+      "search_knowledge_base",
+      "ask",
+      "write_report",
+      "list_documents",
+      "get_document",
+    ]);
+  });
+
+  it("lists and reads the tenant's documents, as tools and as resources", async () => {
+    const list = (await client.callTool({ name: "list_documents", arguments: {} })) as CallToolResult;
+    expect(list.structuredContent).toEqual({
+      documents: [expect.objectContaining({ source: "memo", name: "fake-memo.pdf", type: "pdf", pages: 1 })],
+    });
+    const document = (await client.callTool({
+      name: "get_document",
+      arguments: { source: "memo" },
+    })) as CallToolResult;
+    const { chunks } = document.structuredContent as { chunks: { text: string }[] };
+    expect(chunks[0].text).toContain("200 laptops");
+    const { resources } = await client.listResources();
+    expect(resources.map((r) => r.uri)).toEqual(["counsel://documents/memo"]);
+    const { contents } = await client.readResource({ uri: "counsel://documents/memo" });
+    expect(contents).toEqual([
+      {
+        uri: "counsel://documents/memo",
+        mimeType: "text/plain",
+        text: chunks.map((c) => c.text).join("\n\n"),
+      },
+    ]);
   });
 
   it("searches and answers from the tenant's knowledge base", async () => {

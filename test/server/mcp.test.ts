@@ -1,6 +1,7 @@
 // Counsel as an MCP server over Streamable HTTP, driven by the SDK's own client against a listening service with
-// the memo and the handbook ingested: the tools and their schemas, each tool's result, bad arguments and bad
-// bodies as the client sees them, a client that leaves mid-call, and (with keys) scopes, tenants, 401 and 429.
+// the memo and the handbook ingested: the tools and their schemas, each tool's result, the documents as
+// resources, bad arguments and bad bodies as the client sees them, a client that leaves mid-call, and (with
+// keys) scopes, tenants, paging a larger catalog, 401 and 429.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { BaseMessage } from "@langchain/core/messages";
@@ -9,12 +10,15 @@ import type { ChatResult } from "@langchain/core/outputs";
 import { FakeBuiltModel } from "@langchain/core/testing";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { type CallToolResult, ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { advisorsFromConfig } from "../../src/agent/from-config.ts";
 import type { ChainConfig } from "../../src/chains/config.ts";
+import type { DocumentDetail, DocumentList } from "../../src/contracts/documents.ts";
 import { type AppOptions, appOptions, buildApp } from "../../src/server/app.ts";
+import { documentUri, RESOURCES_PAGE_SIZE } from "../../src/server/mcp/resources/documents.ts";
 import { createServices, type Services } from "../../src/services/services.ts";
+import { fixtureText } from "../helpers/corpus.ts";
 import { bearer, writeKeys } from "../helpers/keys.ts";
 import { FIXTURES, quiet, ROOT, tempDataDir, testSettings } from "../helpers/services.ts";
 
@@ -135,6 +139,23 @@ const INITIALIZE = JSON.stringify({
 
 const text = (result: CallToolResult) => (result.content[0] as { text: string }).text;
 
+/** A tool's structured result, after checking that the call succeeded. */
+async function callOk<T>(client: Client, name: string, args: Record<string, unknown>): Promise<T> {
+  const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+  expect(result.isError, text(result)).toBeFalsy();
+  return result.structuredContent as T;
+}
+
+/** The JSON-RPC error a request was answered with (the SDK's client throws it as an McpError). */
+async function rpcError(request: Promise<unknown>): Promise<McpError> {
+  const error = await request.then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  );
+  expect(error).toBeInstanceOf(McpError);
+  return error as McpError;
+}
+
 describe("MCP over Streamable HTTP", () => {
   const model = new ScriptedModel()
     .respond(new AIMessage(REPORT))
@@ -153,7 +174,13 @@ describe("MCP over Streamable HTTP", () => {
 
   it("lists its tools with their input and output schemas", async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(["search_knowledge_base", "ask", "write_report"]);
+    expect(tools.map((t) => t.name)).toEqual([
+      "search_knowledge_base",
+      "ask",
+      "write_report",
+      "list_documents",
+      "get_document",
+    ]);
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
     expect(byName.search_knowledge_base.inputSchema).toMatchObject({
       type: "object",
@@ -177,6 +204,34 @@ describe("MCP over Streamable HTTP", () => {
       expect.arrayContaining(["url", "markdown", "title", "sources"]),
     );
     expect(byName.search_knowledge_base.annotations?.readOnlyHint).toBe(true);
+    expect(byName.list_documents.inputSchema).toMatchObject({
+      type: "object",
+      properties: {
+        prefix: { type: "string" },
+        limit: { type: "integer", minimum: 1, maximum: 500 },
+        cursor: { type: "string" },
+      },
+    });
+    expect(byName.list_documents.inputSchema.required ?? []).toEqual([]);
+    expect(byName.list_documents.outputSchema).toMatchObject({
+      required: ["documents"],
+      properties: {
+        documents: {
+          type: "array",
+          items: { required: ["source", "chunks", "updatedAt"], properties: { pages: { type: "integer" } } },
+        },
+        nextCursor: { type: "string" },
+      },
+    });
+    expect(byName.get_document.inputSchema).toMatchObject({
+      required: ["source"],
+      properties: { source: { type: "string", minLength: 1 } },
+    });
+    expect(byName.get_document.outputSchema).toMatchObject({
+      required: ["document", "chunks"],
+      properties: { chunks: { items: { required: ["id", "index", "text"] } } },
+    });
+    expect(byName.get_document.annotations?.readOnlyHint).toBe(true);
   });
 
   it("searches the knowledge base: chunks with source, page, score and snippet", async () => {
@@ -240,6 +295,116 @@ describe("MCP over Streamable HTTP", () => {
     expect(text(result)).toMatch(message);
   });
 
+  it("lists the documents by source, with what ingestion knew of each", async () => {
+    const { documents, nextCursor } = await callOk<DocumentList>(client, "list_documents", {});
+    expect(documents.map((d) => d.source)).toEqual(["handbook", "memo"]);
+    expect(nextCursor).toBeUndefined();
+    expect(documents[1]).toEqual({
+      source: "memo",
+      chunks: expect.any(Number),
+      updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      name: "fake-memo.pdf",
+      type: "pdf",
+      pages: 1,
+      bytes: (await readFile(path.join(FIXTURES, "fake-memo.pdf"))).length,
+    });
+    expect(documents[0]).toMatchObject({ name: "handbook-1p.docx", type: "docx" });
+    // The same catalog as GET /documents.
+    expect(await (await fetch(`${service.url}/documents`)).json()).toEqual({ documents });
+  });
+
+  it("pages the documents with limit and cursor, and narrows them by prefix", async () => {
+    const first = await callOk<DocumentList>(client, "list_documents", { limit: 1 });
+    expect(first.documents.map((d) => d.source)).toEqual(["handbook"]);
+    expect(first.nextCursor).toEqual(expect.any(String));
+    const second = await callOk<DocumentList>(client, "list_documents", {
+      limit: 1,
+      cursor: first.nextCursor,
+    });
+    expect(second.documents.map((d) => d.source)).toEqual(["memo"]);
+    expect(second.nextCursor).toBeUndefined();
+    const memo = await callOk<DocumentList>(client, "list_documents", { prefix: "me" });
+    expect(memo.documents.map((d) => d.source)).toEqual(["memo"]);
+    const none = await callOk<DocumentList>(client, "list_documents", { prefix: "s3://" });
+    expect(none).toEqual({ documents: [] });
+  });
+
+  it("reads a document with its chunks in order, as GET /documents/:source gives it", async () => {
+    const detail = await callOk<DocumentDetail>(client, "get_document", { source: "handbook" });
+    expect(detail.document).toMatchObject({ source: "handbook", chunks: detail.chunks.length });
+    expect(detail.chunks.length).toBeGreaterThan(1);
+    expect(detail.chunks.map((c) => c.index)).toEqual(detail.chunks.map((_, i) => i));
+    expect(detail.chunks[0].text).toContain("CHAPTER 1");
+    expect(await (await fetch(`${service.url}/documents/handbook`)).json()).toEqual(detail);
+    const memo = await callOk<DocumentDetail>(client, "get_document", { source: "memo" });
+    expect(memo.chunks[0]).toMatchObject({ index: 0, page: 1, text: expect.stringContaining("200 laptops") });
+  });
+
+  it.each([
+    ["a source it does not hold", { source: "nope" }, /No document "nope" in this knowledge base/],
+    ["a cursor it never gave", { cursor: "not-a-cursor" }, /cursor is not one this API returned/],
+  ])("says so for %s, as a tool error", async (_case, args, message) => {
+    const name = "source" in args ? "get_document" : "list_documents";
+    const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(message);
+  });
+
+  it("lists the documents as resources, with a template for reading any of them", async () => {
+    const { resources, nextCursor } = await client.listResources();
+    expect(nextCursor).toBeUndefined();
+    expect(resources).toEqual([
+      {
+        uri: "counsel://documents/handbook",
+        name: "handbook",
+        title: "handbook-1p.docx",
+        description: expect.stringMatching(/^docx, \d+ chunks$/),
+        mimeType: "text/plain",
+        annotations: { lastModified: expect.stringMatching(/^\d{4}-/) },
+      },
+      expect.objectContaining({
+        uri: "counsel://documents/memo",
+        name: "memo",
+        title: "fake-memo.pdf",
+        description: "pdf, 1 page, 1 chunk",
+      }),
+    ]);
+    const { resourceTemplates } = await client.listResourceTemplates();
+    expect(resourceTemplates).toEqual([
+      expect.objectContaining({ name: "document", uriTemplate: "counsel://documents/{source}" }),
+    ]);
+  });
+
+  it("reads a document resource: its chunks' text, joined in order", async () => {
+    const { contents } = await client.readResource({ uri: "counsel://documents/handbook" });
+    const detail = await callOk<DocumentDetail>(client, "get_document", { source: "handbook" });
+    expect(contents).toEqual([
+      {
+        uri: "counsel://documents/handbook",
+        mimeType: "text/plain",
+        text: detail.chunks.map((c) => c.text).join("\n\n"),
+      },
+    ]);
+  });
+
+  it.each([
+    ["a document it does not hold", "counsel://documents/nope", /No document "nope" in this knowledge base/],
+    ["a source that is not URL-encoded", "counsel://documents/%E0%A4%A", /not URL-encoded/],
+    ["a URI outside the template", "counsel://documents/memo/chunks", /not found/],
+    ["a source too long to be one", `counsel://documents/${"a".repeat(8193)}`, /at most 8192 characters/],
+  ])("answers a read of %s with an Invalid params error", async (_case, uri, message) => {
+    const error = await rpcError(client.readResource({ uri }));
+    expect(error.code).toBe(ErrorCode.InvalidParams);
+    expect(error.message).toMatch(message);
+  });
+
+  it("answers a resource list with a cursor it never gave with an Invalid params error", async () => {
+    const error = await rpcError(client.listResources({ cursor: "not-a-cursor" }));
+    expect(error.code).toBe(ErrorCode.InvalidParams);
+    expect(error.message).toMatch(/cursor is not one this API returned/);
+    expect(error.data).toEqual({ status: 400, code: "bad_request" });
+  });
+
   it("writes a report with the advisor's model and serves it at the returned link", async () => {
     const result = (await client.callTool({
       name: "write_report",
@@ -266,6 +431,8 @@ describe("MCP over Streamable HTTP", () => {
     ["a missing argument", "search_knowledge_base", { k: 3 }, /Input validation error.*query/],
     ["a k out of range", "search_knowledge_base", { query: "laptops", k: 500 }, /Input validation error.*k/],
     ["an unknown length", "write_report", { topic: "x", length: "epic" }, /Input validation error.*length/],
+    ["a limit out of range", "list_documents", { limit: 0 }, /Input validation error.*limit/],
+    ["an empty source", "get_document", { source: "" }, /Input validation error.*source/],
     ["an unknown tool", "delete_everything", {}, /Tool delete_everything not found/],
   ])("refuses %s as a tool error the client can show", async (_case, name, args, message) => {
     const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
@@ -336,8 +503,18 @@ describe("MCP over Streamable HTTP", () => {
 
 describe("MCP with API keys", () => {
   let service: Awaited<ReturnType<typeof startMcpService>>;
-  let keys: Record<"full" | "reader" | "other" | "ingester" | "burst", string>;
+  let keys: Record<
+    "full" | "reader" | "other" | "ingester" | "burst" | "writer" | "rival" | "archivist",
+    string
+  >;
   const PER_MINUTE = 12;
+  // More documents than one page of resources/list: one per line of the Bitcoin whitepaper's text, under web
+  // addresses (with `:`, `/` and `#` for the URI to encode), in a tenant of their own.
+  const LINES = fixtureText("bitcoin.txt")
+    .split("\n")
+    .filter((line) => line.trim().length > 20)
+    .slice(0, RESOURCES_PAGE_SIZE + 20);
+  const lineSource = (i: number) => `https://bitcoin.org/bitcoin.pdf#line=${String(i).padStart(3, "0")}`;
 
   beforeAll(async () => {
     const dir = await tempDataDir();
@@ -347,10 +524,17 @@ describe("MCP with API keys", () => {
       other: { tenant: "globex", scopes: ["query", "chat"] },
       ingester: { tenant: "acme", scopes: ["ingest"] },
       burst: { tenant: "acme", scopes: ["query"] },
+      writer: { tenant: "acme", scopes: ["chat"] },
+      rival: { tenant: "globex", scopes: ["query"] },
+      archivist: { tenant: "initech", scopes: ["query"] },
     }));
     service = await startMcpService(
       { API_KEYS_FILE: path.join(dir.dir, "api-keys.json"), RATE_LIMIT_PER_MINUTE: String(PER_MINUTE) },
       { tenant: "acme" },
+    );
+    const initech = await service.services.tenant("initech");
+    await initech.pipeline.ingestTexts(
+      LINES.map((line, i) => ({ text: line, metadata: { doc_id: lineSource(i), name: `line ${i}` } })),
     );
     const stop = service.stop;
     service.stop = async () => {
@@ -408,6 +592,88 @@ describe("MCP with API keys", () => {
     };
     expect((await search(keys.full)).length).toBeGreaterThan(0);
     expect(await search(keys.other)).toEqual([]);
+  });
+
+  it("lists and reads documents only with the query scope: a tool error, and JSON-RPC errors for resources", async () => {
+    const { client } = await connect(service.url, bearer(keys.writer));
+    try {
+      const result = (await client.callTool({ name: "list_documents", arguments: {} })) as CallToolResult;
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(/may not call list_documents: it needs the scope query, and has chat/);
+      for (const request of [
+        client.listResources(),
+        client.readResource({ uri: "counsel://documents/memo" }),
+      ]) {
+        const error = await rpcError(request);
+        expect(error.code).toBe(ErrorCode.InvalidRequest);
+        expect(error.message).toMatch(/may not read documents: it needs the scope query, and has chat/);
+        expect(error.data).toEqual({ status: 403, code: "forbidden" });
+      }
+      // The key still reaches what it may: the server answers on after refusing.
+      const report = (await client.callTool({
+        name: "write_report",
+        arguments: { topic: "laptops" },
+      })) as CallToolResult;
+      expect(text(report)).toMatch(/needs a generative chat model/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("shows only the key's tenant's documents: another tenant's is not found", async () => {
+    const acme = await connect(service.url, bearer(keys.reader));
+    try {
+      const { documents } = await callOk<DocumentList>(acme.client, "list_documents", {});
+      expect(documents.map((d) => d.source)).toEqual(["handbook", "memo"]);
+    } finally {
+      await acme.client.close();
+    }
+    const { client } = await connect(service.url, bearer(keys.rival));
+    try {
+      expect(await callOk<DocumentList>(client, "list_documents", {})).toEqual({ documents: [] });
+      const result = (await client.callTool({
+        name: "get_document",
+        arguments: { source: "memo" },
+      })) as CallToolResult;
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(/No document "memo" in this knowledge base/);
+      expect(await client.listResources()).toEqual({ resources: [] });
+      const error = await rpcError(client.readResource({ uri: "counsel://documents/memo" }));
+      expect(error.code).toBe(ErrorCode.InvalidParams);
+      expect(error.data).toEqual({ status: 404, code: "not_found" });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("pages resources/list through a catalog larger than a page with MCP's cursor", async () => {
+    const { client } = await connect(service.url, bearer(keys.archivist));
+    try {
+      const first = await client.listResources();
+      expect(first.resources).toHaveLength(RESOURCES_PAGE_SIZE);
+      expect(first.nextCursor).toEqual(expect.any(String));
+      const second = await client.listResources({ cursor: first.nextCursor });
+      expect(second.nextCursor).toBeUndefined();
+      const all = [...first.resources, ...second.resources];
+      expect(all.map((r) => r.name)).toEqual(LINES.map((_, i) => lineSource(i)));
+      expect(all[7]).toMatchObject({
+        uri: documentUri(lineSource(7)),
+        title: "line 7",
+        mimeType: "text/plain",
+      });
+      expect(all[7].uri).toBe("counsel://documents/https%3A%2F%2Fbitcoin.org%2Fbitcoin.pdf%23line%3D007");
+      // A listed URI reads back that document.
+      const { contents } = await client.readResource({ uri: all[107].uri });
+      expect(contents).toEqual([{ uri: all[107].uri, mimeType: "text/plain", text: LINES[107].trim() }]);
+      // The tool pages the same catalog.
+      const page = await callOk<DocumentList>(client, "list_documents", {
+        limit: 100,
+        cursor: first.nextCursor,
+      });
+      expect(page.documents.map((d) => d.source)).toEqual(second.resources.map((r) => r.name));
+    } finally {
+      await client.close();
+    }
   });
 
   it("says that write_report needs a model when the advisor chain has the offline one", async () => {

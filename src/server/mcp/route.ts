@@ -55,7 +55,8 @@ export const mcpRoutes: FastifyPluginAsync = async (app) => {
         ...schema,
         summary: "Model Context Protocol (Streamable HTTP, stateless): JSON-RPC requests in, results out",
         description:
-          "Tools: search_knowledge_base, ask (need the query scope), write_report (needs chat). See docs/mcp.md.",
+          "Tools: search_knowledge_base, ask, list_documents, get_document (need the query scope), write_report " +
+          "(needs chat); each document as a resource, counsel://documents/{source} (query). See docs/mcp.md.",
       },
     },
     async (request, reply) => {
