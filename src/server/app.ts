@@ -28,6 +28,7 @@ import { stallWatchdogPlugin } from "./plugins/stall-watchdog.ts";
 import { streamLimitPlugin } from "./plugins/stream-limit.ts";
 import { openAIRoutes } from "./protocols/openai/routes.ts";
 import { advisorRoutes } from "./routes/advisor.ts";
+import { advisorUiRoutes } from "./routes/advisor-ui.ts";
 import { chainRoutes } from "./routes/chain.ts";
 import { documentRoutes } from "./routes/documents.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -168,6 +169,7 @@ export async function buildApp(services: AppServices, options: AppOptions) {
   await app.register(ingestRoutes);
   await app.register(documentRoutes);
   await app.register(advisorRoutes);
+  await app.register(advisorUiRoutes, { heartbeatMs: options.heartbeatMs ?? 15_000 });
   await app.register(mcpRoutes);
   await app.register(openAIRoutes);
   return app;

@@ -1,0 +1,108 @@
+// The advisor for the Vercel AI SDK's `useChat`: POST /advisor/ui takes the SDK's chat request (the whole
+// conversation as UI messages) and streams the turn as its UI message stream (protocols/ui-message-stream.ts).
+// Stateless, as the request carries the conversation; GET /advisor/ui/:id/stream (the SDK's resume) is a 204,
+// since there is never a stream to resume. Limits, scopes and aborts are POST /advisor/chat's.
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { createUIMessageStreamResponse } from "ai";
+import Type from "typebox";
+import type { TurnDone, TurnEvent } from "../../contracts/turn-events.ts";
+import { CounselError } from "../../errors.ts";
+import { toProblem } from "../plugins/errors.ts";
+import { ShuttingDownError } from "../plugins/open-streams.ts";
+import { type TurnFailure, toUIMessageChunks } from "../protocols/ui-message-stream.ts";
+import { turnFromUIMessages } from "../protocols/ui-messages.ts";
+import { ProblemReplies } from "../schemas/problem.ts";
+import { UIChatBody } from "../schemas/ui-messages.ts";
+import { openTurnStream } from "../turn-stream.ts";
+
+export interface AdvisorUiOptions {
+  /** SSE comment heartbeats, so that proxies do not close quiet streams; 0 turns them off. */
+  heartbeatMs: number;
+}
+
+export const advisorUiRoutes: FastifyPluginAsyncTypebox<AdvisorUiOptions> = async (app, options) => {
+  app.post(
+    "/advisor/ui",
+    {
+      config: { scopes: ["chat"], fairTurn: true },
+      schema: {
+        tags: ["advisor"],
+        summary:
+          "Chat with the advisor over the AI SDK's UI message stream (useChat with DefaultChatTransport)",
+        description:
+          "Takes the AI SDK's chat request ({id, messages, trigger}) and answers with its UI message stream " +
+          "(x-vercel-ai-ui-message-stream: v1): text, a tool part per tool call, source-document and source-url " +
+          "parts, data-report and data-code-check parts, usage as message metadata. See docs/ai-sdk.md.",
+        body: UIChatBody,
+        response: ProblemReplies,
+      },
+    },
+    async (request, reply) => {
+      const { id: chatId, chain = "advisor" } = request.body;
+      const input = turnFromUIMessages(request.body.messages); // 400 before anything is streamed
+      const advisor = app.services.advisor(chain); // 404, 400 or 503
+      const { tenant } = request;
+      const stream = openTurnStream(app, request, reply); // 429 past the client's open streams
+      const { signal } = stream;
+      try {
+        const turn = onDone(advisor.chat(input, { tenant, signal }), (done) =>
+          // What operations need to follow a turn: never the message or the documents' text.
+          request.log.info(
+            { chain, chatId, tokens: done.usage, ms: done.timings.totalMs },
+            "advisor turn done",
+          ),
+        );
+        const chunks = toUIMessageChunks(turn, {
+          messageId: crypto.randomUUID(),
+          baseUrl: `${request.protocol}://${request.host}`,
+          failure(error): TurnFailure {
+            // The client left or stopped reading: nobody reads what follows, but the stream still ends well.
+            if (signal.aborted && !(signal.reason instanceof ShuttingDownError)) {
+              return { type: "abort", reason: (signal.reason as Error | undefined)?.message };
+            }
+            // Stopped by a shutdown, however the abort surfaced: say so, so that the user sends it again.
+            const cause = signal.reason instanceof ShuttingDownError ? signal.reason : (error as Error);
+            const problem = toProblem(cause);
+            if (cause instanceof CounselError) request.log.warn({ code: problem.code }, problem.detail);
+            else request.log.error({ err: error }, "advisor turn failed");
+            return { type: "error", errorText: problem.detail };
+          },
+        });
+        // Pulled as the socket takes it: a turn never runs ahead of its reader.
+        const response = createUIMessageStreamResponse({
+          stream: ReadableStream.from(chunks),
+          keepAliveMs: options.heartbeatMs > 0 ? options.heartbeatMs : undefined,
+        });
+        // Awaiting the reply waits until the response has ended (or the client has gone).
+        await reply.send(response);
+      } finally {
+        stream.close();
+      }
+    },
+  );
+
+  app.get(
+    "/advisor/ui/:id/stream",
+    {
+      config: { scopes: ["chat"] },
+      schema: {
+        tags: ["advisor"],
+        summary: "Resume a UI message stream: always 204, as no stream outlives its request",
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) }),
+        response: ProblemReplies,
+      },
+    },
+    async (_request, reply) => reply.code(204).send(),
+  );
+};
+
+/** The turn's events, unchanged; its `done` is also handed to `log`. */
+async function* onDone(
+  turn: AsyncGenerator<TurnEvent>,
+  log: (done: TurnDone) => void,
+): AsyncGenerator<TurnEvent> {
+  for await (const event of turn) {
+    if (event.event === "done") log(event.data);
+    yield event;
+  }
+}
