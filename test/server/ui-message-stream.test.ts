@@ -410,6 +410,33 @@ describe("the advisor over the AI SDK's UI message stream", () => {
     expect(chat.error?.message).toBe("The service is restarting; send the message again.");
   });
 
+  it("refuses a stream past MAX_STREAMS_PER_CLIENT with 429, which useChat shows as its error", async () => {
+    const limited = await buildApp(
+      { ...services, advisor: (name) => chains[name]?.() ?? services.advisor(name) },
+      appOptions(testSettings(data.dir, { SSE_HEARTBEAT_MS: "0", MAX_STREAMS_PER_CLIENT: "1" }), services),
+    );
+    await limited.listen({ port: 0, host: "127.0.0.1" });
+    try {
+      const base = `http://127.0.0.1:${(limited.server.address() as { port: number }).port}`;
+      const first = chatWith(base, { chain: "slow" }).chat;
+      const sending = first.sendMessage({ text: "Tell me everything." });
+      await expect
+        .poll(() => first.messages[1]?.parts.some((p) => p.type === "text"), { timeout: 5000 })
+        .toBe(true);
+      const second = chatWith(base, { chain: "slow" }).chat;
+      await second.sendMessage({ text: "And again." });
+      expect(second.status).toBe("error");
+      expect(JSON.parse(second.error?.message ?? "{}")).toMatchObject({
+        status: 429,
+        code: "too_many_streams",
+      });
+      await first.stop();
+      await sending;
+    } finally {
+      await limited.close();
+    }
+  });
+
   it("answers the SDK's resume request with 204: there is no stream to resume", async () => {
     const res = await fetch(`${url}/advisor/ui/c1/stream`);
     expect(res.status).toBe(204);
