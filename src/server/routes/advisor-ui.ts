@@ -68,7 +68,8 @@ export const advisorUiRoutes: FastifyPluginAsyncTypebox<AdvisorUiOptions> = asyn
             return { type: "error", errorText: problem.detail };
           },
         });
-        // Pulled as the socket takes it: a turn never runs ahead of its reader.
+        // The SDK frames, heads and keeps the stream alive. Not through its createUIMessageStream, whose writer
+        // queues whatever is pushed: a turn is pulled as the socket drains, so it never runs ahead of its reader.
         const response = createUIMessageStreamResponse({
           stream: ReadableStream.from(chunks),
           keepAliveMs: options.heartbeatMs > 0 ? options.heartbeatMs : undefined,
