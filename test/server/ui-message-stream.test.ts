@@ -29,7 +29,7 @@ import { createWriteReportTool } from "../../src/agent/tools/write-report/tool.t
 import type { ChainConfig } from "../../src/chains/config.ts";
 import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
 import { appOptions, buildApp } from "../../src/server/app.ts";
-import type { CounselUIMessage } from "../../src/server/protocols/ui-message-stream.ts";
+import type { CounselUIMessage } from "../../src/server/protocols/ai-sdk/ui-message-stream.ts";
 import { createServices, type Services } from "../../src/services/services.ts";
 import { useBedrockEmulator } from "../helpers/bedrock.ts";
 import { bearer, writeKeys } from "../helpers/keys.ts";

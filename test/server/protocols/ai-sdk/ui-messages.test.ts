@@ -1,8 +1,8 @@
 // An AI SDK conversation (UI messages) as an advisor turn: the message, the history, and what is refused.
 import { describe, expect, it } from "vitest";
-import { BadRequestError } from "../../../src/errors.ts";
-import { turnFromUIMessages } from "../../../src/server/protocols/ui-messages.ts";
-import type { UIMessageIn } from "../../../src/server/schemas/ui-messages.ts";
+import { BadRequestError } from "../../../../src/errors.ts";
+import type { UIMessageIn } from "../../../../src/server/protocols/ai-sdk/schema.ts";
+import { turnFromUIMessages } from "../../../../src/server/protocols/ai-sdk/ui-messages.ts";
 
 let ids = 0;
 const user = (...texts: string[]): UIMessageIn => ({

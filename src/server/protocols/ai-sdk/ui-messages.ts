@@ -1,8 +1,8 @@
 // The AI SDK's conversation (UI messages, sent whole with every request) as an advisor turn's input: the last
 // user message's text is the message, the earlier messages' text the history. Nothing is stored.
 import { AIMessage, type BaseMessage, HumanMessage } from "@langchain/core/messages";
-import { BadRequestError } from "../../errors.ts";
-import type { UIMessageIn } from "../schemas/ui-messages.ts";
+import { BadRequestError } from "../../../errors.ts";
+import type { UIMessageIn } from "./schema.ts";
 
 /** As POST /advisor/chat's `message`. */
 export const MAX_MESSAGE_CHARS = 8000;

@@ -2,7 +2,7 @@
 // its whole conversation as UI messages, plus Counsel's `chain`. Parts are read for their text only; the other
 // kinds (tool, source, data, step parts of earlier answers) pass unread.
 import Type, { type Static } from "typebox";
-import { NAME } from "./names.ts";
+import { NAME } from "../../schemas/names.ts";
 
 const ID = { minLength: 1, maxLength: 200 };
 

@@ -2,13 +2,13 @@
 // own reader (readUIMessageStream) assembles them into a message.
 import { readUIMessageStream } from "ai";
 import { describe, expect, it } from "vitest";
-import type { TurnEvent, TurnSource } from "../../../src/contracts/turn-events.ts";
+import type { TurnEvent, TurnSource } from "../../../../src/contracts/turn-events.ts";
 import {
   type CounselUIChunk,
   type CounselUIMessage,
   sourceChunk,
   toUIMessageChunks,
-} from "../../../src/server/protocols/ui-message-stream.ts";
+} from "../../../../src/server/protocols/ai-sdk/ui-message-stream.ts";
 
 const DONE: TurnEvent = {
   event: "done",

@@ -3,8 +3,14 @@
 // Pure translation: it runs no model and no search, and reads nothing but the events it is given.
 import path from "node:path";
 import type { UIMessage, UIMessageChunk } from "ai";
-import type { CodeCheck, TokenUsage, TurnDone, TurnEvent, TurnSource } from "../../contracts/turn-events.ts";
-import { type DocType, typeFromName } from "../../ingest/loaders/sniff.ts";
+import type {
+  CodeCheck,
+  TokenUsage,
+  TurnDone,
+  TurnEvent,
+  TurnSource,
+} from "../../../contracts/turn-events.ts";
+import { type DocType, typeFromName } from "../../../ingest/loaders/sniff.ts";
 
 /** What a tool part's output holds: the tool's result shortened for display, and its link or check. */
 export interface CounselToolOutput {

@@ -1,26 +1,26 @@
 // The advisor for the Vercel AI SDK's `useChat`: POST /advisor/ui takes the SDK's chat request (the whole
-// conversation as UI messages) and streams the turn as its UI message stream (protocols/ui-message-stream.ts).
+// conversation as UI messages) and streams the turn as its UI message stream (ui-message-stream.ts).
 // Stateless, as the request carries the conversation; GET /advisor/ui/:id/stream (the SDK's resume) is a 204,
 // since there is never a stream to resume. Limits, scopes and aborts are POST /advisor/chat's.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { createUIMessageStreamResponse } from "ai";
 import Type from "typebox";
-import type { TurnDone, TurnEvent } from "../../contracts/turn-events.ts";
-import { CounselError } from "../../errors.ts";
-import { toProblem } from "../plugins/errors.ts";
-import { ShuttingDownError } from "../plugins/open-streams.ts";
-import { type TurnFailure, toUIMessageChunks } from "../protocols/ui-message-stream.ts";
-import { turnFromUIMessages } from "../protocols/ui-messages.ts";
-import { ProblemReplies } from "../schemas/problem.ts";
-import { UIChatBody } from "../schemas/ui-messages.ts";
-import { openTurnStream } from "../turn-stream.ts";
+import type { TurnDone, TurnEvent } from "../../../contracts/turn-events.ts";
+import { CounselError } from "../../../errors.ts";
+import { toProblem } from "../../plugins/errors.ts";
+import { ShuttingDownError } from "../../plugins/open-streams.ts";
+import { ProblemReplies } from "../../schemas/problem.ts";
+import { openTurnStream } from "../../turn-stream.ts";
+import { UIChatBody } from "./schema.ts";
+import { type TurnFailure, toUIMessageChunks } from "./ui-message-stream.ts";
+import { turnFromUIMessages } from "./ui-messages.ts";
 
-export interface AdvisorUiOptions {
+export interface AiSdkRoutesOptions {
   /** SSE comment heartbeats, so that proxies do not close quiet streams; 0 turns them off. */
   heartbeatMs: number;
 }
 
-export const advisorUiRoutes: FastifyPluginAsyncTypebox<AdvisorUiOptions> = async (app, options) => {
+export const aiSdkRoutes: FastifyPluginAsyncTypebox<AiSdkRoutesOptions> = async (app, options) => {
   app.post(
     "/advisor/ui",
     {
