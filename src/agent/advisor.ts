@@ -3,7 +3,7 @@
 // messages cannot interleave their history.
 import { type BaseChatMessageHistory, InMemoryChatMessageHistory } from "@langchain/core/chat_history";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import type { BaseMessage } from "@langchain/core/messages";
+import { AIMessage, type BaseMessage, HumanMessage } from "@langchain/core/messages";
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import type { ChainConfig } from "../chains/config.ts";
 import type { TurnEvent } from "../contracts/turn-events.ts";
@@ -18,6 +18,25 @@ export type AdvisorToolName = NonNullable<ChainConfig["advisor"]>["tools"][numbe
  * OpenAI chat API, the AI SDK's useChat); those turns store nothing.
  */
 export type TurnInput = { message: string } & ({ sessionId: string } | { history: BaseMessage[] });
+
+/**
+ * A conversation a request sent, with roles alternating as some models (Bedrock's) require: messages in a row
+ * from one role are joined, empty ones skipped, and a question left unanswered (its turn failed) is dropped, as
+ * a session keeps nothing of a failed turn. Only the user's and the assistant's text is kept.
+ */
+export function alternating(history: BaseMessage[]): BaseMessage[] {
+  const turns: { human: boolean; text: string }[] = [];
+  for (const m of history) {
+    const human = HumanMessage.isInstance(m);
+    if (!human && !AIMessage.isInstance(m)) continue;
+    if (!m.text.trim()) continue;
+    const previous = turns.at(-1);
+    if (previous?.human === human) previous.text += `\n\n${m.text}`;
+    else turns.push({ human, text: m.text });
+  }
+  if (turns.at(-1)?.human) turns.pop();
+  return turns.map((t) => (t.human ? new HumanMessage(t.text) : new AIMessage(t.text)));
+}
 
 export interface AdvisorHandle {
   name: string;
@@ -65,7 +84,7 @@ export function createAdvisor({
           signal: options.signal,
         });
       if ("history" in input) {
-        yield* turn(new InMemoryChatMessageHistory([...input.history]));
+        yield* turn(new InMemoryChatMessageHistory(alternating(input.history)));
         return;
       }
       const { sessionId } = input;

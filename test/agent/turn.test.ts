@@ -6,7 +6,7 @@ import { Document } from "@langchain/core/documents";
 import { AIMessage, type BaseMessage, HumanMessage } from "@langchain/core/messages";
 import { fakeModel } from "@langchain/core/testing";
 import { describe, expect, it } from "vitest";
-import { createAdvisor } from "../../src/agent/advisor.ts";
+import { alternating, createAdvisor } from "../../src/agent/advisor.ts";
 import { createSearchTool } from "../../src/agent/tools/search-knowledge-base.ts";
 import { parseChainConfig } from "../../src/chains/config.ts";
 import type { TurnEvent } from "../../src/contracts/turn-events.ts";
@@ -146,6 +146,18 @@ describe("an advisor turn", () => {
     ]);
     expect(earlier).toHaveLength(2); // the caller's array is left as it was
     expect(await stored.getMessages()).toEqual([]);
+  });
+
+  it("joins messages in a row from one role and drops a question whose answer never came, so roles alternate", () => {
+    const history = alternating([
+      new HumanMessage("First?"),
+      new AIMessage("One."),
+      new AIMessage("And more."),
+      new HumanMessage("Second?"),
+      new AIMessage(""), // the turn failed before any text
+    ]);
+    expect(history.map((m) => m.getType())).toEqual(["human", "ai"]);
+    expect(history[1].text).toBe("One.\n\nAnd more.");
   });
 
   it("caps tool calls per turn: past maxToolCalls the tools are not run and the turn ends", async () => {

@@ -8,6 +8,7 @@ import type { TurnEvent } from "../../contracts/turn-events.ts";
 import { CounselError, NotFoundError } from "../../errors.ts";
 import { toProblem } from "../plugins/errors.ts";
 import { ShuttingDownError } from "../plugins/open-streams.ts";
+import { MAX_MESSAGE_CHARS } from "../schemas/message.ts";
 import { NAME } from "../schemas/names.ts";
 import { ProblemReplies } from "../schemas/problem.ts";
 import { openTurnStream } from "../turn-stream.ts";
@@ -16,7 +17,7 @@ const SESSION_ID = "^[A-Za-z0-9_-]{8,128}$";
 
 const ChatBody = Type.Object(
   {
-    message: Type.String({ minLength: 1, maxLength: 8000, pattern: "\\S" }),
+    message: Type.String({ minLength: 1, maxLength: MAX_MESSAGE_CHARS, pattern: "\\S" }),
     sessionId: Type.Optional(
       Type.String({
         pattern: SESSION_ID,

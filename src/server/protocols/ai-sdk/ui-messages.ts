@@ -2,10 +2,8 @@
 // user message's text is the message, the earlier messages' text the history. Nothing is stored.
 import { AIMessage, type BaseMessage, HumanMessage } from "@langchain/core/messages";
 import { BadRequestError } from "../../../errors.ts";
+import { MAX_MESSAGE_CHARS } from "../../schemas/message.ts";
 import type { UIMessageIn } from "./schema.ts";
-
-/** As POST /advisor/chat's `message`. */
-export const MAX_MESSAGE_CHARS = 8000;
 
 /**
  * The turn a conversation asks for. Throws BadRequestError (400) for a conversation the advisor cannot take: a
@@ -13,9 +11,7 @@ export const MAX_MESSAGE_CHARS = 8000;
  * ingested, not chatted), a last message that is not the user's, or one without text or too long.
  *
  * History keeps the text of user and assistant messages (tool, source and data parts are the advisor's own
- * output, already summed up in its text). Roles alternate, as some models require: messages in a row from one
- * role are joined, and a question left unanswered (its turn failed) is dropped, as a session keeps nothing of a
- * failed turn.
+ * output, already summed up in its text); the advisor makes the roles alternate.
  */
 export function turnFromUIMessages(messages: UIMessageIn[]): { message: string; history: BaseMessage[] } {
   messages.forEach((m, i) => {
@@ -44,16 +40,10 @@ export function turnFromUIMessages(messages: UIMessageIn[]): { message: string; 
     );
   }
 
-  const turns: { role: "user" | "assistant"; text: string }[] = [];
-  for (const m of messages.slice(0, -1)) {
-    const text = textOf(m);
-    if (!text.trim()) continue;
-    const previous = turns.at(-1);
-    if (previous?.role === m.role) previous.text += `\n\n${text}`;
-    else turns.push({ role: m.role as "user" | "assistant", text });
-  }
-  if (turns.at(-1)?.role === "user") turns.pop();
-  const history = turns.map((t) => (t.role === "user" ? new HumanMessage(t.text) : new AIMessage(t.text)));
+  // The advisor makes the roles alternate (agent/advisor.ts alternating), for every protocol alike.
+  const history = messages
+    .slice(0, -1)
+    .map((m) => (m.role === "user" ? new HumanMessage(textOf(m)) : new AIMessage(textOf(m))));
   return { message, history };
 }
 

@@ -16,11 +16,10 @@ import { BadRequestError, CounselError } from "../../../errors.ts";
 import { clientAbortSignal } from "../../abort.ts";
 import { toProblem } from "../../plugins/errors.ts";
 import { ShuttingDownError } from "../../plugins/open-streams.ts";
+import { MAX_MESSAGE_CHARS } from "../../schemas/message.ts";
 import { openTurnStream } from "../../turn-stream.ts";
 import { type CompletionMeta, completion, completionChunks } from "./completion.ts";
 import { openAIError, sendOpenAIError } from "./errors.ts";
-
-const MAX_MESSAGE_CHARS = 8000;
 
 const ContentPart = Type.Object({ type: Type.String(), text: Type.Optional(Type.String()) });
 const Message = Type.Object({
