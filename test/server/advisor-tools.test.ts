@@ -14,18 +14,9 @@ import type { ChainConfig } from "../../src/chains/config.ts";
 import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
 import { appOptions, buildApp } from "../../src/server/app.ts";
 import { createServices } from "../../src/services/services.ts";
+import { MEMO_REPORT } from "../helpers/memo-report.ts";
 import { defaultTenant, FIXTURES, quiet, ROOT, tempDataDir, testSettings } from "../helpers/services.ts";
 import { readSse, type SseEvent } from "../helpers/sse.ts";
-
-const REPORT = [
-  "# Relief shipment of January 2023",
-  "## Executive summary",
-  "The January delivery included 200 laptops [1].",
-  "## Findings",
-  "- 20,000 bottles of water and 10,000 blankets were delivered on January 23, 2023 [1].",
-  "## Recommendations",
-  "- Keep the delivery records with the memo [1].",
-].join("\n\n");
 
 function withTools(config: ChainConfig, tools: AdvisorToolName[]): ChainConfig {
   return { ...config, advisor: { ...(config.advisor as NonNullable<ChainConfig["advisor"]>), tools } };
@@ -48,7 +39,7 @@ describe("the advisor's tools over SSE", () => {
     const model = fakeModel()
       .respondWithTools([{ name: "search_knowledge_base", args: { query: "laptops delivered" } }])
       .respondWithTools([{ name: "write_report", args: { topic: "the January relief shipment" } }])
-      .respond(new AIMessage(REPORT)) // the report
+      .respond(new AIMessage(MEMO_REPORT)) // the report
       .respond(new AIMessage("200 laptops were delivered [1]. The report is at the link above."))
       // The report's queries, through the model's structured output.
       .structuredResponse({ queries: ["laptops delivered January", "blankets and water"] });

@@ -20,17 +20,8 @@ import { documentUri, RESOURCES_PAGE_SIZE } from "../../src/server/mcp/resources
 import { createServices, type Services } from "../../src/services/services.ts";
 import { fixtureText } from "../helpers/corpus.ts";
 import { bearer, writeKeys } from "../helpers/keys.ts";
+import { MEMO_REPORT } from "../helpers/memo-report.ts";
 import { FIXTURES, quiet, ROOT, tempDataDir, testSettings } from "../helpers/services.ts";
-
-const REPORT = [
-  "# Relief shipment of January 2023",
-  "## Executive summary",
-  "The January delivery included 200 laptops [1].",
-  "## Findings",
-  "- 20,000 bottles of water and 10,000 blankets were delivered on January 23, 2023 [1].",
-  "## Recommendations",
-  "- Keep the delivery records with the memo [1].",
-].join("\n\n");
 
 /**
  * LangChain's scripted fake chat model, which can also be told to hang on its next call until that call is
@@ -158,7 +149,7 @@ async function rpcError(request: Promise<unknown>): Promise<McpError> {
 
 describe("MCP over Streamable HTTP", () => {
   const model = new ScriptedModel()
-    .respond(new AIMessage(REPORT))
+    .respond(new AIMessage(MEMO_REPORT))
     .structuredResponse({ queries: ["laptops delivered January", "blankets and water"] }) as ScriptedModel;
   let service: Awaited<ReturnType<typeof startMcpService>>;
   let client: Client;

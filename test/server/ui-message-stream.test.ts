@@ -33,6 +33,7 @@ import type { CounselUIMessage } from "../../src/server/protocols/ai-sdk/ui-mess
 import { createServices, type Services } from "../../src/services/services.ts";
 import { useBedrockEmulator } from "../helpers/bedrock.ts";
 import { bearer, writeKeys } from "../helpers/keys.ts";
+import { MEMO_REPORT } from "../helpers/memo-report.ts";
 import {
   defaultTenant,
   FIXTURES,
@@ -100,15 +101,6 @@ const post = (url: string, body: unknown, headers: Record<string, string> = {}) 
 
 const userMessage = (text: string) => ({ id: "u1", role: "user", parts: [{ type: "text", text }] });
 
-const REPORT = [
-  "# Relief shipment of January 2023",
-  "## Executive summary",
-  "The January delivery included 200 laptops [1].",
-  "## Findings",
-  "- 20,000 bottles of water and 10,000 blankets were delivered on January 23, 2023 [1].",
-  "## Recommendations",
-  "- Keep the delivery records with the memo [1].",
-].join("\n\n");
 const ANSWER = "200 laptops were delivered [1]. The report is at the link above.";
 const LONG = "The shipment of January 2023 held water, blankets and laptops. ".repeat(8);
 
@@ -172,7 +164,7 @@ describe("the advisor over the AI SDK's UI message stream", () => {
           fakeModel()
             .respond(callTool("search_knowledge_base", { query: "laptops delivered" }))
             .respond(callTool("write_report", { topic: "the January relief shipment" }))
-            .respond(new AIMessage(REPORT))
+            .respond(new AIMessage(MEMO_REPORT))
             .respond(new AIMessage(ANSWER))
             .structuredResponse({ queries: ["laptops delivered January", "blankets and water"] }),
           ["search_knowledge_base", "write_report"],
