@@ -1,56 +1,76 @@
-// The advisor's streaming overhead: the time the service adds between the model's first token (the moment the
-// Bedrock emulator writes its first text delta) and the client's first `token` event, p50/p99 with 50 streams
-// at once; and the service's memory per open stream. The service (real services, real Fastify, real AWS SDK)
-// and the emulator run here; the clients run in a worker thread, so their memory is not counted.
-//   npm run bench:sse -- [--streams 50] [--rounds 3]
-
+// The time the service adds to the first token of a streamed answer, per protocol: Counsel's SSE, the
+// OpenAI-compatible stream and the AI SDK's UI message stream, each measured from the moment the Bedrock
+// emulator writes the model's first text delta to the moment a client reads the first token, with `--streams`
+// streams at once; and the service's memory per open stream.
+//
+// Three processes, so that the figure is the service's and not its harness's: the service (real services, real
+// Fastify, real AWS SDK) runs here; the emulator and the clients each run in a child process. Every round also
+// measures the noise floor: the same clients reading the model's stream straight from the emulator, no service
+// in between. Rounds alternate the kinds, and each figure is the median of the rounds' p50s with its spread.
+//   npm run bench:sse -- [--streams 50] [--rounds 5] [--delay 10]
+import { type ChildProcess, fork } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import { Worker } from "node:worker_threads";
 import { loadSettings } from "../src/config/settings.ts";
 import { appOptions, buildApp } from "../src/server/app.ts";
 import { createServices } from "../src/services/services.ts";
-import { type BedrockEmulatorOptions, BedrockRuntimeEmulator } from "../test/emulators/bedrock-runtime.ts";
+import { ask, type ClientsReply, type EmulatorReply, reply, requestId, type StreamKind } from "./sse/ipc.ts";
 
 const { values } = parseArgs({
-  options: { streams: { type: "string", default: "50" }, rounds: { type: "string", default: "3" } },
+  options: {
+    streams: { type: "string", default: "50" },
+    rounds: { type: "string", default: "5" },
+    // The model's pace: ms between two frames of its stream.
+    delay: { type: "string", default: "10" },
+  },
 });
 const STREAMS = Number(values.streams);
 const ROUNDS = Number(values.rounds);
+const DELAY_MS = Number(values.delay);
 const gc = (globalThis as { gc?: () => void }).gc;
+const KINDS: StreamKind[] = ["floor", "sse", "openai", "ui"];
+const LABELS: Record<StreamKind, string> = {
+  floor: "noise floor (emulator → clients, no service)",
+  sse: "Counsel SSE (`POST /advisor/chat`)",
+  openai: "OpenAI-compatible (`POST /v1/chat/completions`)",
+  ui: "AI SDK UI message stream (`POST /advisor/ui`)",
+};
 
-interface FirstToken {
-  message: string;
-  at: number;
-}
-
-function runClients(url: string, count: number, prefix: string) {
-  // tsx's loader is registered per thread: the worker registers it before loading the TypeScript module.
-  const clients = new URL("./sse-clients.ts", import.meta.url).href;
-  const worker = new Worker(
-    `import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${JSON.stringify(clients)}); })`,
-    { eval: true, workerData: { url, count, prefix } },
-  );
-  const firstTokens = new Promise<FirstToken[]>((resolve, reject) => {
-    worker.on("message", (m) => m.type === "first-tokens" && resolve(m.firstTokens));
-    worker.on("error", reject);
+function child(file: string): ChildProcess {
+  return fork(new URL(file, import.meta.url).pathname, [], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
-  const done = new Promise<void>((resolve) => worker.on("message", (m) => m.type === "done" && resolve()));
-  return { firstTokens, done, close: () => worker.postMessage("close"), exit: () => worker.terminate() };
 }
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
+const median = (values: number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
+
+interface Round {
+  /** ms added to each stream's first token. */
+  added: number[];
+  failed: number;
+  /** The service's event loop: the share of the round it was busy. */
+  busy: number;
+}
 
 async function main() {
-  const emulatorOptions: BedrockEmulatorOptions = { frameDelayMs: 10 };
-  const emulator = new BedrockRuntimeEmulator(emulatorOptions);
-  const endpoint = await emulator.start();
+  const emulator = child("./sse/emulator.ts");
+  const clients = child("./sse/clients.ts");
   const dataDir = await mkdtemp(path.join(tmpdir(), "counsel-bench-sse-"));
+  const { endpoint } = await new Promise<Extract<EmulatorReply, { type: "ready" }>>((resolve) =>
+    emulator.on("message", (m: EmulatorReply) => m.type === "ready" && resolve(m)),
+  );
   const settings = loadSettings({
     DATA_DIR: dataDir,
     LOAD_EXAMPLES: "false",
@@ -72,69 +92,95 @@ async function main() {
   const app = await buildApp(services, appOptions(settings, services));
   await app.listen({ port: 0, host: "127.0.0.1" });
   const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  const pace = (frameDelayMs: number) => ask(emulator, { type: "pace", frameDelayMs }, "paced");
+
+  /** Opens `count` streams of a kind; resolves once each has its first token, then again once all end. */
+  function open(kind: StreamKind, count: number, prefix: string) {
+    const id = requestId();
+    const firstTokens = reply<Extract<ClientsReply, { type: "first-tokens" }>>(clients, id, "first-tokens");
+    const done = reply(clients, id, "done");
+    clients.send({ type: "open", id, kind, url: kind === "floor" ? endpoint : url, count, prefix });
+    return { firstTokens, done };
+  }
+
+  async function round(kind: StreamKind, prefix: string): Promise<Round> {
+    const loop = performance.eventLoopUtilization();
+    const streams = open(kind, STREAMS, prefix);
+    const { firstTokens, failed } = await streams.firstTokens;
+    await streams.done;
+    const busy = performance.eventLoopUtilization(loop).utilization;
+    const { at } = await ask<Extract<EmulatorReply, { type: "first-text" }>>(
+      emulator,
+      { type: "first-text", messages: firstTokens.map((t) => t.message) },
+      "first-text",
+    );
+    const added = firstTokens.flatMap((t) => (at[t.message] === undefined ? [] : [t.at - at[t.message]]));
+    return { added, failed, busy };
+  }
 
   try {
-    // Time to first token, added by the service: its first `token` event minus the model's first text delta.
-    const modelFirst = (message: string) => {
-      const request = emulator.requests.find(
-        (r) =>
-          (r.body as { messages?: { content: { text?: string }[] }[] }).messages?.[0]?.content[0]?.text ===
-          message,
-      );
-      return request?.firstTextAt === undefined ? undefined : performance.timeOrigin + request.firstTextAt;
-    };
-    const warm = runClients(url, 5, "warm-up");
-    await warm.done;
-    await warm.exit();
+    await pace(DELAY_MS);
+    for (const kind of KINDS) await open(kind, 5, `warm-up ${kind}`).done;
 
-    const added: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      const clients = runClients(url, STREAMS, `round ${round}`);
-      for (const { message, at } of await clients.firstTokens) {
-        const model = modelFirst(message);
-        if (model !== undefined) added.push(at - model);
-      }
-      await clients.done;
-      await clients.exit();
+    const rounds = new Map<StreamKind, Round[]>(KINDS.map((kind) => [kind, []]));
+    for (let r = 0; r < ROUNDS; r++) {
+      // Each round starts with a different kind, so that no kind always follows the same one.
+      const order = KINDS.map((_, i) => KINDS[(i + r) % KINDS.length]);
+      for (const kind of order) rounds.get(kind)?.push(await round(kind, `${kind} round ${r}`));
     }
-    added.sort((a, b) => a - b);
 
-    // Memory per open stream: streams held open (the model slowed to 5 tokens a second) once each has its
+    // Memory per open stream: streams held open (the model slowed to 5 frames a second) once each has its
     // first token, against the same process before they opened.
-    emulatorOptions.frameDelayMs = 200;
+    await pace(200);
     gc?.();
     const before = process.memoryUsage();
-    const held = runClients(url, STREAMS, "held");
+    const held = open("sse", STREAMS, "held");
     await held.firstTokens;
     await sleep(200);
     gc?.();
-    const open = process.memoryUsage();
-    held.close();
+    const opened = process.memoryUsage();
+    clients.send({ type: "close" });
     await held.done;
-    await held.exit();
 
+    const ms = (n: number) => n.toFixed(1);
+    const p50s = (kind: StreamKind) => (rounds.get(kind) ?? []).map((r) => percentile(sorted(r.added), 50));
+    console.log(
+      `${STREAMS} concurrent streams × ${ROUNDS} rounds per kind, model through the Bedrock emulator (a frame ` +
+        `every ${DELAY_MS} ms); service, emulator and clients in three processes\n`,
+    );
+    console.log(
+      "| stream | first token added, p50 (median of rounds) | p50 spread | p99 | max | over SSE, p50 | streams (failed) | service loop busy |",
+    );
+    console.log("|---|--:|--:|--:|--:|--:|--:|--:|");
+    for (const kind of KINDS) {
+      const all = sorted((rounds.get(kind) ?? []).flatMap((r) => r.added));
+      const own = p50s(kind);
+      // Paired by round: each round's p50 less the SSE round's p50 of the same round.
+      const over =
+        kind === "floor" || kind === "sse" ? "" : `${ms(median(own.map((p, i) => p - p50s("sse")[i])))} ms`;
+      const failed = (rounds.get(kind) ?? []).reduce((n, r) => n + r.failed, 0);
+      const busy = median((rounds.get(kind) ?? []).map((r) => r.busy));
+      console.log(
+        `| ${LABELS[kind]} | ${ms(median(own))} ms | ${ms(Math.min(...own))}–${ms(Math.max(...own))} | ` +
+          `${ms(percentile(all, 99))} ms | ${ms(all.at(-1) ?? Number.NaN)} ms | ${over} | ${all.length} (${failed}) | ` +
+          `${kind === "floor" ? "" : `${(busy * 100).toFixed(0)}%`} |`,
+      );
+    }
     const kb = (bytes: number) => (bytes / 1024).toFixed(1);
-    console.log(
-      `${STREAMS} concurrent advisor streams × ${ROUNDS} rounds, model through the Bedrock emulator\n`,
-    );
-    console.log("| measure | value |");
-    console.log("|---|--:|");
-    console.log(`| first token added by the service, p50 | ${percentile(added, 50).toFixed(2)} ms |`);
-    console.log(`| first token added by the service, p99 | ${percentile(added, 99).toFixed(2)} ms |`);
-    console.log(`| first token added, max | ${added.at(-1)?.toFixed(2)} ms |`);
-    console.log(`| streams measured | ${added.length} |`);
-    console.log(`| heap per open stream | ${kb((open.heapUsed - before.heapUsed) / STREAMS)} KiB |`);
-    console.log(
-      `| heap + external per open stream | ${kb((open.heapUsed + open.external - before.heapUsed - before.external) / STREAMS)} KiB |`,
-    );
+    console.log(`\nheap per open SSE stream: ${kb((opened.heapUsed - before.heapUsed) / STREAMS)} KiB`);
     if (!gc)
-      console.log("\n(run through npm run bench:sse, which passes --expose-gc, for steadier memory figures)");
+      console.log("(run through npm run bench:sse, which passes --expose-gc, for steadier memory figures)");
   } finally {
     await app.close();
     await services.close();
-    await emulator.stop();
+    emulator.send({ type: "stop" });
+    clients.disconnect();
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+function sorted(values: number[]): number[] {
+  return [...values].sort((a, b) => a - b);
 }
 
 await main();

@@ -7,6 +7,7 @@ import { AIMessage, type BaseMessage, HumanMessage, trimMessages } from "@langch
 import { countTokensApproximately } from "langchain";
 import type { TokenUsage, TurnEvent, TurnSource } from "../contracts/turn-events.ts";
 import type { AdvisorAgent } from "./agent.ts";
+import { agentEvents } from "./agent-events.ts";
 import { SourceRegistry } from "./sources.ts";
 
 export interface TurnOptions {
@@ -18,8 +19,6 @@ export interface TurnOptions {
   signal?: AbortSignal;
 }
 
-/** The model node of createAgent's graph: text from any other node (a tool's own model calls) is not the reply. */
-const MODEL_NODE = "model_request";
 const SUMMARY_CHARS = 200;
 
 export async function* runTurn(options: TurnOptions): AsyncGenerator<TurnEvent> {
@@ -37,53 +36,35 @@ export async function* runTurn(options: TurnOptions): AsyncGenerator<TurnEvent> 
 
   const registry = new SourceRegistry();
   const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
-  const streamedRuns = new Set<string>();
   let text = "";
   let firstTokenMs: number | null = null;
-  let finalState: { messages?: BaseMessage[] } | undefined;
+  let seen: BaseMessage[] | undefined;
 
-  const events = agent.streamEvents(
-    { messages: [...recent, new HumanMessage(message)] },
-    { version: "v2", signal, configurable: { sources: registry } },
-  );
+  const events = agentEvents(agent, [...recent, new HumanMessage(message)], {
+    signal,
+    configurable: { sources: registry },
+  });
   for await (const ev of events) {
-    const node = ev.metadata?.langgraph_node;
-    switch (ev.event) {
-      case "on_chat_model_stream": {
-        if (node !== MODEL_NODE) break;
-        const piece = textOf(ev.data.chunk?.content);
-        if (!piece) break;
-        streamedRuns.add(ev.run_id);
+    switch (ev.type) {
+      case "token":
         firstTokenMs ??= performance.now() - started;
-        text += piece;
-        yield { event: "token", data: { text: piece } };
+        text += ev.text;
+        yield { event: "token", data: { text: ev.text } };
         break;
-      }
-      case "on_chat_model_end": {
-        const output = ev.data.output as AIMessage | undefined;
-        usage.inputTokens += output?.usage_metadata?.input_tokens ?? 0;
-        usage.outputTokens += output?.usage_metadata?.output_tokens ?? 0;
-        // A model that does not stream still gets its text to the client, as one token.
-        if (node === MODEL_NODE && !streamedRuns.has(ev.run_id)) {
-          const whole = textOf(output?.content);
-          if (whole) {
-            firstTokenMs ??= performance.now() - started;
-            text += whole;
-            yield { event: "token", data: { text: whole } };
-          }
-        }
+      case "model_end":
+        usage.inputTokens += ev.output?.usage_metadata?.input_tokens ?? 0;
+        usage.outputTokens += ev.output?.usage_metadata?.output_tokens ?? 0;
         break;
-      }
-      case "on_tool_start":
-        yield { event: "tool_start", data: { id: ev.run_id, name: ev.name, input: ev.data.input } };
+      case "tool_start":
+        yield { event: "tool_start", data: { id: ev.id, name: ev.name, input: ev.input } };
         break;
-      case "on_tool_end": {
-        const output = ev.data.output as { content?: unknown; artifact?: ToolArtifact } | undefined;
+      case "tool_end": {
+        const output = ev.output as { content?: unknown; artifact?: ToolArtifact } | undefined;
         const artifact = output?.artifact;
         yield {
           event: "tool_end",
           data: {
-            id: ev.run_id,
+            id: ev.id,
             name: ev.name,
             summary: summarize(textOf(output?.content) ?? ""),
             ...(typeof artifact?.url === "string" ? { url: artifact.url } : {}),
@@ -109,17 +90,15 @@ export async function* runTurn(options: TurnOptions): AsyncGenerator<TurnEvent> 
         }
         break;
       }
-      case "on_chain_end":
-        // The graph's own end carries its final state: the messages as the model saw them (redacted).
-        if (ev.metadata?.langgraph_node === undefined && ev.data.output?.messages)
-          finalState = ev.data.output;
+      case "end":
+        seen = ev.messages;
         break;
     }
   }
   signal?.throwIfAborted();
 
   // Remembered as the model saw it: the user's message after redaction, and the whole reply of the turn.
-  const sent = finalState?.messages?.findLast((m) => HumanMessage.isInstance(m));
+  const sent = seen?.findLast((m) => HumanMessage.isInstance(m));
   await history.addMessages([sent ?? new HumanMessage(message), new AIMessage(text)]);
   yield {
     event: "done",

@@ -5,12 +5,11 @@
 // over its own knowledge base: a tenant's question can only ever search that tenant's chunks.
 import type { BaseCache } from "@langchain/core/caches";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import type { AIMessage } from "@langchain/core/messages";
-import type { LLMResult } from "@langchain/core/outputs";
 import type { Runnable } from "@langchain/core/runnables";
 import type { VectorStore } from "@langchain/core/vectorstores";
 import type { LexicalSearch } from "../contracts/search.ts";
 import { ExtractiveAnswerer } from "../models/chat/extractive.ts";
+import { ModelUsageHandler } from "../models/usage.ts";
 import { newRunId, type RunStore } from "../store/run-store.ts";
 import type { ChainConfig } from "./config.ts";
 import { buildQaChain, type QaInput, type QaResult, streamQa } from "./qa.ts";
@@ -174,13 +173,9 @@ export async function buildVariantChain(
 }
 
 /** A LangChain callback adding up the tokens of every model call in one run. */
-export function countTokens(tokens: { input: number; output: number }) {
-  return {
-    handleLLMEnd(output: LLMResult) {
-      const usage = (output.generations?.[0]?.[0] as { message?: AIMessage } | undefined)?.message
-        ?.usage_metadata;
-      tokens.input += usage?.input_tokens ?? 0;
-      tokens.output += usage?.output_tokens ?? 0;
-    },
-  };
+export function countTokens(tokens: { input: number; output: number }): ModelUsageHandler {
+  return new ModelUsageHandler((usage) => {
+    tokens.input += usage.input_tokens;
+    tokens.output += usage.output_tokens;
+  });
 }

@@ -2,7 +2,8 @@
 // that a deployment can see what ingestion and answering cost. Totals live in the process (GET /usage); each
 // call is also handed to listeners.
 import type { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
-import type { AIMessage } from "@langchain/core/messages";
+import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
+import type { AIMessage, UsageMetadata } from "@langchain/core/messages";
 import type { LLMResult } from "@langchain/core/outputs";
 
 export interface UsageRecord {
@@ -69,22 +70,33 @@ export function meterBedrockClient(client: BedrockRuntimeClient, meter: UsageMet
 }
 
 /**
- * A LangChain callback that meters a chat model's calls from the usage on its reply. A streamed reply's usage
- * arrives in its last event, after any SDK middleware has returned; LangChain puts it on the message for both
- * invoke and stream.
+ * A LangChain callback that hands on the token usage of every model call it sees (the usage on the reply, which
+ * a streamed reply carries in its last event, after any SDK middleware has returned). Awaited, not queued:
+ * LangChain queues one job per streamed token for every handler that is not awaited, even one with no token
+ * method, and that queue was a measurable share of a streaming turn's CPU.
  */
-export function chatUsageCallback(meter: UsageMeter, model: string) {
-  return {
-    handleLLMEnd(output: LLMResult) {
-      const generation = output.generations?.[0]?.[0] as { message?: AIMessage } | undefined;
-      const usage = generation?.message?.usage_metadata;
-      if (!usage) return;
-      meter.record({
-        model,
-        operation: "chat",
-        inputTokens: usage.input_tokens,
-        outputTokens: usage.output_tokens,
-      });
-    },
-  };
+export class ModelUsageHandler extends BaseCallbackHandler {
+  name = "counsel-model-usage";
+
+  constructor(private readonly onUsage: (usage: UsageMetadata) => void) {
+    super({ _awaitHandler: true });
+  }
+
+  override handleLLMEnd(output: LLMResult): void {
+    const usage = (output.generations?.[0]?.[0] as { message?: AIMessage } | undefined)?.message
+      ?.usage_metadata;
+    if (usage) this.onUsage(usage);
+  }
+}
+
+/** Meters a chat model's calls. */
+export function chatUsageCallback(meter: UsageMeter, model: string): ModelUsageHandler {
+  return new ModelUsageHandler((usage) =>
+    meter.record({
+      model,
+      operation: "chat",
+      inputTokens: usage.input_tokens,
+      outputTokens: usage.output_tokens,
+    }),
+  );
 }
