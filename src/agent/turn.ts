@@ -66,7 +66,11 @@ export async function* runTurn(options: TurnOptions): AsyncGenerator<TurnEvent> 
           data: {
             id: ev.id,
             name: ev.name,
-            summary: summarize(textOf(output?.content) ?? ""),
+            // A tool's own summary for people where it gives one: its text for the model may carry instructions.
+            summary:
+              typeof artifact?.summary === "string"
+                ? artifact.summary
+                : summarize(textOf(output?.content) ?? ""),
             ...(typeof artifact?.url === "string" ? { url: artifact.url } : {}),
             ...(typeof artifact?.language === "string"
               ? {
@@ -107,6 +111,7 @@ export async function* runTurn(options: TurnOptions): AsyncGenerator<TurnEvent> 
 }
 
 interface ToolArtifact {
+  summary?: unknown;
   url?: unknown;
   sources?: unknown;
   language?: unknown;

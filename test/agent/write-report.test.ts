@@ -184,7 +184,15 @@ describe("write_report", () => {
       url: `/reports/${id}`,
       title: report.title,
       sources: report.sources,
+      summary: expect.any(String),
     });
+    // The model is told what to do with the link; the summary for people carries only the result.
+    expect(reply.content).toContain("Give the user this link.");
+    expect(artifact.summary).toContain(`The report "${report.title}" is saved at /reports/${id}`);
+    expect(artifact.summary).toContain(
+      "Bitcoin prevents double-spending with a peer-to-peer timestamp server.",
+    );
+    expect(artifact.summary).not.toMatch(/Give the user|link\./);
 
     // The title from the # heading, without its citation; the preamble and the model's references are gone.
     expect(report.title).toBe("Preventing double-spending in Bitcoin");
@@ -368,7 +376,13 @@ describe("write_report", () => {
     expect(model.calls).toHaveLength(1);
     expect(reports.saved).toEqual([]);
     expect(reply.content).toContain("no report was written");
-    expect(reply.artifact).toEqual({ reportId: null, url: null, title: null, sources: [] });
+    expect(reply.artifact).toEqual({
+      reportId: null,
+      url: null,
+      title: null,
+      sources: [],
+      summary: reply.content,
+    });
   });
 
   it("stops when the run is aborted during the research: no writing call, no report", async () => {

@@ -110,6 +110,10 @@ describe("the advisor's tools over SSE", () => {
         e.event === "tool_end" && (e.data as SseEvent["data"] & { name: string }).name === "write_report",
     )?.data as { url: string; summary: string };
     expect(written.url).toMatch(/^\/reports\/[0-9a-f-]{36}$/);
+    // A result for people: the report and its summary, without the instruction the model got with them.
+    expect(written.summary).toContain('The report "Relief shipment of January 2023" is saved at');
+    expect(written.summary).toContain("The January delivery included 200 laptops.");
+    expect(written.summary).not.toMatch(/Give the user/i);
     const report = await fetch(`${url}${written.url}`);
     expect(report.headers.get("content-type")).toContain("text/markdown");
     const markdown = await report.text();

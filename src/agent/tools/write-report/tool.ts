@@ -31,11 +31,14 @@ export interface WriteReportToolOptions {
   filter?: MetadataFilter;
 }
 
-/** What the SSE layer gets besides the model's text: the report's link and the sources it cites. */
+/**
+ * What the turn's events get besides the model's text: the report's link, the sources it cites, and `summary`,
+ * the result as people read it (the model's text also tells the model what to do with the link).
+ */
 export type WriteReportArtifact =
-  | { reportId: string; url: string; title: string; sources: ReportSource[] }
+  | { reportId: string; url: string; title: string; sources: ReportSource[]; summary: string }
   /** Nothing was found, so no report was written. */
-  | { reportId: null; url: null; title: null; sources: [] };
+  | { reportId: null; url: null; title: null; sources: []; summary: string };
 
 const DEFAULT_K = 6;
 const DEFAULT_MAX_SOURCES = 12;
@@ -77,11 +80,10 @@ export function createWriteReportTool(options: WriteReportToolOptions) {
       const found = await gatherSources(searcher, queries, { k, max: maxSources, filter });
       // The searcher takes no signal: stop here rather than pay for the longest model call of the tool.
       signal?.throwIfAborted();
-      if (found.length === 0)
-        return [
-          `Nothing in the knowledge base matches "${topic}", so no report was written.`,
-          { reportId: null, url: null, title: null, sources: [] },
-        ];
+      if (found.length === 0) {
+        const nothing = `Nothing in the knowledge base matches "${topic}", so no report was written.`;
+        return [nothing, { reportId: null, url: null, title: null, sources: [], summary: nothing }];
+      }
 
       const first = await writeDraft(ask, prompts.report, { topic, audience, length: input.length }, found);
       // One repair: a missing section or an uncited report is worth a second call.
@@ -96,12 +98,20 @@ export function createWriteReportTool(options: WriteReportToolOptions) {
       const summary = summarize(draft.markdown);
       const { sources } = report;
       const cites = `it cites ${sources.length} source${sources.length === 1 ? "" : "s"}`;
-      const lines = [
-        `The report "${report.title}" is saved at ${url} (${cites}). Give the user this link.`,
+      const result = [
         ...(summary ? [`Summary: ${summary}`] : []),
         ...(draft.problems.length ? [`Note: the report ${draft.problems.join("; ")}.`] : []),
       ];
-      return [lines.join("\n"), { reportId: report.id, url, title: report.title, sources }];
+      // The instruction is for the model alone: the events carry results to people, never prompts.
+      const forModel = [
+        `The report "${report.title}" is saved at ${url} (${cites}). Give the user this link.`,
+        ...result,
+      ];
+      const forPeople = [`The report "${report.title}" is saved at ${url} (${cites}).`, ...result];
+      return [
+        forModel.join("\n"),
+        { reportId: report.id, url, title: report.title, sources, summary: forPeople.join("\n") },
+      ];
     },
     {
       name: "write_report",
