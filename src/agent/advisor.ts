@@ -38,10 +38,16 @@ export function alternating(history: BaseMessage[]): BaseMessage[] {
   return turns.map((t) => (t.human ? new HumanMessage(t.text) : new AIMessage(t.text)));
 }
 
+export interface ChatOptions {
+  signal?: AbortSignal;
+  /** The request's origin (`https://host`): the links the turn gives are absolute on it. */
+  baseUrl?: string;
+}
+
 export interface AdvisorHandle {
   name: string;
   description?: string;
-  chat(input: TurnInput, options?: { signal?: AbortSignal }): AsyncGenerator<TurnEvent>;
+  chat(input: TurnInput, options?: ChatOptions): AsyncGenerator<TurnEvent>;
 }
 
 export interface AdvisorOptions {
@@ -82,6 +88,7 @@ export function createAdvisor({
           message: input.message,
           memoryTokens: settings.memoryTokens,
           signal: options.signal,
+          baseUrl: options.baseUrl,
         });
       if ("history" in input) {
         yield* turn(new InMemoryChatMessageHistory(alternating(input.history)));

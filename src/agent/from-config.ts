@@ -13,7 +13,7 @@ import type { TurnEvent } from "../contracts/turn-events.ts";
 import { UnavailableError } from "../errors.ts";
 import type { ChatHistoryFactory } from "../store/chat-history.ts";
 import type { ReportStore } from "../store/report-store.ts";
-import { type AdvisorHandle, createAdvisor, type TurnInput } from "./advisor.ts";
+import { type AdvisorHandle, type ChatOptions, createAdvisor, type TurnInput } from "./advisor.ts";
 import { preloadTypeScriptLibs } from "./code-check.ts";
 import { createGenerateCodeTool, loadGenerateCodePrompts } from "./tools/generate-code.ts";
 import { createSearchTool } from "./tools/search-knowledge-base.ts";
@@ -45,7 +45,7 @@ export interface AdvisorChain {
   /** The tenant's tools, built with the chain's model and retrieval settings over the tenant's stores. */
   tools(tenant: AdvisorTenant): AdvisorTools;
   description?: string;
-  chat(input: TurnInput, options: { tenant: AdvisorTenant; signal?: AbortSignal }): AsyncGenerator<TurnEvent>;
+  chat(input: TurnInput, options: ChatOptions & { tenant: AdvisorTenant }): AsyncGenerator<TurnEvent>;
 }
 
 export type AdvisorEntry = AdvisorChain | UnavailableError;
@@ -112,8 +112,8 @@ export async function advisorsFromConfig(
       name: config.name,
       description: config.description,
       tools: (tenant) => opened(tenant).tools,
-      chat(input, { tenant, signal }) {
-        return opened(tenant).advisor.chat(input, { signal });
+      chat(input, { tenant, ...options }) {
+        return opened(tenant).advisor.chat(input, options);
       },
     });
   }

@@ -17,6 +17,8 @@ export interface TurnOptions {
   /** Most (approximate) tokens of history sent with the message; the oldest turns go first. */
   memoryTokens: number;
   signal?: AbortSignal;
+  /** The request's origin (`https://host`), for the absolute links tools give (a report's). */
+  baseUrl?: string;
 }
 
 const SUMMARY_CHARS = 200;
@@ -42,7 +44,7 @@ export async function* runTurn(options: TurnOptions): AsyncGenerator<TurnEvent> 
 
   const events = agentEvents(agent, [...recent, new HumanMessage(message)], {
     signal,
-    configurable: { sources: registry },
+    configurable: { sources: registry, ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}) },
   });
   for await (const ev of events) {
     switch (ev.type) {
@@ -84,12 +86,8 @@ export async function* runTurn(options: TurnOptions): AsyncGenerator<TurnEvent> 
               : {}),
           },
         };
-        // Only searches number their sources in the turn's sequence; a report numbers its own, behind its link.
-        if (
-          ev.name === "search_knowledge_base" &&
-          Array.isArray(artifact?.sources) &&
-          artifact.sources.length
-        ) {
+        // Every tool numbers its sources in the turn's registry (a report's [n] inside it are the report's own).
+        if (Array.isArray(artifact?.sources) && artifact.sources.length) {
           yield { event: "sources", data: { sources: artifact.sources as TurnSource[] } };
         }
         break;

@@ -4,12 +4,13 @@
 
 import path from "node:path";
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
-import type { Document } from "@langchain/core/documents";
+import { Document } from "@langchain/core/documents";
 import type { BindToolsInput } from "@langchain/core/language_models/chat_models";
 import { BaseChatModel, type BaseChatModelCallOptions } from "@langchain/core/language_models/chat_models";
 import { AIMessage, AIMessageChunk, type BaseMessage, type ToolMessage } from "@langchain/core/messages";
 import type { ChatResult } from "@langchain/core/outputs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { SourceRegistry } from "../../src/agent/sources.ts";
 import { PLAN_TOOL, parseQueries } from "../../src/agent/tools/write-report/plan.ts";
 import {
   loadWriteReportPrompts,
@@ -183,7 +184,15 @@ describe("write_report", () => {
       reportId: id,
       url: `/reports/${id}`,
       title: report.title,
-      sources: report.sources,
+      // Outside a turn the tool numbers its own registry, in the order the report cites them.
+      sources: report.sources.map(({ n, id, source, page, snippet }) => ({
+        n,
+        id,
+        source,
+        ...(page === undefined ? {} : { page }),
+        snippet,
+        score: expect.any(Number),
+      })),
       summary: expect.any(String),
     });
     // The model is told what to do with the link; the summary for people carries only the result.
@@ -239,6 +248,29 @@ describe("write_report", () => {
     expect(reply.content).toContain("Bitcoin prevents double-spending with a peer-to-peer timestamp server.");
     expect(reply.content).not.toMatch(/\[\d+\]/);
     expect(reply.content).not.toContain("Note:");
+  });
+
+  it("numbers its sources in the turn's sequence and links the report absolutely on the run's baseUrl", async () => {
+    const { reports, tool } = setup([planned(QUERIES), REPORT]);
+    const registry = new SourceRegistry();
+    // A search earlier in the turn numbered a chunk the report does not cite.
+    const earlier = new Document({
+      id: "earlier-search",
+      pageContent: "Unrelated.",
+      metadata: { source: "x" },
+    });
+    registry.add([{ document: earlier, score: 1 }]);
+    const reply: ToolMessage = await tool.invoke(ask(TOPIC), {
+      configurable: { sources: registry, baseUrl: "https://counsel.test:8443" },
+    });
+    const artifact = reply.artifact as WriteReportArtifact & { reportId: string };
+    const report = reports.saved[0];
+    expect(artifact.url).toBe(`https://counsel.test:8443/reports/${report.id}`);
+    expect(reply.content).toContain(artifact.url);
+    expect(artifact.summary).toContain(artifact.url);
+    // The report's [1], [2], [3] are the turn's 2, 3, 4: the same chunks, numbered after the earlier search's.
+    expect(artifact.sources.map((s) => [s.n, s.id])).toEqual(report.sources.map((s) => [s.n + 1, s.id]));
+    expect(registry.all().map((s) => s.id)).toEqual(["earlier-search", ...report.sources.map((s) => s.id)]);
   });
 
   it("runs the model calls under the tool's run, tagged so that the agent's stream can leave them out", async () => {

@@ -98,6 +98,7 @@ describe("the advisor's tools over SSE", () => {
       "sources",
       "tool_start:write_report",
       "tool_end:write_report",
+      "sources",
       "done",
     ]);
     const sources = events.find((e) => e.event === "sources")?.data as {
@@ -109,12 +110,16 @@ describe("the advisor's tools over SSE", () => {
       (e) =>
         e.event === "tool_end" && (e.data as SseEvent["data"] & { name: string }).name === "write_report",
     )?.data as { url: string; summary: string };
-    expect(written.url).toMatch(/^\/reports\/[0-9a-f-]{36}$/);
+    // Absolute on the origin the request reached, so that a browser opens it as it is.
+    expect(written.url).toMatch(new RegExp(`^${url}/reports/[0-9a-f-]{36}$`));
     // A result for people: the report and its summary, without the instruction the model got with them.
     expect(written.summary).toContain('The report "Relief shipment of January 2023" is saved at');
     expect(written.summary).toContain("The January delivery included 200 laptops.");
     expect(written.summary).not.toMatch(/Give the user/i);
-    const report = await fetch(`${url}${written.url}`);
+    // The report's sources come as any turn's, numbered in the turn: the memo the search found is [1] again.
+    const reportSources = events.filter((e) => e.event === "sources").at(-1)?.data as typeof sources;
+    expect(reportSources.sources).toEqual([expect.objectContaining({ n: 1, source: "memo", page: 1 })]);
+    const report = await fetch(written.url);
     expect(report.headers.get("content-type")).toContain("text/markdown");
     const markdown = await report.text();
     expect(markdown).toMatch(/^# Relief shipment of January 2023/);

@@ -6,6 +6,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import type { TurnEvent } from "../../contracts/turn-events.ts";
 import { CounselError, NotFoundError } from "../../errors.ts";
+import { requestOrigin } from "../origin.ts";
 import { toProblem } from "../plugins/errors.ts";
 import { ShuttingDownError } from "../plugins/open-streams.ts";
 import { MAX_MESSAGE_CHARS } from "../schemas/message.ts";
@@ -55,12 +56,14 @@ export const advisorRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const stream = openTurnStream(app, request, reply); // 429 past the client's open streams
       const { signal } = stream;
       try {
-        const turn = logDone(advisor.chat({ message, sessionId }, { tenant, signal }), (done) =>
-          // What operations need to follow a turn: never the message or the documents' text.
-          request.log.info(
-            { chain, sessionId, tokens: done.usage, ms: done.timings.totalMs },
-            "advisor turn done",
-          ),
+        const turn = logDone(
+          advisor.chat({ message, sessionId }, { tenant, signal, baseUrl: requestOrigin(request) }),
+          (done) =>
+            // What operations need to follow a turn: never the message or the documents' text.
+            request.log.info(
+              { chain, sessionId, tokens: done.usage, ms: done.timings.totalMs },
+              "advisor turn done",
+            ),
         );
         if (reply.sse) {
           await reply.sse.send(

@@ -5,8 +5,10 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { tool } from "@langchain/core/tools";
 import { z } from "zod/v4";
 import type { MetadataFilter, Searcher } from "../../../contracts/search.ts";
-import type { ReportSource, ReportStore } from "../../../store/report-store.ts";
+import type { TurnSource } from "../../../contracts/turn-events.ts";
+import type { ReportStore } from "../../../store/report-store.ts";
 import { checkPromptSet } from "../prompt-set.ts";
+import { turnSources } from "../search-knowledge-base.ts";
 import { askUnder } from "./ask.ts";
 import { REPORT_LENGTHS, writeDraft } from "./draft.ts";
 import { gatherSources } from "./gather.ts";
@@ -33,10 +35,12 @@ export interface WriteReportToolOptions {
 
 /**
  * What the turn's events get besides the model's text: the report's link, the sources it cites, and `summary`,
- * the result as people read it (the model's text also tells the model what to do with the link).
+ * the result as people read it (the model's text also tells the model what to do with the link). The sources
+ * are numbered in the turn's sequence, as every tool of the turn numbers them; the report numbers its own.
+ * The link is absolute when the run passes `configurable.baseUrl` (the request's origin).
  */
 export type WriteReportArtifact =
-  | { reportId: string; url: string; title: string; sources: ReportSource[]; summary: string }
+  | { reportId: string; url: string; title: string; sources: TurnSource[]; summary: string }
   /** Nothing was found, so no report was written. */
   | { reportId: null; url: null; title: null; sources: []; summary: string };
 
@@ -94,9 +98,12 @@ export function createWriteReportTool(options: WriteReportToolOptions) {
 
       const report = composeReport(draft, found, { topic, audience });
       await reports.save(report);
-      const url = `/reports/${report.id}`;
+      const path = `/reports/${report.id}`;
+      const baseUrl = config?.configurable?.baseUrl;
+      // A link a browser (or the model's answer) can use as is, wherever the client is served from.
+      const url = typeof baseUrl === "string" ? new URL(path, baseUrl).href : path;
       const summary = summarize(draft.markdown);
-      const { sources } = report;
+      const sources = turnSources(config).add(draft.cited.map((n) => found[n - 1]));
       const cites = `it cites ${sources.length} source${sources.length === 1 ? "" : "s"}`;
       const result = [
         ...(summary ? [`Summary: ${summary}`] : []),

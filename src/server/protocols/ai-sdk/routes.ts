@@ -7,6 +7,7 @@ import { createUIMessageStreamResponse } from "ai";
 import Type from "typebox";
 import type { TurnDone, TurnEvent } from "../../../contracts/turn-events.ts";
 import { CounselError } from "../../../errors.ts";
+import { requestOrigin } from "../../origin.ts";
 import { toProblem } from "../../plugins/errors.ts";
 import { ShuttingDownError } from "../../plugins/open-streams.ts";
 import { ProblemReplies } from "../../schemas/problem.ts";
@@ -42,10 +43,11 @@ export const aiSdkRoutes: FastifyPluginAsyncTypebox<AiSdkRoutesOptions> = async 
       const input = turnFromUIMessages(request.body.messages); // 400 before anything is streamed
       const advisor = app.services.advisor(chain); // 404, 400 or 503
       const { tenant } = request;
+      const baseUrl = requestOrigin(request);
       const stream = openTurnStream(app, request, reply); // 429 past the client's open streams
       const { signal } = stream;
       try {
-        const turn = onDone(advisor.chat(input, { tenant, signal }), (done) =>
+        const turn = onDone(advisor.chat(input, { tenant, signal, baseUrl }), (done) =>
           // What operations need to follow a turn: never the message or the documents' text.
           request.log.info(
             { chain, chatId, tokens: done.usage, ms: done.timings.totalMs },
@@ -54,7 +56,7 @@ export const aiSdkRoutes: FastifyPluginAsyncTypebox<AiSdkRoutesOptions> = async 
         );
         const chunks = toUIMessageChunks(turn, {
           messageId: crypto.randomUUID(),
-          baseUrl: `${request.protocol}://${request.host}`,
+          baseUrl,
           failure(error): TurnFailure {
             // The client left or stopped reading: nobody reads what follows, but the stream still ends well.
             if (signal.aborted && !(signal.reason instanceof ShuttingDownError)) {

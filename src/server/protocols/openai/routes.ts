@@ -14,6 +14,7 @@ import { DEFAULT_VARIANT, UnknownVariantError } from "../../../chains/variants.t
 import type { TurnEvent } from "../../../contracts/turn-events.ts";
 import { BadRequestError, CounselError } from "../../../errors.ts";
 import { clientAbortSignal } from "../../abort.ts";
+import { requestOrigin } from "../../origin.ts";
 import { toProblem } from "../../plugins/errors.ts";
 import { ShuttingDownError } from "../../plugins/open-streams.ts";
 import { MAX_MESSAGE_CHARS } from "../../schemas/message.ts";
@@ -109,7 +110,10 @@ export const openAIRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (config.type === "advisor") {
         if (variant) throw modelNotFound(body.model);
         const advisor = app.services.advisor(chain); // 503 without a model that can call tools
-        turn = advisor.chat({ message, history }, { tenant: request.tenant, signal });
+        turn = advisor.chat(
+          { message, history },
+          { tenant: request.tenant, signal, baseUrl: requestOrigin(request) },
+        );
       } else {
         const handle = app.services.qaChain(chain);
         // Checked before anything is sent: a stream's status cannot change once it has begun.
