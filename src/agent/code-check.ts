@@ -3,16 +3,10 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import ts from "typescript";
+import type { CodeDiagnostic } from "../contracts/turn-events.ts";
 
-export interface Diagnostic {
-  /** 1-based. */
-  line: number;
-  /** 1-based, in UTF-16 code units (as editors count). */
-  column: number;
-  message: string;
-  /** The compiler's diagnostic code, the n in TSn. */
-  code: number;
-}
+/** A finding, as the turn's events carry it (contracts/turn-events.ts). */
+export type Diagnostic = CodeDiagnostic;
 
 export interface CheckOptions {
   language: "typescript" | "javascript";

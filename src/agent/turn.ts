@@ -5,7 +5,7 @@
 import type { BaseChatMessageHistory } from "@langchain/core/chat_history";
 import { AIMessage, type BaseMessage, HumanMessage, trimMessages } from "@langchain/core/messages";
 import { countTokensApproximately } from "langchain";
-import type { TokenUsage, TurnEvent, TurnSource } from "../contracts/turn-events.ts";
+import type { CodeDiagnostic, TokenUsage, TurnEvent, TurnSource } from "../contracts/turn-events.ts";
 import type { AdvisorAgent } from "./agent.ts";
 import { agentEvents } from "./agent-events.ts";
 import { SourceRegistry } from "./sources.ts";
@@ -80,7 +80,9 @@ export async function* runTurn(options: TurnOptions): AsyncGenerator<TurnEvent> 
                     language: artifact.language,
                     checked: artifact.checked === true,
                     repaired: artifact.repaired === true,
-                    problems: Array.isArray(artifact.diagnostics) ? artifact.diagnostics.length : 0,
+                    problems: diagnosticsOf(artifact).length,
+                    code: typeof artifact.code === "string" ? artifact.code : "",
+                    diagnostics: diagnosticsOf(artifact),
                   },
                 }
               : {}),
@@ -115,7 +117,19 @@ interface ToolArtifact {
   language?: unknown;
   checked?: unknown;
   repaired?: unknown;
+  code?: unknown;
   diagnostics?: unknown;
+}
+
+/** The compiler's findings a tool returned, each with only the fields the events promise. */
+function diagnosticsOf(artifact: ToolArtifact): CodeDiagnostic[] {
+  if (!Array.isArray(artifact.diagnostics)) return [];
+  return artifact.diagnostics.map(({ line, column, message, code }: CodeDiagnostic) => ({
+    line,
+    column,
+    message,
+    code,
+  }));
 }
 
 /** The text of message content: a string, or the text parts of a list of content blocks. */

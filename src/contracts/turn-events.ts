@@ -19,12 +19,28 @@ export interface TurnSource {
   score: number;
 }
 
-/** What code generation reports of its check. */
+/** One finding of the TypeScript compiler on generated code. */
+export interface CodeDiagnostic {
+  /** 1-based. */
+  line: number;
+  /** 1-based, in UTF-16 code units (as editors count). */
+  column: number;
+  message: string;
+  /** The compiler's diagnostic code, the n in TSn. */
+  code: number;
+}
+
+/** What code generation returns for people to read: the code itself, and what its check found. */
 export interface CodeCheck {
   language: string;
   checked: boolean;
   repaired: boolean;
+  /** How many diagnostics remain (diagnostics.length). */
   problems: number;
+  /** The code, whole, newlines and all; empty when the model returned no code block. */
+  code: string;
+  /** The checker's findings on `code`; empty when unchecked or clean. */
+  diagnostics: CodeDiagnostic[];
 }
 
 export type TurnEvent =

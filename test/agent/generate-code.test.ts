@@ -85,6 +85,7 @@ describe("generate_code", () => {
       checked: true,
       diagnostics: [],
       repaired: false,
+      summary: "Checked with the TypeScript compiler: no errors.",
     });
     expect(content).toBe(
       `${fence}typescript\n${VALID_TS}\n${fence}\n\n${VALID_TS_EXPLANATION}\n\n` +
@@ -146,6 +147,7 @@ describe("generate_code", () => {
         { line: 1, column: 7, message: "Type 'string' is not assignable to type 'number'.", code: 2322 },
       ],
       repaired: true,
+      summary: "Checked with the TypeScript compiler: 1 problem remains after correction.",
     });
     expect(content).toMatch(
       /Checked with the TypeScript compiler: 1 problem remains after correction:\n1:7 Type 'string' is not assignable to type 'number'\. \(TS2322\)$/,
@@ -200,6 +202,7 @@ describe("generate_code", () => {
       checked: false,
       diagnostics: [],
       repaired: false,
+      summary: "Not checked: python has no checker here.",
     });
     expect(content).toMatch(/\n\nNot checked: python has no checker here\.$/);
   });

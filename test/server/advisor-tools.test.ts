@@ -7,6 +7,7 @@ import { AIMessage } from "@langchain/core/messages";
 import { fakeModel } from "@langchain/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdvisorToolName, createAdvisor } from "../../src/agent/advisor.ts";
+import { createGenerateCodeTool, loadGenerateCodePrompts } from "../../src/agent/tools/generate-code.ts";
 import { createSearchTool } from "../../src/agent/tools/search-knowledge-base.ts";
 import { loadWriteReportPrompts } from "../../src/agent/tools/write-report/prompts.ts";
 import { createWriteReportTool } from "../../src/agent/tools/write-report/tool.ts";
@@ -17,6 +18,9 @@ import { createServices } from "../../src/services/services.ts";
 import { MEMO_REPORT } from "../helpers/memo-report.ts";
 import { defaultTenant, FIXTURES, quiet, ROOT, tempDataDir, testSettings } from "../helpers/services.ts";
 import { readSse, type SseEvent } from "../helpers/sse.ts";
+
+// Three lines, the second with a type error the compiler reports at 2:3.
+const BROKEN_CODE = 'export function add(a: number, b: number): number {\n  return "sum" + a + b;\n}';
 
 function withTools(config: ChainConfig, tools: AdvisorToolName[]): ChainConfig {
   return { ...config, advisor: { ...(config.advisor as NonNullable<ChainConfig["advisor"]>), tools } };
@@ -61,14 +65,38 @@ describe("the advisor's tools over SSE", () => {
         }),
       },
     });
-    // The chain as the service serves it; nothing here calls its tools directly (MCP does: test/server/mcp.test.ts).
-    const chain = {
-      ...advisor,
+    // A second chain that writes code: the model asks for it, writes it with a type error, then answers.
+    const coderModel = fakeModel()
+      .respondWithTools([
+        { name: "generate_code", args: { task: "Sum two numbers.", language: "typescript" } },
+      ])
+      .respond(new AIMessage(`\`\`\`ts\n${BROKEN_CODE}\n\`\`\`\nAdds a and b.`))
+      .respond(new AIMessage("Here is the function; the checker found one problem."));
+    const coder = createAdvisor({
+      config: withTools(services.chains.configs.get("advisor") as ChainConfig, ["generate_code"]),
+      model: coderModel,
+      systemPrompt: "You advise.",
+      history: tenant.history,
+      tools: {
+        generate_code: createGenerateCodeTool({
+          model: coderModel,
+          prompts: await loadGenerateCodePrompts(path.join(ROOT, "prompts")),
+          maxRepairs: 0,
+        }),
+      },
+    });
+    // The chains as the service serves them; nothing here calls their tools directly (MCP does: mcp.test.ts).
+    const served = (handle: typeof advisor) => ({
+      ...handle,
       tools: () => {
         throw new Error("this test calls no tool directly");
       },
-    };
-    const app = await buildApp({ ...services, advisor: () => chain }, appOptions(settings, services));
+    });
+    const chains = { advisor: served(advisor), coder: served(coder) };
+    const app = await buildApp(
+      { ...services, advisor: (name: string) => chains[name as keyof typeof chains] },
+      appOptions(settings, services),
+    );
     await app.listen({ port: 0, host: "127.0.0.1" });
     url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     close = async () => {
@@ -130,5 +158,32 @@ describe("the advisor's tools over SSE", () => {
     const done = events.at(-1)?.data as { message: string };
     expect(done.message).toContain("200 laptops were delivered [1].");
     expect((await fetch(`${url}/reports/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
+  });
+
+  it("gives generated code whole, with each of the compiler's findings, for a UI to show", async () => {
+    const res = await fetch(`${url}/advisor/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify({ message: "Write me an add function.", chain: "coder" }),
+    });
+    const events = await readSse(res).rest();
+    const end = events.find((e) => e.event === "tool_end")?.data as {
+      name: string;
+      summary: string;
+      check: Record<string, unknown>;
+    };
+    expect(end.name).toBe("generate_code");
+    expect(end.summary).toBe("Checked with the TypeScript compiler: 1 problem remains.");
+    expect(end.check).toEqual({
+      language: "typescript",
+      checked: true,
+      repaired: false,
+      problems: 1,
+      code: BROKEN_CODE,
+      diagnostics: [
+        { line: 2, column: 3, message: "Type 'string' is not assignable to type 'number'.", code: 2322 },
+      ],
+    });
+    expect(events.at(-1)?.event).toBe("done");
   });
 });

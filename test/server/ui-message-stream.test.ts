@@ -63,7 +63,16 @@ class ArrayChatState<M extends CounselUIMessage> implements ChatState<M> {
 
 /** The SDK validates Counsel's data parts and metadata with these (strict: an unknown field fails). */
 const CHECK = z
-  .object({ language: z.string(), checked: z.boolean(), repaired: z.boolean(), problems: z.number() })
+  .object({
+    language: z.string(),
+    checked: z.boolean(),
+    repaired: z.boolean(),
+    problems: z.number(),
+    code: z.string(),
+    diagnostics: z.array(
+      z.object({ line: z.number(), column: z.number(), message: z.string(), code: z.number() }).strict(),
+    ),
+  })
   .strict();
 const dataPartSchemas = {
   report: z.object({ toolCallId: z.string(), url: z.url() }).strict(),

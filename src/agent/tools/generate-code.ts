@@ -41,6 +41,8 @@ export interface GeneratedCode {
   diagnostics: Diagnostic[];
   /** Whether the returned code is a corrected version of the model's first answer. */
   repaired: boolean;
+  /** The result in a line, for people (the code and findings are beside it): what the check found. */
+  summary: string;
 }
 
 /** The tool's prompt templates, one per message it sends (loadGenerateCodePrompts). */
@@ -147,7 +149,7 @@ export function createGenerateCodeTool(options: GenerateCodeToolOptions): Struct
       }
       signal?.throwIfAborted();
 
-      const result: GeneratedCode = {
+      const result: Omit<GeneratedCode, "summary"> = {
         language,
         code: answer.code,
         explanation: answer.explanation,
@@ -155,7 +157,8 @@ export function createGenerateCodeTool(options: GenerateCodeToolOptions): Struct
         diagnostics,
         repaired,
       };
-      return [describeResult(result), result];
+      const summary = result.code ? checkHeadline(result) : "The model returned no code block.";
+      return [describeResult(result), { ...result, summary }];
     },
     {
       name: "generate_code",
@@ -178,7 +181,7 @@ function listDiagnostics(diagnostics: Diagnostic[]): string {
 }
 
 /** The tool's text for the model: the code, the explanation, and what the checker found. */
-function describeResult(result: GeneratedCode): string {
+function describeResult(result: Omit<GeneratedCode, "summary">): string {
   if (!result.code) {
     return `The model returned no code block. What it said instead:\n\n${result.explanation}`;
   }
@@ -189,13 +192,20 @@ function describeResult(result: GeneratedCode): string {
   return parts.join("\n\n");
 }
 
-function checkLine(result: GeneratedCode): string {
+function checkLine(result: Omit<GeneratedCode, "summary">): string {
+  const headline = checkHeadline(result);
+  if (!result.checked || result.diagnostics.length === 0) return headline;
+  return `${headline.slice(0, -1)}:\n${listDiagnostics(result.diagnostics)}`;
+}
+
+/** What the check found, in one sentence: "Checked with the TypeScript compiler: 2 problems remain." */
+function checkHeadline(result: Omit<GeneratedCode, "summary">): string {
   if (!result.checked) return `Not checked: ${result.language} has no checker here.`;
   const after = result.repaired ? " after correction" : "";
   const n = result.diagnostics.length;
   if (n === 0) return `Checked with the TypeScript compiler: no errors${after}.`;
   const remain = n === 1 ? "1 problem remains" : `${n} problems remain`;
-  return `Checked with the TypeScript compiler: ${remain}${after}:\n${listDiagnostics(result.diagnostics)}`;
+  return `Checked with the TypeScript compiler: ${remain}${after}.`;
 }
 
 function longestBacktickRun(text: string): number {

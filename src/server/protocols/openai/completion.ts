@@ -1,7 +1,7 @@
 // A turn's events (contracts/turn-events.ts) in the OpenAI chat completions shape: a `chat.completion`, or the
 // `chat.completion.chunk`s of a stream. What OpenAI's shape has no field for (the sources an answer cites, its
 // runId for feedback, the tools the advisor ran) rides in a `counsel` field, which OpenAI clients ignore.
-import type { TokenUsage, TurnEvent, TurnSource } from "../../../contracts/turn-events.ts";
+import type { CodeCheck, TokenUsage, TurnEvent, TurnSource } from "../../../contracts/turn-events.ts";
 
 export interface CompletionMeta {
   /** chatcmpl-…, the same on every chunk of one completion. */
@@ -22,7 +22,7 @@ export interface CounselExtension {
   chain?: string;
   variant?: string;
   /** The advisor's tool calls, in order. */
-  tools: { id: string; name: string; input: unknown; summary?: string; url?: string }[];
+  tools: { id: string; name: string; input: unknown; summary?: string; url?: string; check?: CodeCheck }[];
 }
 
 interface OpenAIUsage {
@@ -49,7 +49,8 @@ class Extension {
         break;
       case "tool_end": {
         const tool = this.value.tools.find((t) => t.id === event.data.id);
-        if (tool) Object.assign(tool, { summary: event.data.summary, url: event.data.url });
+        const { summary, url, check } = event.data;
+        if (tool) Object.assign(tool, { summary, url, ...(check ? { check } : {}) });
         break;
       }
       case "sources":

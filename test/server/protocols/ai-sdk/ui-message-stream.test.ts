@@ -138,6 +138,17 @@ describe("toUIMessageChunks", () => {
     ]);
   });
 
+  const CHECK = {
+    language: "typescript",
+    checked: true,
+    repaired: false,
+    problems: 1,
+    code: 'const n: number = "one";\nexport default n;',
+    diagnostics: [
+      { line: 1, column: 7, message: "Type 'string' is not assignable to type 'number'.", code: 2322 },
+    ],
+  };
+
   it("keeps calls made together in one step, and gives a report's link and a code check their data parts", async () => {
     const chunks = await chunksOf([
       { event: "tool_start", data: { id: "a", name: "write_report", input: { topic: "laptops" } } },
@@ -148,8 +159,8 @@ describe("toUIMessageChunks", () => {
         data: {
           id: "b",
           name: "generate_code",
-          summary: "```ts```",
-          check: { language: "typescript", checked: true, repaired: false, problems: 0 },
+          summary: "Checked with the TypeScript compiler: 1 problem remains.",
+          check: CHECK,
         },
       },
       DONE,
@@ -166,7 +177,13 @@ describe("toUIMessageChunks", () => {
     });
     expect(chunks).toContainEqual({
       type: "data-code-check",
-      data: { toolCallId: "b", language: "typescript", checked: true, repaired: false, problems: 0 },
+      data: { toolCallId: "b", ...CHECK },
+    });
+    // The code whole and each finding, in the tool's output too.
+    expect(chunks).toContainEqual({
+      type: "tool-output-available",
+      toolCallId: "b",
+      output: { summary: "Checked with the TypeScript compiler: 1 problem remains.", check: CHECK },
     });
     const message = await assembled(chunks);
     expect(message?.parts.map((p) => p.type)).toEqual([
