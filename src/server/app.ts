@@ -18,6 +18,7 @@ import type { Tenant } from "../tenants/tenant.ts";
 import { DEFAULT_TENANT } from "../tenants/tenant-id.ts";
 import { mcpRoutes } from "./mcp/route.ts";
 import { authPlugin } from "./plugins/auth.ts";
+import { consolePlugin } from "./plugins/console.ts";
 import { errorsPlugin } from "./plugins/errors.ts";
 import { fairTurnsPlugin } from "./plugins/fair-turns.ts";
 import { metricsPlugin } from "./plugins/metrics.ts";
@@ -70,6 +71,8 @@ export interface AppOptions {
   maxWaitingRequests?: number;
   /** The API keys; without them every request is the default tenant with every scope. */
   keys?: KeyRing;
+  /** The built console served at `/`; default web/dist. */
+  consoleRoot?: string;
 }
 
 /** AppOptions from settings: limits, SSE timings, and the rate limit on the services' Redis when there is one. */
@@ -127,6 +130,8 @@ export async function buildApp(services: AppServices, options: AppOptions) {
   });
 
   await app.register(errorsPlugin);
+  // Before every route (it learns the API's paths as they are added) and before auth (the page is public).
+  await app.register(consolePlugin, { root: options.consoleRoot });
   await app.register(metricsPlugin, {
     onUsage: services.onUsage?.bind(services),
     onCache: services.onCache?.bind(services),

@@ -1,0 +1,91 @@
+// The shell: a header with the views, the open view, and the key prompt whenever the service refuses a key.
+import { useEffect, useState } from "react";
+import { type ApiError, apiKey, onAuthProblem } from "./api.ts";
+import { KeyPrompt } from "./KeyPrompt.tsx";
+import { useView, VIEWS, type ViewId } from "./route.ts";
+import { Ask } from "./views/Ask.tsx";
+import { Placeholder } from "./views/Placeholder.tsx";
+
+function View({ id }: { id: ViewId }) {
+  switch (id) {
+    case "ask":
+      return <Ask />;
+    case "chat":
+      return (
+        <Placeholder
+          title="Chat"
+          plan="A conversation with the advisor (POST /advisor/chat), streamed, with its tool calls and sources."
+        />
+      );
+    case "documents":
+      return (
+        <Placeholder
+          title="Documents"
+          plan="The knowledge base's documents (GET /documents), and uploads to it."
+        />
+      );
+    case "experiments":
+      return (
+        <Placeholder
+          title="Experiments"
+          plan="Each chain's variants compared on feedback, latency and cost (GET /chains/:name/stats)."
+        />
+      );
+  }
+}
+
+export function App() {
+  const view = useView();
+  // Open with the refusal that prompted it, or with none when the person asked to set a key.
+  const [prompt, setPrompt] = useState<{ problem?: ApiError } | null>(null);
+  // Bumped after a new key is given: the open view mounts again and repeats its calls with it.
+  const [attempt, setAttempt] = useState(0);
+  const [hasKey, setHasKey] = useState(() => apiKey.get() !== null);
+
+  useEffect(() => onAuthProblem((problem) => setPrompt({ problem })), []);
+  const title = VIEWS.find((v) => v.id === view)?.label ?? "";
+  useEffect(() => {
+    document.title = `${title} · Counsel`;
+  }, [title]);
+
+  const keyDone = () => {
+    setPrompt(null);
+    setHasKey(apiKey.get() !== null);
+    setAttempt((n) => n + 1);
+  };
+
+  return (
+    <>
+      {/* #main is not a view (#/ask is): the browser moves focus to <main>, and the view stays. */}
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header className="top">
+        <span className="brand">Counsel</span>
+        <nav aria-label="Views">
+          <ul>
+            {VIEWS.map((v) => (
+              <li key={v.id}>
+                <a href={`#/${v.id}`} aria-current={v.id === view ? "page" : undefined}>
+                  {v.label}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <button
+          type="button"
+          className="secondary key-button"
+          onClick={() => setPrompt({})}
+          aria-label={hasKey ? "Change API key" : "Set API key"}
+        >
+          {hasKey ? "Key set" : "API key"}
+        </button>
+      </header>
+      <main id="main" tabIndex={-1}>
+        {prompt ? <KeyPrompt problem={prompt.problem} onDone={keyDone} /> : null}
+        <View key={`${view}-${attempt}`} id={view} />
+      </main>
+    </>
+  );
+}
