@@ -8,6 +8,7 @@ import type { StructuredToolInterface } from "@langchain/core/tools";
 import type { ChainConfig } from "../chains/config.ts";
 import type { TurnEvent } from "../contracts/turn-events.ts";
 import { buildAdvisorAgent } from "./agent.ts";
+import { asSent, isStopped } from "./stopped.ts";
 import { runTurn } from "./turn.ts";
 
 export type AdvisorToolName = NonNullable<ChainConfig["advisor"]>["tools"][number];
@@ -22,17 +23,19 @@ export type TurnInput = { message: string } & ({ sessionId: string } | { history
 /**
  * A conversation a request sent, with roles alternating as some models (Bedrock's) require: messages in a row
  * from one role are joined, empty ones skipped, and a question left unanswered (its turn failed) is dropped, as
- * a session keeps nothing of a failed turn. Only the user's and the assistant's text is kept.
+ * a session keeps nothing of a failed turn. Only the user's and the assistant's text is kept. An answer the user
+ * stopped (response_metadata.stopped) is the assistant's turn, however little of it there is.
  */
 export function alternating(history: BaseMessage[]): BaseMessage[] {
   const turns: { human: boolean; text: string }[] = [];
   for (const m of history) {
     const human = HumanMessage.isInstance(m);
     if (!human && !AIMessage.isInstance(m)) continue;
-    if (!m.text.trim()) continue;
+    if (!m.text.trim() && !isStopped(m)) continue;
+    const { text } = asSent(m);
     const previous = turns.at(-1);
-    if (previous?.human === human) previous.text += `\n\n${m.text}`;
-    else turns.push({ human, text: m.text });
+    if (previous?.human === human) previous.text += `\n\n${text}`;
+    else turns.push({ human, text });
   }
   if (turns.at(-1)?.human) turns.pop();
   return turns.map((t) => (t.human ? new HumanMessage(t.text) : new AIMessage(t.text)));

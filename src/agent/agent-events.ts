@@ -17,6 +17,8 @@ const MODEL_NODE = "model_request";
 export type AgentEvent =
   /** A piece of the reply's text, as the model streams it (or all of it, from a model that does not stream). */
   | { type: "token"; text: string }
+  /** A call of the reply's model begins, with the messages it is sent (redacted where the agent redacts). */
+  | { type: "model_start"; messages: BaseMessage[] }
   /** Any model call ended, the reply's or a tool's own. */
   | { type: "model_end"; output: AIMessage | undefined }
   | { type: "tool_start"; id: string; name: string; input: unknown }
@@ -74,14 +76,16 @@ class TurnEventsHandler extends BaseCallbackHandler {
 
   override handleChatModelStart(
     _llm: unknown,
-    _messages: unknown,
+    messages: BaseMessage[][],
     runId: string,
     _parentRunId?: string,
     _extra?: unknown,
     _tags?: string[],
     metadata?: Record<string, unknown>,
   ): void {
-    if (metadata?.langgraph_node === MODEL_NODE) this.replyRuns.add(runId);
+    if (metadata?.langgraph_node !== MODEL_NODE) return;
+    this.replyRuns.add(runId);
+    this.emit({ type: "model_start", messages: messages[0] ?? [] });
   }
 
   override handleLLMNewToken(token: string, _idx: unknown, runId: string): void {

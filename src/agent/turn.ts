@@ -9,6 +9,7 @@ import type { CodeDiagnostic, TokenUsage, TurnEvent, TurnSource } from "../contr
 import type { AdvisorAgent } from "./agent.ts";
 import { agentEvents } from "./agent-events.ts";
 import { SourceRegistry } from "./sources.ts";
+import { asSent, stoppedAnswer } from "./stopped.ts";
 
 export interface TurnOptions {
   agent: AdvisorAgent;
@@ -26,7 +27,7 @@ const SUMMARY_CHARS = 200;
 export async function* runTurn(options: TurnOptions): AsyncGenerator<TurnEvent> {
   const { agent, history, message, signal } = options;
   const started = performance.now();
-  const past = await history.getMessages();
+  const past = (await history.getMessages()).map(asSent);
   const recent = await trimMessages(past, {
     maxTokens: options.memoryTokens,
     strategy: "last",
@@ -41,73 +42,86 @@ export async function* runTurn(options: TurnOptions): AsyncGenerator<TurnEvent> 
   let text = "";
   let firstTokenMs: number | null = null;
   let seen: BaseMessage[] | undefined;
+  /** The user's message as the model was sent it: what a stopped turn keeps. */
+  let asked: BaseMessage | undefined;
+  let kept = false;
 
   const events = agentEvents(agent, [...recent, new HumanMessage(message)], {
     signal,
     configurable: { sources: registry, ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}) },
   });
-  for await (const ev of events) {
-    switch (ev.type) {
-      case "token":
-        firstTokenMs ??= performance.now() - started;
-        text += ev.text;
-        yield { event: "token", data: { text: ev.text } };
-        break;
-      case "model_end":
-        usage.inputTokens += ev.output?.usage_metadata?.input_tokens ?? 0;
-        usage.outputTokens += ev.output?.usage_metadata?.output_tokens ?? 0;
-        break;
-      case "tool_start":
-        yield { event: "tool_start", data: { id: ev.id, name: ev.name, input: ev.input } };
-        break;
-      case "tool_end": {
-        const output = ev.output as { content?: unknown; artifact?: ToolArtifact } | undefined;
-        const artifact = output?.artifact;
-        yield {
-          event: "tool_end",
-          data: {
-            id: ev.id,
-            name: ev.name,
-            // A tool's own summary for people where it gives one: its text for the model may carry instructions.
-            summary:
-              typeof artifact?.summary === "string"
-                ? artifact.summary
-                : summarize(textOf(output?.content) ?? ""),
-            ...(typeof artifact?.url === "string" ? { url: artifact.url } : {}),
-            ...(typeof artifact?.language === "string"
-              ? {
-                  check: {
-                    language: artifact.language,
-                    checked: artifact.checked === true,
-                    repaired: artifact.repaired === true,
-                    problems: diagnosticsOf(artifact).length,
-                    code: typeof artifact.code === "string" ? artifact.code : "",
-                    diagnostics: diagnosticsOf(artifact),
-                  },
-                }
-              : {}),
-          },
-        };
-        // Every tool numbers its sources in the turn's registry (a report's [n] inside it are the report's own).
-        if (Array.isArray(artifact?.sources) && artifact.sources.length) {
-          yield { event: "sources", data: { sources: artifact.sources as TurnSource[] } };
+  try {
+    for await (const ev of events) {
+      switch (ev.type) {
+        case "model_start":
+          asked ??= ev.messages.findLast((m) => HumanMessage.isInstance(m));
+          break;
+        case "token":
+          firstTokenMs ??= performance.now() - started;
+          text += ev.text;
+          yield { event: "token", data: { text: ev.text } };
+          break;
+        case "model_end":
+          usage.inputTokens += ev.output?.usage_metadata?.input_tokens ?? 0;
+          usage.outputTokens += ev.output?.usage_metadata?.output_tokens ?? 0;
+          break;
+        case "tool_start":
+          yield { event: "tool_start", data: { id: ev.id, name: ev.name, input: ev.input } };
+          break;
+        case "tool_end": {
+          const output = ev.output as { content?: unknown; artifact?: ToolArtifact } | undefined;
+          const artifact = output?.artifact;
+          yield {
+            event: "tool_end",
+            data: {
+              id: ev.id,
+              name: ev.name,
+              // A tool's own summary for people where it gives one: its text for the model may carry instructions.
+              summary:
+                typeof artifact?.summary === "string"
+                  ? artifact.summary
+                  : summarize(textOf(output?.content) ?? ""),
+              ...(typeof artifact?.url === "string" ? { url: artifact.url } : {}),
+              ...(typeof artifact?.language === "string"
+                ? {
+                    check: {
+                      language: artifact.language,
+                      checked: artifact.checked === true,
+                      repaired: artifact.repaired === true,
+                      problems: diagnosticsOf(artifact).length,
+                      code: typeof artifact.code === "string" ? artifact.code : "",
+                      diagnostics: diagnosticsOf(artifact),
+                    },
+                  }
+                : {}),
+            },
+          };
+          // Every tool numbers its sources in the turn's registry (a report's [n] inside it are the report's own).
+          if (Array.isArray(artifact?.sources) && artifact.sources.length) {
+            yield { event: "sources", data: { sources: artifact.sources as TurnSource[] } };
+          }
+          break;
         }
-        break;
+        case "end":
+          seen = ev.messages;
+          break;
       }
-      case "end":
-        seen = ev.messages;
-        break;
     }
-  }
-  signal?.throwIfAborted();
+    signal?.throwIfAborted();
 
-  // Remembered as the model saw it: the user's message after redaction, and the whole reply of the turn.
-  const sent = seen?.findLast((m) => HumanMessage.isInstance(m));
-  await history.addMessages([sent ?? new HumanMessage(message), new AIMessage(text)]);
-  yield {
-    event: "done",
-    data: { message: text, usage, timings: { firstTokenMs, totalMs: performance.now() - started } },
-  };
+    // Remembered as the model saw it: the user's message after redaction, and the whole reply of the turn.
+    const sent = seen?.findLast((m) => HumanMessage.isInstance(m));
+    await history.addMessages([sent ?? new HumanMessage(message), new AIMessage(text)]);
+    kept = true;
+    yield {
+      event: "done",
+      data: { message: text, usage, timings: { firstTokenMs, totalMs: performance.now() - started } },
+    };
+  } finally {
+    // Stopped by the client (or a shutdown): what was said so far is kept, marked stopped. A turn stopped before
+    // the model was sent the message keeps nothing: only then is the message known as redacted.
+    if (!kept && signal?.aborted && asked) await history.addMessages([asked, stoppedAnswer(text)]);
+  }
 }
 
 interface ToolArtifact {

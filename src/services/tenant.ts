@@ -1,6 +1,7 @@
 // Opens one tenant: its stores (from the backend settings chose), its ingestion pipeline over them, and S3 and
 // URL ingestion into it. The tenant registry calls this once per tenant.
 import type { S3Client } from "@aws-sdk/client-s3";
+import { isStopped } from "../agent/stopped.ts";
 import type { Settings } from "../config/settings.ts";
 import { IngestPipeline } from "../ingest/pipeline.ts";
 import type { Recipe } from "../ingest/recipe.ts";
@@ -52,6 +53,7 @@ export async function openTenant(id: string, deps: TenantDeps): Promise<Tenant> 
         return messages.map((m) => ({
           role: m.getType() === "human" ? ("user" as const) : ("assistant" as const),
           content: typeof m.content === "string" ? m.content : JSON.stringify(m.content),
+          ...(isStopped(m) ? { stopped: true as const } : {}),
         }));
       },
       delete: (sessionId) => stores.chatHistory.delete(sessionId),

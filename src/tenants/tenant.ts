@@ -12,6 +12,8 @@ import type { RunStore } from "../store/run-store.ts";
 export interface SessionMessage {
   role: "user" | "assistant";
   content: string;
+  /** An answer the user stopped before it was complete: `content` is what had been said. */
+  stopped?: true;
 }
 
 export interface Tenant {

@@ -1,12 +1,13 @@
 // One advisor turn with LangChain's fake tool-calling model over a real hybrid searcher: the events in order,
 // tokens adding up to the message, sources numbered across the turn, history kept (and trimmed, and redacted),
-// the tool-call cap, and an aborted turn that leaves no trace.
+// the tool-call cap, and an aborted turn kept as far as it went, marked stopped.
 import { InMemoryChatMessageHistory } from "@langchain/core/chat_history";
 import { Document } from "@langchain/core/documents";
 import { AIMessage, type BaseMessage, HumanMessage } from "@langchain/core/messages";
 import { fakeModel } from "@langchain/core/testing";
 import { describe, expect, it } from "vitest";
 import { alternating, createAdvisor } from "../../src/agent/advisor.ts";
+import { stoppedAnswer } from "../../src/agent/stopped.ts";
 import { createSearchTool } from "../../src/agent/tools/search-knowledge-base.ts";
 import { parseChainConfig } from "../../src/chains/config.ts";
 import type { TurnEvent } from "../../src/contracts/turn-events.ts";
@@ -213,12 +214,34 @@ describe("an advisor turn", () => {
     expect(stored.content).toBe(question);
   });
 
-  it("stops an aborted turn and keeps nothing of it", async () => {
+  it("counts a stopped answer as the assistant's turn, even an empty one, and tells the model it was cut off", () => {
+    const history = alternating([
+      new HumanMessage("First?"),
+      stoppedAnswer(""), // stopped before any text
+      new HumanMessage("Second?"),
+      stoppedAnswer("Two is"),
+      new HumanMessage("Third?"),
+    ]);
+    expect(history.map((m) => [m.getType(), m.text])).toEqual([
+      ["human", "First?"],
+      ["ai", "[The user stopped this answer here.]"],
+      ["human", "Second?"],
+      ["ai", "Two is\n\n[The user stopped this answer here.]"],
+    ]);
+  });
+
+  it("keeps a stopped turn as far as it went: the question as the model saw it and the partial answer, marked stopped", async () => {
     const leave = new AbortController();
-    const model = fakeModel().respond(() => {
-      leave.abort(new Error("client disconnected"));
-      return new AIMessage("too late");
-    });
+    const sent: BaseMessage[][] = [];
+    const model = fakeModel()
+      .respond(() => {
+        leave.abort(new Error("client disconnected"));
+        return new AIMessage("too late");
+      })
+      .respond((messages) => {
+        sent.push(messages);
+        return new AIMessage("Hello again.");
+      });
     const history = new InMemoryChatMessageHistory();
     const advisor = createAdvisor({
       config: advisorChain(),
@@ -229,6 +252,34 @@ describe("an advisor turn", () => {
     });
     await expect(
       collect(advisor.chat({ message: "Hi", sessionId: "s5" }, { signal: leave.signal })),
+    ).rejects.toThrow();
+    const kept = await history.getMessages();
+    expect(kept.map((m) => m.getType())).toEqual(["human", "ai"]);
+    expect(kept[0].text).toBe("Hi");
+    expect(kept[1].response_metadata).toMatchObject({ stopped: true });
+
+    // The next turn of the session sends the stopped answer as the assistant's, saying it was cut off.
+    await collect(advisor.chat({ message: "Again?", sessionId: "s5" }));
+    expect(sent[0].slice(-3).map((m) => [m.getType(), m.text])).toEqual([
+      ["human", "Hi"],
+      ["ai", expect.stringMatching(/\[The user stopped this answer here\.\]$/)],
+      ["human", "Again?"],
+    ]);
+  });
+
+  it("keeps nothing of a turn stopped before the model was sent the message", async () => {
+    const leave = new AbortController();
+    leave.abort(new Error("client disconnected"));
+    const history = new InMemoryChatMessageHistory();
+    const advisor = createAdvisor({
+      config: advisorChain(),
+      model: fakeModel().respond(new AIMessage("never")),
+      systemPrompt: "You advise.",
+      tools: { search_knowledge_base: createSearchTool({ searcher: await searcher(), k: 1 }) },
+      history: () => history,
+    });
+    await expect(
+      collect(advisor.chat({ message: "Hi", sessionId: "s6" }, { signal: leave.signal })),
     ).rejects.toThrow();
     expect(await history.getMessages()).toEqual([]);
   });

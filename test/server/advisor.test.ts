@@ -205,6 +205,44 @@ describe("a client that leaves mid-stream", () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(emulator.requests.filter((r) => r.operation === "converse-stream")).toHaveLength(1);
   });
+
+  it("keeps the stopped turn in its session: the question and the partial answer, marked stopped", async () => {
+    const leave = new AbortController();
+    const sessionId = "stopped-turn-1";
+    const stream = readSse(
+      await chat(service.url, { message: "Tell me everything.", sessionId }, { signal: leave.signal }),
+    );
+    expect((await stream.next())?.event).toBe("session");
+    const first = (await stream.next()) as SseEvent;
+    expect(first.event).toBe("token");
+    leave.abort();
+
+    const read = async () => {
+      const res = await fetch(`${service.url}/advisor/sessions/${sessionId}`);
+      return res.status === 200 ? ((await res.json()) as Conversation) : undefined;
+    };
+    await expect.poll(read, { timeout: 5000 }).toBeDefined();
+    const conversation = (await read()) as Conversation & {
+      messages: { role: string; content: string; stopped?: boolean }[];
+    };
+    expect(conversation.messages).toEqual([
+      { role: "user", content: "Tell me everything." },
+      { role: "assistant", content: expect.any(String), stopped: true },
+    ]);
+    // What was said before the client left: at least what it read, and less than the whole recorded reply.
+    const partial = conversation.messages[1].content;
+    expect(partial.startsWith((first.data as { text: string }).text)).toBe(true);
+    expect(partial).not.toContain("30°C");
+
+    // The next turn sends the stopped answer as the assistant's: roles still alternate.
+    const before = emulator.requests.length;
+    await chat(service.url, { message: "Go on.", sessionId }, { sse: false });
+    const sent = emulator.requests[before].body as {
+      messages: { role: string; content: { text?: string }[] }[];
+    };
+    expect(sent.messages.map((m) => m.role)).toEqual(["user", "assistant", "user"]);
+    expect(sent.messages[1].content[0].text).toMatch(/\[The user stopped this answer here\.\]$/);
+  });
 });
 
 describe("the advisor without a model that can call tools", () => {

@@ -42,8 +42,9 @@ export const advisorRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ["advisor"],
         summary: "Chat with the advisor: Server-Sent Events with Accept: text/event-stream, else JSON",
         description:
-          "Events: `session` {sessionId}, `token` {text}, `tool_start` {name, input}, `tool_end` {name, summary, " +
-          "url?}, `sources` {sources}, `done` {message, usage, timings}, `error` (a problem object).",
+          "Events: `session` {sessionId}, `token` {text}, `tool_start` {id, name, input}, `tool_end` {id, name, " +
+          "summary, url? (absolute), check? {language, checked, repaired, problems, code, diagnostics}}, " +
+          "`sources` {sources}, `done` {message, usage, timings}, `error` (a problem object). See docs/advisor.md.",
         body: ChatBody,
         response: ProblemReplies,
       },
