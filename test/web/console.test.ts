@@ -63,7 +63,9 @@ describe.skipIf(!CHROMIUM)("the console in a browser", () => {
     await page.goto(`${service.url}/`);
     // No key yet: Ask lists the chains, the service says 401, and the prompt opens.
     const prompt = page.getByRole("alertdialog");
-    await expect.poll(() => text(prompt.getByRole("heading")), { timeout: 10_000 }).toBe("An API key is needed");
+    await expect
+      .poll(() => text(prompt.getByRole("heading")), { timeout: 10_000 })
+      .toBe("An API key is needed");
     await page.getByLabel("API key", { exact: true }).fill("ck_not-a-real-key");
     await page.getByRole("button", { name: "Use this key" }).click();
     await expect
