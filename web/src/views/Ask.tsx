@@ -1,5 +1,6 @@
 // Ask: a question to a qa chain (POST /chain/qa or /chain/:name), optionally pinned to an experiment variant;
-// the answer with each [n] linked to its source, the run's timings, and a thumbs up or down (POST /feedback).
+// the answer with each [n] linked to its source, the run's timings, and a thumbs up or down (POST /feedback),
+// as Yes / No words: an emoji needs a font that servers and kiosks often lack.
 import { type FormEvent, useEffect, useId, useState } from "react";
 import { api, messageOf } from "../api.ts";
 
@@ -68,10 +69,10 @@ function Feedback({ runId }: { runId: string }) {
       <fieldset>
         <legend>Was this answer helpful?</legend>
         <button type="button" className="secondary" aria-pressed={sent === 1} onClick={() => send(1)}>
-          <span aria-hidden="true">👍</span> Yes
+          Yes
         </button>
         <button type="button" className="secondary" aria-pressed={sent === -1} onClick={() => send(-1)}>
-          <span aria-hidden="true">👎</span> No
+          No
         </button>
       </fieldset>
       <p role="status" className="feedback-status">
