@@ -19,8 +19,9 @@ trap cleanup EXIT
 # The runtime stage's instructions, continuation lines joined.
 stage=$(sed -e ':a' -e '/\\$/N; s/\\\n//; ta' Dockerfile | awk '/^FROM .* AS runtime/ {r = 1; next} r')
 
-echo "build stage: npm run build"
+echo "build stage: npm run build, npm run build:web"
 npm run build --silent
+npm run build:web --silent
 
 app=$work/app
 mkdir -p "$app" "$work/data"
@@ -28,6 +29,7 @@ while read -r -a args; do
   from=
   if [[ ${args[1]} == --from=build ]]; then from=build; args=("${args[0]}" "${args[@]:2}"); fi
   dest=$app/${args[-1]#./}
+  mkdir -p "$(dirname "$dest")"
   for src in "${args[@]:1:${#args[@]}-2}"; do
     # The build stage's WORKDIR is /app: its dist/ is the one just built here.
     [[ $from == build ]] && src=${src#/app/}
@@ -73,6 +75,14 @@ node -e 'const r = JSON.parse(process.argv[1]); if (!r.answer || !Array.isArray(
   exit 1
 }
 echo "POST /chain/qa answered"
+
+# The console is in the image: its page, under its content security policy.
+page=$(curl -sfi "http://127.0.0.1:$port/" -H 'accept: text/html') || page=
+grep -qi '^content-security-policy:' <<<"$page" || {
+  echo "check-image: GET / did not serve the console" >&2
+  exit 1
+}
+echo "GET / served the console"
 
 kill -TERM "$pid"
 status=0
