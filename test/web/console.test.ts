@@ -1,8 +1,10 @@
 // The console in a real browser (Debian's Chromium, driven by playwright-core) against the real service with
 // API keys on: a wrong key is refused with the service's own words, the right one is taken, and a question in
-// Ask comes back with citations linked to the uploaded memo. Screenshots of each view go to docs/images/.
+// Ask comes back with citations linked to the uploaded memo. Screenshots of each view go to docs/images/ with
+// UPDATE_SCREENSHOTS=1.
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { type Browser, chromium, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,7 +19,11 @@ if (!CHROMIUM) {
   console.log("test/web/console.test.ts skipped: no Chromium at /usr/bin/chromium (or CHROMIUM_PATH)");
 }
 
-const IMAGES = path.join(ROOT, "docs/images");
+// The README's and docs' screenshots are refreshed on request (UPDATE_SCREENSHOTS=1 npx vitest run test/web), so
+// that a test run leaves the working tree as it found it; otherwise they go to a temporary folder.
+const IMAGES = process.env.UPDATE_SCREENSHOTS
+  ? path.join(ROOT, "docs/images")
+  : path.join(tmpdir(), "counsel-console-screenshots");
 /** A locator's text once it is there (playwright-core has no web-first assertions: expect.poll retries). */
 const text = async (locator: Locator) => ((await locator.textContent({ timeout: 2_000 })) ?? "").trim();
 const shot = (page: Page, name: string) =>

@@ -108,7 +108,6 @@ export const consolePlugin = fp(
         maxAge: "365d",
         immutable: true,
         index: false,
-        suppressWarning: true,
       });
     });
   },
