@@ -7,6 +7,7 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import { CounselError } from "../../errors.ts";
 import { clientAbortSignal } from "../abort.ts";
+import { requestOrigin } from "../origin.ts";
 import { toProblem } from "../plugins/errors.ts";
 import { OpenStreams } from "../plugins/open-streams.ts";
 import { createMcpServer } from "./server.ts";
@@ -66,7 +67,7 @@ export const mcpRoutes: FastifyPluginAsync = async (app) => {
         tenant: request.tenant,
         scopes: principal.scopes,
         signal: AbortSignal.any([clientAbortSignal(reply), call.signal]),
-        baseUrl: `${request.protocol}://${request.host}`,
+        baseUrl: requestOrigin(request),
         log: request.log,
       });
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
