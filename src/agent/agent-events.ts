@@ -1,5 +1,6 @@
-// What happens in one run of the agent, as it happens, read from LangChain callbacks: the reply's tokens, each
-// model call's end, each tool call's start and end, and at last the graph's final state.
+// What happens in one run of the agent, as it happens, read from LangChain callbacks: the reply's tokens, the
+// start of each call of the reply's model, the end of every model call, each tool call's start and end. The
+// stream closes when the run ends.
 //
 // Why not agent.streamEvents: it routes every callback of every run through a log-stream tracer and a queue, and
 // at 50 concurrent streams that was most of the service's CPU per token (bench:sse; 233-chunk reply: 28.7 ms of
@@ -22,9 +23,7 @@ export type AgentEvent =
   /** Any model call ended, the reply's or a tool's own. */
   | { type: "model_end"; output: AIMessage | undefined }
   | { type: "tool_start"; id: string; name: string; input: unknown }
-  | { type: "tool_end"; id: string; name: string; output: unknown }
-  /** The run is over: the messages as the model saw them (redacted where the agent redacts). */
-  | { type: "end"; messages: BaseMessage[] };
+  | { type: "tool_end"; id: string; name: string; output: unknown };
 
 export interface AgentRunOptions {
   signal?: AbortSignal;
@@ -46,10 +45,7 @@ export function agentEvents(
       agent
         .invoke({ messages }, { signal, callbacks: [handler], configurable: options.configurable })
         .then(
-          (state) => {
-            controller.enqueue({ type: "end", messages: state.messages });
-            controller.close();
-          },
+          () => controller.close(),
           (error) => controller.error(error),
         )
         // A reader that cancelled has closed the stream already: what the run did after is nobody's.

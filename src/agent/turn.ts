@@ -41,8 +41,7 @@ export async function* runTurn(options: TurnOptions): AsyncGenerator<TurnEvent> 
   const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
   let text = "";
   let firstTokenMs: number | null = null;
-  let seen: BaseMessage[] | undefined;
-  /** The user's message as the model was sent it: what a stopped turn keeps. */
+  /** The user's message as the model was sent it (redacted where the agent redacts): what the session keeps. */
   let asked: BaseMessage | undefined;
   let kept = false;
 
@@ -71,6 +70,7 @@ export async function* runTurn(options: TurnOptions): AsyncGenerator<TurnEvent> 
         case "tool_end": {
           const output = ev.output as { content?: unknown; artifact?: ToolArtifact } | undefined;
           const artifact = output?.artifact;
+          const diagnostics = artifact ? diagnosticsOf(artifact) : [];
           yield {
             event: "tool_end",
             data: {
@@ -88,9 +88,9 @@ export async function* runTurn(options: TurnOptions): AsyncGenerator<TurnEvent> 
                       language: artifact.language,
                       checked: artifact.checked === true,
                       repaired: artifact.repaired === true,
-                      problems: diagnosticsOf(artifact).length,
+                      problems: diagnostics.length,
                       code: typeof artifact.code === "string" ? artifact.code : "",
-                      diagnostics: diagnosticsOf(artifact),
+                      diagnostics,
                     },
                   }
                 : {}),
@@ -102,16 +102,12 @@ export async function* runTurn(options: TurnOptions): AsyncGenerator<TurnEvent> 
           }
           break;
         }
-        case "end":
-          seen = ev.messages;
-          break;
       }
     }
     signal?.throwIfAborted();
 
     // Remembered as the model saw it: the user's message after redaction, and the whole reply of the turn.
-    const sent = seen?.findLast((m) => HumanMessage.isInstance(m));
-    await history.addMessages([sent ?? new HumanMessage(message), new AIMessage(text)]);
+    await history.addMessages([asked ?? new HumanMessage(message), new AIMessage(text)]);
     kept = true;
     yield {
       event: "done",

@@ -6,7 +6,7 @@ import { Document } from "@langchain/core/documents";
 import { AIMessage, type BaseMessage, HumanMessage } from "@langchain/core/messages";
 import { fakeModel } from "@langchain/core/testing";
 import { describe, expect, it } from "vitest";
-import { alternating, createAdvisor } from "../../src/agent/advisor.ts";
+import { type AdvisorOptions, alternating, createAdvisor } from "../../src/agent/advisor.ts";
 import { stoppedAnswer } from "../../src/agent/stopped.ts";
 import { createSearchTool } from "../../src/agent/tools/search-knowledge-base.ts";
 import { parseChainConfig } from "../../src/chains/config.ts";
@@ -37,6 +37,21 @@ function advisorChain(extra = "") {
   );
 }
 
+/** An advisor over DOCS with the search tool (k results), the test's model and history, and the chain's `extra`. */
+async function searchingAdvisor(
+  model: AdvisorOptions["model"],
+  history: AdvisorOptions["history"],
+  { extra = "", k = 2 }: { extra?: string; k?: number } = {},
+) {
+  return createAdvisor({
+    config: advisorChain(extra),
+    model,
+    systemPrompt: "You advise.",
+    tools: { search_knowledge_base: createSearchTool({ searcher: await searcher(), k }) },
+    history,
+  });
+}
+
 async function collect(events: AsyncGenerator<TurnEvent>) {
   const out: TurnEvent[] = [];
   for await (const e of events) out.push(e);
@@ -58,13 +73,7 @@ describe("an advisor turn", () => {
       sessions.set(id, found);
       return found;
     };
-    const advisor = createAdvisor({
-      config: advisorChain(),
-      model,
-      systemPrompt: "You advise.",
-      tools: { search_knowledge_base: createSearchTool({ searcher: await searcher(), k: 2 }) },
-      history,
-    });
+    const advisor = await searchingAdvisor(model, history);
 
     const events = await collect(advisor.chat({ message: "How many laptops?", sessionId: "s1" }));
     const kinds = events.map((e) => e.event);
@@ -109,13 +118,7 @@ describe("an advisor turn", () => {
       sent = messages;
       return new AIMessage("ok");
     });
-    const advisor = createAdvisor({
-      config: advisorChain(", memoryTokens: 500"),
-      model,
-      systemPrompt: "You advise.",
-      tools: { search_knowledge_base: createSearchTool({ searcher: await searcher(), k: 2 }) },
-      history: () => history,
-    });
+    const advisor = await searchingAdvisor(model, () => history, { extra: ", memoryTokens: 500" });
     await collect(advisor.chat({ message: "And now?", sessionId: "s2" }));
     const text = sent.map((m) => String(m.content)).join("\n");
     expect(text).toContain("old question 29");
@@ -130,13 +133,7 @@ describe("an advisor turn", () => {
       sent = messages;
       return new AIMessage("Still 200.");
     });
-    const advisor = createAdvisor({
-      config: advisorChain(),
-      model,
-      systemPrompt: "You advise.",
-      tools: { search_knowledge_base: createSearchTool({ searcher: await searcher(), k: 2 }) },
-      history: () => stored,
-    });
+    const advisor = await searchingAdvisor(model, () => stored);
     const earlier = [new HumanMessage("How many laptops?"), new AIMessage("200 laptops [1].")];
     const events = await collect(advisor.chat({ message: "Are you sure?", history: earlier }));
     expect(events.at(-1)).toMatchObject({ event: "done", data: { message: "Still 200." } });
@@ -196,12 +193,9 @@ describe("an advisor turn", () => {
       return new AIMessage("Noted.");
     });
     const history = new InMemoryChatMessageHistory();
-    const advisor = createAdvisor({
-      config: advisorChain(", redactPii: [email, credit_card]"),
-      model,
-      systemPrompt: "You advise.",
-      tools: { search_knowledge_base: createSearchTool({ searcher: await searcher(), k: 1 }) },
-      history: () => history,
+    const advisor = await searchingAdvisor(model, () => history, {
+      extra: ", redactPii: [email, credit_card]",
+      k: 1,
     });
     await collect(
       advisor.chat({ message: "I am jane@example.com, card 4111 1111 1111 1111.", sessionId: "s4" }),
@@ -243,13 +237,7 @@ describe("an advisor turn", () => {
         return new AIMessage("Hello again.");
       });
     const history = new InMemoryChatMessageHistory();
-    const advisor = createAdvisor({
-      config: advisorChain(),
-      model,
-      systemPrompt: "You advise.",
-      tools: { search_knowledge_base: createSearchTool({ searcher: await searcher(), k: 1 }) },
-      history: () => history,
-    });
+    const advisor = await searchingAdvisor(model, () => history, { k: 1 });
     await expect(
       collect(advisor.chat({ message: "Hi", sessionId: "s5" }, { signal: leave.signal })),
     ).rejects.toThrow();
@@ -271,12 +259,8 @@ describe("an advisor turn", () => {
     const leave = new AbortController();
     leave.abort(new Error("client disconnected"));
     const history = new InMemoryChatMessageHistory();
-    const advisor = createAdvisor({
-      config: advisorChain(),
-      model: fakeModel().respond(new AIMessage("never")),
-      systemPrompt: "You advise.",
-      tools: { search_knowledge_base: createSearchTool({ searcher: await searcher(), k: 1 }) },
-      history: () => history,
+    const advisor = await searchingAdvisor(fakeModel().respond(new AIMessage("never")), () => history, {
+      k: 1,
     });
     await expect(
       collect(advisor.chat({ message: "Hi", sessionId: "s6" }, { signal: leave.signal })),

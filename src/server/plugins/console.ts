@@ -69,20 +69,12 @@ export const consolePlugin = fp(
         if (!acceptsHtml(request)) {
           return sendProblem(reply, { status: 503, code: "console_not_built", detail: NOT_BUILT });
         }
-        return reply
-          .code(503)
-          .header("cache-control", "no-cache")
-          .header("content-security-policy", CONSOLE_CSP)
-          .type("text/html; charset=utf-8")
-          .send(notBuiltPage());
+        return sendPage(reply.code(503), notBuiltPage());
       }
-      return reply
-        .header("cache-control", "no-cache")
-        .header("content-security-policy", CONSOLE_CSP)
-        .header("x-content-type-options", "nosniff")
-        .header("referrer-policy", "no-referrer")
-        .type("text/html; charset=utf-8")
-        .send(html);
+      return sendPage(
+        reply.header("x-content-type-options", "nosniff").header("referrer-policy", "no-referrer"),
+        html,
+      );
     };
 
     // Before the auth plugin's hook (app.ts registers this plugin first): a browser opening a deep link gets the
@@ -113,6 +105,15 @@ export const consolePlugin = fp(
   },
   { name: "console", dependencies: ["errors"] },
 );
+
+/** An HTML page of the console's: never cached, under its CSP. */
+function sendPage(reply: FastifyReply, html: string): FastifyReply {
+  return reply
+    .header("cache-control", "no-cache")
+    .header("content-security-policy", CONSOLE_CSP)
+    .type("text/html; charset=utf-8")
+    .send(html);
+}
 
 /** A page (no script, no style: the CSP allows neither inline) saying how to build the console. */
 function notBuiltPage(): string {

@@ -105,19 +105,15 @@ export function createWriteReportTool(options: WriteReportToolOptions) {
       const summary = summarize(draft.markdown);
       const sources = turnSources(config).add(draft.cited.map((n) => found[n - 1]));
       const cites = `it cites ${sources.length} source${sources.length === 1 ? "" : "s"}`;
-      const result = [
+      const saved = `The report "${report.title}" is saved at ${url} (${cites}).`;
+      const details = [
         ...(summary ? [`Summary: ${summary}`] : []),
         ...(draft.problems.length ? [`Note: the report ${draft.problems.join("; ")}.`] : []),
       ];
       // The instruction is for the model alone: the events carry results to people, never prompts.
-      const forModel = [
-        `The report "${report.title}" is saved at ${url} (${cites}). Give the user this link.`,
-        ...result,
-      ];
-      const forPeople = [`The report "${report.title}" is saved at ${url} (${cites}).`, ...result];
       return [
-        forModel.join("\n"),
-        { reportId: report.id, url, title: report.title, sources, summary: forPeople.join("\n") },
+        [`${saved} Give the user this link.`, ...details].join("\n"),
+        { reportId: report.id, url, title: report.title, sources, summary: [saved, ...details].join("\n") },
       ];
     },
     {
