@@ -1,10 +1,11 @@
-// Starts one real Redis 8 server (scripts/redis-server.sh) on a free loopback port for the whole test run,
+// Builds the console when stale, and starts one real Redis 8 server (scripts/redis-server.sh) on a free loopback port for the whole test run,
 // hands its URL to the tests (inject("redisUrl")), and stops it at the end.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
+import { buildWeb } from "../scripts/build-web.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 
@@ -51,6 +52,9 @@ export async function stopRedis(child: ChildProcess): Promise<void> {
 }
 
 export default async function setup(project: TestProject) {
+  // The console's browser tests (test/web/) serve web/dist: built here once, when web/ changed since the last
+  // build, rather than by each test file at the same time.
+  await buildWeb({ log: () => undefined });
   const port = await freePort();
   const redis = await startRedis(port);
   project.provide("redisUrl", `redis://127.0.0.1:${port}`);

@@ -4,33 +4,20 @@ import { type ApiError, apiKey, onAuthProblem } from "./api.ts";
 import { KeyPrompt } from "./KeyPrompt.tsx";
 import { useView, VIEWS, type ViewId } from "./route.ts";
 import { Ask } from "./views/Ask.tsx";
-import { Placeholder } from "./views/Placeholder.tsx";
+import { Chat } from "./views/Chat.tsx";
+import { Documents } from "./views/Documents.tsx";
+import { Experiments } from "./views/Experiments.tsx";
 
 function View({ id }: { id: ViewId }) {
   switch (id) {
+    case "chat":
+      return <Chat />;
     case "ask":
       return <Ask />;
-    case "chat":
-      return (
-        <Placeholder
-          title="Chat"
-          plan="A conversation with the advisor (POST /advisor/chat), streamed, with its tool calls and sources."
-        />
-      );
     case "documents":
-      return (
-        <Placeholder
-          title="Documents"
-          plan="The knowledge base's documents (GET /documents), and uploads to it."
-        />
-      );
+      return <Documents />;
     case "experiments":
-      return (
-        <Placeholder
-          title="Experiments"
-          plan="Each chain's variants compared on feedback, latency and cost (GET /chains/:name/stats)."
-        />
-      );
+      return <Experiments />;
   }
 }
 
