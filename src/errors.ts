@@ -40,3 +40,39 @@ export class UnavailableError extends CounselError {
     super("unavailable", 503, message);
   }
 }
+
+// Which failures mean the store is away rather than the request being wrong: every layer that reports errors
+// (the HTTP errors plugin, the ingestion report) answers them alike. Matched by name and message, so that this
+// file imports no client library.
+
+/** True for the errors node-redis raises while the server is unreachable: the caller should answer 503. */
+export function isRedisUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return (
+    [
+      "ClientClosedError",
+      "ClientOfflineError",
+      "ConnectionTimeoutError",
+      "SocketClosedUnexpectedlyError",
+      "ReconnectStrategyError",
+      // The watchdog closed the client on a Redis that stopped answering (redis-watchdog.ts).
+      "DisconnectsClientError",
+    ].includes(error.constructor.name) ||
+    // A command written just as the server went away can also fail on the socket itself (EPIPE, destroyed).
+    /ECONNREFUSED|ECONNRESET|EPIPE|ERR_STREAM_DESTROYED|write after end|client is offline|client is closed|Connection timeout|Socket closed unexpectedly/i.test(
+      error.message,
+    ) ||
+    ["EPIPE", "ECONNRESET", "ECONNREFUSED", "ERR_STREAM_DESTROYED"].includes(
+      String((error as { code?: unknown }).code),
+    )
+  );
+}
+
+/**
+ * The 503 to answer for an error that means Redis is unreachable or not answering, else undefined: one wording
+ * for the errors plugin and for the ingestion report, whose documents all fail alike while Redis is away.
+ */
+export function storeUnavailable(error: unknown): CounselError | undefined {
+  if (!isRedisUnavailable(error)) return undefined;
+  return new CounselError("store_unavailable", 503, "The store (Redis) is unreachable; retry shortly.");
+}

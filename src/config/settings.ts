@@ -141,6 +141,17 @@ export const settingsSchema = z.object({
     .regex(/^[A-Za-z0-9_-]{1,32}$/)
     .default("counsel")
     .describe("Prefix of every Redis key Counsel writes."),
+  REDIS_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(60_000)
+    .default(750)
+    .describe(
+      "A Redis that has not answered a PING for this long is down: requests answer 503 at once until it answers " +
+        "again (a frozen or partitioned server costs a caller about this plus a third of it, never a hang). " +
+        "Keep it above your slowest Redis command.",
+    ),
   VECTOR_SET_QUANTIZATION: z
     .enum(["q8", "bin", "noquant"])
     .default("q8")
@@ -274,6 +285,7 @@ function toSettings(env: Env) {
           url: env.REDIS_URL,
           prefix: env.REDIS_PREFIX,
           quantization: env.VECTOR_SET_QUANTIZATION,
+          timeoutMs: env.REDIS_TIMEOUT_MS,
         }
       : undefined,
     chatHistoryTtlSeconds: env.CHAT_HISTORY_TTL_SECONDS,

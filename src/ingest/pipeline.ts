@@ -6,7 +6,7 @@ import { index, type RecordManagerInterface } from "@langchain/core/indexing";
 import pMap from "p-map";
 import { type DocumentInfo, describeChunks } from "../contracts/documents.ts";
 import type { PipelineRecordManager, PipelineVectorStore } from "../contracts/stores.ts";
-import { CounselError } from "../errors.ts";
+import { CounselError, storeUnavailable } from "../errors.ts";
 import { prepareBlob } from "./prepare.ts";
 import type { Recipe } from "./recipe.ts";
 import type { SourceBlob } from "./sources/blob.ts";
@@ -124,8 +124,9 @@ export class IngestPipeline {
         let status: IngestProgress["status"];
         try {
           status = await this.withDocLock(docId, () => this.ingestOne(blob, report));
-        } catch (error) {
+        } catch (caught) {
           status = "failed";
+          const error = storeUnavailable(caught) ?? caught;
           report.failed.push({
             name: blob.name,
             error: errorMessage(error),

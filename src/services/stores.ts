@@ -29,6 +29,7 @@ import {
 import { RedisLexicalIndex } from "../store/redis-lexical-index.ts";
 import { RedisRecordManager } from "../store/redis-record-manager.ts";
 import { RedisVectorSetStore } from "../store/redis-vector-sets.ts";
+import { watchRedis } from "../store/redis-watchdog.ts";
 import { createReportStore, type ReportStore } from "../store/report-store.ts";
 import { createRunStore, type RunStore } from "../store/run-store.ts";
 
@@ -163,6 +164,14 @@ async function openRedis(
     },
   });
   await connectRedis(client, redis.url);
+  // PINGs a third as often as the deadline, so that a command sent just after a good PING waits at most about
+  // the deadline plus a third of it before the watchdog fails it.
+  const watchdog = watchRedis(client, redis.url, {
+    intervalMs: Math.max(50, Math.round(redis.timeoutMs / 3)),
+    timeoutMs: redis.timeoutMs,
+    onDown: (reason) => log.warn(`${reason}; requests answer 503 until it does`),
+    onUp: () => log.info("Redis answers again"),
+  });
 
   const capabilities = await detectCapabilities(client);
   const backend = chooseBackend(settings.vectorStore, capabilities, redis.url);
@@ -208,6 +217,14 @@ async function openRedis(
     openTenant,
     async checks(count) {
       const checks: Record<string, StoreCheck> = {};
+      const health = watchdog.health();
+      if (!health.up) {
+        // The watchdog already knows: say why without sending a command that would wait for the deadline.
+        const detail = `${health.reason} (since ${health.since.toISOString()})`;
+        checks.redis = { ok: false, detail };
+        checks.store = { ok: false, backend, detail: "Redis is not answering" };
+        return checks;
+      }
       try {
         const started = performance.now();
         await client.ping();
@@ -221,6 +238,7 @@ async function openRedis(
       return checks;
     },
     async close() {
+      watchdog.stop();
       if (client.isOpen) await client.quit().catch(() => client.disconnect());
     },
   };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isRedisUnavailable, redactUrl } from "./redis-client.ts";
+import { isRedisUnavailable } from "../errors.ts";
+import { redactUrl } from "./redis-client.ts";
 
 describe("isRedisUnavailable", () => {
   it("recognises the ways a command fails while the server is unreachable", () => {

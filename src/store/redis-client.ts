@@ -29,38 +29,21 @@ export function createRedisClient(options: RedisClientOptions): RedisClient {
 
 /** Connects, failing with a clear message (instead of retrying forever) when the first connection fails. */
 export async function connectRedis(client: RedisClient, url: string): Promise<void> {
+  let onError: ((error: Error) => void) | undefined;
   const firstError = new Promise<never>((_, reject) => {
-    client.once("error", (error: Error) =>
-      reject(new Error(`Cannot connect to Redis at ${redactUrl(url)}: ${error.message}`)),
-    );
+    onError = (error: Error) =>
+      reject(new Error(`Cannot connect to Redis at ${redactUrl(url)}: ${error.message}`));
+    client.once("error", onError);
   });
   try {
     await Promise.race([client.connect(), firstError]);
   } catch (error) {
     await client.disconnect().catch(() => undefined);
     throw error;
+  } finally {
+    // The watchdog reconnects with this too: a listener left per attempt would pile up.
+    if (onError) client.off("error", onError);
   }
-}
-
-/** True for the errors node-redis raises while the server is unreachable: the caller should answer 503. */
-export function isRedisUnavailable(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  return (
-    [
-      "ClientClosedError",
-      "ClientOfflineError",
-      "ConnectionTimeoutError",
-      "SocketClosedUnexpectedlyError",
-      "ReconnectStrategyError",
-    ].includes(error.constructor.name) ||
-    // A command written just as the server went away can also fail on the socket itself (EPIPE, destroyed).
-    /ECONNREFUSED|ECONNRESET|EPIPE|ERR_STREAM_DESTROYED|write after end|client is offline|client is closed|Connection timeout|Socket closed unexpectedly/i.test(
-      error.message,
-    ) ||
-    ["EPIPE", "ECONNRESET", "ECONNREFUSED", "ERR_STREAM_DESTROYED"].includes(
-      String((error as { code?: unknown }).code),
-    )
-  );
 }
 
 export interface RedisCapabilities {

@@ -1,5 +1,5 @@
 // Counsel on Redis as it runs in production: two real service processes share one real Redis 8; Redis is
-// killed and restarted under them; a service restarts and finds its data.
+// killed and restarted under them, and frozen and thawed; a service restarts and finds its data.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFile } from "node:fs/promises";
@@ -140,6 +140,52 @@ describe("two Counsel processes on one Redis", () => {
     expect(await answerOf(service, "How many laptops were shipped?")).toContain("200");
     expect(await answerOf(b as Service, "How many laptops were shipped?")).toContain("200");
     expect(service.child.exitCode).toBeNull();
+  });
+
+  it("answers 503 within about a second while Redis is frozen, and recovers when it thaws", async () => {
+    const service = a as Service;
+    // A stopped process keeps its connections open and reads nothing: a partition or a stalled server, where a
+    // killed one would refuse at once.
+    redis.kill("SIGSTOP");
+    try {
+      const started = performance.now();
+      const res = await ask(service, "How many laptops were shipped?");
+      expect(res.status).toBe(503);
+      expect(res.headers.get("content-type")).toMatch(/application\/problem\+json/);
+      // REDIS_TIMEOUT_MS is 750 by default: a PING every 250 ms, failed after 750 ms.
+      expect(performance.now() - started).toBeLessThan(2_000);
+
+      // Known to be down now: the next request, a write, and readiness fail at once rather than after a deadline.
+      const then = performance.now();
+      const write = await fetch(`${service.url}/ingest`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          documents: [{ text: "Written while Redis was frozen.", metadata: { doc_id: "frozen" } }],
+        }),
+      });
+      expect(write.status).toBe(503);
+      const ready = await fetch(`${service.url}/readyz`);
+      expect(performance.now() - then).toBeLessThan(1_000);
+      expect(ready.status).toBe(503);
+      const checks = ((await ready.json()) as { checks: Record<string, { ok: boolean; detail?: string }> })
+        .checks;
+      expect(checks.redis).toMatchObject({
+        ok: false,
+        detail: expect.stringMatching(/did not answer a PING within 750 ms/),
+      });
+      expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+    } finally {
+      redis.kill("SIGCONT");
+    }
+
+    for (const each of [service, b as Service]) {
+      await waitFor(async () => (await fetch(`${each.url}/readyz`)).status === 200, 20_000);
+    }
+    // What was acknowledged before the freeze is all there.
+    expect(await answerOf(service, "How many laptops were shipped?")).toContain("200");
+    expect(await answerOf(b as Service, "How many laptops were shipped?")).toContain("200");
+    expect(service.output()).toMatch(/did not answer a PING/);
   });
 
   it("finds its data after the service restarts", async () => {

@@ -3,8 +3,9 @@
 import { randomUUID } from "node:crypto";
 import { AIMessage, HumanMessage } from "@langchain/core/messages";
 import { beforeAll, describe, expect, it } from "vitest";
+import { isRedisUnavailable } from "../../src/errors.ts";
 import { chatHistoryFactory } from "../../src/store/chat-history.ts";
-import { createRedisClient, isRedisUnavailable, type RedisClient } from "../../src/store/redis-client.ts";
+import { createRedisClient, type RedisClient } from "../../src/store/redis-client.ts";
 import { freePort, startRedis, stopRedis } from "../global-setup.ts";
 import { useRedisClients } from "../helpers/redis.ts";
 

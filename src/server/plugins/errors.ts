@@ -4,9 +4,8 @@
 // not leaked.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
-import { CounselError } from "../../errors.ts";
+import { CounselError, storeUnavailable } from "../../errors.ts";
 import { modelFailure } from "../../models/errors.ts";
-import { isRedisUnavailable } from "../../store/redis-client.ts";
 import { ProblemDetails } from "../schemas/problem.ts";
 
 const TITLES: Record<number, string> = {
@@ -57,14 +56,10 @@ export function toProblem(error: FastifyError | CounselError | Error, request?: 
   }
   const upstream = modelFailure(error);
   if (upstream) return { status: upstream.status, code: upstream.code, detail: upstream.message };
-  if (isRedisUnavailable(error)) {
-    // Redis is down or reconnecting: commands fail at once (no offline queue), so say so instead of hanging.
-    return {
-      status: 503,
-      code: "store_unavailable",
-      detail: "The store (Redis) is unreachable; retry shortly.",
-    };
-  }
+  // Redis is down, reconnecting or not answering: commands fail at once (no offline queue, the watchdog's
+  // deadline), so say so instead of hanging.
+  const store = storeUnavailable(error);
+  if (store) return { status: store.status, code: store.code, detail: store.message };
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
     return {

@@ -1,0 +1,120 @@
+// A Redis that stops answering without closing its connection (a frozen process, a network partition, a stalled
+// failover) would leave every command waiting forever: node-redis 4 has no command timeout, and the TCP
+// connection stays up. The watchdog PINGs on the same connection every `intervalMs`; a PING unanswered after
+// `timeoutMs` marks Redis down and disconnects the client, which rejects the commands in flight (the requests
+// behind them answer 503), and while the client is closed new commands fail at once (no offline queue). It then
+// reconnects every `intervalMs` and marks Redis up once a PING is answered again.
+// A dropped connection (Redis killed or restarted) is not the watchdog's: node-redis reconnects by itself.
+import type { RedisClient } from "./redis-client.ts";
+import { connectRedis } from "./redis-client.ts";
+
+export interface RedisWatchdogOptions {
+  /** How often to PING (and, while down, to try again). */
+  intervalMs: number;
+  /** A PING slower than this means Redis is not answering. */
+  timeoutMs: number;
+  onDown?: (reason: string) => void;
+  onUp?: () => void;
+}
+
+export interface RedisHealth {
+  up: boolean;
+  /** Why Redis is down, for /readyz. */
+  reason?: string;
+  /** When the state last changed. */
+  since: Date;
+}
+
+export interface RedisWatchdog {
+  health(): RedisHealth;
+  stop(): void;
+}
+
+const TIMED_OUT = Symbol("timed out");
+
+/** Resolves with `work`'s value, or TIMED_OUT after `ms` (checked once more after a loop turn, see below). */
+async function within<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let settled: { value: T } | undefined;
+  const tracked = work.then((value) => {
+    settled = { value };
+    return value;
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(resolve, ms, TIMED_OUT);
+  });
+  try {
+    const first = await Promise.race([tracked, late]);
+    if (first !== TIMED_OUT) return first;
+    // Timers run before the loop reads sockets: after a long synchronous stretch of our own, the reply may be
+    // waiting unread. One setImmediate lets the poll phase read it, so a busy process does not call Redis frozen.
+    await new Promise((resolve) => setImmediate(resolve));
+    return settled ? settled.value : TIMED_OUT;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function watchRedis(client: RedisClient, url: string, options: RedisWatchdogOptions): RedisWatchdog {
+  let health: RedisHealth = { up: true, since: new Date() };
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const setDown = (reason: string) => {
+    if (health.up) options.onDown?.(reason);
+    health = { up: false, reason, since: health.up ? new Date() : health.since };
+  };
+  const setUp = () => {
+    if (!health.up) options.onUp?.();
+    if (!health.up) health = { up: true, since: new Date() };
+  };
+
+  const ping = async (): Promise<boolean> => {
+    const answer = await within(
+      client.ping().catch(() => "failed"),
+      options.timeoutMs,
+    );
+    return answer === "PONG";
+  };
+
+  const check = async () => {
+    if (client.isOpen) {
+      // Open but not ready: node-redis is reconnecting after a dropped connection, and failing commands at once.
+      if (!client.isReady) return;
+      if (await ping()) return setUp();
+      if (stopped) return;
+      setDown(`Redis did not answer a PING within ${options.timeoutMs} ms`);
+      await client.disconnect().catch(() => undefined);
+      return;
+    }
+    // Closed by us: connect again (within the deadline, since a frozen server still accepts TCP connections).
+    try {
+      await within(connectRedis(client, url), options.timeoutMs).then((result) => {
+        if (result === TIMED_OUT) throw new Error(`no connection within ${options.timeoutMs} ms`);
+      });
+      if (await ping()) return setUp();
+      setDown(`Redis did not answer a PING within ${options.timeoutMs} ms`);
+    } catch (error) {
+      setDown(`Redis is not answering: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (client.isOpen) await client.disconnect().catch(() => undefined);
+  };
+
+  const loop = () => {
+    timer = setTimeout(async () => {
+      await check();
+      if (!stopped) loop();
+    }, options.intervalMs);
+    // The watchdog alone never keeps the process alive.
+    timer.unref();
+  };
+  loop();
+
+  return {
+    health: () => health,
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
