@@ -1,10 +1,11 @@
 // The advisor agent: LangChain's createAgent over the chain's chat model and tools, with langchain's middleware
-// for what every production agent needs: model retries, a cap on tool calls per turn, and redaction of personal
-// data in the user's messages where the chain config asks for it.
+// for what every production agent needs: model retries, a cap on tool calls per turn (ours: see
+// tool-call-limit.ts), and redaction of personal data in the user's messages where the chain config asks for it.
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { StructuredToolInterface } from "@langchain/core/tools";
-import { createAgent, modelRetryMiddleware, piiMiddleware, toolCallLimitMiddleware } from "langchain";
+import { createAgent, modelRetryMiddleware, piiMiddleware } from "langchain";
 import type { AdvisorSettings } from "../chains/config.ts";
+import { toolCallLimit } from "./tool-call-limit.ts";
 
 export interface AdvisorAgentOptions {
   model: BaseChatModel;
@@ -25,8 +26,8 @@ export function buildAdvisorAgent({ model, tools, systemPrompt, settings }: Advi
         // Past the retries the turn fails (an `error` event), rather than answering with the error's text.
         onFailure: "error",
       }),
-      // Past the limit a tool call is refused with an error message and the run ends (LangChain's "continue").
-      toolCallLimitMiddleware({ runLimit: settings.maxToolCalls, exitBehavior: "continue" }),
+      // Past the limit a tool call is not run: the model is told so, and answers with what it has.
+      toolCallLimit(settings.maxToolCalls),
       ...settings.redactPii.map((type) => piiMiddleware(type, { strategy: "redact", applyToInput: true })),
     ],
   });

@@ -3,11 +3,12 @@
 // the tool-call cap, and an aborted turn kept as far as it went, marked stopped.
 import { InMemoryChatMessageHistory } from "@langchain/core/chat_history";
 import { Document } from "@langchain/core/documents";
-import { AIMessage, type BaseMessage, HumanMessage } from "@langchain/core/messages";
+import { AIMessage, type BaseMessage, HumanMessage, ToolMessage } from "@langchain/core/messages";
 import { fakeModel } from "@langchain/core/testing";
 import { describe, expect, it } from "vitest";
 import { type AdvisorOptions, alternating, createAdvisor } from "../../src/agent/advisor.ts";
 import { stoppedAnswer } from "../../src/agent/stopped.ts";
+import { LIMIT_REACHED } from "../../src/agent/tool-call-limit.ts";
 import { createSearchTool } from "../../src/agent/tools/search-knowledge-base.ts";
 import { parseChainConfig } from "../../src/chains/config.ts";
 import type { TurnEvent } from "../../src/contracts/turn-events.ts";
@@ -158,20 +159,28 @@ describe("an advisor turn", () => {
     expect(history[1].text).toBe("One.\n\nAnd more.");
   });
 
-  it("caps tool calls per turn: past maxToolCalls the tools are not run and the turn ends", async () => {
+  it("caps tool calls per turn: past maxToolCalls a call is not run, the model is told, and it answers", async () => {
     const inner = await searcher();
-    let searches = 0;
+    const searched: string[] = [];
     const counting = {
       search: (q: string, o: Parameters<typeof inner.search>[1]) => {
-        searches += 1;
+        searched.push(q);
         return inner.search(q, o);
       },
     };
+    let toldAtTheEnd: BaseMessage[] = [];
     const model = fakeModel()
       .respondWithTools([{ name: "search_knowledge_base", args: { query: "laptops" } }])
-      .respondWithTools([{ name: "search_knowledge_base", args: { query: "blankets" } }])
-      .respondWithTools([{ name: "search_knowledge_base", args: { query: "water" } }])
-      .respond(new AIMessage("Done searching."));
+      // Two calls in one reply: the first is the turn's second and runs, the second is refused.
+      .respondWithTools([
+        { name: "search_knowledge_base", args: { query: "blankets" } },
+        { name: "search_knowledge_base", args: { query: "water" } },
+      ])
+      .respondWithTools([{ name: "search_knowledge_base", args: { query: "tents" } }])
+      .respond((messages) => {
+        toldAtTheEnd = messages;
+        return new AIMessage("Done searching.");
+      });
     const advisor = createAdvisor({
       config: advisorChain(", maxToolCalls: 2"),
       model,
@@ -180,10 +189,14 @@ describe("an advisor turn", () => {
       history: () => new InMemoryChatMessageHistory(),
     });
     const events = await collect(advisor.chat({ message: "Search a lot.", sessionId: "s3" }));
-    expect(searches).toBe(2);
+    expect(searched).toEqual(["laptops", "blankets"]);
     expect(events.filter((e) => e.event === "tool_start")).toHaveLength(2);
-    // LangChain's "continue" answers the refused call with an error and ends the run (langchain 1.5).
-    expect(events.at(-1)?.event).toBe("done");
+    const refused = toldAtTheEnd.filter((m) => ToolMessage.isInstance(m) && m.status === "error");
+    expect(refused.map((m) => m.content)).toEqual([LIMIT_REACHED, LIMIT_REACHED]);
+    expect(events.at(-1)).toMatchObject({ event: "done" });
+    // The model's last reply, after being told, is the answer (the fake model also streams its tool-call turns).
+    const tokens = events.filter((e) => e.event === "token").map((e) => (e.data as { text: string }).text);
+    expect(tokens.join("")).toMatch(/Done searching\.$/);
   });
 
   it("redacts personal data from the user's message before the model and the stored history see it", async () => {
