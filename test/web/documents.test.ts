@@ -117,6 +117,26 @@ describe.skipIf(!CHROMIUM)("the Documents view in a browser", () => {
     expect((await listed()).map((d) => d.name)).not.toContain("empty.txt");
   });
 
+  it("takes files dropped on the drop zone", async () => {
+    // A drop as the browser delivers it: a DataTransfer holding a file, built in the page (a string: the
+    // test's own types, Node's, have no DOM).
+    const dropped = await page.evaluateHandle(
+      `(() => { const transfer = new DataTransfer(); transfer.items.add(new File([${JSON.stringify(
+        "The cafeteria opens at 9am and closes at 3pm on Fridays.",
+      )}], "hours.txt", { type: "text/plain" })); return transfer; })()`,
+    );
+    const zone = page.locator(".drop-zone");
+    await zone.dispatchEvent("dragover", { dataTransfer: dropped });
+    expect(await zone.getAttribute("class")).toContain("dragging");
+    await zone.dispatchEvent("drop", { dataTransfer: dropped });
+    await expect.poll(() => uploadStatus("hours.txt"), { timeout: 20_000 }).toBe("1 added; 1 chunk indexed.");
+    expect(await zone.getAttribute("class")).not.toContain("dragging");
+    await expect.poll(listedNames).toContain("hours.txt");
+    await documentRow("hours.txt").getByRole("button", { name: "Delete hours.txt" }).click();
+    await documentRow("hours.txt").getByRole("button", { name: "Yes, delete" }).click();
+    await expect.poll(listedNames).not.toContain("hours.txt");
+  });
+
   it("narrows the list to the sources that start with a prefix", async () => {
     await page.getByLabel("Source starts with").fill("upload:b");
     await page.getByRole("button", { name: "Filter", exact: true }).click();
