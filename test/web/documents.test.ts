@@ -87,13 +87,13 @@ describe.skipIf(!CHROMIUM)("the Documents view in a browser", () => {
 
   it("opens a document's chunks in order, with their pages and text", async () => {
     const row = documentRow("bitcoin.pdf");
-    await row.getByRole("button", { name: "Show the chunks of bitcoin.pdf" }).click();
+    await row.getByRole("button", { name: "Show chunks of bitcoin.pdf" }).click();
     const chunks = row.getByRole("list", { name: "Chunks of bitcoin.pdf" });
     await expect.poll(() => text(chunks.locator(".chunk-head").first())).toBe("Chunk 1, page 1");
     expect(await text(chunks.locator(".chunk-text").first())).toContain("Bitcoin");
     const { chunks: count } = (await listed()).find((d) => d.name === "bitcoin.pdf") as { chunks: number };
     expect(await chunks.getByRole("listitem").count()).toBe(count);
-    await row.getByRole("button", { name: "Hide the chunks of bitcoin.pdf" }).click();
+    await row.getByRole("button", { name: "Hide chunks of bitcoin.pdf" }).click();
     expect(await row.getByRole("list", { name: "Chunks of bitcoin.pdf" }).count()).toBe(0);
   });
 

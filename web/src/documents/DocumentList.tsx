@@ -78,10 +78,10 @@ function DocumentRow({
             className="secondary"
             aria-expanded={open}
             aria-controls={open ? chunksId : undefined}
-            aria-label={`${open ? "Hide" : "Show"} the chunks of ${name}`}
+            aria-label={`${open ? "Hide" : "Show"} chunks of ${name}`}
             onClick={() => setOpen((o) => !o)}
           >
-            {open ? "Hide chunks" : "Chunks"}
+            {open ? "Hide chunks" : "Show chunks"}
           </button>
           <button
             type="button"
