@@ -145,7 +145,7 @@ export class IngestPipeline {
         (id) => !seen.has(id) && options.cleanup?.scope(id),
       );
       for (const docId of gone) {
-        report.chunks.deleted += await this.deleteDocument(docId);
+        report.chunks.deleted += await this.withDocLock(docId, () => this.removeDocument(docId));
         report.deleted += 1;
       }
     }
@@ -175,12 +175,33 @@ export class IngestPipeline {
     return (await this.recordManager.listKeys({ groupIds: [docId], limit: 1 })).length > 0;
   }
 
-  /** Deletes every chunk of one document; returns how many. */
+  /**
+   * Deletes one document (DELETE /documents/:source): its chunks from the vector store and the lexical index,
+   * its keys and its record from the record manager, and saves both. Returns how many chunks it had; 0 when
+   * there is no such document, and then nothing is touched. Waits for an ingestion of the same document.
+   */
   async deleteDocument(docId: string): Promise<number> {
+    const removed = await this.withDocLock(docId, () => this.removeDocument(docId));
+    if (removed > 0) {
+      // Saved in the order of the deletion below (records, then chunks), for the same reason.
+      await this.recordManager.flush();
+      await this.vectorStore.flush?.();
+    }
+    return removed;
+  }
+
+  /**
+   * The one deletion path (DELETE and cleanup). Records first, then chunks: a failure between the two (Redis
+   * gone mid-way, a write refused) leaves chunks that no record claims, never a catalog that lists a document
+   * whose chunks are gone; such a document would also be skipped as unchanged on re-ingestion, so could not be
+   * mended. Stray chunks can: ingesting the document again files them under it (same ids), and deleting it
+   * again removes them. Call under the document's lock.
+   */
+  private async removeDocument(docId: string): Promise<number> {
     const keys = await this.recordManager.listKeys({ groupIds: [docId] });
     if (keys.length > 0) {
-      await this.vectorStore.delete({ ids: keys });
       await this.recordManager.deleteKeys(keys);
+      await this.vectorStore.delete({ ids: keys });
     }
     return keys.length;
   }

@@ -1,5 +1,6 @@
-// The console's one door to the service: fetch with the API key from this tab's session, and the service's
-// application/problem+json errors turned into an ApiError whose message a person can read.
+// The console's one door to the service: fetch (XMLHttpRequest for uploads with progress) with the API key from
+// this tab's session, and the service's application/problem+json errors turned into an ApiError whose message a
+// person can read.
 
 const KEY = "counsel.apiKey";
 
@@ -10,12 +11,23 @@ export const apiKey = {
   clear: () => sessionStorage.removeItem(KEY),
 };
 
+/** The service's application/problem+json body, with any extra members a route adds (`failed`, `supported`). */
+export interface Problem {
+  title?: string;
+  detail?: string;
+  code?: string;
+  errors?: { path?: string; message?: string }[];
+  [extra: string]: unknown;
+}
+
 /** A failed call: the HTTP status, the problem's code, and a readable message (its detail). */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The problem as the service sent it, when it sent one. */
+    readonly problem?: Problem,
   ) {
     super(message);
     this.name = "ApiError";
@@ -36,13 +48,6 @@ export function onAuthProblem(listener: AuthListener): () => void {
   return () => authListeners.delete(listener);
 }
 
-interface Problem {
-  title?: string;
-  detail?: string;
-  code?: string;
-  errors?: { path?: string; message?: string }[];
-}
-
 /** "detail" when the service gave one, with each invalid field named; else the status line. */
 function readable(status: number, statusText: string, problem: Problem | undefined): string {
   if (!problem?.detail) return `${status} ${problem?.title ?? statusText}`.trim();
@@ -52,14 +57,35 @@ function readable(status: number, statusText: string, problem: Problem | undefin
   return fields.length > 0 ? `${problem.detail} (${fields.join("; ")})` : problem.detail;
 }
 
-/** GET or POST a JSON resource of the service; throws ApiError on any non-2xx or a network failure. */
+function authorization(): Record<string, string> {
+  const key = apiKey.get();
+  return key ? { authorization: `Bearer ${key}` } : {};
+}
+
+const unreachable = () =>
+  new ApiError(0, "network", "The service could not be reached: is it running, and is the network up?");
+
+/** The error for a refused reply (its problem body already parsed, if JSON); a 401/403 opens the key prompt. */
+function refusal(status: number, statusText: string, problem: Problem | undefined): ApiError {
+  const error = new ApiError(
+    status,
+    problem?.code ?? "http_error",
+    readable(status, statusText, problem),
+    problem,
+  );
+  if (error.isAuth) for (const listener of authListeners) listener(error);
+  return error;
+}
+
+/**
+ * GET, POST or DELETE a JSON resource of the service; throws ApiError on any non-2xx or a network failure.
+ * A 204 resolves to undefined.
+ */
 export async function api<T>(
   path: string,
   init: { method?: string; body?: unknown; signal?: AbortSignal } = {},
 ) {
-  const headers: Record<string, string> = { accept: "application/json" };
-  const key = apiKey.get();
-  if (key) headers.authorization = `Bearer ${key}`;
+  const headers: Record<string, string> = { accept: "application/json", ...authorization() };
   if (init.body !== undefined) headers["content-type"] = "application/json";
   let res: Response;
   try {
@@ -71,24 +97,56 @@ export async function api<T>(
     });
   } catch (cause) {
     if (cause instanceof DOMException && cause.name === "AbortError") throw cause;
-    throw new ApiError(
-      0,
-      "network",
-      "The service could not be reached: is it running, and is the network up?",
-    );
+    throw unreachable();
   }
+  if (res.status === 204) return undefined as T;
   if (res.ok) return (await res.json()) as T;
   const type = res.headers.get("content-type") ?? "";
   const problem = /json/.test(type)
     ? ((await res.json().catch(() => undefined)) as Problem | undefined)
     : undefined;
-  const error = new ApiError(
-    res.status,
-    problem?.code ?? "http_error",
-    readable(res.status, res.statusText, problem),
-  );
-  if (error.isAuth) for (const listener of authListeners) listener(error);
-  throw error;
+  throw refusal(res.status, res.statusText, problem);
+}
+
+/**
+ * POSTs a multipart form (files) with upload progress, as `api` would otherwise: the same key, the same
+ * ApiError. XMLHttpRequest, written by hand here, because fetch reports no upload progress (a streamed request
+ * body would, but Chromium sends those only over HTTP/2, and the service speaks HTTP/1.1).
+ */
+export function upload<T>(
+  path: string,
+  form: FormData,
+  options: { onProgress?: (sent: number, total: number) => void; signal?: AbortSignal } = {},
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    xhr.setRequestHeader("accept", "application/json");
+    for (const [name, value] of Object.entries(authorization())) xhr.setRequestHeader(name, value);
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) options.onProgress?.(event.loaded, event.total);
+    };
+    xhr.onload = () => {
+      const body = parseJson(xhr.responseText);
+      if (xhr.status >= 200 && xhr.status < 300) resolve(body as T);
+      else {
+        const json = /json/.test(xhr.getResponseHeader("content-type") ?? "");
+        reject(refusal(xhr.status, xhr.statusText, json ? (body as Problem | undefined) : undefined));
+      }
+    };
+    xhr.onerror = () => reject(unreachable());
+    xhr.onabort = () => reject(new DOMException("The upload was cancelled.", "AbortError"));
+    options.signal?.addEventListener("abort", () => xhr.abort(), { once: true });
+    xhr.send(form);
+  });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The message to show for anything a call threw. */

@@ -1,11 +1,28 @@
-// The Documents view (to be built): a placeholder until then.
-import { Placeholder } from "./Placeholder.tsx";
+// Documents: add files (drag and drop or the file picker, each with its progress), web pages and S3 prefixes to
+// the knowledge base, see what is indexed, read a document's chunks, and delete a document.
+import { useState } from "react";
+import { DocumentList } from "../documents/DocumentList.tsx";
+import { S3Form, UrlForm } from "../documents/SourcesForm.tsx";
+import { UploadPanel } from "../documents/UploadPanel.tsx";
+import "./documents.css";
 
 export function Documents() {
+  // Bumped after anything was ingested: the list reads its first page again.
+  const [version, setVersion] = useState(0);
+  const ingested = () => setVersion((v) => v + 1);
   return (
-    <Placeholder
-      title="Documents"
-      plan="The knowledge base's documents (GET /documents), and uploads to it."
-    />
+    <section aria-labelledby="documents-title" className="documents-view">
+      <h2 id="documents-title">Documents</h2>
+      <p className="lead">What the knowledge base holds, and what answers can cite.</p>
+      <UploadPanel onIngested={ingested} />
+      <section className="sources-panel" aria-labelledby="docs-sources-title">
+        <h3 id="docs-sources-title">Add web pages or an S3 prefix</h3>
+        <div className="source-forms">
+          <UrlForm onIngested={ingested} />
+          <S3Form onIngested={ingested} />
+        </div>
+      </section>
+      <DocumentList version={version} />
+    </section>
   );
 }
