@@ -1,7 +1,6 @@
 // The load of bench/sse.ts, in a process of its own so that its work and memory are not the service's: opens
 // the asked number of streams of one kind at once and reports, for each, the wall-clock time it read its first
 // token; then reports when all have ended (or, told to close, aborts them).
-import { connect } from "node:http2";
 import { createParser } from "eventsource-parser";
 import type { ClientsReply, ClientsRequest, FirstToken, StreamKind } from "./ipc.ts";
 
@@ -61,16 +60,20 @@ async function serviceStream(
   }
 }
 
-let session: ReturnType<typeof connect> | undefined;
-
-/** The model's stream read straight from the emulator, over one HTTP/2 connection: no service in between. */
+/**
+ * The model's stream read straight from the emulator, over kept-alive HTTP/1.1 as the service's Bedrock client
+ * reads it (src/models/bedrock-client.ts): no service in between.
+ */
 async function floorStream(endpoint: string, message: string, onFirstToken: (at: number) => void) {
-  session ??= connect(endpoint);
-  const stream = session.request({ ":method": "POST", ":path": `/model/${MODEL}/converse-stream` });
-  stream.end(JSON.stringify({ messages: [{ role: "user", content: [{ text: message }] }] }));
+  const res = await fetch(`${endpoint}/model/${MODEL}/converse-stream`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ messages: [{ role: "user", content: [{ text: message }] }] }),
+  });
+  if (!res.body) throw new Error(`the emulator answered ${res.status} without a body`);
   let seen = false;
-  for await (const chunk of stream) {
-    const frame = chunk as Buffer;
+  for await (const chunk of res.body) {
+    const frame = Buffer.from(chunk);
     if (!seen && frame.includes("contentBlockDelta") && frame.includes('"text"')) {
       seen = true;
       onFirstToken(now());
@@ -116,7 +119,4 @@ process.on("message", (request: ClientsRequest) => {
   if (request.type === "open") void open(request);
   else if (request.type === "close") stop.abort();
 });
-process.on("disconnect", () => {
-  session?.close();
-  process.exit(0);
-});
+process.on("disconnect", () => process.exit(0));

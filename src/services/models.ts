@@ -1,11 +1,12 @@
 // The models settings name, built once for the service and for `counsel eval` alike: the embedder, and a chat
 // model per chain config (over one shared Bedrock client, or the OpenAI-compatible server), every call metered.
-import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
+import type { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import type { BaseCache } from "@langchain/core/caches";
 import type { Embeddings } from "@langchain/core/embeddings";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { ChainConfig } from "../chains/config.ts";
 import type { Settings } from "../config/settings.ts";
+import { createBedrockRuntimeClient } from "../models/bedrock-client.ts";
 import { createBedrockChatModel } from "../models/chat/bedrock.ts";
 import { createOpenAIChatModel } from "../models/chat/openai.ts";
 import { createBedrockEmbeddings } from "../models/embeddings/bedrock.ts";
@@ -44,7 +45,7 @@ export async function createModels(settings: Settings, usage = new UsageMeter())
       if (config.model.provider === "openai") {
         chat = createOpenAIChatModel(spec, settings.openai, { meter: usage });
       } else {
-        bedrock ??= new BedrockRuntimeClient({ retryMode: "adaptive", maxAttempts: 5 });
+        bedrock ??= createBedrockRuntimeClient();
         chat = await createBedrockChatModel(spec, { client: bedrock, meter: usage });
       }
       if (cache) chat.cache = cache;

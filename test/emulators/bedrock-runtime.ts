@@ -4,19 +4,57 @@
 // recorded tool-use conversation, turn by turn. Production code reaches it only
 // through the SDK's endpoint setting (AWS_ENDPOINT_URL_BEDROCK_RUNTIME). It records what it was asked, and can
 // send the stream slowly (frame by frame) to test streaming and disconnects. It speaks HTTP/2 (cleartext, on
-// loopback) because the SDK's Bedrock Runtime client uses its HTTP/2 handler, as it does against AWS.
+// loopback), as the SDK's own Bedrock Runtime handler does against AWS, and HTTP/1.1 on the same port, as Counsel's
+// keep-alive handler does (src/models/bedrock-client.ts): Bedrock Runtime serves both.
 import { readFile } from "node:fs/promises";
-import {
-  createServer,
-  type Http2Server,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
-  type Http2Session,
-} from "node:http2";
-import type { AddressInfo } from "node:net";
+import { createServer as createHttp1Server, type IncomingHttpHeaders } from "node:http";
+import { createServer as createHttp2Server } from "node:http2";
+import { type AddressInfo, createServer as createTcpServer, type Server, type Socket } from "node:net";
 import path from "node:path";
+import { Duplex } from "node:stream";
 import { crc32 } from "node:zlib";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
+
+/** What the handler uses of a request and a response, the same in node:http and node:http2's compatibility API. */
+interface Request extends AsyncIterable<unknown> {
+  url?: string;
+  method?: string;
+  headers: IncomingHttpHeaders;
+  httpVersion: string;
+}
+interface Response {
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  write(chunk: Buffer | string): unknown;
+  end(): unknown;
+  end(chunk: Buffer | string): unknown;
+  on(event: "close", listener: () => void): unknown;
+  readonly destroyed: boolean;
+  readonly writableEnded: boolean;
+}
+
+/**
+ * The socket as a stream that first gives back the bytes already read from it. node:http takes a socket's unread
+ * bytes back (unshift); node:http2 reads the TCP handle directly and would lose them, but it accepts any Duplex.
+ */
+function replaying(socket: Socket, first: Buffer): Duplex {
+  const stream = new Duplex({
+    read: () => void socket.resume(),
+    write: (chunk, encoding, done) => void socket.write(chunk, encoding, done),
+    final: (done) => void socket.end(done),
+    destroy: (error, done) => {
+      socket.destroy(error ?? undefined);
+      done(error);
+    },
+  });
+  stream.push(first);
+  socket.on("data", (chunk) => {
+    if (!stream.push(chunk)) socket.pause();
+  });
+  socket.on("end", () => stream.push(null));
+  socket.on("close", () => stream.destroy());
+  socket.on("error", (error) => stream.destroy(error));
+  return stream;
+}
 
 const FIXTURES = path.resolve(import.meta.dirname, "../fixtures/bedrock");
 
@@ -24,7 +62,9 @@ export interface RecordedRequest {
   operation: "converse" | "converse-stream" | "invoke";
   modelId: string;
   body: unknown;
-  headers: Http2ServerRequest["headers"];
+  headers: IncomingHttpHeaders;
+  /** "2.0" or "1.1": which protocol the client spoke. */
+  httpVersion: string;
   /** Set when the client hung up before the reply was complete. */
   aborted: boolean;
   /** performance.now() when the first text delta of a stream was written: the model's first token. */
@@ -54,8 +94,10 @@ export interface BedrockEmulatorOptions {
 
 export class BedrockRuntimeEmulator {
   readonly requests: RecordedRequest[] = [];
-  private server?: Http2Server;
-  private readonly sessions = new Set<Http2Session>();
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+  /** TCP connections accepted so far: a client that keeps its connections alive opens few. */
+  connections = 0;
   private converseBody = "";
   private streamFrames: Buffer[] = [];
   /** Titan's response fields besides the vector, from the recording (token count, embeddingsByType). */
@@ -115,21 +157,33 @@ export class BedrockRuntimeEmulator {
       await readFile(path.join(FIXTURES, "converse-stream_text_nova-micro.eventstream.bin")),
     );
 
-    this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.on("session", (session) => {
-      this.sessions.add(session);
-      session.on("close", () => this.sessions.delete(session));
+    // One port, both protocols: a connection that opens with HTTP/2's preface goes to the HTTP/2 server.
+    const handle = (req: Request, res: Response) => void this.handle(req, res);
+    const h2 = createHttp2Server(handle);
+    const h1 = createHttp1Server(handle);
+    this.server = createTcpServer((socket) => {
+      this.sockets.add(socket);
+      this.connections += 1;
+      socket.on("close", () => this.sockets.delete(socket));
+      socket.once("data", (first) => {
+        socket.pause();
+        if (first.toString("latin1", 0, 3) === "PRI")
+          return void h2.emit("connection", replaying(socket, first));
+        socket.unshift(first);
+        h1.emit("connection", socket);
+        socket.resume();
+      });
     });
     await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   async stop(): Promise<void> {
-    for (const session of this.sessions) session.destroy();
+    for (const socket of this.sockets) socket.destroy();
     await new Promise((resolve) => this.server?.close(resolve));
   }
 
-  private async handle(req: Http2ServerRequest, res: Http2ServerResponse) {
+  private async handle(req: Request, res: Response) {
     const match = req.url?.match(/^\/model\/([^/]+)\/(converse-stream|converse|invoke)$/);
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -146,6 +200,7 @@ export class BedrockRuntimeEmulator {
       modelId: decodeURIComponent(match[1]),
       body: JSON.parse(Buffer.concat(chunks).toString("utf8") || "null"),
       headers: req.headers,
+      httpVersion: req.httpVersion,
       aborted: false,
     };
     this.requests.push(record);
@@ -168,7 +223,7 @@ export class BedrockRuntimeEmulator {
   }
 
   private async converseStream(
-    res: Http2ServerResponse,
+    res: Response,
     frames: Buffer[],
     fault: StreamFault | undefined,
     record: RecordedRequest,
@@ -217,7 +272,7 @@ export class BedrockRuntimeEmulator {
    * made from the text by the local embedder, so that retrieval through the emulator still means something.
    * Requests are checked as Bedrock checks them: a bad one gets a 400 ValidationException.
    */
-  private async invoke(record: RecordedRequest, res: Http2ServerResponse) {
+  private async invoke(record: RecordedRequest, res: Response) {
     this.inFlight += 1;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
@@ -335,7 +390,7 @@ function isTextDelta(frame: Buffer): boolean {
   return frame.includes("contentBlockDelta") && frame.includes('"text"');
 }
 
-function sendError(res: Http2ServerResponse, status: number, type: string, message: string) {
+function sendError(res: Response, status: number, type: string, message: string) {
   res.writeHead(status, { "content-type": "application/json", "x-amzn-errortype": type });
   res.end(JSON.stringify({ message }));
 }

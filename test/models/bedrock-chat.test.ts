@@ -49,6 +49,23 @@ describe("Bedrock chat through the emulator", () => {
     expect(emulator.requests.at(-1)).toMatchObject({ operation: "converse-stream", modelId: MODEL });
   });
 
+  it("streams one call after another over one kept-alive HTTP/1.1 connection, not a connection per stream", async () => {
+    const model = await createBedrockChatModel({ id: MODEL });
+    const before = emulator.connections;
+    for (let i = 0; i < 3; i += 1) {
+      for await (const _chunk of await model.stream([new HumanMessage(`Question ${i}?`)])) {
+        // read to the end, so that the connection is free for the next call
+      }
+    }
+    expect(emulator.requests.slice(-3).map((r) => [r.operation, r.httpVersion])).toEqual([
+      ["converse-stream", "1.1"],
+      ["converse-stream", "1.1"],
+      ["converse-stream", "1.1"],
+    ]);
+    // The SDK's own HTTP/2 handler opens a session per event stream: three here.
+    expect(emulator.connections - before).toBeLessThanOrEqual(1);
+  });
+
   it("meters the tokens of answered and streamed replies, from the usage Bedrock reports", async () => {
     const meter = new UsageMeter();
     const model = await createBedrockChatModel({ id: MODEL }, { meter });

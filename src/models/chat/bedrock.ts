@@ -1,8 +1,9 @@
 // Chat models on Amazon Bedrock: LangChain's ChatBedrockConverse over a Bedrock Runtime client that takes region,
 // credentials and endpoint from the AWS SDK's default chain (AWS_REGION, AWS_PROFILE, roles,
 // AWS_ENDPOINT_URL_BEDROCK_RUNTIME for private endpoints and the test emulator), retrying throttling adaptively.
-import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
+import type { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import { ChatBedrockConverse } from "@langchain/aws";
+import { createBedrockRuntimeClient } from "../bedrock-client.ts";
 import { chatUsageCallback, type UsageMeter } from "../usage.ts";
 
 export interface BedrockChatSpec {
@@ -16,7 +17,7 @@ export async function createBedrockChatModel(
   spec: BedrockChatSpec,
   options: { client?: BedrockRuntimeClient; meter?: UsageMeter } = {},
 ): Promise<ChatBedrockConverse> {
-  const client = options.client ?? new BedrockRuntimeClient({ retryMode: "adaptive", maxAttempts: 5 });
+  const client = options.client ?? createBedrockRuntimeClient();
   // ChatBedrockConverse wants the region even when handed a client: ask the client's own provider chain.
   const region = await client.config.region().catch((error: Error) => {
     throw new Error(`Bedrock needs an AWS region (set AWS_REGION or an AWS profile): ${error.message}`);

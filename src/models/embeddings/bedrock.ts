@@ -2,9 +2,10 @@
 // 512 or 1024 dimensions, one text a call) or Cohere Embed v3/v4 (96 texts a call, document and query sides).
 // Calls run concurrently up to a limit, throttling and 5xx are retried by the SDK's adaptive retry, and every
 // call's tokens are metered. Region, credentials and endpoint come from the AWS SDK's default chain.
-import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
+import type { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import { BedrockEmbeddings } from "@langchain/aws";
 import type { Embeddings } from "@langchain/core/embeddings";
+import { createBedrockRuntimeClient } from "../bedrock-client.ts";
 import { meterBedrockClient, type UsageMeter } from "../usage.ts";
 import { CohereBedrockEmbeddings } from "./bedrock-cohere.ts";
 import { invokeJson } from "./invoke-json.ts";
@@ -66,7 +67,7 @@ export async function createBedrockEmbeddings(
       `EMBEDDINGS_DIMENSIONS=${spec.dimensions}: ${spec.model} makes ${listed(known.dimensions)} dimensions`,
     );
   }
-  const client = options.client ?? new BedrockRuntimeClient({ retryMode: "adaptive", maxAttempts: 5 });
+  const client = options.client ?? createBedrockRuntimeClient();
   const region = await client.config.region().catch((error: Error) => {
     throw new Error(`Bedrock needs an AWS region (set AWS_REGION or an AWS profile): ${error.message}`);
   });
