@@ -1,7 +1,6 @@
 // GET /documents: the caller's tenant's documents, by source, a page at a time; GET /documents/:source: one
 // document with its chunks. Read from the catalog the record manager keeps, so listing never reads a chunk.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { FastifyRequest } from "fastify";
 import { NotFoundError } from "../../errors.ts";
 import {
   DocumentDetailReply,
@@ -10,6 +9,7 @@ import {
   SourceParams,
 } from "../schemas/documents.ts";
 import { ProblemReplies } from "../schemas/problem.ts";
+import { limitAsNumber } from "../schemas/query.ts";
 
 export const documentRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -54,13 +54,3 @@ export const documentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 };
-
-/**
- * A query string holds only text, and the app never coerces types (a "5" in a JSON body stays an error): the
- * one number this route takes is read here, when it is written as an integer, so that the schema checks its
- * range and anything else is refused as not an integer.
- */
-function limitAsNumber(request: FastifyRequest): void {
-  const query = request.query as Record<string, unknown>;
-  if (typeof query.limit === "string" && /^-?\d{1,16}$/.test(query.limit)) query.limit = Number(query.limit);
-}
