@@ -52,23 +52,23 @@ function readable(status: number, statusText: string, problem: Problem | undefin
   return fields.length > 0 ? `${problem.detail} (${fields.join("; ")})` : problem.detail;
 }
 
-/** GET or POST a JSON resource of the service; throws ApiError on any non-2xx or a network failure. */
-export async function api<T>(
-  path: string,
-  init: { method?: string; body?: unknown; signal?: AbortSignal } = {},
-) {
-  const headers: Record<string, string> = { accept: "application/json" };
+/** The Authorization header of this tab's key, if it has one. */
+export function authHeaders(): Record<string, string> {
   const key = apiKey.get();
-  if (key) headers.authorization = `Bearer ${key}`;
-  if (init.body !== undefined) headers["content-type"] = "application/json";
+  return key ? { authorization: `Bearer ${key}` } : {};
+}
+
+/**
+ * fetch() for the service: the key added, and a non-2xx (or a network failure) thrown as ApiError, 401/403 told to
+ * the shell. Returns the response to read as the caller needs (JSON, Markdown, a stream); also the fetch of the
+ * Chat view's AI SDK transport, so that its errors read as every other call's.
+ */
+export async function apiFetch(input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  for (const [name, value] of Object.entries(authHeaders())) if (!headers.has(name)) headers.set(name, value);
   let res: Response;
   try {
-    res = await fetch(path, {
-      method: init.method ?? (init.body === undefined ? "GET" : "POST"),
-      headers,
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
-      signal: init.signal,
-    });
+    res = await fetch(input, { ...init, headers });
   } catch (cause) {
     if (cause instanceof DOMException && cause.name === "AbortError") throw cause;
     throw new ApiError(
@@ -77,7 +77,7 @@ export async function api<T>(
       "The service could not be reached: is it running, and is the network up?",
     );
   }
-  if (res.ok) return (await res.json()) as T;
+  if (res.ok) return res;
   const type = res.headers.get("content-type") ?? "";
   const problem = /json/.test(type)
     ? ((await res.json().catch(() => undefined)) as Problem | undefined)
@@ -89,6 +89,23 @@ export async function api<T>(
   );
   if (error.isAuth) for (const listener of authListeners) listener(error);
   throw error;
+}
+
+/** GET or POST a JSON resource of the service; throws ApiError on any non-2xx or a network failure. */
+export async function api<T>(
+  path: string,
+  init: { method?: string; body?: unknown; signal?: AbortSignal } = {},
+) {
+  const headers: Record<string, string> = { accept: "application/json" };
+  if (init.body !== undefined) headers["content-type"] = "application/json";
+  const res = await apiFetch(path, {
+    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+    headers,
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    signal: init.signal,
+  });
+  // A 204 (DELETE) has no body to read.
+  return (res.status === 204 ? undefined : await res.json()) as T;
 }
 
 /** The message to show for anything a call threw. */
