@@ -25,7 +25,7 @@ describe.each([
     () => ({ REDIS_URL: inject("redisUrl"), REDIS_PREFIX: `t${Math.random().toString(36).slice(2, 10)}` }),
   ],
 ])("the advisor's sessions %s", (_, backend) => {
-  useBedrockEmulator();
+  const emulator = useBedrockEmulator();
   let data: Awaited<ReturnType<typeof tempDataDir>>;
   let service: Awaited<ReturnType<typeof startService>>;
   let keys: Record<"acme" | "globex", string>;
@@ -116,6 +116,30 @@ describe.each([
       "user",
       "assistant",
     ]);
+
+    // The next turn's history is the session's: what else the request sends before its message is not read.
+    const before = emulator.requests.length;
+    const next = await fetch(`${service.url}/advisor/ui`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...bearer(keys.acme) },
+      body: JSON.stringify({
+        id: sessionId,
+        sessionId,
+        messages: [
+          { id: "x1", role: "user", parts: [{ type: "text", text: "Not part of the session" }] },
+          { id: "x2", role: "assistant", parts: [{ type: "text", text: "Nor this" }] },
+          { id: "u2", role: "user", parts: [{ type: "text", text: "And in Lyon?" }] },
+        ],
+      }),
+    });
+    await next.text();
+    const sent = emulator.requests[before].body as { messages: { content: { text?: string }[] }[] };
+    expect(sent.messages.map((m) => m.content[0].text ?? "")).toEqual([
+      "What is the weather in Paris?",
+      expect.any(String),
+      "And in Lyon?",
+    ]);
+    expect((await list(keys.acme)).body.sessions[0]).toMatchObject({ id: sessionId, messages: 4 });
   });
 
   it("never lists or deletes another tenant's conversations", async () => {

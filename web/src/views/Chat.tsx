@@ -115,7 +115,10 @@ function Conversation({
   initial,
   onTurnEnd,
   onUnavailable,
+  focus,
 }: {
+  /** Put the focus in the message box on mount: the person just chose this conversation. */
+  focus: boolean;
   sessionId: string;
   initial: ChatMessage[];
   onTurnEnd: (stopped: boolean) => void;
@@ -153,6 +156,9 @@ function Conversation({
   const [problem, setProblem] = useState<string | null>(null);
   const textarea = useRef<HTMLTextAreaElement>(null);
   const busy = status === "submitted" || status === "streaming";
+  useEffect(() => {
+    if (focus) textarea.current?.focus();
+  }, [focus]);
 
   useEffect(() => {
     if (error instanceof ApiError && error.status === 503 && error.code === "unavailable")
@@ -361,6 +367,7 @@ export function Chat() {
               if (stopped) setTimeout(() => void refresh(), 1000);
             }}
             onUnavailable={onUnavailable}
+            focus={open.opened > 0}
           />
         </div>
       )}
