@@ -22,6 +22,7 @@ import { appOptions, buildApp } from "../../src/server/app.ts";
 import { createServices, type Services } from "../../src/services/services.ts";
 import { useBedrockEmulator } from "../helpers/bedrock.ts";
 import { CHROMIUM, launchChromium, newPage, sayIfSkipped, shot, text } from "../helpers/browser.ts";
+import { writeKeys } from "../helpers/keys.ts";
 import { MEMO_REPORT } from "../helpers/memo-report.ts";
 import {
   defaultTenant,
@@ -183,6 +184,7 @@ describe.skipIf(!CHROMIUM)("the Chat view in a browser", () => {
       "Done Generated code: “Add two totals.”",
     ]);
     expect(await text(answer.locator(".answer-text").last())).toBe(ANSWER);
+    expect(await text(answer.locator(".turn-meta"))).toMatch(/^first token \d+ ms · total \d+ ms · 0 tokens in, 0 out$/);
 
     // [1] links to source 1: the memo, its page and a snippet.
     const citation = answer.locator("a.citation").first();
@@ -323,6 +325,53 @@ describe.skipIf(!CHROMIUM)("the Chat view without a model that can call tools", 
 
     await page.getByRole("link", { name: "Ask the knowledge base instead" }).click();
     await expect.poll(() => text(page.getByRole("heading", { level: 2 }))).toBe("Ask");
+    expect(violations).toEqual([]);
+  });
+});
+
+describe.skipIf(!CHROMIUM)("the Chat view with API keys on", () => {
+  useBedrockEmulator();
+  let data: Awaited<ReturnType<typeof tempDataDir>>;
+  let service: Awaited<ReturnType<typeof startService>>;
+  let browser: Browser;
+  let keys: Record<"reader" | "chatter", string>;
+
+  beforeAll(async () => {
+    data = await tempDataDir();
+    const written = await writeKeys(data.dir, {
+      reader: { tenant: "acme", scopes: ["query"] },
+      chatter: { tenant: "acme", scopes: ["chat"] },
+    });
+    keys = written.keys;
+    service = await startService(path.join(data.dir, "state"), { ...BEDROCK, API_KEYS_FILE: written.file });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await service?.stop();
+    await data?.remove();
+  });
+
+  it("asks for a key with the chat scope, and chats with the key given after the page opened", async () => {
+    const { page, violations } = await newPage(browser);
+    await page.goto(`${service.url}/#/chat`);
+    const prompt = page.getByRole("alertdialog");
+    const useKey = async (key: string) => {
+      await page.getByLabel("API key", { exact: true }).fill(key);
+      await page.getByRole("button", { name: "Use this key" }).click();
+    };
+    await expect.poll(() => text(prompt.getByRole("heading"))).toBe("An API key is needed");
+    // A key without the chat scope reads the chains, but not the conversations: the prompt says why.
+    await useKey(keys.reader);
+    await expect.poll(() => text(prompt.getByRole("heading"))).toBe("This key may not do that");
+    await useKey(keys.chatter);
+    await expect.poll(() => prompt.count()).toBe(0);
+    await expect.poll(() => text(page.locator(".sessions"))).toContain("None yet");
+
+    await page.getByLabel("Message", { exact: true }).fill("What is the temperature in Paris?");
+    await page.getByRole("button", { name: "Send" }).click();
+    await expect.poll(() => text(page.locator(".chat-status")), { timeout: 20_000 }).toBe("Answer complete.");
+    expect(await text(page.locator("li.message.assistant .answer-text").last())).toContain("30°C");
     expect(violations).toEqual([]);
   });
 });

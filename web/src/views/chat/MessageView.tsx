@@ -60,7 +60,7 @@ export function MessageView({ message, prefix }: { message: ChatMessage; prefix:
     const text = message.parts.map((p) => (p.type === "text" ? p.text : "")).join("");
     return (
       <li className="message user">
-        <h3 className="who">You</h3>
+        <h4 className="who">You</h4>
         <p className="user-text">{text}</p>
       </li>
     );
@@ -68,9 +68,10 @@ export function MessageView({ message, prefix }: { message: ChatMessage; prefix:
   const sources = sourcesOf(message);
   const hasText = message.parts.some((p) => p.type === "text" && p.text.trim());
   const stopped = message.metadata?.stopped === true;
+  const { usage, timings } = message.metadata ?? {};
   return (
     <li className={`message assistant${stopped ? " stopped" : ""}`}>
-      <h3 className="who">Counsel{stopped ? <span className="badge stopped-badge">stopped</span> : null}</h3>
+      <h4 className="who">Counsel{stopped ? <span className="badge stopped-badge">stopped</span> : null}</h4>
       {message.parts.map((part, i) => {
         const key = `${message.id}-${i}`;
         if (part.type === "text")
@@ -87,9 +88,17 @@ export function MessageView({ message, prefix }: { message: ChatMessage; prefix:
       {stopped ? <p className="hint">You stopped this answer: it ends where it was stopped.</p> : null}
       {sources.length > 0 ? (
         <>
-          <h4>Sources</h4>
+          <h5>Sources</h5>
           <SourceList sources={sources} prefix={`${prefix}-source`} />
         </>
+      ) : null}
+      {timings ? (
+        // The finish chunk's metadata: what the turn took, for people comparing models.
+        <p className="turn-meta">
+          {timings.firstTokenMs !== null ? `first token ${Math.round(timings.firstTokenMs)} ms · ` : ""}
+          total {Math.round(timings.totalMs)} ms
+          {usage ? ` · ${usage.inputTokens} tokens in, ${usage.outputTokens} out` : ""}
+        </p>
       ) : null}
     </li>
   );
