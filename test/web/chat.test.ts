@@ -184,7 +184,9 @@ describe.skipIf(!CHROMIUM)("the Chat view in a browser", () => {
       "Done Generated code: “Add two totals.”",
     ]);
     expect(await text(answer.locator(".answer-text").last())).toBe(ANSWER);
-    expect(await text(answer.locator(".turn-meta"))).toMatch(/^first token \d+ ms · total \d+ ms · 0 tokens in, 0 out$/);
+    expect(await text(answer.locator(".turn-meta"))).toMatch(
+      /^first token \d+ ms · total \d+ ms · 0 tokens in, 0 out$/,
+    );
 
     // [1] links to source 1: the memo, its page and a snippet.
     const citation = answer.locator("a.citation").first();
