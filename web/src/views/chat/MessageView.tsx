@@ -23,13 +23,21 @@ const TOOLS: Record<ToolName, { running: string; done: string; input: string }> 
   generate_code: { running: "Generating code", done: "Generated code", input: "task" },
 };
 
-function ToolStep({ part, message }: { part: ToolPart; message: ChatMessage }) {
+const STATES = { done: "Done", failed: "Failed", stopped: "Stopped", running: "Running" } as const;
+
+function ToolStep({ part, message, stopped }: { part: ToolPart; message: ChatMessage; stopped: boolean }) {
   const name = part.type.slice("tool-".length) as ToolName;
   const labels = TOOLS[name] ?? { running: `Running ${name}`, done: `Ran ${name}`, input: "" };
   const input = (part.input ?? {}) as Record<string, unknown>;
   const asked = typeof input[labels.input] === "string" ? (input[labels.input] as string) : undefined;
   const state =
-    part.state === "output-available" ? "done" : part.state === "output-error" ? "failed" : "running";
+    part.state === "output-available"
+      ? "done"
+      : part.state === "output-error"
+        ? "failed"
+        : stopped
+          ? "stopped" // the turn was stopped while the tool ran: it will never end
+          : "running";
   // The report's link and the code's check come as data parts beside the tool part, and in its output too.
   const data = (type: "data-report" | "data-code-check") =>
     message.parts.find(
@@ -41,9 +49,7 @@ function ToolStep({ part, message }: { part: ToolPart; message: ChatMessage }) {
   return (
     <li className={`tool-step tool-${state}`}>
       <p className="tool-title">
-        <span className="tool-state">
-          {state === "done" ? "Done" : state === "failed" ? "Failed" : "Running"}
-        </span>{" "}
+        <span className="tool-state">{STATES[state]}</span>{" "}
         {state === "done" ? labels.done : `${labels.running}${state === "running" ? "…" : ""}`}
         {asked ? <span className="tool-input">: “{asked}”</span> : null}
       </p>
@@ -79,7 +85,7 @@ export function MessageView({ message, prefix }: { message: ChatMessage; prefix:
         if (isToolPart(part))
           return (
             <ul key={key} className="tool-steps">
-              <ToolStep part={part} message={message} />
+              <ToolStep part={part} message={message} stopped={stopped} />
             </ul>
           );
         return null;
