@@ -57,6 +57,7 @@ export async function openTenant(id: string, deps: TenantDeps): Promise<Tenant> 
         }));
       },
       delete: (sessionId) => stores.chatHistory.delete(sessionId),
+      list: (limit) => stores.chatHistory.list(limit),
     },
     ingestS3: (url, options = {}) =>
       ingestS3(url, {

@@ -5,7 +5,7 @@ import type { BaseCache } from "@langchain/core/caches";
 import type { DocumentCatalog } from "../contracts/documents.ts";
 import type { CounselVectorStore } from "../contracts/stores.ts";
 import type { IngestPipeline, IngestReport } from "../ingest/pipeline.ts";
-import type { ChatHistoryFactory } from "../store/chat-history.ts";
+import type { ChatHistoryFactory, SessionSummary } from "../store/chat-history.ts";
 import type { ReportStore } from "../store/report-store.ts";
 import type { RunStore } from "../store/run-store.ts";
 
@@ -34,6 +34,8 @@ export interface Tenant {
   sessions: {
     get(sessionId: string): Promise<SessionMessage[]>;
     delete(sessionId: string): Promise<void>;
+    /** The `limit` most recently updated conversations, newest first. */
+    list(limit: number): Promise<SessionSummary[]>;
   };
   ingestS3(url: string, options?: { cleanup?: boolean; signal?: AbortSignal }): Promise<IngestReport>;
   ingestUrls(urls: string[], options?: { signal?: AbortSignal }): Promise<IngestReport>;

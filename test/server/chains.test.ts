@@ -43,6 +43,11 @@ describe("chain variants, runs and feedback", () => {
     ]);
     expect(new Set(qa?.variants.map((v) => v.configHash)).size).toBe(2);
     expect(chains.find((c) => c.name === "advisor")?.type).toBe("advisor");
+    // The embedded defaults have no model that can call tools: the advisor says so, and how to get one.
+    expect((chains.find((c) => c.name === "advisor") as { unavailable?: string }).unavailable).toMatch(
+      /^The advisor needs a chat model that can call tools.*MODEL_PROVIDER=bedrock/,
+    );
+    expect(qa).not.toHaveProperty("unavailable");
   });
 
   it("serves the variant asked for by body or header, and refuses an unknown one", async () => {

@@ -202,6 +202,7 @@ describe("Counsel over HTTP", () => {
         "/chains/{name}/stats",
         "/feedback",
         "/advisor/chat",
+        "/advisor/sessions",
         "/advisor/sessions/{id}",
         "/reports/{id}",
         "/ingest",

@@ -91,9 +91,11 @@ describe.skipIf(!CHROMIUM)("the console in a browser", () => {
   it("opens every view from the header, each fitting a phone's width", async () => {
     await page.setViewportSize({ width: 375, height: 740 });
     for (const view of ["Chat", "Ask", "Documents", "Experiments"]) {
-      await page.getByRole("link", { name: view }).click();
+      await page.getByRole("link", { name: view, exact: true }).click();
       await expect.poll(() => text(page.getByRole("heading", { level: 2 }).first())).toBe(view);
-      expect(await page.getByRole("link", { name: view }).getAttribute("aria-current")).toBe("page");
+      expect(await page.getByRole("link", { name: view, exact: true }).getAttribute("aria-current")).toBe(
+        "page",
+      );
       // A string, run in the page: the test's own types (Node) have no DOM.
       const overflow = await page.evaluate<number>(
         "document.documentElement.scrollWidth - window.innerWidth",

@@ -57,7 +57,8 @@ function readable(status: number, statusText: string, problem: Problem | undefin
   return fields.length > 0 ? `${problem.detail} (${fields.join("; ")})` : problem.detail;
 }
 
-function authorization(): Record<string, string> {
+/** The Authorization header of this tab's key, if it has one. */
+export function authHeaders(): Record<string, string> {
   const key = apiKey.get();
   return key ? { authorization: `Bearer ${key}` } : {};
 }
@@ -78,6 +79,29 @@ function refusal(status: number, statusText: string, problem: Problem | undefine
 }
 
 /**
+ * fetch() for the service: the key added, and a non-2xx (or a network failure) thrown as ApiError, 401/403 told to
+ * the shell. Returns the response to read as the caller needs (JSON, Markdown, a stream); also the fetch of the
+ * Chat view's AI SDK transport, so that its errors read as every other call's.
+ */
+export async function apiFetch(input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  for (const [name, value] of Object.entries(authHeaders())) if (!headers.has(name)) headers.set(name, value);
+  let res: Response;
+  try {
+    res = await fetch(input, { ...init, headers });
+  } catch (cause) {
+    if (cause instanceof DOMException && cause.name === "AbortError") throw cause;
+    throw unreachable();
+  }
+  if (res.ok) return res;
+  const type = res.headers.get("content-type") ?? "";
+  const problem = /json/.test(type)
+    ? ((await res.json().catch(() => undefined)) as Problem | undefined)
+    : undefined;
+  throw refusal(res.status, res.statusText, problem);
+}
+
+/**
  * GET, POST or DELETE a JSON resource of the service; throws ApiError on any non-2xx or a network failure.
  * A 204 resolves to undefined.
  */
@@ -85,27 +109,15 @@ export async function api<T>(
   path: string,
   init: { method?: string; body?: unknown; signal?: AbortSignal } = {},
 ) {
-  const headers: Record<string, string> = { accept: "application/json", ...authorization() };
+  const headers: Record<string, string> = { accept: "application/json" };
   if (init.body !== undefined) headers["content-type"] = "application/json";
-  let res: Response;
-  try {
-    res = await fetch(path, {
-      method: init.method ?? (init.body === undefined ? "GET" : "POST"),
-      headers,
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
-      signal: init.signal,
-    });
-  } catch (cause) {
-    if (cause instanceof DOMException && cause.name === "AbortError") throw cause;
-    throw unreachable();
-  }
-  if (res.status === 204) return undefined as T;
-  if (res.ok) return (await res.json()) as T;
-  const type = res.headers.get("content-type") ?? "";
-  const problem = /json/.test(type)
-    ? ((await res.json().catch(() => undefined)) as Problem | undefined)
-    : undefined;
-  throw refusal(res.status, res.statusText, problem);
+  const res = await apiFetch(path, {
+    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+    headers,
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    signal: init.signal,
+  });
+  return (res.status === 204 ? undefined : await res.json()) as T;
 }
 
 /**
@@ -122,7 +134,7 @@ export function upload<T>(
     const xhr = new XMLHttpRequest();
     xhr.open("POST", path);
     xhr.setRequestHeader("accept", "application/json");
-    for (const [name, value] of Object.entries(authorization())) xhr.setRequestHeader(name, value);
+    for (const [name, value] of Object.entries(authHeaders())) xhr.setRequestHeader(name, value);
     xhr.upload.onprogress = (event) => {
       if (event.lengthComputable) options.onProgress?.(event.loaded, event.total);
     };

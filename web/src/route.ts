@@ -11,7 +11,7 @@ export const VIEWS = [
 
 export type ViewId = (typeof VIEWS)[number]["id"];
 
-/** Ask until Chat is built: it is the view that works today. */
+/** Ask: it answers with the embedded defaults, where Chat needs a model that can call tools. */
 const DEFAULT: ViewId = "ask";
 
 function fromHash(hash: string, current: ViewId): ViewId {

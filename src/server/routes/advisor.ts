@@ -1,6 +1,7 @@
 // The advisor over HTTP. POST /advisor/chat streams a turn as Server-Sent Events when the client accepts
 // text/event-stream (named events, JSON data, comment heartbeats), or answers with the whole turn as JSON.
-// GET and DELETE /advisor/sessions/:id read and forget a conversation; GET /reports/:id serves a written report.
+// GET /advisor/sessions lists the conversations, GET and DELETE /advisor/sessions/:id read and forget one;
+// GET /reports/:id serves a written report.
 // Sessions and reports belong to the caller's tenant: another tenant's ids are simply not found.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
@@ -10,11 +11,10 @@ import { requestOrigin } from "../origin.ts";
 import { toProblem } from "../plugins/errors.ts";
 import { ShuttingDownError } from "../plugins/open-streams.ts";
 import { MAX_MESSAGE_CHARS } from "../schemas/message.ts";
-import { NAME } from "../schemas/names.ts";
+import { NAME, SESSION_ID } from "../schemas/names.ts";
 import { ProblemReplies } from "../schemas/problem.ts";
+import { limitAsNumber } from "../schemas/query.ts";
 import { openTurnStream } from "../turn-stream.ts";
-
-const SESSION_ID = "^[A-Za-z0-9_-]{8,128}$";
 
 const ChatBody = Type.Object(
   {
@@ -31,6 +31,34 @@ const ChatBody = Type.Object(
 );
 
 const SessionParams = Type.Object({ id: Type.String({ pattern: SESSION_ID }) });
+
+export const DEFAULT_SESSIONS_LIMIT = 50;
+export const MAX_SESSIONS_LIMIT = 100;
+
+const ListSessionsQuery = Type.Object(
+  {
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_SESSIONS_LIMIT,
+        default: DEFAULT_SESSIONS_LIMIT,
+        description: "How many conversations, the most recently updated first.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const SessionListReply = Type.Object({
+  sessions: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      title: Type.String({ description: "The first user message, on one line, cut at about 80 characters." }),
+      messages: Type.Integer({ description: "Messages kept: the user's and the advisor's, two a turn." }),
+      updatedAt: Type.String({ format: "date-time", description: "When the last message was added." }),
+    }),
+  ),
+});
 
 export const advisorRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -78,6 +106,28 @@ export const advisorRoutes: FastifyPluginAsyncTypebox = async (app) => {
       } finally {
         stream.close();
       }
+    },
+  );
+
+  app.get(
+    "/advisor/sessions",
+    {
+      config: { scopes: ["chat"] },
+      preValidation: async (request) => limitAsNumber(request),
+      schema: {
+        tags: ["advisor"],
+        summary: "The conversations kept, the most recently updated first",
+        description:
+          `The caller's tenant's conversations (POST /advisor/chat, or POST /advisor/ui with a sessionId), at ` +
+          `most \`limit\` (default ${DEFAULT_SESSIONS_LIMIT}, at most ${MAX_SESSIONS_LIMIT}). A conversation is ` +
+          "forgotten CHAT_HISTORY_TTL_SECONDS after its last message.",
+        querystring: ListSessionsQuery,
+        response: { 200: SessionListReply, ...ProblemReplies },
+      },
+    },
+    async (request) => {
+      const sessions = await request.tenant.sessions.list(request.query.limit ?? DEFAULT_SESSIONS_LIMIT);
+      return { sessions: sessions.map((s) => ({ ...s, updatedAt: new Date(s.updatedAt).toISOString() })) };
     },
   );
 

@@ -7,7 +7,7 @@ import Type from "typebox";
 import { SCOPES } from "../../auth/api-keys.ts";
 import type { QaRunOptions } from "../../chains/qa-handle.ts";
 import { UnknownVariantError } from "../../chains/variants.ts";
-import { BadRequestError, NotFoundError } from "../../errors.ts";
+import { BadRequestError, NotFoundError, UnavailableError } from "../../errors.ts";
 import { clientAbortSignal } from "../abort.ts";
 import { NAME } from "../schemas/names.ts";
 import { ProblemRef, ProblemReplies } from "../schemas/problem.ts";
@@ -88,7 +88,13 @@ export const chainRoutes: FastifyPluginAsyncTypebox = async (app) => {
     "/chains",
     {
       config: { scopes: [...SCOPES] },
-      schema: { tags: ["chains"], summary: "The chains in chains/, with their experiment variants" },
+      schema: {
+        tags: ["chains"],
+        summary: "The chains in chains/, with their experiment variants",
+        description:
+          "An advisor chain that cannot serve in this deployment (no model that can call tools) carries " +
+          "`unavailable`: why, and how to configure one; its routes answer 503 with the same words.",
+      },
     },
     async () => ({
       chains: [...app.services.chains.configs.values()].map((config) => {
@@ -101,6 +107,7 @@ export const chainRoutes: FastifyPluginAsyncTypebox = async (app) => {
           model: config.model,
           retrieval: config.retrieval,
           variants: qa?.variants ?? [],
+          ...(config.type === "advisor" ? unavailable(() => app.services.advisor(config.name)) : {}),
         };
       }),
     }),
@@ -145,3 +152,14 @@ export const chainRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 };
+
+/** `{unavailable: why}` when opening the advisor throws UnavailableError (503), else nothing. */
+function unavailable(open: () => unknown): { unavailable?: string } {
+  try {
+    open();
+    return {};
+  } catch (error) {
+    if (error instanceof UnavailableError) return { unavailable: error.message };
+    throw error;
+  }
+}

@@ -2,7 +2,6 @@
 // document with its chunks; DELETE /documents/:source: the document gone from the knowledge base. Read from the
 // catalog the record manager keeps, so listing never reads a chunk.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { FastifyRequest } from "fastify";
 import Type from "typebox";
 import { NotFoundError } from "../../errors.ts";
 import {
@@ -12,6 +11,7 @@ import {
   SourceParams,
 } from "../schemas/documents.ts";
 import { ProblemReplies } from "../schemas/problem.ts";
+import { limitAsNumber } from "../schemas/query.ts";
 
 export const documentRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -82,13 +82,3 @@ export const documentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 };
-
-/**
- * A query string holds only text, and the app never coerces types (a "5" in a JSON body stays an error): the
- * one number this route takes is read here, when it is written as an integer, so that the schema checks its
- * range and anything else is refused as not an integer.
- */
-function limitAsNumber(request: FastifyRequest): void {
-  const query = request.query as Record<string, unknown>;
-  if (typeof query.limit === "string" && /^-?\d{1,16}$/.test(query.limit)) query.limit = Number(query.limit);
-}

@@ -3,3 +3,6 @@
 import { NAME as NAME_RULE } from "../../contracts/names.ts";
 
 export const NAME = NAME_RULE.source;
+
+/** A conversation's id, whichever protocol names it (POST /advisor/chat, POST /advisor/ui). */
+export const SESSION_ID = "^[A-Za-z0-9_-]{8,128}$";

@@ -3,6 +3,7 @@
 // as Yes / No words: an emoji needs a font that servers and kiosks often lack.
 import { type FormEvent, useEffect, useId, useState } from "react";
 import { api, messageOf } from "../api.ts";
+import { CitedText, type Source, SourceList } from "../components/Citations.tsx";
 
 interface ChainInfo {
   name: string;
@@ -11,45 +12,15 @@ interface ChainInfo {
   variants: { name: string; weight: number; description?: string }[];
 }
 
-interface Source {
-  source?: string;
-  page?: number;
-  snippet?: string;
-  score?: number;
-  cited?: boolean;
-}
-
 interface QaReply {
   answer?: string;
   abstained?: boolean;
-  sources?: Source[];
+  sources?: Omit<Source, "n">[];
   chain?: string;
   variant?: string;
   runId?: string;
   model?: string;
   timings?: Record<string, number>;
-}
-
-/** The answer's text with each [n] a link to source n (when there is one). */
-function CitedText({ text, sources, prefix }: { text: string; sources: Source[]; prefix: string }) {
-  const parts = text.split(/(\[\d+\])/);
-  return (
-    <p className="answer-text">
-      {parts.map((part, i) => {
-        const n = /^\[(\d+)\]$/.exec(part)?.[1];
-        const index = n === undefined ? -1 : Number(n) - 1;
-        const source = sources[index];
-        if (!source) return part;
-        const label = `Source ${n}: ${source.source ?? "unknown document"}${source.page ? `, page ${source.page}` : ""}`;
-        return (
-          // biome-ignore lint/suspicious/noArrayIndexKey: the parts of one fixed string, never reordered
-          <a key={i} className="citation" href={`#${prefix}-${n}`} aria-label={label} title={label}>
-            [{n}]
-          </a>
-        );
-      })}
-    </p>
-  );
 }
 
 function Feedback({ runId }: { runId: string }) {
@@ -89,7 +60,8 @@ function Feedback({ runId }: { runId: string }) {
 
 function Answer({ reply }: { reply: QaReply }) {
   const prefix = useId().replace(/:/g, "");
-  const sources = reply.sources ?? [];
+  // Numbered in order: the reply's source i is the answer's [i + 1].
+  const sources: Source[] = (reply.sources ?? []).map((s, i) => ({ ...s, n: i + 1 }));
   const timings = Object.entries(reply.timings ?? {});
   return (
     <article className="answer" aria-labelledby={`${prefix}-title`}>
@@ -101,21 +73,7 @@ function Answer({ reply }: { reply: QaReply }) {
       {sources.length > 0 ? (
         <>
           <h4>Sources</h4>
-          <ol className="sources">
-            {sources.map((s, i) => (
-              <li
-                // biome-ignore lint/suspicious/noArrayIndexKey: a source's position is its identity: it is the n of [n]
-                key={`${s.source}-${s.page}-${i}`}
-                id={`${prefix}-source-${i + 1}`}
-                className={s.cited ? "cited" : ""}
-              >
-                <span className="source-name">{s.source ?? "unknown document"}</span>
-                {s.page ? <span className="source-page">, page {s.page}</span> : null}
-                {s.cited ? <span className="badge">cited</span> : null}
-                {s.snippet ? <blockquote>{s.snippet}</blockquote> : null}
-              </li>
-            ))}
-          </ol>
+          <SourceList sources={sources} prefix={`${prefix}-source`} />
         </>
       ) : null}
       <dl className="run">

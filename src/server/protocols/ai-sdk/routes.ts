@@ -1,7 +1,8 @@
 // The advisor for the Vercel AI SDK's `useChat`: POST /advisor/ui takes the SDK's chat request (the whole
 // conversation as UI messages) and streams the turn as its UI message stream (ui-message-stream.ts).
-// Stateless, as the request carries the conversation; GET /advisor/ui/:id/stream (the SDK's resume) is a 204,
-// since there is never a stream to resume. Limits, scopes and aborts are POST /advisor/chat's.
+// Stateless, as the request carries the conversation, unless it names a `sessionId`: then the turn continues
+// and extends that stored session, as POST /advisor/chat's do. GET /advisor/ui/:id/stream (the SDK's resume) is
+// a 204, since there is never a stream to resume. Limits, scopes and aborts are POST /advisor/chat's.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { createUIMessageStreamResponse } from "ai";
 import Type from "typebox";
@@ -33,14 +34,17 @@ export const aiSdkRoutes: FastifyPluginAsyncTypebox<AiSdkRoutesOptions> = async 
         description:
           "Takes the AI SDK's chat request ({id, messages, trigger}) and answers with its UI message stream " +
           "(x-vercel-ai-ui-message-stream: v1): text, a tool part per tool call, source-document and source-url " +
-          "parts, data-report and data-code-check parts, usage as message metadata. See docs/ai-sdk.md.",
+          "parts, data-report and data-code-check parts, usage as message metadata. With `sessionId`, the " +
+          "conversation is kept in that session (as POST /advisor/chat keeps it). See docs/ai-sdk.md.",
         body: UIChatBody,
         response: ProblemReplies,
       },
     },
     async (request, reply) => {
-      const { id: chatId, chain = "advisor" } = request.body;
-      const input = turnFromUIMessages(request.body.messages); // 400 before anything is streamed
+      const { id: chatId, chain = "advisor", sessionId } = request.body;
+      const conversation = turnFromUIMessages(request.body.messages); // 400 before anything is streamed
+      // With a session, the stored history is the turn's: what the request sent before its message is not read.
+      const input = sessionId ? { message: conversation.message, sessionId } : conversation;
       const advisor = app.services.advisor(chain); // 404, 400 or 503
       const { tenant } = request;
       const baseUrl = requestOrigin(request);
@@ -50,7 +54,7 @@ export const aiSdkRoutes: FastifyPluginAsyncTypebox<AiSdkRoutesOptions> = async 
         const turn = onDone(advisor.chat(input, { tenant, signal, baseUrl }), (done) =>
           // What operations need to follow a turn: never the message or the documents' text.
           request.log.info(
-            { chain, chatId, tokens: done.usage, ms: done.timings.totalMs },
+            { chain, chatId, sessionId, tokens: done.usage, ms: done.timings.totalMs },
             "advisor turn done",
           ),
         );

@@ -1,8 +1,8 @@
 // The AI SDK's chat request, as `useChat` (DefaultChatTransport) sends it to POST /advisor/ui: the chat's id and
-// its whole conversation as UI messages, plus Counsel's `chain`. Parts are read for their text only; the other
-// kinds (tool, source, data, step parts of earlier answers) pass unread.
+// its whole conversation as UI messages, plus Counsel's `chain` and `sessionId`. Parts are read for their text
+// only; the other kinds (tool, source, data, step parts of earlier answers) pass unread.
 import Type, { type Static } from "typebox";
-import { NAME } from "../../schemas/names.ts";
+import { NAME, SESSION_ID } from "../../schemas/names.ts";
 
 const ID = { minLength: 1, maxLength: 200 };
 
@@ -42,6 +42,14 @@ export const UIChatBody = Type.Object(
     trigger: Type.Optional(Type.Enum(["submit-message", "regenerate-message"])),
     messageId: Type.Optional(Type.String(ID)),
     chain: Type.Optional(Type.String({ pattern: NAME, description: "An advisor chain; default advisor." })),
+    sessionId: Type.Optional(
+      Type.String({
+        pattern: SESSION_ID,
+        description:
+          "Keep the conversation in this session (GET /advisor/sessions/:id), as POST /advisor/chat does: the " +
+          "history is the session's, so only the last message is read (send it alone).",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
