@@ -1,12 +1,15 @@
 // The shell: a header with the views, the open view, and the key prompt whenever the service refuses a key.
-import { useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { type ApiError, apiKey, onAuthProblem } from "./api.ts";
 import { KeyPrompt } from "./KeyPrompt.tsx";
 import { useView, VIEWS, type ViewId } from "./route.ts";
 import { Ask } from "./views/Ask.tsx";
-import { Chat } from "./views/Chat.tsx";
-import { Documents } from "./views/Documents.tsx";
-import { Experiments } from "./views/Experiments.tsx";
+
+// Each view but Ask (the first one shown) is its own chunk, loaded when first opened: Chat brings the AI SDK,
+// Markdown and highlighting, Experiments its charts, and a page that opens on Ask need not wait for them.
+const Chat = lazy(() => import("./views/Chat.tsx").then((m) => ({ default: m.Chat })));
+const Documents = lazy(() => import("./views/Documents.tsx").then((m) => ({ default: m.Documents })));
+const Experiments = lazy(() => import("./views/Experiments.tsx").then((m) => ({ default: m.Experiments })));
 
 function View({ id }: { id: ViewId }) {
   switch (id) {
@@ -71,7 +74,9 @@ export function App() {
       </header>
       <main id="main" tabIndex={-1}>
         {prompt ? <KeyPrompt problem={prompt.problem} onDone={keyDone} /> : null}
-        <View key={`${view}-${attempt}`} id={view} />
+        <Suspense fallback={<p role="status">Loading…</p>}>
+          <View key={`${view}-${attempt}`} id={view} />
+        </Suspense>
       </main>
     </>
   );
