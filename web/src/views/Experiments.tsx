@@ -1,8 +1,7 @@
 // Experiments: a qa chain's variants compared on live traffic (GET /chains/:name/stats, as the service computes
 // them) in a table and a chart of the figure the person picks. Opens on the first chain with runs.
-import { useCallback, useEffect, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useState } from "react";
 import { api, messageOf } from "../api.ts";
-import { StatsChart } from "../experiments/StatsChart.tsx";
 import { StatsTable } from "../experiments/StatsTable.tsx";
 import { CHART_FIGURES, type ChainStats } from "../experiments/stats.ts";
 import "./experiments.css";
@@ -14,6 +13,21 @@ interface ChainInfo {
 }
 
 const TABLE_ID = "experiments-table";
+
+// recharts is most of the console's weight: fetched when a chart is first shown, not with every page. A chunk
+// that cannot be fetched (the service was updated since this page loaded) says so instead of blanking the page.
+const StatsChart = lazy(() =>
+  import("../experiments/StatsChart.tsx").then(
+    (module) => ({ default: module.StatsChart }),
+    () => ({
+      default: () => (
+        <p role="alert" className="error">
+          The chart could not be loaded: reload the page. The table above has every figure.
+        </p>
+      ),
+    }),
+  ),
+);
 
 const statsOf = (name: string, signal?: AbortSignal) =>
   api<ChainStats>(`/chains/${encodeURIComponent(name)}/stats`, { signal });
@@ -124,7 +138,9 @@ export function Experiments() {
                     ))}
                   </select>
                 </div>
-                <StatsChart figure={figure} variants={current.variants} tableId={TABLE_ID} />
+                <Suspense fallback={<p className="hint">Loading the chart…</p>}>
+                  <StatsChart figure={figure} variants={current.variants} tableId={TABLE_ID} />
+                </Suspense>
               </>
             )}
           </div>
