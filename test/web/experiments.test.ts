@@ -145,6 +145,19 @@ describe.skipIf(!CHROMIUM)("the Experiments view in a browser", () => {
     expect(cspViolations).toEqual([]);
   });
 
+  it("shows a new answer's run after Refresh, as the API counts it", async () => {
+    const before = await text(cell("requests", "balanced").locator(".value"));
+    expect(before).toBe("2");
+    await post("/chain/qa", { question: "How many blankets were delivered?", variant: "balanced" });
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await expect.poll(() => text(cell("requests", "balanced").locator(".value"))).toBe("3");
+    const balanced = (await stats()).find((v) => v.variant === "balanced") as VariantStats;
+    expect(balanced.requests).toBe(3);
+    expect(await text(cell("p95", "balanced").locator(".value"))).toBe(shown.p95(balanced));
+    expect(await text(page.getByRole("status"))).toMatch(/^Stats of qa refreshed at /);
+    expect(cspViolations).toEqual([]);
+  });
+
   it("says in words how to get runs for a chain that has none, with a link to Ask", async () => {
     await page.getByLabel("Chain").selectOption("concise");
     const empty = page.locator(".experiments .empty");

@@ -40,6 +40,8 @@ export function Experiments() {
   const [metric, setMetric] = useState(CHART_FIGURES[0].id);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // Said once a refresh lands, for people who cannot see the table change.
+  const [refreshed, setRefreshed] = useState("");
 
   useEffect(() => {
     const controller = new AbortController();
@@ -59,10 +61,12 @@ export function Experiments() {
 
   const refresh = useCallback(async () => {
     setError(null);
+    setRefreshed("");
     setBusy(true);
     try {
       const fresh = await statsOf(chain);
       setStats((current) => ({ ...current, [chain]: fresh }));
+      setRefreshed(`Stats of ${chain} refreshed at ${new Date().toLocaleTimeString()}.`);
     } catch (e) {
       setError(`The stats could not be refreshed: ${messageOf(e)}`);
     } finally {
@@ -111,7 +115,11 @@ export function Experiments() {
               {busy ? "Refreshing…" : "Refresh"}
             </button>
           </div>
-          <div aria-live="polite" aria-busy={busy}>
+          <p role="status" className="hint">
+            {refreshed}
+          </p>
+          {/* Not a live region: a whole table read out on every refresh or pick would drown the reader. */}
+          <div aria-busy={busy}>
             {!current || current.variants.length === 0 ? (
               <p className="empty">
                 No runs yet: <a href="#/ask">ask a question in Ask</a>, then come back.
