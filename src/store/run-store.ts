@@ -43,8 +43,11 @@ export interface VariantStats {
   /** Of the latest run recorded. */
   configHash: string;
   requests: number;
-  /** Runs with feedback, and their mean score (null without any). */
-  feedback: { count: number; mean: number | null };
+  /**
+   * Runs with feedback and their mean score (null without any); of those, `up` scored above 0 (thumbs up) and
+   * `down` below it, and `positiveShare` = up / (up + down), null without either (a 0 counts in neither).
+   */
+  feedback: { count: number; mean: number | null; up: number; down: number; positiveShare: number | null };
   /** Over the latest `latencySamples` runs (nearest-rank percentiles); null without runs. */
   latencyMs: { p50: number | null; p95: number | null };
   tokens: { input: number; output: number };
@@ -142,8 +145,18 @@ interface VariantTotals {
   outputTokens: number;
   feedbackCount: number;
   feedbackSumMicros: number;
+  /** Runs whose latest score is above 0, and below it. */
+  feedbackUp: number;
+  feedbackDown: number;
   /** Tokens per model, so that the cost follows the price table in force when stats are read. */
   byModel: Record<string, { input: number; output: number }>;
+}
+
+type FeedbackSign = "up" | "down" | "none";
+
+/** Which thumb a score counts as: only its sign matters, so 0.2 is a (lukewarm) thumbs up. */
+function signOf(score: number): FeedbackSign {
+  return score > 0 ? "up" : score < 0 ? "down" : "none";
 }
 
 function modelTokens(byModel: VariantTotals["byModel"], model: string): { input: number; output: number } {
@@ -169,13 +182,19 @@ function summarize(
     }
     cost += c;
   }
-  const { feedbackCount: count, feedbackSumMicros: sum } = totals;
+  const { feedbackCount: count, feedbackSumMicros: sum, feedbackUp: up, feedbackDown: down } = totals;
   return {
     variant,
     configHash: totals.configHash,
     requests: totals.requests,
     // One division, so that the mean is the double nearest the exact one (0.5, not 0.49999…).
-    feedback: { count, mean: count === 0 ? null : sum / (count * SCORE_SCALE) },
+    feedback: {
+      count,
+      mean: count === 0 ? null : sum / (count * SCORE_SCALE),
+      up,
+      down,
+      positiveShare: up + down === 0 ? null : up / (up + down),
+    },
     latencyMs: { p50: percentile(sorted, 50), p95: percentile(sorted, 95) },
     tokens: { input: totals.inputTokens, output: totals.outputTokens },
     // Rounded to a millionth of a cent: past that, float noise (0.00084000000000000001).
@@ -194,12 +213,20 @@ export function percentile(sorted: number[], p: number): number | null {
 // Redis
 
 // KEYS: the run hash, the totals hash of its chain and variant. ARGV: score in millionths, score as given, time,
-// '1' when a comment is given, the comment. Returns 0 for a run that is gone. Old score out and new one in happen
-// in one step, so two processes replacing the same run's feedback at once cannot both count it as new.
+// '1' when a comment is given, the comment, the score's sign (up, down, none). Returns 0 for a run that is gone.
+// Old score out and new one in happen in one step, so two processes replacing the same run's feedback at once
+// cannot both count it as new. The run keeps the sign it was counted under (feedbackSign): feedback given before
+// up/down were counted has none, so replacing it takes nothing off a counter that never had it.
 const FEEDBACK = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local old = redis.call('HGET', KEYS[1], 'feedbackMicros')
-redis.call('HSET', KEYS[1], 'feedbackMicros', ARGV[1], 'feedbackScore', ARGV[2], 'feedbackAt', ARGV[3])
+local oldSign = redis.call('HGET', KEYS[1], 'feedbackSign')
+redis.call('HSET', KEYS[1], 'feedbackMicros', ARGV[1], 'feedbackScore', ARGV[2], 'feedbackAt', ARGV[3],
+  'feedbackSign', ARGV[6])
+if oldSign == 'up' then redis.call('HINCRBY', KEYS[2], 'feedbackUp', -1) end
+if oldSign == 'down' then redis.call('HINCRBY', KEYS[2], 'feedbackDown', -1) end
+if ARGV[6] == 'up' then redis.call('HINCRBY', KEYS[2], 'feedbackUp', 1) end
+if ARGV[6] == 'down' then redis.call('HINCRBY', KEYS[2], 'feedbackDown', 1) end
 if ARGV[4] == '1' then
   redis.call('HSET', KEYS[1], 'feedbackComment', ARGV[5])
 else
@@ -295,6 +322,7 @@ export class RedisRunStore implements RunStore {
       new Date().toISOString(),
       feedback.comment === undefined ? "0" : "1",
       feedback.comment ?? "",
+      signOf(feedback.score),
     ];
     const done = await feedbackScript.run(this.client, keys, args);
     return done === 1 ? "recorded" : "unknown_run";
@@ -391,6 +419,8 @@ function parseTotals(fields: Record<string, string>): VariantTotals {
     outputTokens: Number(fields.outputTokens ?? 0),
     feedbackCount: Number(fields.feedbackCount ?? 0),
     feedbackSumMicros: Number(fields.feedbackSumMicros ?? 0),
+    feedbackUp: Number(fields.feedbackUp ?? 0),
+    feedbackDown: Number(fields.feedbackDown ?? 0),
     byModel,
   };
 }
@@ -501,9 +531,12 @@ export class FileRunStore implements RunStore {
     if (!run) return "unknown_run";
     const totals = this.totals.get(run.chain)?.get(run.variant);
     if (!totals) throw new Error(`Run ${runId} has no totals for ${run.chain}/${run.variant}`);
-    if (run.feedback) totals.feedbackSumMicros -= Math.round(run.feedback.score * SCORE_SCALE);
-    else totals.feedbackCount += 1;
+    if (run.feedback) {
+      totals.feedbackSumMicros -= Math.round(run.feedback.score * SCORE_SCALE);
+      countSign(totals, run.feedback.score, -1);
+    } else totals.feedbackCount += 1;
     totals.feedbackSumMicros += Math.round(feedback.score * SCORE_SCALE);
+    countSign(totals, feedback.score, 1);
     run.feedback = { score: feedback.score, at: new Date().toISOString() };
     if (feedback.comment !== undefined) run.feedback.comment = feedback.comment;
     this.changed();
@@ -554,8 +587,21 @@ export class FileRunStore implements RunStore {
     }
     if (data.version !== 1) throw new Error(`${this.file}: unknown runs file version ${data.version}`);
     for (const run of data.runs) if (!this.expired(run)) this.runs.set(run.runId, run);
+    const uncounted = new Set<FileTotals>();
     for (const [chain, byVariant] of Object.entries(data.totals)) {
       this.totals.set(chain, new Map(Object.entries(byVariant)));
+      for (const totals of Object.values(byVariant)) {
+        if (totals.feedbackUp !== undefined) continue;
+        totals.feedbackUp = 0;
+        totals.feedbackDown = 0;
+        uncounted.add(totals);
+      }
+    }
+    // A file written before up/down were counted: count them over the runs it still holds, the only ones whose
+    // feedback can be replaced (and so taken off a counter) from now on.
+    for (const run of this.runs.values()) {
+      const totals = this.totals.get(run.chain)?.get(run.variant);
+      if (run.feedback && totals && uncounted.has(totals)) countSign(totals, run.feedback.score, 1);
     }
   }
 
@@ -620,9 +666,17 @@ function emptyTotals(): FileTotals {
     outputTokens: 0,
     feedbackCount: 0,
     feedbackSumMicros: 0,
+    feedbackUp: 0,
+    feedbackDown: 0,
     byModel: {},
     latencies: [],
   };
+}
+
+function countSign(totals: VariantTotals, score: number, by: 1 | -1): void {
+  const sign = signOf(score);
+  if (sign === "up") totals.feedbackUp += by;
+  else if (sign === "down") totals.feedbackDown += by;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

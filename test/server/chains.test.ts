@@ -77,21 +77,30 @@ describe("chain variants, runs and feedback", () => {
       const a1 = await askFresh("baseline");
       const a2 = await askFresh("baseline");
       const b1 = await askFresh("balanced");
+      const b2 = await askFresh("balanced");
       const feedback = (runId: string, score: number) => post(fresh.url, "/feedback", { runId, score });
       expect((await feedback(a1.runId, -1)).status).toBe(200);
       expect((await feedback(a1.runId, 1)).status).toBe(200); // replaces the -1
       expect((await feedback(a2.runId, 0)).status).toBe(200);
       expect((await feedback(b1.runId, 0.5)).status).toBe(200);
+      expect((await feedback(b2.runId, -1)).status).toBe(200);
       expect((await feedback("00000000-0000-4000-8000-000000000000", 1)).status).toBe(404);
       expect((await feedback(b1.runId, 2)).status).toBe(400);
 
       const stats = (await (await fetch(`${fresh.url}/chains/qa/stats`)).json()) as {
-        variants: { variant: string; requests: number; feedback: { count: number; mean: number } }[];
+        variants: { variant: string; requests: number; feedback: Record<string, number | null> }[];
       };
       const by = Object.fromEntries(stats.variants.map((v) => [v.variant, v]));
-      // baseline: scores 1 (replaced -1) and 0 → mean 0.5 over 2; balanced: 0.5 over 1.
-      expect(by.baseline).toMatchObject({ requests: 2, feedback: { count: 2, mean: 0.5 } });
-      expect(by.balanced).toMatchObject({ requests: 1, feedback: { count: 1, mean: 0.5 } });
+      // baseline: scores 1 (replaced -1) and 0 → mean 0.5 over 2, one thumb up (0 is neither);
+      // balanced: 0.5 and -1 → mean -0.25, one up and one down.
+      expect(by.baseline).toMatchObject({
+        requests: 2,
+        feedback: { count: 2, mean: 0.5, up: 1, down: 0, positiveShare: 1 },
+      });
+      expect(by.balanced).toMatchObject({
+        requests: 2,
+        feedback: { count: 2, mean: -0.25, up: 1, down: 1, positiveShare: 0.5 },
+      });
       expect((await fetch(`${fresh.url}/chains/nope/stats`)).status).toBe(404);
     } finally {
       await fresh.stop();

@@ -112,7 +112,7 @@ describe.each(backends)("%s (run store contract)", (_name, open) => {
     expect(await a.feedback(newRunId(), { score: 1 })).toBe("unknown_run");
     expect(await a.feedback("00000000-0000-0000-0000-000000000000", { score: 1 })).toBe("unknown_run");
     const [stats] = await a.stats("qa");
-    expect(stats.feedback).toEqual({ count: 0, mean: null });
+    expect(stats.feedback).toEqual({ count: 0, mean: null, up: 0, down: 0, positiveShare: null });
   });
 
   it("replaces a run's earlier feedback instead of adding to it", async () => {
@@ -124,7 +124,13 @@ describe.each(backends)("%s (run store contract)", (_name, open) => {
     expect(await b.feedback(r1.runId, { score: 1, comment: "right after all" })).toBe("recorded");
     expect(await a.feedback(r2.runId, { score: 0 })).toBe("recorded");
     // r1 counts once, with its latest score: (1 + 0) / 2 = 0.5. Added, it would be (-1 + 1 + 0) / 3 = 0.
-    expect((await a.stats("qa"))[0].feedback).toEqual({ count: 2, mean: 0.5 });
+    expect((await a.stats("qa"))[0].feedback).toEqual({
+      count: 2,
+      mean: 0.5,
+      up: 1,
+      down: 0,
+      positiveShare: 1,
+    });
     expect((await a.get(r1.runId))?.feedback).toMatchObject({ score: 1, comment: "right after all" });
 
     // A replacement without a comment leaves none behind; the mean is now (0.25 + 0) / 2 = 0.125.
@@ -133,7 +139,13 @@ describe.each(backends)("%s (run store contract)", (_name, open) => {
     expect(feedback?.score).toBe(0.25);
     expect(feedback?.comment).toBeUndefined();
     expect(Number.isNaN(Date.parse(feedback?.at ?? ""))).toBe(false);
-    expect((await a.stats("qa"))[0].feedback).toEqual({ count: 2, mean: 0.125 });
+    expect((await a.stats("qa"))[0].feedback).toEqual({
+      count: 2,
+      mean: 0.125,
+      up: 1,
+      down: 0,
+      positiveShare: 1,
+    });
   });
 
   it("refuses a score outside [-1, 1] with a RangeError and records nothing, taking -1 and 1 themselves", async () => {
@@ -145,10 +157,22 @@ describe.each(backends)("%s (run store contract)", (_name, open) => {
     }
     // Refused before the run is looked up: a bad score is the caller's fault whatever the run.
     await expect(a.feedback(newRunId(), { score: 7 })).rejects.toThrow(RangeError);
-    expect((await a.stats("qa"))[0].feedback).toEqual({ count: 0, mean: null });
+    expect((await a.stats("qa"))[0].feedback).toEqual({
+      count: 0,
+      mean: null,
+      up: 0,
+      down: 0,
+      positiveShare: null,
+    });
     expect(await a.feedback(run.runId, { score: -1 })).toBe("recorded");
     expect(await a.feedback(run.runId, { score: 1 })).toBe("recorded");
-    expect((await a.stats("qa"))[0].feedback).toEqual({ count: 1, mean: 1 });
+    expect((await a.stats("qa"))[0].feedback).toEqual({
+      count: 1,
+      mean: 1,
+      up: 1,
+      down: 0,
+      positiveShare: 1,
+    });
   });
 
   it("sums requests and tokens, averages feedback, and takes p50/p95 and cost per variant as worked by hand", async () => {
@@ -196,8 +220,8 @@ describe.each(backends)("%s (run store contract)", (_name, open) => {
         variant: "baseline",
         configHash: "cfg-2", // of the latest run
         requests: 10,
-        // 1 + 0.5 - 0.5 + 0 = 1 over 4 runs with feedback = 0.25.
-        feedback: { count: 4, mean: 0.25 },
+        // 1 + 0.5 - 0.5 + 0 = 1 over 4 runs with feedback = 0.25; thumbs: 1 and 0.5 up, -0.5 down, 0 neither.
+        feedback: { count: 4, mean: 0.25, up: 2, down: 1, positiveShare: 2 / 3 },
         // Sorted: 80 90 95 100 110 120 130 150 200 300. Nearest rank: p50 is the ceil(0.50 × 10) = 5th, 110;
         // p95 the ceil(0.95 × 10) = 10th, 300.
         latencyMs: { p50: 110, p95: 300 },
@@ -210,7 +234,7 @@ describe.each(backends)("%s (run store contract)", (_name, open) => {
         variant: "concise",
         configHash: "cfg-1",
         requests: 3,
-        feedback: { count: 0, mean: null },
+        feedback: { count: 0, mean: null, up: 0, down: 0, positiveShare: null },
         // Sorted: 40 900 1500. p50: ceil(1.5) = 2nd, 900; p95: ceil(2.85) = 3rd, 1500.
         latencyMs: { p50: 900, p95: 1500 },
         tokens: { input: 4_000, output: 1_000 },
@@ -221,7 +245,7 @@ describe.each(backends)("%s (run store contract)", (_name, open) => {
         variant: "mystery",
         configHash: "cfg-1",
         requests: 1,
-        feedback: { count: 1, mean: -1 },
+        feedback: { count: 1, mean: -1, up: 0, down: 1, positiveShare: 0 },
         latencyMs: { p50: 70, p95: 70 },
         tokens: { input: 10, output: 5 },
         // No price for acme.mystery: no cost rather than a made-up one.
@@ -255,6 +279,8 @@ describe.each(backends)("%s (run store contract)", (_name, open) => {
     expect(stats.tokens).toEqual({ input: 1225, output: 2450 });
     expect(stats.feedback.count).toBe(50);
     expect(stats.feedback.mean).toBe(finalSum / 50);
+    const ups = finals.filter((score) => score === 1).length;
+    expect(stats.feedback).toMatchObject({ up: ups, down: 50 - ups, positiveShare: ups / 50 });
     // Latencies 1 … 50: p50 the 25th, 25; p95 the ceil(47.5) = 48th, 48.
     expect(stats.latencyMs).toEqual({ p50: 25, p95: 48 });
     // Nova Lite, $0.00006 in / $0.00024 out per 1k: 1.225 × 0.00006 + 2.45 × 0.00024 = 0.0000735 + 0.000588.
@@ -330,7 +356,13 @@ describe("file store specifics", () => {
     });
     // A replacement after the reopen still replaces: (−0.5) over 1 run, not (0.5 − 0.5) over 2.
     await second.feedback(runs[0].runId, { score: -0.5 });
-    expect((await summary(second))[0].feedback).toEqual({ count: 1, mean: -0.5 });
+    expect((await summary(second))[0].feedback).toEqual({
+      count: 1,
+      mean: -0.5,
+      up: 0,
+      down: 1,
+      positiveShare: 0,
+    });
   });
 
   it("writes by itself flushDelayMs after a change", async () => {
@@ -354,6 +386,48 @@ describe("file store specifics", () => {
     expect(await store.feedback(r2.runId, { score: 1 })).toBe("unknown_run");
     expect(await store.feedback(r1.runId, { score: 1 })).toBe("recorded");
     expect((await store.stats("qa"))[0]).toMatchObject({ requests: 3, feedback: { count: 1, mean: 1 } });
+  });
+
+  it("counts thumbs up and down from the runs it holds when its file was written before it counted them", async () => {
+    const dir = await tempDir();
+    const [liked, disliked] = [aRun(), aRun()];
+    // A file as the store wrote it before up/down were counted: feedback count and sum only. A third run with
+    // feedback (score -1) has since expired: it is in the count and mean, and can no longer be replaced.
+    const legacy = {
+      version: 1,
+      runs: [
+        { ...liked, feedback: { score: 1, at: liked.at } },
+        { ...disliked, feedback: { score: -0.5, at: disliked.at } },
+      ],
+      totals: {
+        qa: {
+          baseline: {
+            configHash: "cfg-1",
+            requests: 3,
+            inputTokens: 0,
+            outputTokens: 0,
+            feedbackCount: 3,
+            feedbackSumMicros: -500_000,
+            byModel: { extractive: { input: 0, output: 0 } },
+            latencies: [100, 100, 100],
+          },
+        },
+      },
+    };
+    await mkdir(path.join(dir, "runs"));
+    await writeFile(path.join(dir, "runs", "runs.json"), JSON.stringify(legacy));
+    const store = createRunStore({ prefix: "runs", dataDir: dir });
+    cleanups.unshift(() => store.close());
+    expect((await store.stats("qa"))[0].feedback).toEqual({
+      count: 3,
+      mean: -0.5 / 3,
+      up: 1,
+      down: 1,
+      positiveShare: 0.5,
+    });
+    // Replacing a counted score moves it from one thumb to the other, never below zero.
+    await store.feedback(liked.runId, { score: -1 });
+    expect((await store.stats("qa"))[0].feedback).toMatchObject({ up: 0, down: 2, positiveShare: 0 });
   });
 
   it("refuses a damaged file, naming it, rather than starting afresh", async () => {
@@ -407,7 +481,34 @@ describe("Redis store specifics", () => {
     await client.scriptFlush();
     expect(await store.feedback(run.runId, { score: 0.5 })).toBe("recorded");
     expect(await store.feedback(run.runId, { score: 1 })).toBe("recorded");
-    expect((await store.stats("qa"))[0].feedback).toEqual({ count: 1, mean: 1 });
+    expect((await store.stats("qa"))[0].feedback).toEqual({
+      count: 1,
+      mean: 1,
+      up: 1,
+      down: 0,
+      positiveShare: 1,
+    });
+  });
+
+  it("takes nothing off up or down when replacing feedback given before it counted them", async () => {
+    const prefix = uniquePrefix();
+    const store = createRunStore({ client, prefix });
+    const run = aRun();
+    await store.record(run);
+    // Feedback as the store recorded it before up/down: a score in the run and the totals, no feedbackSign.
+    await client.hSet(`${prefix}:run:${run.runId}`, { feedbackMicros: "1000000", feedbackScore: "1" });
+    await client.hSet(`${prefix}:totals:qa:baseline`, { feedbackCount: "1", feedbackSumMicros: "1000000" });
+    expect((await store.stats("qa"))[0].feedback).toMatchObject({ count: 1, up: 0, down: 0 });
+    await store.feedback(run.runId, { score: -1 });
+    expect((await store.stats("qa"))[0].feedback).toEqual({
+      count: 1,
+      mean: -1,
+      up: 0,
+      down: 1,
+      positiveShare: 0,
+    });
+    await store.feedback(run.runId, { score: 0.5 });
+    expect((await store.stats("qa"))[0].feedback).toMatchObject({ up: 1, down: 0, positiveShare: 1 });
   });
 
   it("shares runs between processes: one records, the other scores and reads the stats", async () => {

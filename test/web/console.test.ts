@@ -22,7 +22,10 @@ describe.skipIf(!CHROMIUM)("the console in a browser", () => {
 
   beforeAll(async () => {
     data = await tempDataDir();
-    const written = await writeKeys(data.dir, { analyst: { tenant: "acme", scopes: ["query", "ingest"] } });
+    // admin too: Experiments reads GET /chains/:name/stats, and a 403 there would open the key prompt.
+    const written = await writeKeys(data.dir, {
+      analyst: { tenant: "acme", scopes: ["query", "ingest", "admin"] },
+    });
     key = written.keys.analyst;
     service = await startService(path.join(data.dir, "state"), { API_KEYS_FILE: written.file });
     const form = new FormData();
