@@ -166,7 +166,7 @@ async function openRedis(
   await connectRedis(client, redis.url);
   // PINGs a third as often as the deadline, so that a command sent just after a good PING waits at most about
   // the deadline plus a third of it before the watchdog fails it.
-  const watchdog = watchRedis(client, redis.url, {
+  const watchdog = watchRedis(client, {
     intervalMs: Math.max(50, Math.round(redis.timeoutMs / 3)),
     timeoutMs: redis.timeoutMs,
     onDown: (reason) => log.warn(`${reason}; requests answer 503 until it does`),

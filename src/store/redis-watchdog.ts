@@ -2,11 +2,10 @@
 // failover) would leave every command waiting forever: node-redis 4 has no command timeout, and the TCP
 // connection stays up. The watchdog PINGs on the same connection every `intervalMs`; a PING unanswered after
 // `timeoutMs` marks Redis down and disconnects the client, which rejects the commands in flight (the requests
-// behind them answer 503), and while the client is closed new commands fail at once (no offline queue). It then
-// reconnects every `intervalMs` and marks Redis up once a PING is answered again.
+// behind them answer 503), and while the client is closed or connecting new commands fail at once (no offline
+// queue). It then connects again and marks Redis up once a PING is answered.
 // A dropped connection (Redis killed or restarted) is not the watchdog's: node-redis reconnects by itself.
 import type { RedisClient } from "./redis-client.ts";
-import { connectRedis } from "./redis-client.ts";
 
 export interface RedisWatchdogOptions {
   /** How often to PING (and, while down, to try again). */
@@ -55,7 +54,7 @@ async function within<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED
   }
 }
 
-export function watchRedis(client: RedisClient, url: string, options: RedisWatchdogOptions): RedisWatchdog {
+export function watchRedis(client: RedisClient, options: RedisWatchdogOptions): RedisWatchdog {
   let health: RedisHealth = { up: true, since: new Date() };
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -77,27 +76,31 @@ export function watchRedis(client: RedisClient, url: string, options: RedisWatch
     return answer === "PONG";
   };
 
+  // A connection attempt of ours, left to finish by itself: node-redis 4 does not survive disconnect() while
+  // connect() is pending (the abandoned socket lives on and feeds replies into the new one's queue).
+  let connecting: Promise<unknown> | undefined;
+
   const check = async () => {
     if (client.isOpen) {
-      // Open but not ready: node-redis is reconnecting after a dropped connection, and failing commands at once.
+      // Open but not ready: connecting (ours, or node-redis's after a dropped connection). Commands fail at once
+      // meanwhile (no offline queue); against a frozen server it waits for its handshake until the server answers.
       if (!client.isReady) return;
       if (await ping()) return setUp();
       if (stopped) return;
       setDown(`Redis did not answer a PING within ${options.timeoutMs} ms`);
+      // Ready, so no connection attempt is pending: safe to close. The commands in flight fail with it.
       await client.disconnect().catch(() => undefined);
       return;
     }
-    // Closed by us: connect again (within the deadline, since a frozen server still accepts TCP connections).
-    try {
-      await within(connectRedis(client, url), options.timeoutMs).then((result) => {
-        if (result === TIMED_OUT) throw new Error(`no connection within ${options.timeoutMs} ms`);
+    if (connecting || stopped) return;
+    connecting = client
+      .connect()
+      .catch((error: unknown) =>
+        setDown(`Redis is not answering: ${error instanceof Error ? error.message : String(error)}`),
+      )
+      .finally(() => {
+        connecting = undefined;
       });
-      if (await ping()) return setUp();
-      setDown(`Redis did not answer a PING within ${options.timeoutMs} ms`);
-    } catch (error) {
-      setDown(`Redis is not answering: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    if (client.isOpen) await client.disconnect().catch(() => undefined);
   };
 
   const loop = () => {

@@ -40,7 +40,7 @@ describe("the Redis watchdog", () => {
   });
 
   it("fails the command in flight when Redis freezes, fails new ones at once, and recovers on its own", async () => {
-    watchdog = watchRedis(client, url, {
+    watchdog = watchRedis(client, {
       intervalMs: 100,
       timeoutMs: 300,
       onDown: (reason) => events.push(`down: ${reason}`),
@@ -95,7 +95,7 @@ describe("the Redis watchdog", () => {
     }) as typeof client.ping;
     try {
       const downs: string[] = [];
-      watchdog = watchRedis(client, url, {
+      watchdog = watchRedis(client, {
         intervalMs: 50,
         timeoutMs: 100,
         onDown: (reason) => downs.push(reason),
