@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { ChatBedrockConverse } from "@langchain/aws";
 import { createAgent } from "langchain";
 import { loadSettings } from "../src/config/settings.ts";
+import { createBedrockRuntimeClient } from "../src/models/bedrock-client.ts";
 import { createServices } from "../src/services/services.ts";
 import { ask, type EmulatorReply } from "./sse/ipc.ts";
 
@@ -58,7 +59,9 @@ async function main() {
   });
   const services = await createServices(settings, { info: () => {}, warn: () => {} });
   try {
-    const model = new ChatBedrockConverse({ model: MODEL_ID, region: "us-east-1", streaming: true });
+    // The client Counsel's models use (kept-alive HTTP/1.1), so that the layers differ only by what they add.
+    const client = createBedrockRuntimeClient();
+    const model = new ChatBedrockConverse({ client, model: MODEL_ID, region: "us-east-1", streaming: true });
     const bareAgent = createAgent({ model, tools: [] });
     const advisor = services.advisor("advisor"); // throws if the chain cannot serve
     const tenant = await services.tenant("default");

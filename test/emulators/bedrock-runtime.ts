@@ -161,7 +161,8 @@ export class BedrockRuntimeEmulator {
     const handle = (req: Request, res: Response) => void this.handle(req, res);
     const h2 = createHttp2Server(handle);
     const h1 = createHttp1Server(handle);
-    this.server = createTcpServer((socket) => {
+    // noDelay as node:http and node:http2 servers set it on what they accept: frames go out as written.
+    this.server = createTcpServer({ noDelay: true }, (socket) => {
       this.sockets.add(socket);
       this.connections += 1;
       socket.on("close", () => this.sockets.delete(socket));
