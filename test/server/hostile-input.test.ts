@@ -447,7 +447,7 @@ describe("hostile input", () => {
     it("answers 400 to an empty file", async () => {
       const problem = await expectProblem(await upload([{ filename: "empty.pdf", data: "" }]), 400, {
         code: "ingest_failed",
-        detail: /"empty\.pdf" is empty/,
+        detail: /"empty\.pdf" is empty: nothing could be ingested\.$/,
       });
       expect(problem.failed).toEqual([expect.objectContaining({ name: "empty.pdf", status: 400 })]);
     });

@@ -123,7 +123,9 @@ function checkReport(report: IngestReport, total: number, app?: FastifyInstance)
       failed: report.failed,
     });
   }
-  throw new CounselError("ingest_failed", 400, `${describe(report)}: nothing could be ingested.`, {
+  // A reason ends with its own full stop ("… is empty."): one sentence, not ".:".
+  const reason = describe(report).replace(/\.$/, "");
+  throw new CounselError("ingest_failed", 400, `${reason}: nothing could be ingested.`, {
     failed: report.failed,
   });
 }
