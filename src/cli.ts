@@ -128,7 +128,7 @@ program
   .option("-r, --recipe <name>", "ingestion recipe from loaders/ (default: RECIPE)")
   .action(async (file: string, options: { chunks?: boolean; recipe?: string }) => {
     const settings = loadEnv();
-    const recipe = await loadRecipe(settings.loadersDir, options.recipe ?? settings.recipe);
+    const recipe = await loadRecipe(settings.loadersDir, options.recipe ?? settings.recipe, settings);
     const absolute = path.resolve(file);
     const data = await readFile(absolute).catch((error: NodeJS.ErrnoException) => {
       throw new CounselError(
@@ -139,7 +139,13 @@ program
     });
     const blob = { name: path.basename(absolute), source: absolute, data };
     const textract = textractRouting(settings, recipe);
-    process.stdout.write(await extractMarkdown(blob, recipe, { chunks: options.chunks, textract }));
+    process.stdout.write(
+      await extractMarkdown(blob, recipe, {
+        chunks: options.chunks,
+        textract,
+        piiHashKey: settings.piiHashKey,
+      }),
+    );
   });
 
 async function* sources(patterns: string[]) {

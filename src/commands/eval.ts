@@ -43,7 +43,7 @@ export function evalCommand(deps: EvalCommandDeps): Command {
     .action(async (options: EvalOptions) => {
       const settings = deps.loadEnv();
       const chains = await loadChainConfigs(settings.chainsDir, settings.model);
-      const recipe = await loadRecipe(settings.loadersDir, settings.recipe);
+      const recipe = await loadRecipe(settings.loadersDir, settings.recipe, settings);
       const models = await createModels(settings);
       const progress = progressReporter();
       // Ctrl-C stops the run between queries instead of leaving a half-drawn bar.

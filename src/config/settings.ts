@@ -56,6 +56,13 @@ export const settingsSchema = z.object({
     .describe(
       "The ingestion recipe (a file in LOADERS_DIR, without .yaml) used by uploads, the CLI and examples.",
     ),
+  PII_HASH_KEY: z
+    .string()
+    .min(16, { error: "expected a secret of at least 16 characters" })
+    .optional()
+    .describe(
+      "The HMAC key of recipes whose `redact.pii.strategy` is hash (equal values, equal hashes); required by them.",
+    ),
   MODEL_PROVIDER: z
     .enum(["extractive", "bedrock", "openai"])
     .default("extractive")
@@ -274,6 +281,7 @@ function toSettings(env: Env) {
     promptsDir: path.resolve(env.PROMPTS_DIR),
     loadersDir: path.resolve(env.LOADERS_DIR),
     recipe: env.RECIPE,
+    piiHashKey: env.PII_HASH_KEY,
     watchConfig: env.WATCH_CONFIG,
     model: { provider: env.MODEL_PROVIDER, id: env.MODEL_ID },
     /** The server of the openai providers; no baseURL: the OpenAI API. */

@@ -1,11 +1,12 @@
 // What ingestion would index for one file, as Markdown for a person to read (`counsel extract`): the text the
-// loader took out of it (a section per page) or, with `chunks`, the chunks the splitter made of that text.
+// loader took out of it, redacted as the recipe asks (a section per page) or, with `chunks`, the chunks the splitter made of that text.
 // It runs the same code as ingestion, so what it shows is what the index will see.
 import { loadBlob } from "./loaders/index.ts";
 import { detectType } from "./loaders/sniff.ts";
 import type { Recipe } from "./recipe.ts";
 import type { SourceBlob } from "./sources/blob.ts";
 import type { TextractRouting } from "./textract/routing.ts";
+import { redactDocuments } from "./transform/pii/redact.ts";
 import { splitDocuments } from "./transform/split.ts";
 
 export interface ExtractOptions {
@@ -14,6 +15,8 @@ export interface ExtractOptions {
   signal?: AbortSignal;
   /** Reads images and scanned PDFs; undefined when Textract is off. */
   textract?: TextractRouting;
+  /** The key of a recipe's `redact.pii.strategy: hash` (PII_HASH_KEY). */
+  piiHashKey?: string;
 }
 
 export async function extractMarkdown(
@@ -22,7 +25,9 @@ export async function extractMarkdown(
   options: ExtractOptions = {},
 ): Promise<string> {
   const type = await detectType(blob);
-  const docs = await loadBlob(blob, recipe, { type, signal: options.signal, textract: options.textract });
+  const loaded = await loadBlob(blob, recipe, { type, signal: options.signal, textract: options.textract });
+  const pii = recipe.redact.pii;
+  const docs = pii ? redactDocuments(loaded, pii, options.piiHashKey) : loaded;
   const chunks = await splitDocuments(docs, recipe);
   const loader = docs[0]?.metadata.loader ? `, read by ${docs[0].metadata.loader}` : "";
   const header = `<!-- ${blob.name}: ${type}${loader}; ${count(docs.length, "document")}, ${count(chunks.length, "chunk")} -->`;

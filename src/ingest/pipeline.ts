@@ -91,6 +91,8 @@ export interface IngestPipelineOptions {
   concurrency?: number;
   /** Reads images and scanned PDFs (textractRouting); undefined when Textract is off. */
   textract?: TextractRouting;
+  /** The key of a recipe's `redact.pii.strategy: hash` (PII_HASH_KEY). */
+  piiHashKey?: string;
 }
 
 export class IngestPipeline {
@@ -99,6 +101,7 @@ export class IngestPipeline {
   private readonly recipe: Recipe;
   private readonly concurrency: number;
   private readonly textract?: TextractRouting;
+  private readonly piiHashKey?: string;
   /** Serialises work on one document id, so two uploads of one document cannot interleave. */
   private readonly docLocks = new Map<string, Promise<unknown>>();
 
@@ -108,6 +111,7 @@ export class IngestPipeline {
     this.recipe = options.recipe;
     this.concurrency = options.concurrency ?? 4;
     this.textract = options.textract;
+    this.piiHashKey = options.piiHashKey;
   }
 
   async ingest(blobs: Iterable<SourceBlob> | AsyncIterable<SourceBlob>, options: IngestOptions = {}) {
@@ -207,7 +211,10 @@ export class IngestPipeline {
   }
 
   private async ingestOne(blob: SourceBlob, report: IngestReport): Promise<IngestProgress["status"]> {
-    const chunks: DocumentInterface[] = await prepareBlob(blob, this.recipe, { textract: this.textract });
+    const chunks: DocumentInterface[] = await prepareBlob(blob, this.recipe, {
+      textract: this.textract,
+      piiHashKey: this.piiHashKey,
+    });
     if (chunks.length === 0) throw new Error("no text could be extracted from it");
     const docId = String(chunks[0].metadata.doc_id);
     const before = await this.recordManager.listKeys({ groupIds: [docId] });

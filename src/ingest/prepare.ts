@@ -1,4 +1,4 @@
-// One blob → the chunks to index: detect the type, load, split, stamp metadata. The pipeline hands the result
+// One blob → the chunks to index: detect the type, load, redact (per recipe), split, stamp metadata. The pipeline hands the result
 // to LangChain's index(); the same bytes and recipe always give identical chunks, so re-runs are skipped.
 import type { Document } from "@langchain/core/documents";
 import { loadBlob } from "./loaders/index.ts";
@@ -7,6 +7,7 @@ import type { Recipe } from "./recipe.ts";
 import type { SourceBlob } from "./sources/blob.ts";
 import type { TextractRouting } from "./textract/routing.ts";
 import { type ChunkMetadata, stampMetadata } from "./transform/metadata.ts";
+import { redactDocuments } from "./transform/pii/redact.ts";
 import { splitDocuments } from "./transform/split.ts";
 
 export interface PrepareOptions {
@@ -14,6 +15,8 @@ export interface PrepareOptions {
   signal?: AbortSignal;
   /** Reads images and scanned PDFs; undefined when Textract is off. */
   textract?: TextractRouting;
+  /** The key of `redact.pii.strategy: hash` (PII_HASH_KEY). */
+  piiHashKey?: string;
 }
 
 /**
@@ -26,7 +29,10 @@ export async function prepareBlob(
   options: PrepareOptions = {},
 ): Promise<Document<ChunkMetadata>[]> {
   const type = await detectType(blob);
-  const docs = await loadBlob(blob, recipe, { type, ...options });
+  const loaded = await loadBlob(blob, recipe, { type, ...options });
+  // Before splitting: no chunk (nor its vector, lexical entry or cached embedding) sees an original value.
+  const pii = recipe.redact.pii;
+  const docs = pii ? redactDocuments(loaded, pii, options.piiHashKey) : loaded;
   const chunks = await splitDocuments(docs, recipe);
   return stampMetadata(chunks, blob);
 }

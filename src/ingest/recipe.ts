@@ -7,6 +7,8 @@ import { describeIssue, displayPath, parseConfigYaml } from "../config/describe-
 
 // Every field is documented, with its default, in loaders/default.yaml (a test keeps the two in step).
 import { NAME } from "../contracts/names.ts";
+import { PII_TYPES } from "./transform/pii/recognisers.ts";
+import type { PiiRedaction } from "./transform/pii/redact.ts";
 
 /** Not content: code, styling, navigation, embedded objects and button labels. */
 const HTML_EXCLUDE = "script style noscript template nav svg iframe object embed button".split(" ");
@@ -87,6 +89,17 @@ const textractFeature = z
   })
   .pipe(z.enum(TEXTRACT_FEATURES));
 
+const piiSchema = z.strictObject(
+  {
+    types: z
+      .array(z.enum(PII_TYPES), { error: `expected a list of ${PII_TYPES.join(", ")}` })
+      .min(1, { error: "expected at least one type (or pii: false)" })
+      .default(() => [...PII_TYPES]),
+    strategy: z.enum(["mask", "hash"]).default("mask"),
+  },
+  { error: "expected true, false or a mapping of types and strategy" },
+);
+
 const recipeSchema = z.strictObject({
   name: z.string({ error: "expected a recipe name" }).regex(NAME, {
     error: "expected a recipe name (a-z, 0-9, - and _)",
@@ -112,9 +125,11 @@ const recipeSchema = z.strictObject({
     .prefault({}),
   redact: z
     .strictObject({
-      // Nothing redacts yet: accepting `true` would promise a protection that is not there.
-      pii: bool()
-        .refine((pii) => !pii, { error: "PII redaction is not available yet: expected false" })
+      // true: the offline engine, every type, masked; false: nothing redacted.
+      // (Not a union: the mapping's own problems, such as an unknown type, are then named field by field.)
+      pii: z
+        .preprocess((pii) => (pii === true ? {} : pii === false ? null : pii), piiSchema.nullable())
+        .transform((pii): PiiRedaction | false => pii ?? false)
         .default(false),
     })
     .prefault({}),
@@ -134,8 +149,13 @@ export class RecipeError extends Error {
   }
 }
 
+/** Settings a recipe may need: refused at load when it asks for something they do not give. */
+export interface RecipeSettings {
+  piiHashKey?: string;
+}
+
 /** Reads and validates `<dir>/<name>.yaml` (or .yml). */
-export async function loadRecipe(dir: string, name: string): Promise<Recipe> {
+export async function loadRecipe(dir: string, name: string, settings?: RecipeSettings): Promise<Recipe> {
   if (!NAME.test(name)) {
     throw new RecipeError(displayPath(dir), [`recipe "${name}": expected a name of a-z, 0-9, - and _`]);
   }
@@ -148,7 +168,9 @@ export async function loadRecipe(dir: string, name: string): Promise<Recipe> {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
       throw new RecipeError(displayPath(file), [`cannot read it (${(error as Error).message})`]);
     }
-    return parseRecipe(text, file);
+    const recipe = parseRecipe(text, file);
+    if (settings) checkSettings(recipe, displayPath(file), settings);
+    return recipe;
   }
   throw new RecipeError(displayPath(path.join(dir, `${name}.yaml`)), [
     `no such recipe: expected the file ${name}.yaml in ${displayPath(dir)}`,
@@ -172,6 +194,14 @@ export function parseRecipe(text: string, file: string): Recipe {
     ]);
   }
   return recipe;
+}
+
+function checkSettings(recipe: Recipe, shown: string, settings: RecipeSettings): void {
+  if (recipe.redact.pii && recipe.redact.pii.strategy === "hash" && !settings.piiHashKey) {
+    throw new RecipeError(shown, [
+      "redact.pii.strategy: hash needs a key: set PII_HASH_KEY (or use strategy: mask)",
+    ]);
+  }
 }
 
 /** Validates a recipe given as an object (tests, code); every omitted field takes its default. */

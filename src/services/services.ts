@@ -51,7 +51,7 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
     log,
     cacheMeter,
   );
-  const recipe = await loadRecipe(settings.loadersDir, settings.recipe);
+  const recipe = await loadRecipe(settings.loadersDir, settings.recipe, settings);
 
   const registry = await ChainRegistry.open({
     chainsDir: settings.chainsDir,

@@ -37,6 +37,7 @@ export async function openTenant(id: string, deps: TenantDeps): Promise<Tenant> 
     recipe,
     concurrency: pipelineConcurrency(settings.embeddings.concurrency),
     textract: deps.textract,
+    piiHashKey: settings.piiHashKey,
   });
   return {
     id,

@@ -60,10 +60,47 @@ describe("loadRecipe", () => {
     ]);
   });
 
-  it("refuses PII redaction, which nothing performs yet", async () => {
-    expect(await problems("pii", "redact:\n  pii: true\n")).toEqual([
-      "redact.pii: PII redaction is not available yet: expected false",
+  it("reads redact.pii: true as every offline type masked, and the detailed form with its defaults", async () => {
+    await writeFile(path.join(dir, "pii-on.yaml"), "redact:\n  pii: true\n");
+    expect((await loadRecipe(dir, "pii-on")).redact.pii).toEqual({
+      types: [
+        "email",
+        "phone",
+        "credit_card",
+        "iban",
+        "us_ssn",
+        "ip_address",
+        "aws_access_key",
+        "aws_secret_key",
+      ],
+      strategy: "mask",
+    });
+    await writeFile(path.join(dir, "pii-some.yaml"), "redact:\n  pii:\n    types: [email, iban]\n");
+    expect((await loadRecipe(dir, "pii-some")).redact.pii).toEqual({
+      types: ["email", "iban"],
+      strategy: "mask",
+    });
+    expect(defineRecipe({ name: "x" }).redact.pii).toBe(false);
+  });
+
+  it("refuses an unknown PII type or strategy, naming the field", async () => {
+    expect(
+      await problems("pii-bad", "redact:\n  pii:\n    types: [email, name]\n    strategy: encrypt\n"),
+    ).toEqual([
+      expect.stringMatching(/^redact\.pii\.types\.1: expected one of "email", "phone", .*got "name"$/),
+      'redact.pii.strategy: expected one of "mask", "hash", got "encrypt"',
     ]);
+  });
+
+  it("refuses PII hashing without PII_HASH_KEY when settings are given, and takes it with one", async () => {
+    await writeFile(path.join(dir, "pii-hash.yaml"), "redact:\n  pii:\n    strategy: hash\n");
+    const error = await loadRecipe(dir, "pii-hash", {}).catch((e) => e);
+    expect(error).toBeInstanceOf(RecipeError);
+    expect(error.problems).toEqual([
+      "redact.pii.strategy: hash needs a key: set PII_HASH_KEY (or use strategy: mask)",
+    ]);
+    const recipe = await loadRecipe(dir, "pii-hash", { piiHashKey: "a-key-of-sixteen-chars" });
+    expect(recipe.redact.pii).toMatchObject({ strategy: "hash" });
   });
 
   it("refuses Textract's SIGNATURES, whose findings no text keeps", async () => {
