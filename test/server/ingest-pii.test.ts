@@ -159,3 +159,40 @@ describe.each([
     for (const value of Object.values(PLANTED)) expect(kept).not.toContain(value);
   });
 });
+
+describe("PII hashing at ingest", () => {
+  let data: Awaited<ReturnType<typeof tempDataDir>>;
+  let loaders: string;
+  beforeAll(async () => {
+    data = await tempDataDir();
+    loaders = await mkdtemp(path.join(tmpdir(), "counsel-loaders-"));
+    await writeFile(path.join(loaders, "hashing.yaml"), "redact:\n  pii:\n    strategy: hash\n");
+  });
+  afterAll(async () => {
+    await data?.remove();
+    await rm(loaders, { recursive: true, force: true });
+  });
+
+  it("refuses to start without PII_HASH_KEY, naming the field and the setting", async () => {
+    const error = await startService(data.dir, { LOADERS_DIR: loaders, RECIPE: "hashing" }).catch((e) => e);
+    expect(String(error)).toContain("hashing.yaml: redact.pii.strategy: hash needs a key: set PII_HASH_KEY");
+  });
+
+  it("stores equal values under equal hashes with the key", async () => {
+    const service = await startService(data.dir, {
+      LOADERS_DIR: loaders,
+      RECIPE: "hashing",
+      PII_HASH_KEY: "a-key-of-sixteen-chars",
+    });
+    try {
+      await upload(service.url);
+      const chunks = await chunksOf(service.url);
+      const emails = chunks.match(/\[EMAIL:[0-9a-f]{8}\]/g) ?? [];
+      expect(emails.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(emails).size).toBe(1);
+      expect(chunks).not.toContain(PLANTED.email);
+    } finally {
+      await service.stop();
+    }
+  });
+});
