@@ -132,6 +132,20 @@ describe("counsel CLI", () => {
     );
     expect(missing).toMatchObject({ code: 1, stderr: expect.stringMatching(/nope\.pdf: no such file/) });
   });
+
+  it("extracts with the recipe's PII redaction, showing the masks ingestion would index", async () => {
+    const loaders = path.join(data.dir, "loaders");
+    await mkdir(loaders, { recursive: true });
+    await writeFile(path.join(loaders, "redacting.yaml"), "redact:\n  pii: true\n");
+    const note = path.join(data.dir, "contact.txt");
+    await writeFile(note, "Write to jane.doe@example.com or call +44 20 7946 0958 about the refund.\n");
+    const text = await run(process.execPath, [path.join(ROOT, "bin/counsel.mjs"), "extract", note], {
+      env: { ...env, LOADERS_DIR: loaders, RECIPE: "redacting" },
+      cwd: ROOT,
+    });
+    expect(text.stdout).toContain("Write to [EMAIL] or call [PHONE] about the refund.");
+    expect(text.stdout).not.toContain("jane.doe@example.com");
+  });
 });
 
 describe("counsel ingest --recipe", () => {

@@ -90,6 +90,12 @@ describe("loadRecipe", () => {
       expect.stringMatching(/^redact\.pii\.types\.1: expected one of "email", "phone", .*got "name"$/),
       'redact.pii.strategy: expected one of "mask", "hash", got "encrypt"',
     ]);
+    expect(await problems("pii-yes", "redact:\n  pii: yes\n")).toEqual([
+      'redact.pii: expected true, false or a mapping of types and strategy, got "yes"',
+    ]);
+    expect(await problems("pii-none", "redact:\n  pii:\n    types: []\n")).toEqual([
+      "redact.pii.types: expected at least one type (or pii: false), got []",
+    ]);
   });
 
   it("refuses PII hashing without PII_HASH_KEY when settings are given, and takes it with one", async () => {
