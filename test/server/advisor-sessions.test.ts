@@ -57,6 +57,21 @@ describe.each([
     expect(res.status).toBe(200);
     return ((await res.json()) as { sessionId: string }).sessionId;
   };
+  /** A useChat request to POST /advisor/ui that names its session; `texts` alternate user, assistant, user… */
+  const postUi = (sessionId: string, texts: string[]) =>
+    fetch(`${service.url}/advisor/ui`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...bearer(keys.acme) },
+      body: JSON.stringify({
+        id: sessionId,
+        sessionId,
+        messages: texts.map((text, i) => ({
+          id: `m${i}`,
+          role: i % 2 === 0 ? "user" : "assistant",
+          parts: [{ type: "text", text }],
+        })),
+      }),
+    });
   const list = async (key: string, query = "") => {
     const res = await fetch(`${service.url}/advisor/sessions${query}`, { headers: bearer(key) });
     return { status: res.status, body: (await res.json()) as { sessions: Listed[]; detail?: string } };
@@ -90,17 +105,7 @@ describe.each([
 
   it("keeps a POST /advisor/ui turn in the session it names, which the list then shows first", async () => {
     const sessionId = `ui-${crypto.randomUUID()}`;
-    const res = await fetch(`${service.url}/advisor/ui`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...bearer(keys.acme) },
-      body: JSON.stringify({
-        id: sessionId,
-        sessionId,
-        messages: [
-          { id: "u1", role: "user", parts: [{ type: "text", text: "What is the weather in Paris?" }] },
-        ],
-      }),
-    });
+    const res = await postUi(sessionId, ["What is the weather in Paris?"]);
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('"type":"finish"');
     const { body } = await list(keys.acme);
@@ -119,19 +124,7 @@ describe.each([
 
     // The next turn's history is the session's: what else the request sends before its message is not read.
     const before = emulator.requests.length;
-    const next = await fetch(`${service.url}/advisor/ui`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...bearer(keys.acme) },
-      body: JSON.stringify({
-        id: sessionId,
-        sessionId,
-        messages: [
-          { id: "x1", role: "user", parts: [{ type: "text", text: "Not part of the session" }] },
-          { id: "x2", role: "assistant", parts: [{ type: "text", text: "Nor this" }] },
-          { id: "u2", role: "user", parts: [{ type: "text", text: "And in Lyon?" }] },
-        ],
-      }),
-    });
+    const next = await postUi(sessionId, ["Not part of the session", "Nor this", "And in Lyon?"]);
     await next.text();
     const sent = emulator.requests[before].body as { messages: { content: { text?: string }[] }[] };
     expect(sent.messages.map((m) => m.content[0].text ?? "")).toEqual([
