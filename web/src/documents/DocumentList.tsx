@@ -2,6 +2,7 @@
 // chunks, pages, size and when it last changed; its chunks on request; and deletion after a confirmation.
 import { type FormEvent, useEffect, useId, useRef, useState } from "react";
 import { api, messageOf } from "../api.ts";
+import { ErrorAlert } from "../components/ErrorAlert.tsx";
 import { DocumentChunks } from "./DocumentChunks.tsx";
 import { documentFacts, formatWhen } from "./describe.ts";
 import { type DocumentSummary, documentPath, type DocumentList as Page } from "./types.ts";
@@ -48,11 +49,7 @@ function Confirm({
           Cancel
         </button>
       </div>
-      {error ? (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      ) : null}
+      <ErrorAlert message={error} />
     </div>
   );
 }
@@ -203,11 +200,7 @@ export function DocumentList({ version }: { version: number }) {
       <p role="status" className="list-status">
         {status}
       </p>
-      {error ? (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      ) : null}
+      <ErrorAlert message={error} />
       {documents === null ? (
         error ? null : (
           <p className="hint">Listing the documents…</p>

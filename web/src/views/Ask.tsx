@@ -4,6 +4,7 @@
 import { type FormEvent, useEffect, useId, useState } from "react";
 import { api, messageOf } from "../api.ts";
 import { CitedText, type Source, SourceList } from "../components/Citations.tsx";
+import { ErrorAlert } from "../components/ErrorAlert.tsx";
 
 interface ChainInfo {
   name: string;
@@ -49,11 +50,7 @@ function Feedback({ runId }: { runId: string }) {
       <p role="status" className="feedback-status">
         {sent ? "Thank you: your feedback is recorded for this run." : ""}
       </p>
-      {error ? (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      ) : null}
+      <ErrorAlert message={error} />
     </div>
   );
 }
@@ -199,11 +196,7 @@ export function Ask() {
           {busy ? "Asking…" : "Ask"}
         </button>
       </form>
-      {error ? (
-        <p id="ask-error" role="alert" className="error">
-          {error}
-        </p>
-      ) : null}
+      <ErrorAlert id="ask-error" message={error} />
       <div aria-live="polite" aria-busy={busy}>
         {reply ? <Answer reply={reply} /> : null}
       </div>

@@ -8,6 +8,7 @@ import { useChat } from "@ai-sdk/react";
 import { DefaultChatTransport } from "ai";
 import { type FormEvent, useCallback, useEffect, useId, useRef, useState } from "react";
 import { ApiError, api, apiFetch, authHeaders, messageOf } from "../api.ts";
+import { ErrorAlert } from "../components/ErrorAlert.tsx";
 import { MessageView } from "./chat/MessageView.tsx";
 import { type ChatMessage, fromSession, type StoredSession } from "./chat/messages.ts";
 
@@ -212,11 +213,7 @@ function Conversation({
       <p className="chat-status" role="status" aria-live="polite">
         {statusText}
       </p>
-      {error ? (
-        <p role="alert" className="error">
-          {errorText(error)}
-        </p>
-      ) : null}
+      <ErrorAlert message={error && errorText(error)} />
       <form className="chat-form" onSubmit={send} noValidate>
         <label htmlFor={`${prefix}-input`}>Message</label>
         <textarea
@@ -239,11 +236,7 @@ function Conversation({
         <p id={`${prefix}-keys`} className="hint">
           Enter sends; Shift+Enter starts a new line.
         </p>
-        {problem ? (
-          <p id={`${prefix}-problem`} role="alert" className="error">
-            {problem}
-          </p>
-        ) : null}
+        <ErrorAlert id={`${prefix}-problem`} message={problem} />
         <div className="actions">
           <button type="submit" disabled={busy}>
             Send
@@ -339,11 +332,7 @@ export function Chat() {
       <p className="lead">
         A conversation with the advisor: it searches your documents, cites them, and writes reports and code.
       </p>
-      {loadError ? (
-        <p role="alert" className="error">
-          {loadError}
-        </p>
-      ) : null}
+      <ErrorAlert message={loadError} />
       {availability.state === "checking" ? (
         <p role="status">Checking the advisor…</p>
       ) : availability.state === "unavailable" ? (

@@ -5,6 +5,7 @@ import { api, messageOf } from "../api.ts";
 import { StatsTable } from "../experiments/StatsTable.tsx";
 import { CHART_FIGURES, type ChainStats } from "../experiments/stats.ts";
 import "./experiments.css";
+import { ErrorAlert } from "../components/ErrorAlert.tsx";
 
 interface ChainInfo {
   name: string;
@@ -87,11 +88,7 @@ export function Experiments() {
         Each variant of a chain on the questions people asked: how often it answered, how its answers were
         rated, how fast, and what it cost.
       </p>
-      {error ? (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      ) : null}
+      <ErrorAlert message={error} />
       {chains === null ? (
         error ? null : (
           <p aria-live="polite">Loading the chains…</p>
