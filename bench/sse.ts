@@ -59,6 +59,10 @@ const median = (values: number[]) =>
 interface Round {
   /** ms added to each stream's first token. */
   added: number[];
+  /** ms from each request sent to its first token: what a user waits, the model's own time included. */
+  firstToken: number[];
+  /** ms from the first request sent to the last stream ended. */
+  length: number;
   failed: number;
   /** The service's event loop: the share of the round it was busy. */
   busy: number;
@@ -98,7 +102,7 @@ async function main() {
   function open(kind: StreamKind, count: number, prefix: string) {
     const id = requestId();
     const firstTokens = reply<Extract<ClientsReply, { type: "first-tokens" }>>(clients, id, "first-tokens");
-    const done = reply(clients, id, "done");
+    const done = reply<Extract<ClientsReply, { type: "done" }>>(clients, id, "done");
     clients.send({ type: "open", id, kind, url: kind === "floor" ? endpoint : url, count, prefix });
     return { firstTokens, done };
   }
@@ -107,7 +111,7 @@ async function main() {
     const loop = performance.eventLoopUtilization();
     const streams = open(kind, STREAMS, prefix);
     const { firstTokens, failed } = await streams.firstTokens;
-    await streams.done;
+    const { ms: length } = await streams.done;
     const busy = performance.eventLoopUtilization(loop).utilization;
     const { at } = await ask<Extract<EmulatorReply, { type: "first-text" }>>(
       emulator,
@@ -115,7 +119,8 @@ async function main() {
       "first-text",
     );
     const added = firstTokens.flatMap((t) => (at[t.message] === undefined ? [] : [t.at - at[t.message]]));
-    return { added, failed, busy };
+    const firstToken = firstTokens.map((t) => t.at - t.sent);
+    return { added, firstToken, length, failed, busy };
   }
 
   try {
@@ -164,6 +169,20 @@ async function main() {
         `| ${LABELS[kind]} | ${ms(median(own))} ms | ${ms(Math.min(...own))}–${ms(Math.max(...own))} | ` +
           `${ms(percentile(all, 99))} ms | ${ms(all.at(-1) ?? Number.NaN)} ms | ${over} | ${all.length} (${failed}) | ` +
           `${kind === "floor" ? "" : `${(busy * 100).toFixed(0)}%`} |`,
+      );
+    }
+    // What a user waits: from the request to its first token (two model calls around a search, at the model's
+    // pace, included), and how long a round of streams takes from the first request to the last end.
+    console.log(
+      "\n| stream | request to first token, p50 | p99 | round, first request to last end (median) |",
+    );
+    console.log("|---|--:|--:|--:|");
+    for (const kind of KINDS) {
+      const own = rounds.get(kind) ?? [];
+      const all = sorted(own.flatMap((r) => r.firstToken));
+      console.log(
+        `| ${LABELS[kind]} | ${ms(percentile(all, 50))} ms | ${ms(percentile(all, 99))} ms | ` +
+          `${ms(median(own.map((r) => r.length)))} ms |`,
       );
     }
     const kb = (bytes: number) => (bytes / 1024).toFixed(1);

@@ -88,6 +88,7 @@ async function open(request: Extract<ClientsRequest, { type: "open" }>) {
   stop = new AbortController();
   const firstTokens: FirstToken[] = [];
   let failed = 0;
+  const started = now();
   const report = () => {
     if (firstTokens.length + failed === request.count)
       send({ type: "first-tokens", id: request.id, firstTokens, failed });
@@ -95,9 +96,10 @@ async function open(request: Extract<ClientsRequest, { type: "open" }>) {
   const streams = Array.from({ length: request.count }, async (_, i) => {
     const message = `${request.prefix} question ${i}`;
     let seen = false;
+    const sent = now();
     const onFirstToken = (at: number) => {
       seen = true;
-      firstTokens.push({ message, at });
+      firstTokens.push({ message, at, sent });
       report();
     };
     try {
@@ -112,7 +114,7 @@ async function open(request: Extract<ClientsRequest, { type: "open" }>) {
     }
   });
   await Promise.all(streams);
-  send({ type: "done", id: request.id });
+  send({ type: "done", id: request.id, ms: now() - started });
 }
 
 process.on("message", (request: ClientsRequest) => {

@@ -19,6 +19,8 @@ export interface FirstToken {
   message: string;
   /** Wall-clock ms when the client read its first token. */
   at: number;
+  /** Wall-clock ms when the client sent its request. */
+  sent: number;
 }
 
 export type ClientsRequest =
@@ -26,7 +28,8 @@ export type ClientsRequest =
   | { type: "close" };
 export type ClientsReply =
   | { type: "first-tokens"; id: number; firstTokens: FirstToken[]; failed: number }
-  | { type: "done"; id: number };
+  /** `ms`: from the first request sent to the last stream ended. */
+  | { type: "done"; id: number; ms: number };
 
 let nextId = 1;
 

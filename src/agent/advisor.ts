@@ -7,6 +7,7 @@ import { AIMessage, type BaseMessage, HumanMessage } from "@langchain/core/messa
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import type { ChainConfig } from "../chains/config.ts";
 import type { TurnEvent } from "../contracts/turn-events.ts";
+import type { TurnQueue } from "../event-loop/turn-queue.ts";
 import { buildAdvisorAgent } from "./agent.ts";
 import { asSent, isStopped } from "./stopped.ts";
 import { runTurn } from "./turn.ts";
@@ -60,6 +61,8 @@ export interface AdvisorOptions {
   /** The tools this deployment can offer; the chain config picks among them. */
   tools: Partial<Record<AdvisorToolName, StructuredToolInterface>>;
   history: (sessionId: string) => BaseChatMessageHistory;
+  /** The process's event-loop turns, which every model and tool call waits for. */
+  turns: TurnQueue;
 }
 
 export function createAdvisor({
@@ -68,6 +71,7 @@ export function createAdvisor({
   systemPrompt,
   tools,
   history,
+  turns,
 }: AdvisorOptions): AdvisorHandle {
   const settings = config.advisor;
   if (config.type !== "advisor" || !settings)
@@ -77,7 +81,7 @@ export function createAdvisor({
     if (!found) throw new Error(`Chain "${config.name}": tool ${name} is not available in this deployment.`);
     return found;
   });
-  const agent = buildAdvisorAgent({ model, tools: chosen, systemPrompt, settings });
+  const agent = buildAdvisorAgent({ model, tools: chosen, systemPrompt, settings, turns });
   const running = new Map<string, Promise<unknown>>();
 
   return {

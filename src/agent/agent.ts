@@ -1,10 +1,13 @@
 // The advisor agent: LangChain's createAgent over the chain's chat model and tools, with langchain's middleware
 // for what every production agent needs: model retries, a cap on tool calls per turn (ours: see
-// tool-call-limit.ts), and redaction of personal data in the user's messages where the chain config asks for it.
+// tool-call-limit.ts), and redaction of personal data in the user's messages where the chain config asks for it;
+// and ours that has each model and tool call wait for its turn on the event loop (loop-turns.ts).
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import { createAgent, modelRetryMiddleware, piiMiddleware } from "langchain";
 import type { AdvisorSettings } from "../chains/config.ts";
+import type { TurnQueue } from "../event-loop/turn-queue.ts";
+import { loopTurns } from "./loop-turns.ts";
 import { toolCallLimit } from "./tool-call-limit.ts";
 
 export interface AdvisorAgentOptions {
@@ -12,9 +15,11 @@ export interface AdvisorAgentOptions {
   tools: StructuredToolInterface[];
   systemPrompt: string;
   settings: AdvisorSettings;
+  /** The process's event-loop turns, which every model and tool call waits for. */
+  turns: TurnQueue;
 }
 
-export function buildAdvisorAgent({ model, tools, systemPrompt, settings }: AdvisorAgentOptions) {
+export function buildAdvisorAgent({ model, tools, systemPrompt, settings, turns }: AdvisorAgentOptions) {
   return createAgent({
     model,
     tools,
@@ -29,6 +34,8 @@ export function buildAdvisorAgent({ model, tools, systemPrompt, settings }: Advi
       // Past the limit a tool call is not run: the model is told so, and answers with what it has.
       toolCallLimit(settings.maxToolCalls),
       ...settings.redactPii.map((type) => piiMiddleware(type, { strategy: "redact", applyToInput: true })),
+      // Innermost: the turn is taken just before the call itself, after the other middleware's work.
+      loopTurns(turns),
     ],
   });
 }

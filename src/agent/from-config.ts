@@ -11,6 +11,7 @@ import { chainSearcher } from "../chains/searcher.ts";
 import type { LexicalSearch } from "../contracts/search.ts";
 import type { TurnEvent } from "../contracts/turn-events.ts";
 import { UnavailableError } from "../errors.ts";
+import type { TurnQueue } from "../event-loop/turn-queue.ts";
 import type { ChatHistoryFactory } from "../store/chat-history.ts";
 import type { ReportStore } from "../store/report-store.ts";
 import { type AdvisorHandle, type ChatOptions, createAdvisor, type TurnInput } from "./advisor.ts";
@@ -23,6 +24,8 @@ import { createWriteReportTool } from "./tools/write-report/tool.ts";
 export interface AdvisorDeps {
   promptsDir: string;
   chatModelFor(config: ChainConfig): Promise<BaseChatModel>;
+  /** The process's event-loop turns, which every model and tool call waits for. */
+  turns: TurnQueue;
 }
 
 /** What an advisor needs of a tenant: the chunks its tools search, its conversations and its reports. */
@@ -95,7 +98,14 @@ export async function advisorsFromConfig(
         }),
         generate_code: createGenerateCodeTool({ model, prompts: codePrompts }),
       };
-      const advisor = createAdvisor({ config, model, systemPrompt, history: tenant.history, tools });
+      const advisor = createAdvisor({
+        config,
+        model,
+        systemPrompt,
+        history: tenant.history,
+        tools,
+        turns: deps.turns,
+      });
       return { tools, advisor };
     };
     // Keyed by the tenant object itself: its agent lives exactly as long as the registry keeps it open.

@@ -10,6 +10,7 @@ import type { QaChainHandle } from "../chains/qa-handle.ts";
 import type { Settings } from "../config/settings.ts";
 import type { StoreCheck } from "../contracts/stores.ts";
 import { BadRequestError } from "../errors.ts";
+import type { TurnQueue } from "../event-loop/turn-queue.ts";
 import type { Recipe } from "../ingest/recipe.ts";
 import type { CacheRecord } from "../models/cache-meter.ts";
 import type { UsageRecord, UsageTotals } from "../models/usage.ts";
@@ -53,6 +54,8 @@ export interface AppServices {
   onCache?(listener: (record: CacheRecord) => void): void;
   /** An advisor chain; throws 404 (none), 400 (not an advisor) or 503 (no model that can call tools). */
   advisor(name: string): AdvisorChain;
+  /** The process's event-loop turns (src/event-loop/turn-queue.ts), shared by fair turns and the agents. */
+  turns?: TurnQueue;
 }
 
 export interface AppOptions {
@@ -151,7 +154,10 @@ export async function buildApp(services: AppServices, options: AppOptions) {
     });
   }
   // After auth and the rate limit: refused requests never wait for a turn.
-  await app.register(fairTurnsPlugin, { maxWaiting: options.maxWaitingRequests ?? 1000 });
+  await app.register(fairTurnsPlugin, {
+    maxWaiting: options.maxWaitingRequests ?? 1000,
+    queue: services.turns,
+  });
   await app.register(openapiPlugin);
   await app.register(multipart, {
     limits: {

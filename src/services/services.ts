@@ -8,6 +8,7 @@ import { ChainRegistry } from "../chains/chain-registry.ts";
 import { buildQaHandle } from "../chains/qa-handle.ts";
 import type { Settings } from "../config/settings.ts";
 import type { Logger, StoreCheck } from "../contracts/stores.ts";
+import { TurnQueue } from "../event-loop/turn-queue.ts";
 import type { IngestReport } from "../ingest/pipeline.ts";
 import { loadRecipe } from "../ingest/recipe.ts";
 import { filesystemSource } from "../ingest/sources/filesystem.ts";
@@ -25,6 +26,7 @@ import { openTenant } from "./tenant.ts";
 export interface Services extends AppServices {
   settings: Settings;
   stores: Stores;
+  turns: TurnQueue;
   chains: ChainRegistry<AdvisorChain>;
   /** The API keys; undefined when the service runs open (no keys file). */
   keys?: KeyRing;
@@ -42,6 +44,8 @@ const consoleLogger: Logger = {
 
 export async function createServices(settings: Settings, log: Logger = consoleLogger): Promise<Services> {
   const keys = await openKeyRing(settings.auth, log);
+  // One queue of event-loop turns per process: requests starting (fair turns) and agents' model and tool calls.
+  const turns = new TurnQueue();
   const models = await createModels(settings);
   const cacheMeter = new CacheMeter();
   const stores = await openStores(
@@ -69,6 +73,7 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
         promptsDir: settings.promptsDir,
         // No LLM cache for the agent: a conversation's prompts are never repeated whole.
         chatModelFor: (config) => models.chatModel(config),
+        turns,
       }),
   });
   if (settings.watchConfig) registry.watch();
@@ -92,6 +97,7 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
   return {
     settings,
     stores,
+    turns,
     chains: registry,
     recipe,
     tenant: (id) => tenants.get(id),

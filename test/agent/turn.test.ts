@@ -12,6 +12,7 @@ import { LIMIT_REACHED } from "../../src/agent/tool-call-limit.ts";
 import { createSearchTool } from "../../src/agent/tools/search-knowledge-base.ts";
 import { parseChainConfig } from "../../src/chains/config.ts";
 import type { TurnEvent } from "../../src/contracts/turn-events.ts";
+import { TurnQueue } from "../../src/event-loop/turn-queue.ts";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
 import { LocalVectorStore } from "../../src/store/local/local-vector-store.ts";
@@ -50,6 +51,7 @@ async function searchingAdvisor(
     systemPrompt: "You advise.",
     tools: { search_knowledge_base: createSearchTool({ searcher: await searcher(), k }) },
     history,
+    turns: new TurnQueue(),
   });
 }
 
@@ -187,6 +189,7 @@ describe("an advisor turn", () => {
       systemPrompt: "You advise.",
       tools: { search_knowledge_base: createSearchTool({ searcher: counting, k: 1 }) },
       history: () => new InMemoryChatMessageHistory(),
+      turns: new TurnQueue(),
     });
     const events = await collect(advisor.chat({ message: "Search a lot.", sessionId: "s3" }));
     expect(searched).toEqual(["laptops", "blankets"]);
@@ -279,5 +282,62 @@ describe("an advisor turn", () => {
       collect(advisor.chat({ message: "Hi", sessionId: "s6" }, { signal: leave.signal })),
     ).rejects.toThrow();
     expect(await history.getMessages()).toEqual([]);
+  });
+
+  it("waits for an event-loop turn before each model call and each tool call, and leaves the queue when stopped", async () => {
+    const log: string[] = [];
+    class LoggedTurns extends TurnQueue {
+      whenWaiting = () => {};
+      override take(signal?: AbortSignal) {
+        log.push("turn");
+        const turn = super.take(signal);
+        this.whenWaiting();
+        return turn;
+      }
+    }
+    const inner = await searcher();
+    const logged = {
+      search: (q: string, o: Parameters<typeof inner.search>[1]) => {
+        log.push("tool");
+        return inner.search(q, o);
+      },
+    };
+    const model = fakeModel()
+      .respond(() => {
+        log.push("model");
+        return new AIMessage({
+          content: "",
+          tool_calls: [{ id: "c1", name: "search_knowledge_base", args: { query: "laptops" } }],
+        });
+      })
+      .respond(() => {
+        log.push("model");
+        return new AIMessage("200 laptops [1].");
+      });
+    const turns = new LoggedTurns();
+    const options = {
+      config: advisorChain(),
+      model,
+      systemPrompt: "You advise.",
+      tools: { search_knowledge_base: createSearchTool({ searcher: logged, k: 1 }) },
+      history: () => new InMemoryChatMessageHistory(),
+      turns,
+    };
+    const events = await collect(createAdvisor(options).chat({ message: "Laptops?", sessionId: "s7" }));
+    expect(events.at(-1)).toMatchObject({ event: "done" });
+    expect(log).toEqual(["turn", "model", "turn", "tool", "turn", "model"]);
+
+    // Stopped while waiting in the queue for its turn: the turn ends, its place is given up.
+    const leave = new AbortController();
+    turns.whenWaiting = () => {
+      expect(turns.length).toBe(1);
+      leave.abort(new Error("client disconnected"));
+    };
+    const stopped = createAdvisor({ ...options, model: fakeModel().respond(new AIMessage("never")) }).chat(
+      { message: "Hi", sessionId: "s8" },
+      { signal: leave.signal },
+    );
+    await expect(collect(stopped)).rejects.toThrow("client disconnected");
+    expect(turns.length).toBe(0);
   });
 });

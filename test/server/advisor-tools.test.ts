@@ -12,6 +12,7 @@ import { createSearchTool } from "../../src/agent/tools/search-knowledge-base.ts
 import { loadWriteReportPrompts } from "../../src/agent/tools/write-report/prompts.ts";
 import { createWriteReportTool } from "../../src/agent/tools/write-report/tool.ts";
 import type { ChainConfig } from "../../src/chains/config.ts";
+import { TurnQueue } from "../../src/event-loop/turn-queue.ts";
 import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
 import { appOptions, buildApp } from "../../src/server/app.ts";
 import { createServices } from "../../src/services/services.ts";
@@ -55,6 +56,7 @@ describe("the advisor's tools over SSE", () => {
       model,
       systemPrompt: "You advise.",
       history: tenant.history,
+      turns: new TurnQueue(),
       tools: {
         search_knowledge_base: createSearchTool({ searcher, k: 3 }),
         write_report: createWriteReportTool({
@@ -77,6 +79,7 @@ describe("the advisor's tools over SSE", () => {
       model: coderModel,
       systemPrompt: "You advise.",
       history: tenant.history,
+      turns: new TurnQueue(),
       tools: {
         generate_code: createGenerateCodeTool({
           model: coderModel,

@@ -5,7 +5,6 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import http from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import { TurnQueue } from "../../src/server/plugins/fair-turns.ts";
 
 let server: ChildProcess | undefined;
 afterEach(async () => {
@@ -162,32 +161,5 @@ describe("fair turns", () => {
     const { url } = await start({ fairTurn: true });
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/^counsel_requests_waiting 0$/m);
-  });
-});
-
-describe("TurnQueue", () => {
-  it("lets one waiter go per event-loop turn: each one's work finishes before the next one starts", async () => {
-    const queue = new TurnQueue();
-    const log: string[] = [];
-    const never = new AbortController().signal;
-    // Each waiter's work is a chain of awaits, as a request's is; released together, the chains would interleave.
-    const turns = ["a", "b", "c"].map(async (name) => {
-      await queue.take(never);
-      for (let step = 0; step < 3; step++) {
-        log.push(`${name}${step}`);
-        await Promise.resolve();
-      }
-    });
-    await Promise.all(turns);
-    expect(log).toEqual(["a0", "a1", "a2", "b0", "b1", "b2", "c0", "c1", "c2"]);
-    expect(queue.length).toBe(0);
-  });
-
-  it("rejects with the abort reason when the signal fires first, and at once if it already has", async () => {
-    const queue = new TurnQueue();
-    const gone = new AbortController();
-    gone.abort(new Error("left"));
-    await expect(queue.take(gone.signal)).rejects.toThrow("left");
-    expect(queue.length).toBe(0);
   });
 });

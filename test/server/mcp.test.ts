@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { advisorsFromConfig } from "../../src/agent/from-config.ts";
 import type { ChainConfig } from "../../src/chains/config.ts";
 import type { DocumentDetail, DocumentList } from "../../src/contracts/documents.ts";
+import { TurnQueue } from "../../src/event-loop/turn-queue.ts";
 import { type AppOptions, appOptions, buildApp } from "../../src/server/app.ts";
 import { documentUri, RESOURCES_PAGE_SIZE } from "../../src/server/mcp/resources/documents.ts";
 import { createServices, type Services } from "../../src/services/services.ts";
@@ -59,6 +60,7 @@ async function scriptedAdvisors(services: Services, model: ScriptedModel) {
   return advisorsFromConfig([{ ...config, model: { ...config.model, provider: "bedrock", id: "fake" } }], {
     promptsDir: path.join(ROOT, "prompts"),
     chatModelFor: async () => model,
+    turns: new TurnQueue(),
   });
 }
 

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { advisorsFromConfig } from "../../src/agent/from-config.ts";
 import type { Scope } from "../../src/auth/api-keys.ts";
 import type { ChainConfig } from "../../src/chains/config.ts";
+import { TurnQueue } from "../../src/event-loop/turn-queue.ts";
 import { appOptions, buildApp } from "../../src/server/app.ts";
 import { createServices, type Services } from "../../src/services/services.ts";
 import { newReportId } from "../../src/store/report-store.ts";
@@ -56,6 +57,7 @@ function scriptedAdvisors(services: Services) {
     {
       promptsDir: path.join(ROOT, "prompts"),
       chatModelFor: async () => model,
+      turns: new TurnQueue(),
     },
   );
 }

@@ -27,6 +27,7 @@ import { createSearchTool } from "../../src/agent/tools/search-knowledge-base.ts
 import { loadWriteReportPrompts } from "../../src/agent/tools/write-report/prompts.ts";
 import { createWriteReportTool } from "../../src/agent/tools/write-report/tool.ts";
 import type { ChainConfig } from "../../src/chains/config.ts";
+import { TurnQueue } from "../../src/event-loop/turn-queue.ts";
 import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
 import { appOptions, buildApp } from "../../src/server/app.ts";
 import type { CounselUIMessage } from "../../src/server/protocols/ai-sdk/ui-message-stream.ts";
@@ -150,6 +151,7 @@ describe("the advisor over the AI SDK's UI message stream", () => {
         model,
         systemPrompt: "You advise.",
         history: tenant.history,
+        turns: new TurnQueue(),
         tools: {
           search_knowledge_base: createSearchTool({ searcher, k: 3 }),
           write_report: createWriteReportTool({ searcher, model, reports: tenant.reports, prompts }),

@@ -17,6 +17,7 @@ import { createSearchTool } from "../../src/agent/tools/search-knowledge-base.ts
 import { loadWriteReportPrompts } from "../../src/agent/tools/write-report/prompts.ts";
 import { createWriteReportTool } from "../../src/agent/tools/write-report/tool.ts";
 import type { ChainConfig } from "../../src/chains/config.ts";
+import { TurnQueue } from "../../src/event-loop/turn-queue.ts";
 import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
 import { appOptions, buildApp } from "../../src/server/app.ts";
 import { createServices, type Services } from "../../src/services/services.ts";
@@ -86,6 +87,7 @@ describe.skipIf(!CHROMIUM)("the Chat view in a browser", () => {
         model,
         systemPrompt: "You advise.",
         history: tenant.history,
+        turns: new TurnQueue(),
         tools: {
           search_knowledge_base: createSearchTool({ searcher, k: 3 }),
           write_report: createWriteReportTool({
