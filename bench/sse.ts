@@ -6,7 +6,8 @@
 // Three processes, so that the figure is the service's and not its harness's: the service (real services, real
 // Fastify, real AWS SDK) runs here; the emulator and the clients each run in a child process. Every round also
 // measures the noise floor: the same clients reading the model's stream straight from the emulator, no service
-// in between. Rounds alternate the kinds, and each figure is the median of the rounds' p50s with its spread.
+// in between. Rounds alternate the kinds, and each figure is the median of the rounds' p50s with its spread. A
+// second table gives what a user waits (request to first token) and how long a round of streams takes.
 //   npm run bench:sse -- [--streams 50] [--rounds 5] [--delay 10]
 import { type ChildProcess, fork } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
