@@ -32,6 +32,17 @@ async function searcher() {
   return new HybridSearcher({ store });
 }
 
+/** The searcher over DOCS, telling `onSearch` each query before it searches. */
+async function searcherTelling(onSearch: (query: string) => void) {
+  const inner = await searcher();
+  return {
+    search: (query: string, options: Parameters<typeof inner.search>[1]) => {
+      onSearch(query);
+      return inner.search(query, options);
+    },
+  };
+}
+
 function advisorChain(extra = "") {
   return parseChainConfig(
     `name: advisor\ntype: advisor\nprompt: advisor\nadvisor: { tools: [search_knowledge_base]${extra} }\n`,
@@ -162,14 +173,8 @@ describe("an advisor turn", () => {
   });
 
   it("caps tool calls per turn: past maxToolCalls a call is not run, the model is told, and it answers", async () => {
-    const inner = await searcher();
     const searched: string[] = [];
-    const counting = {
-      search: (q: string, o: Parameters<typeof inner.search>[1]) => {
-        searched.push(q);
-        return inner.search(q, o);
-      },
-    };
+    const counting = await searcherTelling((query) => searched.push(query));
     let toldAtTheEnd: BaseMessage[] = [];
     const model = fakeModel()
       .respondWithTools([{ name: "search_knowledge_base", args: { query: "laptops" } }])
@@ -295,13 +300,7 @@ describe("an advisor turn", () => {
         return turn;
       }
     }
-    const inner = await searcher();
-    const logged = {
-      search: (q: string, o: Parameters<typeof inner.search>[1]) => {
-        log.push("tool");
-        return inner.search(q, o);
-      },
-    };
+    const logged = await searcherTelling(() => log.push("tool"));
     const model = fakeModel()
       .respond(() => {
         log.push("model");

@@ -2,10 +2,10 @@
 // them) in a table and a chart of the figure the person picks. Opens on the first chain with runs.
 import { lazy, Suspense, useCallback, useEffect, useState } from "react";
 import { api, messageOf } from "../api.ts";
+import { ErrorAlert } from "../components/ErrorAlert.tsx";
 import { StatsTable } from "../experiments/StatsTable.tsx";
 import { CHART_FIGURES, type ChainStats } from "../experiments/stats.ts";
 import "./experiments.css";
-import { ErrorAlert } from "../components/ErrorAlert.tsx";
 
 interface ChainInfo {
   name: string;
