@@ -13,7 +13,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { performance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { loadSettings } from "../src/config/settings.ts";
@@ -67,6 +67,8 @@ interface Round {
   failed: number;
   /** The service's event loop: the share of the round it was busy. */
   busy: number;
+  /** The service's event loop: how late a 1 ms timer ran, p99 over the round (ms): its longest blocks. */
+  lag: number;
 }
 
 async function main() {
@@ -110,10 +112,13 @@ async function main() {
 
   async function round(kind: StreamKind, prefix: string): Promise<Round> {
     const loop = performance.eventLoopUtilization();
+    const lag = monitorEventLoopDelay({ resolution: 1 });
+    lag.enable();
     const streams = open(kind, STREAMS, prefix);
     const { firstTokens, failed } = await streams.firstTokens;
     const { ms: length } = await streams.done;
     const busy = performance.eventLoopUtilization(loop).utilization;
+    lag.disable();
     const { at } = await ask<Extract<EmulatorReply, { type: "first-text" }>>(
       emulator,
       { type: "first-text", messages: firstTokens.map((t) => t.message) },
@@ -121,7 +126,7 @@ async function main() {
     );
     const added = firstTokens.flatMap((t) => (at[t.message] === undefined ? [] : [t.at - at[t.message]]));
     const firstToken = firstTokens.map((t) => t.at - t.sent);
-    return { added, firstToken, length, failed, busy };
+    return { added, firstToken, length, failed, busy, lag: lag.percentile(99) / 1e6 };
   }
 
   try {
@@ -155,9 +160,9 @@ async function main() {
         `every ${DELAY_MS} ms); service, emulator and clients in three processes\n`,
     );
     console.log(
-      "| stream | first token added, p50 (median of rounds) | p50 spread | p99 | max | over SSE, p50 | streams (failed) | service loop busy |",
+      "| stream | first token added, p50 (median of rounds) | p50 spread | p99 | max | over SSE, p50 | streams (failed) | service loop busy | loop delay, p99 |",
     );
-    console.log("|---|--:|--:|--:|--:|--:|--:|--:|");
+    console.log("|---|--:|--:|--:|--:|--:|--:|--:|--:|");
     for (const kind of KINDS) {
       const all = sorted((rounds.get(kind) ?? []).flatMap((r) => r.added));
       const own = p50s(kind);
@@ -166,10 +171,11 @@ async function main() {
         kind === "floor" || kind === "sse" ? "" : `${ms(median(own.map((p, i) => p - p50s("sse")[i])))} ms`;
       const failed = (rounds.get(kind) ?? []).reduce((n, r) => n + r.failed, 0);
       const busy = median((rounds.get(kind) ?? []).map((r) => r.busy));
+      const lag = median((rounds.get(kind) ?? []).map((r) => r.lag));
       console.log(
         `| ${LABELS[kind]} | ${ms(median(own))} ms | ${ms(Math.min(...own))}–${ms(Math.max(...own))} | ` +
           `${ms(percentile(all, 99))} ms | ${ms(all.at(-1) ?? Number.NaN)} ms | ${over} | ${all.length} (${failed}) | ` +
-          `${kind === "floor" ? "" : `${(busy * 100).toFixed(0)}%`} |`,
+          `${kind === "floor" ? "" : `${(busy * 100).toFixed(0)}%`} | ${kind === "floor" ? "" : `${ms(lag)} ms`} |`,
       );
     }
     // What a user waits: from the request to its first token (two model calls around a search, at the model's

@@ -180,7 +180,7 @@ export async function buildApp(services: AppServices, options: AppOptions) {
   await app.register(ingestRoutes);
   await app.register(documentRoutes);
   await app.register(advisorRoutes);
-  await app.register(aiSdkRoutes, { heartbeatMs: options.heartbeatMs ?? 15_000 });
+  await app.register(aiSdkRoutes);
   await app.register(mcpRoutes);
   await app.register(openAIRoutes);
   return app;

@@ -289,7 +289,7 @@ describe("an advisor turn", () => {
     expect(await history.getMessages()).toEqual([]);
   });
 
-  it("waits for an event-loop turn before each model call and each tool call, and leaves the queue when stopped", async () => {
+  it("waits for an event-loop turn before and after each model call and each tool call, and leaves the queue when stopped", async () => {
     const log: string[] = [];
     class LoggedTurns extends TurnQueue {
       whenWaiting = () => {};
@@ -324,7 +324,7 @@ describe("an advisor turn", () => {
     };
     const events = await collect(createAdvisor(options).chat({ message: "Laptops?", sessionId: "s7" }));
     expect(events.at(-1)).toMatchObject({ event: "done" });
-    expect(log).toEqual(["turn", "model", "turn", "tool", "turn", "model"]);
+    expect(log).toEqual(["turn", "model", "turn", "turn", "tool", "turn", "turn", "model", "turn"]);
 
     // Stopped while waiting in the queue for its turn: the turn ends, its place is given up.
     const leave = new AbortController();

@@ -567,10 +567,14 @@ describe("the service's advisor on Bedrock over the UI message stream", () => {
       expect(answer.metadata?.usage).toEqual({ inputTokens: 1048, outputTokens: 109 });
     });
 
-    it("turns on the SDK's keep-alive comments with SSE_HEARTBEAT_MS", async () => {
+    it("sends comment heartbeats between the chunks with SSE_HEARTBEAT_MS, as POST /advisor/chat does", async () => {
       const res = await post(service.url, { id: "c", messages: [userMessage("Weather in Paris?")] });
+      expect(res.headers.get("x-vercel-ai-ui-message-stream")).toBe("v1");
       const body = await res.text();
-      expect(body.startsWith(": stream-open\n\n")).toBe(true);
+      const events = body.split("\n\n").filter(Boolean);
+      // The model streams for about 100 ms (a frame every 5 ms): several 20 ms heartbeats among the chunks.
+      expect(events.filter((e) => e.startsWith(":")).length).toBeGreaterThan(1);
+      expect(events.filter((e) => !e.startsWith(":")).every((e) => e.startsWith("data: "))).toBe(true);
       expect(body.endsWith("data: [DONE]\n\n")).toBe(true);
     });
   });

@@ -4,7 +4,7 @@
 // and extends that stored session, as POST /advisor/chat's do. GET /advisor/ui/:id/stream (the SDK's resume) is
 // a 204, since there is never a stream to resume. Limits, scopes and aborts are POST /advisor/chat's.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { createUIMessageStreamResponse } from "ai";
+import { UI_MESSAGE_STREAM_HEADERS } from "ai";
 import Type from "typebox";
 import type { TurnDone, TurnEvent } from "../../../contracts/turn-events.ts";
 import { CounselError } from "../../../errors.ts";
@@ -14,18 +14,15 @@ import { ShuttingDownError } from "../../plugins/open-streams.ts";
 import { ProblemReplies } from "../../schemas/problem.ts";
 import { openTurnStream } from "../../turn-stream.ts";
 import { UIChatBody } from "./schema.ts";
-import { type TurnFailure, toUIMessageChunks } from "./ui-message-stream.ts";
+import { type CounselUIChunk, type TurnFailure, toUIMessageChunks } from "./ui-message-stream.ts";
 import { turnFromUIMessages } from "./ui-messages.ts";
 
-export interface AiSdkRoutesOptions {
-  /** SSE comment heartbeats, so that proxies do not close quiet streams; 0 turns them off. */
-  heartbeatMs: number;
-}
-
-export const aiSdkRoutes: FastifyPluginAsyncTypebox<AiSdkRoutesOptions> = async (app, options) => {
+export const aiSdkRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     "/advisor/ui",
     {
+      // Always a stream, whatever the request's Accept (useChat's transport does not ask for one).
+      sse: "manual",
       config: { scopes: ["chat"], fairTurn: true },
       schema: {
         tags: ["advisor"],
@@ -74,14 +71,12 @@ export const aiSdkRoutes: FastifyPluginAsyncTypebox<AiSdkRoutesOptions> = async 
             return { type: "error", errorText: problem.detail };
           },
         });
-        // The SDK frames, heads and keeps the stream alive. Not through its createUIMessageStream, whose writer
-        // queues whatever is pushed: a turn is pulled as the socket drains, so it never runs ahead of its reader.
-        const response = createUIMessageStreamResponse({
-          stream: ReadableStream.from(chunks),
-          keepAliveMs: options.heartbeatMs > 0 ? options.heartbeatMs : undefined,
-        });
-        // Awaiting the reply waits until the response has ended (or the client has gone).
-        await reply.send(response);
+        // Framed and kept alive as POST /advisor/chat's stream is (@fastify/sse, comment heartbeats), with the
+        // SDK's headers; a turn is pulled as the socket drains, so it never runs ahead of its reader. Not through
+        // the SDK's createUIMessageStreamResponse: its four web streams per chunk cost the UI stream 50 ms more
+        // from request to first token at 50 concurrent streams (`npm run bench:sse`, bench/README.md).
+        reply.headers(UI_MESSAGE_STREAM_HEADERS);
+        await reply.sse.send(uiMessageEvents(chunks));
       } finally {
         stream.close();
       }
@@ -102,6 +97,12 @@ export const aiSdkRoutes: FastifyPluginAsyncTypebox<AiSdkRoutesOptions> = async 
     async (_request, reply) => reply.code(204).send(),
   );
 };
+
+/** The UI message stream's events: each chunk as JSON, then `[DONE]`, as the SDK's JsonToSseTransformStream. */
+async function* uiMessageEvents(chunks: AsyncIterable<CounselUIChunk>) {
+  for await (const chunk of chunks) yield { data: chunk };
+  yield "[DONE]";
+}
 
 /** The turn's events, unchanged; its `done` is also handed to `log`. */
 async function* onDone(
