@@ -18,6 +18,7 @@ import { type IngestReport, mergeReports } from "./ingest/pipeline.ts";
 import { loadRecipe, RecipeError } from "./ingest/recipe.ts";
 import { filesystemSource, listFilesystemSources } from "./ingest/sources/filesystem.ts";
 import { textractRouting } from "./ingest/textract/routing.ts";
+import { recipeRedactor } from "./ingest/transform/pii/redact.ts";
 import { serve } from "./serve.ts";
 import { createServices } from "./services/services.ts";
 import { DEFAULT_TENANT, isTenantId, TENANT_ID_RULE } from "./tenants/tenant-id.ts";
@@ -143,7 +144,7 @@ program
       await extractMarkdown(blob, recipe, {
         chunks: options.chunks,
         textract,
-        piiHashKey: settings.piiHashKey,
+        redactor: recipeRedactor(recipe, { hashKey: settings.piiHashKey }),
       }),
     );
   });

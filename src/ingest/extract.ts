@@ -6,7 +6,7 @@ import { detectType } from "./loaders/sniff.ts";
 import type { Recipe } from "./recipe.ts";
 import type { SourceBlob } from "./sources/blob.ts";
 import type { TextractRouting } from "./textract/routing.ts";
-import { redactDocuments } from "./transform/pii/redact.ts";
+import type { Redactor } from "./transform/pii/redact.ts";
 import { splitDocuments } from "./transform/split.ts";
 
 export interface ExtractOptions {
@@ -15,8 +15,8 @@ export interface ExtractOptions {
   signal?: AbortSignal;
   /** Reads images and scanned PDFs; undefined when Textract is off. */
   textract?: TextractRouting;
-  /** The key of a recipe's `redact.pii.strategy: hash` (PII_HASH_KEY). */
-  piiHashKey?: string;
+  /** The recipe's PII redaction (recipeRedactor); undefined when it redacts nothing. */
+  redactor?: Redactor;
 }
 
 export async function extractMarkdown(
@@ -26,8 +26,7 @@ export async function extractMarkdown(
 ): Promise<string> {
   const type = await detectType(blob);
   const loaded = await loadBlob(blob, recipe, { type, signal: options.signal, textract: options.textract });
-  const pii = recipe.redact.pii;
-  const docs = pii ? redactDocuments(loaded, pii, options.piiHashKey) : loaded;
+  const docs = options.redactor ? await options.redactor.documents(loaded, options.signal) : loaded;
   const chunks = await splitDocuments(docs, recipe);
   const loader = docs[0]?.metadata.loader ? `, read by ${docs[0].metadata.loader}` : "";
   const header = `<!-- ${blob.name}: ${type}${loader}; ${count(docs.length, "document")}, ${count(chunks.length, "chunk")} -->`;

@@ -12,6 +12,7 @@ import type { Recipe } from "./recipe.ts";
 import type { SourceBlob } from "./sources/blob.ts";
 import type { TextractRouting } from "./textract/routing.ts";
 import { documentId } from "./transform/metadata.ts";
+import type { Redactor } from "./transform/pii/redact.ts";
 
 export interface IngestFailure {
   name: string;
@@ -91,8 +92,8 @@ export interface IngestPipelineOptions {
   concurrency?: number;
   /** Reads images and scanned PDFs (textractRouting); undefined when Textract is off. */
   textract?: TextractRouting;
-  /** The key of a recipe's `redact.pii.strategy: hash` (PII_HASH_KEY). */
-  piiHashKey?: string;
+  /** The recipe's PII redaction (recipeRedactor); undefined when it redacts nothing. */
+  redactor?: Redactor;
 }
 
 export class IngestPipeline {
@@ -101,7 +102,7 @@ export class IngestPipeline {
   private readonly recipe: Recipe;
   private readonly concurrency: number;
   private readonly textract?: TextractRouting;
-  private readonly piiHashKey?: string;
+  private readonly redactor?: Redactor;
   /** Serialises work on one document id, so two uploads of one document cannot interleave. */
   private readonly docLocks = new Map<string, Promise<unknown>>();
 
@@ -111,7 +112,7 @@ export class IngestPipeline {
     this.recipe = options.recipe;
     this.concurrency = options.concurrency ?? 4;
     this.textract = options.textract;
-    this.piiHashKey = options.piiHashKey;
+    this.redactor = options.redactor;
   }
 
   async ingest(blobs: Iterable<SourceBlob> | AsyncIterable<SourceBlob>, options: IngestOptions = {}) {
@@ -213,7 +214,7 @@ export class IngestPipeline {
   private async ingestOne(blob: SourceBlob, report: IngestReport): Promise<IngestProgress["status"]> {
     const chunks: DocumentInterface[] = await prepareBlob(blob, this.recipe, {
       textract: this.textract,
-      piiHashKey: this.piiHashKey,
+      redactor: this.redactor,
     });
     if (chunks.length === 0) throw new Error("no text could be extracted from it");
     const docId = String(chunks[0].metadata.doc_id);

@@ -7,7 +7,7 @@ import type { Recipe } from "./recipe.ts";
 import type { SourceBlob } from "./sources/blob.ts";
 import type { TextractRouting } from "./textract/routing.ts";
 import { type ChunkMetadata, stampMetadata } from "./transform/metadata.ts";
-import { redactDocuments } from "./transform/pii/redact.ts";
+import type { Redactor } from "./transform/pii/redact.ts";
 import { splitDocuments } from "./transform/split.ts";
 
 export interface PrepareOptions {
@@ -15,8 +15,8 @@ export interface PrepareOptions {
   signal?: AbortSignal;
   /** Reads images and scanned PDFs; undefined when Textract is off. */
   textract?: TextractRouting;
-  /** The key of `redact.pii.strategy: hash` (PII_HASH_KEY). */
-  piiHashKey?: string;
+  /** The recipe's PII redaction (recipeRedactor); undefined when it redacts nothing. */
+  redactor?: Redactor;
 }
 
 /**
@@ -31,8 +31,11 @@ export async function prepareBlob(
   const type = await detectType(blob);
   const loaded = await loadBlob(blob, recipe, { type, ...options });
   // Before splitting: no chunk (nor its vector, lexical entry or cached embedding) sees an original value.
-  const pii = recipe.redact.pii;
-  const docs = pii ? redactDocuments(loaded, pii, options.piiHashKey) : loaded;
+  const docs = options.redactor ? await options.redactor.documents(loaded, options.signal) : loaded;
   const chunks = await splitDocuments(docs, recipe);
-  return stampMetadata(chunks, blob);
+  if (!options.redactor || !blob.metadata) return stampMetadata(chunks, blob);
+  return stampMetadata(chunks, {
+    ...blob,
+    metadata: await options.redactor.metadata(blob.metadata, options.signal),
+  });
 }

@@ -7,7 +7,12 @@ import { describeIssue, displayPath, parseConfigYaml } from "../config/describe-
 
 // Every field is documented, with its default, in loaders/default.yaml (a test keeps the two in step).
 import { NAME } from "../contracts/names.ts";
-import { PII_TYPES } from "./transform/pii/recognisers.ts";
+import {
+  COMPREHEND_PII_LANGUAGES,
+  COMPREHEND_PII_TYPES,
+  type ComprehendPiiType,
+} from "./transform/pii/comprehend.ts";
+import { PII_TYPES, type PiiType } from "./transform/pii/recognisers.ts";
 import type { PiiRedaction } from "./transform/pii/redact.ts";
 
 /** Not content: code, styling, navigation, embedded objects and button labels. */
@@ -89,16 +94,59 @@ const textractFeature = z
   })
   .pipe(z.enum(TEXTRACT_FEATURES));
 
-const piiSchema = z.strictObject(
-  {
-    types: z
-      .array(z.enum(PII_TYPES), { error: `expected a list of ${PII_TYPES.join(", ")}` })
-      .min(1, { error: "expected at least one type (or pii: false)" })
-      .default(() => [...PII_TYPES]),
-    strategy: z.enum(["mask", "hash"]).default("mask"),
-  },
-  { error: "expected true, false or a mapping of types and strategy" },
-);
+const piiSchema = z
+  .strictObject(
+    {
+      engine: z.enum(["offline", "comprehend"]).default("offline"),
+      // Checked against the engine's own names below: offline email, phone…; Comprehend NAME, EMAIL….
+      types: z
+        .array(z.string({ error: "expected a type name" }), { error: "expected a list of types" })
+        .min(1, { error: "expected at least one type (or pii: false)" })
+        .optional(),
+      strategy: z.enum(["mask", "hash"]).default("mask"),
+      language: z.enum(COMPREHEND_PII_LANGUAGES).optional(),
+      minScore: z
+        .number({ error: "expected a number from 0 to 1" })
+        .min(0, { error: "expected a number from 0 to 1" })
+        .max(1, { error: "expected a number from 0 to 1" })
+        .optional(),
+    },
+    { error: "expected true, false or a mapping of engine, types and strategy" },
+  )
+  .superRefine((pii, ctx) => {
+    const known: readonly string[] = pii.engine === "comprehend" ? COMPREHEND_PII_TYPES : PII_TYPES;
+    pii.types?.forEach((type, i) => {
+      if (known.includes(type)) return;
+      ctx.addIssue({
+        code: "custom",
+        path: ["types", i],
+        message: `"${type}" is not a type of the ${pii.engine} engine: expected one of ${known.join(", ")}`,
+      });
+    });
+    if (pii.engine !== "comprehend") {
+      for (const field of ["language", "minScore"] as const) {
+        if (pii[field] === undefined) continue;
+        ctx.addIssue({ code: "custom", path: [field], message: "only with engine: comprehend" });
+      }
+    }
+  })
+  .transform(
+    (pii): PiiRedaction =>
+      pii.engine === "comprehend"
+        ? {
+            engine: "comprehend",
+            types: (pii.types as ComprehendPiiType[] | undefined) ?? [...COMPREHEND_PII_TYPES],
+            strategy: pii.strategy,
+            language: pii.language ?? "en",
+            // Every finding, as Comprehend's own redaction jobs do: a value left in is worse than one masked.
+            minScore: pii.minScore ?? 0,
+          }
+        : {
+            engine: "offline",
+            types: (pii.types as PiiType[] | undefined) ?? [...PII_TYPES],
+            strategy: pii.strategy,
+          },
+  );
 
 const recipeSchema = z.strictObject({
   name: z.string({ error: "expected a recipe name" }).regex(NAME, {

@@ -12,6 +12,7 @@ import type { StoreCheck } from "../contracts/stores.ts";
 import { BadRequestError } from "../errors.ts";
 import type { TurnQueue } from "../event-loop/turn-queue.ts";
 import type { Recipe } from "../ingest/recipe.ts";
+import type { PiiRecord } from "../ingest/transform/pii/pii-meter.ts";
 import type { CacheRecord } from "../models/cache-meter.ts";
 import type { UsageRecord, UsageTotals } from "../models/usage.ts";
 import type { RedisClient } from "../store/redis-client.ts";
@@ -52,6 +53,8 @@ export interface AppServices {
   onUsage?(listener: (record: UsageRecord) => void): void;
   /** Every embedding and LLM cache lookup as it happens (for /metrics). */
   onCache?(listener: (record: CacheRecord) => void): void;
+  /** Every request to a paid PII engine and every value redacted (for /metrics). */
+  onPii?(listener: (record: PiiRecord) => void): void;
   /** An advisor chain; throws 404 (none), 400 (not an advisor) or 503 (no model that can call tools). */
   advisor(name: string): AdvisorChain;
   /** The process's event-loop turns (src/event-loop/turn-queue.ts), shared by fair turns and the agents. */
@@ -138,6 +141,7 @@ export async function buildApp(services: AppServices, options: AppOptions) {
   await app.register(metricsPlugin, {
     onUsage: services.onUsage?.bind(services),
     onCache: services.onCache?.bind(services),
+    onPii: services.onPii?.bind(services),
   });
   // Before the rate limit, so that a key is counted as itself wherever it calls from.
   await app.register(authPlugin, {

@@ -14,6 +14,8 @@ import { loadRecipe } from "../ingest/recipe.ts";
 import { filesystemSource } from "../ingest/sources/filesystem.ts";
 import { createS3Client } from "../ingest/sources/s3.ts";
 import { textractRouting } from "../ingest/textract/routing.ts";
+import { PiiMeter } from "../ingest/transform/pii/pii-meter.ts";
+import { recipeRedactor } from "../ingest/transform/pii/redact.ts";
 import { CacheMeter } from "../models/cache-meter.ts";
 import type { AppServices } from "../server/app.ts";
 import { TenantRegistry } from "../tenants/registry.ts";
@@ -48,6 +50,7 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
   const turns = new TurnQueue();
   const models = await createModels(settings);
   const cacheMeter = new CacheMeter();
+  const piiMeter = new PiiMeter();
   const stores = await openStores(
     settings,
     models.embeddings,
@@ -84,6 +87,7 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
     stores,
     recipe,
     textract: textractRouting(settings, recipe),
+    redactor: recipeRedactor(recipe, { hashKey: settings.piiHashKey, meter: piiMeter }),
     s3Client: () => {
       s3Client ??= createS3Client({ forcePathStyle: settings.s3.forcePathStyle });
       return s3Client;
@@ -116,6 +120,7 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
     usage: () => models.usage.totals(),
     onUsage: (listener) => models.usage.onRecord(listener),
     onCache: (listener) => cacheMeter.onRecord(listener),
+    onPii: (listener) => piiMeter.onRecord(listener),
     loadExamples: async () =>
       (await tenants.get(DEFAULT_TENANT)).pipeline.ingest(filesystemSource(settings.examplesDir)),
     async close() {

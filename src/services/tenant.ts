@@ -7,6 +7,7 @@ import { IngestPipeline } from "../ingest/pipeline.ts";
 import type { Recipe } from "../ingest/recipe.ts";
 import { ingestS3 } from "../ingest/s3-ingest.ts";
 import type { TextractRouting } from "../ingest/textract/routing.ts";
+import type { Redactor } from "../ingest/transform/pii/redact.ts";
 import { ingestUrls } from "../ingest/url-ingest.ts";
 import type { Tenant } from "../tenants/tenant.ts";
 import type { Stores } from "./stores.ts";
@@ -16,6 +17,8 @@ export interface TenantDeps {
   stores: Stores;
   recipe: Recipe;
   textract?: TextractRouting;
+  /** The recipe's PII redaction, shared by every tenant; undefined when it redacts nothing. */
+  redactor?: Redactor;
   /** S3 client shared by every tenant, made on first use: a deployment without S3 never needs its region. */
   s3Client(): S3Client;
 }
@@ -37,7 +40,7 @@ export async function openTenant(id: string, deps: TenantDeps): Promise<Tenant> 
     recipe,
     concurrency: pipelineConcurrency(settings.embeddings.concurrency),
     textract: deps.textract,
-    piiHashKey: settings.piiHashKey,
+    redactor: deps.redactor,
   });
   return {
     id,

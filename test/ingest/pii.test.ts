@@ -3,7 +3,13 @@
 import { describe, expect, it } from "vitest";
 import { ibanValid, luhnValid } from "../../src/ingest/transform/pii/checksums.ts";
 import { type PiiType, recognise } from "../../src/ingest/transform/pii/recognisers.ts";
-import { redactText } from "../../src/ingest/transform/pii/redact.ts";
+import { type PiiRedaction, redactorFor } from "../../src/ingest/transform/pii/redact.ts";
+
+const redactText = (
+  text: string,
+  redaction: Omit<Extract<PiiRedaction, { engine: "offline" }>, "engine">,
+  hashKey?: string,
+) => redactorFor({ engine: "offline", ...redaction }, { hashKey }).text(text);
 
 /** The values of one type found in `text`. */
 function found(type: PiiType, text: string): string[] {
@@ -104,36 +110,36 @@ describe("recognisers", () => {
   });
 });
 
-describe("redactText", () => {
+describe("offline redaction", () => {
   const all = {
     types: ["email", "phone", "credit_card", "iban", "us_ssn", "ip_address"] as PiiType[],
     strategy: "mask" as const,
   };
 
-  it("masks each value with its type, leaving the rest of the text as it was", () => {
-    expect(redactText("Mail jane@example.com or call +44 20 7946 0958 from 10.0.0.1.", all)).toBe(
+  it("masks each value with its type, leaving the rest of the text as it was", async () => {
+    expect(await redactText("Mail jane@example.com or call +44 20 7946 0958 from 10.0.0.1.", all)).toBe(
       "Mail [EMAIL] or call [PHONE] from [IP_ADDRESS].",
     );
   });
 
-  it("masks only the types asked for", () => {
-    expect(redactText("jane@example.com, 123-45-6789", { types: ["us_ssn"], strategy: "mask" })).toBe(
+  it("masks only the types asked for", async () => {
+    expect(await redactText("jane@example.com, 123-45-6789", { types: ["us_ssn"], strategy: "mask" })).toBe(
       "jane@example.com, [US_SSN]",
     );
   });
 
-  it("hashes with the key: equal values (whatever their spacing or case) equal, others and other keys not", () => {
+  it("hashes with the key: equal values (whatever their spacing or case) equal, others and other keys not", async () => {
     const hash = { ...all, strategy: "hash" as const };
     const text =
       "Jane@Example.com; jane@example.com; bob@example.com; 4111 1111 1111 1111; 4111-1111-1111-1111";
-    const out = redactText(text, hash, "a-key-of-sixteen-chars");
+    const out = await redactText(text, hash, "a-key-of-sixteen-chars");
     const tags = out.split("; ");
     expect(tags[0]).toMatch(/^\[EMAIL:[0-9a-f]{8}\]$/);
     expect(tags[1]).toBe(tags[0]);
     expect(tags[2]).not.toBe(tags[0]);
     expect(tags[3]).toMatch(/^\[CREDIT_CARD:[0-9a-f]{8}\]$/);
     expect(tags[4]).toBe(tags[3]);
-    expect(redactText(text, hash, "another-key-of-16-chars")).not.toBe(out);
+    expect(await redactText(text, hash, "another-key-of-16-chars")).not.toBe(out);
     expect(() => redactText(text, hash)).toThrow(/PII_HASH_KEY/);
   });
 });

@@ -63,6 +63,7 @@ describe("loadRecipe", () => {
   it("reads redact.pii: true as every offline type masked, and the detailed form with its defaults", async () => {
     await writeFile(path.join(dir, "pii-on.yaml"), "redact:\n  pii: true\n");
     expect((await loadRecipe(dir, "pii-on")).redact.pii).toEqual({
+      engine: "offline",
       types: [
         "email",
         "phone",
@@ -77,6 +78,7 @@ describe("loadRecipe", () => {
     });
     await writeFile(path.join(dir, "pii-some.yaml"), "redact:\n  pii:\n    types: [email, iban]\n");
     expect((await loadRecipe(dir, "pii-some")).redact.pii).toEqual({
+      engine: "offline",
       types: ["email", "iban"],
       strategy: "mask",
     });
@@ -84,17 +86,61 @@ describe("loadRecipe", () => {
   });
 
   it("refuses an unknown PII type or strategy, naming the field", async () => {
-    expect(
-      await problems("pii-bad", "redact:\n  pii:\n    types: [email, name]\n    strategy: encrypt\n"),
-    ).toEqual([
-      expect.stringMatching(/^redact\.pii\.types\.1: expected one of "email", "phone", .*got "name"$/),
+    expect(await problems("pii-bad", "redact:\n  pii:\n    types: [email, name, NAME]\n")).toEqual([
+      expect.stringMatching(
+        /^redact\.pii\.types\.1: "name" is not a type of the offline engine: expected one of email, phone, .*aws_secret_key$/,
+      ),
+      expect.stringMatching(/^redact\.pii\.types\.2: "NAME" is not a type of the offline engine/),
+    ]);
+    expect(await problems("pii-strategy", "redact:\n  pii:\n    strategy: encrypt\n")).toEqual([
       'redact.pii.strategy: expected one of "mask", "hash", got "encrypt"',
     ]);
     expect(await problems("pii-yes", "redact:\n  pii: yes\n")).toEqual([
-      'redact.pii: expected true, false or a mapping of types and strategy, got "yes"',
+      'redact.pii: expected true, false or a mapping of engine, types and strategy, got "yes"',
     ]);
     expect(await problems("pii-none", "redact:\n  pii:\n    types: []\n")).toEqual([
       "redact.pii.types: expected at least one type (or pii: false), got []",
+    ]);
+  });
+
+  it("reads the Comprehend engine with its own type names, language and minimum score", async () => {
+    await writeFile(
+      path.join(dir, "pii-aws.yaml"),
+      "redact:\n  pii:\n    engine: comprehend\n    types: [NAME, ADDRESS]\n    minScore: 0.8\n",
+    );
+    expect((await loadRecipe(dir, "pii-aws")).redact.pii).toEqual({
+      engine: "comprehend",
+      types: ["NAME", "ADDRESS"],
+      strategy: "mask",
+      language: "en",
+      minScore: 0.8,
+    });
+    await writeFile(path.join(dir, "pii-aws-all.yaml"), "redact:\n  pii:\n    engine: comprehend\n");
+    expect((await loadRecipe(dir, "pii-aws-all")).redact.pii).toMatchObject({
+      types: expect.arrayContaining(["NAME", "ADDRESS", "EMAIL", "SSN", "PHONE"]),
+      minScore: 0,
+    });
+    expect(
+      await problems(
+        "pii-aws-bad",
+        "redact:\n  pii:\n    engine: comprehend\n    types: [email]\n    language: fr\n    minScore: 2\n",
+      ),
+    ).toEqual([
+      'redact.pii.language: expected one of "en", "es", got "fr"',
+      "redact.pii.minScore: expected a number from 0 to 1, got 2",
+    ]);
+    expect(
+      await problems("pii-aws-type", "redact:\n  pii:\n    engine: comprehend\n    types: [email]\n"),
+    ).toEqual([
+      expect.stringMatching(
+        /^redact\.pii\.types\.0: "email" is not a type of the comprehend engine: expected one of ADDRESS, AGE, /,
+      ),
+    ]);
+    expect(await problems("pii-engine", "redact:\n  pii:\n    engine: macie\n")).toEqual([
+      'redact.pii.engine: expected one of "offline", "comprehend", got "macie"',
+    ]);
+    expect(await problems("pii-off-score", "redact:\n  pii:\n    minScore: 0.5\n")).toEqual([
+      "redact.pii.minScore: only with engine: comprehend",
     ]);
   });
 

@@ -1,52 +1,15 @@
 // Counsel on Redis as it runs in production: two real service processes share one real Redis 8; Redis is
 // killed and restarted under them, and frozen and thawed; a service restarts and finds its data.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, startRedis, stopRedis } from "../global-setup.ts";
-import { FIXTURES, ROOT, tempDataDir } from "../helpers/services.ts";
+import { type CounselProcess, startCounsel, stopCounsel } from "../helpers/counsel-process.ts";
+import { FIXTURES, tempDataDir } from "../helpers/services.ts";
 
-interface Service {
-  url: string;
-  child: ChildProcess;
-  output: () => string;
-}
-
-async function startCounsel(env: Record<string, string>): Promise<Service> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/main.ts")], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port), LOAD_EXAMPLES: "false", LOG_LEVEL: "warn" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on("data", (chunk) => {
-    output += chunk;
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`counsel exited (${child.exitCode}):\n${output}`);
-    if (Date.now() > deadline) throw new Error(`counsel did not start:\n${output}`);
-    const up = await fetch(`${url}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (up) return { url, child, output: () => output };
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-async function stopCounsel(service: Service | undefined) {
-  if (!service || service.child.exitCode !== null) return;
-  service.child.kill("SIGTERM");
-  await once(service.child, "exit");
-}
+type Service = CounselProcess;
 
 function ask(service: Service, question: string) {
   return fetch(`${service.url}/chain/qa`, {

@@ -4,6 +4,7 @@
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import type { PiiRecord } from "../../ingest/transform/pii/pii-meter.ts";
 import type { CacheRecord } from "../../models/cache-meter.ts";
 import type { UsageRecord } from "../../models/usage.ts";
 
@@ -17,6 +18,8 @@ export interface MetricsOptions {
   onUsage?(listener: (record: UsageRecord) => void): void;
   /** Subscribes to every lookup of the embedding and LLM caches (the services' cache meter). */
   onCache?(listener: (record: CacheRecord) => void): void;
+  /** Subscribes to PII redaction: requests to paid engines, values redacted. */
+  onPii?(listener: (record: PiiRecord) => void): void;
 }
 
 export const metricsPlugin = fp(
@@ -72,6 +75,35 @@ export const metricsPlugin = fp(
       options.onCache((record) =>
         cacheRequests.inc({ cache: record.cache, outcome: record.outcome }, record.count),
       );
+    }
+    if (options.onPii) {
+      const piiRequests = new Counter({
+        name: "counsel_pii_requests_total",
+        help: "Requests to a paid PII engine (comprehend: DetectPiiEntities), by engine",
+        labelNames: ["engine"],
+        registers: [registry],
+      });
+      // Comprehend bills per 100 characters, at least 300 per request.
+      const piiCharacters = new Counter({
+        name: "counsel_pii_characters_total",
+        help: "Characters sent to a paid PII engine, by engine",
+        labelNames: ["engine"],
+        registers: [registry],
+      });
+      const redacted = new Counter({
+        name: "counsel_pii_redacted_total",
+        help: "Values redacted at ingestion, by engine and type",
+        labelNames: ["engine", "type"],
+        registers: [registry],
+      });
+      options.onPii((record) => {
+        if (record.kind === "redacted") {
+          redacted.inc({ engine: record.engine, type: record.type }, record.count);
+          return;
+        }
+        piiRequests.inc({ engine: record.engine });
+        piiCharacters.inc({ engine: record.engine }, record.characters);
+      });
     }
     app.decorate("metrics", metrics);
 

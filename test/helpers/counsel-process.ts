@@ -1,0 +1,49 @@
+// Counsel as a real process (src/main.ts through tsx), as production runs it: its own event loop, its own log
+// on stdout, started with the given environment and stopped with SIGTERM.
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import path from "node:path";
+import { freePort } from "../global-setup.ts";
+import { ROOT } from "./services.ts";
+
+export interface CounselProcess {
+  url: string;
+  child: ChildProcess;
+  /** Everything it wrote to stdout and stderr so far. */
+  output: () => string;
+}
+
+/** Resolves once /healthz answers; LOG_LEVEL is warn unless `env` says otherwise. */
+export async function startCounsel(env: Record<string, string>): Promise<CounselProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/main.ts")], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: "warn", ...env, PORT: String(port), LOAD_EXAMPLES: "false" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on("data", (chunk) => {
+    output += chunk;
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`counsel exited (${child.exitCode}):\n${output}`);
+    if (Date.now() > deadline) throw new Error(`counsel did not start:\n${output}`);
+    const up = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (up) return { url, child, output: () => output };
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+export async function stopCounsel(service: CounselProcess | undefined): Promise<void> {
+  if (!service || service.child.exitCode !== null) return;
+  service.child.kill("SIGTERM");
+  await once(service.child, "exit");
+}
