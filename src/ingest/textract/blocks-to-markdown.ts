@@ -4,6 +4,8 @@ import type { Block } from "@aws-sdk/client-textract";
 import { BlockIndex, boxOf, pageOf, type Structure } from "./blocks.ts";
 import { readFields } from "./forms.ts";
 import { type LayoutOptions, writeLayout } from "./layout.ts";
+import { findHeadings } from "./line-headings.ts";
+import { findFurniture } from "./page-furniture.ts";
 import { PageWriter } from "./page-writer.ts";
 import { readTable } from "./tables.ts";
 
@@ -19,8 +21,10 @@ export interface PageText {
 
 /**
  * Every page that has blocks, in page order. Reading order comes from LAYOUT blocks when the response has them,
- * else from the lines' positions (see reading-order.ts). Tables print as Markdown tables and form fields as
- * `key: value` lines where their first word is met; a word printed by a table or field is not printed again.
+ * else from the lines' positions (see reading-order.ts), with headings told by font size (line-headings.ts)
+ * and running heads, footers and page numbers by place and repetition (page-furniture.ts). Tables print as
+ * Markdown tables and form fields as `key: value` lines where their first word is met; a word printed by a
+ * table or field is not printed again.
  */
 export function blocksToMarkdown(blocks: readonly Block[], options: MarkdownOptions = {}): PageText[] {
   const index = new BlockIndex(blocks);
@@ -31,15 +35,26 @@ export function blocksToMarkdown(blocks: readonly Block[], options: MarkdownOpti
     if (list) list.push(block);
     else pages.set(page, [block]);
   }
+  // Furniture repeats from page to page, so it is found over the whole document (its pages without LAYOUT).
+  const unlaid = new Map<number, Block[]>();
+  for (const [page, list] of pages) {
+    if (list.some((b) => b.BlockType?.startsWith("LAYOUT_"))) continue;
+    unlaid.set(
+      page,
+      list.filter((b) => b.BlockType === "LINE"),
+    );
+  }
+  const furniture = options.keepHeadersFooters ? new Set<Block>() : findFurniture(index, unlaid);
   return [...pages.keys()]
     .sort((a, b) => a - b)
-    .map((page) => ({ page, ...writePage(index, pages.get(page) ?? [], options) }));
+    .map((page) => ({ page, ...writePage(index, pages.get(page) ?? [], options, furniture) }));
 }
 
 function writePage(
   index: BlockIndex,
   blocks: readonly Block[],
   options: MarkdownOptions,
+  furniture: ReadonlySet<Block>,
 ): { text: string; confidence: number } {
   const ofType = (type: string) => blocks.filter((b) => b.BlockType === type);
   const lines = ofType("LINE");
@@ -87,9 +102,16 @@ function writePage(
   if (layout.length > 0) {
     writeLayout(writer, index, { layout, lines, structures }, options);
   } else {
-    const segments = writer.segments(lines);
-    for (const structure of structures) if (!writer.isTaken(structure)) segments.push(writer.take(structure));
-    writer.positioned(segments);
+    const kept = lines.filter((line) => !furniture.has(line));
+    const dropped = new Set(lines.filter((line) => furniture.has(line)).flatMap((line) => index.words(line)));
+    const segments = writer.segments(kept);
+    // As on a LAYOUT page: a table or field that only furniture words belong to goes with them.
+    for (const structure of structures) {
+      const text = structure.words.filter((w) => w.BlockType === "WORD");
+      if (writer.isTaken(structure) || (text.length > 0 && text.every((w) => dropped.has(w)))) continue;
+      segments.push(writer.take(structure));
+    }
+    writer.positioned(segments, findHeadings(index, kept));
   }
   return { text: writer.text(), confidence: writer.confidence() };
 }

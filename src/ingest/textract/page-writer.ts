@@ -2,6 +2,7 @@
 // comes as loose text or inside a table or form field, and their mean confidence.
 import type { Block } from "@aws-sdk/client-textract";
 import { type BlockIndex, type Box, boxOf, joinWords, type Structure, unionBox } from "./blocks.ts";
+import type { HeadingLevel } from "./line-headings.ts";
 import { type Placed, type Row, readingOrder } from "./reading-order.ts";
 
 /** What a page is made of once tables and fields have claimed their words. */
@@ -14,7 +15,7 @@ export interface PageContext {
 }
 
 /** Loose words of one LINE (those no table or field prints), or a structure met while reading lines. */
-export type Segment = { kind: "text"; text: string; box: Box } | Structure;
+export type Segment = { kind: "text"; text: string; box: Box; line: Block } | Structure;
 
 export class PageWriter {
   private readonly blocks: string[] = [];
@@ -36,7 +37,7 @@ export class PageWriter {
       const flush = () => {
         if (loose.length === 0) return;
         const text = loose.length === all.length && line.Text ? line.Text : joinWords(loose);
-        segments.push({ kind: "text", text, box: unionBox(loose.map(boxOf)) });
+        segments.push({ kind: "text", text, box: unionBox(loose.map(boxOf)), line });
         for (const word of loose) this.printed.add(word);
         loose = [];
       };
@@ -86,11 +87,37 @@ export class PageWriter {
     this.paragraph(segments.filter((s) => s.kind !== "text"));
   }
 
-  /** Segments whose order comes from their position (a table region, lines outside any layout block): rows
-   *  read left to right, side-by-side text joined on one line. */
-  positioned(segments: readonly Segment[]): void {
-    const placed: Placed<Segment>[] = segments.map((s) => ({ box: s.box, value: s }));
-    for (const row of readingOrder(placed, this.page.unit)) this.row(row);
+  /** Segments whose order comes from their position (a table region, lines outside any layout block, a page
+   *  without LAYOUT): rows read left to right, side-by-side text joined on one line. A row made only of
+   *  `headings` lines is a heading; consecutive ones at one level, a line apart, are one wrapped heading. */
+  positioned(segments: readonly Segment[], headings?: ReadonlyMap<Block, HeadingLevel>): void {
+    const placed: Placed<Segment>[] = segments.map((s) => ({
+      box: s.box,
+      value: s,
+      words: s.kind === "text" ? s.text.split(/\s+/).length : undefined,
+    }));
+    let heading: { level: HeadingLevel; segments: Segment[]; box: Box } | undefined;
+    const flush = () => {
+      if (heading) this.heading(heading.level, heading.segments);
+      heading = undefined;
+    };
+    for (const row of readingOrder(placed, this.page.unit)) {
+      const level = headings && headingLevel(row.items, headings);
+      if (!level) {
+        flush();
+        this.row(row);
+        continue;
+      }
+      const box = unionBox(row.items.map((s) => s.box));
+      if (heading?.level === level && wrapsOnto(heading.box, box)) {
+        heading.segments.push(...row.items);
+        heading.box = unionBox([heading.box, box]);
+      } else {
+        flush();
+        heading = { level, segments: [...row.items], box };
+      }
+    }
+    flush();
     this.endParagraph();
   }
 
@@ -139,4 +166,22 @@ export class PageWriter {
     }
     flush();
   }
+}
+
+/** The level of a row whose items are all heading lines (the lower level if they differ), else undefined. */
+function headingLevel(
+  items: readonly Segment[],
+  headings: ReadonlyMap<Block, HeadingLevel>,
+): HeadingLevel | undefined {
+  const levels = items.map((s) => (s.kind === "text" ? headings.get(s.line) : undefined));
+  if (levels.length === 0 || levels.some((l) => l === undefined)) return undefined;
+  return levels.includes(2) ? 2 : 1;
+}
+
+/** `next` is the following line of a heading that wrapped: just below it, less than a line apart, and
+ *  overlapping it across. */
+function wrapsOnto(above: Box, next: Box): boolean {
+  const height = next.bottom - next.top;
+  const gap = next.top - above.bottom;
+  return gap > -0.5 * height && gap < height && next.left < above.right && next.right > above.left;
 }

@@ -1,11 +1,16 @@
 // Reading order for boxes on a page (lines, tables, form fields) when Textract's LAYOUT does not give one: a
 // recursive XY-cut that reads a two-column page column by column but a table-like grid row by row.
-import type { Box } from "./blocks.ts";
+import {
+  type Columns,
+  columnCut,
+  continueColumns,
+  horizontalBands,
+  type Placed,
+  proseColumns,
+  splitAtColumnChanges,
+} from "./line-columns.ts";
 
-export interface Placed<T> {
-  box: Box;
-  value: T;
-}
+export type { Placed } from "./line-columns.ts";
 
 export interface Row<T> {
   /** What sits side by side on one visual row, left to right. */
@@ -16,12 +21,14 @@ export interface Row<T> {
 
 /**
  * `unit` is the typical line height on the page (a page fraction). At each region, in this order:
- * 1. a horizontal gap at least one line high splits it into stacked blocks (title, body, footer);
+ * 1. it splits into stacked sections, read top to bottom: at each horizontal gap at least one line high (title,
+ *    body, footer), and where columns begin or end without such a gap (see line-columns.ts). Two columns of
+ *    running text go on across blank rows that cross both: they stay one section, read column by column;
  * 2. else a vertical gap splits it into columns, read left then right, but only where the rows on both sides
- *    do not line up: side-by-side rows that share their baselines are a grid (a table, a form, label and
- *    value), which reads across, while two columns of text break lines independently;
+ *    do not line up or both sides are running text: side-by-side rows of short items that share their
+ *    baselines are a grid (a table, a form, label and value), which reads across;
  * 3. else it reads row by row, each row left to right.
- * Known limit: two columns of prose whose lines share baselines exactly look like a grid and read across.
+ * Known limit: a grid whose cells hold sentences on both sides reads as two columns.
  */
 export function readingOrder<T>(items: readonly Placed<T>[], unit: number): Row<T>[] {
   const rows: Row<T>[] = [];
@@ -29,16 +36,23 @@ export function readingOrder<T>(items: readonly Placed<T>[], unit: number): Row<
   return rows;
 }
 
+interface Section<T> {
+  items: Placed<T>[];
+  /** Set when blocks across blank rows were joined as two columns of running text. */
+  columns?: Columns<T>;
+}
+
 function cut<T>(items: readonly Placed<T>[], unit: number, out: Row<T>[], breakBefore: boolean): void {
   if (items.length === 0) return;
-  const bands = horizontalBands(items, unit);
-  const blocks: Placed<T>[][] = [];
-  for (const band of bands) {
-    if (blocks.length === 0 || band.gap >= unit) blocks.push([...band.items]);
-    else blocks[blocks.length - 1].push(...band.items);
-  }
-  if (blocks.length > 1) {
-    for (const [i, block] of blocks.entries()) cut(block, unit, out, i === 0 ? breakBefore : true);
+  const sections = stack(items, unit);
+  if (sections.length > 1 || sections[0].columns) {
+    for (const [i, section] of sections.entries()) {
+      const first = i === 0 ? breakBefore : true;
+      if (section.columns) {
+        cut(section.columns[0], unit, out, first);
+        cut(section.columns[1], unit, out, true);
+      } else cut(section.items, unit, out, first);
+    }
     return;
   }
   const columns = columnCut(items, unit);
@@ -47,11 +61,37 @@ function cut<T>(items: readonly Placed<T>[], unit: number, out: Row<T>[], breakB
     cut(columns[1], unit, out, true);
     return;
   }
+  const bands = horizontalBands(items, unit);
   if (bands.length > 1) {
     for (const [i, band] of bands.entries()) cut(band.items, unit, out, i === 0 && breakBefore);
     return;
   }
   out.push({ items: oneRow(items).map((p) => p.value), breakBefore });
+}
+
+/** The region's stacked sections, top to bottom (step 1 of readingOrder). */
+function stack<T>(items: readonly Placed<T>[], unit: number): Section<T>[] {
+  const blocks: Placed<T>[][] = [];
+  for (const band of horizontalBands(items, unit)) {
+    if (blocks.length === 0 || band.gap >= unit) blocks.push([...band.items]);
+    else blocks[blocks.length - 1].push(...band.items);
+  }
+  const sections: Section<T>[] = [];
+  // The columns of running text that the last section ends with, which a block below may carry on.
+  let chain: Columns<T> | undefined;
+  for (const block of blocks.flatMap((b) => splitAtColumnChanges(b, unit))) {
+    const grown = chain && continueColumns(chain, block, unit);
+    if (grown) {
+      const last = sections[sections.length - 1];
+      last.items.push(...block);
+      last.columns = grown;
+      chain = grown;
+      continue;
+    }
+    chain = proseColumns(block, unit);
+    sections.push({ items: [...block] });
+  }
+  return sections;
 }
 
 /** One visual row, left to right; boxes stacked within it (a cell's two lines) top to bottom. */
@@ -65,77 +105,4 @@ function oneRow<T>(items: readonly Placed<T>[]): Placed<T>[] {
     right = Math.max(right, item.box.right);
   }
   return stacks.flatMap((stack) => stack.sort((a, b) => a.box.top - b.box.top));
-}
-
-interface Band<T> {
-  items: Placed<T>[];
-  /** Space between this band and the one above (negative when they overlap a little). */
-  gap: number;
-}
-
-/** Items grouped into horizontal bands by vertical overlap; a sliver of overlap (descenders, skew) still
- *  separates two rows. */
-function horizontalBands<T>(items: readonly Placed<T>[], unit: number): Band<T>[] {
-  const tolerance = 0.25 * unit;
-  const sorted = [...items].sort((a, b) => a.box.top - b.box.top);
-  const bands: Band<T>[] = [];
-  let bottom = Number.NEGATIVE_INFINITY;
-  for (const item of sorted) {
-    if (bands.length === 0 || item.box.top >= bottom - tolerance) {
-      bands.push({ items: [item], gap: bands.length === 0 ? 0 : item.box.top - bottom });
-      bottom = item.box.bottom;
-    } else {
-      bands[bands.length - 1].items.push(item);
-      bottom = Math.max(bottom, item.box.bottom);
-    }
-  }
-  return bands;
-}
-
-/**
- * The vertical gap that best splits the region into two columns, if any. A side is independent when fewer
- * than 60% of its items have a partner on the same visual row across the gap. The gap is a column gutter when
- * one side is independent, unless a narrow side (under a quarter of the region's width) lines up with the
- * other: that is a column of row labels ("Regular", "Overtime") beside their values, which reads across. A
- * narrow side that does not line up (vertical text in a margin, a sidebar) is still a column.
- */
-function columnCut<T>(items: readonly Placed<T>[], unit: number): [Placed<T>[], Placed<T>[]] | undefined {
-  const sorted = [...items].sort((a, b) => a.box.left - b.box.left);
-  const width = Math.max(...items.map((p) => p.box.right)) - sorted[0].box.left;
-  const narrow = (side: Placed<T>[]) =>
-    Math.max(...side.map((p) => p.box.right)) - Math.min(...side.map((p) => p.box.left)) < 0.25 * width;
-  let best: { at: number; alignment: number } | undefined;
-  let right = sorted[0].box.right;
-  for (let i = 1; i < sorted.length; i += 1) {
-    if (sorted[i].box.left - right >= 0.5 * unit) {
-      const sides = [sorted.slice(0, i), sorted.slice(i)];
-      const shares = [partnered(sides[0], sides[1], unit), partnered(sides[1], sides[0], unit)];
-      const alignment = Math.min(...shares);
-      const labels = sides.some((side, k) => narrow(side) && shares[k] >= INDEPENDENT);
-      if (alignment < INDEPENDENT && !labels && (!best || alignment < best.alignment))
-        best = { at: i, alignment };
-    }
-    right = Math.max(right, sorted[i].box.right);
-  }
-  return best ? [sorted.slice(0, best.at), sorted.slice(best.at)] : undefined;
-}
-
-const INDEPENDENT = 0.6;
-
-/** The share of `side`'s items that have a partner in `other` on the same visual row. */
-function partnered<T>(side: Placed<T>[], other: Placed<T>[], unit: number): number {
-  const middle = (b: Box) => (b.top + b.bottom) / 2;
-  const height = (b: Box) => b.bottom - b.top;
-  // A box taller than a few lines (a table, vertical text) has no row; it cannot be anyone's partner.
-  const isRow = (b: Box) => height(b) <= 3 * unit;
-  const count = side.filter(
-    (a) =>
-      isRow(a.box) &&
-      other.some(
-        (b) =>
-          isRow(b.box) &&
-          Math.abs(middle(a.box) - middle(b.box)) <= 0.5 * Math.min(height(a.box), height(b.box)),
-      ),
-  ).length;
-  return count / side.length;
 }
