@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError } from "commander";
 import picomatch from "picomatch";
 import { KeyFileError } from "./auth/api-keys.ts";
 import { ChainConfigError } from "./chains/config.ts";
+import { loadSummaryPrompts } from "./chains/prompts.ts";
 import { evalCommand } from "./commands/eval.ts";
 import { keysCommand } from "./commands/keys.ts";
 import { mcpCommand } from "./commands/mcp.ts";
@@ -19,7 +20,9 @@ import { loadRecipe, RecipeError } from "./ingest/recipe.ts";
 import { filesystemSource, listFilesystemSources } from "./ingest/sources/filesystem.ts";
 import { textractRouting } from "./ingest/textract/routing.ts";
 import { recipeRedactor } from "./ingest/transform/pii/redact.ts";
+import { recipeSummarizer } from "./ingest/transform/summary/summarizer.ts";
 import { serve } from "./serve.ts";
+import { createModels } from "./services/models.ts";
 import { createServices } from "./services/services.ts";
 import { DEFAULT_TENANT, isTenantId, TENANT_ID_RULE } from "./tenants/tenant-id.ts";
 
@@ -145,6 +148,10 @@ program
         chunks: options.chunks,
         textract,
         redactor: recipeRedactor(recipe, { hashKey: settings.piiHashKey }),
+        summarizer: await recipeSummarizer(recipe, {
+          chatModel: async (cache) => (await createModels(settings)).serviceChatModel(cache),
+          prompts: () => loadSummaryPrompts(settings.promptsDir),
+        }),
       }),
     );
   });

@@ -20,6 +20,37 @@ import { NAME as PROMPT_NAME } from "../contracts/names.ts";
 const LEADING_COMMENT = /^\s*<!--[\s\S]*?-->\s*/;
 
 export async function loadPrompt(dir: string, name: string, type: ChainType = "qa"): Promise<PromptTemplate> {
+  const text = await readPromptFile(dir, name, `a ${type} chain`);
+  return parsePrompt(text, displayPath(path.join(dir, `${name}.md`)), type);
+}
+
+/**
+ * A prompt of a step that is not a chain (an ingestion summary): it must use exactly `variables`; `step` names
+ * the step in errors.
+ */
+export async function loadStepPrompt(
+  dir: string,
+  name: string,
+  variables: readonly string[],
+  step: string,
+): Promise<PromptTemplate> {
+  const text = await readPromptFile(dir, name, step);
+  return parseWith(text, displayPath(path.join(dir, `${name}.md`)), variables, step);
+}
+
+/** The prompts of summaries at ingestion (a recipe's `summarize` with the service's model). */
+export async function loadSummaryPrompts(
+  dir: string,
+): Promise<{ map: PromptTemplate; reduce: PromptTemplate }> {
+  const step = "an ingestion summary";
+  const [map, reduce] = await Promise.all([
+    loadStepPrompt(dir, "summarize", ["text", "maxWords"], step),
+    loadStepPrompt(dir, "summarize-combine", ["summaries", "maxWords"], step),
+  ]);
+  return { map, reduce };
+}
+
+async function readPromptFile(dir: string, name: string, usedBy: string): Promise<string> {
   const file = path.join(dir, `${name}.md`);
   const shown = displayPath(file);
   if (!PROMPT_NAME.test(name))
@@ -30,13 +61,22 @@ export async function loadPrompt(dir: string, name: string, type: ChainType = "q
   } catch (error) {
     const reason =
       (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such prompt file" : (error as Error).message;
-    throw new ChainConfigError(shown, [`${reason} (prompt "${name}" for a ${type} chain)`]);
+    throw new ChainConfigError(shown, [`${reason} (prompt "${name}" for ${usedBy})`]);
   }
-  return parsePrompt(text.replace(LEADING_COMMENT, ""), shown, type);
+  return text.replace(LEADING_COMMENT, "");
 }
 
 /** Builds the template and checks its placeholders; `file` names it in errors. */
 export function parsePrompt(text: string, file: string, type: ChainType): PromptTemplate {
+  return parseWith(text, file, PROMPT_VARIABLES[type], `a ${type} prompt`);
+}
+
+function parseWith(
+  text: string,
+  file: string,
+  wanted: readonly string[] | undefined,
+  what: string,
+): PromptTemplate {
   let prompt: PromptTemplate;
   try {
     prompt = PromptTemplate.fromTemplate(text, { templateFormat: "f-string" });
@@ -45,7 +85,6 @@ export function parsePrompt(text: string, file: string, type: ChainType): Prompt
       `not a valid template (${(error as Error).message}); write literal braces as {{ and }}`,
     ]);
   }
-  const wanted = PROMPT_VARIABLES[type];
   if (!wanted) return prompt;
   // The f-string parser takes anything between braces as a name, e.g. a JSON example: flag those first.
   const malformed = prompt.inputVariables.filter((v) => !/^\w+$/.test(v));
@@ -55,14 +94,11 @@ export function parsePrompt(text: string, file: string, type: ChainType): Prompt
       (v) =>
         `{${v.replace(/\s+/g, " ").slice(0, 40)}} is not a placeholder; write literal braces as {{ and }}`,
     ),
-    ...wanted
-      .filter((v) => !used.includes(v))
-      .map((v) => `missing placeholder {${v}}, which a ${type} prompt needs`),
+    ...wanted.filter((v) => !used.includes(v)).map((v) => `missing placeholder {${v}}, which ${what} needs`),
     ...used
       .filter((v) => !wanted.includes(v))
       .map(
-        (v) =>
-          `unknown placeholder {${v}}: a ${type} prompt can use only ${wanted.map((w) => `{${w}}`).join(", ")}`,
+        (v) => `unknown placeholder {${v}}: ${what} can use only ${wanted.map((w) => `{${w}}`).join(", ")}`,
       ),
   ];
   if (problems.length) throw new ChainConfigError(file, problems);

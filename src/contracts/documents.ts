@@ -16,6 +16,8 @@ export interface DocumentInfo {
   pages?: number;
   /** Size of the source as last ingested; unknown for documents indexed before the catalog existed. */
   bytes?: number;
+  /** Its summary, when its recipe makes one (`summarize`). */
+  summary?: string;
 }
 
 /** One document as GET /documents lists it. */
@@ -111,9 +113,12 @@ export interface DocumentRecords {
  * What a document's chunks tell of it: name, type, title and loader from their metadata (as
  * ingest/transform/metadata.ts stamps it), the highest page any of them cites.
  */
-export function describeChunks(chunks: { metadata: Record<string, unknown> }[]): DocumentInfo {
+export function describeChunks(
+  chunks: { metadata: Record<string, unknown>; pageContent?: string }[],
+): DocumentInfo {
   const info: DocumentInfo = {};
-  for (const { metadata } of chunks) {
+  for (const { metadata, pageContent } of chunks) {
+    if (metadata.kind === "summary" && typeof pageContent === "string") info.summary = pageContent;
     for (const field of ["name", "type", "title", "loader"] as const) {
       const value = metadata[field];
       if (info[field] === undefined && typeof value === "string" && value !== "") info[field] = value;

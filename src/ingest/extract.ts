@@ -8,6 +8,7 @@ import type { SourceBlob } from "./sources/blob.ts";
 import type { TextractRouting } from "./textract/routing.ts";
 import type { Redactor } from "./transform/pii/redact.ts";
 import { splitDocuments } from "./transform/split.ts";
+import type { Summarizer } from "./transform/summary/summarizer.ts";
 
 export interface ExtractOptions {
   /** Show the chunks to be embedded rather than the loaded text. */
@@ -17,6 +18,8 @@ export interface ExtractOptions {
   textract?: TextractRouting;
   /** The recipe's PII redaction (recipeRedactor); undefined when it redacts nothing. */
   redactor?: Redactor;
+  /** The recipe's summaries (recipeSummarizer); undefined when it makes none. */
+  summarizer?: Summarizer;
 }
 
 export async function extractMarkdown(
@@ -28,6 +31,7 @@ export async function extractMarkdown(
   const loaded = await loadBlob(blob, recipe, { type, signal: options.signal, textract: options.textract });
   const docs = options.redactor ? await options.redactor.documents(loaded, options.signal) : loaded;
   const chunks = await splitDocuments(docs, recipe);
+  const summary = options.summarizer ? await options.summarizer.summarize(docs, options.signal) : "";
   const loader = docs[0]?.metadata.loader ? `, read by ${docs[0].metadata.loader}` : "";
   const header = `<!-- ${blob.name}: ${type}${loader}; ${count(docs.length, "document")}, ${count(chunks.length, "chunk")} -->`;
   const sections = options.chunks
@@ -40,6 +44,8 @@ export async function extractMarkdown(
           docs.length > 1 ? `## ${where(d.metadata).replace(/^, /, "") || `Part ${i + 1}`}\n\n` : "";
         return `${title}${d.pageContent.trim()}`;
       });
+  if (summary)
+    sections.push(`## Summary (${options.summarizer?.engine}, indexed as one more chunk)\n\n${summary}`);
   return `${header}\n\n${sections.join("\n\n")}\n`;
 }
 

@@ -13,6 +13,7 @@ import type { SourceBlob } from "./sources/blob.ts";
 import type { TextractRouting } from "./textract/routing.ts";
 import { documentId } from "./transform/metadata.ts";
 import type { Redactor } from "./transform/pii/redact.ts";
+import type { Summarizer } from "./transform/summary/summarizer.ts";
 
 export interface IngestFailure {
   name: string;
@@ -94,6 +95,8 @@ export interface IngestPipelineOptions {
   textract?: TextractRouting;
   /** The recipe's PII redaction (recipeRedactor); undefined when it redacts nothing. */
   redactor?: Redactor;
+  /** The recipe's summaries (recipeSummarizer); undefined when it makes none. */
+  summarizer?: Summarizer;
 }
 
 export class IngestPipeline {
@@ -103,6 +106,7 @@ export class IngestPipeline {
   private readonly concurrency: number;
   private readonly textract?: TextractRouting;
   private readonly redactor?: Redactor;
+  private readonly summarizer?: Summarizer;
   /** Serialises work on one document id, so two uploads of one document cannot interleave. */
   private readonly docLocks = new Map<string, Promise<unknown>>();
 
@@ -113,6 +117,7 @@ export class IngestPipeline {
     this.concurrency = options.concurrency ?? 4;
     this.textract = options.textract;
     this.redactor = options.redactor;
+    this.summarizer = options.summarizer;
   }
 
   async ingest(blobs: Iterable<SourceBlob> | AsyncIterable<SourceBlob>, options: IngestOptions = {}) {
@@ -215,6 +220,7 @@ export class IngestPipeline {
     const chunks: DocumentInterface[] = await prepareBlob(blob, this.recipe, {
       textract: this.textract,
       redactor: this.redactor,
+      summarizer: this.summarizer,
     });
     if (chunks.length === 0) throw new Error("no text could be extracted from it");
     const docId = String(chunks[0].metadata.doc_id);

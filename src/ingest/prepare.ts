@@ -1,6 +1,6 @@
 // One blob → the chunks to index: detect the type, load, redact (per recipe), split, stamp metadata. The pipeline hands the result
 // to LangChain's index(); the same bytes and recipe always give identical chunks, so re-runs are skipped.
-import type { Document } from "@langchain/core/documents";
+import { Document } from "@langchain/core/documents";
 import { loadBlob } from "./loaders/index.ts";
 import { detectType } from "./loaders/sniff.ts";
 import type { Recipe } from "./recipe.ts";
@@ -9,6 +9,7 @@ import type { TextractRouting } from "./textract/routing.ts";
 import { type ChunkMetadata, stampMetadata } from "./transform/metadata.ts";
 import type { Redactor } from "./transform/pii/redact.ts";
 import { splitDocuments } from "./transform/split.ts";
+import type { Summarizer } from "./transform/summary/summarizer.ts";
 
 export interface PrepareOptions {
   /** Stops a long parse (checked between PDF pages) when the caller gives up. */
@@ -17,6 +18,8 @@ export interface PrepareOptions {
   textract?: TextractRouting;
   /** The recipe's PII redaction (recipeRedactor); undefined when it redacts nothing. */
   redactor?: Redactor;
+  /** The recipe's summaries (recipeSummarizer); undefined when it makes none. */
+  summarizer?: Summarizer;
 }
 
 /**
@@ -33,9 +36,17 @@ export async function prepareBlob(
   // Before splitting: no chunk (nor its vector, lexical entry or cached embedding) sees an original value.
   const docs = options.redactor ? await options.redactor.documents(loaded, options.signal) : loaded;
   const chunks = await splitDocuments(docs, recipe);
+  // The summary, made from the redacted text, is one more chunk: retrievable, and the catalog's summary.
+  const summary = options.summarizer ? await options.summarizer.summarize(docs, options.signal) : "";
+  if (summary) chunks.push(summaryChunk(summary, docs));
   if (!options.redactor || !blob.metadata) return stampMetadata(chunks, blob);
   return stampMetadata(chunks, {
     ...blob,
     metadata: await options.redactor.metadata(blob.metadata, options.signal),
   });
+}
+
+function summaryChunk(summary: string, docs: Document[]): Document {
+  const { type, title } = docs[0]?.metadata ?? {};
+  return new Document({ pageContent: summary, metadata: { kind: "summary", type, title } });
 }

@@ -171,6 +171,16 @@ const recipeSchema = z.strictObject({
       timeoutMs: int(1000, 3_600_000).default(900_000),
     })
     .prefault({}),
+  summarize: z
+    .strictObject({
+      enabled: bool().default(false),
+      // auto: the service's model (MODEL_PROVIDER bedrock or openai) when it has one, else extractive.
+      engine: z.enum(["auto", "extractive", "model"]).default("auto"),
+      sentences: int(1, 20).default(3),
+      maxWords: int(20, 1000).default(150),
+      pieceChars: int(1000, 400_000).default(24_000),
+    })
+    .prefault({}),
   redact: z
     .strictObject({
       // true: the offline engine, every type, masked; false: nothing redacted.
@@ -200,6 +210,8 @@ export class RecipeError extends Error {
 /** Settings a recipe may need: refused at load when it asks for something they do not give. */
 export interface RecipeSettings {
   piiHashKey?: string;
+  /** The service's model: `summarize.engine: model` needs bedrock or openai. */
+  model?: { provider: string };
 }
 
 /** Reads and validates `<dir>/<name>.yaml` (or .yml). */
@@ -232,7 +244,9 @@ export function parseRecipe(text: string, file: string): Recipe {
     throw new RecipeError(shown, [problem]);
   });
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
-    throw new RecipeError(shown, ["expected a mapping of fields (name, sources, splitter, types, redact)"]);
+    throw new RecipeError(shown, [
+      "expected a mapping of fields (name, sources, splitter, types, textract, summarize, redact)",
+    ]);
   }
   const base = path.basename(file).replace(/\.ya?ml$/, "");
   const recipe = validate({ name: base, ...data }, shown);
@@ -245,6 +259,16 @@ export function parseRecipe(text: string, file: string): Recipe {
 }
 
 function checkSettings(recipe: Recipe, shown: string, settings: RecipeSettings): void {
+  const { summarize } = recipe;
+  if (
+    summarize.enabled &&
+    summarize.engine === "model" &&
+    !["bedrock", "openai"].includes(settings.model?.provider ?? "")
+  ) {
+    throw new RecipeError(shown, [
+      "summarize.engine: model needs a model: set MODEL_PROVIDER to bedrock or openai (or use engine: auto)",
+    ]);
+  }
   if (recipe.redact.pii && recipe.redact.pii.strategy === "hash" && !settings.piiHashKey) {
     throw new RecipeError(shown, [
       "redact.pii.strategy: hash needs a key: set PII_HASH_KEY (or use strategy: mask)",

@@ -21,6 +21,11 @@ export interface Models {
   embeddings: Embeddings & { modelId: string };
   /** The generative model a chain config names (Bedrock or openai); answers from `cache` when given. */
   chatModel(config: ChainConfig, cache?: BaseCache): Promise<BaseChatModel>;
+  /**
+   * The service's own model (MODEL_PROVIDER, MODEL_ID) for work that is not a chain's, such as summaries at
+   * ingestion: temperature 0; undefined when the provider is the offline extractive answerer.
+   */
+  serviceChatModel(cache?: BaseCache): Promise<BaseChatModel | undefined>;
 }
 
 export async function createModels(settings: Settings, usage = new UsageMeter()): Promise<Models> {
@@ -32,24 +37,36 @@ export async function createModels(settings: Settings, usage = new UsageMeter())
   // One Bedrock client for every chain and tenant: one connection pool, one adaptive-retry budget. Made on
   // first use, so that a deployment without Bedrock never needs a region or credentials.
   let bedrock: BedrockRuntimeClient | undefined;
+  const build = async (
+    provider: "bedrock" | "openai",
+    spec: { id: string; temperature?: number; maxTokens?: number },
+    cache?: BaseCache,
+  ) => {
+    let chat: BaseChatModel;
+    if (provider === "openai") {
+      chat = createOpenAIChatModel(spec, settings.openai, { meter: usage });
+    } else {
+      bedrock ??= createBedrockRuntimeClient();
+      chat = await createBedrockChatModel(spec, { client: bedrock, meter: usage });
+    }
+    if (cache) chat.cache = cache;
+    return chat;
+  };
   return {
     usage,
     embeddings,
-    async chatModel(config, cache) {
+    chatModel(config, cache) {
       const spec = {
         id: config.model.id as string, // the config schema requires an id for bedrock and openai
         temperature: config.model.temperature,
         maxTokens: config.model.maxTokens,
       };
-      let chat: BaseChatModel;
-      if (config.model.provider === "openai") {
-        chat = createOpenAIChatModel(spec, settings.openai, { meter: usage });
-      } else {
-        bedrock ??= createBedrockRuntimeClient();
-        chat = await createBedrockChatModel(spec, { client: bedrock, meter: usage });
-      }
-      if (cache) chat.cache = cache;
-      return chat;
+      return build(config.model.provider === "openai" ? "openai" : "bedrock", spec, cache);
+    },
+    async serviceChatModel(cache) {
+      const { provider, id } = settings.model;
+      if (provider === "extractive" || !id) return undefined;
+      return build(provider, { id, temperature: 0, maxTokens: 1024 }, cache);
     },
   };
 }

@@ -2,6 +2,7 @@
 // chains, tenants). Everything else receives its collaborators as arguments; tests build the same services
 // with other settings.
 import type { S3Client } from "@aws-sdk/client-s3";
+import type { BaseCache } from "@langchain/core/caches";
 import { type AdvisorChain, advisorsFromConfig } from "../agent/from-config.ts";
 import { type KeyRing, openKeyRing } from "../auth/api-keys.ts";
 import { ChainRegistry } from "../chains/chain-registry.ts";
@@ -88,6 +89,7 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
     recipe,
     textract: textractRouting(settings, recipe),
     redactor: recipeRedactor(recipe, { hashKey: settings.piiHashKey, meter: piiMeter }),
+    chatModel: (cache?: BaseCache) => models.serviceChatModel(cache),
     s3Client: () => {
       s3Client ??= createS3Client({ forcePathStyle: settings.s3.forcePathStyle });
       return s3Client;

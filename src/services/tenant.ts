@@ -1,13 +1,17 @@
 // Opens one tenant: its stores (from the backend settings chose), its ingestion pipeline over them, and S3 and
 // URL ingestion into it. The tenant registry calls this once per tenant.
 import type { S3Client } from "@aws-sdk/client-s3";
+import type { BaseCache } from "@langchain/core/caches";
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { isStopped } from "../agent/stopped.ts";
+import { loadSummaryPrompts } from "../chains/prompts.ts";
 import type { Settings } from "../config/settings.ts";
 import { IngestPipeline } from "../ingest/pipeline.ts";
 import type { Recipe } from "../ingest/recipe.ts";
 import { ingestS3 } from "../ingest/s3-ingest.ts";
 import type { TextractRouting } from "../ingest/textract/routing.ts";
 import type { Redactor } from "../ingest/transform/pii/redact.ts";
+import { recipeSummarizer } from "../ingest/transform/summary/summarizer.ts";
 import { ingestUrls } from "../ingest/url-ingest.ts";
 import type { Tenant } from "../tenants/tenant.ts";
 import type { Stores } from "./stores.ts";
@@ -19,6 +23,8 @@ export interface TenantDeps {
   textract?: TextractRouting;
   /** The recipe's PII redaction, shared by every tenant; undefined when it redacts nothing. */
   redactor?: Redactor;
+  /** The service's chat model (for summaries at ingestion), answering from `cache`; none offline. */
+  chatModel?(cache?: BaseCache): Promise<BaseChatModel | undefined>;
   /** S3 client shared by every tenant, made on first use: a deployment without S3 never needs its region. */
   s3Client(): S3Client;
 }
@@ -41,6 +47,12 @@ export async function openTenant(id: string, deps: TenantDeps): Promise<Tenant> 
     concurrency: pipelineConcurrency(settings.embeddings.concurrency),
     textract: deps.textract,
     redactor: deps.redactor,
+    // Per tenant: its summaries are answered from its own LLM cache.
+    summarizer: await recipeSummarizer(recipe, {
+      chatModel: deps.chatModel,
+      cache: stores.llmCache,
+      prompts: () => loadSummaryPrompts(settings.promptsDir),
+    }),
   });
   return {
     id,

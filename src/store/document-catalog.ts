@@ -71,12 +71,12 @@ export class RecordManagerCatalog implements DocumentCatalog {
 }
 
 function summarise(record: DocumentRecord): DocumentSummary {
-  const { name, type, title, loader, pages, bytes } = record.info ?? {};
+  const { name, type, title, loader, pages, bytes, summary } = record.info ?? {};
   return {
     source: record.source,
     chunks: record.chunks,
     updatedAt: new Date(record.updatedAt).toISOString(),
-    ...definedOnly({ name, type, title, loader, pages, bytes }),
+    ...definedOnly({ name, type, title, loader, pages, bytes, summary }),
   };
 }
 

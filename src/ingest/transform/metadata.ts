@@ -16,6 +16,8 @@ export type ChunkMetadata = Record<string, string | number | boolean> & {
   /** The document's identity for the record manager: the caller's `doc_id`, else the blob's `source`. */
   doc_id: string;
   page?: number;
+  /** `summary`: the document's summary (a recipe's `summarize`), not a piece of its text. */
+  kind?: "summary";
 };
 
 /** Fields the pipeline owns: caller metadata cannot override them (`doc_id` aside, which it may set). */
@@ -31,6 +33,7 @@ const RESERVED = new Set([
   "loc",
   "loader",
   "textract_confidence",
+  "kind",
 ]);
 
 /** The document id of a blob: a non-empty `metadata.doc_id`, else its `source`. */
@@ -62,6 +65,7 @@ export function stampMetadata(chunks: Document[], blob: SourceBlob): Document<Ch
       ...(typeof found.textract_confidence === "number"
         ? { textract_confidence: found.textract_confidence }
         : {}),
+      ...(found.kind === "summary" ? { kind: "summary" as const } : {}),
       chunk: index,
       checksum: checksum(chunk.pageContent),
       doc_id: docId,

@@ -61,6 +61,11 @@ const DocumentSummary = Type.Object({
     Type.String({ description: "The reader that made the text when not the type's own." }),
   ),
   pages: Type.Optional(Type.Integer({ description: "The highest page a chunk cites (PDFs and scans)." })),
+  summary: Type.Optional(
+    Type.String({
+      description: "Its summary, when its recipe makes one (`summarize`); also indexed as its last chunk.",
+    }),
+  ),
   bytes: Type.Optional(
     Type.Integer({
       description:
