@@ -1,14 +1,16 @@
 // The `counsel` command: serve, ingest, ask, extract, eval, keys, mcp. Each builds the same services as the
 // server, from the same settings, so the CLI and the service see one knowledge base.
+
 import { existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import type { BaseCache } from "@langchain/core/caches";
 import { SingleBar } from "cli-progress";
 import { Command, InvalidArgumentError } from "commander";
 import picomatch from "picomatch";
 import { KeyFileError } from "./auth/api-keys.ts";
 import { ChainConfigError } from "./chains/config.ts";
-import { loadSummaryPrompts } from "./chains/prompts.ts";
+import { loadClassifyPrompt, loadSummaryPrompts } from "./chains/prompts.ts";
 import { evalCommand } from "./commands/eval.ts";
 import { keysCommand } from "./commands/keys.ts";
 import { mcpCommand } from "./commands/mcp.ts";
@@ -19,10 +21,11 @@ import { type IngestReport, mergeReports } from "./ingest/pipeline.ts";
 import { loadRecipe, RecipeError } from "./ingest/recipe.ts";
 import { filesystemSource, listFilesystemSources } from "./ingest/sources/filesystem.ts";
 import { textractRouting } from "./ingest/textract/routing.ts";
+import { recipeClassifier } from "./ingest/transform/classify/classifier.ts";
 import { recipeRedactor } from "./ingest/transform/pii/redact.ts";
 import { recipeSummarizer } from "./ingest/transform/summary/summarizer.ts";
 import { serve } from "./serve.ts";
-import { createModels } from "./services/models.ts";
+import { createModels, type Models } from "./services/models.ts";
 import { createServices } from "./services/services.ts";
 import { DEFAULT_TENANT, isTenantId, TENANT_ID_RULE } from "./tenants/tenant-id.ts";
 
@@ -143,14 +146,24 @@ program
     });
     const blob = { name: path.basename(absolute), source: absolute, data };
     const textract = textractRouting(settings, recipe);
+    // Made only if the recipe summarises or classifies with the service's model.
+    let models: Promise<Models> | undefined;
+    const chatModel = async (cache?: BaseCache) => {
+      models ??= createModels(settings);
+      return (await models).serviceChatModel(cache);
+    };
     process.stdout.write(
       await extractMarkdown(blob, recipe, {
         chunks: options.chunks,
         textract,
         redactor: recipeRedactor(recipe, { hashKey: settings.piiHashKey }),
         summarizer: await recipeSummarizer(recipe, {
-          chatModel: async (cache) => (await createModels(settings)).serviceChatModel(cache),
+          chatModel,
           prompts: () => loadSummaryPrompts(settings.promptsDir),
+        }),
+        classifier: await recipeClassifier(recipe, {
+          chatModel,
+          prompt: () => loadClassifyPrompt(settings.promptsDir),
         }),
       }),
     );

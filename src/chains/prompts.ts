@@ -50,6 +50,11 @@ export async function loadSummaryPrompts(
   return { map, reduce };
 }
 
+/** The prompt of labels chosen at ingestion (a recipe's `classify` with the service's model). */
+export function loadClassifyPrompt(dir: string): Promise<PromptTemplate> {
+  return loadStepPrompt(dir, "classify", ["labels", "text"], "an ingestion classification");
+}
+
 async function readPromptFile(dir: string, name: string, usedBy: string): Promise<string> {
   const file = path.join(dir, `${name}.md`);
   const shown = displayPath(file);

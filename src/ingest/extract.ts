@@ -6,6 +6,7 @@ import { detectType } from "./loaders/sniff.ts";
 import type { Recipe } from "./recipe.ts";
 import type { SourceBlob } from "./sources/blob.ts";
 import type { TextractRouting } from "./textract/routing.ts";
+import type { Classifier } from "./transform/classify/classifier.ts";
 import type { Redactor } from "./transform/pii/redact.ts";
 import { splitDocuments } from "./transform/split.ts";
 import type { Summarizer } from "./transform/summary/summarizer.ts";
@@ -20,6 +21,8 @@ export interface ExtractOptions {
   redactor?: Redactor;
   /** The recipe's summaries (recipeSummarizer); undefined when it makes none. */
   summarizer?: Summarizer;
+  /** The recipe's labels (recipeClassifier); undefined when it sets none. */
+  classifier?: Classifier;
 }
 
 export async function extractMarkdown(
@@ -44,6 +47,11 @@ export async function extractMarkdown(
           docs.length > 1 ? `## ${where(d.metadata).replace(/^, /, "") || `Part ${i + 1}`}\n\n` : "";
         return `${title}${d.pageContent.trim()}`;
       });
+  const label = await options.classifier?.classify(docs, summary, options.signal);
+  if (options.classifier)
+    sections.push(
+      `## Label (${options.classifier.engine})\n\n${options.classifier.field}: ${label ?? "(none)"}`,
+    );
   if (summary)
     sections.push(`## Summary (${options.summarizer?.engine}, indexed as one more chunk)\n\n${summary}`);
   return `${header}\n\n${sections.join("\n\n")}\n`;

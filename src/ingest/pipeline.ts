@@ -11,6 +11,7 @@ import { prepareBlob } from "./prepare.ts";
 import type { Recipe } from "./recipe.ts";
 import type { SourceBlob } from "./sources/blob.ts";
 import type { TextractRouting } from "./textract/routing.ts";
+import type { Classifier } from "./transform/classify/classifier.ts";
 import { documentId } from "./transform/metadata.ts";
 import type { Redactor } from "./transform/pii/redact.ts";
 import type { Summarizer } from "./transform/summary/summarizer.ts";
@@ -97,6 +98,8 @@ export interface IngestPipelineOptions {
   redactor?: Redactor;
   /** The recipe's summaries (recipeSummarizer); undefined when it makes none. */
   summarizer?: Summarizer;
+  /** The recipe's labels (recipeClassifier); undefined when it sets none. */
+  classifier?: Classifier;
 }
 
 export class IngestPipeline {
@@ -107,6 +110,7 @@ export class IngestPipeline {
   private readonly textract?: TextractRouting;
   private readonly redactor?: Redactor;
   private readonly summarizer?: Summarizer;
+  private readonly classifier?: Classifier;
   /** Serialises work on one document id, so two uploads of one document cannot interleave. */
   private readonly docLocks = new Map<string, Promise<unknown>>();
 
@@ -118,6 +122,7 @@ export class IngestPipeline {
     this.textract = options.textract;
     this.redactor = options.redactor;
     this.summarizer = options.summarizer;
+    this.classifier = options.classifier;
   }
 
   async ingest(blobs: Iterable<SourceBlob> | AsyncIterable<SourceBlob>, options: IngestOptions = {}) {
@@ -221,6 +226,7 @@ export class IngestPipeline {
       textract: this.textract,
       redactor: this.redactor,
       summarizer: this.summarizer,
+      classifier: this.classifier,
     });
     if (chunks.length === 0) throw new Error("no text could be extracted from it");
     const docId = String(chunks[0].metadata.doc_id);

@@ -6,6 +6,7 @@ import { detectType } from "./loaders/sniff.ts";
 import type { Recipe } from "./recipe.ts";
 import type { SourceBlob } from "./sources/blob.ts";
 import type { TextractRouting } from "./textract/routing.ts";
+import type { Classifier } from "./transform/classify/classifier.ts";
 import { type ChunkMetadata, stampMetadata } from "./transform/metadata.ts";
 import type { Redactor } from "./transform/pii/redact.ts";
 import { splitDocuments } from "./transform/split.ts";
@@ -20,6 +21,8 @@ export interface PrepareOptions {
   redactor?: Redactor;
   /** The recipe's summaries (recipeSummarizer); undefined when it makes none. */
   summarizer?: Summarizer;
+  /** The recipe's labels (recipeClassifier); undefined when it sets none. */
+  classifier?: Classifier;
 }
 
 /**
@@ -39,11 +42,13 @@ export async function prepareBlob(
   // The summary, made from the redacted text, is one more chunk: retrievable, and the catalog's summary.
   const summary = options.summarizer ? await options.summarizer.summarize(docs, options.signal) : "";
   if (summary) chunks.push(summaryChunk(summary, docs));
-  if (!options.redactor || !blob.metadata) return stampMetadata(chunks, blob);
-  return stampMetadata(chunks, {
-    ...blob,
-    metadata: await options.redactor.metadata(blob.metadata, options.signal),
-  });
+  const label = await options.classifier?.classify(docs, summary, options.signal);
+  let metadata = blob.metadata;
+  if (options.redactor && metadata) metadata = await options.redactor.metadata(metadata, options.signal);
+  // The caller's own value of the label's field wins over the classifier's.
+  if (label !== undefined && options.classifier)
+    metadata = { [options.classifier.field]: label, ...metadata };
+  return stampMetadata(chunks, { ...blob, metadata });
 }
 
 function summaryChunk(summary: string, docs: Document[]): Document {

@@ -7,6 +7,7 @@ import { describeIssue, displayPath, parseConfigYaml } from "../config/describe-
 
 // Every field is documented, with its default, in loaders/default.yaml (a test keeps the two in step).
 import { NAME } from "../contracts/names.ts";
+import { RESERVED_METADATA } from "./transform/metadata.ts";
 import {
   COMPREHEND_PII_LANGUAGES,
   COMPREHEND_PII_TYPES,
@@ -181,6 +182,62 @@ const recipeSchema = z.strictObject({
       pieceChars: int(1000, 400_000).default(24_000),
     })
     .prefault({}),
+  classify: z
+    .strictObject({
+      enabled: bool().default(false),
+      // auto: the service's model when it has one, else the labels' keywords.
+      engine: z.enum(["auto", "keywords", "model"]).default("auto"),
+      field: z
+        .string({ error: "expected a metadata field name" })
+        .regex(/^[a-z][a-z0-9_]{0,39}$/, { error: "expected a field name of a-z, 0-9 and _ (40 at most)" })
+        .refine((field) => !RESERVED_METADATA.has(field), {
+          error: `is a field Counsel sets itself (${[...RESERVED_METADATA].join(", ")})`,
+        })
+        .default("category"),
+      labels: z
+        .array(
+          z.strictObject({
+            name: z.string({ error: "expected a label" }).regex(/^[\p{L}\p{N}][\p{L}\p{N} _.-]{0,59}$/u, {
+              error: "expected a label of letters, digits, spaces, _ . - (60 at most)",
+            }),
+            description: z.string().optional(),
+            keywords: z.array(z.string({ error: "expected a word or phrase" }).min(1)).default([]),
+          }),
+          { error: "expected a list of labels, each with a name" },
+        )
+        .default([]),
+      // The label of a document no keyword matches (keywords), or that the model cannot place; none when omitted.
+      fallback: z.string().optional(),
+      // model: the most characters of a document's start it reads when the recipe does not summarise.
+      maxChars: int(500, 100_000).default(8000),
+    })
+    .superRefine((c, ctx) => {
+      if (!c.enabled) return;
+      const names = c.labels.map((l) => l.name);
+      if (names.length < 2)
+        ctx.addIssue({
+          code: "custom",
+          path: ["labels"],
+          message: "expected at least two labels to choose from",
+        });
+      names.forEach((name, i) => {
+        if (names.indexOf(name) !== i)
+          ctx.addIssue({ code: "custom", path: ["labels", i, "name"], message: `"${name}" is listed twice` });
+      });
+      if (c.fallback !== undefined && !names.includes(c.fallback))
+        ctx.addIssue({
+          code: "custom",
+          path: ["fallback"],
+          message: `expected one of the labels (${names.join(", ")})`,
+        });
+      if (c.engine === "keywords" && !c.labels.some((l) => l.keywords.length > 0))
+        ctx.addIssue({
+          code: "custom",
+          path: ["labels"],
+          message: "engine keywords needs keywords on the labels",
+        });
+    })
+    .prefault({}),
   redact: z
     .strictObject({
       // true: the offline engine, every type, masked; false: nothing redacted.
@@ -245,7 +302,7 @@ export function parseRecipe(text: string, file: string): Recipe {
   });
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
     throw new RecipeError(shown, [
-      "expected a mapping of fields (name, sources, splitter, types, textract, summarize, redact)",
+      "expected a mapping of fields (name, sources, splitter, types, textract, summarize, classify, redact)",
     ]);
   }
   const base = path.basename(file).replace(/\.ya?ml$/, "");
@@ -259,7 +316,23 @@ export function parseRecipe(text: string, file: string): Recipe {
 }
 
 function checkSettings(recipe: Recipe, shown: string, settings: RecipeSettings): void {
-  const { summarize } = recipe;
+  const { summarize, classify } = recipe;
+  const hasModel = ["bedrock", "openai"].includes(settings.model?.provider ?? "");
+  if (classify.enabled && classify.engine === "model" && !hasModel) {
+    throw new RecipeError(shown, [
+      "classify.engine: model needs a model: set MODEL_PROVIDER to bedrock or openai (or use engine: auto)",
+    ]);
+  }
+  if (
+    classify.enabled &&
+    classify.engine === "auto" &&
+    !hasModel &&
+    !classify.labels.some((l) => l.keywords.length)
+  ) {
+    throw new RecipeError(shown, [
+      "classify.labels: without a model (MODEL_PROVIDER), labels are chosen by their keywords, and none has any",
+    ]);
+  }
   if (
     summarize.enabled &&
     summarize.engine === "model" &&

@@ -218,7 +218,7 @@ describe("summaries by the service's model on Bedrock", () => {
     expect((await tenant.documents.get("memo"))?.document.summary).toBe(recorded);
     const calls = bedrock.requests.filter((r) => r.operation === "converse");
     expect(calls).toHaveLength(1);
-    expect(JSON.stringify(calls[0].body)).toContain("<document>\\n" + body);
+    expect(JSON.stringify(calls[0].body)).toContain(`<document>\\n${body}`);
     expect(services.usage?.()).toMatchObject({
       "us.amazon.nova-micro-v1:0": { requests: 1, inputTokens: 7, outputTokens: 30 },
     });

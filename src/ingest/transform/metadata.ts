@@ -21,7 +21,7 @@ export type ChunkMetadata = Record<string, string | number | boolean> & {
 };
 
 /** Fields the pipeline owns: caller metadata cannot override them (`doc_id` aside, which it may set). */
-const RESERVED = new Set([
+export const RESERVED_METADATA = new Set([
   "source",
   "name",
   "type",
@@ -79,7 +79,7 @@ function callerMetadata(
 ): Record<string, string | number | boolean> {
   const kept: Record<string, string | number | boolean> = {};
   for (const [key, value] of Object.entries(metadata ?? {})) {
-    if (RESERVED.has(key)) continue;
+    if (RESERVED_METADATA.has(key)) continue;
     if (typeof value === "string" || typeof value === "boolean") kept[key] = value;
     else if (typeof value === "number" && Number.isFinite(value)) kept[key] = value;
   }
