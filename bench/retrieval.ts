@@ -74,11 +74,14 @@ async function main(): Promise<void> {
       limit: { type: "string" },
       store: { type: "string", default: "local" },
       "redis-url": { type: "string" },
+      // Embed each chunk with its document's title (and section path): recipe splitter.contextHeaders.
+      "context-headers": { type: "boolean", default: false },
     },
   });
   if (!values.dataset) {
     console.error(
-      "usage: npm run bench:retrieval -- --dataset <BEIR folder> [--split test] [--mode all] [--limit N]",
+      "usage: npm run bench:retrieval -- --dataset <BEIR folder> [--split test] [--mode all] [--limit N] " +
+        "[--context-headers]",
     );
     process.exitCode = 2;
     return;
@@ -94,11 +97,9 @@ async function main(): Promise<void> {
   const embeddings = new LocalHashEmbeddings();
   const backend = await openBackend(values.store ?? "local", values["redis-url"], embeddings);
   const store = backend.store;
-  const pipeline = new IngestPipeline({
-    vectorStore: store,
-    recordManager: backend.recordManager,
-    recipe: await loadRecipe(path.resolve("loaders"), "default"),
-  });
+  const recipe = await loadRecipe(path.resolve("loaders"), "default");
+  recipe.splitter.contextHeaders = values["context-headers"] ?? false;
+  const pipeline = new IngestPipeline({ vectorStore: store, recordManager: backend.recordManager, recipe });
   let batch: TextDocument[] = [];
   let documents = 0;
   let ingestMs = 0;
@@ -114,7 +115,7 @@ async function main(): Promise<void> {
     path.join(dataset, "corpus.jsonl"),
   )) {
     const text = [doc.title, doc.text].filter(Boolean).join("\n");
-    batch.push({ text, metadata: { doc_id: doc._id } });
+    batch.push({ text, metadata: { doc_id: doc._id, ...(doc.title ? { title: doc.title } : {}) } });
     if (batch.length >= BATCH) await flushBatch();
   }
   if (batch.length > 0) await flushBatch();
@@ -130,7 +131,8 @@ async function main(): Promise<void> {
   console.log(
     `${path.basename(dataset)} (${values.split}): ${documents} documents, ${chunks} chunks ingested in ` +
       `${(ingestMs / 1000).toFixed(2)} s (${(documents / (ingestMs / 1000)).toFixed(0)} documents/s), ` +
-      `${queries.length} queries, embeddings ${embeddings.modelId}, store ${values.store}`,
+      `${queries.length} queries, embeddings ${embeddings.modelId}, store ${values.store}` +
+      `${recipe.splitter.contextHeaders ? ", contextual chunk headers" : ""}`,
   );
   console.log(
     `BM25 k1=${DEFAULT_BM25_K1} b=${DEFAULT_BM25_B}; hybrid: ${DEFAULT_FUSION} fusion, weights ` +

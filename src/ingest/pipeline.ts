@@ -12,6 +12,7 @@ import type { Recipe } from "./recipe.ts";
 import type { SourceBlob } from "./sources/blob.ts";
 import type { TextractRouting } from "./textract/routing.ts";
 import type { Classifier } from "./transform/classify/classifier.ts";
+import { embeddingWithHeaders } from "./transform/context-headers.ts";
 import { documentId } from "./transform/metadata.ts";
 import type { Redactor } from "./transform/pii/redact.ts";
 import type { Summarizer } from "./transform/summary/summarizer.ts";
@@ -235,7 +236,9 @@ export class IngestPipeline {
     const result = await index({
       docsSource: chunks,
       recordManager: describing(this.recordManager, docId, info),
-      vectorStore: this.vectorStore,
+      vectorStore: this.recipe.splitter.contextHeaders
+        ? embeddingWithHeaders(this.vectorStore)
+        : this.vectorStore,
       options: {
         cleanup: "incremental",
         sourceIdKey: "doc_id",

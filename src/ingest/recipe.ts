@@ -32,6 +32,8 @@ const splitterSchema = z
   .strictObject({
     chunkSize: int(50, 100_000).default(1000),
     chunkOverlap: int(0, 50_000).default(150),
+    // Embed each chunk with its document's title and section path (the stored text stays the chunk's own).
+    contextHeaders: bool().default(false),
   })
   .superRefine((s, ctx) => {
     if (s.chunkOverlap >= s.chunkSize)

@@ -34,6 +34,7 @@ export const RESERVED_METADATA = new Set([
   "loader",
   "textract_confidence",
   "kind",
+  "section",
 ]);
 
 /** The document id of a blob: a non-empty `metadata.doc_id`, else its `source`. */
@@ -66,6 +67,8 @@ export function stampMetadata(chunks: Document[], blob: SourceBlob): Document<Ch
         ? { textract_confidence: found.textract_confidence }
         : {}),
       ...(found.kind === "summary" ? { kind: "summary" as const } : {}),
+      // The headings above the chunk (recipe splitter.contextHeaders), for its embedding and its citation.
+      ...(typeof found.section === "string" && found.section ? { section: found.section } : {}),
       chunk: index,
       checksum: checksum(chunk.pageContent),
       doc_id: docId,

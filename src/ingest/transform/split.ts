@@ -3,6 +3,7 @@
 import type { Document } from "@langchain/core/documents";
 import { RecursiveCharacterTextSplitter } from "@langchain/textsplitters";
 import type { Recipe } from "../recipe.ts";
+import { addSections } from "./context-headers.ts";
 
 /** The chunks of `docs`, in order; each keeps its document's metadata. */
 export async function splitDocuments(docs: Document[], recipe: Recipe): Promise<Document[]> {
@@ -12,7 +13,9 @@ export async function splitDocuments(docs: Document[], recipe: Recipe): Promise<
   const chunks: Document[] = [];
   for (const doc of docs) {
     const splitter = doc.metadata.type === "markdown" ? markdown : plain;
-    chunks.push(...(await splitter.splitDocuments([doc])));
+    const pieces = await splitter.splitDocuments([doc]);
+    if (recipe.splitter.contextHeaders) addSections(doc, pieces);
+    chunks.push(...pieces);
   }
   return chunks;
 }

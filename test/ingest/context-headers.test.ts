@@ -1,0 +1,115 @@
+// Contextual chunk headers: each chunk's section path from the Markdown headings above it, its embedding made
+// from "title › section" and its text, and its stored text left as it was.
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { Document } from "@langchain/core/documents";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defineRecipe } from "../../src/ingest/recipe.ts";
+import { contextualText } from "../../src/ingest/transform/context-headers.ts";
+import { splitDocuments } from "../../src/ingest/transform/split.ts";
+import { createServices, type Services } from "../../src/services/services.ts";
+import { defaultTenant, quiet, tempDataDir, testSettings } from "../helpers/services.ts";
+
+const HANDBOOK = [
+  "# Travel policy",
+  "",
+  "Everyone books through the portal.",
+  "",
+  "## Expenses",
+  "",
+  "### Meals",
+  "",
+  "Up to 40 euros a day, with receipts.",
+  "",
+  "```sh",
+  "# not a heading: a comment in a code block",
+  "```",
+  "",
+  "## Hotels",
+  "",
+  "Three stars at most.",
+].join("\n");
+
+describe("section paths", () => {
+  it("give each chunk the headings above it, by level, ignoring code blocks", async () => {
+    const recipe = defineRecipe({
+      name: "h",
+      splitter: { chunkSize: 60, chunkOverlap: 0, contextHeaders: true },
+    });
+    const chunks = await splitDocuments(
+      [new Document({ pageContent: HANDBOOK, metadata: { type: "markdown" } })],
+      recipe,
+    );
+    const sections = Object.fromEntries(
+      chunks.map((c) => [c.pageContent.split("\n").at(-1), c.metadata.section]),
+    );
+    expect(sections["Everyone books through the portal."]).toBe("Travel policy");
+    expect(sections["Up to 40 euros a day, with receipts."]).toBe("Travel policy › Expenses › Meals");
+    expect(sections["```"]).toBe("Travel policy › Expenses › Meals");
+    expect(sections["Three stars at most."]).toBe("Travel policy › Hotels");
+  });
+
+  it("are not computed when the recipe does not ask", async () => {
+    const chunks = await splitDocuments(
+      [new Document({ pageContent: HANDBOOK, metadata: { type: "markdown" } })],
+      defineRecipe({ name: "h", splitter: { chunkSize: 60, chunkOverlap: 0 } }),
+    );
+    expect(chunks.every((c) => c.metadata.section === undefined)).toBe(true);
+  });
+
+  it("make the text a chunk is embedded as: title › section, a blank line, the text", () => {
+    const doc = (metadata: Record<string, unknown>) => new Document({ pageContent: "Body.", metadata });
+    expect(contextualText(doc({ title: "Handbook", name: "h.md", section: "Travel › Meals" }))).toBe(
+      "Handbook › Travel › Meals\n\nBody.",
+    );
+    expect(contextualText(doc({ name: "h.md" }))).toBe("h.md\n\nBody.");
+    expect(contextualText(doc({}))).toBe("Body.");
+  });
+});
+
+describe("contextual headers in the pipeline", () => {
+  let data: Awaited<ReturnType<typeof tempDataDir>>;
+  let services: Services;
+
+  beforeAll(async () => {
+    data = await tempDataDir();
+    const loaders = path.join(data.dir, "loaders");
+    await mkdir(loaders);
+    await writeFile(
+      path.join(loaders, "ctx.yaml"),
+      "splitter:\n  chunkSize: 60\n  chunkOverlap: 0\n  contextHeaders: true\n",
+    );
+    services = await createServices(
+      testSettings(path.join(data.dir, "state"), { LOADERS_DIR: loaders, RECIPE: "ctx" }),
+      quiet,
+    );
+  });
+  afterAll(async () => {
+    await services?.close();
+    await data?.remove();
+  });
+
+  it("stores each chunk's own text and section, and its vector from the header and the text", async () => {
+    const tenant = await defaultTenant(services);
+    const report = await tenant.pipeline.ingest([
+      { name: "travel.md", source: "travel", data: Buffer.from(HANDBOOK) },
+    ]);
+    expect(report).toMatchObject({ added: 1, failed: [] });
+    const chunks = (await tenant.documents.get("travel"))?.chunks ?? [];
+    expect(chunks.map((c) => c.text)).toContain("## Hotels\n\nThree stars at most.");
+
+    const text = "## Hotels\n\nThree stars at most.";
+    const [stored] = await tenant.index.similaritySearch("Three stars at most", 1);
+    expect(stored.pageContent).toBe(text);
+    expect(stored.metadata.section).toBe("Travel policy › Hotels");
+    // Its vector is the embedding of its contextual text, not of its text alone.
+    const embeddings = services.stores.embeddings;
+    const [withHeader] = await embeddings.embedDocuments([`travel.md › Travel policy › Hotels\n\n${text}`]);
+    const [bare] = await embeddings.embedDocuments([text]);
+    const [[byHeader, headerScore]] = await tenant.index.similaritySearchVectorWithScore(withHeader, 1);
+    expect(byHeader.pageContent).toBe(text);
+    expect(headerScore).toBeCloseTo(1, 5);
+    const [[, bareScore]] = await tenant.index.similaritySearchVectorWithScore(bare, 1);
+    expect(bareScore).toBeLessThan(0.99);
+  });
+});
