@@ -146,6 +146,40 @@ describe("counsel CLI", () => {
     expect(text.stdout).toContain("Write to [EMAIL] or call [PHONE] about the refund.");
     expect(text.stdout).not.toContain("jane.doe@example.com");
   });
+
+  it("extracts with the recipe's summary and label, as ingestion would store them", async () => {
+    const loaders = path.join(data.dir, "loaders");
+    await mkdir(loaders, { recursive: true });
+    await writeFile(
+      path.join(loaders, "labelled.yaml"),
+      [
+        "summarize:",
+        "  enabled: true",
+        "  sentences: 1",
+        "classify:",
+        "  enabled: true",
+        "  labels:",
+        "    - { name: logistics, keywords: [bottles, trucks, delivered] }",
+        "    - { name: finance, keywords: [invoice, payment] }",
+        "redact:",
+        "  pii: true",
+        "",
+      ].join("\n"),
+    );
+    const note = path.join(data.dir, "delivery.txt");
+    await writeFile(
+      note,
+      "Twenty thousand bottles of water were delivered by three trucks on Monday. " +
+        "Questions about the delivery go to ops@example.org today. Thanks.\n",
+    );
+    const text = await run(process.execPath, [path.join(ROOT, "bin/counsel.mjs"), "extract", note], {
+      env: { ...env, LOADERS_DIR: loaders, RECIPE: "labelled" },
+      cwd: ROOT,
+    });
+    expect(text.stdout).toContain("## Label (keywords)\n\ncategory: logistics");
+    expect(text.stdout).toMatch(/## Summary \(extractive, indexed as one more chunk\)\n\n.+ bottles .+\./);
+    expect(text.stdout).not.toContain("ops@example.org");
+  });
 });
 
 describe("counsel ingest --recipe", () => {
