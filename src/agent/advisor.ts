@@ -6,6 +6,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { AIMessage, type BaseMessage, HumanMessage } from "@langchain/core/messages";
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import type { ChainConfig } from "../chains/config.ts";
+import type { Guardrail } from "../contracts/guardrail.ts";
 import type { TurnEvent } from "../contracts/turn-events.ts";
 import type { TurnQueue } from "../event-loop/turn-queue.ts";
 import { buildAdvisorAgent } from "./agent.ts";
@@ -63,6 +64,8 @@ export interface AdvisorOptions {
   history: (sessionId: string) => BaseChatMessageHistory;
   /** The process's event-loop turns, which every model and tool call waits for. */
   turns: TurnQueue;
+  /** The guardrail the chain's `guardrail` describes; required when it has one. */
+  guardrail?: Guardrail;
 }
 
 export function createAdvisor({
@@ -72,10 +75,14 @@ export function createAdvisor({
   tools,
   history,
   turns,
+  guardrail,
 }: AdvisorOptions): AdvisorHandle {
   const settings = config.advisor;
   if (config.type !== "advisor" || !settings)
     throw new Error(`Chain "${config.name}" is not an advisor chain.`);
+  if (Boolean(config.guardrail) !== Boolean(guardrail))
+    throw new Error(`Chain "${config.name}": a guardrail is given exactly when its config names one.`);
+  const guarded = guardrail && config.guardrail ? { guardrail, settings: config.guardrail } : undefined;
   const chosen = settings.tools.map((name) => {
     const found = tools[name];
     if (!found) throw new Error(`Chain "${config.name}": tool ${name} is not available in this deployment.`);
@@ -96,6 +103,7 @@ export function createAdvisor({
           memoryTokens: settings.memoryTokens,
           signal: options.signal,
           baseUrl: options.baseUrl,
+          guardrail: guarded,
         });
       if ("history" in input) {
         yield* turn(new InMemoryChatMessageHistory(alternating(input.history)));

@@ -3,11 +3,14 @@
 // /advisor/chat answers 503 saying how to configure one instead of failing at start. Each tenant gets its own
 // agent, built on its first message, whose tools search that tenant's chunks and save its reports, and whose
 // memory is that tenant's sessions.
+
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { VectorStore } from "@langchain/core/vectorstores";
-import type { ChainConfig } from "../chains/config.ts";
+import type { ChainConfig, GuardrailSettings } from "../chains/config.ts";
+import { chainGuardrail } from "../chains/guardrails/chain-guardrail.ts";
 import { loadPrompt } from "../chains/prompts.ts";
 import { chainSearcher } from "../chains/searcher.ts";
+import type { Guardrail } from "../contracts/guardrail.ts";
 import type { LexicalSearch } from "../contracts/search.ts";
 import type { TurnEvent } from "../contracts/turn-events.ts";
 import { UnavailableError } from "../errors.ts";
@@ -26,6 +29,8 @@ export interface AdvisorDeps {
   chatModelFor(config: ChainConfig): Promise<BaseChatModel>;
   /** The process's event-loop turns, which every model and tool call waits for. */
   turns: TurnQueue;
+  /** The guardrail a chain's `guardrail` describes; required for a chain that has one. */
+  guardrailFor?(settings: GuardrailSettings): Promise<Guardrail>;
 }
 
 /** What an advisor needs of a tenant: the chunks its tools search, its conversations and its reports. */
@@ -75,6 +80,7 @@ export async function advisorsFromConfig(
       continue;
     }
     const model = await deps.chatModelFor(config);
+    const guardrail = await chainGuardrail(config, deps.guardrailFor?.bind(deps));
     // The TypeScript checker parses its lib files on first use (about a second on the event loop): now, at
     // start, rather than in the first request that asks for code.
     if (config.advisor?.tools.includes("generate_code")) preloadTypeScriptLibs();
@@ -105,6 +111,7 @@ export async function advisorsFromConfig(
         history: tenant.history,
         tools,
         turns: deps.turns,
+        guardrail,
       });
       return { tools, advisor };
     };

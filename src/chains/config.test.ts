@@ -201,6 +201,98 @@ describe("parseChainConfig", () => {
     ]);
   });
 
+  describe("guardrail", () => {
+    const guarded = (guardrail: string) => `${VALID}guardrail: ${guardrail}\n`;
+
+    it("takes an Amazon Bedrock guardrail by id or ARN and version, checking both sides by default", () => {
+      expect(parseChainConfig(guarded("{ id: gr0abc1def2g, version: 1 }"), "qa.yaml").guardrail).toEqual({
+        kind: "bedrock",
+        id: "gr0abc1def2g",
+        version: "1",
+        checks: ["input", "output"],
+        windowChars: 300,
+      });
+      const arn = "arn:aws:bedrock:eu-west-1:123456789012:guardrail/gr0abc1def2g";
+      expect(
+        parseChainConfig(
+          guarded(`{ id: "${arn}", version: DRAFT, checks: [input], windowChars: 1000 }`),
+          "qa.yaml",
+        ).guardrail,
+      ).toEqual({ kind: "bedrock", id: arn, version: "DRAFT", checks: ["input"], windowChars: 1000 });
+    });
+
+    it("takes offline: pii, masking answers sentence by sentence, every type unless told", () => {
+      expect(parseChainConfig(guarded("{ offline: pii }"), "qa.yaml").guardrail).toMatchObject({
+        kind: "offline-pii",
+        types: expect.arrayContaining(["email", "phone", "credit_card", "iban"]),
+        checks: ["output"],
+        windowChars: 0,
+      });
+      expect(
+        parseChainConfig(guarded("{ offline: pii, types: [email] }"), "qa.yaml").guardrail,
+      ).toMatchObject({
+        types: ["email"],
+      });
+    });
+
+    it.each([
+      [
+        "{ id: gr0abc1def2g }",
+        "guardrail.version: required with id: the guardrail's version number, or DRAFT",
+      ],
+      [
+        "{ id: My Guardrail, version: 1 }",
+        'guardrail.id: expected a guardrail id (lower-case letters and digits, as the Bedrock console shows it) or its ARN, got "My Guardrail"',
+      ],
+      [
+        "{ id: gr0abc1def2g, version: v1 }",
+        'guardrail.version: expected a version number (1, 2, …) or DRAFT, got "v1"',
+      ],
+      [
+        "{ id: gr0abc1def2g, version: 0 }",
+        'guardrail.version: expected a version number (1, 2, …) or DRAFT, got "0"',
+      ],
+      [
+        "{ version: 1 }",
+        "guardrail.id: required: an Amazon Bedrock guardrail's id (with version), or offline: pii",
+      ],
+      ["{ offline: pii, version: 1 }", "guardrail.version: only with id (an Amazon Bedrock guardrail)"],
+      [
+        "{ id: gr0abc1def2g, version: 1, offline: pii }",
+        "guardrail.offline: either id (an Amazon Bedrock guardrail) or offline, not both",
+      ],
+      [
+        "{ offline: pii, checks: [input] }",
+        "guardrail.checks: offline: pii masks answers only (checks: [output])",
+      ],
+      [
+        "{ id: gr0abc1def2g, version: 1, types: [email] }",
+        "guardrail.types: only with offline: pii (an Amazon Bedrock guardrail's policies are its own)",
+      ],
+      ["{ offline: regex }", 'guardrail.offline: expected one of "pii", got "regex"'],
+      [
+        "{ id: gr0abc1def2g, version: 1, checks: [questions] }",
+        'guardrail.checks.0: expected one of "input", "output", got "questions"',
+      ],
+      [
+        "{ id: gr0abc1def2g, version: 1, windowChars: -1 }",
+        "guardrail.windowChars: expected a number between 0 and 10000, got -1",
+      ],
+      [
+        "{ id: gr0abc1def2g, version: 1, window: 300 }",
+        "guardrail.window: unknown field (check its spelling)",
+      ],
+    ])("refuses guardrail: %s, naming the field", (guardrail, problem) => {
+      expect(problems(guarded(guardrail))).toEqual([`chains/qa.yaml: ${problem}`]);
+    });
+
+    it("is the chain's, not a variant's", () => {
+      expect(problems(`${VALID}variants:\n  a:\n    weight: 1\n    guardrail: { offline: pii }\n`)).toEqual([
+        "chains/qa.yaml: variants.a.guardrail: unknown field (check its spelling)",
+      ]);
+    });
+  });
+
   describe("variants", () => {
     const withVariants = (variants: string) => `${VALID}variants:\n${variants}`;
 

@@ -4,9 +4,9 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod/v4";
 import { describeIssue, displayPath, parseConfigYaml } from "../config/describe-issues.ts";
-
 /** A chain, prompt or variant name: also used in URLs (/chain/:name) and file names. */
 import { NAME } from "../contracts/names.ts";
+import { PII_TYPES as OFFLINE_PII_TYPES } from "../ingest/transform/pii/recognisers.ts";
 
 const name = (what: string) =>
   z.string({ error: `expected ${what}` }).regex(NAME, { error: `expected ${what} (a-z, 0-9, - and _)` });
@@ -102,6 +102,113 @@ const advisorSchema = z.strictObject({
 
 export type AdvisorSettings = z.output<typeof advisorSchema>;
 
+/** A rule between fields, at `field`, checked only when every field is valid on its own. */
+function betweenFields(field: string) {
+  return {
+    path: [field],
+    when: (payload: { issues: { code?: string }[] }) => payload.issues.every((i) => i.code === "custom"),
+  };
+}
+
+/** ApplyGuardrail's own patterns (the Bedrock Runtime service model): an id or ARN, and a version or DRAFT. */
+const GUARDRAIL_ID =
+  /^(?:[a-z0-9]+|arn:aws(?:-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail\/[a-z0-9]+)$/;
+const GUARDRAIL_VERSION = /^(?:[1-9][0-9]{0,7}|DRAFT)$/;
+const GUARDRAIL_CHECKS = ["input", "output"] as const;
+/** Characters per streamed window checked by Amazon Bedrock (each window is a call, billed a text unit at least). */
+const BEDROCK_WINDOW_CHARS = 300;
+
+/**
+ * A guardrail on the chain's questions and answers: an Amazon Bedrock guardrail (`id`, `version`), applied with
+ * ApplyGuardrail to the question before retrieval and to the answer before it is shown; or `offline: pii`,
+ * masking personal data in answers with the offline recognisers. Normalised to {@link GuardrailSettings}.
+ */
+const guardrailSchema = z
+  .strictObject({
+    id: z
+      .string({ error: "expected a guardrail id or ARN" })
+      .max(2048, { error: "expected a guardrail id or ARN (2048 characters at most)" })
+      .regex(GUARDRAIL_ID, {
+        error:
+          "expected a guardrail id (lower-case letters and digits, as the Bedrock console shows it) or its ARN",
+      })
+      .optional(),
+    // YAML reads `version: 1` as a number.
+    version: z
+      .preprocess(
+        (value) => (typeof value === "number" ? String(value) : value),
+        z
+          .string({ error: "expected a version number (1, 2, …) or DRAFT" })
+          .regex(GUARDRAIL_VERSION, { error: "expected a version number (1, 2, …) or DRAFT" }),
+      )
+      .optional(),
+    offline: z.enum(["pii"]).optional(),
+    /** offline only: what to mask (default: every type the recognisers know). */
+    types: z
+      .array(z.enum(OFFLINE_PII_TYPES), { error: `expected a list of ${OFFLINE_PII_TYPES.join(", ")}` })
+      .min(1, { error: `expected a list of ${OFFLINE_PII_TYPES.join(", ")}` })
+      .optional(),
+    /** What a Bedrock guardrail checks: the question (input), the answer (output), or both (the default). */
+    checks: z
+      .array(z.enum(GUARDRAIL_CHECKS), { error: "expected a list of input, output" })
+      .min(1, { error: "expected a list of input, output" })
+      .optional(),
+    /** A streamed answer is checked a window at a time: the first sentence end at or after this many characters. */
+    windowChars: between(0, 10_000, { int: true }).optional(),
+  })
+  // Between fields, and only once each field is valid on its own: a bad id is not also reported missing.
+  .refine((g) => g.id === undefined || g.offline === undefined, {
+    ...betweenFields("offline"),
+    message: "either id (an Amazon Bedrock guardrail) or offline, not both",
+  })
+  .refine((g) => g.id !== undefined || g.offline !== undefined, {
+    ...betweenFields("id"),
+    message: "required: an Amazon Bedrock guardrail's id (with version), or offline: pii",
+  })
+  .refine((g) => g.id === undefined || g.version !== undefined, {
+    ...betweenFields("version"),
+    message: "required with id: the guardrail's version number, or DRAFT",
+  })
+  .refine((g) => g.id !== undefined || g.offline === undefined || g.version === undefined, {
+    ...betweenFields("version"),
+    message: "only with id (an Amazon Bedrock guardrail)",
+  })
+  .refine((g) => g.offline !== undefined || g.types === undefined, {
+    ...betweenFields("types"),
+    message: "only with offline: pii (an Amazon Bedrock guardrail's policies are its own)",
+  })
+  .refine((g) => g.offline === undefined || !g.checks?.includes("input"), {
+    ...betweenFields("checks"),
+    message: "offline: pii masks answers only (checks: [output])",
+  })
+  .transform((g): GuardrailSettings => {
+    if (g.offline)
+      return {
+        kind: "offline-pii",
+        types: g.types ?? [...OFFLINE_PII_TYPES],
+        checks: ["output"],
+        // Masking costs nothing: sentence by sentence.
+        windowChars: g.windowChars ?? 0,
+      };
+    return {
+      kind: "bedrock",
+      id: g.id as string,
+      version: g.version as string,
+      checks: g.checks ?? [...GUARDRAIL_CHECKS],
+      windowChars: g.windowChars ?? BEDROCK_WINDOW_CHARS,
+    };
+  });
+
+/** A chain's guardrail, as chains/<name>.yaml `guardrail` describes it, defaults filled. */
+export type GuardrailSettings = {
+  checks: ("input" | "output")[];
+  /** A streamed answer's windows end at the first sentence end at or after this many characters. */
+  windowChars: number;
+} & (
+  | { kind: "bedrock"; id: string; version: string }
+  | { kind: "offline-pii"; types: (typeof OFFLINE_PII_TYPES)[number][] }
+);
+
 const chainSchema = z
   .strictObject({
     name: name("a chain name"),
@@ -121,6 +228,8 @@ const chainSchema = z
       .optional(),
     /** type advisor only: tools, limits, memory and redaction of the agent. */
     advisor: advisorSchema.optional(),
+    /** Checks questions and answers (an Amazon Bedrock guardrail), or masks PII in answers offline. */
+    guardrail: guardrailSchema.optional(),
   })
   .superRefine((config, ctx) => {
     const refuse = (path: (string | number)[], message: string) =>

@@ -2,17 +2,21 @@
 // (asked for by name, or by the caller's stable key hashed onto the weights), and every answer recorded as a
 // run with its variant, config and prompt hashes, latency and tokens, so that feedback and stats can compare
 // variants. The reply carries the run's id for feedback. A tenant's runnables are built on its first question
-// over its own knowledge base: a tenant's question can only ever search that tenant's chunks.
+// over its own knowledge base: a tenant's question can only ever search that tenant's chunks. A chain's guardrail
+// is made once for all of them; `invoke`, whose answer nobody watches stream, has it check the answer whole.
+
 import type { BaseCache } from "@langchain/core/caches";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { Runnable } from "@langchain/core/runnables";
 import type { VectorStore } from "@langchain/core/vectorstores";
+import type { Guardrail } from "../contracts/guardrail.ts";
 import type { LexicalSearch } from "../contracts/search.ts";
 import { ExtractiveAnswerer } from "../models/chat/extractive.ts";
 import { ModelUsageHandler } from "../models/usage.ts";
 import { newRunId, type RunStore } from "../store/run-store.ts";
-import type { ChainConfig } from "./config.ts";
-import { buildQaChain, type QaInput, type QaResult, streamQa } from "./qa.ts";
+import type { ChainConfig, GuardrailSettings } from "./config.ts";
+import { chainGuardrail } from "./guardrails/chain-guardrail.ts";
+import { buildQaChain, GUARDRAIL_WINDOW_CHARS, type QaInput, type QaResult, streamQa } from "./qa.ts";
 import { chainSearcher } from "./searcher.ts";
 import {
   chooseVariant,
@@ -65,6 +69,8 @@ export interface QaHandleDeps {
   promptsDir: string;
   /** A variant's generative model; `cache` is given when the variant asks for the LLM cache. */
   chatModelFor(config: ChainConfig, cache?: BaseCache): Promise<BaseChatModel>;
+  /** The guardrail a chain's `guardrail` describes; required for a chain that has one. */
+  guardrailFor?(settings: GuardrailSettings): Promise<Guardrail>;
   /** A run that could not be recorded is logged, never fails the answer. */
   onRecordError?(error: unknown): void;
 }
@@ -74,6 +80,7 @@ type Arms = Map<string, Runnable<QaInput, QaResult>>;
 export async function buildQaHandle(config: ChainConfig, deps: QaHandleDeps): Promise<QaChainHandle> {
   // Prompts are read now, so that a broken prompt file fails the chain at load, not at a tenant's first question.
   const variants = new Map<string, LoadedVariant>();
+  const guardrail = await chainGuardrail(config, deps.guardrailFor?.bind(deps));
   for (const name of new Set([DEFAULT_VARIANT, ...variantWeights(config).map(([name]) => name)]))
     variants.set(name, await loadVariant(config, name, deps.promptsDir));
 
@@ -82,7 +89,7 @@ export async function buildQaHandle(config: ChainConfig, deps: QaHandleDeps): Pr
   const armsFor = (tenant: QaTenant): Promise<Arms> => {
     let arms = armsByTenant.get(tenant);
     if (!arms) {
-      arms = buildArms(variants, tenant, deps);
+      arms = buildArms(variants, tenant, deps, guardrail);
       armsByTenant.set(tenant, arms);
       arms.catch(() => armsByTenant.delete(tenant)); // the next question tries again
     }
@@ -98,58 +105,73 @@ export async function buildQaHandle(config: ChainConfig, deps: QaHandleDeps): Pr
       description: config.variants?.[name]?.description,
       configHash: (variants.get(name) as LoadedVariant).configHash,
     })),
-    async *stream(input, options) {
-      const variant = chooseVariant(config, { explicit: options.variant, key: options.key });
-      const arm = (await armsFor(options.tenant)).get(variant) as Runnable<QaInput, QaResult>;
-      const { configHash, promptHash } = variants.get(variant) as LoadedVariant;
-      const tokens = { input: 0, output: 0 };
-      let result: Partial<QaResult> = {};
-      for await (const chunk of streamQa(arm, input, {
-        signal: options.signal,
-        callbacks: [countTokens(tokens)],
-      })) {
-        const { answer, ...rest } = chunk;
-        if (answer) yield { answer };
-        if (Object.keys(rest).length) result = { ...result, ...rest };
-      }
-      const { answer: _whole, ...done } = result as QaResult;
-      const runId = newRunId();
-      options.tenant.runs
-        .record({
-          runId,
-          chain: config.name,
-          variant,
-          configHash,
-          promptHash,
-          model: done.model,
-          latencyMs: done.timings.totalMs,
-          inputTokens: tokens.input,
-          outputTokens: tokens.output,
-          at: new Date().toISOString(),
-        })
-        .catch((error: unknown) => deps.onRecordError?.(error));
-      yield { ...done, variant, runId, usage: { inputTokens: tokens.input, outputTokens: tokens.output } };
-    },
+    stream: (input, options) => run(input, options),
     async invoke(input, options) {
       let answer = "";
-      for await (const chunk of handle.stream(input, options)) {
+      // Nobody watches this answer stream: a guardrail checks it once, whole.
+      for await (const chunk of run(input, options, Number.POSITIVE_INFINITY)) {
         if (chunk.answer !== undefined) answer += chunk.answer;
         else return { ...chunk, answer };
       }
       throw new Error(`Chain "${config.name}" ended without a reply.`);
     },
   };
+
+  async function* run(
+    input: QaInput,
+    options: QaRunOptions,
+    guardrailWindowChars?: number,
+  ): AsyncGenerator<QaReplyChunk> {
+    const variant = chooseVariant(config, { explicit: options.variant, key: options.key });
+    const arm = (await armsFor(options.tenant)).get(variant) as Runnable<QaInput, QaResult>;
+    const { configHash, promptHash } = variants.get(variant) as LoadedVariant;
+    const tokens = { input: 0, output: 0 };
+    let result: Partial<QaResult> = {};
+    for await (const chunk of streamQa(arm, input, {
+      signal: options.signal,
+      callbacks: [countTokens(tokens)],
+      ...(guardrailWindowChars !== undefined
+        ? { configurable: { [GUARDRAIL_WINDOW_CHARS]: guardrailWindowChars } }
+        : {}),
+    })) {
+      const { answer, ...rest } = chunk;
+      if (answer) yield { answer };
+      if (Object.keys(rest).length) result = { ...result, ...rest };
+    }
+    const { answer: _whole, ...done } = result as QaResult;
+    const runId = newRunId();
+    options.tenant.runs
+      .record({
+        runId,
+        chain: config.name,
+        variant,
+        configHash,
+        promptHash,
+        model: done.model,
+        latencyMs: done.timings.totalMs,
+        inputTokens: tokens.input,
+        outputTokens: tokens.output,
+        at: new Date().toISOString(),
+      })
+      .catch((error: unknown) => deps.onRecordError?.(error));
+    yield { ...done, variant, runId, usage: { inputTokens: tokens.input, outputTokens: tokens.output } };
+  }
   return handle;
 }
 
 /** Every variant's runnable over one tenant's index, built before any of them answers. */
-async function buildArms(variants: Map<string, LoadedVariant>, tenant: QaTenant, deps: QaHandleDeps) {
+async function buildArms(
+  variants: Map<string, LoadedVariant>,
+  tenant: QaTenant,
+  deps: QaHandleDeps,
+  guardrail: Guardrail | undefined,
+) {
   const arms: Arms = new Map();
   for (const [name, variant] of variants) {
     const cache = variant.config.cache.llm ? tenant.llmCache : undefined;
     arms.set(
       name,
-      await buildVariantChain(variant, tenant.index, (config) => deps.chatModelFor(config, cache)),
+      await buildVariantChain(variant, tenant.index, (config) => deps.chatModelFor(config, cache), guardrail),
     );
   }
   return arms;
@@ -157,19 +179,21 @@ async function buildArms(variants: Map<string, LoadedVariant>, tenant: QaTenant,
 
 /**
  * A variant's runnable over an index: the one way both the service and the evaluation runner build it, so
- * that an evaluated variant retrieves and answers exactly as it would serve.
+ * that an evaluated variant retrieves and answers exactly as it would serve. The evaluation runner gives no
+ * guardrail: it compares retrieval and answers, offline.
  */
 export async function buildVariantChain(
   { config, prompt }: LoadedVariant,
   index: VectorStore & LexicalSearch,
   chatModelFor: (config: ChainConfig) => Promise<BaseChatModel>,
+  guardrail?: Guardrail,
 ): Promise<Runnable<QaInput, QaResult>> {
   const searcher = chainSearcher(config, index);
   if (config.model.provider === "extractive") {
     const answerer = new ExtractiveAnswerer({ minRelevance: config.model.minRelevance });
-    return buildQaChain({ config, searcher, prompt, answerer });
+    return buildQaChain({ config, searcher, prompt, answerer, guardrail });
   }
-  return buildQaChain({ config, searcher, prompt, chatModel: await chatModelFor(config) });
+  return buildQaChain({ config, searcher, prompt, chatModel: await chatModelFor(config), guardrail });
 }
 
 /** A LangChain callback adding up the tokens of every model call in one run. */

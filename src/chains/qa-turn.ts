@@ -32,6 +32,7 @@ export async function* qaTurn(
         chain: chunk.chain,
         variant: chunk.variant,
         citations: chunk.citations,
+        ...(chunk.guardrail ? { guardrail: chunk.guardrail } : {}),
       },
     };
   }

@@ -1,5 +1,6 @@
 // The qa chain as LCEL: retrieve chunks for the question, then answer from them with [n] citations, either by
-// quoting (the extractive answerer) or with a generative chat model and the chain's prompt.
+// quoting (the extractive answerer) or with a generative chat model and the chain's prompt. A chain with a
+// guardrail checks the question before retrieving and releases the answer as the guardrail passes it.
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { StringOutputParser } from "@langchain/core/output_parsers";
 import type { PromptTemplate } from "@langchain/core/prompts";
@@ -10,11 +11,14 @@ import {
   RunnableLambda,
   RunnableSequence,
 } from "@langchain/core/runnables";
+import type { Guardrail } from "../contracts/guardrail.ts";
 import type { MetadataFilter, ScoredDocument, Searcher } from "../contracts/search.ts";
+import type { TurnGuardrail } from "../contracts/turn-events.ts";
 import { BadRequestError } from "../errors.ts";
 import { ABSTAIN_ANSWER, type ExtractiveAnswer, ExtractiveAnswerer } from "../models/chat/extractive.ts";
 import { chunkId, citedNumbers, opening } from "./citations.ts";
 import type { ChainConfig } from "./config.ts";
+import { checkedWindows, textPieces } from "./guardrails/checked-windows.ts";
 import { formatContext, sourceOf } from "./prompts.ts";
 
 export interface QaInput {
@@ -53,6 +57,8 @@ export interface QaResult {
   /** "extractive", or "<provider>:<model id>". */
   model: string;
   timings: { retrievalMs: number; answerMs: number; totalMs: number };
+  /** The chain's guardrail blocked the question, or masked or stopped the answer (chains/<name>.yaml `guardrail`). */
+  guardrail?: TurnGuardrail;
 }
 
 /**
@@ -73,6 +79,8 @@ export interface QaChainOptions {
    * maxTokens) by the composition root with `createBedrockChatModel`; tests pass a fake chat model.
    */
   chatModel?: BaseChatModel;
+  /** The guardrail `config.guardrail` names, made by the composition root; applied as that config says. */
+  guardrail?: Guardrail;
 }
 
 interface Retrieved {
@@ -80,7 +88,21 @@ interface Retrieved {
   sources: ScoredDocument[];
   startedAt: number;
   retrievalMs: number;
+  /** What the guardrail did to the question: blocked, nothing is retrieved and no model is called. */
+  guardrail?: TurnGuardrail;
 }
+
+/** What the answer step showed: its text (the guardrail's message included), and what the guardrail did. */
+interface Shown {
+  text: string;
+  guardrail?: TurnGuardrail;
+}
+
+/**
+ * A run's `configurable` key for the characters of a guardrail's answer windows, over the config's: the handle's
+ * `invoke` sends Infinity, so that an answer nobody watches stream is checked once, whole.
+ */
+export const GUARDRAIL_WINDOW_CHARS = "guardrailWindowChars";
 
 /** The run name of the retrieval step, for callbacks that watch what it returned (the evaluation runner). */
 export const RETRIEVE_STEP = "retrieve";
@@ -88,17 +110,37 @@ export const RETRIEVE_STEP = "retrieve";
 type AnswerStep = (retrieved: Retrieved, config: RunnableConfig) => AsyncGenerator<QaChunk>;
 
 export function buildQaChain(options: QaChainOptions): Runnable<QaInput, QaResult> {
-  const { config, searcher } = options;
+  const { config, searcher, guardrail } = options;
   if (config.type !== "qa") throw new Error(`Chain "${config.name}" is of type ${config.type}, not qa.`);
+  if (guardrail && !config.guardrail)
+    throw new Error(`Chain "${config.name}" has no guardrail in its config, but one was given.`);
+  const checksInput = guardrail !== undefined && config.guardrail?.checks.includes("input");
 
   const retrieve = RunnableLambda.from(
     async (input: QaInput, runConfig: RunnableConfig): Promise<Retrieved> => {
       const startedAt = performance.now();
-      const question = typeof input?.question === "string" ? input.question.trim() : "";
+      let question = typeof input?.question === "string" ? input.question.trim() : "";
       if (!question) throw new BadRequestError("The question is empty.");
       const k = input.k ?? config.retrieval.k;
       if (!Number.isInteger(k) || k < 1 || k > 50)
         throw new BadRequestError(`k must be a whole number from 1 to 50.`);
+      let checked: TurnGuardrail | undefined;
+      if (checksInput) {
+        const verdict = await (guardrail as Guardrail).check(question, "input", runConfig.signal);
+        if (verdict.action === "blocked")
+          return {
+            question,
+            sources: [],
+            startedAt,
+            retrievalMs: 0,
+            guardrail: { action: "blocked", source: "input", message: verdict.message },
+          };
+        if (verdict.action === "masked") {
+          question = verdict.text;
+          checked = { action: "masked", source: "input" };
+        }
+      }
+      const searchStart = performance.now();
       const filter = combineFilters(config.retrieval.filter, input.filter);
       let sources: ScoredDocument[] = [];
       if (filter !== null) {
@@ -108,7 +150,13 @@ export function buildQaChain(options: QaChainOptions): Runnable<QaInput, QaResul
         if (threshold !== undefined) sources = sources.filter((s) => s.score >= threshold);
         sources = sources.slice(0, k);
       }
-      return { question, sources, startedAt, retrievalMs: performance.now() - startedAt };
+      return {
+        question,
+        sources,
+        startedAt,
+        retrievalMs: performance.now() - searchStart,
+        ...(checked ? { guardrail: checked } : {}),
+      };
     },
   ).withConfig({ runName: RETRIEVE_STEP });
 
@@ -123,12 +171,12 @@ export function buildQaChain(options: QaChainOptions): Runnable<QaInput, QaResul
 export async function* streamQa(
   chain: Runnable<QaInput, QaResult>,
   input: QaInput,
-  options?: Pick<RunnableConfig, "signal" | "callbacks">,
+  options?: Pick<RunnableConfig, "signal" | "callbacks" | "configurable">,
 ): AsyncGenerator<QaChunk> {
   yield* (await chain.stream(input, options)) as AsyncIterable<QaChunk>;
 }
 
-function answerStep({ config, answerer, prompt, chatModel }: QaChainOptions): AnswerStep {
+function answerStep({ config, answerer, prompt, chatModel, guardrail }: QaChainOptions): AnswerStep {
   const provider = config.model.provider;
   const meta = {
     chain: config.name,
@@ -151,6 +199,52 @@ function answerStep({ config, answerer, prompt, chatModel }: QaChainOptions): An
       },
     } satisfies QaChunk;
   };
+  /** A blocked question's whole answer: the guardrail's message. */
+  async function* refused(retrieved: Retrieved, answerStart: number): AsyncGenerator<QaChunk> {
+    yield { answer: retrieved.guardrail?.message };
+    yield finish(retrieved, answerStart, {
+      sources: [],
+      citations: [],
+      abstained: false,
+      guardrail: retrieved.guardrail,
+    });
+  }
+  const checksOutput = guardrail !== undefined && config.guardrail?.checks.includes("output");
+  /**
+   * The answer's text as the output check releases it: window by window, as the guardrail passes it; a blocked
+   * window ends it with the guardrail's message and aborts `stop` (the model). Without a check the steps below
+   * yield each piece as it comes, with no layer in between.
+   */
+  async function* checked(
+    texts: AsyncIterable<string> | Iterable<string>,
+    shown: Shown,
+    runConfig: RunnableConfig,
+    stop?: AbortController,
+  ): AsyncGenerator<QaChunk> {
+    const asked = runConfig.configurable?.[GUARDRAIL_WINDOW_CHARS];
+    const windowChars = typeof asked === "number" ? asked : (config.guardrail?.windowChars ?? 0);
+    const windows = checkedWindows(textPieces(texts), {
+      guardrail: guardrail as Guardrail,
+      windowChars,
+      signal: runConfig.signal,
+    });
+    for await (const out of windows) {
+      if ("blocked" in out) {
+        stop?.abort();
+        const text = `${shown.text ? "\n\n" : ""}${out.blocked}`;
+        shown.text += text;
+        shown.guardrail = { action: "blocked", source: "output", message: out.blocked };
+        yield { answer: text };
+        break;
+      }
+      if (!("text" in out)) continue;
+      if (out.masked) shown.guardrail ??= { action: "masked", source: "output" };
+      shown.text += out.text;
+      yield { answer: out.text };
+    }
+  }
+  const withGuardrail = (done: { guardrail?: TurnGuardrail }) =>
+    done.guardrail ? { guardrail: done.guardrail } : {};
 
   if (provider === "extractive") {
     if (chatModel)
@@ -158,17 +252,37 @@ function answerStep({ config, answerer, prompt, chatModel }: QaChainOptions): An
     const extractive = answerer ?? new ExtractiveAnswerer({ minRelevance: config.model.minRelevance });
     return async function* (retrieved, runConfig) {
       const answerStart = performance.now();
+      if (retrieved.guardrail?.action === "blocked") return yield* refused(retrieved, answerStart);
       const result = extractive.answer({ question: retrieved.question, sources: retrieved.sources });
-      if (result.abstained) yield { answer: result.answer };
       // Sentence by sentence (none when abstaining), so that a stream shows the answer grow as a model's would.
-      for (const [i, s] of result.sentences.entries()) {
-        runConfig.signal?.throwIfAborted();
-        yield { answer: `${i ? " " : ""}${s.text} [${s.citation}]` };
+      async function* sentences() {
+        if (result.abstained) yield result.answer;
+        for (const [i, s] of result.sentences.entries()) {
+          runConfig.signal?.throwIfAborted();
+          yield `${i ? " " : ""}${s.text} [${s.citation}]`;
+        }
       }
+      const shown: Shown = { text: "", guardrail: retrieved.guardrail };
+      if (checksOutput) yield* checked(sentences(), shown, runConfig);
+      else
+        for await (const text of sentences()) {
+          shown.text += text;
+          yield { answer: text };
+        }
+      // What the guardrail stopped or masked is not cited.
+      const shownCites = citedNumbers(shown.text, retrieved.sources.length);
+      const citations =
+        shown.guardrail?.source === "output"
+          ? result.citations.filter((n) => shownCites.includes(n))
+          : result.citations;
       yield finish(retrieved, answerStart, {
-        sources: result.abstained ? [] : describeSources(retrieved.sources, result),
-        citations: result.citations,
+        sources:
+          result.abstained || citations.length === 0
+            ? []
+            : describeSources(retrieved.sources, { ...result, citations }),
+        citations,
         abstained: result.abstained,
+        ...withGuardrail(shown),
       });
     };
   }
@@ -181,32 +295,47 @@ function answerStep({ config, answerer, prompt, chatModel }: QaChainOptions): An
   const generate = prompt.pipe(chatModel).pipe(new StringOutputParser());
   return async function* (retrieved, runConfig) {
     const answerStart = performance.now();
+    if (retrieved.guardrail?.action === "blocked") return yield* refused(retrieved, answerStart);
     // Nothing retrieved: nothing to ground an answer in, so don't pay for a model call.
     if (retrieved.sources.length === 0) {
       yield { answer: ABSTAIN_ANSWER };
-      yield finish(retrieved, answerStart, { sources: [], citations: [], abstained: true });
+      yield finish(retrieved, answerStart, {
+        sources: [],
+        citations: [],
+        abstained: true,
+        ...withGuardrail(retrieved),
+      });
       return;
     }
-    let text = "";
     const promptInput = { context: formatContext(retrieved.sources), question: retrieved.question };
-    if (chatModel.cache) {
-      // LangChain consults a model's cache on invoke, never while streaming: a chain with `cache.llm` asks
-      // for the whole answer (and yields it at once) so that a repeated prompt costs no model call.
-      text = await generate.invoke(promptInput, runConfig);
-      yield { answer: text };
-    } else {
-      for await (const token of await generate.stream(promptInput, runConfig)) {
-        text += token;
+    // With an output check, its own signal too: an answer the guardrail stopped stops being generated (and paid for).
+    const stop = checksOutput ? new AbortController() : undefined;
+    const modelConfig = stop
+      ? {
+          ...runConfig,
+          signal: runConfig.signal ? AbortSignal.any([runConfig.signal, stop.signal]) : stop.signal,
+        }
+      : runConfig;
+    // LangChain consults a model's cache on invoke, never while streaming: a chain with `cache.llm` asks for the
+    // whole answer (and yields it at once) so that a repeated prompt costs no model call.
+    const tokens: AsyncIterable<string> | Iterable<string> = chatModel.cache
+      ? [await generate.invoke(promptInput, modelConfig)]
+      : await generate.stream(promptInput, modelConfig);
+    const shown: Shown = { text: "", guardrail: retrieved.guardrail };
+    if (checksOutput) yield* checked(tokens, shown, runConfig, stop);
+    else
+      for await (const token of tokens) {
+        shown.text += token;
         yield { answer: token };
       }
-    }
     // An empty reply would leave the result without an answer at all.
-    if (!text.trim()) yield { answer: ABSTAIN_ANSWER };
-    const citations = citedNumbers(text, retrieved.sources.length);
+    if (!shown.text.trim()) yield { answer: ABSTAIN_ANSWER };
+    const citations = citedNumbers(shown.text, retrieved.sources.length);
     yield finish(retrieved, answerStart, {
       sources: citations.length ? describeSources(retrieved.sources, { citations, sentences: [] }) : [],
       citations,
       abstained: citations.length === 0,
+      ...withGuardrail(shown),
     });
   };
 }

@@ -66,10 +66,25 @@ export type TurnEvent =
   /** The end: the whole answer, tokens and timings; a qa chain adds its run (for feedback) and citations. */
   | { event: "done"; data: TurnDone };
 
+/**
+ * What the chain's guardrail did in a turn; absent when it changed nothing. A block wins over a mask: the answer
+ * a block ended is what the user was shown before it, then the guardrail's message, which `message` includes.
+ */
+export interface TurnGuardrail {
+  /** blocked: the question was not answered, or the answer was stopped; masked: parts of it were replaced. */
+  action: "blocked" | "masked";
+  /** The question (input) or the answer (output). */
+  source: "input" | "output";
+  /** blocked: the guardrail's message, as the user is shown it. */
+  message?: string;
+}
+
 export interface TurnDone {
   message: string;
   usage: TokenUsage;
   timings: { firstTokenMs: number | null; totalMs: number };
+  /** The chain's guardrail blocked or masked something (chains/<name>.yaml `guardrail`). */
+  guardrail?: TurnGuardrail;
   /** qa chains: the recorded run, for POST /feedback. */
   runId?: string;
   chain?: string;

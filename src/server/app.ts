@@ -14,6 +14,7 @@ import type { TurnQueue } from "../event-loop/turn-queue.ts";
 import type { Recipe } from "../ingest/recipe.ts";
 import type { PiiRecord } from "../ingest/transform/pii/pii-meter.ts";
 import type { CacheRecord } from "../models/cache-meter.ts";
+import type { GuardrailRecord } from "../models/guardrail-meter.ts";
 import type { UsageRecord, UsageTotals } from "../models/usage.ts";
 import type { RedisClient } from "../store/redis-client.ts";
 import type { Tenant } from "../tenants/tenant.ts";
@@ -55,6 +56,8 @@ export interface AppServices {
   onCache?(listener: (record: CacheRecord) => void): void;
   /** Every request to a paid PII engine and every value redacted (for /metrics). */
   onPii?(listener: (record: PiiRecord) => void): void;
+  /** Every check of a chain's guardrail (for /metrics). */
+  onGuardrail?(listener: (record: GuardrailRecord) => void): void;
   /** An advisor chain; throws 404 (none), 400 (not an advisor) or 503 (no model that can call tools). */
   advisor(name: string): AdvisorChain;
   /** The process's event-loop turns (src/event-loop/turn-queue.ts), shared by fair turns and the agents. */
@@ -142,6 +145,7 @@ export async function buildApp(services: AppServices, options: AppOptions) {
     onUsage: services.onUsage?.bind(services),
     onCache: services.onCache?.bind(services),
     onPii: services.onPii?.bind(services),
+    onGuardrail: services.onGuardrail?.bind(services),
   });
   // Before the rate limit, so that a key is counted as itself wherever it calls from.
   await app.register(authPlugin, {

@@ -1,17 +1,22 @@
-// The models settings name, built once for the service and for `counsel eval` alike: the embedder, and a chat
-// model per chain config (over one shared Bedrock client, or the OpenAI-compatible server), every call metered.
+// The models settings name, built once for the service and for `counsel eval` alike: the embedder, a chat model
+// per chain config (over one shared Bedrock client, or the OpenAI-compatible server), and a chain's guardrail,
+// every call metered.
 import type { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import type { BaseCache } from "@langchain/core/caches";
 import type { Embeddings } from "@langchain/core/embeddings";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import type { ChainConfig } from "../chains/config.ts";
+import type { ChainConfig, GuardrailSettings } from "../chains/config.ts";
+import { OfflinePiiGuardrail } from "../chains/guardrails/offline-pii.ts";
 import type { Settings } from "../config/settings.ts";
+import type { Guardrail } from "../contracts/guardrail.ts";
 import { createBedrockRuntimeClient } from "../models/bedrock-client.ts";
 import { createBedrockChatModel } from "../models/chat/bedrock.ts";
 import { createOpenAIChatModel } from "../models/chat/openai.ts";
 import { createBedrockEmbeddings } from "../models/embeddings/bedrock.ts";
 import { LocalHashEmbeddings } from "../models/embeddings/local-hash.ts";
 import { createOpenAIEmbeddings } from "../models/embeddings/openai.ts";
+import { GuardrailMeter } from "../models/guardrail-meter.ts";
+import { BedrockGuardrail } from "../models/guardrails/bedrock.ts";
 import { checkServedModel } from "../models/openai-server.ts";
 import { UsageMeter } from "../models/usage.ts";
 
@@ -26,6 +31,10 @@ export interface Models {
    * ingestion: temperature 0; undefined when the provider is the offline extractive answerer.
    */
   serviceChatModel(cache?: BaseCache): Promise<BaseChatModel | undefined>;
+  /** Every check of the chains' guardrails (GET /metrics). */
+  guardrails: GuardrailMeter;
+  /** The guardrail a chain's `guardrail` describes: Amazon Bedrock's over the shared client, or offline. */
+  guardrail(settings: GuardrailSettings): Promise<Guardrail>;
 }
 
 export async function createModels(settings: Settings, usage = new UsageMeter()): Promise<Models> {
@@ -37,6 +46,7 @@ export async function createModels(settings: Settings, usage = new UsageMeter())
   // One Bedrock client for every chain and tenant: one connection pool, one adaptive-retry budget. Made on
   // first use, so that a deployment without Bedrock never needs a region or credentials.
   let bedrock: BedrockRuntimeClient | undefined;
+  const guardrails = new GuardrailMeter();
   const build = async (
     provider: "bedrock" | "openai",
     spec: { id: string; temperature?: number; maxTokens?: number },
@@ -67,6 +77,24 @@ export async function createModels(settings: Settings, usage = new UsageMeter())
       const { provider, id } = settings.model;
       if (provider === "extractive" || !id) return undefined;
       return build(provider, { id, temperature: 0, maxTokens: 1024 }, cache);
+    },
+    guardrails,
+    async guardrail(guardrail) {
+      if (guardrail.kind === "offline-pii")
+        return new OfflinePiiGuardrail({ types: guardrail.types, meter: guardrails });
+      bedrock ??= createBedrockRuntimeClient();
+      // Checked at start, as a Bedrock chat model's is: without a region, no question could be answered.
+      await bedrock.config.region().catch((error: Error) => {
+        throw new Error(
+          `A Bedrock guardrail needs an AWS region (set AWS_REGION or an AWS profile): ${error.message}`,
+        );
+      });
+      return new BedrockGuardrail({
+        id: guardrail.id,
+        version: guardrail.version,
+        client: bedrock,
+        meter: guardrails,
+      });
     },
   };
 }

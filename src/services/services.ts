@@ -70,6 +70,7 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
       buildQaHandle(config, {
         promptsDir: settings.promptsDir,
         chatModelFor: models.chatModel,
+        guardrailFor: models.guardrail,
         onRecordError: (error) => log.warn(`run not recorded: ${(error as Error).message}`),
       }),
     buildAdvisors: (configs) =>
@@ -77,6 +78,7 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
         promptsDir: settings.promptsDir,
         // No LLM cache for the agent: a conversation's prompts are never repeated whole.
         chatModelFor: (config) => models.chatModel(config),
+        guardrailFor: models.guardrail,
         turns,
       }),
   });
@@ -123,6 +125,7 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
     onUsage: (listener) => models.usage.onRecord(listener),
     onCache: (listener) => cacheMeter.onRecord(listener),
     onPii: (listener) => piiMeter.onRecord(listener),
+    onGuardrail: (listener) => models.guardrails.onRecord(listener),
     loadExamples: async () =>
       (await tenants.get(DEFAULT_TENANT)).pipeline.ingest(filesystemSource(settings.examplesDir)),
     async close() {

@@ -5,7 +5,9 @@
 // through the SDK's endpoint setting (AWS_ENDPOINT_URL_BEDROCK_RUNTIME). It records what it was asked, and can
 // send the stream slowly (frame by frame) to test streaming and disconnects. It speaks HTTP/2 (cleartext, on
 // loopback), as the SDK's own Bedrock Runtime handler does against AWS, and HTTP/1.1 on the same port, as Counsel's
-// keep-alive handler does (src/models/bedrock-client.ts): Bedrock Runtime serves both.
+// keep-alive handler does (src/models/bedrock-client.ts): Bedrock Runtime serves both. ApplyGuardrail answers in the
+// service model's shapes, from guardrails a test configures (what they block or mask is the test's, not a
+// classifier's), with the assessment details of a recorded guardrail trace (test/fixtures/bedrock/SOURCES.md).
 import { readFile } from "node:fs/promises";
 import { createServer as createHttp1Server, type IncomingHttpHeaders } from "node:http";
 import { createServer as createHttp2Server } from "node:http2";
@@ -69,6 +71,36 @@ export interface RecordedRequest {
   aborted: boolean;
   /** performance.now() when the first text delta of a stream was written: the model's first token. */
   firstTextAt?: number;
+  /** performance.now() when a stream's last frame was written; unset when the client abandoned it. */
+  endedAt?: number;
+}
+
+/**
+ * A guardrail ApplyGuardrail knows. Its policies are the test's stand-ins for Bedrock's: a denied topic blocks a
+ * text that names one of its phrases, a custom word blocks wherever it appears, and e-mail addresses are masked.
+ */
+export interface EmulatedGuardrail {
+  /** Published versions ("1", "2", …); DRAFT, the working draft, always exists. */
+  versions?: string[];
+  deniedTopics?: { name: string; phrases: string[] }[];
+  blockedWords?: string[];
+  /** Sensitive information: EMAIL with the action ANONYMIZE, masked as {EMAIL}. */
+  anonymizeEmail?: boolean;
+  blockedInputMessaging?: string;
+  blockedOutputsMessaging?: string;
+}
+
+/** One ApplyGuardrail call as the emulator saw and answered it. */
+export interface GuardrailCall {
+  guardrailIdentifier: string;
+  guardrailVersion: string;
+  source: string;
+  /** The text blocks' text, joined. */
+  text: string;
+  /** The response's action, or the error it was answered with. */
+  outcome: "NONE" | "GUARDRAIL_INTERVENED" | string;
+  /** performance.now() when it was answered. */
+  at: number;
 }
 
 /**
@@ -90,7 +122,19 @@ export interface BedrockEmulatorOptions {
   framesPerDelay?: number;
   /** Latency of every InvokeModel call, as a remote model would add. */
   invokeDelayMs?: number;
+  /** The guardrails ApplyGuardrail knows, by id (a request may name one by its ARN). */
+  guardrails?: Record<string, EmulatedGuardrail>;
+  /** Latency of every ApplyGuardrail call (AWS's recorded ones took 277 and 296 ms). */
+  guardrailDelayMs?: number;
 }
+
+/** ApplyGuardrail's patterns in the service model. */
+const GUARDRAIL_ID =
+  /^(?:([a-z0-9]+)|arn:aws(?:-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail\/([a-z0-9]+))$/;
+const GUARDRAIL_VERSION = /^(?:[1-9][0-9]{0,7}|DRAFT)$/;
+/** The console's default blocked messaging. */
+const BLOCKED_MESSAGING = "Sorry, the model cannot answer this question.";
+const EMAIL = /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b/g;
 
 export class BedrockRuntimeEmulator {
   readonly requests: RecordedRequest[] = [];
@@ -116,6 +160,16 @@ export class BedrockRuntimeEmulator {
   /** Most InvokeModel calls in flight at once: what a client's concurrency limit must bound. */
   maxInFlight = 0;
   private inFlight = 0;
+  /** Every ApplyGuardrail call, in order (apart from `requests`, which are the model calls). */
+  readonly guardrailCalls: GuardrailCall[] = [];
+  /** ApplyGuardrail calls answered with 429 ThrottlingException before the next succeeds. */
+  throttleGuardrailNext = 0;
+  /** A recorded guardrail assessment: its appliedGuardrailDetails and invocationMetrics are the shapes to answer. */
+  private assessmentTemplate: {
+    appliedGuardrailDetails: Record<string, unknown>;
+    invocationMetrics: Record<string, unknown> & { usage: Record<string, number> };
+  } = { appliedGuardrailDetails: {}, invocationMetrics: { usage: {} } };
+  private noActionReason = "";
 
   constructor(private readonly options: BedrockEmulatorOptions = {}) {}
 
@@ -156,6 +210,11 @@ export class BedrockRuntimeEmulator {
     this.streamFrames = splitFrames(
       await readFile(path.join(FIXTURES, "converse-stream_text_nova-micro.eventstream.bin")),
     );
+    const trace = (await recorded("converse_guardrail-trace_nova-micro.json")).trace.guardrail;
+    this.noActionReason = trace.actionReason;
+    this.assessmentTemplate = (
+      Object.values(trace.outputAssessments)[0] as (typeof this.assessmentTemplate)[]
+    )[0];
 
     // One port, both protocols: a connection that opens with HTTP/2's preface goes to the HTTP/2 server.
     const handle = (req: Request, res: Response) => void this.handle(req, res);
@@ -188,6 +247,17 @@ export class BedrockRuntimeEmulator {
     const match = req.url?.match(/^\/model\/([^/]+)\/(converse-stream|converse|invoke)$/);
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
+    const guardrail = req.url?.match(/^\/guardrail\/([^/]+)\/version\/([^/]+)\/apply$/);
+    if (req.method === "POST" && guardrail) {
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "null");
+      await this.applyGuardrail(
+        decodeURIComponent(guardrail[1]),
+        decodeURIComponent(guardrail[2]),
+        body,
+        res,
+      );
+      return;
+    }
     if (req.method !== "POST" || !match) {
       res.writeHead(404, {
         "content-type": "application/json",
@@ -265,7 +335,123 @@ export class BedrockRuntimeEmulator {
       const pause = this.options.frameDelayMs && i % (this.options.framesPerDelay ?? 1) === 0;
       if (pause) await new Promise((r) => setTimeout(r, this.options.frameDelayMs));
     }
+    if (!record.aborted) record.endedAt = performance.now();
     res.end();
+  }
+
+  /**
+   * ApplyGuardrail (POST /guardrail/{guardrailIdentifier}/version/{guardrailVersion}/apply, restJson1): a missing
+   * guardrail is a 404 ResourceNotFoundException, a version it does not have or a malformed request a 400
+   * ValidationException, and `throttleGuardrailNext` calls a 429 ThrottlingException (which the SDK retries).
+   */
+  private async applyGuardrail(identifier: string, version: string, request: unknown, res: Response) {
+    const body = request as { source?: unknown; content?: { text?: { text?: unknown } }[] } | null;
+    const texts = Array.isArray(body?.content) ? body.content.map((block) => block?.text?.text) : [];
+    const call: GuardrailCall = {
+      guardrailIdentifier: identifier,
+      guardrailVersion: version,
+      source: String(body?.source),
+      text: texts.filter((t) => typeof t === "string").join(""),
+      outcome: "",
+      at: 0,
+    };
+    this.guardrailCalls.push(call);
+    const fail = (status: number, type: string, message: string) => {
+      Object.assign(call, { outcome: type, at: performance.now() });
+      sendError(res, status, type, message);
+    };
+    const delay = this.options.guardrailDelayMs ?? 0;
+    if (delay) await new Promise((r) => setTimeout(r, delay));
+    if (this.throttleGuardrailNext > 0) {
+      this.throttleGuardrailNext -= 1;
+      return fail(429, "ThrottlingException", "Too many requests, please wait before trying again.");
+    }
+    const id = identifier.match(GUARDRAIL_ID);
+    if (!id) {
+      return fail(
+        400,
+        "ValidationException",
+        `1 validation error detected: Value '${identifier}' at 'guardrailIdentifier' failed to satisfy constraint: Member must satisfy regular expression pattern: ${GUARDRAIL_ID.source}`,
+      );
+    }
+    const guardrailId = id[1] ?? id[2];
+    const guardrail = this.options.guardrails?.[guardrailId];
+    if (!guardrail) return fail(404, "ResourceNotFoundException", `Guardrail ${identifier} was not found.`);
+    if (!GUARDRAIL_VERSION.test(version) || (version !== "DRAFT" && !guardrail.versions?.includes(version))) {
+      return fail(400, "ValidationException", `Guardrail ${identifier} has no version ${version}.`);
+    }
+    if (body?.source !== "INPUT" && body?.source !== "OUTPUT") {
+      return fail(400, "ValidationException", "source: expected INPUT or OUTPUT");
+    }
+    if (texts.length === 0 || texts.some((t) => typeof t !== "string")) {
+      return fail(400, "ValidationException", "content: expected a list of {text: {text}} blocks");
+    }
+
+    const text = call.text;
+    const lower = text.toLowerCase();
+    const topics = (guardrail.deniedTopics ?? [])
+      .filter((topic) => topic.phrases.some((phrase) => lower.includes(phrase.toLowerCase())))
+      .map((topic) => ({ name: topic.name, type: "DENY", action: "BLOCKED", detected: true }));
+    const words = (guardrail.blockedWords ?? [])
+      .filter((word) => lower.includes(word.toLowerCase()))
+      .map((word) => ({ match: word, action: "BLOCKED", detected: true }));
+    const emails = guardrail.anonymizeEmail
+      ? [...text.matchAll(EMAIL)].map((m) => ({
+          match: m[0],
+          type: "EMAIL",
+          action: "ANONYMIZED",
+          detected: true,
+        }))
+      : [];
+    const blocked = topics.length > 0 || words.length > 0;
+    const intervened = blocked || emails.length > 0;
+    // A text unit is up to 1,000 characters, counted for each policy the guardrail has.
+    const units = Math.max(1, Math.ceil(text.length / 1000));
+    const usage = {
+      ...this.assessmentTemplate.invocationMetrics.usage,
+      topicPolicyUnits: guardrail.deniedTopics ? units : 0,
+      wordPolicyUnits: guardrail.blockedWords ? units : 0,
+      sensitiveInformationPolicyUnits: guardrail.anonymizeEmail ? units : 0,
+    };
+    const coverage = { textCharacters: { guarded: text.length, total: text.length } };
+    const messaging =
+      body.source === "INPUT" ? guardrail.blockedInputMessaging : guardrail.blockedOutputsMessaging;
+    const response = {
+      usage,
+      action: intervened ? "GUARDRAIL_INTERVENED" : "NONE",
+      ...(intervened ? {} : { actionReason: this.noActionReason }),
+      outputs: blocked
+        ? [{ text: messaging ?? BLOCKED_MESSAGING }]
+        : emails.length > 0
+          ? texts.map((t) => ({ text: (t as string).replace(EMAIL, "{EMAIL}") }))
+          : [],
+      assessments: [
+        {
+          ...(topics.length ? { topicPolicy: { topics } } : {}),
+          ...(words.length ? { wordPolicy: { customWords: words, managedWordLists: [] } } : {}),
+          ...(emails.length ? { sensitiveInformationPolicy: { piiEntities: emails, regexes: [] } } : {}),
+          invocationMetrics: {
+            ...this.assessmentTemplate.invocationMetrics,
+            guardrailProcessingLatency: delay,
+            usage,
+            guardrailCoverage: coverage,
+          },
+          appliedGuardrailDetails: {
+            ...this.assessmentTemplate.appliedGuardrailDetails,
+            guardrailId,
+            guardrailArn: String(this.assessmentTemplate.appliedGuardrailDetails.guardrailArn).replace(
+              /[a-z0-9]+$/,
+              guardrailId,
+            ),
+            guardrailVersion: version,
+          },
+        },
+      ],
+      guardrailCoverage: coverage,
+    };
+    Object.assign(call, { outcome: response.action, at: performance.now() });
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify(response));
   }
 
   /**

@@ -6,6 +6,7 @@ import fp from "fastify-plugin";
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import type { PiiRecord } from "../../ingest/transform/pii/pii-meter.ts";
 import type { CacheRecord } from "../../models/cache-meter.ts";
+import type { GuardrailRecord } from "../../models/guardrail-meter.ts";
 import type { UsageRecord } from "../../models/usage.ts";
 
 export interface Metrics {
@@ -20,6 +21,8 @@ export interface MetricsOptions {
   onCache?(listener: (record: CacheRecord) => void): void;
   /** Subscribes to PII redaction: requests to paid engines, values redacted. */
   onPii?(listener: (record: PiiRecord) => void): void;
+  /** Subscribes to every check of a chain's guardrail (ApplyGuardrail calls, offline checks). */
+  onGuardrail?(listener: (record: GuardrailRecord) => void): void;
 }
 
 export const metricsPlugin = fp(
@@ -103,6 +106,30 @@ export const metricsPlugin = fp(
         }
         piiRequests.inc({ engine: record.engine });
         piiCharacters.inc({ engine: record.engine }, record.characters);
+      });
+    }
+    if (options.onGuardrail) {
+      // Streamed answers are checked a window at a time: calls per answer, and blocks, are what to watch.
+      const guardrailRequests = new Counter({
+        name: "counsel_guardrail_requests_total",
+        help: "Guardrail checks (ApplyGuardrail calls, or offline), by guardrail, source (input, output) and outcome",
+        labelNames: ["guardrail", "source", "outcome"],
+        registers: [registry],
+      });
+      const guardrailUnits = new Counter({
+        name: "counsel_guardrail_text_units_total",
+        help: "Text units Amazon Bedrock bills for guardrail checks, by guardrail and policy",
+        labelNames: ["guardrail", "policy"],
+        registers: [registry],
+      });
+      options.onGuardrail((record) => {
+        guardrailRequests.inc({
+          guardrail: record.guardrail,
+          source: record.source,
+          outcome: record.outcome,
+        });
+        for (const [policy, units] of Object.entries(record.units))
+          guardrailUnits.inc({ guardrail: record.guardrail, policy }, units);
       });
     }
     app.decorate("metrics", metrics);

@@ -90,7 +90,13 @@ export const advisorRoutes: FastifyPluginAsyncTypebox = async (app) => {
           (done) =>
             // What operations need to follow a turn: never the message or the documents' text.
             request.log.info(
-              { chain, sessionId, tokens: done.usage, ms: done.timings.totalMs },
+              {
+                chain,
+                sessionId,
+                tokens: done.usage,
+                ms: done.timings.totalMs,
+                ...(done.guardrail ? { guardrail: `${done.guardrail.action} ${done.guardrail.source}` } : {}),
+              },
               "advisor turn done",
             ),
         );

@@ -55,6 +55,7 @@ export const chainRoutes: FastifyPluginAsyncTypebox = async (app) => {
             model: reply.model,
             ms: reply.timings.totalMs,
             tokens: reply.usage,
+            ...(reply.guardrail ? { guardrail: `${reply.guardrail.action} ${reply.guardrail.source}` } : {}),
           },
           "answered",
         );
@@ -106,6 +107,7 @@ export const chainRoutes: FastifyPluginAsyncTypebox = async (app) => {
           prompt: config.prompt,
           model: config.model,
           retrieval: config.retrieval,
+          ...(config.guardrail ? { guardrail: config.guardrail } : {}),
           variants: qa?.variants ?? [],
           ...(config.type === "advisor" ? unavailable(() => app.services.advisor(config.name)) : {}),
         };

@@ -71,4 +71,20 @@ export const QaReply = Type.Object({
   ),
   model: Type.Optional(Type.String()),
   timings: Type.Optional(Dictionary(Type.Number())),
+  guardrail: Type.Optional(
+    Type.Object(
+      {
+        action: Type.Union([Type.Literal("blocked"), Type.Literal("masked")]),
+        source: Type.Union([Type.Literal("input"), Type.Literal("output")]),
+        message: Type.Optional(
+          Type.String({ description: "blocked: the guardrail's message, in `answer`." }),
+        ),
+      },
+      {
+        description:
+          "Present when the chain's guardrail blocked the question (nothing was retrieved or generated), " +
+          "stopped the answer, or masked part of either. See docs/guardrails.md.",
+      },
+    ),
+  ),
 });

@@ -44,6 +44,14 @@ export const ask = defineTool({
     chain: z.string(),
     variant: z.string(),
     model: z.string(),
+    guardrail: z
+      .object({
+        action: z.enum(["blocked", "masked"]),
+        source: z.enum(["input", "output"]),
+        message: z.string().optional(),
+      })
+      .optional()
+      .describe("Present when the chain's guardrail blocked the question or answer, or masked part of it."),
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
   async run({ question, chain, variant, k, filter }, { services, tenant, signal }) {
@@ -63,6 +71,7 @@ export const ask = defineTool({
       chain: reply.chain,
       variant: reply.variant,
       model: reply.model,
+      ...(reply.guardrail ? { guardrail: reply.guardrail } : {}),
     };
   },
 });

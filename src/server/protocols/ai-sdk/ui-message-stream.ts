@@ -8,6 +8,7 @@ import type {
   TokenUsage,
   TurnDone,
   TurnEvent,
+  TurnGuardrail,
   TurnSource,
 } from "../../../contracts/turn-events.ts";
 import { type DocType, typeFromName } from "../../../ingest/loaders/sniff.ts";
@@ -35,6 +36,8 @@ export type CounselDataParts = {
 export type CounselMessageMetadata = {
   usage: TokenUsage;
   timings: TurnDone["timings"];
+  /** What the chain's guardrail blocked or masked. */
+  guardrail?: TurnGuardrail;
 };
 
 /** The tools the advisor may call, as the AI SDK types tool parts (`tool-<name>`). */
@@ -149,14 +152,20 @@ export async function* toUIMessageChunks(
           }
           break;
         case "done": {
-          const { usage, timings, runId, chain, variant } = event.data;
+          const { usage, timings, runId, chain, variant, guardrail } = event.data;
           yield* endStep();
           if (runId)
             yield {
               type: "data-run",
               data: { runId, ...(chain ? { chain } : {}), ...(variant ? { variant } : {}) },
             };
-          yield { type: "finish", finishReason: "stop", messageMetadata: { usage, timings } };
+          // An answer the chain's guardrail blocked finishes as the SDK's filtered ones do.
+          const finishReason = guardrail?.action === "blocked" ? "content-filter" : "stop";
+          yield {
+            type: "finish",
+            finishReason,
+            messageMetadata: { usage, timings, ...(guardrail ? { guardrail } : {}) },
+          };
           break;
         }
       }

@@ -1,7 +1,15 @@
 // A turn's events (contracts/turn-events.ts) in the OpenAI chat completions shape: a `chat.completion`, or the
 // `chat.completion.chunk`s of a stream. What OpenAI's shape has no field for (the sources an answer cites, its
-// runId for feedback, the tools the advisor ran) rides in a `counsel` field, which OpenAI clients ignore.
-import type { CodeCheck, TokenUsage, TurnEvent, TurnSource } from "../../../contracts/turn-events.ts";
+// runId for feedback, the tools the advisor ran) rides in a `counsel` field, which OpenAI clients ignore. An
+// answer the chain's guardrail blocked finishes as OpenAI's filtered ones do: finish_reason "content_filter".
+import type {
+  CodeCheck,
+  TokenUsage,
+  TurnDone,
+  TurnEvent,
+  TurnGuardrail,
+  TurnSource,
+} from "../../../contracts/turn-events.ts";
 
 export interface CompletionMeta {
   /** chatcmpl-…, the same on every chunk of one completion. */
@@ -23,6 +31,8 @@ export interface CounselExtension {
   variant?: string;
   /** The advisor's tool calls, in order. */
   tools: { id: string; name: string; input: unknown; summary?: string; url?: string; check?: CodeCheck }[];
+  /** What the chain's guardrail blocked or masked. */
+  guardrail?: TurnGuardrail;
 }
 
 interface OpenAIUsage {
@@ -30,6 +40,10 @@ interface OpenAIUsage {
   completion_tokens: number;
   total_tokens: number;
 }
+
+/** "content_filter" for an answer the guardrail blocked, as OpenAI finishes one its filters stopped. */
+const finishOf = (done: TurnDone) =>
+  done.guardrail?.action === "blocked" ? ("content_filter" as const) : ("stop" as const);
 
 const usageOf = (usage: TokenUsage): OpenAIUsage => ({
   prompt_tokens: usage.inputTokens,
@@ -61,8 +75,8 @@ class Extension {
           }
         break;
       case "done": {
-        const { runId, chain, variant, citations } = event.data;
-        Object.assign(this.value, { runId, chain, variant, citations });
+        const { runId, chain, variant, citations, guardrail } = event.data;
+        Object.assign(this.value, { runId, chain, variant, citations, guardrail });
         break;
       }
     }
@@ -89,7 +103,7 @@ export async function completion(turn: AsyncIterable<TurnEvent>, meta: Completio
             index: 0,
             message: { role: "assistant" as const, content: event.data.message, refusal: null },
             logprobs: null,
-            finish_reason: "stop" as const,
+            finish_reason: finishOf(event.data),
           },
         ],
         usage: usageOf(event.data.usage),
@@ -101,7 +115,7 @@ export async function completion(turn: AsyncIterable<TurnEvent>, meta: Completio
 
 /**
  * The turn as `chat.completion.chunk`s: the assistant's role first, then its text as generated, then a chunk
- * with finish_reason "stop" (and the extension), then, when asked (`stream_options.include_usage`), one with
+ * with finish_reason "stop" ("content_filter" when the guardrail blocked the answer) and the extension, then, when asked (`stream_options.include_usage`), one with
  * no choices and the usage; every other chunk then carries `usage: null`, as OpenAI's do.
  */
 export async function* completionChunks(
@@ -119,7 +133,7 @@ export async function* completionChunks(
     ...(options.includeUsage ? { usage: null } : {}),
     ...extra,
   });
-  const choice = (delta: Record<string, unknown>, finish: "stop" | null = null) => ({
+  const choice = (delta: Record<string, unknown>, finish: "stop" | "content_filter" | null = null) => ({
     index: 0,
     delta,
     logprobs: null,
@@ -131,7 +145,7 @@ export async function* completionChunks(
     extension.see(event);
     if (event.event === "token") yield chunk([choice({ content: event.data.text })]);
     if (event.event === "done") {
-      yield chunk([choice({}, "stop")], { counsel: extension.get() });
+      yield chunk([choice({}, finishOf(event.data))], { counsel: extension.get() });
       if (options.includeUsage) yield chunk([], { usage: usageOf(event.data.usage) });
       return;
     }

@@ -83,6 +83,27 @@ describe("toUIMessageChunks", () => {
     });
   });
 
+  it("finishes an answer the chain's guardrail blocked as content-filter, saying why in the metadata", async () => {
+    const guardrail = { action: "blocked" as const, source: "output" as const, message: "Sorry." };
+    const chunks = await chunksOf([
+      token("Paris is the capital."),
+      token("\n\nSorry."),
+      { ...DONE, data: { ...(DONE.data as object), guardrail } } as TurnEvent,
+    ]);
+    expect(chunks.at(-1)).toEqual({
+      type: "finish",
+      finishReason: "content-filter",
+      messageMetadata: {
+        usage: { inputTokens: 10, outputTokens: 5 },
+        timings: { firstTokenMs: 1, totalMs: 2 },
+        guardrail,
+      },
+    });
+    const message = await assembled(chunks);
+    expect(message?.metadata?.guardrail).toEqual(guardrail);
+    expect(message?.parts.at(-1)).toMatchObject({ type: "text", text: "Paris is the capital.\n\nSorry." });
+  });
+
   it("shows a tool call as a tool part between two steps, its sources after it, and the answer in a new text part", async () => {
     const chunks = await chunksOf([
       token("Let me look."),
