@@ -2,8 +2,10 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { jsonLines, readQrels } from "../src/chains/eval/dataset.ts";
+import { loadSummaryPrompts } from "../src/chains/prompts.ts";
 import { IngestPipeline, type TextDocument } from "../src/ingest/pipeline.ts";
 import { loadRecipe } from "../src/ingest/recipe.ts";
+import { recipeSummarizer } from "../src/ingest/transform/summary/summarizer.ts";
 import { LocalHashEmbeddings } from "../src/models/embeddings/local-hash.ts";
 import {
   DEFAULT_CANDIDATES,
@@ -76,12 +78,15 @@ async function main(): Promise<void> {
       "redis-url": { type: "string" },
       // Embed each chunk with its document's title (and section path): recipe splitter.contextHeaders.
       "context-headers": { type: "boolean", default: false },
+      // Extractive summaries as one more chunk per document (recipe summarize), and with --context-headers the
+      // summary's first sentence in every chunk's header (splitter.contextSummary).
+      summaries: { type: "boolean", default: false },
     },
   });
   if (!values.dataset) {
     console.error(
       "usage: npm run bench:retrieval -- --dataset <BEIR folder> [--split test] [--mode all] [--limit N] " +
-        "[--context-headers]",
+        "[--context-headers] [--summaries]",
     );
     process.exitCode = 2;
     return;
@@ -99,7 +104,17 @@ async function main(): Promise<void> {
   const store = backend.store;
   const recipe = await loadRecipe(path.resolve("loaders"), "default");
   recipe.splitter.contextHeaders = values["context-headers"] ?? false;
-  const pipeline = new IngestPipeline({ vectorStore: store, recordManager: backend.recordManager, recipe });
+  const summaries = values.summaries ?? false;
+  recipe.summarize.enabled = summaries;
+  recipe.splitter.contextSummary = summaries && recipe.splitter.contextHeaders;
+  const pipeline = new IngestPipeline({
+    vectorStore: store,
+    recordManager: backend.recordManager,
+    recipe,
+    summarizer: await recipeSummarizer(recipe, {
+      prompts: () => loadSummaryPrompts(path.resolve("prompts")),
+    }),
+  });
   let batch: TextDocument[] = [];
   let documents = 0;
   let ingestMs = 0;

@@ -7,6 +7,7 @@ import type { Recipe } from "./recipe.ts";
 import type { SourceBlob } from "./sources/blob.ts";
 import type { TextractRouting } from "./textract/routing.ts";
 import type { Classifier } from "./transform/classify/classifier.ts";
+import { firstSentence } from "./transform/context-headers.ts";
 import { type ChunkMetadata, stampMetadata } from "./transform/metadata.ts";
 import type { Redactor } from "./transform/pii/redact.ts";
 import { splitDocuments } from "./transform/split.ts";
@@ -41,6 +42,10 @@ export async function prepareBlob(
   const chunks = await splitDocuments(docs, recipe);
   // The summary, made from the redacted text, is one more chunk: retrievable, and the catalog's summary.
   const summary = options.summarizer ? await options.summarizer.summarize(docs, options.signal) : "";
+  if (summary && recipe.splitter.contextHeaders && recipe.splitter.contextSummary) {
+    const context = firstSentence(summary);
+    for (const chunk of chunks) chunk.metadata.context = context;
+  }
   if (summary) chunks.push(summaryChunk(summary, docs));
   const label = await options.classifier?.classify(docs, summary, options.signal);
   let metadata = blob.metadata;

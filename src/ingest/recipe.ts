@@ -34,6 +34,8 @@ const splitterSchema = z
     chunkOverlap: int(0, 50_000).default(150),
     // Embed each chunk with its document's title and section path (the stored text stays the chunk's own).
     contextHeaders: bool().default(false),
+    // With contextHeaders and summarize: the first sentence of the document's summary in every chunk's header.
+    contextSummary: bool().default(false),
   })
   .superRefine((s, ctx) => {
     if (s.chunkOverlap >= s.chunkSize)
@@ -151,7 +153,7 @@ const piiSchema = z
           },
   );
 
-const recipeSchema = z.strictObject({
+const recipeFields = z.strictObject({
   name: z.string({ error: "expected a recipe name" }).regex(NAME, {
     error: "expected a recipe name (a-z, 0-9, - and _)",
   }),
@@ -250,6 +252,17 @@ const recipeSchema = z.strictObject({
         .default(false),
     })
     .prefault({}),
+});
+
+const recipeSchema = recipeFields.superRefine((recipe, ctx) => {
+  const { contextSummary, contextHeaders } = recipe.splitter;
+  if (contextSummary && !(contextHeaders && recipe.summarize.enabled))
+    ctx.addIssue({
+      code: "custom",
+      path: ["splitter", "contextSummary"],
+      message:
+        "needs splitter.contextHeaders: true and summarize.enabled: true (it puts the summary in the header)",
+    });
 });
 
 export type Recipe = z.output<typeof recipeSchema>;

@@ -5,7 +5,7 @@ import path from "node:path";
 import { Document } from "@langchain/core/documents";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defineRecipe } from "../../src/ingest/recipe.ts";
-import { contextualText } from "../../src/ingest/transform/context-headers.ts";
+import { contextualText, firstSentence } from "../../src/ingest/transform/context-headers.ts";
 import { splitDocuments } from "../../src/ingest/transform/split.ts";
 import { createServices, type Services } from "../../src/services/services.ts";
 import { defaultTenant, quiet, tempDataDir, testSettings } from "../helpers/services.ts";
@@ -57,6 +57,17 @@ describe("section paths", () => {
     expect(chunks.every((c) => c.metadata.section === undefined)).toBe(true);
   });
 
+  it("add the summary's first sentence when the recipe asks, and refuse it without headers and a summary", async () => {
+    expect(
+      contextualText(new Document({ pageContent: "Body.", metadata: { name: "h.md", context: "A memo." } })),
+    ).toBe("h.md\nA memo.\n\nBody.");
+    expect(firstSentence("The memo lists a delivery. It was late.")).toBe("The memo lists a delivery.");
+    expect(firstSentence(`${"word ".repeat(60)}end.`)).toHaveLength(200);
+    expect(() => defineRecipe({ name: "x", splitter: { contextSummary: true } })).toThrow(
+      /splitter\.contextSummary: needs splitter\.contextHeaders: true and summarize\.enabled: true/,
+    );
+  });
+
   it("make the text a chunk is embedded as: title › section, a blank line, the text", () => {
     const doc = (metadata: Record<string, unknown>) => new Document({ pageContent: "Body.", metadata });
     expect(contextualText(doc({ title: "Handbook", name: "h.md", section: "Travel › Meals" }))).toBe(
@@ -64,6 +75,51 @@ describe("section paths", () => {
     );
     expect(contextualText(doc({ name: "h.md" }))).toBe("h.md\n\nBody.");
     expect(contextualText(doc({}))).toBe("Body.");
+  });
+});
+
+describe("the summary's line in the headers", () => {
+  let data: Awaited<ReturnType<typeof tempDataDir>>;
+  let services: Services;
+
+  beforeAll(async () => {
+    data = await tempDataDir();
+    const loaders = path.join(data.dir, "loaders");
+    await mkdir(loaders);
+    await writeFile(
+      path.join(loaders, "ctx.yaml"),
+      "splitter:\n  chunkSize: 60\n  chunkOverlap: 0\n  contextHeaders: true\n  contextSummary: true\n" +
+        "summarize:\n  enabled: true\n  sentences: 1\n",
+    );
+    services = await createServices(
+      testSettings(path.join(data.dir, "state"), { LOADERS_DIR: loaders, RECIPE: "ctx" }),
+      quiet,
+    );
+  });
+  afterAll(async () => {
+    await services?.close();
+    await data?.remove();
+  });
+
+  it("gives every text chunk the summary's first sentence as context, and embeds it in the header", async () => {
+    const tenant = await defaultTenant(services);
+    const body =
+      "Hotels for staff travelling abroad are booked through the travel portal by the office.\n\nThree stars at most.";
+    await tenant.pipeline.ingest([{ name: "hotels.txt", source: "hotels", data: Buffer.from(body) }]);
+    const hits = await tenant.index.similaritySearch("Three stars at most.", 10, { doc_id: "hotels" });
+    const text = hits.find((h) => h.pageContent === "Three stars at most.");
+    const summary = hits.find((h) => h.metadata.kind === "summary");
+    expect(summary?.pageContent).toBe(
+      "Hotels for staff travelling abroad are booked through the travel portal by the office.",
+    );
+    expect(text?.metadata.context).toBe(summary?.pageContent);
+    expect(summary?.metadata.context).toBeUndefined();
+    const [vector] = await services.stores.embeddings.embedDocuments([
+      `hotels.txt\n${summary?.pageContent}\n\nThree stars at most.`,
+    ]);
+    const [[hit, score]] = await tenant.index.similaritySearchVectorWithScore(vector, 1);
+    expect(hit.pageContent).toBe("Three stars at most.");
+    expect(score).toBeCloseTo(1, 5);
   });
 });
 

@@ -27,7 +27,12 @@ describe("loadRecipe", () => {
 
   it("loads loaders/default.yaml, whose values are the schema's defaults", async () => {
     const recipe = await loadRecipe(LOADERS, "default");
-    expect(recipe.splitter).toEqual({ chunkSize: 1000, chunkOverlap: 150, contextHeaders: false });
+    expect(recipe.splitter).toEqual({
+      chunkSize: 1000,
+      chunkOverlap: 150,
+      contextHeaders: false,
+      contextSummary: false,
+    });
     expect(recipe.types.pdf).toEqual({ timeoutMs: 30_000, splitPages: true });
     expect(recipe.types.csv.rowsAsDocuments).toBe(true);
     expect(recipe).toEqual(defineRecipe({ name: "default", description: recipe.description }));
@@ -37,7 +42,12 @@ describe("loadRecipe", () => {
     await writeFile(path.join(dir, "small.yaml"), "splitter:\n  chunkSize: 300\n  chunkOverlap: 30\n");
     const recipe = await loadRecipe(dir, "small");
     expect(recipe.name).toBe("small");
-    expect(recipe.splitter).toEqual({ chunkSize: 300, chunkOverlap: 30, contextHeaders: false });
+    expect(recipe.splitter).toEqual({
+      chunkSize: 300,
+      chunkOverlap: 30,
+      contextHeaders: false,
+      contextSummary: false,
+    });
     expect(recipe.types.json).toEqual({ mode: "strings", pointers: [] });
   });
 

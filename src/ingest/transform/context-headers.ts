@@ -38,13 +38,24 @@ export function addSections(doc: Document, chunks: Document[]): void {
   }
 }
 
-/** What a chunk is embedded as: its header (title › section), a blank line, its text; its text alone without one. */
+/**
+ * What a chunk is embedded as: its header (title › section, then the line of context from the document's
+ * summary when there is one), a blank line, its text; its text alone without a header.
+ */
 export function contextualText(doc: DocumentInterface): string {
-  const { title, name, section } = doc.metadata;
+  const { title, name, section, context } = doc.metadata;
   const heading = [typeof title === "string" && title ? title : name, section]
     .filter((part): part is string => typeof part === "string" && part !== "")
     .join(SEPARATOR);
-  return heading ? `${heading}\n\n${doc.pageContent}` : doc.pageContent;
+  const header = [heading, typeof context === "string" ? context : ""].filter(Boolean).join("\n");
+  return header ? `${header}\n\n${doc.pageContent}` : doc.pageContent;
+}
+
+/** The first sentence of a summary, at most 200 characters: one line of context for every chunk's header. */
+export function firstSentence(summary: string): string {
+  const [first] = new Intl.Segmenter("en", { granularity: "sentence" }).segment(summary.trim());
+  const sentence = (first?.segment ?? "").replace(/\s+/g, " ").trim();
+  return sentence.length > 200 ? `${sentence.slice(0, 199).trimEnd()}…` : sentence;
 }
 
 interface VectorsStore {

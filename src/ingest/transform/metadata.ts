@@ -35,6 +35,7 @@ export const RESERVED_METADATA = new Set([
   "textract_confidence",
   "kind",
   "section",
+  "context",
 ]);
 
 /** The document id of a blob: a non-empty `metadata.doc_id`, else its `source`. */
@@ -69,6 +70,8 @@ export function stampMetadata(chunks: Document[], blob: SourceBlob): Document<Ch
       ...(found.kind === "summary" ? { kind: "summary" as const } : {}),
       // The headings above the chunk (recipe splitter.contextHeaders), for its embedding and its citation.
       ...(typeof found.section === "string" && found.section ? { section: found.section } : {}),
+      // A line of the document's summary for the chunk's embedding (recipe splitter.contextSummary).
+      ...(typeof found.context === "string" && found.context ? { context: found.context } : {}),
       chunk: index,
       checksum: checksum(chunk.pageContent),
       doc_id: docId,
