@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
@@ -126,9 +128,7 @@ async function main(): Promise<void> {
     documents += batch.length;
     batch = [];
   };
-  for await (const doc of jsonLines<{ _id: string; title?: string; text?: string }>(
-    path.join(dataset, "corpus.jsonl"),
-  )) {
+  for await (const doc of corpusOf(dataset)) {
     const text = [doc.title, doc.text].filter(Boolean).join("\n");
     batch.push({ text, metadata: { doc_id: doc._id, ...(doc.title ? { title: doc.title } : {}) } });
     if (batch.length >= BATCH) await flushBatch();
@@ -185,6 +185,27 @@ async function main(): Promise<void> {
   }
   printTable(rows);
   await backend.close();
+}
+
+type CorpusDocument = { _id: string; title?: string; text?: string };
+
+/**
+ * A BEIR folder's corpus.jsonl, or, for a set of ours whose documents are another project's files
+ * (bench/data/fastify-reference), the Markdown files of the folder its `corpus.source` names: one document per
+ * file, its first heading as its title.
+ */
+async function* corpusOf(dataset: string): AsyncGenerator<CorpusDocument> {
+  const source = path.join(dataset, "corpus.source");
+  if (!existsSync(source)) {
+    yield* jsonLines<CorpusDocument>(path.join(dataset, "corpus.jsonl"));
+    return;
+  }
+  const folder = path.resolve((await readFile(source, "utf8")).trim());
+  for (const name of (await readdir(folder)).filter((n) => n.endsWith(".md")).sort()) {
+    const text = await readFile(path.join(folder, name), "utf8");
+    const title = text.match(/^#{1,6}\s+(.+)$/m)?.[1]?.trim();
+    yield { _id: name, ...(title ? { title } : {}), text };
+  }
 }
 
 /** The store to measure: in-process, or Redis vector sets with the Redis BM25 index (a private server if no URL). */
