@@ -7,7 +7,7 @@ import type { Recipe } from "./recipe.ts";
 import type { SourceBlob } from "./sources/blob.ts";
 import type { TextractRouting } from "./textract/routing.ts";
 import type { Classifier } from "./transform/classify/classifier.ts";
-import { firstSentence } from "./transform/context-headers.ts";
+import { firstSentence, headerOf } from "./transform/context-headers.ts";
 import { type ChunkMetadata, stampMetadata } from "./transform/metadata.ts";
 import type { Redactor } from "./transform/pii/redact.ts";
 import { splitDocuments } from "./transform/split.ts";
@@ -53,7 +53,10 @@ export async function prepareBlob(
   // The caller's own value of the label's field wins over the classifier's.
   if (label !== undefined && options.classifier)
     metadata = { [options.classifier.field]: label, ...metadata };
-  return stampMetadata(chunks, { ...blob, metadata });
+  const stamped = stampMetadata(chunks, { ...blob, metadata });
+  if (recipe.splitter.contextHeaders)
+    for (const chunk of stamped) chunk.metadata.header = headerOf(chunk.metadata);
+  return stamped;
 }
 
 function summaryChunk(summary: string, docs: Document[]): Document {

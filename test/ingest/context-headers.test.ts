@@ -4,6 +4,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Document } from "@langchain/core/documents";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { prepareBlob } from "../../src/ingest/prepare.ts";
 import { defineRecipe } from "../../src/ingest/recipe.ts";
 import { contextualText, firstSentence } from "../../src/ingest/transform/context-headers.ts";
 import { splitDocuments } from "../../src/ingest/transform/split.ts";
@@ -167,5 +168,15 @@ describe("contextual headers in the pipeline", () => {
     expect(headerScore).toBeCloseTo(1, 5);
     const [[, bareScore]] = await tenant.index.similaritySearchVectorWithScore(bare, 1);
     expect(bareScore).toBeLessThan(0.99);
+    expect(stored.metadata.header).toBe("travel.md › Travel policy › Hotels");
+  });
+
+  it("changes the chunks of a document without headings when headers are turned on, so index() embeds them again", async () => {
+    const blob = { name: "plain.txt", source: "plain", data: Buffer.from("No headings here, only text.") };
+    const [off] = await prepareBlob(blob, defineRecipe({ name: "plain" }));
+    const [on] = await prepareBlob(blob, defineRecipe({ name: "plain", splitter: { contextHeaders: true } }));
+    expect(on.pageContent).toBe(off.pageContent);
+    expect(off.metadata.header).toBeUndefined();
+    expect(on.metadata.header).toBe("plain.txt");
   });
 });

@@ -39,15 +39,21 @@ export function addSections(doc: Document, chunks: Document[]): void {
 }
 
 /**
- * What a chunk is embedded as: its header (title › section, then the line of context from the document's
- * summary when there is one), a blank line, its text; its text alone without a header.
+ * A chunk's header: title (or file name) › section, then the line of context from the document's summary when
+ * there is one. Stored as the chunk's `header`, so that turning headers on changes every chunk's hash and
+ * index() embeds it again, headings or not.
  */
-export function contextualText(doc: DocumentInterface): string {
-  const { title, name, section, context } = doc.metadata;
+export function headerOf(metadata: Record<string, unknown>): string {
+  const { title, name, section, context } = metadata;
   const heading = [typeof title === "string" && title ? title : name, section]
     .filter((part): part is string => typeof part === "string" && part !== "")
     .join(SEPARATOR);
-  const header = [heading, typeof context === "string" ? context : ""].filter(Boolean).join("\n");
+  return [heading, typeof context === "string" ? context : ""].filter(Boolean).join("\n");
+}
+
+/** What a chunk is embedded as: its header (its `header`, else made from its metadata), a blank line, its text. */
+export function contextualText(doc: DocumentInterface): string {
+  const header = typeof doc.metadata.header === "string" ? doc.metadata.header : headerOf(doc.metadata);
   return header ? `${header}\n\n${doc.pageContent}` : doc.pageContent;
 }
 

@@ -36,6 +36,7 @@ export const RESERVED_METADATA = new Set([
   "kind",
   "section",
   "context",
+  "header",
 ]);
 
 /** The document id of a blob: a non-empty `metadata.doc_id`, else its `source`. */
