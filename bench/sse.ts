@@ -8,10 +8,10 @@
 // measures the noise floor: the same clients reading the model's stream straight from the emulator, no service
 // in between. Rounds alternate the kinds, and each figure is the median of the rounds' p50s with its spread. A
 // second table gives what a user waits (request to first token) and how long a round of streams takes.
-//   npm run bench:sse -- [--streams 50] [--rounds 5] [--delay 10]
-import { type ChildProcess, fork } from "node:child_process";
+//   npm run bench:sse -- [--streams 50] [--rounds 5] [--delay 10] [--pin]
+import { type ChildProcess, execFileSync, fork } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -27,6 +27,9 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "5" },
     // The model's pace: ms between two frames of its stream.
     delay: { type: "string", default: "10" },
+    // Linux: the service (all its threads) on the first core, the emulator and the clients on the others, as
+    // in production, where the model and the users are elsewhere (taskset, util-linux).
+    pin: { type: "boolean", default: false },
   },
 });
 const STREAMS = Number(values.streams);
@@ -41,11 +44,20 @@ const LABELS: Record<StreamKind, string> = {
   ui: "AI SDK UI message stream (`POST /advisor/ui`)",
 };
 
+const PIN = values.pin ?? false;
+const CORES = availableParallelism();
+if (PIN && CORES < 2) throw new Error("--pin needs two cores or more");
+/** Pins every thread of a process to the given cores. */
+const pin = (pid: number | undefined, cores: string) =>
+  execFileSync("taskset", ["-a", "-p", "-c", cores, String(pid)]);
+
 function child(file: string): ChildProcess {
-  return fork(new URL(file, import.meta.url).pathname, [], {
+  const forked = fork(new URL(file, import.meta.url).pathname, [], {
     execArgv: ["--import", "tsx"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
+  if (PIN) pin(forked.pid, `1-${CORES - 1}`);
+  return forked;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -72,6 +84,7 @@ interface Round {
 }
 
 async function main() {
+  if (PIN) pin(process.pid, "0");
   const emulator = child("./sse/emulator.ts");
   const clients = child("./sse/clients.ts");
   const dataDir = await mkdtemp(path.join(tmpdir(), "counsel-bench-sse-"));
@@ -157,7 +170,8 @@ async function main() {
     const p50s = (kind: StreamKind) => (rounds.get(kind) ?? []).map((r) => percentile(sorted(r.added), 50));
     console.log(
       `${STREAMS} concurrent streams × ${ROUNDS} rounds per kind, model through the Bedrock emulator (a frame ` +
-        `every ${DELAY_MS} ms); service, emulator and clients in three processes\n`,
+        `every ${DELAY_MS} ms); service, emulator and clients in three processes` +
+        `${PIN ? ` (the service on core 0, the others on ${CORES > 2 ? `cores 1-${CORES - 1}` : "core 1"})` : ""}\n`,
     );
     console.log(
       "| stream | first token added, p50 (median of rounds) | p50 spread | p99 | max | over SSE, p50 | streams (failed) | service loop busy | loop delay, p99 |",
