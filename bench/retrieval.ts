@@ -191,7 +191,7 @@ type CorpusDocument = { _id: string; title?: string; text?: string };
 
 /**
  * A BEIR folder's corpus.jsonl, or, for a set of ours whose documents are another project's files
- * (bench/data/fastify-reference), the Markdown files of the folder its `corpus.source` names: one document per
+ * (bench/datasets/fastify-reference), the Markdown files of the folder its `corpus.source` names: one document per
  * file, its first heading as its title.
  */
 async function* corpusOf(dataset: string): AsyncGenerator<CorpusDocument> {
