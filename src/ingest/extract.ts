@@ -3,6 +3,7 @@
 // It runs the same code as ingestion, so what it shows is what the index will see.
 import { loadBlob } from "./loaders/index.ts";
 import { detectType } from "./loaders/sniff.ts";
+import { summaryIndexed } from "./prepare.ts";
 import type { Recipe } from "./recipe.ts";
 import type { SourceBlob } from "./sources/blob.ts";
 import type { TextractRouting } from "./textract/routing.ts";
@@ -52,8 +53,12 @@ export async function extractMarkdown(
     sections.push(
       `## Label (${options.classifier.engine})\n\n${options.classifier.field}: ${label ?? "(none)"}`,
     );
-  if (summary)
-    sections.push(`## Summary (${options.summarizer?.engine}, indexed as one more chunk)\n\n${summary}`);
+  if (summary) {
+    const indexed = summaryIndexed(summary, docs)
+      ? "indexed as one more chunk"
+      : "not indexed: nearly the whole text";
+    sections.push(`## Summary (${options.summarizer?.engine}, ${indexed})\n\n${summary}`);
+  }
   return `${header}\n\n${sections.join("\n\n")}\n`;
 }
 

@@ -46,7 +46,7 @@ export async function prepareBlob(
     const context = firstSentence(summary);
     for (const chunk of chunks) chunk.metadata.context = context;
   }
-  if (summary) chunks.push(summaryChunk(summary, docs));
+  if (summaryIndexed(summary, docs)) chunks.push(summaryChunk(summary, docs));
   const label = await options.classifier?.classify(docs, summary, options.signal);
   let metadata = blob.metadata;
   if (options.redactor && metadata) metadata = await options.redactor.metadata(metadata, options.signal);
@@ -57,6 +57,15 @@ export async function prepareBlob(
   if (recipe.splitter.contextHeaders)
     for (const chunk of stamped) chunk.metadata.header = headerOf(chunk.metadata);
   return stamped;
+}
+
+/** A summary is indexed only when it is shorter than this share of the document's text. */
+const SUMMARY_MAX_SHARE = 0.8;
+
+/** Whether a summary becomes a chunk: not when it is nearly the whole text (a short document), which it repeats. */
+export function summaryIndexed(summary: string, docs: Document[]): boolean {
+  const textLength = docs.reduce((n, d) => n + d.pageContent.trim().length, 0);
+  return summary !== "" && summary.length < SUMMARY_MAX_SHARE * textLength;
 }
 
 function summaryChunk(summary: string, docs: Document[]): Document {

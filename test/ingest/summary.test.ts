@@ -116,7 +116,7 @@ describe("summaries in the pipeline", () => {
     const body =
       "The shelter received 20,000 bottles of water and 10,000 blankets on January 23.\n\n" +
       "Questions about the shelter delivery go to logistics@example.org at the shelter office.\n\n" +
-      "Weather was fine.";
+      "Weather was fine.\n\n- Trucks: 3\n- Hours: 15\n- Drivers: 4\n- Depot: north\n- Shift: night";
     const report = await tenant.pipeline.ingest([
       { name: "memo.txt", source: "memo", data: Buffer.from(body) },
     ]);
@@ -209,7 +209,9 @@ describe("summaries by the service's model on Bedrock", () => {
 
   it("asks the model through Converse with the summary prompt, meters it, and asks once for the same text", async () => {
     const tenant = await defaultTenant(services);
-    const body = "The shelter received 20,000 bottles of water and 10,000 blankets on January 23.";
+    const body =
+      "The shelter received 20,000 bottles of water and 10,000 blankets on January 23. " +
+      "The blankets were stored in the gym and the water in the kitchen, as the staff had planned.";
     const blob = { name: "memo.txt", source: "memo", data: Buffer.from(body) };
     expect(await tenant.pipeline.ingest([blob])).toMatchObject({ added: 1, failed: [] });
     // The emulator replays its recorded Converse reply, whatever it is asked.
@@ -227,5 +229,19 @@ describe("summaries by the service's model on Bedrock", () => {
     await tenant.pipeline.ingest([{ ...blob, source: "memo-copy" }]);
     expect((await tenant.documents.get("memo-copy"))?.document.summary).toBe(recorded);
     expect(bedrock.requests.filter((r) => r.operation === "converse")).toHaveLength(1);
+  });
+});
+
+describe("a short document's summary", () => {
+  it("is not indexed when it is nearly the whole text, which it would only repeat", async () => {
+    const { summaryIndexed } = await import("../../src/ingest/prepare.ts");
+    const { Document } = await import("@langchain/core/documents");
+    const doc = (text: string) => [new Document({ pageContent: text })];
+    const sentence = "The shelter received bottles of water and blankets.";
+    expect(summaryIndexed(sentence, doc(sentence))).toBe(false);
+    expect(summaryIndexed(sentence, doc(`${sentence} ${"More words about other things. ".repeat(3)}`))).toBe(
+      true,
+    );
+    expect(summaryIndexed("", doc(sentence))).toBe(false);
   });
 });
