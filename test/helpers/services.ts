@@ -1,5 +1,5 @@
 // Builds the real services and app on a temporary data folder, as main.ts would from settings.
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll } from "vitest";
@@ -70,6 +70,31 @@ export function useService(env: Record<string, string> = {}): { url: string } {
   });
   afterAll(async () => {
     await service?.stop();
+    await data?.remove();
+  });
+  return handle;
+}
+
+/**
+ * The real services (no HTTP) for the tests of a describe block, ingesting with one recipe written for them:
+ * `recipe` is its YAML, used as RECIPE from a loaders folder of its own; `env` adds settings. On a temporary data
+ * folder, closed and removed after the tests. `services` is set once they are created.
+ */
+export function useRecipeServices(recipe: string, env: Record<string, string> = {}): { services: Services } {
+  const handle = {} as { services: Services };
+  let data: Awaited<ReturnType<typeof tempDataDir>> | undefined;
+  beforeAll(async () => {
+    data = await tempDataDir();
+    const loaders = path.join(data.dir, "loaders");
+    await mkdir(loaders);
+    await writeFile(path.join(loaders, "test-recipe.yaml"), recipe);
+    handle.services = await createServices(
+      testSettings(path.join(data.dir, "state"), { LOADERS_DIR: loaders, RECIPE: "test-recipe", ...env }),
+      quiet,
+    );
+  });
+  afterAll(async () => {
+    await handle.services?.close();
     await data?.remove();
   });
   return handle;

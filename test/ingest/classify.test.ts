@@ -1,7 +1,7 @@
 // Labels at ingestion: offline by the labels' keywords, by a chat model with structured output, and in the
 // pipeline, where the label lands in every chunk's metadata (the caller's own value winning) and a filter
 // selects by it; bad `classify` values are refused naming the field.
-import { mkdir, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Document } from "@langchain/core/documents";
 import { PromptTemplate } from "@langchain/core/prompts";
@@ -10,8 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defineRecipe, loadRecipe, RecipeError } from "../../src/ingest/recipe.ts";
 import { recipeClassifier } from "../../src/ingest/transform/classify/classifier.ts";
 import { classifyByKeywords } from "../../src/ingest/transform/classify/rules.ts";
-import { createServices, type Services } from "../../src/services/services.ts";
-import { defaultTenant, quiet, tempDataDir, testSettings } from "../helpers/services.ts";
+import { defaultTenant, tempDataDir, useRecipeServices } from "../helpers/services.ts";
 
 const LABELS = [
   { name: "policy", keywords: ["policy", "must", "shall"] },
@@ -61,39 +60,22 @@ describe("the model classifier", () => {
 });
 
 describe("labels in the pipeline", () => {
-  let data: Awaited<ReturnType<typeof tempDataDir>>;
-  let services: Services;
-
-  beforeAll(async () => {
-    data = await tempDataDir();
-    const loaders = path.join(data.dir, "loaders");
-    await mkdir(loaders);
-    await writeFile(
-      path.join(loaders, "labels.yaml"),
-      [
-        "classify:",
-        "  enabled: true",
-        "  field: kind_of_doc",
-        "  fallback: other",
-        "  labels:",
-        "    - { name: policy, keywords: [policy, must, shall] }",
-        "    - { name: report, keywords: [report, findings, quarter] }",
-        "    - { name: other }",
-        "",
-      ].join("\n"),
-    );
-    services = await createServices(
-      testSettings(path.join(data.dir, "state"), { LOADERS_DIR: loaders, RECIPE: "labels" }),
-      quiet,
-    );
-  });
-  afterAll(async () => {
-    await services?.close();
-    await data?.remove();
-  });
+  const running = useRecipeServices(
+    [
+      "classify:",
+      "  enabled: true",
+      "  field: kind_of_doc",
+      "  fallback: other",
+      "  labels:",
+      "    - { name: policy, keywords: [policy, must, shall] }",
+      "    - { name: report, keywords: [report, findings, quarter] }",
+      "    - { name: other }",
+      "",
+    ].join("\n"),
+  );
 
   it("labels every chunk, keeps the caller's own label, and lets a filter select by it", async () => {
-    const tenant = await defaultTenant(services);
+    const tenant = await defaultTenant(running.services);
     const blob = (source: string, text: string, metadata?: Record<string, unknown>) => ({
       name: `${source}.txt`,
       source,

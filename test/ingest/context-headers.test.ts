@@ -1,15 +1,10 @@
-// Contextual chunk headers: each chunk's section path from the Markdown headings above it, its embedding made
-// from "title › section" and its text, and its stored text left as it was.
-import { mkdir, writeFile } from "node:fs/promises";
-import path from "node:path";
 import { Document } from "@langchain/core/documents";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { prepareBlob } from "../../src/ingest/prepare.ts";
 import { defineRecipe } from "../../src/ingest/recipe.ts";
 import { contextualText, firstSentence } from "../../src/ingest/transform/context-headers.ts";
 import { splitDocuments } from "../../src/ingest/transform/split.ts";
-import { createServices, type Services } from "../../src/services/services.ts";
-import { defaultTenant, quiet, tempDataDir, testSettings } from "../helpers/services.ts";
+import { defaultTenant, useRecipeServices } from "../helpers/services.ts";
 
 const HANDBOOK = [
   "# Travel policy",
@@ -80,30 +75,13 @@ describe("section paths", () => {
 });
 
 describe("the summary's line in the headers", () => {
-  let data: Awaited<ReturnType<typeof tempDataDir>>;
-  let services: Services;
-
-  beforeAll(async () => {
-    data = await tempDataDir();
-    const loaders = path.join(data.dir, "loaders");
-    await mkdir(loaders);
-    await writeFile(
-      path.join(loaders, "ctx.yaml"),
-      "splitter:\n  chunkSize: 60\n  chunkOverlap: 0\n  contextHeaders: true\n  contextSummary: true\n" +
-        "summarize:\n  enabled: true\n  sentences: 1\n",
-    );
-    services = await createServices(
-      testSettings(path.join(data.dir, "state"), { LOADERS_DIR: loaders, RECIPE: "ctx" }),
-      quiet,
-    );
-  });
-  afterAll(async () => {
-    await services?.close();
-    await data?.remove();
-  });
+  const running = useRecipeServices(
+    "splitter:\n  chunkSize: 60\n  chunkOverlap: 0\n  contextHeaders: true\n  contextSummary: true\n" +
+      "summarize:\n  enabled: true\n  sentences: 1\n",
+  );
 
   it("gives every text chunk the summary's first sentence as context, and embeds it in the header", async () => {
-    const tenant = await defaultTenant(services);
+    const tenant = await defaultTenant(running.services);
     const body =
       "Hotels for staff travelling abroad are booked through the travel portal by the office.\n\n" +
       "Three stars at most.\n\nBreakfast included.\n\nNo minibar.";
@@ -116,7 +94,7 @@ describe("the summary's line in the headers", () => {
     );
     expect(text?.metadata.context).toBe(summary?.pageContent);
     expect(summary?.metadata.context).toBeUndefined();
-    const [vector] = await services.stores.embeddings.embedDocuments([
+    const [vector] = await running.services.stores.embeddings.embedDocuments([
       `hotels.txt\n${summary?.pageContent}\n\n${text?.pageContent}`,
     ]);
     const [[hit, score]] = await tenant.index.similaritySearchVectorWithScore(vector, 1);
@@ -126,29 +104,12 @@ describe("the summary's line in the headers", () => {
 });
 
 describe("contextual headers in the pipeline", () => {
-  let data: Awaited<ReturnType<typeof tempDataDir>>;
-  let services: Services;
-
-  beforeAll(async () => {
-    data = await tempDataDir();
-    const loaders = path.join(data.dir, "loaders");
-    await mkdir(loaders);
-    await writeFile(
-      path.join(loaders, "ctx.yaml"),
-      "splitter:\n  chunkSize: 60\n  chunkOverlap: 0\n  contextHeaders: true\n",
-    );
-    services = await createServices(
-      testSettings(path.join(data.dir, "state"), { LOADERS_DIR: loaders, RECIPE: "ctx" }),
-      quiet,
-    );
-  });
-  afterAll(async () => {
-    await services?.close();
-    await data?.remove();
-  });
+  const running = useRecipeServices(
+    "splitter:\n  chunkSize: 60\n  chunkOverlap: 0\n  contextHeaders: true\n",
+  );
 
   it("stores each chunk's own text and section, and its vector from the header and the text", async () => {
-    const tenant = await defaultTenant(services);
+    const tenant = await defaultTenant(running.services);
     const report = await tenant.pipeline.ingest([
       { name: "travel.md", source: "travel", data: Buffer.from(HANDBOOK) },
     ]);
@@ -161,7 +122,7 @@ describe("contextual headers in the pipeline", () => {
     expect(stored.pageContent).toBe(text);
     expect(stored.metadata.section).toBe("Travel policy › Hotels");
     // Its vector is the embedding of its contextual text, not of its text alone.
-    const embeddings = services.stores.embeddings;
+    const embeddings = running.services.stores.embeddings;
     const [withHeader] = await embeddings.embedDocuments([`travel.md › Travel policy › Hotels\n\n${text}`]);
     const [bare] = await embeddings.embedDocuments([text]);
     const [[byHeader, headerScore]] = await tenant.index.similaritySearchVectorWithScore(withHeader, 1);

@@ -1,19 +1,12 @@
-// The Amazon Comprehend PII engine through the real AWS SDK, against an emulator replaying the AWS CLI's
-// documented DetectPiiEntities example (test/fixtures/comprehend): what it masks, which types and scores it
-// keeps, code-point offsets, the 100 KB request limit, retries; and the pieces a long text is cut into.
-
-import { mkdir, writeFile } from "node:fs/promises";
-import path from "node:path";
 import { PiiEntityType } from "@aws-sdk/client-comprehend";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { COMPREHEND_MAX_BYTES, COMPREHEND_PII_TYPES } from "../../src/ingest/transform/pii/comprehend.ts";
 import { codePointToUtf16, piecesOf } from "../../src/ingest/transform/pii/offsets.ts";
 import { PiiMeter, type PiiRecord } from "../../src/ingest/transform/pii/pii-meter.ts";
 import { type PiiRedaction, redactorFor } from "../../src/ingest/transform/pii/redact.ts";
-import { createServices, type Services } from "../../src/services/services.ts";
 import { INTERNAL_SERVER, loadComprehendRecording, THROTTLING } from "../emulators/comprehend.ts";
 import { useComprehendEmulator } from "../helpers/comprehend.ts";
-import { defaultTenant, quiet, tempDataDir, testSettings } from "../helpers/services.ts";
+import { defaultTenant, useRecipeServices } from "../helpers/services.ts";
 
 const comprehend = (over: Partial<Extract<PiiRedaction, { engine: "comprehend" }>> = {}): PiiRedaction => ({
   engine: "comprehend",
@@ -175,23 +168,7 @@ describe("codePointToUtf16", () => {
 
 describe("ingesting through the Comprehend engine", () => {
   const emulator = useComprehendEmulator();
-  let data: Awaited<ReturnType<typeof tempDataDir>>;
-  let services: Services;
-
-  beforeAll(async () => {
-    data = await tempDataDir();
-    const loaders = path.join(data.dir, "loaders");
-    await mkdir(loaders);
-    await writeFile(path.join(loaders, "pii.yaml"), "redact:\n  pii:\n    engine: comprehend\n");
-    services = await createServices(
-      testSettings(path.join(data.dir, "state"), { LOADERS_DIR: loaders, RECIPE: "pii" }),
-      quiet,
-    );
-  });
-  afterAll(async () => {
-    await services?.close();
-    await data?.remove();
-  });
+  const running = useRecipeServices("redact:\n  pii:\n    engine: comprehend\n");
 
   const blob = (text: string) => ({
     name: "note.txt",
@@ -201,7 +178,7 @@ describe("ingesting through the Comprehend engine", () => {
   });
 
   it("stores the redacted text and metadata, and keeps the indexed version when Comprehend fails", async () => {
-    const tenant = await defaultTenant(services);
+    const tenant = await defaultTenant(running.services);
     const first = await tenant.pipeline.ingest([blob("Write to Zhang Wei at AnySpa@example.com.")]);
     expect(first).toMatchObject({ added: 1, failed: [] });
     const stored = await tenant.documents.get("note");

@@ -1,7 +1,7 @@
 // Summaries at ingestion: the offline extractive summary (the most central sentences, in order), the chat
 // model's map-reduce (one call for a short text; parts, then their summaries combined, for a long one), and the
 // pipeline that stores the summary as the document's and indexes it as one more chunk, made from redacted text.
-import { mkdir, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { AIMessage, type BaseMessage } from "@langchain/core/messages";
 import { PromptTemplate } from "@langchain/core/prompts";
@@ -11,9 +11,8 @@ import { loadSummaryPrompts } from "../../src/chains/prompts.ts";
 import { loadRecipe, RecipeError } from "../../src/ingest/recipe.ts";
 import { extractiveSummary } from "../../src/ingest/transform/summary/extractive.ts";
 import { mapReduceSummary } from "../../src/ingest/transform/summary/map-reduce.ts";
-import { createServices, type Services } from "../../src/services/services.ts";
 import { useBedrockEmulator } from "../helpers/bedrock.ts";
-import { defaultTenant, quiet, ROOT, tempDataDir, testSettings } from "../helpers/services.ts";
+import { defaultTenant, ROOT, tempDataDir, useRecipeServices } from "../helpers/services.ts";
 
 const text = (messages: BaseMessage[]) => messages.map((m) => String(m.content)).join("\n");
 
@@ -93,26 +92,10 @@ describe("mapReduceSummary", () => {
 });
 
 describe("summaries in the pipeline", () => {
-  let data: Awaited<ReturnType<typeof tempDataDir>>;
-  let services: Services;
-
-  beforeAll(async () => {
-    data = await tempDataDir();
-    const loaders = path.join(data.dir, "loaders");
-    await mkdir(loaders);
-    await writeFile(path.join(loaders, "sum.yaml"), "summarize:\n  enabled: true\nredact:\n  pii: true\n");
-    services = await createServices(
-      testSettings(path.join(data.dir, "state"), { LOADERS_DIR: loaders, RECIPE: "sum" }),
-      quiet,
-    );
-  });
-  afterAll(async () => {
-    await services?.close();
-    await data?.remove();
-  });
+  const running = useRecipeServices("summarize:\n  enabled: true\nredact:\n  pii: true\n");
 
   it("stores the summary as the document's, indexes it as its last chunk, from the redacted text", async () => {
-    const tenant = await defaultTenant(services);
+    const tenant = await defaultTenant(running.services);
     const body =
       "The shelter received 20,000 bottles of water and 10,000 blankets on January 23.\n\n" +
       "Questions about the shelter delivery go to logistics@example.org at the shelter office.\n\n" +
@@ -184,31 +167,13 @@ describe("summarize in a recipe", () => {
 
 describe("summaries by the service's model on Bedrock", () => {
   const bedrock = useBedrockEmulator();
-  let data: Awaited<ReturnType<typeof tempDataDir>>;
-  let services: Services;
-
-  beforeAll(async () => {
-    data = await tempDataDir();
-    const loaders = path.join(data.dir, "loaders");
-    await mkdir(loaders);
-    await writeFile(path.join(loaders, "sum.yaml"), "summarize:\n  enabled: true\n  engine: model\n");
-    services = await createServices(
-      testSettings(path.join(data.dir, "state"), {
-        LOADERS_DIR: loaders,
-        RECIPE: "sum",
-        MODEL_PROVIDER: "bedrock",
-        MODEL_ID: "us.amazon.nova-micro-v1:0",
-      }),
-      quiet,
-    );
-  });
-  afterAll(async () => {
-    await services?.close();
-    await data?.remove();
+  const running = useRecipeServices("summarize:\n  enabled: true\n  engine: model\n", {
+    MODEL_PROVIDER: "bedrock",
+    MODEL_ID: "us.amazon.nova-micro-v1:0",
   });
 
   it("asks the model through Converse with the summary prompt, meters it, and asks once for the same text", async () => {
-    const tenant = await defaultTenant(services);
+    const tenant = await defaultTenant(running.services);
     const body =
       "The shelter received 20,000 bottles of water and 10,000 blankets on January 23. " +
       "The blankets were stored in the gym and the water in the kitchen, as the staff had planned.";
@@ -221,7 +186,7 @@ describe("summaries by the service's model on Bedrock", () => {
     const calls = bedrock.requests.filter((r) => r.operation === "converse");
     expect(calls).toHaveLength(1);
     expect(JSON.stringify(calls[0].body)).toContain(`<document>\\n${body}`);
-    expect(services.usage?.()).toMatchObject({
+    expect(running.services.usage?.()).toMatchObject({
       "us.amazon.nova-micro-v1:0": { requests: 1, inputTokens: 7, outputTokens: 30 },
     });
 
