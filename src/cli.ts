@@ -10,7 +10,6 @@ import { Command, InvalidArgumentError } from "commander";
 import picomatch from "picomatch";
 import { KeyFileError } from "./auth/api-keys.ts";
 import { ChainConfigError } from "./chains/config.ts";
-import { loadClassifyPrompt, loadSummaryPrompts } from "./chains/prompts.ts";
 import { evalCommand } from "./commands/eval.ts";
 import { keysCommand } from "./commands/keys.ts";
 import { mcpCommand } from "./commands/mcp.ts";
@@ -21,10 +20,9 @@ import { type IngestReport, mergeReports } from "./ingest/pipeline.ts";
 import { loadRecipe, RecipeError } from "./ingest/recipe.ts";
 import { filesystemSource, listFilesystemSources } from "./ingest/sources/filesystem.ts";
 import { textractRouting } from "./ingest/textract/routing.ts";
-import { recipeClassifier } from "./ingest/transform/classify/classifier.ts";
 import { recipeRedactor } from "./ingest/transform/pii/redact.ts";
-import { recipeSummarizer } from "./ingest/transform/summary/summarizer.ts";
 import { serve } from "./serve.ts";
+import { modelSteps } from "./services/model-steps.ts";
 import { createModels, type Models } from "./services/models.ts";
 import { createServices } from "./services/services.ts";
 import { DEFAULT_TENANT, isTenantId, TENANT_ID_RULE } from "./tenants/tenant-id.ts";
@@ -157,14 +155,7 @@ program
         chunks: options.chunks,
         textract,
         redactor: recipeRedactor(recipe, { hashKey: settings.piiHashKey }),
-        summarizer: await recipeSummarizer(recipe, {
-          chatModel,
-          prompts: () => loadSummaryPrompts(settings.promptsDir),
-        }),
-        classifier: await recipeClassifier(recipe, {
-          chatModel,
-          prompt: () => loadClassifyPrompt(settings.promptsDir),
-        }),
+        ...(await modelSteps(recipe, { promptsDir: settings.promptsDir, chatModel })),
       }),
     );
   });

@@ -4,17 +4,15 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import type { BaseCache } from "@langchain/core/caches";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { isStopped } from "../agent/stopped.ts";
-import { loadClassifyPrompt, loadSummaryPrompts } from "../chains/prompts.ts";
 import type { Settings } from "../config/settings.ts";
 import { IngestPipeline } from "../ingest/pipeline.ts";
 import type { Recipe } from "../ingest/recipe.ts";
 import { ingestS3 } from "../ingest/s3-ingest.ts";
 import type { TextractRouting } from "../ingest/textract/routing.ts";
-import { recipeClassifier } from "../ingest/transform/classify/classifier.ts";
 import type { Redactor } from "../ingest/transform/pii/redact.ts";
-import { recipeSummarizer } from "../ingest/transform/summary/summarizer.ts";
 import { ingestUrls } from "../ingest/url-ingest.ts";
 import type { Tenant } from "../tenants/tenant.ts";
+import { modelSteps } from "./model-steps.ts";
 import type { Stores } from "./stores.ts";
 
 export interface TenantDeps {
@@ -49,16 +47,11 @@ export async function openTenant(id: string, deps: TenantDeps): Promise<Tenant> 
     textract: deps.textract,
     redactor: deps.redactor,
     // Per tenant: its summaries are answered from its own LLM cache.
-    summarizer: await recipeSummarizer(recipe, {
+    ...(await modelSteps(recipe, {
+      promptsDir: settings.promptsDir,
       chatModel: deps.chatModel,
       cache: stores.llmCache,
-      prompts: () => loadSummaryPrompts(settings.promptsDir),
-    }),
-    classifier: await recipeClassifier(recipe, {
-      chatModel: deps.chatModel,
-      cache: stores.llmCache,
-      prompt: () => loadClassifyPrompt(settings.promptsDir),
-    }),
+    })),
   });
   return {
     id,

@@ -8,6 +8,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import type { PromptTemplate } from "@langchain/core/prompts";
 import { z } from "zod/v4";
 import type { Recipe } from "../../recipe.ts";
+import { documentText } from "../document-text.ts";
 import { classifyByKeywords } from "./rules.ts";
 
 export interface Classifier {
@@ -38,12 +39,7 @@ export async function recipeClassifier(
     throw new Error("classify.engine: model needs MODEL_PROVIDER bedrock or openai");
   const { field, labels } = options;
   const textOf = (docs: Document[], summary: string) =>
-    summary ||
-    docs
-      .map((d) => d.pageContent.trim())
-      .filter(Boolean)
-      .join("\n\n")
-      .slice(0, options.maxChars);
+    summary || documentText(docs).slice(0, options.maxChars);
   if (!model) {
     return {
       engine: "keywords",

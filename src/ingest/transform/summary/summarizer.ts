@@ -8,6 +8,7 @@ import type { Document } from "@langchain/core/documents";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { PromptTemplate } from "@langchain/core/prompts";
 import type { Recipe } from "../../recipe.ts";
+import { documentText } from "../document-text.ts";
 import { extractiveSummary } from "./extractive.ts";
 import { mapReduceSummary } from "./map-reduce.ts";
 
@@ -45,22 +46,17 @@ export async function recipeSummarizer(
   if (options.engine === "model" && !model) {
     throw new Error("summarize.engine: model needs MODEL_PROVIDER bedrock or openai");
   }
-  const textOf = (docs: Document[]) =>
-    docs
-      .map((d) => d.pageContent.trim())
-      .filter(Boolean)
-      .join("\n\n");
   if (!model) {
     return {
       engine: "extractive",
-      summarize: async (docs) => extractiveSummary(textOf(docs), options.sentences),
+      summarize: async (docs) => extractiveSummary(documentText(docs), options.sentences),
     };
   }
   const { map: mapPrompt, reduce: reducePrompt } = await deps.prompts();
   return {
     engine: "model",
     async summarize(docs, signal) {
-      const text = textOf(docs);
+      const text = documentText(docs);
       if (!text) return "";
       return mapReduceSummary(text, {
         model,
