@@ -57,7 +57,11 @@ export function isRedisUnavailable(error: unknown): boolean {
       "ReconnectStrategyError",
       // The watchdog closed the client on a Redis that stopped answering (redis-watchdog.ts).
       "DisconnectsClientError",
+      // No node of the cluster answered for its slot map.
+      "RootNodesUnavailableError",
     ].includes(error.constructor.name) ||
+    // A cluster between a master's failure and its replica's promotion, a master still loading its data.
+    /^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING)\b/.test(error.message) ||
     // A command written just as the server went away can also fail on the socket itself (EPIPE, destroyed).
     /ECONNREFUSED|ECONNRESET|EPIPE|ERR_STREAM_DESTROYED|write after end|client is offline|client is closed|Connection timeout|Socket closed unexpectedly/i.test(
       error.message,

@@ -159,6 +159,20 @@ export const settingsSchema = z.object({
         "again (a frozen or partitioned server costs a caller about this plus a third of it, never a hang). " +
         "Keep it above your slowest Redis command.",
     ),
+  REDIS_CLUSTER: bool
+    .default(false)
+    .describe(
+      "REDIS_URL is a node of a Redis Cluster (MemoryDB, ElastiCache in cluster mode, a configuration endpoint): " +
+        "use a cluster client. Each tenant's keys share a hash tag, so a tenant's data lives on one shard.",
+    ),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^[^\s,:]+:\d+(,[^\s,:]+:\d+)*$/, "expected host:port[,host:port…]")
+    .optional()
+    .describe(
+      "More cluster nodes (host:port, comma-separated) to start from when REDIS_URL's node is down; " +
+        "they take REDIS_URL's scheme and credentials.",
+    ),
   VECTOR_SET_QUANTIZATION: z
     .enum(["q8", "bin", "noquant"])
     .default("q8")
@@ -294,6 +308,8 @@ function toSettings(env: Env) {
           prefix: env.REDIS_PREFIX,
           quantization: env.VECTOR_SET_QUANTIZATION,
           timeoutMs: env.REDIS_TIMEOUT_MS,
+          cluster: env.REDIS_CLUSTER,
+          clusterNodes: env.REDIS_CLUSTER_NODES?.split(",") ?? [],
         }
       : undefined,
     chatHistoryTtlSeconds: env.CHAT_HISTORY_TTL_SECONDS,
@@ -353,6 +369,12 @@ function combinationProblems(env: Env): string[] {
   const problems: string[] = [];
   if (env.VECTOR_STORE?.startsWith("redis") && !env.REDIS_URL)
     problems.push(`VECTOR_STORE: ${env.VECTOR_STORE} needs REDIS_URL`);
+  if ((env.REDIS_CLUSTER || env.REDIS_CLUSTER_NODES) && !env.REDIS_URL)
+    problems.push(
+      "REDIS_CLUSTER: a cluster needs REDIS_URL (one of its nodes, or its configuration endpoint)",
+    );
+  if (env.REDIS_CLUSTER_NODES && !env.REDIS_CLUSTER)
+    problems.push("REDIS_CLUSTER_NODES: set REDIS_CLUSTER=true too, or leave the nodes out");
   if (env.EMBEDDINGS_PROVIDER === "openai" && !env.EMBEDDINGS_MODEL)
     problems.push(
       "EMBEDDINGS_MODEL: required when EMBEDDINGS_PROVIDER is openai: the server's name for the model, e.g. " +

@@ -19,19 +19,14 @@ import { FileRecordManager } from "../store/file-record-manager.ts";
 import { llmCache } from "../store/llm-cache.ts";
 import { LocalVectorStore } from "../store/local/local-vector-store.ts";
 import { RedisByteStore } from "../store/redis-byte-store.ts";
-import {
-  connectRedis,
-  createRedisClient,
-  detectCapabilities,
-  type RedisClient,
-  redactUrl,
-} from "../store/redis-client.ts";
+import { masterClients, type RedisClient, redactUrl } from "../store/redis-client.ts";
+import { moveToTaggedLayout, tenantKeyPrefix } from "../store/redis-key-layout.ts";
 import { RedisLexicalIndex } from "../store/redis-lexical-index.ts";
 import { RedisRecordManager } from "../store/redis-record-manager.ts";
 import { RedisVectorSetStore } from "../store/redis-vector-sets.ts";
-import { watchRedis } from "../store/redis-watchdog.ts";
 import { createReportStore, type ReportStore } from "../store/report-store.ts";
 import { createRunStore, type RunStore } from "../store/run-store.ts";
+import { openRedisConnection } from "./redis-connection.ts";
 
 export type StoreBackend = "local" | "redis-vectorset" | "redis-search";
 
@@ -150,32 +145,12 @@ async function openRedis(
 ): Promise<Stores> {
   const redis = settings.redis;
   if (!redis) throw new Error(`VECTOR_STORE=${settings.vectorStore} needs REDIS_URL`);
-  let down = false;
-  const client: RedisClient = createRedisClient({
-    url: redis.url,
-    onError: (error) => {
-      if (!down)
-        log.warn(`Redis unreachable (${error.message}); reconnecting, requests answer 503 meanwhile`);
-      down = true;
-    },
-    onReady: () => {
-      if (down) log.info("Redis is back");
-      down = false;
-    },
-  });
-  await connectRedis(client, redis.url);
-  // PINGs a third as often as the deadline, so that a command sent just after a good PING waits at most about
-  // the deadline plus a third of it before the watchdog fails it.
-  const watchdog = watchRedis(client, {
-    intervalMs: Math.max(50, Math.round(redis.timeoutMs / 3)),
-    timeoutMs: redis.timeoutMs,
-    onDown: (reason) => log.warn(`${reason}; requests answer 503 until it does`),
-    onUp: () => log.info("Redis answers again"),
-  });
-
-  const capabilities = await detectCapabilities(client);
+  const connection = await openRedisConnection(redis, log);
+  const { client, capabilities, watchdog } = connection;
   const backend = chooseBackend(settings.vectorStore, capabilities, redis.url);
-  log.info(`Redis ${capabilities.version} at ${redactUrl(redis.url)}: vector store ${backend}`);
+  log.info(
+    `Redis ${capabilities.version}${redis.cluster ? " cluster" : ""} at ${redactUrl(redis.url)}: vector store ${backend}`,
+  );
 
   const embeddings = cachedEmbeddings(
     baseEmbeddings,
@@ -183,7 +158,10 @@ async function openRedis(
     { meter },
   );
   const openTenant = async (tenant: string): Promise<TenantStores> => {
-    const ns = `${redis.prefix}:${tenant}:${scope.collection}:${scope.modelId}`;
+    const moved = await moveToTaggedLayout(client, redis.prefix, tenant);
+    if (moved > 0) log.info(`Redis: moved ${moved} keys of tenant ${tenant} under its hash tag`);
+    const tenantPrefix = tenantKeyPrefix(redis.prefix, tenant);
+    const ns = `${tenantPrefix}:${scope.collection}:${scope.modelId}`;
     const recordManager = new RedisRecordManager({ client, namespace: ns }); // keys under `${ns}:records:`
     await recordManager.createSchema();
     const vectorStore = new RedisVectorSetStore(embeddings, {
@@ -200,12 +178,12 @@ async function openRedis(
       ledger: new RedisByteStore({ client, prefix: `${ns}:ledger` }),
       chatHistory: chatHistoryFactory({
         client,
-        prefix: `${redis.prefix}:${tenant}:chat`,
+        prefix: `${tenantPrefix}:chat`,
         ttlSeconds: settings.chatHistoryTtlSeconds,
       }),
-      llmCache: llmCache({ client, prefix: `${redis.prefix}:${tenant}:llm`, meter }),
-      reports: createReportStore({ client, prefix: `${redis.prefix}:${tenant}:report` }),
-      runs: createRunStore({ client, prefix: `${redis.prefix}:${tenant}:runs` }),
+      llmCache: llmCache({ client, prefix: `${tenantPrefix}:llm`, meter }),
+      reports: createReportStore({ client, prefix: `${tenantPrefix}:report` }),
+      runs: createRunStore({ client, prefix: `${tenantPrefix}:runs` }),
       close: async () => {},
     };
   };
@@ -227,7 +205,7 @@ async function openRedis(
       }
       try {
         const started = performance.now();
-        await client.ping();
+        await Promise.all(masterClients(client).map((node) => node.ping()));
         checks.redis = { ok: true, version: capabilities.version, pingMs: performance.now() - started };
         checks.store = { ok: true, backend, ...(await count()) };
       } catch (error) {
@@ -237,10 +215,7 @@ async function openRedis(
       }
       return checks;
     },
-    async close() {
-      watchdog.stop();
-      if (client.isOpen) await client.quit().catch(() => client.disconnect());
-    },
+    close: () => connection.close(),
   };
 }
 

@@ -14,7 +14,7 @@ import type { RedisClient } from "./redis-client.ts";
 export interface ChatHistoryOptions {
   /** Keep sessions in Redis on this client; in this process's memory when absent. */
   client?: RedisClient;
-  /** A session's Redis key is `<prefix>:<sessionId>`, e.g. `counsel:default:chat:<sessionId>`. */
+  /** A session's Redis key is `<prefix>:<sessionId>`, e.g. `counsel:{default}:chat:<sessionId>`. */
   prefix: string;
   /** A session is forgotten this long after its last message (Redis) or its last use (in memory). */
   ttlSeconds: number;

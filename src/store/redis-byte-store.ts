@@ -3,7 +3,7 @@
 // community one (RedisByteStore in @langchain/community/storage/ioredis) needs an ioredis client.
 import { BaseStore } from "@langchain/core/stores";
 import { commandOptions } from "redis";
-import type { RedisClient } from "./redis-client.ts";
+import { escapeGlob, type RedisClient, scanKeys } from "./redis-client.ts";
 
 export interface RedisByteStoreOptions {
   client: RedisClient;
@@ -35,29 +35,34 @@ export class RedisByteStore extends BaseStore<string, Uint8Array> {
 
   async mget(keys: string[]): Promise<(Uint8Array | undefined)[]> {
     if (keys.length === 0) return [];
-    // Buffers, not strings: the values are arbitrary bytes, which a UTF-8 decode would mangle.
-    const values = await this.client.mGet(
-      commandOptions({ returnBuffers: true }),
-      keys.map((key) => this.redisKey(key)),
-    );
+    // Buffers, not strings: the values are arbitrary bytes, which a UTF-8 decode would mangle. One GET per key,
+    // sent together (node-redis pipelines commands of one tick), rather than MGET: the keys of a shared cache
+    // (the embeddings) spread over a cluster's slots, and MGET takes keys of one slot only.
+    const options = commandOptions({ returnBuffers: true });
+    const values = await Promise.all(keys.map((key) => this.client.get(options, this.redisKey(key))));
     return values.map((value) => value ?? undefined);
   }
 
   async mset(keyValuePairs: [string, Uint8Array][]): Promise<void> {
     if (keyValuePairs.length === 0) return;
-    // MSET has no expiry, so SET each in one transaction: all values of a call land together.
-    const multi = this.client.multi();
-    for (const [key, value] of keyValuePairs) {
-      const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-      if (this.ttlSeconds) multi.set(this.redisKey(key), bytes, { EX: this.ttlSeconds });
-      else multi.set(this.redisKey(key), bytes);
-    }
-    await multi.exec();
+    // One SET per key (MSET has no expiry), sent together; not a transaction, whose keys would have to share a
+    // cluster slot. A cache loses nothing by a partial write: a missing value is computed again.
+    const ex = this.ttlSeconds ? { EX: this.ttlSeconds } : undefined;
+    await Promise.all(
+      keyValuePairs.map(([key, value]) =>
+        this.client.set(
+          this.redisKey(key),
+          Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+          ex,
+        ),
+      ),
+    );
   }
 
   async mdelete(keys: string[]): Promise<void> {
     if (keys.length === 0) return;
-    await this.client.del(keys.map((key) => this.redisKey(key)));
+    // One DEL per key: a DEL of many keys takes keys of one cluster slot only.
+    await Promise.all(keys.map((key) => this.client.del(this.redisKey(key))));
   }
 
   /**
@@ -68,15 +73,10 @@ export class RedisByteStore extends BaseStore<string, Uint8Array> {
   async *yieldKeys(prefix = ""): AsyncGenerator<string> {
     const match = `${escapeGlob(`${this.prefix}:${prefix}`)}*`;
     const strip = this.prefix.length + 1;
-    for await (const key of this.client.scanIterator({ MATCH: match, COUNT: 1_000 })) yield key.slice(strip);
+    for await (const key of scanKeys(this.client, match)) yield key.slice(strip);
   }
 
   private redisKey(key: string): string {
     return `${this.prefix}:${key}`;
   }
-}
-
-/** Escapes SCAN MATCH glob characters so that a prefix matches only itself. */
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, "\\$&");
 }

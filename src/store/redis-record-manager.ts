@@ -16,7 +16,7 @@ import { defineLuaScript } from "./redis-script.ts";
 
 export interface RedisRecordManagerOptions {
   client: RedisClient;
-  /** Scopes the records by tenant, collection and embedding model, e.g. `counsel:default:default:local-hash-v1-1024`. */
+  /** Scopes the records by tenant, collection and embedding model, e.g. `counsel:{default}:default:local-hash-v1-1024`. */
   namespace: string;
 }
 

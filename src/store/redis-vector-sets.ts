@@ -9,7 +9,7 @@ import { type MaxMarginalRelevanceSearchOptions, VectorStore } from "@langchain/
 import type { LexicalSearch, MetadataFilter, ScoredDocument, SearchOptions } from "../contracts/search.ts";
 import { BadRequestError } from "../errors.ts";
 import { VectorStoreFileError } from "./local/vector-file.ts";
-import type { RedisClient } from "./redis-client.ts";
+import { queueRaw, type RedisClient, sendRaw } from "./redis-client.ts";
 import { type RedisLexicalIndex, searchDocuments } from "./redis-lexical-index.ts";
 
 export interface RedisVectorSetStoreOptions {
@@ -62,7 +62,7 @@ export class RedisVectorSetStore extends VectorStore implements LexicalSearch {
     const tx = this.client.multi();
     documents.forEach((doc, i) => {
       const blob = Buffer.from(new Float32Array(vectors[i]).buffer);
-      tx.addCommand([
+      queueRaw(this.client, tx, this.key, [
         "VADD",
         this.key,
         "FP32",
@@ -89,7 +89,7 @@ export class RedisVectorSetStore extends VectorStore implements LexicalSearch {
     if (ids.length === 0) return;
     const tx = this.client.multi();
     for (const id of ids) {
-      tx.addCommand(["VREM", this.key, id]);
+      queueRaw(this.client, tx, this.key, ["VREM", this.key, id]);
       tx.del(this.chunkKey(id));
     }
     await tx.exec();
@@ -118,7 +118,7 @@ export class RedisVectorSetStore extends VectorStore implements LexicalSearch {
     if (hits.length === 0) return [];
     // VSIM returns no vectors; VEMB reads them back (dequantised), all in one round trip.
     const pipeline = this.client.multi();
-    for (const hit of hits) pipeline.addCommand(["VEMB", this.key, hit.id]);
+    for (const hit of hits) queueRaw(this.client, pipeline, this.key, ["VEMB", this.key, hit.id]);
     const embeddings = ((await pipeline.execAsPipeline()) as unknown as string[][]).map((v) => v.map(Number));
     const picked = maximalMarginalRelevance(queryVector, embeddings, lambda, k);
     return this.getByIds(picked.map((i) => hits[i].id));
@@ -146,7 +146,7 @@ export class RedisVectorSetStore extends VectorStore implements LexicalSearch {
   }
 
   async countChunks(): Promise<number> {
-    return Number(await this.client.sendCommand(["VCARD", this.key]));
+    return Number(await sendRaw(this.client, this.key, ["VCARD", this.key]));
   }
 
   /** Writes go straight to Redis: nothing to flush. */
@@ -157,7 +157,7 @@ export class RedisVectorSetStore extends VectorStore implements LexicalSearch {
     const args = ["VSIM", this.key, "FP32", Buffer.from(new Float32Array(query).buffer), "WITHSCORES"];
     args.push("COUNT", String(k));
     if (filter && Object.keys(filter).length > 0) args.push("FILTER", filterExpression(filter));
-    const reply = (await this.client.sendCommand(args)) as string[] | null;
+    const reply = await sendRaw<string[] | null>(this.client, this.key, args);
     const hits: { id: string; score: number }[] = [];
     for (let i = 0; reply && i + 1 < reply.length; i += 2) {
       // VSIM scores are (1 + cosine) / 2; report cosine, as the local store does.
@@ -171,7 +171,7 @@ export class RedisVectorSetStore extends VectorStore implements LexicalSearch {
     if (this.checkedDimensions === dimensions) return;
     const exists = await this.client.exists(this.key);
     if (exists) {
-      const current = Number(await this.client.sendCommand(["VDIM", this.key]));
+      const current = Number(await sendRaw(this.client, this.key, ["VDIM", this.key]));
       if (current !== dimensions) {
         throw new VectorStoreFileError(
           "store_mismatch",

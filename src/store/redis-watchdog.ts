@@ -5,7 +5,7 @@
 // behind them answer 503), and while the client is closed or connecting new commands fail at once (no offline
 // queue). It then connects again and marks Redis up once a PING is answered.
 // A dropped connection (Redis killed or restarted) is not the watchdog's: node-redis reconnects by itself.
-import type { RedisClient } from "./redis-client.ts";
+import type { RedisNode } from "./redis-client.ts";
 
 export interface RedisWatchdogOptions {
   /** How often to PING (and, while down, to try again). */
@@ -29,10 +29,10 @@ export interface RedisWatchdog {
   stop(): void;
 }
 
-const TIMED_OUT = Symbol("timed out");
+export const TIMED_OUT = Symbol("timed out");
 
 /** Resolves with `work`'s value, or TIMED_OUT after `ms` (checked once more after a loop turn, see below). */
-async function within<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+export async function within<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
   let settled: { value: T } | undefined;
   const tracked = work.then((value) => {
     settled = { value };
@@ -54,27 +54,56 @@ async function within<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED
   }
 }
 
-export function watchRedis(client: RedisClient, options: RedisWatchdogOptions): RedisWatchdog {
+/** The up/down state a watchdog keeps, telling onDown and onUp of each change. */
+export function healthTracker(options: Pick<RedisWatchdogOptions, "onDown" | "onUp">) {
   let health: RedisHealth = { up: true, since: new Date() };
+  return {
+    health: () => health,
+    setDown(reason: string) {
+      if (health.up) options.onDown?.(reason);
+      health = { up: false, reason, since: health.up ? new Date() : health.since };
+    },
+    setUp() {
+      if (health.up) return;
+      options.onUp?.();
+      health = { up: true, since: new Date() };
+    },
+  };
+}
+
+/** Runs `check` every `intervalMs`, never two at once, until stopped; it alone never keeps the process alive. */
+export function repeat(check: () => Promise<void>, intervalMs: number): { stop(): void; stopped(): boolean } {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
-
-  const setDown = (reason: string) => {
-    if (health.up) options.onDown?.(reason);
-    health = { up: false, reason, since: health.up ? new Date() : health.since };
+  const loop = () => {
+    timer = setTimeout(async () => {
+      await check();
+      if (!stopped) loop();
+    }, intervalMs);
+    timer.unref();
   };
-  const setUp = () => {
-    if (!health.up) options.onUp?.();
-    if (!health.up) health = { up: true, since: new Date() };
+  loop();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+    stopped: () => stopped,
   };
+}
 
-  const ping = async (): Promise<boolean> => {
-    const answer = await within(
+/** Whether `client` answers a PING within `timeoutMs`. */
+export async function pings(client: RedisNode, timeoutMs: number): Promise<boolean> {
+  return (
+    (await within(
       client.ping().catch(() => "failed"),
-      options.timeoutMs,
-    );
-    return answer === "PONG";
-  };
+      timeoutMs,
+    )) === "PONG"
+  );
+}
+
+export function watchRedis(client: RedisNode, options: RedisWatchdogOptions): RedisWatchdog {
+  const { health, setDown, setUp } = healthTracker(options);
 
   // A connection attempt of ours, left to finish by itself: node-redis 4 does not survive disconnect() while
   // connect() is pending (the abandoned socket lives on and feeds replies into the new one's queue).
@@ -85,14 +114,14 @@ export function watchRedis(client: RedisClient, options: RedisWatchdogOptions): 
       // Open but not ready: connecting (ours, or node-redis's after a dropped connection). Commands fail at once
       // meanwhile (no offline queue); against a frozen server it waits for its handshake until the server answers.
       if (!client.isReady) return;
-      if (await ping()) return setUp();
-      if (stopped) return;
+      if (await pings(client, options.timeoutMs)) return setUp();
+      if (loop.stopped()) return;
       setDown(`Redis did not answer a PING within ${options.timeoutMs} ms`);
       // Ready, so no connection attempt is pending: safe to close. The commands in flight fail with it.
       await client.disconnect().catch(() => undefined);
       return;
     }
-    if (connecting || stopped) return;
+    if (connecting || loop.stopped()) return;
     connecting = client
       .connect()
       .catch((error: unknown) =>
@@ -102,22 +131,6 @@ export function watchRedis(client: RedisClient, options: RedisWatchdogOptions): 
         connecting = undefined;
       });
   };
-
-  const loop = () => {
-    timer = setTimeout(async () => {
-      await check();
-      if (!stopped) loop();
-    }, options.intervalMs);
-    // The watchdog alone never keeps the process alive.
-    timer.unref();
-  };
-  loop();
-
-  return {
-    health: () => health,
-    stop() {
-      stopped = true;
-      clearTimeout(timer);
-    },
-  };
+  const loop = repeat(check, options.intervalMs);
+  return { health, stop: loop.stop };
 }

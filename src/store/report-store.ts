@@ -37,7 +37,7 @@ export interface ReportStore {
 export interface ReportStoreOptions {
   /** Keep reports in Redis on this client; in this process's memory when absent. */
   client?: RedisClient;
-  /** A report's Redis key is `<prefix>:<id>`; the prefix carries the tenant: `counsel:default:report`. */
+  /** A report's Redis key is `<prefix>:<id>`; the prefix carries the tenant: `counsel:{default}:report`. */
   prefix: string;
   /** Forget a report this long after it was written; when absent, kept until evicted (memory) or forever. */
   ttlSeconds?: number;

@@ -72,7 +72,7 @@ export interface RunStore {
 export interface RunStoreOptions {
   /** Keep runs in Redis on this client; in this process (persisted under `dataDir`) when absent. */
   client?: RedisClient;
-  /** Redis keys start `<prefix>:`, with the tenant in it (`counsel:default:runs`); names the file otherwise. */
+  /** Redis keys start `<prefix>:`, with the tenant in it (`counsel:{default}:runs`); names the file otherwise. */
   prefix: string;
   /** The file store persists to `<dataDir>/runs/<prefix>.json`; in memory only when absent. */
   dataDir?: string;

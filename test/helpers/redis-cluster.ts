@@ -133,3 +133,37 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     },
   };
 }
+
+/** The node (by port) that serves `key`'s slot as master now. */
+export async function masterOf(cluster: RedisCluster, key: string): Promise<ClusterNode> {
+  const alive = cluster.nodes.filter((n) => n.process.exitCode === null && n.process.signalCode === null);
+  const ask = alive[0] as ClusterNode;
+  const slot = await command<number>(ask.port, ["CLUSTER", "KEYSLOT", key]);
+  const ranges = await command<[number, number, [string, number, string]][]>(ask.port, ["CLUSTER", "SLOTS"]);
+  const range = ranges.find(([from, to]) => slot >= from && slot <= to);
+  const node = cluster.nodes.find((n) => n.port === Number(range?.[2][1]));
+  if (!node) throw new Error(`no master serves slot ${slot}`);
+  return node;
+}
+
+/**
+ * Waits until the replica of `master` has every write the master had when called: what a write acknowledged
+ * with WAIT would guarantee. Redis replicates asynchronously; see docs/redis.md on failovers.
+ */
+export async function replicated(cluster: RedisCluster, master: ClusterNode): Promise<ClusterNode> {
+  const offsetOf = async (port: number, field: string) => {
+    const info = await command<string>(port, ["INFO", "replication"]);
+    return Number(info.match(new RegExp(`${field}:(\\d+)`))?.[1] ?? -1);
+  };
+  const target = await offsetOf(master.port, "master_repl_offset");
+  const replicaIds = await command<string>(master.port, ["CLUSTER", "REPLICAS", await myId(master.port)]);
+  const port = Number(String(replicaIds[0]).match(/:(\d+)@/)?.[1]);
+  const replica = cluster.nodes.find((n) => n.port === port);
+  if (!replica) throw new Error(`master ${master.port} has no replica`);
+  await until(async () => (await offsetOf(port, "slave_repl_offset")) >= target, "replicate");
+  return replica;
+}
+
+async function myId(port: number): Promise<string> {
+  return command<string>(port, ["CLUSTER", "MYID"]);
+}

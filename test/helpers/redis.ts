@@ -2,10 +2,10 @@
 // file; and a way to remove what a test wrote under its own prefix.
 import { createClient } from "redis";
 import { afterAll, beforeAll, inject } from "vitest";
-import type { RedisClient } from "../../src/store/redis-client.ts";
+import type { RedisNode } from "../../src/store/redis-client.ts";
 
-export function useRedisClients(): { client: RedisClient; other: RedisClient } {
-  const clients = {} as { client: RedisClient; other: RedisClient };
+export function useRedisClients(): { client: RedisNode; other: RedisNode } {
+  const clients = {} as { client: RedisNode; other: RedisNode };
   beforeAll(async () => {
     clients.client = createClient({ url: inject("redisUrl") });
     clients.other = createClient({ url: inject("redisUrl") });
@@ -19,6 +19,6 @@ export function useRedisClients(): { client: RedisClient; other: RedisClient } {
 }
 
 /** Deletes every key under `prefix:`. */
-export async function dropKeys(client: RedisClient, prefix: string): Promise<void> {
+export async function dropKeys(client: RedisNode, prefix: string): Promise<void> {
   for await (const key of client.scanIterator({ MATCH: `${prefix}:*`, COUNT: 500 })) await client.del(key);
 }

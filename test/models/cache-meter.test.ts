@@ -10,7 +10,7 @@ import { CacheMeter, type CacheRecord } from "../../src/models/cache-meter.ts";
 import { cachedEmbeddings } from "../../src/models/embeddings/cached.ts";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { llmCache } from "../../src/store/llm-cache.ts";
-import type { RedisClient } from "../../src/store/redis-client.ts";
+import type { RedisNode } from "../../src/store/redis-client.ts";
 
 const TEXTS = [
   "There were 20,000 bottles of water, 10,000 blankets, and 200 laptops delivered on January 23, 2023.",
@@ -36,14 +36,14 @@ describe("CacheMeter", () => {
   });
 });
 
-let client: RedisClient;
+let client: RedisNode;
 beforeAll(async () => {
   client = createClient({ url: inject("redisUrl") });
   await client.connect();
 });
 afterAll(async () => client?.quit());
 
-describe.each<[string, () => { client?: RedisClient; prefix: string }]>([
+describe.each<[string, () => { client?: RedisNode; prefix: string }]>([
   ["in memory", () => ({ prefix: "llm" })],
   ["in Redis", () => ({ client, prefix: `test:llm-meter:${randomUUID().slice(0, 8)}` })],
 ])("llmCache %s with a meter", (_name, options) => {

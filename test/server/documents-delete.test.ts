@@ -155,7 +155,7 @@ describe.each([
       const client = createClient({ url: inject("redisUrl") });
       await client.connect();
       try {
-        const [vectors] = await client.keys(`${prefix}:initech:*:vectors`);
+        const [vectors] = await client.keys(`${prefix}:{initech}:*:vectors`);
         expect(vectors).toBeDefined();
         // The vector set replaced by a string: VREM fails (WRONGTYPE) after the records were deleted.
         await client.rename(vectors, `${vectors}:aside`);

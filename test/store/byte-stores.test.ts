@@ -6,9 +6,9 @@ import { InMemoryStore } from "@langchain/core/stores";
 import { createClient } from "redis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { RedisByteStore } from "../../src/store/redis-byte-store.ts";
-import type { RedisClient } from "../../src/store/redis-client.ts";
+import type { RedisNode } from "../../src/store/redis-client.ts";
 
-let client: RedisClient;
+let client: RedisNode;
 beforeAll(async () => {
   client = createClient({ url: inject("redisUrl") });
   await client.connect();

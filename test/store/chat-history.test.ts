@@ -5,13 +5,13 @@ import { AIMessage, HumanMessage } from "@langchain/core/messages";
 import { beforeAll, describe, expect, it } from "vitest";
 import { isRedisUnavailable } from "../../src/errors.ts";
 import { chatHistoryFactory } from "../../src/store/chat-history.ts";
-import { createRedisClient, type RedisClient } from "../../src/store/redis-client.ts";
+import { createRedisClient, type RedisNode } from "../../src/store/redis-client.ts";
 import { freePort, startRedis, stopRedis } from "../global-setup.ts";
 import { useRedisClients } from "../helpers/redis.ts";
 
 const redis = useRedisClients();
-let client: RedisClient;
-let other: RedisClient;
+let client: RedisNode;
+let other: RedisNode;
 beforeAll(() => {
   ({ client, other } = redis);
 });

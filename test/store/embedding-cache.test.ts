@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, i
 import { cachedEmbeddings } from "../../src/models/embeddings/cached.ts";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { RedisByteStore } from "../../src/store/redis-byte-store.ts";
-import type { RedisClient } from "../../src/store/redis-client.ts";
+import type { RedisNode } from "../../src/store/redis-client.ts";
 
 /** LocalHashEmbeddings that counts the texts it is asked to embed. */
 class CountingEmbeddings extends LocalHashEmbeddings {
@@ -35,7 +35,7 @@ const TEXTS = [
   "We propose a solution to the double-spending problem using a peer-to-peer network.",
 ];
 
-let client: RedisClient;
+let client: RedisNode;
 beforeAll(async () => {
   client = createClient({ url: inject("redisUrl") });
   await client.connect();

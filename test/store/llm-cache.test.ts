@@ -6,9 +6,9 @@ import { FakeListChatModel } from "@langchain/core/utils/testing";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { llmCache } from "../../src/store/llm-cache.ts";
-import type { RedisClient } from "../../src/store/redis-client.ts";
+import type { RedisNode } from "../../src/store/redis-client.ts";
 
-let client: RedisClient;
+let client: RedisNode;
 beforeAll(async () => {
   client = createClient({ url: inject("redisUrl") });
   await client.connect();

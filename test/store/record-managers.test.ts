@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FileRecordManager } from "../../src/store/file-record-manager.ts";
-import type { RedisClient } from "../../src/store/redis-client.ts";
+import type { RedisNode } from "../../src/store/redis-client.ts";
 import { RedisRecordManager } from "../../src/store/redis-record-manager.ts";
 import { useRedisClients } from "../helpers/redis.ts";
 import { describeRecordManagerContract } from "./record-manager.contract.ts";
@@ -16,8 +16,8 @@ describeRecordManagerContract("FileRecordManager", {
 });
 
 const redis = useRedisClients();
-let client: RedisClient;
-let other: RedisClient;
+let client: RedisNode;
+let other: RedisNode;
 beforeAll(() => {
   ({ client, other } = redis);
 });

@@ -4,7 +4,7 @@
 import type { ChildProcess } from "node:child_process";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { isRedisUnavailable } from "../../src/errors.ts";
-import { connectRedis, createRedisClient, type RedisClient } from "../../src/store/redis-client.ts";
+import { connectRedis, createRedisClient, type RedisNode } from "../../src/store/redis-client.ts";
 import { type RedisWatchdog, watchRedis } from "../../src/store/redis-watchdog.ts";
 import { freePort, startRedis, stopRedis } from "../global-setup.ts";
 
@@ -19,7 +19,7 @@ async function until(check: () => boolean, timeoutMs: number): Promise<void> {
 describe("the Redis watchdog", () => {
   let redis: ChildProcess;
   let url: string;
-  let client: RedisClient;
+  let client: RedisNode;
   let watchdog: RedisWatchdog | undefined;
   const events: string[] = [];
 

@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { createClient } from "redis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from "vitest";
-import type { RedisClient } from "../../src/store/redis-client.ts";
+import type { RedisNode } from "../../src/store/redis-client.ts";
 import {
   createReportStore,
   isReportId,
@@ -14,7 +14,7 @@ import {
   type ReportStore,
 } from "../../src/store/report-store.ts";
 
-let client: RedisClient;
+let client: RedisNode;
 beforeAll(async () => {
   client = createClient({ url: inject("redisUrl") });
   await client.connect();
@@ -197,7 +197,7 @@ describe("RedisReportStore", () => {
   });
 
   it("shares reports between processes: a store on another client reads what this one saved", async () => {
-    const other: RedisClient = createClient({ url: inject("redisUrl") });
+    const other: RedisNode = createClient({ url: inject("redisUrl") });
     await other.connect();
     try {
       const saved = report();
@@ -213,7 +213,7 @@ describe("RedisReportStore", () => {
   });
 
   it("sends no command for a malformed id: it answers undefined even with Redis unreachable", async () => {
-    const offline: RedisClient = createClient({ url: inject("redisUrl") }); // never connected
+    const offline: RedisNode = createClient({ url: inject("redisUrl") }); // never connected
     const store = createReportStore({ client: offline, prefix });
     for (const id of MALFORMED) expect(await store.get(id), JSON.stringify(id)).toBeUndefined();
     // A well-formed id does go to Redis, which fails here: the check above proves no command was sent.

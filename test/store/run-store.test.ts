@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { costFor, PRICES, priceFor } from "../../src/models/prices.ts";
-import type { RedisClient } from "../../src/store/redis-client.ts";
+import type { RedisNode } from "../../src/store/redis-client.ts";
 import {
   createRunStore,
   DEFAULT_RUN_TTL_SECONDS,
@@ -20,8 +20,8 @@ import {
 import { useRedisClients } from "../helpers/redis.ts";
 
 const redis = useRedisClients();
-let client: RedisClient;
-let other: RedisClient;
+let client: RedisNode;
+let other: RedisNode;
 beforeAll(() => {
   ({ client, other } = redis);
 });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { Bm25Index } from "../../src/store/bm25-index.ts";
 import { LocalVectorStore } from "../../src/store/local/local-vector-store.ts";
-import type { RedisClient } from "../../src/store/redis-client.ts";
+import type { RedisNode } from "../../src/store/redis-client.ts";
 import { RedisLexicalIndex } from "../../src/store/redis-lexical-index.ts";
 import { filterExpression, RedisVectorSetStore } from "../../src/store/redis-vector-sets.ts";
 import { sampleDocs } from "../retrieval/scifact-sample.ts";
@@ -15,7 +15,7 @@ describeVectorStoreContract("LocalVectorStore", {
   create: async (embeddings) => new LocalVectorStore(embeddings) as unknown as StoreUnderTest,
 });
 
-let client: RedisClient;
+let client: RedisNode;
 beforeAll(async () => {
   client = createClient({ url: inject("redisUrl") });
   await client.connect();
