@@ -133,8 +133,9 @@ export const settingsSchema = z.object({
     .enum(["local", "redis-search", "redis-vectorset"])
     .optional()
     .describe(
-      "Where vectors live; unset means redis (detected) when REDIS_URL is set, local otherwise. " +
-        "redis-search (the Redis Query Engine) is not built: it stops the start with a message.",
+      "Where vectors live; unset means redis (detected) when REDIS_URL is set, local otherwise. Detected: " +
+        "redis-search (the Redis Query Engine: MemoryDB, ElastiCache for Valkey, redis:8, Redis Stack) when the " +
+        "server has it, else redis-vectorset (Redis 8 vector sets); a store holding vector sets keeps them.",
     ),
   REDIS_URL: z
     .url({ protocol: /^rediss?$/, error: "expected redis://host:port or rediss://host:port" })

@@ -19,10 +19,18 @@ import { FileRecordManager } from "../store/file-record-manager.ts";
 import { llmCache } from "../store/llm-cache.ts";
 import { LocalVectorStore } from "../store/local/local-vector-store.ts";
 import { RedisByteStore } from "../store/redis-byte-store.ts";
-import { masterClients, type RedisClient, redactUrl } from "../store/redis-client.ts";
+import {
+  escapeGlob,
+  masterClients,
+  type RedisCapabilities,
+  type RedisClient,
+  redactUrl,
+  scanKeys,
+} from "../store/redis-client.ts";
 import { moveToTaggedLayout, tenantKeyPrefix } from "../store/redis-key-layout.ts";
 import { RedisLexicalIndex } from "../store/redis-lexical-index.ts";
 import { RedisRecordManager } from "../store/redis-record-manager.ts";
+import { RedisSearchStore, type RedisSearchStoreOptions } from "../store/redis-search-store.ts";
 import { RedisVectorSetStore } from "../store/redis-vector-sets.ts";
 import { createReportStore, type ReportStore } from "../store/report-store.ts";
 import { createRunStore, type RunStore } from "../store/run-store.ts";
@@ -147,7 +155,13 @@ async function openRedis(
   if (!redis) throw new Error(`VECTOR_STORE=${settings.vectorStore} needs REDIS_URL`);
   const connection = await openRedisConnection(redis, log);
   const { client, capabilities, watchdog } = connection;
-  const backend = chooseBackend(settings.vectorStore, capabilities, redis.url);
+  const holdsVectorSets = async () => {
+    // Any tenant's, in this layout or the untagged one of earlier versions.
+    for await (const _ of scanKeys(client, `${escapeGlob(redis.prefix)}:*:vectors`, 1_000, "vectorset"))
+      return true;
+    return false;
+  };
+  const backend = await chooseBackend(settings.vectorStore, capabilities, redis.url, holdsVectorSets, log);
   log.info(
     `Redis ${capabilities.version}${redis.cluster ? " cluster" : ""} at ${redactUrl(redis.url)}: vector store ${backend}`,
   );
@@ -164,12 +178,16 @@ async function openRedis(
     const ns = `${tenantPrefix}:${scope.collection}:${scope.modelId}`;
     const recordManager = new RedisRecordManager({ client, namespace: ns }); // keys under `${ns}:records:`
     await recordManager.createSchema();
-    const vectorStore = new RedisVectorSetStore(embeddings, {
-      client,
-      key: `${ns}:vectors`,
-      quantization: redis.quantization,
-      lexical: new RedisLexicalIndex({ client, prefix: `${ns}:lexical` }),
-    });
+    const lexical = new RedisLexicalIndex({ client, prefix: `${ns}:lexical` });
+    const vectorStore =
+      backend === "redis-search"
+        ? await openSearchStore(embeddings, { client, prefix: `${ns}:search`, lexical }, log)
+        : new RedisVectorSetStore(embeddings, {
+            client,
+            key: `${ns}:vectors`,
+            quantization: redis.quantization,
+            lexical,
+          });
     return {
       tenant,
       vectorStore,
@@ -219,6 +237,17 @@ async function openRedis(
   };
 }
 
+/** The Query Engine store of a tenant, checked (dimension, a re-index running) before it serves. */
+async function openSearchStore(
+  embeddings: Embeddings,
+  options: RedisSearchStoreOptions,
+  log: Logger,
+): Promise<RedisSearchStore> {
+  const store = new RedisSearchStore(embeddings, { ...options, onProgress: (message) => log.info(message) });
+  await store.open();
+  return store;
+}
+
 /**
  * A tenant's document catalog. Documents indexed before record managers kept a record per document (a store
  * from an older Counsel) are described from their chunks first, so that an upgrade never shows them bare.
@@ -232,22 +261,47 @@ async function openCatalog(
   return catalog;
 }
 
-function chooseBackend(
+/**
+ * The Redis vector store: the one VECTOR_STORE names, else the Query Engine when the server has it (MemoryDB,
+ * ElastiCache for Valkey, redis:8, Redis Stack), else vector sets (Redis 8) — except that a store already holding
+ * vector sets keeps them, so that an upgrade never hides what was ingested.
+ */
+async function chooseBackend(
   wanted: Settings["vectorStore"],
-  capabilities: { search: boolean; vectorSets: boolean; version: string },
+  capabilities: RedisCapabilities,
   url: string,
-): StoreBackend {
+  holdsVectorSets: () => Promise<boolean>,
+  log: Logger,
+): Promise<StoreBackend> {
   const where = `Redis ${capabilities.version} at ${redactUrl(url)}`;
   if (wanted === "redis-search") {
-    // The Query Engine store (FT.* with HNSW) is not built yet: say so rather than fall back silently.
+    if (capabilities.vectorSearch) return "redis-search";
     throw new Error(
-      `VECTOR_STORE=redis-search is not available in this version; use VECTOR_STORE=redis-vectorset (Redis 8)`,
+      `VECTOR_STORE=redis-search needs the Redis Query Engine with vector search (FT.SEARCH), which ${where} ` +
+        (capabilities.search ? "has without vector fields (RediSearch before 2.4)" : "does not have") +
+        ": use Redis 8 with its search module (the redis:8 image), Redis Stack, Amazon MemoryDB or ElastiCache " +
+        "for Valkey 8.2" +
+        (capabilities.vectorSets ? ", or VECTOR_STORE=redis-vectorset for this server's vector sets." : "."),
     );
   }
+  if (wanted === "redis-vectorset") {
+    if (capabilities.vectorSets) return "redis-vectorset";
+    throw new Error(
+      `VECTOR_STORE=redis-vectorset needs vector sets (VADD/VSIM, Redis 8), which ${where} does not have` +
+        (capabilities.vectorSearch ? ": unset VECTOR_STORE to use its Query Engine." : "."),
+    );
+  }
+  if (capabilities.vectorSearch && capabilities.vectorSets && (await holdsVectorSets())) {
+    log.info(
+      `${where} has both vector stores and holds vector sets: keeping them (VECTOR_STORE=redis-search ` +
+        "switches, after re-ingesting)",
+    );
+    return "redis-vectorset";
+  }
+  if (capabilities.vectorSearch) return "redis-search";
   if (capabilities.vectorSets) return "redis-vectorset";
   throw new Error(
-    `${where} has no vector sets (VADD/VSIM): use Redis 8 or later` +
-      (capabilities.search ? " (its Query Engine is not supported by this version of Counsel yet)" : "") +
-      ", or unset REDIS_URL to keep everything in-process.",
+    `${where} has neither the Query Engine's vector search (FT.SEARCH) nor vector sets (VADD/VSIM): use Redis 8, ` +
+      "Redis Stack, Amazon MemoryDB or ElastiCache for Valkey 8.2, or unset REDIS_URL to keep everything in-process.",
   );
 }

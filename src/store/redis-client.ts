@@ -116,10 +116,20 @@ export function queueRaw(client: RedisClient, tx: RedisMulti, key: string, args:
   else (tx as ReturnType<RedisNode["multi"]>).addCommand(args);
 }
 
-/** Keys matching a SCAN pattern, from every master on a cluster; the server never blocks on a large keyspace. */
-export async function* scanKeys(client: RedisClient, match: string, count = 1_000): AsyncGenerator<string> {
+/** Keys matching a SCAN pattern (and type), from every master on a cluster; the server never blocks. */
+export async function* scanKeys(
+  client: RedisClient,
+  match: string,
+  count = 1_000,
+  type?: string,
+): AsyncGenerator<string> {
   for (const node of masterClients(client)) {
-    for await (const key of node.scanIterator({ MATCH: match, COUNT: count })) yield key;
+    for await (const key of node.scanIterator({
+      MATCH: match,
+      COUNT: count,
+      ...(type ? { TYPE: type } : {}),
+    }))
+      yield key;
   }
 }
 
@@ -132,6 +142,8 @@ export interface RedisCapabilities {
   version: string;
   /** The Redis Query Engine (FT.* commands): Redis Stack, Redis 8 with modules, MemoryDB, ElastiCache for Valkey. */
   search: boolean;
+  /** Its vector fields: all but RediSearch before 2.4. */
+  vectorSearch: boolean;
   /** Vector sets (VADD, VSIM): Redis 8. */
   vectorSets: boolean;
   /** The server runs in cluster mode (`cluster_enabled:1`). */
@@ -147,12 +159,24 @@ export async function detectCapabilities(client: RedisClient): Promise<RedisCapa
     const reply = (await node.sendCommand(["COMMAND", "INFO", command])) as unknown[];
     return Array.isArray(reply) && reply[0] !== null && reply[0] !== undefined;
   };
+  const search = await has("FT.SEARCH");
   return {
     version,
-    search: await has("FT.SEARCH"),
+    search,
+    vectorSearch: search && (await searchModuleVersion(node)) !== "before vectors",
     vectorSets: await has("VADD"),
     cluster: /cluster_enabled:1/.test(info),
   };
+}
+
+/**
+ * Whether the search module predates vector fields (RediSearch 2.4), from INFO modules (`name=search,ver=20208`).
+ * Managed services that hide their modules, or name their version otherwise, have vector search.
+ */
+async function searchModuleVersion(node: RedisNode): Promise<"before vectors" | "with vectors"> {
+  const modules = await node.info("modules").catch(() => "");
+  const ver = /name=(?:search|ft),ver=(\d+)/i.exec(modules)?.[1];
+  return ver !== undefined && Number(ver) < 20400 ? "before vectors" : "with vectors";
 }
 
 /** The URL without its password, for messages and logs. */

@@ -7,10 +7,12 @@ import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { filesystemSource } from "../../src/ingest/sources/filesystem.ts";
 import { createServices, type Services } from "../../src/services/services.ts";
 import type { Tenant } from "../../src/tenants/tenant.ts";
+import { redisSearchUrl, sayWhySearchIsSkipped } from "../helpers/redis-search.ts";
 import { defaultTenant, FIXTURES, quiet, tempDataDir, testSettings } from "../helpers/services.ts";
 
-// The same behaviour on the embedded store and on the real Redis 8 that the test run starts.
-const backends = [
+// The same behaviour on the embedded store, on the real Redis 8 that the test run starts, and on the Redis Query
+// Engine when REDIS_SEARCH_URL names one.
+const backends: { name: string; env: () => Record<string, string> }[] = [
   { name: "local store", env: () => ({}) },
   {
     name: "Redis vector sets",
@@ -20,6 +22,17 @@ const backends = [
     }),
   },
 ];
+if (redisSearchUrl) {
+  backends.push({
+    name: "Redis Query Engine",
+    env: () => ({
+      REDIS_URL: redisSearchUrl as string,
+      VECTOR_STORE: "redis-search",
+      REDIS_PREFIX: `t${Math.random().toString(36).slice(2, 10)}`,
+    }),
+  });
+}
+sayWhySearchIsSkipped("IngestPipeline");
 
 describe.each(backends)("IngestPipeline on the $name", ({ env }) => {
   let data: Awaited<ReturnType<typeof tempDataDir>>;

@@ -14,6 +14,7 @@ import { appOptions, buildApp } from "../../src/server/app.ts";
 import { createServices, type Services } from "../../src/services/services.ts";
 import { newReportId } from "../../src/store/report-store.ts";
 import { bearer, writeKeys } from "../helpers/keys.ts";
+import { redisSearchUrl, sayWhySearchIsSkipped } from "../helpers/redis-search.ts";
 import { quiet, ROOT, tempDataDir, testSettings } from "../helpers/services.ts";
 import { readSse, type SseEvent } from "../helpers/sse.ts";
 
@@ -62,7 +63,7 @@ function scriptedAdvisors(services: Services) {
   );
 }
 
-describe.each([
+const backends: { backend: string; env: () => Record<string, string> }[] = [
   { backend: "in-process stores", env: () => ({}) },
   {
     backend: "Redis",
@@ -71,7 +72,20 @@ describe.each([
       REDIS_PREFIX: `t${Math.random().toString(36).slice(2, 10)}`,
     }),
   },
-])("tenants on $backend", ({ env }) => {
+];
+if (redisSearchUrl) {
+  backends.push({
+    backend: "the Redis Query Engine",
+    env: () => ({
+      REDIS_URL: redisSearchUrl as string,
+      VECTOR_STORE: "redis-search",
+      REDIS_PREFIX: `t${Math.random().toString(36).slice(2, 10)}`,
+    }),
+  });
+}
+sayWhySearchIsSkipped("tenants");
+
+describe.each(backends)("tenants on $backend", ({ env }) => {
   let data: Awaited<ReturnType<typeof tempDataDir>>;
   let services: Services;
   let url = "";

@@ -22,13 +22,15 @@ describe("opening the stores", () => {
     expect(performance.now() - started).toBeLessThan(10_000);
   });
 
-  it("says plainly that the Query Engine store is not available yet", async () => {
+  it("stops when VECTOR_STORE=redis-search names a Redis without the Query Engine, saying what would serve", async () => {
     await expect(
       createServices(
         testSettings("/tmp/unused", { REDIS_URL: inject("redisUrl"), VECTOR_STORE: "redis-search" }),
         quiet,
       ),
-    ).rejects.toThrow(/VECTOR_STORE=redis-search is not available.*redis-vectorset/);
+    ).rejects.toThrow(
+      /VECTOR_STORE=redis-search needs the Redis Query Engine.*does not have.*MemoryDB.*VECTOR_STORE=redis-vectorset/,
+    );
   });
 
   it("picks vector sets on a Redis 8 without the Query Engine", async () => {
