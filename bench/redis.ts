@@ -1,6 +1,6 @@
 // The Redis a benchmark measures: the one at --redis-url, or a private Redis 8 started for the run
 // (scripts/redis-server.sh on a free loopback port). close() removes the run's keys and stops a private server.
-import { createRedisClient, type RedisClient } from "../src/store/redis-client.ts";
+import { createRedisClient, type RedisNode } from "../src/store/redis-client.ts";
 import { freePort, startRedis, stopRedis } from "../test/global-setup.ts";
 
 export async function openBenchRedis(url: string | undefined, prefix: string) {
@@ -10,7 +10,7 @@ export async function openBenchRedis(url: string | undefined, prefix: string) {
     server = await startRedis(port);
     url = `redis://127.0.0.1:${port}`;
   }
-  const client: RedisClient = createRedisClient({ url });
+  const client: RedisNode = createRedisClient({ url });
   await client.connect();
   return {
     url,

@@ -22,6 +22,7 @@ import { FileRecordManager } from "../src/store/file-record-manager.ts";
 import { LocalVectorStore } from "../src/store/local/local-vector-store.ts";
 import { RedisLexicalIndex } from "../src/store/redis-lexical-index.ts";
 import { RedisRecordManager } from "../src/store/redis-record-manager.ts";
+import { RedisSearchStore } from "../src/store/redis-search-store.ts";
 import { RedisVectorSetStore } from "../src/store/redis-vector-sets.ts";
 import { openBenchRedis } from "./redis.ts";
 
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
   if (!values.dataset) {
     console.error(
       "usage: npm run bench:retrieval -- --dataset <BEIR folder> [--split test] [--mode all] [--limit N] " +
-        "[--context-headers] [--summaries]",
+        "[--store local|redis-vectorset|redis-search] [--redis-url redis://…] [--context-headers] [--summaries]",
     );
     process.exitCode = 2;
     return;
@@ -134,6 +135,8 @@ async function main(): Promise<void> {
     if (batch.length >= BATCH) await flushBatch();
   }
   if (batch.length > 0) await flushBatch();
+  // The Query Engine indexes vectors on worker threads, behind the writes: measure once it has caught up.
+  if (store instanceof RedisSearchStore) await store.open();
   const chunks = await store.countChunks();
   const ingestRate = chunks / (ingestMs / 1000);
 
@@ -208,7 +211,10 @@ async function* corpusOf(dataset: string): AsyncGenerator<CorpusDocument> {
   }
 }
 
-/** The store to measure: in-process, or Redis vector sets with the Redis BM25 index (a private server if no URL). */
+/**
+ * The store to measure: in-process; Redis vector sets; or the Redis Query Engine (--redis-url, else
+ * REDIS_SEARCH_URL), each with the Redis BM25 index. Vector sets start a private Redis 8 if no URL is given.
+ */
 async function openBackend(kind: string, url: string | undefined, embeddings: LocalHashEmbeddings) {
   if (kind === "local") {
     return {
@@ -217,18 +223,29 @@ async function openBackend(kind: string, url: string | undefined, embeddings: Lo
       close: async () => undefined,
     };
   }
-  if (kind !== "redis-vectorset") throw new Error(`--store must be local or redis-vectorset, got ${kind}`);
-  const prefix = `bench:${Date.now()}`;
+  if (kind !== "redis-vectorset" && kind !== "redis-search")
+    throw new Error(`--store must be local, redis-vectorset or redis-search, got ${kind}`);
+  if (kind === "redis-search") url ??= process.env.REDIS_SEARCH_URL;
+  if (kind === "redis-search" && !url)
+    throw new Error(
+      "--store redis-search needs --redis-url or REDIS_SEARCH_URL: a Redis with the Query Engine",
+    );
+  const prefix = `bench:{${Date.now()}}`;
   const redis = await openBenchRedis(url, prefix);
   const client = redis.client;
+  const lexical = new RedisLexicalIndex({ client, prefix: `${prefix}:lexical` });
+  const store =
+    kind === "redis-search"
+      ? new RedisSearchStore(embeddings, { client, prefix, lexical })
+      : new RedisVectorSetStore(embeddings, { client, key: `${prefix}:vectors`, lexical });
   return {
-    store: new RedisVectorSetStore(embeddings, {
-      client,
-      key: `${prefix}:vectors`,
-      lexical: new RedisLexicalIndex({ client, prefix: `${prefix}:lexical` }),
-    }),
+    store,
     recordManager: new RedisRecordManager({ client, namespace: prefix }),
-    close: redis.close,
+    async close() {
+      if (store instanceof RedisSearchStore)
+        await client.sendCommand(["FT.DROPINDEX", store.indexName]).catch(() => undefined);
+      await redis.close();
+    },
   };
 }
 

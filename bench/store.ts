@@ -10,6 +10,7 @@ import { jsonLines } from "../src/chains/eval/dataset.ts";
 import { LocalHashEmbeddings } from "../src/models/embeddings/local-hash.ts";
 import { LocalVectorStore } from "../src/store/local/local-vector-store.ts";
 import { RedisLexicalIndex } from "../src/store/redis-lexical-index.ts";
+import { RedisSearchStore } from "../src/store/redis-search-store.ts";
 import { RedisVectorSetStore } from "../src/store/redis-vector-sets.ts";
 import { openBenchRedis } from "./redis.ts";
 
@@ -38,13 +39,15 @@ async function main() {
       dataset: { type: "string" },
       chunks: { type: "string", default: "50000" },
       "redis-url": { type: "string" },
+      // A Redis with the Query Engine, for the redis-search store (default REDIS_SEARCH_URL).
+      "search-url": { type: "string", default: process.env.REDIS_SEARCH_URL },
       stores: { type: "string", default: "local,redis" },
     },
   });
   if (!values.dataset) {
     console.error(
-      "usage: npm run bench:store -- --dataset <BEIR folder> [--chunks 50000] [--stores local,redis] " +
-        "[--redis-url redis://…]",
+      "usage: npm run bench:store -- --dataset <BEIR folder> [--chunks 50000] [--stores local,redis,search] " +
+        "[--redis-url redis://…] [--search-url redis://… (a Redis with the Query Engine; REDIS_SEARCH_URL)]",
     );
     process.exitCode = 2;
     return;
@@ -144,6 +147,53 @@ async function main() {
       `service overhead over raw VSIM: p50 +${(redisTimes.p50 - rawTimes.p50).toFixed(2)} ms, ` +
         `p99 +${(redisTimes.p99 - rawTimes.p99).toFixed(2)} ms (fetching the chunk hashes, building Documents)`,
     );
+    await redis.close();
+  }
+
+  if (stores.has("search")) {
+    const url = values["search-url"];
+    if (!url)
+      throw new Error(
+        "--stores search needs --search-url or REDIS_SEARCH_URL (a Redis with the Query Engine)",
+      );
+    const prefix = `bench-store:{${Date.now()}}`;
+    const redis = await openBenchRedis(url, prefix);
+    const client = redis.client;
+    const store = new RedisSearchStore(embeddings, {
+      client,
+      prefix,
+      lexical: new RedisLexicalIndex({ client, prefix: `${prefix}:lexical` }),
+    });
+    const rate = await ingest((v, d, ids) => store.addVectors(v, d, { ids }));
+    await store.open(); // waits until the index has caught up with the writes
+    const times = await timeQueries(queryVectors, (v) => store.similaritySearchVectorWithScore(v, K));
+    rows.push(["redis-search (service)", rate.toFixed(0), times.p50.toFixed(2), times.p99.toFixed(2)]);
+    // The floor: the KNN alone, returning only the distance (the service returns text and metadata too).
+    const raw = await timeQueries(queryVectors, (v) =>
+      client.sendCommand([
+        "FT.SEARCH",
+        store.indexName,
+        `*=>[KNN ${K} @vector $B AS distance]`,
+        "PARAMS",
+        "2",
+        "B",
+        Buffer.from(new Float32Array(v).buffer),
+        "RETURN",
+        "1",
+        "distance",
+        "LIMIT",
+        "0",
+        String(K),
+        "DIALECT",
+        "2",
+      ]),
+    );
+    rows.push(["raw FT.SEARCH KNN (floor)", "", raw.p50.toFixed(2), raw.p99.toFixed(2)]);
+    notes.push(
+      `service overhead over raw FT.SEARCH: p50 +${(times.p50 - raw.p50).toFixed(2)} ms, ` +
+        `p99 +${(times.p99 - raw.p99).toFixed(2)} ms (text and metadata returned, Documents built)`,
+    );
+    await client.sendCommand(["FT.DROPINDEX", store.indexName]);
     await redis.close();
   }
 

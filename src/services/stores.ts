@@ -181,7 +181,12 @@ async function openRedis(
     const lexical = new RedisLexicalIndex({ client, prefix: `${ns}:lexical` });
     const vectorStore =
       backend === "redis-search"
-        ? await openSearchStore(embeddings, { client, prefix: `${ns}:search`, lexical }, log)
+        ? await openSearchStore(
+            embeddings,
+            { client, prefix: `${ns}:search`, lexical },
+            log,
+            settings.embeddings.dimensions,
+          )
         : new RedisVectorSetStore(embeddings, {
             client,
             key: `${ns}:vectors`,
@@ -242,9 +247,11 @@ async function openSearchStore(
   embeddings: Embeddings,
   options: RedisSearchStoreOptions,
   log: Logger,
+  /** The embedder's dimension when settings name it: an index of another one stops the start. */
+  dimensions?: number,
 ): Promise<RedisSearchStore> {
   const store = new RedisSearchStore(embeddings, { ...options, onProgress: (message) => log.info(message) });
-  await store.open();
+  await store.open(dimensions);
   return store;
 }
 

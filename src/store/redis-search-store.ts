@@ -20,7 +20,7 @@ import { commandOptions } from "redis";
 import type { LexicalSearch, MetadataFilter, ScoredDocument, SearchOptions } from "../contracts/search.ts";
 import { BadRequestError } from "../errors.ts";
 import { VectorStoreFileError } from "./local/vector-file.ts";
-import { queueRaw, type RedisClient, sendRaw } from "./redis-client.ts";
+import { type RedisClient, sendRaw } from "./redis-client.ts";
 import { type RedisLexicalIndex, searchDocuments } from "./redis-lexical-index.ts";
 
 export interface RedisSearchStoreOptions {
@@ -29,7 +29,10 @@ export interface RedisSearchStoreOptions {
   prefix: string;
   /** The lexical (BM25) side; lexicalSearch returns nothing without it. */
   lexical?: RedisLexicalIndex | false;
-  /** HNSW build and search parameters; the Query Engine's defaults otherwise. */
+  /**
+   * HNSW build and search parameters: the Query Engine's defaults (M 16, EF_CONSTRUCTION 200), and EF_RUNTIME
+   * 100 where its default is 10, which lost 0.025 nDCG@10 on SciFact's vector-only search (bench/README.md).
+   */
   hnsw?: { m?: number; efConstruction?: number; efRuntime?: number };
   /** Told how a re-index started by FT.CREATE over existing keys is going. */
   onProgress?: (message: string) => void;
@@ -89,8 +92,11 @@ export class RedisSearchStore extends VectorStore implements LexicalSearch {
         tx.hSet(key, {
           text: documents[i].pageContent,
           metadata: JSON.stringify(documents[i].metadata ?? {}),
-          vector: Buffer.from(new Float32Array(vectors[i]).buffer),
           tags: metadataTags(documents[i].metadata).join(","),
+          // A vector without a direction (all zeros: a chunk of stop words) has no cosine distance: the Query
+          // Engine would store NaN, which answers every query as a NaN and misleads the HNSW graph's search.
+          // The chunk is kept, found by id and by words, not by vector.
+          ...(hasDirection(vectors[i]) ? { vector: Buffer.from(new Float32Array(vectors[i]).buffer) } : {}),
         });
       }
       await tx.exec();
@@ -199,7 +205,7 @@ export class RedisSearchStore extends VectorStore implements LexicalSearch {
     if (stored !== null && Number(stored) !== dimensions)
       throw this.dimensionError(Number(stored), dimensions);
     if (stored === null) {
-      const { m, efConstruction, efRuntime } = this.options.hnsw ?? {};
+      const { m, efConstruction, efRuntime = 100 } = this.options.hnsw ?? {};
       const hnsw = ["TYPE", "FLOAT32", "DIM", String(dimensions), "DISTANCE_METRIC", "COSINE"];
       if (m) hnsw.push("M", String(m));
       if (efConstruction) hnsw.push("EF_CONSTRUCTION", String(efConstruction));
@@ -281,7 +287,12 @@ export class RedisSearchStore extends VectorStore implements LexicalSearch {
       const row: Record<string, string> = {};
       for (let j = 0; j + 1 < values.length; j += 2) row[String(values[j])] = String(values[j + 1]);
       // Cosine distance is 1 - cosine similarity: report the similarity, as the other stores do.
-      hits.push({ id: String(reply[i]).slice(strip), score: 1 - Number(row.distance), fields: row });
+      const score = 1 - Number(row.distance);
+      hits.push({
+        id: String(reply[i]).slice(strip),
+        score: Number.isFinite(score) ? score : 0,
+        fields: row,
+      });
     }
     // Equal distances come back in no fixed order: ties go by id, so that a search repeats itself.
     return hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -322,6 +333,10 @@ export class RedisSearchStore extends VectorStore implements LexicalSearch {
 }
 
 const FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function hasDirection(vector: number[]): boolean {
+  return vector.some((x) => x !== 0) && vector.every(Number.isFinite);
+}
 
 /**
  * The tag token of a metadata field's value: its name and value hashed, so that any value (punctuation, commas,

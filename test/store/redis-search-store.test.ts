@@ -91,6 +91,26 @@ describe.skipIf(!redisSearchUrl)("RedisSearchStore on a real Query Engine", () =
     await drop(store);
   });
 
+  it("keeps a chunk whose vector has no direction out of the vector index, so that no search meets a NaN", async () => {
+    const embeddings = new LocalHashEmbeddings({ dimensions: 64 });
+    // "in" is a stop word: the hashed embedding of a chunk of it alone is all zeros.
+    expect((await embeddings.embedQuery("in")).every((x) => x === 0)).toBe(true);
+    const store = open(embeddings);
+    await store.addDocuments(
+      [
+        new Document({ pageContent: "in" }),
+        new Document({ pageContent: "Laptops were delivered in January." }),
+        new Document({ pageContent: "Blankets and water were shipped." }),
+      ],
+      { ids: ["empty", "laptops", "blankets"] },
+    );
+    const hits = await store.similaritySearchWithScore("laptops delivered", 3);
+    expect(hits.map(([doc]) => doc.id)).toEqual(["laptops", "blankets"]);
+    for (const [, score] of hits) expect(Number.isFinite(score)).toBe(true);
+    expect((await store.getByIds(["empty"]))[0]?.pageContent).toBe("in");
+    await drop(store);
+  });
+
   it("waits for an index built over existing chunks before it answers", async () => {
     const embeddings = new LocalHashEmbeddings({ dimensions: 64 });
     const first = open(embeddings);
