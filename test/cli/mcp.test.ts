@@ -115,7 +115,8 @@ describe("counsel mcp (stdio)", () => {
   it("keeps stdout for the protocol: logs go to stderr", async () => {
     expect(protocolErrors).toEqual([]);
     expect(stderr).toContain("MCP server on stdio for tenant acme");
-    expect(stderr).toContain('"tool":"ask"');
+    // A tool call's log line is written after its result is sent: it may reach the pipe a moment later.
+    await vi.waitFor(() => expect(stderr).toContain('"tool":"ask"'));
   });
 
   it("stops by itself when the client closes its input", async () => {
