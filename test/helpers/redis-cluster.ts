@@ -71,8 +71,11 @@ export async function roleOf(port: number): Promise<string> {
   return String(role);
 }
 
-/** Starts six processes, three masters and a replica of each, and waits until every node says the cluster is ok. */
-export async function startRedisCluster(): Promise<RedisCluster> {
+/**
+ * Starts six processes, three masters and a replica of each, and waits until every node says the cluster is ok.
+ * `modules`: paths of Redis modules every node loads (the Query Engine's, for its cluster test).
+ */
+export async function startRedisCluster(options: { modules?: string[] } = {}): Promise<RedisCluster> {
   const dir = await mkdtemp(path.join(tmpdir(), "counsel-redis-cluster-"));
   const nodes: ClusterNode[] = [];
   try {
@@ -92,6 +95,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
         "yes",
         "--appendfsync",
         "always",
+        ...(options.modules ?? []).flatMap((module) => ["--loadmodule", module]),
       ];
       nodes.push({ port, process: await startRedis(port, args), role: i < 3 ? "master" : "replica" });
     }

@@ -24,6 +24,9 @@ const QUESTION = "How many laptops were shipped?";
 const MEMO = "upload:fake-memo.pdf";
 // Every key of the default tenant carries this hash tag, so one master holds them all (redis-key-layout.ts).
 const TENANT_KEY = "counsel:{default}:x";
+// With a Query Engine module to load (REDIS_SEARCH_MODULE, docs/development.md), the nodes load it and the
+// service picks the Query Engine store, as on MemoryDB; without it, vector sets.
+const searchModule = process.env.REDIS_SEARCH_MODULE || undefined;
 
 describe("Counsel on a three-master Redis Cluster", () => {
   // A model that calls tools, for the advisor: Amazon Nova on the Bedrock emulator.
@@ -71,7 +74,7 @@ describe("Counsel on a three-master Redis Cluster", () => {
         .replace(/^ {2}minRelevance: .*$/m, "")
         .replace(/^ {2}llm: false$/m, "  llm: true"),
     );
-    cluster = await startRedisCluster();
+    cluster = await startRedisCluster({ modules: searchModule ? [searchModule] : [] });
     const [first, ...others] = cluster.rootNodes.map((n) => new URL(n.url));
     service = await startCounsel({
       REDIS_URL: (first as URL).toString(),
@@ -94,7 +97,7 @@ describe("Counsel on a three-master Redis Cluster", () => {
       checks: Record<string, { ok: boolean; backend?: string }>;
     };
     expect(readiness.checks.redis.ok).toBe(true);
-    expect(readiness.checks.store.backend).toBe("redis-vectorset");
+    expect(readiness.checks.store.backend).toBe(searchModule ? "redis-search" : "redis-vectorset");
 
     const form = new FormData();
     form.append("files", new Blob([await readFile(path.join(FIXTURES, "fake-memo.pdf"))]), "fake-memo.pdf");
