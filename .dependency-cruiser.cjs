@@ -6,7 +6,7 @@ const LAYERS = [
   ["models", "retrieval"], // model factories; search algorithms over any store
   ["store", "ingest"], // store implementations; loaders, sources and the indexing pipeline
   ["chains", "tenants"], // qa chains, variants, evaluation; the tenant registry and its Tenant type
-  ["agent", "auth"], // the advisor and its tools; API keys
+  ["agent", "auth", "jobs"], // the advisor and its tools; API keys; ingestion jobs and their queues
   ["server"], // Fastify: plugins, routes
   ["services"], // the composition root: which implementations run
   ["commands", "serve.ts"], // CLI commands and the server's start

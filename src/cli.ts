@@ -1,5 +1,5 @@
-// The `counsel` command: serve, ingest, ask, extract, eval, keys, mcp. Each builds the same services as the
-// server, from the same settings, so the CLI and the service see one knowledge base.
+// The `counsel` command: serve, ingest, ask, extract, eval, documents, keys, mcp. Each builds the same services
+// as the server, from the same settings, so the CLI and the service see one knowledge base.
 
 import { existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -10,9 +10,11 @@ import { Command, InvalidArgumentError } from "commander";
 import picomatch from "picomatch";
 import { KeyFileError } from "./auth/api-keys.ts";
 import { ChainConfigError } from "./chains/config.ts";
+import { documentsCommand } from "./commands/documents.ts";
 import { evalCommand } from "./commands/eval.ts";
 import { keysCommand } from "./commands/keys.ts";
 import { mcpCommand } from "./commands/mcp.ts";
+import { workerCommand } from "./commands/worker.ts";
 import { loadSettings, SettingsError } from "./config/settings.ts";
 import { CounselError } from "./errors.ts";
 import { extractMarkdown } from "./ingest/extract.ts";
@@ -205,8 +207,10 @@ function intBetween(value: string, min: number, max: number): number {
 }
 
 program.addCommand(evalCommand({ loadEnv }));
+program.addCommand(documentsCommand({ loadEnv, tenantId }));
 program.addCommand(keysCommand({ loadEnv, tenantId }));
 program.addCommand(mcpCommand({ loadEnv, tenantId }));
+program.addCommand(workerCommand({ loadEnv }));
 
 program.parseAsync().catch((error: unknown) => {
   // A mistake in settings, a recipe, a chain file or the input: the message says what to fix; no stack trace.

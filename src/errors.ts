@@ -34,6 +34,13 @@ export class NotFoundError extends CounselError {
   }
 }
 
+/** The request does not fit the thing's state now (409): cancelling a job that has ended. */
+export class ConflictError extends CounselError {
+  constructor(message: string) {
+    super("conflict", 409, message);
+  }
+}
+
 /** A dependency (model, store) cannot serve now (503). */
 export class UnavailableError extends CounselError {
   constructor(message: string) {

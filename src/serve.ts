@@ -30,6 +30,12 @@ export async function serve(): Promise<void> {
     app.log.info({ examples: report }, `examples: ${report.added} added, ${report.skipped} unchanged`);
   }
 
+  // The process runs ingestion jobs itself unless told not to (INGEST_WORKERS=0: `counsel worker` processes do).
+  if (settings.ingestJobs.workers > 0) {
+    await services.jobs.startWorker(settings.ingestJobs.workers);
+    app.log.info(`ingestion worker: ${settings.ingestJobs.workers} job(s) at once`);
+  }
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

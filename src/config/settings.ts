@@ -273,6 +273,46 @@ export const settingsSchema = z.object({
     .min(1024)
     .default(26_214_400)
     .describe("Largest uploaded file (and S3 object), in bytes."),
+  INGEST_WORKERS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(64)
+    .default(1)
+    .describe(
+      "Ingestion jobs this service process runs at once; 0: none (run `npx counsel worker` processes instead).",
+    ),
+  INGEST_ASYNC_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(8_388_608)
+    .describe(
+      "POST /ingest requests whose documents add up to more bytes run as jobs (202), as ?async=true does.",
+    ),
+  INGEST_JOB_ATTEMPTS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(20)
+    .default(3)
+    .describe(
+      "Runs of a job at most when a service keeps failing its documents (throttling, 5xx, Redis away).",
+    ),
+  INGEST_JOB_BACKOFF_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(5000)
+    .describe("Wait before a job's first retry; each next one waits twice as long."),
+  INGEST_JOB_LOCK_MS: z.coerce
+    .number()
+    .int()
+    .min(500)
+    .default(30_000)
+    .describe(
+      "With Redis: a worker that stops renewing its job's lock this long (killed, frozen) loses the job to another.",
+    ),
   UPLOAD_MAX_FILES: z.coerce
     .number()
     .int()
@@ -333,6 +373,12 @@ function toSettings(env: Env) {
     },
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     maxWaitingRequests: env.MAX_WAITING_REQUESTS,
+    ingestJobs: {
+      workers: env.INGEST_WORKERS,
+      asyncBytes: env.INGEST_ASYNC_BYTES,
+      retry: { attempts: env.INGEST_JOB_ATTEMPTS, backoffMs: env.INGEST_JOB_BACKOFF_MS },
+      lockMs: env.INGEST_JOB_LOCK_MS,
+    },
     limits: {
       bodyBytes: env.BODY_LIMIT,
       uploadBytes: env.UPLOAD_MAX_BYTES,

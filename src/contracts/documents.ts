@@ -1,6 +1,10 @@
 // Which documents a tenant's knowledge base holds: the catalog that routes and tools read, and the per-document
 // records a record manager keeps beside its chunk keys, written in the same atomic step as those keys.
 import type { UpdateOptions } from "@langchain/core/indexing";
+import type { DocumentFailure, DocumentStatus } from "./document-status.ts";
+
+/** A chunk's or a document's caller metadata: JSON scalars only, as chunks carry them. */
+export type ScalarMetadata = Record<string, string | number | boolean>;
 
 /** What ingestion knows of a document without reading its chunks back: stored with its records. */
 export interface DocumentInfo {
@@ -18,15 +22,49 @@ export interface DocumentInfo {
   bytes?: number;
   /** Its summary, when its recipe makes one (`summarize`). */
   summary?: string;
+  /** sha256 (hex) of the source's bytes as last ingested. */
+  checksum?: string;
+  /** The name of the recipe it was last ingested with. */
+  recipe?: string;
+  /** The caller's scalar metadata (`doc_id` aside), as its chunks carry it: what listing filters on. */
+  metadata?: ScalarMetadata;
+  /**
+   * A hash of everything its chunks were made from (bytes, name, caller metadata, the recipe's settings and
+   * the ingestion steps in use): when a re-ingestion's is the same, the document is skipped unread.
+   */
+  fingerprint?: string;
 }
 
+/** Every status a document can have: the in-flight and failed ones a status store keeps, and `indexed`. */
+export const DOCUMENT_STATUSES: readonly DocumentStatus[] = [
+  "queued",
+  "extracting",
+  "embedding",
+  "indexed",
+  "failed",
+];
+
 /** One document as GET /documents lists it. */
-export interface DocumentSummary extends DocumentInfo {
+export interface DocumentSummary extends Omit<DocumentInfo, "fingerprint"> {
   /** The document's identity (`doc_id`): a path, `upload:<name>`, an s3:// or web address, or a given doc_id. */
   source: string;
+  /**
+   * Where its latest ingestion stands: `indexed` when it has chunks and no ingestion is under way or failed
+   * since; a document queued or failed before it was ever indexed has none.
+   */
+  status: DocumentStatus;
+  /** Why its latest ingestion failed (which step, what went wrong); present when status is failed. */
+  error?: DocumentFailure;
+  /** The job that carries its ingestion, while one does (or whose attempt failed). */
+  jobId?: string;
+  /** When it entered its status (ISO 8601); absent for `indexed`, whose time is updatedAt. */
+  statusAt?: string;
   /** Chunks indexed now. */
   chunks: number;
-  /** When its indexed chunks last changed (ISO 8601). Re-ingesting it unchanged leaves this as it was. */
+  /**
+   * When its indexed chunks last changed (ISO 8601). Re-ingesting it unchanged leaves this as it was. For a
+   * document without chunks, when it entered its status.
+   */
   updatedAt: string;
 }
 
@@ -37,6 +75,8 @@ export interface DocumentChunk {
   index: number;
   page?: number;
   text: string;
+  /** Its metadata as stored: the caller's fields and the ones ingestion stamps (source, name, type, checksum…). */
+  metadata: ScalarMetadata;
 }
 
 export interface DocumentDetail {
@@ -48,6 +88,12 @@ export interface DocumentDetail {
 export interface ListDocumentsOptions {
   /** Only sources that start with this. */
   prefix?: string;
+  /** Only documents with this status. */
+  status?: DocumentStatus;
+  /** Only documents of this detected type (pdf, docx, html…). */
+  type?: string;
+  /** Only documents whose metadata has every one of these fields with this value (compared as text). */
+  metadata?: Record<string, string>;
   /** 1 to 500; default 100. */
   limit?: number;
   /** The `nextCursor` of the page before. */
@@ -63,18 +109,38 @@ export interface DocumentList {
 export const DEFAULT_DOCUMENTS_LIMIT = 100;
 export const MAX_DOCUMENTS_LIMIT = 500;
 
+export interface ListChunksOptions {
+  /** 1 to 500; default 100. */
+  limit?: number;
+  /** The `nextCursor` of the page before. */
+  cursor?: string;
+}
+
+/** One page of a document's chunks, in document order. */
+export interface ChunkPage {
+  chunks: DocumentChunk[];
+  /** Present when more chunks follow: pass it as `cursor` for the next page. */
+  nextCursor?: string;
+}
+
 /**
  * A tenant's documents, sorted by source.
  *
  * @example
  * const { documents, nextCursor } = await tenant.documents.list({ prefix: "s3://handbook/", limit: 50 });
  * const detail = await tenant.documents.get(documents[0].source); // summary + chunks in order
+ * const failed = await tenant.documents.list({ status: "failed" }); // each with its error
  */
 export interface DocumentCatalog {
-  /** One page of documents; throws a BadRequestError for a limit out of range or a cursor it never gave. */
+  /**
+   * One page of documents, indexed ones and those with an ingestion under way or failed, in source order;
+   * throws a BadRequestError for a limit out of range or a cursor it never gave.
+   */
   list(options?: ListDocumentsOptions): Promise<DocumentList>;
-  /** A document with its chunks, or undefined when it has none. */
+  /** A document with its chunks, or undefined when it has neither chunks nor a status entry. */
   get(source: string): Promise<DocumentDetail | undefined>;
+  /** A page of a document's chunks in order, or undefined when the document is unknown. */
+  chunks(source: string, options?: ListChunksOptions): Promise<ChunkPage | undefined>;
 }
 
 /** A document as its record manager keeps it. */

@@ -3,6 +3,7 @@
 import type { DocumentInterface } from "@langchain/core/documents";
 import type { RecordManagerInterface } from "@langchain/core/indexing";
 import type { VectorStore } from "@langchain/core/vectorstores";
+import type { DocumentStatusStore } from "./document-status.ts";
 import type { DocumentRecords, DocumentUpdateOptions } from "./documents.ts";
 import type { LexicalSearch } from "./search.ts";
 
@@ -18,6 +19,9 @@ export interface PipelineRecordManager extends RecordManagerInterface, DocumentR
 
 /** A vector store that may buffer writes: flushed before the records, so records never outlive chunks. */
 export type PipelineVectorStore = VectorStore & { flush?(): Promise<void> };
+
+/** A document status store that may buffer writes (the file store): flushed with the records. */
+export type PipelineStatusStore = DocumentStatusStore & { flush?(): Promise<void> };
 
 /** A tenant's knowledge base: vectors and a lexical index over the same chunks, by the same ids. */
 export type CounselVectorStore = PipelineVectorStore &

@@ -1,19 +1,23 @@
 // Runs blobs from any source through prepare (load, split, stamp) and LangChain's indexing API, one document
-// at a time per worker: re-ingesting an unchanged document is skipped, a changed one replaces its old chunks.
+// at a time per worker, telling the status store where each stands: re-ingesting an unchanged document is
+// skipped unread, a changed one replaces its old chunks, a failure is kept with its step and reason.
 import { createHash } from "node:crypto";
 import type { DocumentInterface } from "@langchain/core/documents";
 import { index, type RecordManagerInterface } from "@langchain/core/indexing";
 import pMap from "p-map";
-import { type DocumentInfo, describeChunks } from "../contracts/documents.ts";
-import type { PipelineRecordManager, PipelineVectorStore } from "../contracts/stores.ts";
-import { CounselError, storeUnavailable } from "../errors.ts";
+import { type DocumentLock, LocalDocumentLock } from "../contracts/document-lock.ts";
+import type { DocumentFailure, DocumentState, IngestStep } from "../contracts/document-status.ts";
+import { type DocumentInfo, describeChunks, type ScalarMetadata } from "../contracts/documents.ts";
+import type { PipelineRecordManager, PipelineStatusStore, PipelineVectorStore } from "../contracts/stores.ts";
+import { BadRequestError, CounselError, storeUnavailable } from "../errors.ts";
+import { modelFailure } from "../models/errors.ts";
 import { prepareBlob } from "./prepare.ts";
-import type { Recipe } from "./recipe.ts";
+import { type Recipe, recipeFingerprint } from "./recipe.ts";
 import type { SourceBlob } from "./sources/blob.ts";
 import type { TextractRouting } from "./textract/routing.ts";
 import type { Classifier } from "./transform/classify/classifier.ts";
 import { embeddingWithHeaders } from "./transform/context-headers.ts";
-import { documentId } from "./transform/metadata.ts";
+import { documentId, RESERVED_METADATA } from "./transform/metadata.ts";
 import type { Redactor } from "./transform/pii/redact.ts";
 import type { Summarizer } from "./transform/summary/summarizer.ts";
 
@@ -79,7 +83,18 @@ export interface IngestOptions {
   cleanup?: { scope: (docId: string) => boolean };
   onProgress?: (progress: IngestProgress) => void;
   signal?: AbortSignal;
+  /** The job this run acts for: its status writes name it, and leave another job's entries alone. */
+  jobId?: string;
+  /**
+   * The job's place among all jobs submitted (its sequence number): a document that a later job has already
+   * written is left as it is (skipped), so that the last submitted wins whole whichever runs first. Runs
+   * without one (a synchronous request, the CLI) always write.
+   */
+  order?: number;
 }
+
+/** What a job's run passes on to the sources that feed the pipeline (S3, URLs). */
+export type RunOptions = Pick<IngestOptions, "signal" | "jobId" | "order" | "onProgress">;
 
 /** A document given as text, as in `POST /ingest {"documents": [...]}`. */
 export interface TextDocument {
@@ -101,6 +116,18 @@ export interface IngestPipelineOptions {
   summarizer?: Summarizer;
   /** The recipe's labels (recipeClassifier); undefined when it sets none. */
   classifier?: Classifier;
+  /** Where each document's ingestion stands; without one, nothing is told. */
+  statuses?: PipelineStatusStore;
+  /** Who may write a document now: this process's lock by default, Redis's when processes share a store. */
+  documentLock?: DocumentLock;
+}
+
+/** What deleting a document found. */
+export interface DeletedDocument {
+  /** Chunks it had (0 when none). */
+  chunks: number;
+  /** Whether there was anything to delete: chunks, or a status entry (a failed or queued document). */
+  found: boolean;
 }
 
 export class IngestPipeline {
@@ -112,8 +139,11 @@ export class IngestPipeline {
   private readonly redactor?: Redactor;
   private readonly summarizer?: Summarizer;
   private readonly classifier?: Classifier;
-  /** Serialises work on one document id, so two uploads of one document cannot interleave. */
-  private readonly docLocks = new Map<string, Promise<unknown>>();
+  private readonly statuses?: PipelineStatusStore;
+  /** Identifies this pipeline's way of making chunks: the recipe's settings and the steps in use. */
+  private readonly method: string;
+  /** Serialises work on one document id, so two ingestions of one document cannot interleave. */
+  private readonly lock: DocumentLock;
 
   constructor(options: IngestPipelineOptions) {
     this.vectorStore = options.vectorStore;
@@ -124,6 +154,17 @@ export class IngestPipeline {
     this.redactor = options.redactor;
     this.summarizer = options.summarizer;
     this.classifier = options.classifier;
+    this.statuses = options.statuses;
+    this.lock = options.documentLock ?? new LocalDocumentLock();
+    // Which steps run (and by which engine) changes the chunks as much as the recipe does: Textract turned on
+    // reads scans that had no text, a summarizer adds a chunk.
+    this.method = JSON.stringify({
+      recipe: recipeFingerprint(this.recipe),
+      textract: this.textract !== undefined,
+      redact: this.redactor !== undefined,
+      summarize: this.summarizer?.engine ?? null,
+      classify: this.classifier?.engine ?? null,
+    });
   }
 
   async ingest(blobs: Iterable<SourceBlob> | AsyncIterable<SourceBlob>, options: IngestOptions = {}) {
@@ -139,15 +180,15 @@ export class IngestPipeline {
         seen.add(docId);
         let status: IngestProgress["status"];
         try {
-          status = await this.withDocLock(docId, () => this.ingestOne(blob, report));
+          status = await this.lock.withLock(docId, () => this.ingestTracked(blob, docId, report, options));
         } catch (caught) {
           status = "failed";
-          const error = storeUnavailable(caught) ?? caught;
+          const failure = failureOf(caught);
           report.failed.push({
             name: blob.name,
-            error: errorMessage(error),
-            code: error instanceof CounselError ? error.code : "ingest_failed",
-            status: error instanceof CounselError ? error.status : 500,
+            error: failure.message,
+            code: failure.code,
+            status: failure.status,
           });
         }
         done += 1;
@@ -161,7 +202,7 @@ export class IngestPipeline {
         (id) => !seen.has(id) && options.cleanup?.scope(id),
       );
       for (const docId of gone) {
-        report.chunks.deleted += await this.withDocLock(docId, () => this.removeDocument(docId));
+        report.chunks.deleted += await this.lock.withLock(docId, () => this.removeDocument(docId));
         report.deleted += 1;
       }
     }
@@ -173,7 +214,7 @@ export class IngestPipeline {
   /** Ingests documents given as text; `metadata.doc_id` is their identity, else their content hash. */
   async ingestTexts(documents: TextDocument[], options: IngestOptions = {}) {
     const blobs = documents.map((doc): SourceBlob => {
-      const docId = doc.metadata?.doc_id ?? `text:${sha256(doc.text).slice(0, 16)}`;
+      const docId = textDocumentId(doc);
       return {
         // Not the position in the request: the name lands in chunk metadata, which index() hashes.
         name: String(doc.metadata?.name ?? docId),
@@ -193,17 +234,21 @@ export class IngestPipeline {
 
   /**
    * Deletes one document (DELETE /documents/:source): its chunks from the vector store and the lexical index,
-   * its keys and its record from the record manager, and saves both. Returns how many chunks it had; 0 when
-   * there is no such document, and then nothing is touched. Waits for an ingestion of the same document.
+   * its keys and its record from the record manager, its status entry, and saves them. When there is no such
+   * document (no chunks, no status entry), nothing is touched. Waits for an ingestion of the same document.
    */
-  async deleteDocument(docId: string): Promise<number> {
-    const removed = await this.withDocLock(docId, () => this.removeDocument(docId));
-    if (removed > 0) {
-      // Saved in the order of the deletion below (records, then chunks), for the same reason.
-      await this.recordManager.flush();
-      await this.vectorStore.flush?.();
-    }
-    return removed;
+  async deleteDocument(docId: string): Promise<DeletedDocument> {
+    return this.lock.withLock(docId, async () => {
+      const entry = await this.statuses?.get(docId);
+      const chunks = await this.removeDocument(docId);
+      if (chunks > 0) {
+        // Saved in the order of the deletion above (records, then chunks), for the same reason.
+        await this.recordManager.flush();
+        await this.vectorStore.flush?.();
+      }
+      if (entry) await this.statuses?.flush?.();
+      return { chunks, found: chunks > 0 || entry !== undefined };
+    });
   }
 
   /**
@@ -219,20 +264,84 @@ export class IngestPipeline {
       await this.recordManager.deleteKeys(keys);
       await this.vectorStore.delete({ ids: keys });
     }
+    // Whatever its status said (failed, or queued by a job) no longer applies to a document that is gone.
+    await this.statuses?.clear(docId);
+    await this.lock.forgetOrder(docId);
     return keys.length;
   }
 
-  private async ingestOne(blob: SourceBlob, report: IngestReport): Promise<IngestProgress["status"]> {
+  /**
+   * Ingests one document under its lock, telling the status store each step: extracting, embedding, then
+   * its entry cleared (indexed), or failed with the step it was in and why.
+   */
+  private async ingestTracked(
+    blob: SourceBlob,
+    docId: string,
+    report: IngestReport,
+    run: Pick<IngestOptions, "jobId" | "order">,
+  ): Promise<IngestProgress["status"]> {
+    const { jobId, order } = run;
+    const track = { step: "extracting" as IngestStep };
+    try {
+      const latest = order === undefined ? undefined : await this.lock.lastOrder(docId);
+      if (latest !== undefined && order !== undefined && latest > order) {
+        // A job submitted after this one has written the document: its version stands.
+        report.skipped += 1;
+        await this.settleStatus(docId, jobId);
+        return "skipped";
+      }
+      const status = await this.ingestOne(blob, docId, report, jobId, track);
+      if (order !== undefined) await this.lock.recordOrder(docId, order);
+      return status;
+    } catch (caught) {
+      await this.setStatus({
+        source: docId,
+        status: "failed",
+        name: blob.name,
+        jobId,
+        error: { step: track.step, ...failureOf(caught) },
+      });
+      throw caught;
+    }
+  }
+
+  private async ingestOne(
+    blob: SourceBlob,
+    docId: string,
+    report: IngestReport,
+    jobId: string | undefined,
+    track: { step: IngestStep },
+  ): Promise<IngestProgress["status"]> {
+    const checksum = createHash("sha256").update(blob.data).digest("hex");
+    const fingerprint = this.fingerprint(blob, checksum);
+    const before = await this.recordManager.getDocument(docId);
+    if (before && before.record.info?.fingerprint === fingerprint) {
+      // Made from the same bytes, name, metadata and recipe as what is indexed: it would chunk and hash
+      // alike, so index() would skip every chunk. Not even read (nor sent to Textract or a model).
+      report.skipped += 1;
+      report.chunks.skipped += before.record.chunks;
+      await this.settleStatus(docId, jobId);
+      return "skipped";
+    }
+    await this.setStatus({ source: docId, status: "extracting", name: blob.name, jobId });
     const chunks: DocumentInterface[] = await prepareBlob(blob, this.recipe, {
       textract: this.textract,
       redactor: this.redactor,
       summarizer: this.summarizer,
       classifier: this.classifier,
     });
-    if (chunks.length === 0) throw new Error("no text could be extracted from it");
-    const docId = String(chunks[0].metadata.doc_id);
-    const before = await this.recordManager.listKeys({ groupIds: [docId] });
-    const info: DocumentInfo = { ...describeChunks(chunks), bytes: blob.data.length };
+    // The document's fault, as loaders say of a text-less file (400): trying again would not help.
+    if (chunks.length === 0) throw new BadRequestError("no text could be extracted from it");
+    track.step = "embedding";
+    await this.setStatus({ source: docId, status: "embedding", name: blob.name, jobId });
+    const info: DocumentInfo = {
+      ...describeChunks(chunks),
+      bytes: blob.data.length,
+      checksum,
+      recipe: this.recipe.name,
+      ...metadataOf(chunks[0].metadata, blob.metadata, this.classifier?.field),
+      fingerprint,
+    };
     const result = await index({
       docsSource: chunks,
       recordManager: describing(this.recordManager, docId, info),
@@ -250,7 +359,8 @@ export class IngestPipeline {
     report.chunks.added += result.numAdded;
     report.chunks.deleted += result.numDeleted;
     report.chunks.skipped += result.numSkipped;
-    if (before.length === 0) {
+    await this.settleStatus(docId, jobId);
+    if (!before) {
       report.added += 1;
       return "added";
     }
@@ -262,21 +372,64 @@ export class IngestPipeline {
     return "updated";
   }
 
-  private async withDocLock<T>(docId: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.docLocks.get(docId) ?? Promise.resolve();
-    const current = previous.catch(() => undefined).then(work);
-    this.docLocks.set(docId, current);
-    try {
-      return await current;
-    } finally {
-      if (this.docLocks.get(docId) === current) this.docLocks.delete(docId);
-    }
-  }
-
   async flush(): Promise<void> {
     await this.vectorStore.flush?.();
     await this.recordManager.flush();
+    await this.statuses?.flush?.();
   }
+
+  /** Everything prepareBlob makes a document's chunks from, hashed with the bytes' checksum. */
+  private fingerprint(blob: SourceBlob, checksum: string): string {
+    const { name, source, mediaType, metadata } = blob;
+    return sha256(JSON.stringify([this.method, checksum, name, source, mediaType ?? null, metadata ?? null]));
+  }
+
+  private async setStatus(state: Omit<DocumentState, "updatedAt">): Promise<void> {
+    await this.statuses?.set({ ...state, updatedAt: Date.now() });
+  }
+
+  /**
+   * A document is indexed: its entry goes (the record manager says indexed from now on). With a job, only the
+   * job's own entry, and a failure left by an earlier attempt, which this one supersedes; another job's entry
+   * still in flight stays, since that job has the document to do.
+   */
+  private async settleStatus(docId: string, jobId: string | undefined): Promise<void> {
+    if (!this.statuses) return;
+    await this.statuses.clear(docId, jobId);
+    if (jobId === undefined) return;
+    const left = await this.statuses.get(docId);
+    if (left?.status === "failed") await this.statuses.clear(docId, left.jobId ?? jobId);
+  }
+}
+
+/**
+ * The caller's scalar metadata of a document, as its chunks carry it (redacted, with the classifier's label):
+ * the fields the blob was given and the label's field, `doc_id` and the fields ingestion stamps left out.
+ */
+function metadataOf(
+  stamped: Record<string, unknown>,
+  given: Record<string, unknown> | undefined,
+  labelField: string | undefined,
+): { metadata?: ScalarMetadata } {
+  const metadata: ScalarMetadata = {};
+  for (const [field, value] of Object.entries(stamped)) {
+    if (RESERVED_METADATA.has(field)) continue;
+    if (!(given && Object.hasOwn(given, field)) && field !== labelField) continue;
+    if (typeof value === "string" || typeof value === "number" || typeof value === "boolean")
+      metadata[field] = value;
+  }
+  return Object.keys(metadata).length > 0 ? { metadata } : {};
+}
+
+/** A document's failure as the report and its status tell it: a stable code, a status, a reason to act on. */
+function failureOf(caught: unknown): Omit<DocumentFailure, "step"> {
+  const error =
+    caught instanceof CounselError ? caught : (storeUnavailable(caught) ?? modelFailure(caught) ?? caught);
+  return {
+    code: error instanceof CounselError ? error.code : "ingest_failed",
+    message: errorMessage(error),
+    status: error instanceof CounselError ? error.status : 500,
+  };
 }
 
 /**
@@ -298,6 +451,11 @@ function describing(
     update: (keys, options) =>
       records.update(keys, options.groupIds ? { ...options, documents: { [docId]: info } } : options),
   };
+}
+
+/** A text document's identity: its `metadata.doc_id`, else a hash of its text. */
+export function textDocumentId(doc: TextDocument): string {
+  return String(doc.metadata?.doc_id ?? `text:${sha256(doc.text).slice(0, 16)}`);
 }
 
 function sha256(text: string): string {

@@ -1,5 +1,6 @@
 // Ingestion recipes: one YAML file per recipe in loaders/ (sources, splitter, options per file type),
 // validated when loaded so that a typo fails at start-up with the file, the field and what was expected.
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod/v4";
@@ -373,4 +374,15 @@ function validate(input: unknown, shown: string): Recipe {
   const parsed = recipeSchema.safeParse(input, { reportInput: true });
   if (!parsed.success) throw new RecipeError(shown, parsed.error.issues.flatMap(describeIssue));
   return parsed.data;
+}
+
+/**
+ * What in a recipe changes the chunks it makes, hashed (16 hex digits): every setting but its name, its
+ * description and its sources. Equal fingerprints chunk the same bytes alike, so a document (or an S3 object)
+ * recorded under the same one may be skipped unread.
+ */
+export function recipeFingerprint(recipe: Recipe): string {
+  const { name: _name, description: _description, sources: _sources, ...settings } = recipe;
+  // The schema gives its output's fields in one order, so the same settings always serialise alike.
+  return createHash("sha256").update(JSON.stringify(settings)).digest("hex").slice(0, 16);
 }

@@ -5,11 +5,11 @@
 import { createHash } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { BaseStore } from "@langchain/core/stores";
-import type { IngestPipeline, IngestProgress, IngestReport } from "./pipeline.ts";
-import type { Recipe } from "./recipe.ts";
+import type { IngestPipeline, IngestReport, RunOptions } from "./pipeline.ts";
+import { type Recipe, recipeFingerprint } from "./recipe.ts";
 import { parseS3Url, type S3SkippedObject, s3Source } from "./sources/s3.ts";
 
-export interface S3IngestOptions {
+export interface S3IngestOptions extends RunOptions {
   pipeline: IngestPipeline;
   client: S3Client;
   /** docId → what was last indexed from it; keys are hashed, so any byte store can hold them. */
@@ -19,8 +19,6 @@ export interface S3IngestOptions {
   maxBytes: number;
   /** Also remove documents under the prefix whose objects are gone. */
   cleanup?: boolean;
-  signal?: AbortSignal;
-  onProgress?: (progress: IngestProgress) => void;
 }
 
 interface LedgerEntry {
@@ -65,6 +63,8 @@ export async function ingestS3(url: string, options: S3IngestOptions): Promise<I
 
   const report = await pipeline.ingest(remembered(), {
     signal: options.signal,
+    jobId: options.jobId,
+    order: options.order,
     cleanup: options.cleanup
       ? {
           // Unchanged objects were not downloaded, so the pipeline did not see them: they are not gone.
@@ -94,12 +94,6 @@ export async function ingestS3(url: string, options: S3IngestOptions): Promise<I
       });
   }
   return report;
-}
-
-/** What in a recipe changes the chunks: a change means every object is read and chunked again. */
-function recipeFingerprint(recipe: Recipe): string {
-  const { splitter, types, redact } = recipe;
-  return createHash("sha256").update(JSON.stringify({ splitter, types, redact })).digest("hex").slice(0, 16);
 }
 
 function ledgerKey(source: string): string {

@@ -13,6 +13,7 @@ import { BadRequestError } from "../errors.ts";
 import type { TurnQueue } from "../event-loop/turn-queue.ts";
 import type { Recipe } from "../ingest/recipe.ts";
 import type { PiiRecord } from "../ingest/transform/pii/pii-meter.ts";
+import type { IngestJobs } from "../jobs/ingest-jobs.ts";
 import type { CacheRecord } from "../models/cache-meter.ts";
 import type { GuardrailRecord } from "../models/guardrail-meter.ts";
 import type { UsageRecord, UsageTotals } from "../models/usage.ts";
@@ -37,6 +38,7 @@ import { chainRoutes } from "./routes/chain.ts";
 import { documentRoutes } from "./routes/documents.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
+import { jobRoutes } from "./routes/jobs.ts";
 import { usageRoutes } from "./routes/usage.ts";
 
 /** What the HTTP layer needs from the rest of Counsel. */
@@ -62,6 +64,8 @@ export interface AppServices {
   advisor(name: string): AdvisorChain;
   /** The process's event-loop turns (src/event-loop/turn-queue.ts), shared by fair turns and the agents. */
   turns?: TurnQueue;
+  /** Ingestion as jobs (POST /ingest?async=true, /ingest/jobs); absent where a process runs none. */
+  jobs?: IngestJobs;
 }
 
 export interface AppOptions {
@@ -186,6 +190,7 @@ export async function buildApp(services: AppServices, options: AppOptions) {
   await app.register(usageRoutes);
   await app.register(chainRoutes);
   await app.register(ingestRoutes);
+  await app.register(jobRoutes);
   await app.register(documentRoutes);
   await app.register(advisorRoutes);
   await app.register(aiSdkRoutes);

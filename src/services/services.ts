@@ -22,6 +22,7 @@ import type { AppServices } from "../server/app.ts";
 import { TenantRegistry } from "../tenants/registry.ts";
 import type { Tenant } from "../tenants/tenant.ts";
 import { DEFAULT_TENANT } from "../tenants/tenant-id.ts";
+import { type JobServices, openJobs } from "./jobs.ts";
 import { createModels } from "./models.ts";
 import { openStores, type Stores } from "./stores.ts";
 import { openTenant } from "./tenant.ts";
@@ -33,6 +34,8 @@ export interface Services extends AppServices {
   chains: ChainRegistry<AdvisorChain>;
   /** The API keys; undefined when the service runs open (no keys file). */
   keys?: KeyRing;
+  /** Ingestion jobs: their queue, and this process's worker when started (serve, `counsel worker`). */
+  jobs: JobServices;
   /** Indexes examples/docs into the default tenant (idempotent: unchanged examples are skipped). */
   loadExamples(): Promise<IngestReport>;
   close(): Promise<void>;
@@ -102,9 +105,12 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
     close: (tenant) => tenant.close(),
   });
 
+  const jobs = await openJobs(settings, stores, (id) => tenants.get(id), log);
+
   return {
     settings,
     stores,
+    jobs,
     turns,
     chains: registry,
     recipe,
@@ -131,6 +137,8 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
     async close() {
       keys?.close();
       registry.close();
+      // Jobs first: a running one finishes (or goes back to the queue) while its tenant is still open.
+      await jobs.close();
       await tenants.close();
       await stores.close();
     },

@@ -1,7 +1,8 @@
 // Opens the stores that settings name: everything in-process (persisted to DATA_DIR), or everything in Redis
-// (vectors, lexical index, record manager, embedding cache, LLM cache, chat histories, reports, runs) so that
-// many service processes share one knowledge base. A part of the composition root: nothing else knows which
-// backend is in use. Opening a tenant's set is done once per tenant by the tenant registry (services.ts).
+// (vectors, lexical index, record manager, document statuses, embedding cache, LLM cache, chat histories,
+// reports, runs) so that many service processes share one knowledge base. A part of the composition root:
+// nothing else knows which backend is in use. Opening a tenant's set is done once per tenant by the tenant
+// registry (services.ts).
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { LocalFileStore } from "@langchain/classic/storage/file_system";
@@ -9,12 +10,20 @@ import type { BaseCache } from "@langchain/core/caches";
 import type { Embeddings } from "@langchain/core/embeddings";
 import type { BaseStore } from "@langchain/core/stores";
 import type { Settings } from "../config/settings.ts";
+import { type DocumentLock, LocalDocumentLock } from "../contracts/document-lock.ts";
 import type { DocumentCatalog } from "../contracts/documents.ts";
-import type { CounselVectorStore, Logger, PipelineRecordManager, StoreCheck } from "../contracts/stores.ts";
+import type {
+  CounselVectorStore,
+  Logger,
+  PipelineRecordManager,
+  PipelineStatusStore,
+  StoreCheck,
+} from "../contracts/stores.ts";
 import type { CacheMeter } from "../models/cache-meter.ts";
 import { cachedEmbeddings } from "../models/embeddings/cached.ts";
 import { type ChatHistoryFactory, chatHistoryFactory } from "../store/chat-history.ts";
 import { RecordManagerCatalog } from "../store/document-catalog.ts";
+import { FileDocumentStatusStore } from "../store/file-document-status-store.ts";
 import { FileRecordManager } from "../store/file-record-manager.ts";
 import { llmCache } from "../store/llm-cache.ts";
 import { LocalVectorStore } from "../store/local/local-vector-store.ts";
@@ -27,6 +36,8 @@ import {
   redactUrl,
   scanKeys,
 } from "../store/redis-client.ts";
+import { RedisDocumentLock } from "../store/redis-document-lock.ts";
+import { RedisDocumentStatusStore } from "../store/redis-document-status-store.ts";
 import { moveToTaggedLayout, tenantKeyPrefix } from "../store/redis-key-layout.ts";
 import { RedisLexicalIndex } from "../store/redis-lexical-index.ts";
 import { RedisRecordManager } from "../store/redis-record-manager.ts";
@@ -47,8 +58,15 @@ export interface TenantStores {
   tenant: string;
   vectorStore: CounselVectorStore;
   recordManager: PipelineRecordManager;
-  /** The documents the record manager holds, with their chunks' text from the vector store. */
+  /**
+   * Each document's ingestion under way or failed, beside the records of the same index (a change of
+   * embedding model starts both afresh).
+   */
+  statuses: PipelineStatusStore;
+  /** The documents the record manager holds and those the statuses name, with chunks from the vector store. */
   documents: DocumentCatalog;
+  /** One writer per document: this process's in embedded mode, every process's on Redis. */
+  documentLock: DocumentLock;
   /** What each source document was last indexed from (an S3 object's ETag), for skipping unchanged ones. */
   ledger: BaseStore<string, Uint8Array>;
   chatHistory: ChatHistoryFactory;
@@ -114,13 +132,17 @@ function openLocal(
       path: path.join(dir, "records.json"),
     });
     await recordManager.createSchema();
-    const documents = await openCatalog(recordManager, vectorStore);
+    const statuses = new FileDocumentStatusStore({ path: path.join(dir, "statuses.json") });
+    await statuses.open();
+    const documents = await openCatalog(recordManager, vectorStore, statuses);
     const runs = createRunStore({ prefix: "runs", dataDir: path.join(settings.dataDir, "local", tenant) });
     return {
       tenant,
       vectorStore,
       recordManager,
+      statuses,
       documents,
+      documentLock: new LocalDocumentLock(),
       ledger: await LocalFileStore.fromPath(path.join(dir, "ledger")),
       chatHistory: chatHistoryFactory({ prefix: "chat", ttlSeconds: settings.chatHistoryTtlSeconds }),
       reports: createReportStore({ prefix: "report" }),
@@ -129,6 +151,7 @@ function openLocal(
       async close() {
         await vectorStore.flush();
         await recordManager.flush();
+        await statuses.close();
         await runs.close();
       },
     };
@@ -193,11 +216,14 @@ async function openRedis(
             quantization: redis.quantization,
             lexical,
           });
+    const statuses = new RedisDocumentStatusStore({ client, prefix: `${ns}:status` });
     return {
       tenant,
       vectorStore,
       recordManager,
-      documents: await openCatalog(recordManager, vectorStore),
+      statuses,
+      documents: await openCatalog(recordManager, vectorStore, statuses),
+      documentLock: new RedisDocumentLock({ client, prefix: ns }),
       ledger: new RedisByteStore({ client, prefix: `${ns}:ledger` }),
       chatHistory: chatHistoryFactory({
         client,
@@ -262,8 +288,9 @@ async function openSearchStore(
 async function openCatalog(
   recordManager: PipelineRecordManager,
   vectorStore: CounselVectorStore,
+  statuses: PipelineStatusStore,
 ): Promise<DocumentCatalog> {
-  const catalog = new RecordManagerCatalog(recordManager, vectorStore);
+  const catalog = new RecordManagerCatalog(recordManager, vectorStore, statuses);
   await catalog.backfill();
   return catalog;
 }

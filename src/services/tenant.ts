@@ -42,6 +42,8 @@ export async function openTenant(id: string, deps: TenantDeps): Promise<Tenant> 
   const pipeline = new IngestPipeline({
     vectorStore: stores.vectorStore,
     recordManager: stores.recordManager,
+    statuses: stores.statuses,
+    documentLock: stores.documentLock,
     recipe,
     concurrency: pipelineConcurrency(settings.embeddings.concurrency),
     textract: deps.textract,
@@ -57,6 +59,7 @@ export async function openTenant(id: string, deps: TenantDeps): Promise<Tenant> 
     id,
     index: stores.vectorStore,
     documents: stores.documents,
+    statuses: stores.statuses,
     pipeline,
     runs: stores.runs,
     reports: stores.reports,
@@ -85,10 +88,10 @@ export async function openTenant(id: string, deps: TenantDeps): Promise<Tenant> 
       }),
     ingestUrls: (urls, options = {}) =>
       ingestUrls(urls, {
+        ...options,
         pipeline,
         maxBytes: settings.limits.uploadBytes,
         allow: settings.urls.allow,
-        signal: options.signal,
       }),
     async close() {
       await pipeline.flush();

@@ -2,9 +2,10 @@
 // else's. The tenant registry opens one per tenant; the HTTP layer, the CLI and the services read this type, and
 // chains and the advisor each take the narrow part they use (QaTenant, AdvisorTenant), which it satisfies.
 import type { BaseCache } from "@langchain/core/caches";
+import type { DocumentStatusStore } from "../contracts/document-status.ts";
 import type { DocumentCatalog } from "../contracts/documents.ts";
 import type { CounselVectorStore } from "../contracts/stores.ts";
-import type { IngestPipeline, IngestReport } from "../ingest/pipeline.ts";
+import type { IngestPipeline, IngestReport, RunOptions } from "../ingest/pipeline.ts";
 import type { ChatHistoryFactory, SessionSummary } from "../store/chat-history.ts";
 import type { ReportStore } from "../store/report-store.ts";
 import type { RunStore } from "../store/run-store.ts";
@@ -20,8 +21,10 @@ export interface Tenant {
   id: string;
   /** The tenant's chunks: what qa chains and the advisor search. */
   index: CounselVectorStore;
-  /** Which documents the knowledge base holds, each with its chunks. */
+  /** Which documents the knowledge base holds, each with its status and its chunks. */
   documents: DocumentCatalog;
+  /** Where each document's ingestion under way or failed stands (jobs write it; the catalog reads it). */
+  statuses: DocumentStatusStore;
   pipeline: IngestPipeline;
   /** Runs of qa chains, their feedback and per-variant stats. */
   runs: RunStore;
@@ -37,8 +40,8 @@ export interface Tenant {
     /** The `limit` most recently updated conversations, newest first. */
     list(limit: number): Promise<SessionSummary[]>;
   };
-  ingestS3(url: string, options?: { cleanup?: boolean; signal?: AbortSignal }): Promise<IngestReport>;
-  ingestUrls(urls: string[], options?: { signal?: AbortSignal }): Promise<IngestReport>;
+  ingestS3(url: string, options?: RunOptions & { cleanup?: boolean }): Promise<IngestReport>;
+  ingestUrls(urls: string[], options?: RunOptions): Promise<IngestReport>;
   /** Saves what is pending; called by the registry when the tenant is evicted or the service stops. */
   close(): Promise<void>;
 }

@@ -211,7 +211,10 @@ describe("MCP over Streamable HTTP", () => {
       properties: {
         documents: {
           type: "array",
-          items: { required: ["source", "chunks", "updatedAt"], properties: { pages: { type: "integer" } } },
+          items: {
+            required: ["source", "chunks", "updatedAt", "status"],
+            properties: { pages: { type: "integer" }, status: { enum: expect.arrayContaining(["failed"]) } },
+          },
         },
         nextCursor: { type: "string" },
       },
@@ -222,7 +225,7 @@ describe("MCP over Streamable HTTP", () => {
     });
     expect(byName.get_document.outputSchema).toMatchObject({
       required: ["document", "chunks"],
-      properties: { chunks: { items: { required: ["id", "index", "text"] } } },
+      properties: { chunks: { items: { required: ["id", "index", "text", "metadata"] } } },
     });
     expect(byName.get_document.annotations?.readOnlyHint).toBe(true);
   });
@@ -294,12 +297,15 @@ describe("MCP over Streamable HTTP", () => {
     expect(nextCursor).toBeUndefined();
     expect(documents[1]).toEqual({
       source: "memo",
+      status: "indexed",
       chunks: expect.any(Number),
       updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       name: "fake-memo.pdf",
       type: "pdf",
       pages: 1,
       bytes: (await readFile(path.join(FIXTURES, "fake-memo.pdf"))).length,
+      checksum: expect.stringMatching(/^[0-9a-f]{64}$/),
+      recipe: "default",
     });
     expect(documents[0]).toMatchObject({ name: "handbook-1p.docx", type: "docx" });
     // The same catalog as GET /documents.

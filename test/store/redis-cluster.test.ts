@@ -1,7 +1,8 @@
 // Counsel's Redis stores on a Redis Cluster of six real Redis 8 processes on loopback (three masters, a replica
-// each: test/helpers/redis-cluster.ts), through Counsel's own cluster client and its watchdog: the vector-store
-// and record-manager contracts, the shared caches spread over the masters, and a master killed under the stores:
-// its replica is promoted, the client learns the new slot map by itself, and what was acknowledged is there.
+// each: test/helpers/redis-cluster.ts), through Counsel's own cluster client and its watchdog: the vector-store,
+// record-manager and document-status contracts, the shared caches spread over the masters, and a master killed
+// under the stores: its replica is promoted, the client learns the new slot map by itself, and what was
+// acknowledged is there.
 import { randomUUID } from "node:crypto";
 import { Document } from "@langchain/core/documents";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,6 +12,7 @@ import { RedisByteStore } from "../../src/store/redis-byte-store.ts";
 import { connectRedis, masterClients, scanKeys } from "../../src/store/redis-client.ts";
 import { openReplaceableCluster, type ReplaceableCluster } from "../../src/store/redis-cluster.ts";
 import { watchCluster } from "../../src/store/redis-cluster-watchdog.ts";
+import { RedisDocumentStatusStore } from "../../src/store/redis-document-status-store.ts";
 import { RedisLexicalIndex } from "../../src/store/redis-lexical-index.ts";
 import { RedisRecordManager } from "../../src/store/redis-record-manager.ts";
 import { RedisVectorSetStore } from "../../src/store/redis-vector-sets.ts";
@@ -24,6 +26,7 @@ import {
   startRedisCluster,
   until,
 } from "../helpers/redis-cluster.ts";
+import { describeDocumentStatusStoreContract } from "./document-status-store.contract.ts";
 import { describeRecordManagerContract } from "./record-manager.contract.ts";
 import { describeVectorStoreContract, type StoreUnderTest } from "./vector-store.contract.ts";
 
@@ -78,6 +81,11 @@ describeVectorStoreContract("RedisVectorSetStore on a Redis Cluster", {
 describeRecordManagerContract("RedisRecordManager on a Redis Cluster", {
   create: async () => new RedisRecordManager({ client: redis.client, namespace: tagged() }),
   destroy: async (rm) => dropKeys((rm as RedisRecordManager).namespace),
+});
+
+describeDocumentStatusStoreContract("RedisDocumentStatusStore on a Redis Cluster", {
+  create: async () => new RedisDocumentStatusStore({ client: redis.client, prefix: `${tagged()}:status` }),
+  destroy: async (store) => dropKeys((store as RedisDocumentStatusStore).prefix),
 });
 
 describe("the embedding cache on a Redis Cluster", () => {

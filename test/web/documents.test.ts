@@ -24,9 +24,11 @@ describe.skipIf(!CHROMIUM)("the Documents view in a browser", () => {
   let key: string;
   let cspViolations: string[];
 
-  /** What the API lists, read apart from the page. */
-  const listed = async () => {
-    const res = await fetch(`${service.url}/documents`, { headers: { authorization: `Bearer ${key}` } });
+  /** What the API lists as indexed (what the view shows), read apart from the page. */
+  const listed = async (status = "indexed") => {
+    const res = await fetch(`${service.url}/documents?status=${status}`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
     expect(res.status).toBe(200);
     return ((await res.json()) as Listed).documents;
   };
@@ -115,6 +117,8 @@ describe.skipIf(!CHROMIUM)("the Documents view in a browser", () => {
     await expect.poll(() => uploadStatus("handbook-1p.docx"), { timeout: 20_000 }).toMatch(/^1 added/);
     await expect.poll(listedNames).toEqual(["bitcoin.pdf", "fake-memo.pdf", "handbook-1p.docx"]);
     expect((await listed()).map((d) => d.name)).not.toContain("empty.txt");
+    // The API keeps the refusal as the document's status.
+    expect((await listed("failed")).map((d) => d.name)).toEqual(["empty.txt"]);
   });
 
   it("takes files dropped on the drop zone", async () => {

@@ -8,14 +8,18 @@ import { BadRequestError, CounselError } from "../../errors.ts";
 import { SUPPORTED_TYPES } from "../../ingest/loaders/sniff.ts";
 import type { IngestReport, TextDocument } from "../../ingest/pipeline.ts";
 import type { SourceBlob } from "../../ingest/sources/blob.ts";
+import { parseS3Url } from "../../ingest/sources/s3.ts";
+import type { IngestJobs } from "../../jobs/ingest-jobs.ts";
+import type { JobItem } from "../../jobs/queue.ts";
 import { clientAbortSignal } from "../abort.ts";
 import { IngestJsonBody, IngestReply } from "../schemas/ingest.ts";
+import { AsyncQuery, JobReply } from "../schemas/jobs.ts";
 import { ProblemReplies } from "../schemas/problem.ts";
 
 export const ingestRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // The JSON body's type is named here: the schema sits under `content` (JSON beside multipart), where the type
   // provider does not look.
-  app.post<{ Body: IngestJsonBody }>(
+  app.post<{ Body: IngestJsonBody; Querystring: AsyncQuery }>(
     "/ingest",
     {
       config: { scopes: ["ingest"], fairTurn: true },
@@ -27,9 +31,12 @@ export const ingestRoutes: FastifyPluginAsyncTypebox = async (app) => {
           '`{"documents": [{"text", "metadata"?}]}`, JSON `{"s3": "s3://bucket/prefix", "cleanup"?: true}`, or ' +
           'JSON `{"urls": ["https://…"]}`. ' +
           "Unchanged documents are skipped; a changed document replaces its old chunks. `metadata.doc_id` is " +
-          "a document's identity when given; an S3 object's is its s3:// URL.",
+          "a document's identity when given; an S3 object's is its s3:// URL. With `?async=true`, and for " +
+          "any request past INGEST_ASYNC_BYTES, the answer is `202` with a job at once " +
+          "(GET /ingest/jobs/:id, its /events, DELETE to cancel).",
+        querystring: AsyncQuery,
         body: { content: { "application/json": { schema: IngestJsonBody } } },
-        response: { 200: IngestReply, ...ProblemReplies },
+        response: { 200: IngestReply, 202: JobReply, ...ProblemReplies },
       },
     },
     async (request, reply) => {
@@ -37,19 +44,44 @@ export const ingestRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // The caller's tenant's index and records: an ingestion never reads or replaces another tenant's.
       const tenant = request.tenant;
       const { pipeline } = tenant;
+      const jobs = app.services.jobs;
+      const asked = request.query.async === "true";
+      if (asked && !jobs)
+        throw new CounselError("jobs_unavailable", 503, "Ingestion jobs are not available.");
+      /** Queues the items as a job and answers 202 with it. */
+      const submit = async (items: Promise<JobItem[]>) => {
+        const job = await (jobs as IngestJobs).queue.submit({ tenant: tenant.id, items: await items });
+        return reply.code(202).header("location", `/ingest/jobs/${job.id}`).send(job);
+      };
+      const asJob = (bytes: number) => jobs !== undefined && (asked || bytes > jobs.asyncBytes);
       if (request.isMultipart()) {
         const blobs = await readUploads(request);
+        if (asJob(blobs.reduce((sum, b) => sum + b.data.length, 0))) {
+          return submit(Promise.all(blobs.map((blob) => (jobs as IngestJobs).stashUpload(blob))));
+        }
         return checkReport(await pipeline.ingest(blobs, { signal }), blobs.length, app);
       }
       const { documents, s3, urls, cleanup } = request.body;
       if ([documents, s3, urls].filter((v) => v !== undefined).length !== 1) {
         throw new BadRequestError('Send one of "documents", "s3" or "urls".');
       }
+      if (cleanup !== undefined && s3 === undefined) throw new BadRequestError('"cleanup" goes with "s3".');
+      // S3 prefixes and URLs run as jobs when asked: their size is known only once listed or fetched.
+      if (s3 !== undefined && asked) {
+        parseS3Url(s3); // a bad URL is a 400 now, not a failed job later
+        return submit(Promise.resolve([{ kind: "s3", url: s3, ...(cleanup ? { cleanup } : {}) }]));
+      }
+      if (urls !== undefined && asked) return submit(Promise.resolve([{ kind: "urls", urls }]));
+      if (documents !== undefined) {
+        const texts = documents as TextDocument[];
+        if (asJob(texts.reduce((sum, d) => sum + Buffer.byteLength(d.text), 0))) {
+          return submit(Promise.resolve([{ kind: "texts", documents: texts }]));
+        }
+      }
       if (urls !== undefined) {
         const report = await tenant.ingestUrls(urls, { signal });
         return checkReport(report, urls.length, app);
       }
-      if (cleanup !== undefined && s3 === undefined) throw new BadRequestError('"cleanup" goes with "s3".');
       if (s3 !== undefined) {
         const report = await tenant.ingestS3(s3, { cleanup, signal });
         return checkReport(

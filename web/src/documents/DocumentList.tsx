@@ -122,7 +122,8 @@ export function DocumentList({ version }: { version: number }) {
   const [status, setStatus] = useState("");
 
   const query = (cursor?: string) => {
-    const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    // What is indexed: a document that failed (or is still queued) is the upload panel's to report.
+    const params = new URLSearchParams({ limit: String(PAGE_SIZE), status: "indexed" });
     if (prefix) params.set("prefix", prefix);
     if (cursor) params.set("cursor", cursor);
     return `/documents?${params}`;

@@ -24,6 +24,9 @@ export const getDocument = defineTool({
           index: z.number().int().describe("0-based position within the document."),
           page: z.number().int().optional(),
           text: z.string(),
+          metadata: z
+            .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+            .describe("The chunk's metadata as stored."),
         }),
       )
       .describe("In document order."),

@@ -22,6 +22,26 @@ export const DocumentSummary = z.object({
   loader: z.string().optional().describe("The reader that made the text when not the type's own (textract)."),
   pages: z.number().int().optional().describe("The highest page a chunk cites (PDFs and scans)."),
   bytes: z.number().int().optional().describe("Size of the source as last ingested, when known."),
+  status: z
+    .enum(["queued", "extracting", "embedding", "indexed", "failed"])
+    .describe("Where its latest ingestion stands; failed comes with error."),
+  error: z
+    .object({
+      step: z.string().describe("The step it failed in: queued, extracting or embedding."),
+      code: z.string(),
+      message: z.string().describe("What went wrong and, where it can, what to do about it."),
+      status: z.number().int(),
+    })
+    .optional()
+    .describe("Why its latest ingestion failed."),
+  jobId: z.string().optional().describe("The job carrying its ingestion, if any."),
+  statusAt: z.string().optional().describe("When it entered its status (ISO 8601); absent when indexed."),
+  checksum: z.string().optional().describe("sha256 of the source's bytes as last ingested."),
+  recipe: z.string().optional().describe("The recipe it was last ingested with."),
+  metadata: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+    .optional()
+    .describe("The metadata it was given, as its chunks carry it."),
 });
 
 export const listDocuments = defineTool({
@@ -29,7 +49,8 @@ export const listDocuments = defineTool({
   title: "List the documents",
   description:
     "List the documents in the organisation's knowledge base, sorted by source, a page at a time: each with " +
-    "its chunk count, when it last changed, and its name, type, title and pages when known. Pass a page's " +
+    "its status (indexed, or an ingestion queued, under way or failed), its chunk count, when it last changed, " +
+    "and its name, type, title and pages when known. Pass a page's " +
     "nextCursor as cursor for the next one; prefix narrows to sources that start with it.",
   scope: "query",
   input: {

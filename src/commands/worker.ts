@@ -1,0 +1,49 @@
+// `counsel worker`: a process that runs ingestion jobs and nothing else, beside the service or on other machines
+// sharing its Redis (BullMQ). SIGINT/SIGTERM stop it gracefully: its running jobs finish within the grace period,
+// or go back to the queue for another worker.
+import { Command, InvalidArgumentError } from "commander";
+import type { Settings } from "../config/settings.ts";
+import { createServices } from "../services/services.ts";
+
+export interface WorkerCommandDeps {
+  loadEnv(): Settings;
+}
+
+export function workerCommand(deps: WorkerCommandDeps): Command {
+  return new Command("worker")
+    .description("run ingestion jobs from the queue (POST /ingest?async=true) until stopped")
+    .option("-c, --concurrency <n>", "jobs at once (default: INGEST_WORKERS, at least 1)", positive)
+    .option("--grace <seconds>", "on SIGTERM, how long running jobs may take to finish", positive, 30)
+    .action(async (options: { concurrency?: number; grace: number }) => {
+      const settings = deps.loadEnv();
+      if (!settings.redis) {
+        console.error(
+          "counsel worker: without REDIS_URL the job queue lives in the service process (DATA_DIR), which runs " +
+            "its own worker: set REDIS_URL to run workers of their own.",
+        );
+        process.exitCode = 2;
+        return;
+      }
+      const services = await createServices(settings);
+      const concurrency = options.concurrency ?? Math.max(1, settings.ingestJobs.workers);
+      await services.jobs.startWorker(concurrency);
+      console.error(`counsel worker: taking ingestion jobs, ${concurrency} at once`);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          console.error(`counsel worker: ${signal}: finishing running jobs (at most ${options.grace} s)`);
+          void services.jobs
+            .close(options.grace * 1000)
+            .then(() => services.close())
+            .finally(resolve);
+        };
+        process.once("SIGINT", () => stop("SIGINT"));
+        process.once("SIGTERM", () => stop("SIGTERM"));
+      });
+    });
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("a whole number, 1 or more");
+  return n;
+}
