@@ -129,6 +129,34 @@ describe("Counsel on a three-master Redis Cluster", () => {
     expect(cached.reduce((a, b) => a + b)).toBeGreaterThan(0);
   });
 
+  it("runs ingestion jobs on the cluster's BullMQ queue, its keys under one hash tag", async () => {
+    const submitted = await post("/ingest?async=true", {
+      documents: [{ text: "The depot took 42 laptops in March.", metadata: { doc_id: "depot-march" } }],
+    });
+    expect(submitted.status).toBe(202);
+    const { id } = (await submitted.json()) as { id: string };
+    let job: { state: string; report?: { added: number } } = { state: "queued" };
+    await until(
+      async () => {
+        job = (await (await get(`/ingest/jobs/${id}`)).json()) as typeof job;
+        return job.state === "completed" || job.state === "failed";
+      },
+      `job ${id} to end`,
+      30_000,
+    );
+    expect(job).toMatchObject({ state: "completed", report: { added: 1 } });
+    const doc = (await (await get("/documents/depot-march")).json()) as { document: { status: string } };
+    expect(doc.document.status).toBe("indexed");
+    // Every key of the queue on the master of {jobs}'s slot, none elsewhere.
+    const master = await masterOf(cluster, "counsel:{jobs}:ingest:id");
+    const jobKeys = await command<string[]>(master.port, ["KEYS", "counsel:{jobs}:*"]);
+    expect(jobKeys.length).toBeGreaterThan(2);
+    for (const node of cluster.nodes.slice(0, 3).filter((n) => n.port !== master.port))
+      expect(await command<string[]>(node.port, ["KEYS", "counsel:{jobs}:*"])).toEqual([]);
+    const deleted = await fetch(`${service?.url}/documents/depot-march`, { method: "DELETE" });
+    expect(deleted.status).toBe(204);
+  });
+
   it("answers 503 within about a second while the tenant's master is frozen, and recovers when it thaws", async () => {
     const master = await masterOf(cluster, TENANT_KEY);
     master.process.kill("SIGSTOP");
