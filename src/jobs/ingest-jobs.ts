@@ -14,6 +14,8 @@ export interface IngestJobs {
   asyncBytes: number;
   /** Keeps an upload until its job has run; returns the job item that names it. */
   stashUpload(blob: SourceBlob): Promise<JobItem>;
+  /** Removes stashed uploads that no job will run (their request failed before it was queued). */
+  unstash(items: JobItem[]): Promise<void>;
 }
 
 /** The hooks a queue calls around a job: documents queued before it can run, uploads removed once it ends. */
@@ -37,9 +39,15 @@ export function jobHooks(deps: {
     },
     async onEnd(id: string, input: JobInput): Promise<void> {
       await clearQueued((await deps.tenant(input.tenant)).statuses, input, id);
-      const keys = input.items.flatMap((item) => (item.kind === "upload" ? [item.stash] : []));
-      if (keys.length > 0) await deps.stash.mdelete(keys);
+      await uploadRemover(deps.stash)(input.items);
     },
+  };
+}
+
+export function uploadRemover(stash: BaseStore<string, Uint8Array>) {
+  return async (items: JobItem[]): Promise<void> => {
+    const keys = items.flatMap((item) => (item.kind === "upload" ? [item.stash] : []));
+    if (keys.length > 0) await stash.mdelete(keys);
   };
 }
 

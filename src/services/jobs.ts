@@ -7,7 +7,7 @@ import type { BaseStore } from "@langchain/core/stores";
 import type { Settings } from "../config/settings.ts";
 import type { Logger } from "../contracts/stores.ts";
 import { BullJobQueue } from "../jobs/bullmq-queue.ts";
-import { type IngestJobs, jobHooks, uploadStasher } from "../jobs/ingest-jobs.ts";
+import { type IngestJobs, jobHooks, uploadRemover, uploadStasher } from "../jobs/ingest-jobs.ts";
 import { LocalJobQueue } from "../jobs/local-queue.ts";
 import type { JobQueue, JobRunner } from "../jobs/queue.ts";
 import { ingestionRunner } from "../jobs/run-job.ts";
@@ -58,6 +58,7 @@ export async function openJobs(
     queue,
     asyncBytes: ingestJobs.asyncBytes,
     stashUpload: uploadStasher(stash),
+    unstash: uploadRemover(stash),
     startWorker: (concurrency) => queue.startWorker({ concurrency, run }),
     // Once: `counsel worker` closes the jobs on a signal, then the services (which close them too).
     close: (graceMs) => {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { JobView } from "../../src/jobs/queue.ts";
 import { appOptions, buildApp } from "../../src/server/app.ts";
 import { createServices, type Services } from "../../src/services/services.ts";
+import type { RedisNode } from "../../src/store/redis-client.ts";
 import { useBedrockEmulator } from "../helpers/bedrock.ts";
 import { FIXTURES, quiet, tempDataDir, testSettings } from "../helpers/services.ts";
 
@@ -92,11 +93,22 @@ function useJobService(redis: boolean, base: Record<string, string> = {}) {
     statusOf,
     services: () => service?.services as Services,
     dataDir: () => data.dir,
+    /** How many uploads wait in the job stash: files under DATA_DIR, or keys in Redis. */
+    async stashed(): Promise<number> {
+      const redisClient = service?.services.stores.redis;
+      if (!redis || !redisClient) {
+        return (await readdir(path.join(data.dir, "state/jobs/uploads")).catch(() => [])).length;
+      }
+      let n = 0;
+      for await (const keys of (redisClient as RedisNode).scanIterator({ MATCH: `${prefix}:jobs:upload:*` }))
+        n += Array.isArray(keys) ? keys.length : 1;
+      return n;
+    },
   };
 }
 
 describe.each(BACKENDS)("ingestion jobs on $backend", ({ redis }) => {
-  const { start, restart, url, post, job, ended, statusOf, services, dataDir } = useJobService(redis);
+  const { start, restart, url, post, job, ended, statusOf, services, stashed } = useJobService(redis);
 
   it("answers 202 with a job at once, which a worker runs to an indexed document and a report", async () => {
     await start(1);
@@ -178,10 +190,36 @@ describe.each(BACKENDS)("ingestion jobs on $backend", ({ redis }) => {
     const { id } = (await res.json()) as JobView;
     expect(await ended(id)).toMatchObject({ state: "completed", report: { added: 1 } });
     expect(await statusOf("upload:fake-memo.pdf")).toBe("indexed");
-    if (!redis) expect(await readdir(path.join(dataDir(), "state/jobs/uploads"))).toEqual([]);
+    await expect.poll(stashed).toBe(0);
     // A small request is still answered with its report.
     const small = await post("/ingest", { documents: [text("small-1", "Short.")] });
     expect(small.status).toBe(200);
+  });
+
+  it("stashes uploads as they arrive once past INGEST_ASYNC_BYTES, and drops them when a later part is refused", async () => {
+    await restart(0, { INGEST_ASYNC_BYTES: "1024" });
+    const memo = await readFile(path.join(FIXTURES, "fake-memo.pdf"));
+    const form = new FormData();
+    form.append("files", new Blob([memo]), "first.pdf");
+    form.append("files", new Blob([memo]), "second.pdf");
+    form.append("notes", "not a file");
+    const refused = await fetch(`${url()}/ingest`, { method: "POST", body: form });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ status: 400, detail: expect.stringMatching(/notes/) });
+    await expect.poll(stashed).toBe(0);
+    expect((await services().jobs.queue.list("default", { limit: 50 })).map((j) => j.state)).not.toContain(
+      "queued",
+    );
+
+    const batch = new FormData();
+    for (const name of ["a.pdf", "b.pdf", "c.pdf"]) batch.append("files", new Blob([memo]), name);
+    const accepted = await fetch(`${url()}/ingest`, { method: "POST", body: batch });
+    expect(accepted.status).toBe(202);
+    expect(await stashed()).toBe(3);
+    await restart(1);
+    const { id } = (await accepted.json()) as JobView;
+    expect(await ended(id)).toMatchObject({ state: "completed", report: { added: 3 } });
+    await expect.poll(stashed).toBe(0);
   });
 
   it("answers 404 for a job it does not know, or another tenant's, and 400 for a bad state", async () => {

@@ -55,11 +55,16 @@ export const ingestRoutes: FastifyPluginAsyncTypebox = async (app) => {
       };
       const asJob = (bytes: number) => jobs !== undefined && (asked || bytes > jobs.asyncBytes);
       if (request.isMultipart()) {
-        const blobs = await readUploads(request);
-        if (asJob(blobs.reduce((sum, b) => sum + b.data.length, 0))) {
-          return submit(Promise.all(blobs.map((blob) => (jobs as IngestJobs).stashUpload(blob))));
+        const uploads = await readUploads(request, jobs && { jobs, asked });
+        if (uploads.stashed) {
+          try {
+            return await submit(Promise.resolve(uploads.stashed));
+          } catch (error) {
+            await jobs?.unstash(uploads.stashed).catch(() => undefined);
+            throw error;
+          }
         }
-        return checkReport(await pipeline.ingest(blobs, { signal }), blobs.length, app);
+        return checkReport(await pipeline.ingest(uploads.blobs, { signal }), uploads.blobs.length, app);
       }
       const { documents, s3, urls, cleanup } = request.body;
       if ([documents, s3, urls].filter((v) => v !== undefined).length !== 1) {
@@ -96,8 +101,19 @@ export const ingestRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 };
 
-async function readUploads(request: FastifyRequest): Promise<SourceBlob[]> {
-  const blobs: SourceBlob[] = [];
+/**
+ * The request's files, as they arrive. They are held in memory while they add up to INGEST_ASYNC_BYTES at most
+ * and no job was asked for: a small upload is ingested at once. Past that (or with `?async=true`), the held ones
+ * and each next one go to the job stash as they arrive, so that a batch of any size costs one file's memory.
+ */
+async function readUploads(
+  request: FastifyRequest,
+  toJob: { jobs: IngestJobs; asked: boolean } | undefined,
+): Promise<{ blobs: SourceBlob[]; stashed?: undefined } | { blobs?: undefined; stashed: JobItem[] }> {
+  let held: SourceBlob[] = [];
+  let heldBytes = 0;
+  let stashed: JobItem[] | undefined;
+  let count = 0;
   try {
     for await (const part of request.parts()) {
       if (part.type !== "file") {
@@ -113,10 +129,23 @@ async function readUploads(request: FastifyRequest): Promise<SourceBlob[]> {
       }
       // toBuffer() throws a 413 when the file is over the upload limit.
       const data = await part.toBuffer();
-      const name = safeFileName(part.filename, blobs.length);
-      blobs.push({ name, source: `upload:${name}`, data, mediaType: part.mimetype });
+      const name = safeFileName(part.filename, count);
+      count += 1;
+      const blob: SourceBlob = { name, source: `upload:${name}`, data, mediaType: part.mimetype };
+      if (stashed && toJob) {
+        stashed.push(await toJob.jobs.stashUpload(blob));
+        continue;
+      }
+      held.push(blob);
+      heldBytes += data.length;
+      if (toJob && (toJob.asked || heldBytes > toJob.jobs.asyncBytes)) {
+        stashed = [];
+        for (const b of held) stashed.push(await toJob.jobs.stashUpload(b));
+        held = [];
+      }
     }
   } catch (error) {
+    if (stashed) await toJob?.jobs.unstash(stashed).catch(() => undefined);
     if (error instanceof CounselError || (error as FastifyError).statusCode) throw error;
     // The multipart parser (busboy) reports a body that is not well-formed (no boundary, cut short) as a plain
     // Error: reading this request's parts is all that failed, so it is the body's fault, a 400.
@@ -126,9 +155,8 @@ async function readUploads(request: FastifyRequest): Promise<SourceBlob[]> {
       `The multipart/form-data body is malformed (${(error as Error).message}): send files in the field "files".`,
     );
   }
-  if (blobs.length === 0)
-    throw new BadRequestError('No files were uploaded: send them in the field "files".');
-  return blobs;
+  if (count === 0) throw new BadRequestError('No files were uploaded: send them in the field "files".');
+  return stashed ? { stashed } : { blobs: held };
 }
 
 /** A display name only: never used as a path. Keeps the base name, without control characters. */
