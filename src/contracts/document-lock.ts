@@ -7,6 +7,8 @@
 export interface DocumentLock {
   /** Runs `work` while holding `docId`'s lock, waiting for the holder before it. */
   withLock<T>(docId: string, work: () => Promise<T>): Promise<T>;
+  /** Whether someone (any process sharing the lock) is writing `docId` now. */
+  isHeld(docId: string): Promise<boolean>;
   /** The order of the last ordered write of `docId` (read under its lock), undefined when none. */
   lastOrder(docId: string): Promise<number | undefined>;
   /** Records that the write of order `order` reached `docId` (under its lock). */
@@ -32,6 +34,10 @@ export class LocalDocumentLock implements DocumentLock {
     } finally {
       if (this.tails.get(docId) === current) this.tails.delete(docId);
     }
+  }
+
+  async isHeld(docId: string): Promise<boolean> {
+    return this.tails.has(docId);
   }
 
   async lastOrder(docId: string): Promise<number | undefined> {

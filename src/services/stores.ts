@@ -25,6 +25,7 @@ import { type ChatHistoryFactory, chatHistoryFactory } from "../store/chat-histo
 import { RecordManagerCatalog } from "../store/document-catalog.ts";
 import { FileDocumentStatusStore } from "../store/file-document-status-store.ts";
 import { FileRecordManager } from "../store/file-record-manager.ts";
+import { withInterruptions } from "../store/interrupted-statuses.ts";
 import { llmCache } from "../store/llm-cache.ts";
 import { LocalVectorStore } from "../store/local/local-vector-store.ts";
 import { RedisByteStore } from "../store/redis-byte-store.ts";
@@ -134,7 +135,8 @@ function openLocal(
     await recordManager.createSchema();
     const statuses = new FileDocumentStatusStore({ path: path.join(dir, "statuses.json") });
     await statuses.open();
-    const documents = await openCatalog(recordManager, vectorStore, statuses);
+    const documentLock = new LocalDocumentLock();
+    const documents = await openCatalog(recordManager, vectorStore, statuses, documentLock);
     const runs = createRunStore({ prefix: "runs", dataDir: path.join(settings.dataDir, "local", tenant) });
     return {
       tenant,
@@ -142,7 +144,7 @@ function openLocal(
       recordManager,
       statuses,
       documents,
-      documentLock: new LocalDocumentLock(),
+      documentLock,
       ledger: await LocalFileStore.fromPath(path.join(dir, "ledger")),
       chatHistory: chatHistoryFactory({ prefix: "chat", ttlSeconds: settings.chatHistoryTtlSeconds }),
       reports: createReportStore({ prefix: "report" }),
@@ -217,13 +219,14 @@ async function openRedis(
             lexical,
           });
     const statuses = new RedisDocumentStatusStore({ client, prefix: `${ns}:status` });
+    const documentLock = new RedisDocumentLock({ client, prefix: ns });
     return {
       tenant,
       vectorStore,
       recordManager,
       statuses,
-      documents: await openCatalog(recordManager, vectorStore, statuses),
-      documentLock: new RedisDocumentLock({ client, prefix: ns }),
+      documents: await openCatalog(recordManager, vectorStore, statuses, documentLock),
+      documentLock,
       ledger: new RedisByteStore({ client, prefix: `${ns}:ledger` }),
       chatHistory: chatHistoryFactory({
         client,
@@ -289,8 +292,9 @@ async function openCatalog(
   recordManager: PipelineRecordManager,
   vectorStore: CounselVectorStore,
   statuses: PipelineStatusStore,
+  lock: DocumentLock,
 ): Promise<DocumentCatalog> {
-  const catalog = new RecordManagerCatalog(recordManager, vectorStore, statuses);
+  const catalog = new RecordManagerCatalog(recordManager, vectorStore, withInterruptions(statuses, lock));
   await catalog.backfill();
   return catalog;
 }

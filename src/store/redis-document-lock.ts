@@ -45,6 +45,11 @@ export class RedisDocumentLock implements DocumentLock {
     return this.local.withLock(docId, () => this.leased(docId, work));
   }
 
+  /** A lease in Redis: its holder may be in another process; a dead holder's lapses within `leaseMs`. */
+  async isHeld(docId: string): Promise<boolean> {
+    return (await this.options.client.exists(this.lockKey(docId))) > 0;
+  }
+
   async lastOrder(docId: string): Promise<number | undefined> {
     const order = await this.options.client.hGet(this.ordersKey, docId);
     return order === undefined || order === null ? undefined : Number(order);
@@ -58,13 +63,17 @@ export class RedisDocumentLock implements DocumentLock {
     await this.options.client.hDel(this.ordersKey, docId);
   }
 
+  private lockKey(docId: string): string {
+    return `${this.options.prefix}:doclock:${docId}`;
+  }
+
   private get ordersKey(): string {
     return `${this.options.prefix}:docorder`;
   }
 
   private async leased<T>(docId: string, work: () => Promise<T>): Promise<T> {
     const { client } = this.options;
-    const key = `${this.options.prefix}:doclock:${docId}`;
+    const key = this.lockKey(docId);
     const token = randomBytes(12).toString("hex");
     while ((await client.set(key, token, { NX: true, PX: this.leaseMs })) === null) {
       await new Promise((resolve) => setTimeout(resolve, this.pollMs));

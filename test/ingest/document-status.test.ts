@@ -71,6 +71,8 @@ describe.each(backends)("document statuses through the pipeline on the $name", (
       recordManager: stores.recordManager,
       recipe: services.recipe,
       statuses: observed(stores, trail),
+      // The tenant's lock, which the catalog asks whether an in-progress entry is being worked on.
+      documentLock: stores.documentLock,
       ...options,
     });
   const summary = async (source: string) => (await stores.documents.get(source))?.document as DocumentSummary;
@@ -201,7 +203,7 @@ describe.each(backends)("document statuses through the pipeline on the $name", (
   });
 
   it("keeps a later job's version when an earlier job reaches the document after it; a run without an order writes", async () => {
-    const ingest = pipeline({ documentLock: stores.documentLock });
+    const ingest = pipeline();
     const version = (v: string) => [
       { text: `${v}: the depot's delivery report.`, metadata: { doc_id: "report" } },
     ];
@@ -220,6 +222,37 @@ describe.each(backends)("document statuses through the pipeline on the $name", (
     await ingest.deleteDocument("report");
     expect(await stores.documentLock.lastOrder("report")).toBeUndefined();
     expect(await ingest.ingestTexts(version("v1"), { jobId: "j1", order: 1 })).toMatchObject({ added: 1 });
+  });
+
+  it("shows a document left extracting by a process that died as failed (interrupted), not extracting for ever", async () => {
+    // What a service killed mid-ingestion leaves: an in-progress entry, and nobody holding the document.
+    await stores.statuses.set({
+      source: MEMO,
+      status: "embedding",
+      updatedAt: Date.now(),
+      name: "fake-memo.pdf",
+    });
+    expect(await summary(MEMO)).toMatchObject({
+      status: "failed",
+      error: {
+        step: "embedding",
+        code: "interrupted",
+        status: 503,
+        message: expect.stringMatching(/ingest it again/),
+      },
+    });
+    const { documents } = await stores.documents.list({ status: "failed" });
+    expect(documents.map((d) => d.source)).toEqual([MEMO]);
+    // While someone writes the document, its entry is what it says.
+    await stores.documentLock.withLock(MEMO, async () => {
+      expect(await summary(MEMO)).toMatchObject({ status: "embedding" });
+      expect((await stores.documents.list({ status: "embedding" })).documents).toHaveLength(1);
+    });
+    // Ingesting it again mends it.
+    expect(await pipeline().ingest([await memoBlob()])).toMatchObject({
+      added: 1,
+    });
+    expect(await summary(MEMO)).toMatchObject({ status: "indexed" });
   });
 
   it("clears a document's entry when it is deleted, and deletes a document that only failed", async () => {
