@@ -2,13 +2,15 @@
 // `POST /ingest?async=true` in batches, Bedrock embeddings answered by the emulator after a fixed delay per call
 // (as a remote model adds), and the jobs run by the service's own worker (embedded: in-process queue and store)
 // or by 1, 2 and 4 `counsel worker` processes on Redis (BullMQ). Prints documents/s, p50/p99 from submit to
-// indexed (per job: its documents are indexed when it completes), and each process's peak RSS (VmHWM).
+// indexed (per job: its documents are indexed when it completes), each process's peak RSS (VmHWM), and where
+// the CPU went (seconds of CPU of the service, the workers, Redis and the emulator, against the cores there are),
+// beside the ceiling the embedding calls alone would set (calls in flight per process / delay per call).
 //   npm run bench:ingest -- [--dataset ../shared/data/retrieval-eval/scifact] [--docs 5183] [--batch 200]
 //     [--workers 1,2,4] [--embed-delay-ms 50] [--stores embedded,redis] [--redis-url redis://…]
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { jsonLines } from "../src/chains/eval/dataset.ts";
@@ -46,7 +48,14 @@ interface Row {
   p99: number;
   rss: string;
   embedCalls: number;
+  /** CPU seconds by process kind over the run. */
+  cpu: Record<string, number>;
+  /** Documents/s that embedding calls alone would allow: every process's calls in flight, each `delay` long. */
+  embedCeiling: number;
 }
+
+/** EMBEDDINGS_CONCURRENCY of every process (the service's default). */
+const EMBED_CONCURRENCY = 16;
 
 async function main() {
   const documents: { text: string; metadata: { doc_id: string } }[] = [];
@@ -85,11 +94,24 @@ async function main() {
   console.log(
     `\n${documents.length} documents in batches of ${batch}, embedding calls answered after ${values["embed-delay-ms"]} ms\n`,
   );
-  console.log("| setup | documents/s | submit → indexed p50 s | p99 s | embedding calls | peak RSS (MiB) |");
-  console.log("| --- | ---: | ---: | ---: | ---: | --- |");
+  console.log(
+    "| setup | documents/s | submit → indexed p50 s | p99 s | embedding calls | embedding ceiling docs/s | peak RSS (MiB) |",
+  );
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | --- |");
   for (const r of rows) {
     console.log(
-      `| ${r.setup} | ${(r.documents / r.seconds).toFixed(1)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.embedCalls} | ${r.rss} |`,
+      `| ${r.setup} | ${(r.documents / r.seconds).toFixed(1)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.embedCalls} | ${r.embedCeiling.toFixed(0)} | ${r.rss} |`,
+    );
+  }
+  const cores = availableParallelism();
+  console.log(`\nCPU seconds over each run (${cores} cores):\n`);
+  console.log("| setup | service | workers | Redis | emulator and bench | busy, of all cores |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
+  for (const r of rows) {
+    const total = Object.values(r.cpu).reduce((a, b) => a + b, 0);
+    const cell = (k: string) => (k in r.cpu ? r.cpu[k].toFixed(1) : "-");
+    console.log(
+      `| ${r.setup} | ${cell("service")} | ${cell("workers")} | ${cell("redis")} | ${cell("bench")} | ${((total / (r.seconds * cores)) * 100).toFixed(0)}% |`,
     );
   }
 }
@@ -139,6 +161,14 @@ async function run(
         waitFor(async () => w.output().includes("taking ingestion jobs"), "a worker"),
       ),
     );
+    const redisPid = redisUrl ? await redisProcessId(redisUrl) : undefined;
+    const pids = () => ({
+      service: [service.child.pid],
+      workers: workerProcesses.map((w) => w.child.pid),
+      ...(redisPid ? { redis: [redisPid] } : {}),
+    });
+    const cpuBefore = await cpuSeconds(pids());
+    const benchBefore = process.cpuUsage();
     const started = performance.now();
     const submitted: { id: string; at: number }[] = [];
     for (let i = 0; i < documents.length; i += batch) {
@@ -164,6 +194,14 @@ async function run(
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const seconds = (performance.now() - started) / 1000;
+    const cpuAfter = await cpuSeconds(pids());
+    const benchUsed = process.cpuUsage(benchBefore);
+    const cpu: Record<string, number> = { bench: (benchUsed.user + benchUsed.system) / 1e6 };
+    for (const [kind, after] of Object.entries(cpuAfter)) cpu[kind] = after - (cpuBefore[kind] ?? 0);
+    if (workers === 0) delete cpu.workers;
+    const embedCalls = emulator.requests.length - calls;
+    const delaySeconds = Number(values["embed-delay-ms"]) / 1000;
+    const callsPerSecond = (Math.max(workers, 1) * EMBED_CONCURRENCY) / delaySeconds;
     latencies.sort((a, b) => a - b);
     const rss = [
       `service ${await peakRss(service.child)}`,
@@ -178,7 +216,9 @@ async function run(
       p50: quantile(latencies, 0.5),
       p99: quantile(latencies, 0.99),
       rss,
-      embedCalls: emulator.requests.length - calls,
+      embedCalls,
+      cpu,
+      embedCeiling: callsPerSecond * (documents.length / Math.max(embedCalls, 1)),
     };
   } finally {
     await Promise.all([service, ...workerProcesses].map((p) => stop(p.child)));
@@ -212,6 +252,34 @@ async function waitFor(
   while (!(await check().catch(() => false))) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${output?.() ?? ""}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** CPU seconds (user and system) of each kind's processes, from /proc/<pid>/stat (ticks of 1/100 s). */
+async function cpuSeconds(kinds: Record<string, (number | undefined)[]>): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const [kind, pids] of Object.entries(kinds)) {
+    out[kind] = 0;
+    for (const pid of pids) {
+      const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+      // Fields after the command (which may hold spaces), from its closing parenthesis: utime is the 12th.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out[kind] += (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
+    }
+  }
+  return out;
+}
+
+/** The Redis server's pid (INFO server), for its CPU time: it runs on this machine in a benchmark. */
+async function redisProcessId(url: string): Promise<number | undefined> {
+  const { createRedisClient } = await import("../src/store/redis-client.ts");
+  const client = createRedisClient({ url });
+  await client.connect();
+  try {
+    const info = await client.info("server");
+    return Number(/process_id:(\d+)/.exec(info)?.[1]) || undefined;
+  } finally {
+    await client.quit();
   }
 }
 
