@@ -23,6 +23,7 @@ import {
   type JobQueue,
   type JobState,
   type JobView,
+  submittedProgress,
   type WorkerOptions,
 } from "./queue.ts";
 import type { RetryPolicy } from "./retry.ts";
@@ -308,10 +309,7 @@ function viewOf(job: Job<JobInput>, bullState: string): JobView {
     state,
     createdAt: new Date(job.timestamp).toISOString(),
     attempts: job.attemptsStarted ?? job.attemptsMade,
-    progress: stored.progress ?? {
-      documents: { done: 0, failed: 0 },
-      chunks: { added: 0, deleted: 0, skipped: 0 },
-    },
+    progress: stored.progress ?? submittedProgress(job.data),
     ...(job.processedOn ? { startedAt: new Date(job.processedOn).toISOString() } : {}),
     ...(job.finishedOn && FINISHED.has(state) ? { finishedAt: new Date(job.finishedOn).toISOString() } : {}),
     ...(report ? { report } : {}),

@@ -13,6 +13,7 @@ import {
   type JobQueue,
   type JobState,
   type JobView,
+  submittedProgress,
   type WorkerOptions,
 } from "./queue.ts";
 import { type RetryPolicy, retryDelay } from "./retry.ts";
@@ -84,7 +85,7 @@ export class LocalJobQueue implements JobQueue {
       state: "queued",
       createdAt: new Date().toISOString(),
       attempts: 0,
-      progress: { documents: { done: 0, failed: 0 }, chunks: { added: 0, deleted: 0, skipped: 0 } },
+      progress: submittedProgress(input),
     };
     const job: StoredJob = { input, view };
     await this.options.onSubmit?.(id, input);
@@ -187,6 +188,7 @@ export class LocalJobQueue implements JobQueue {
     job.view.startedAt = new Date().toISOString();
     job.runAfter = undefined;
     await this.save(job);
+    this.events.emit(job.view.id, job.view);
     try {
       const report = await worker.run(
         { id: job.view.id, input: job.input, attempt: job.view.attempts },

@@ -45,6 +45,25 @@ export interface JobView {
   error?: { code: string; message: string };
 }
 
+/**
+ * A job's progress before it runs: nothing done, of the documents counted at submission (each upload, text and
+ * URL is one; an S3 prefix's are counted once listed).
+ */
+export function submittedProgress(input: JobInput): JobProgress {
+  let total: number | undefined = 0;
+  for (const item of input.items) {
+    if (item.kind === "s3") {
+      total = undefined;
+      break;
+    }
+    total += item.kind === "upload" ? 1 : item.kind === "texts" ? item.documents.length : item.urls.length;
+  }
+  return {
+    documents: { ...(total === undefined ? {} : { total }), done: 0, failed: 0 },
+    chunks: { added: 0, deleted: 0, skipped: 0 },
+  };
+}
+
 export const FINISHED: ReadonlySet<JobState> = new Set(["completed", "failed", "cancelled"]);
 
 /** Runs one job's ingestion: the service's tenants and pipeline behind it (src/jobs/run-job.ts). */

@@ -13,7 +13,7 @@ import {
 } from "../ingest/pipeline.ts";
 import type { SourceBlob } from "../ingest/sources/blob.ts";
 import type { Tenant } from "../tenants/tenant.ts";
-import type { JobInput, JobItem, JobProgress, JobRunner } from "./queue.ts";
+import { type JobInput, type JobItem, type JobProgress, type JobRunner, submittedProgress } from "./queue.ts";
 
 export interface RunnerDeps {
   tenant(id: string): Promise<Tenant>;
@@ -42,10 +42,7 @@ export function isTransient(failure: { status: number }): boolean {
 export function ingestionRunner(deps: RunnerDeps): JobRunner {
   return async ({ id, input }, { signal, onProgress }) => {
     const tenant = await deps.tenant(input.tenant);
-    const progress: JobProgress = {
-      documents: { total: knownTotal(input), done: 0, failed: 0 },
-      chunks: { added: 0, deleted: 0, skipped: 0 },
-    };
+    const progress: JobProgress = submittedProgress(input);
     const reports: IngestReport[] = [];
     const onDocument = (p: IngestProgress) => {
       progress.documents.done += 1;
@@ -118,16 +115,6 @@ async function* readUpload(item: Extract<JobItem, { kind: "upload" }>, stash: Ba
 function jobOrder(jobId: string): number | undefined {
   const n = Number(jobId.slice(1));
   return Number.isSafeInteger(n) ? n : undefined;
-}
-
-/** Documents counted at submission: each upload, text and URL is one; an S3 prefix is counted once listed. */
-function knownTotal(input: JobInput): number | undefined {
-  let total = 0;
-  for (const item of input.items) {
-    if (item.kind === "s3") return undefined;
-    total += item.kind === "upload" ? 1 : item.kind === "texts" ? item.documents.length : item.urls.length;
-  }
-  return total;
 }
 
 /** The sources a job can name before it runs (S3 objects are known only once listed). */

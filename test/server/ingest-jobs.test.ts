@@ -117,7 +117,13 @@ describe.each(BACKENDS)("ingestion jobs on $backend", ({ redis }) => {
     });
     expect(res.status).toBe(202);
     const submitted = (await res.json()) as JobView;
-    expect(submitted).toMatchObject({ state: "queued", tenant: "default", attempts: 0 });
+    // Counted at submission: a client can draw a determinate bar before any document is done.
+    expect(submitted).toMatchObject({
+      state: "queued",
+      tenant: "default",
+      attempts: 0,
+      progress: { documents: { total: 2, done: 0 } },
+    });
     expect(res.headers.get("location")).toBe(`/ingest/jobs/${submitted.id}`);
     const done = await ended(submitted.id);
     expect(done).toMatchObject({
@@ -147,6 +153,8 @@ describe.each(BACKENDS)("ingestion jobs on $backend", ({ redis }) => {
       .filter((line) => line.startsWith("data: "))
       .map((line) => JSON.parse(line.slice(6)) as JobView);
     expect(views.at(-1)).toMatchObject({ id, state: "completed", progress: { documents: { done: 5 } } });
+    // The worker's taking the job is an event of its own, before any document is done.
+    expect(views.some((v) => v.state === "running" && v.progress.documents.done === 0)).toBe(true);
     expect(body).toContain("event: job");
   });
 

@@ -123,14 +123,15 @@ export async function api<T>(
 /**
  * POSTs a multipart form (files) with upload progress, as `api` would otherwise: the same key, the same
  * ApiError. XMLHttpRequest, written by hand here, because fetch reports no upload progress (a streamed request
- * body would, but Chromium sends those only over HTTP/2, and the service speaks HTTP/1.1).
+ * body would, but Chromium sends those only over HTTP/2, and the service speaks HTTP/1.1). Resolves with the
+ * status beside the body: POST /ingest answers 200 with a report, or 202 with a job to follow.
  */
 export function upload<T>(
   path: string,
   form: FormData,
   options: { onProgress?: (sent: number, total: number) => void; signal?: AbortSignal } = {},
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
+): Promise<{ status: number; body: T }> {
+  return new Promise<{ status: number; body: T }>((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", path);
     xhr.setRequestHeader("accept", "application/json");
@@ -140,7 +141,7 @@ export function upload<T>(
     };
     xhr.onload = () => {
       const body = parseJson(xhr.responseText);
-      if (xhr.status >= 200 && xhr.status < 300) resolve(body as T);
+      if (xhr.status >= 200 && xhr.status < 300) resolve({ status: xhr.status, body: body as T });
       else {
         const json = /json/.test(xhr.getResponseHeader("content-type") ?? "");
         reject(refusal(xhr.status, xhr.statusText, json ? (body as Problem | undefined) : undefined));

@@ -26,6 +26,9 @@ export function DocumentChunks({ source, id }: { source: string; id: string }) {
         </p>
       ) : !detail ? (
         <p className="hint">Reading the chunks…</p>
+      ) : detail.chunks.length === 0 ? (
+        // Queued, or failed before it was ever indexed: listed, but nothing of it is searched or cited.
+        <p className="hint">No chunks: nothing of this document is in the knowledge base.</p>
       ) : (
         <ol className="chunk-list" aria-label={`Chunks of ${detail.document.name ?? source}`}>
           {detail.chunks.map((chunk) => (

@@ -1,13 +1,28 @@
-// What is indexed (GET /documents, a page at a time, narrowed by source prefix): each document with its type,
-// chunks, pages, size and when it last changed; its chunks on request; and deletion after a confirmation.
+// The document catalog (GET /documents, a page at a time, narrowed by source prefix and status): each document
+// with its status (and, failed, in which step and why), type, chunks, pages, size and when it last changed; its
+// chunks on request; and deletion after a confirmation.
 import { type FormEvent, useEffect, useId, useRef, useState } from "react";
 import { api, messageOf } from "../api.ts";
 import { ErrorAlert } from "../components/ErrorAlert.tsx";
 import { DocumentChunks } from "./DocumentChunks.tsx";
-import { documentFacts, formatWhen } from "./describe.ts";
-import { type DocumentSummary, documentPath, type DocumentList as Page } from "./types.ts";
+import { describeStatus, documentFacts, formatWhen } from "./describe.ts";
+import {
+  DOCUMENT_STATUSES,
+  type DocumentStatus,
+  type DocumentSummary,
+  documentPath,
+  type DocumentList as Page,
+} from "./types.ts";
 
 const PAGE_SIZE = 50;
+
+const STATUS_NAMES: Record<DocumentStatus, string> = {
+  indexed: "Indexed",
+  queued: "Queued",
+  extracting: "Extracting",
+  embedding: "Embedding",
+  failed: "Failed",
+};
 
 function Confirm({
   doc,
@@ -37,9 +52,13 @@ function Confirm({
   return (
     <div className="confirm" role="alertdialog" aria-labelledby={titleId}>
       <p id={titleId}>
-        Delete <strong>{doc.name ?? doc.source}</strong>? Its{" "}
-        {doc.chunks === 1 ? "chunk leaves" : `${doc.chunks} chunks leave`} the knowledge base, and answers
-        will no longer cite it. Uploading it again adds it anew.
+        Delete <strong>{doc.name ?? doc.source}</strong>?{" "}
+        {doc.chunks === 0
+          ? "It has no chunks in the knowledge base; its status and any failure are forgotten."
+          : `Its ${doc.chunks === 1 ? "chunk leaves" : `${doc.chunks} chunks leave`} the knowledge base, and answers will no longer cite it.`}{" "}
+        {doc.status === "queued"
+          ? "A job still has it queued and will ingest it anyway: cancel that job to stop it."
+          : "Uploading it again adds it anew."}
       </p>
       <div className="actions">
         <button type="button" className="danger" disabled={busy} onClick={remove}>
@@ -65,10 +84,16 @@ function DocumentRow({
   const [confirming, setConfirming] = useState(false);
   const chunksId = useId();
   const name = doc.name ?? doc.source;
+  const status = describeStatus(doc);
   return (
-    <li className="document">
+    <li className={`document document-${doc.status ?? "indexed"}`}>
       <div className="document-head">
-        <h4 className="document-name">{name}</h4>
+        <div className="document-heading">
+          <h4 className="document-name">{name}</h4>
+          {doc.status && doc.status !== "indexed" ? (
+            <span className={`badge status-${doc.status}`}>{doc.status}</span>
+          ) : null}
+        </div>
         <div className="document-actions">
           <button
             type="button"
@@ -91,6 +116,17 @@ function DocumentRow({
           </button>
         </div>
       </div>
+      {status ? (
+        <p className="document-status">
+          {status}
+          {doc.statusAt ? (
+            <>
+              {" "}
+              · since <time dateTime={doc.statusAt}>{formatWhen(doc.statusAt)}</time>
+            </>
+          ) : null}
+        </p>
+      ) : null}
       <p className="document-facts">
         {documentFacts(doc).join(" · ")} · updated{" "}
         <time dateTime={doc.updatedAt}>{formatWhen(doc.updatedAt)}</time>
@@ -120,10 +156,12 @@ export function DocumentList({ version }: { version: number }) {
   const [loadingMore, setLoadingMore] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [status, setStatus] = useState("");
+  // One status per request, as the API takes it; "" lists them all.
+  const [only, setOnly] = useState<DocumentStatus | "">("");
 
   const query = (cursor?: string) => {
-    // What is indexed: a document that failed (or is still queued) is the upload panel's to report.
-    const params = new URLSearchParams({ limit: String(PAGE_SIZE), status: "indexed" });
+    const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (only) params.set("status", only);
     if (prefix) params.set("prefix", prefix);
     if (cursor) params.set("cursor", cursor);
     return `/documents?${params}`;
@@ -143,7 +181,7 @@ export function DocumentList({ version }: { version: number }) {
         if (!controller.signal.aborted) setError(`The documents could not be listed: ${messageOf(e)}`);
       });
     return () => controller.abort();
-  }, [prefix, version]);
+  }, [prefix, only, version]);
 
   const more = async () => {
     if (!nextCursor) return;
@@ -171,7 +209,7 @@ export function DocumentList({ version }: { version: number }) {
 
   return (
     <section className="document-list" aria-labelledby="docs-list-title">
-      <h3 id="docs-list-title">Indexed documents</h3>
+      <h3 id="docs-list-title">Document catalog</h3>
       <form className="filter" onSubmit={filter} aria-label="Filter the documents">
         <div className="field">
           <label htmlFor="docs-prefix">Source starts with</label>
@@ -184,14 +222,30 @@ export function DocumentList({ version }: { version: number }) {
             onChange={(e) => setDraft(e.target.value)}
           />
         </div>
+        <div className="field">
+          <label htmlFor="docs-status">Status</label>
+          <select
+            id="docs-status"
+            value={only}
+            onChange={(e) => setOnly(e.target.value as DocumentStatus | "")}
+          >
+            <option value="">All</option>
+            {DOCUMENT_STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {STATUS_NAMES[s]}
+              </option>
+            ))}
+          </select>
+        </div>
         <button type="submit">Filter</button>
-        {prefix ? (
+        {prefix || only ? (
           <button
             type="button"
             className="secondary"
             onClick={() => {
               setDraft("");
               setPrefix("");
+              setOnly("");
             }}
           >
             Show all
@@ -208,9 +262,11 @@ export function DocumentList({ version }: { version: number }) {
         )
       ) : documents.length === 0 ? (
         <p className="hint">
-          {prefix
-            ? `No document's source starts with “${prefix}”.`
-            : "No documents yet: add files, web pages or an S3 prefix above."}
+          {only
+            ? `No documents with the status “${STATUS_NAMES[only]}”${prefix ? ` whose source starts with “${prefix}”` : ""}.`
+            : prefix
+              ? `No document's source starts with “${prefix}”.`
+              : "No documents yet: add files, web pages or an S3 prefix above."}
         </p>
       ) : (
         <ul className="documents" aria-label="Documents">

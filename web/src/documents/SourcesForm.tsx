@@ -1,22 +1,33 @@
 // Ingests web addresses ({"urls": [...]}) or everything under an S3 prefix ({"s3": "s3://bucket/prefix"}) with
-// POST /ingest, and shows what came of it. The service checks the addresses (and refuses private ones): the
-// form only splits the lines.
+// POST /ingest, and shows what came of it: the report, or, when the service makes a job of it, the job followed
+// to its end. The service checks the addresses (and refuses private ones): the form only splits the lines.
 import { type FormEvent, useState } from "react";
-import { api } from "../api.ts";
 import { IngestOutcome, type Outcome } from "./IngestOutcome.tsx";
-import type { IngestReport } from "./types.ts";
+import { followJob, ingestJson, useUnmountSignal } from "./jobs.ts";
 
 function useIngest(onIngested: () => void) {
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<Outcome | null>(null);
+  const unmounted = useUnmountSignal();
   const run = async (body: unknown) => {
+    const signal = unmounted();
     setBusy(true);
     setOutcome(null);
     try {
-      setOutcome({ report: await api<IngestReport>("/ingest", { body }) });
+      const answer = await ingestJson(body);
+      if (answer.status === 202) {
+        setOutcome({ job: answer.job });
+        onIngested(); // its documents are listed as queued from now on
+        const ended = await followJob(answer.job.id, { signal, onChange: (job) => setOutcome({ job }) });
+        setOutcome({ job: ended });
+      } else {
+        setOutcome({ report: answer.report });
+      }
       onIngested();
     } catch (error) {
+      if (signal.aborted) return;
       setOutcome({ error });
+      onIngested(); // a refused document may now be listed as failed, with its reason
     } finally {
       setBusy(false);
     }

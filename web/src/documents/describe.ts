@@ -1,6 +1,6 @@
-// Documents and ingestion reports in words for people: counts as sentences, sizes and times readable.
+// Documents, ingestion reports and jobs in words for people: counts as sentences, sizes and times readable.
 import { ApiError } from "../api.ts";
-import type { DocumentSummary, IngestFailure, IngestReport } from "./types.ts";
+import type { DocumentSummary, IngestFailure, IngestReport, JobView } from "./types.ts";
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
@@ -19,6 +19,54 @@ export function describeReport(report: IngestReport): string {
   ].filter(Boolean);
   if (documents.length === 0) return "Nothing was found to ingest.";
   return `${documents.join(", ")}${chunks.length > 0 ? `; ${chunks.join(", ")}` : ""}.`;
+}
+
+/** Whole tens of a share: a screen reader reads each change of a status line, so it changes ten times, not 100. */
+export const tens = (part: number, whole: number) => Math.floor((part / Math.max(whole, 1)) * 10) * 10;
+
+/** A job under way: "Queued as job j3; waiting for a worker…", "Indexing 40 documents: 30% done, 1 failed". */
+export function describeJobProgress(job: JobView): string {
+  const { total, done, failed } = job.progress.documents;
+  if (job.state === "queued") {
+    return job.error?.code === "retrying"
+      ? `Waiting to try again (job ${job.id}): ${job.error.message}`
+      : `Queued as job ${job.id}; waiting for a worker…`;
+  }
+  const failures = failed > 0 ? `, ${failed} failed` : "";
+  if (total === undefined) {
+    return done === 0 ? "Listing the documents…" : `Indexing: ${plural(done, "document")} done${failures}`;
+  }
+  return `Indexing ${plural(total, "document")}: ${tens(done, total)}% done${failures}`;
+}
+
+/** A job that has ended: its report's sentence, or why it failed or stopped. */
+export function describeJobEnd(job: JobView): string {
+  const report = job.report ? describeReport(job.report) : "";
+  switch (job.state) {
+    case "failed":
+      return `The ingestion failed after ${plural(job.attempts, "attempt")}: ${job.error?.message ?? "no reason given"}${report ? ` ${report}` : ""}`;
+    case "cancelled": {
+      const { done } = job.progress.documents;
+      const kept = done > 0 ? ` ${plural(done, "document")} had been done by then.` : "";
+      return `${job.error?.message ?? "Cancelled."}${kept}`;
+    }
+    default:
+      return report || "Done.";
+  }
+}
+
+/**
+ * A document's status when it is not simply indexed: "Queued (job j3)", "Failed while extracting: …". Undefined
+ * for an indexed one.
+ */
+export function describeStatus(doc: DocumentSummary): string | undefined {
+  if (!doc.status || doc.status === "indexed") return undefined;
+  if (doc.status === "failed") {
+    const step = doc.error?.step ? ` while ${doc.error.step}` : "";
+    return `Failed${step}: ${doc.error?.message ?? "no reason was recorded"}`;
+  }
+  const job = doc.jobId ? ` (job ${doc.jobId})` : "";
+  return `${doc.status[0].toUpperCase()}${doc.status.slice(1)}${job}`;
 }
 
 /**

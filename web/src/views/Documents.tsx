@@ -1,5 +1,5 @@
-// Documents: add files (drag and drop or the file picker, each with its progress), web pages and S3 prefixes to
-// the knowledge base, see what is indexed, read a document's chunks, and delete a document.
+// Documents: add files (drag and drop or the file picker, each with its progress or its job's), web pages and S3
+// prefixes to the knowledge base, see every document with its status, read a document's chunks, and delete one.
 import { useState } from "react";
 import { DocumentList } from "../documents/DocumentList.tsx";
 import { S3Form, UrlForm } from "../documents/SourcesForm.tsx";
@@ -7,7 +7,7 @@ import { UploadPanel } from "../documents/UploadPanel.tsx";
 import "./documents.css";
 
 export function Documents() {
-  // Bumped after anything was ingested: the list reads its first page again.
+  // Bumped when an ingestion ends or a job is accepted: the list reads its first page again.
   const [version, setVersion] = useState(0);
   const ingested = () => setVersion((v) => v + 1);
   return (
