@@ -2,13 +2,21 @@
 // write a temporary file beside it, fsync it, rename it over the target, then fsync the folder so that the
 // rename itself is durable.
 import { randomBytes } from "node:crypto";
-import { open, rename, unlink, writeFile } from "node:fs/promises";
+import { type FileHandle, open, rename, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 
-/** `data` may come a piece at a time (an iterable is written as it goes, each piece before the next is asked for). */
+/**
+ * `data` may come a piece at a time (an iterable is written as it goes, each piece before the next is asked for),
+ * or be a function that writes the temporary file's handle itself.
+ */
 export async function writeFileAtomic(
   file: string,
-  data: Buffer | string | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+  data:
+    | Buffer
+    | string
+    | Iterable<Uint8Array>
+    | AsyncIterable<Uint8Array>
+    | ((handle: FileHandle) => Promise<void>),
 ): Promise<void> {
   const dir = path.dirname(file);
   // Same folder, so that rename stays on one file system (and is atomic); unique per writer.
@@ -16,7 +24,9 @@ export async function writeFileAtomic(
   try {
     const handle = await open(temp, "w", 0o644);
     try {
-      await writeFile(handle, data);
+      // A writer function writes the file itself (and may go back to patch what it wrote first).
+      if (typeof data === "function") await data(handle);
+      else await writeFile(handle, data);
       await handle.sync();
     } finally {
       await handle.close();

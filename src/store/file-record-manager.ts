@@ -202,12 +202,10 @@ export class FileRecordManager extends RecordManager implements DocumentRecords 
    */
   async flush(): Promise<void> {
     if (!this.path) return;
-    const data: PersistedRecords = {
-      namespace: this.namespace,
-      records: Object.fromEntries(this.records),
-      documents: Object.fromEntries(this.documents),
-    };
-    await writeFileAtomic(this.path, JSON.stringify(data));
+    // The entries as they are now (changes made while the file is written wait for the next flush; an entry is
+    // replaced, never changed in place), written as JSON a slice at a time: the file's text, a record per
+    // chunk, is never held whole, nor the object JSON.stringify would need.
+    await writeFileAtomic(this.path, recordsJson(this.namespace, [...this.records], [...this.documents]));
   }
 
   private *keysOf(groupIds: (string | null)[]): Generator<string> {
@@ -274,4 +272,29 @@ export class FileRecordManager extends RecordManager implements DocumentRecords 
     }
     return low;
   }
+}
+
+/** JSON.stringify of the PersistedRecords the entries make, as UTF-8 pieces of about 64 KB. */
+function* recordsJson(
+  namespace: string,
+  records: [string, RecordEntry][],
+  documents: [string, DocumentEntry][],
+): Generator<Buffer> {
+  yield Buffer.from(`{"namespace":${JSON.stringify(namespace)},"records":{`);
+  yield* entriesJson(records);
+  yield Buffer.from('},"documents":{');
+  yield* entriesJson(documents);
+  yield Buffer.from("}}");
+}
+
+function* entriesJson(entries: [string, unknown][]): Generator<Buffer> {
+  let piece = "";
+  for (let i = 0; i < entries.length; i++) {
+    piece += `${i > 0 ? "," : ""}${JSON.stringify(entries[i][0])}:${JSON.stringify(entries[i][1])}`;
+    if (piece.length >= 65_536) {
+      yield Buffer.from(piece);
+      piece = "";
+    }
+  }
+  if (piece) yield Buffer.from(piece);
 }

@@ -55,6 +55,26 @@ describe("FileRecordManager", () => {
     );
   });
 
+  it("writes many records, with any characters in their ids, as one JSON file it reads back whole", async () => {
+    const file = path.join(dir, "many-records.json");
+    const first = new FileRecordManager({ namespace: 'ns "quoted"', path: file });
+    await first.createSchema();
+    // Enough records for the file to be written in many pieces.
+    const keys = Array.from({ length: 5000 }, (_, i) => `key-${i}-"é"\u2028`);
+    const groups = keys.map((_, i) => `doc-${i % 700}\t`);
+    await first.update(keys, { groupIds: groups });
+    await first.flush();
+    const parsed = JSON.parse(await readFile(file, "utf8"));
+    expect(parsed.namespace).toBe('ns "quoted"');
+    expect(Object.keys(parsed.records)).toHaveLength(5000);
+    expect(Object.keys(parsed.documents)).toHaveLength(700);
+
+    const second = new FileRecordManager({ namespace: 'ns "quoted"', path: file });
+    await second.createSchema();
+    expect(await second.exists(keys)).toEqual(keys.map(() => true));
+    expect(await second.listKeys({ groupIds: [groups[3]] })).toEqual(keys.filter((_, i) => i % 700 === 3));
+  });
+
   it("will not load another namespace's records", async () => {
     const file = path.join(dir, "records.json");
     const a = new FileRecordManager({ namespace: "tenant-a", path: file });

@@ -78,7 +78,9 @@ export async function readVectorFile(
 
 // Saving: hundreds of ms of work for tens of thousands of chunks, done in steps of a few ms with turns of the
 // event loop between them, so that a save never stalls the requests the same process answers. The vectors'
-// checksum comes first (the header holds it), then the header, then the file is written a piece at a time.
+// checksum comes first (the header holds it), then the file is written a piece at a time as it is made: the
+// header's JSON (every chunk's text and metadata: as large as the store's text) is never held whole, its length
+// written into the prefix once it is known.
 
 /**
  * Writes `contents` and `vectors` to `file` (replaced atomically), yielding to the event loop whenever a step
@@ -101,8 +103,21 @@ export async function writeVectorFile(
     metadata: contents.metadata,
   };
   const pause = pacer(stepMs);
-  const head = await encodeHead(header, await vectorsCrc32(vectors, pause), pause);
-  await writeFileAtomic(file, fileChunks(head, vectors));
+  const crc = await vectorsCrc32(vectors, pause);
+  await writeFileAtomic(file, async (handle) => {
+    const prefix = Buffer.alloc(MAGIC.length + 4);
+    MAGIC.copy(prefix);
+    await handle.write(prefix);
+    let length = 0;
+    for await (const piece of headerJson(header, crc, pause)) {
+      await handle.write(piece);
+      length += piece.length;
+    }
+    await handle.write(Buffer.alloc(paddedToFour(prefix.length + length) - prefix.length - length));
+    for (const rows of vectorRows(vectors)) await handle.write(rows);
+    prefix.writeUInt32LE(length, MAGIC.length);
+    await handle.write(prefix, 0, prefix.length, 0);
+  });
 }
 
 type HeaderWithoutCrc = Omit<PersistedHeader, "vectorsCrc32">;
@@ -120,18 +135,6 @@ function pacer(stepMs: number): Pause {
   };
 }
 
-/** The file up to the vectors, in pieces: MAGIC, the header's length, the header JSON and its padding. */
-async function encodeHead(header: HeaderWithoutCrc, crc: number, pause: Pause): Promise<Buffer[]> {
-  const json = await headerJsonHead(header, pause);
-  json.push(Buffer.from(`${crc}}`, "latin1"));
-  const length = json.reduce((sum, piece) => sum + piece.length, 0);
-  const prefix = Buffer.alloc(MAGIC.length + 4);
-  MAGIC.copy(prefix);
-  prefix.writeUInt32LE(length, MAGIC.length);
-  const padding = Buffer.alloc(paddedToFour(prefix.length + length) - prefix.length - length);
-  return [prefix, ...json, padding];
-}
-
 /** About 256 KB of rows: a step of a few tenths of a ms, a multiple of the transpose's eight slots. */
 function slotsPerStep(dims: number): number {
   return Math.max(8, Math.floor(65536 / Math.max(dims, 1) / 8) * 8);
@@ -147,16 +150,6 @@ async function vectorsCrc32(vectors: VectorSnapshot, pause: Pause): Promise<numb
   return crc;
 }
 
-/**
- * The file, a piece at a time, for writeFile to write as it goes, so that no buffer of the whole file is
- * made: one would double the memory a save takes, and an allocation that size forces a full garbage collection.
- * Between pieces, writeFile waits for the disk, so the event loop runs.
- */
-async function* fileChunks(head: Buffer[], vectors: VectorSnapshot): AsyncGenerator<Buffer> {
-  yield* head;
-  yield* vectorRows(vectors);
-}
-
 /** The vectors row-major float32 LE, a few slots at a time, in one buffer reused: take each before the next. */
 function* vectorRows(vectors: VectorSnapshot): Generator<Buffer> {
   const { count, dims } = vectors;
@@ -170,36 +163,34 @@ function* vectorRows(vectors: VectorSnapshot): Generator<Buffer> {
 }
 
 /**
- * The UTF-8 pieces of JSON.stringify(header) up to the checksum's value, which is not known yet: that is
- * `{"format":…,"metadata":[…],"vectorsCrc32":`. Its arrays go a slice of `itemsPerStep` items at a time,
- * with a pause between slices. Exported for tests.
+ * JSON.stringify of the header with its checksum, as UTF-8 pieces: its arrays go a slice of `itemsPerStep`
+ * items at a time, with a pause after each slice. Exported for tests.
  */
-export async function headerJsonHead(
+export async function* headerJson(
   header: HeaderWithoutCrc,
+  crc: number,
   pause: Pause,
   itemsPerStep = 256,
-): Promise<Buffer[]> {
-  const pieces: Buffer[] = [];
+): AsyncGenerator<Buffer> {
   let separator = "{";
   // In the header's key order, as JSON.stringify goes (no value is undefined, so no key is skipped).
   for (const [key, value] of Object.entries(header)) {
-    pieces.push(Buffer.from(`${separator}${JSON.stringify(key)}:`));
+    yield Buffer.from(`${separator}${JSON.stringify(key)}:`);
     separator = ",";
-    if (Array.isArray(value)) await pushArrayJson(value, pieces, pause, itemsPerStep);
-    else pieces.push(Buffer.from(JSON.stringify(value)));
+    if (Array.isArray(value)) yield* arrayJson(value, pause, itemsPerStep);
+    else yield Buffer.from(JSON.stringify(value));
   }
-  pieces.push(Buffer.from(`${separator}"vectorsCrc32":`));
-  return pieces;
+  yield Buffer.from(`${separator}"vectorsCrc32":${crc}}`, "latin1");
 }
 
-/** Pushes JSON.stringify(items) in pieces of `itemsPerStep` items, pausing after each. */
-async function pushArrayJson(items: unknown[], pieces: Buffer[], pause: Pause, itemsPerStep: number) {
-  if (items.length === 0) pieces.push(Buffer.from("[]"));
+/** JSON.stringify(items) in pieces of `itemsPerStep` items, pausing after each. */
+async function* arrayJson(items: unknown[], pause: Pause, itemsPerStep: number): AsyncGenerator<Buffer> {
+  if (items.length === 0) yield Buffer.from("[]");
   for (let from = 0; from < items.length; from += itemsPerStep) {
     // Each slice stringifies as "[a,b]": later slices open with "," instead, and all but the last drop "]".
     const json = Buffer.from(JSON.stringify(items.slice(from, from + itemsPerStep)));
     if (from > 0) json[0] = COMMA;
-    pieces.push(from + itemsPerStep < items.length ? json.subarray(0, -1) : json);
+    yield from + itemsPerStep < items.length ? json.subarray(0, -1) : json;
     await pause();
   }
 }
