@@ -1,0 +1,312 @@
+// The memory ingestion adds to the service, as a new user meets it: `npm start`'s process (its node flags, the
+// embedded defaults: local embeddings, the in-process store in a fresh DATA_DIR, no Redis, no AWS) with SciFact's
+// abstracts posted to `POST /ingest` as JSON in batches, one request at a time. The service's resident set is read
+// from /proc every 100 ms (and its kernel-kept peak, VmHWM, reset once idle), its V8 heap from /metrics after each
+// batch. Prints idle, peak, peak − idle and final RSS beside the store's own data (vectors, and the texts and
+// metadata as its file holds them), and documents/s. `--scale N` posts the corpus N times (distinct doc_ids, each
+// copy's text marked) to see whether the overhead grows with the corpus; `--heap-snapshots DIR` has the service
+// write heap snapshots (idle, mid-run, after) into DIR, for attributing the memory (the snapshots themselves add
+// to the peak: measure without them).
+//   npm run bench:ingest-memory -- [--dataset ../shared/data/retrieval-eval/scifact] [--batch 200] [--scale 1]
+//     [--docs 5183] [--node-flags="--max-semi-space-size=16"] [--heap-snapshots DIR]
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import { corpusText, readCorpus } from "../src/chains/eval/dataset.ts";
+import type { TextDocument } from "../src/ingest/pipeline.ts";
+import { freePort } from "../test/global-setup.ts";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+const { values } = parseArgs({
+  options: {
+    dataset: { type: "string", default: "../shared/data/retrieval-eval/scifact" },
+    batch: { type: "string", default: "200" },
+    scale: { type: "string", default: "1" },
+    docs: { type: "string" },
+    // Added after npm start's own flags (a later V8 flag wins): to try a setting without editing package.json.
+    "node-flags": { type: "string", default: "" },
+    "heap-snapshots": { type: "string" },
+  },
+});
+
+const MiB = 2 ** 20;
+const mib = (bytes: number) => (bytes / MiB).toFixed(0);
+
+/** The node flags of `npm start` (the last command of its script, without its entry point). */
+async function startFlags(): Promise<string[]> {
+  const pkg = JSON.parse(await readFile(path.join(ROOT, "package.json"), "utf8"));
+  const command = (pkg.scripts.start as string).split("&&").at(-1)?.trim().split(/\s+/) ?? [];
+  if (command[0] !== "node" || command.at(-1) !== "src/main.ts")
+    throw new Error(`npm start is no longer "node … src/main.ts": ${pkg.scripts.start}`);
+  return command.slice(1, -1);
+}
+
+/** The corpus `scale` times over: copy k > 0 has doc_ids `…#k` and a marked title, so nothing is skipped. */
+async function corpus(dataset: string, scale: number, limit: number): Promise<TextDocument[]> {
+  const base: { id: string; text: string }[] = [];
+  for await (const doc of readCorpus(path.join(dataset, "corpus.jsonl"))) {
+    if (base.length >= limit) break;
+    const text = corpusText(doc);
+    if (text.trim()) base.push({ id: doc.id, text });
+  }
+  const documents: TextDocument[] = [];
+  for (let copy = 0; copy < scale; copy++) {
+    for (const { id, text } of base) {
+      const docId = copy === 0 ? `scifact/${id}` : `scifact/${id}#${copy}`;
+      documents.push({
+        text: copy === 0 ? text : `(copy ${copy}) ${text}`,
+        metadata: { doc_id: docId, name: docId },
+      });
+    }
+  }
+  return documents;
+}
+
+/** A /proc/<pid>/status field in bytes (VmRSS: resident now; VmHWM: the peak since start or the last reset). */
+async function procStatus(pid: number, field: "VmRSS" | "VmHWM"): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const kb = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1];
+  if (kb === undefined) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(kb) * 1024;
+}
+
+/** Resets VmHWM to the current RSS (Linux 4.0+), so that the peak read later is the ingestion's. */
+async function resetPeak(pid: number): Promise<boolean> {
+  return writeFile(`/proc/${pid}/clear_refs`, "5").then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The V8 heap as /metrics reports it (prom-client's process metrics: process.memoryUsage and heap spaces). */
+interface HeapFigures {
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  newSpace: number;
+  oldSpace: number;
+  largeObjects: number;
+}
+
+async function heapFigures(url: string): Promise<HeapFigures> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const metric = (name: string) => {
+    const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+    return line ? Number(line.slice(name.length + 1)) : Number.NaN;
+  };
+  const space = (name: string) => metric(`counsel_nodejs_heap_space_size_total_bytes{space="${name}"}`);
+  return {
+    heapTotal: metric("counsel_nodejs_heap_size_total_bytes"),
+    heapUsed: metric("counsel_nodejs_heap_size_used_bytes"),
+    external: metric("counsel_nodejs_external_memory_bytes"),
+    newSpace: space("new"),
+    oldSpace: space("old"),
+    largeObjects: space("large_object"),
+  };
+}
+
+/**
+ * What the store itself holds, from its file: the vectors (count × dimensions float32) and the JSON header with
+ * every chunk's id, text and metadata (in memory the same strings, plus object overhead); and the records file.
+ */
+async function storeData(dataDir: string, chunks: number) {
+  const dir = path.join(dataDir, "local", "default", "default");
+  const [model] = await readdir(dir);
+  const vectorsFile = path.join(dir, model, "vectors.bin");
+  const file = await open(vectorsFile);
+  const prefix = Buffer.alloc(12);
+  await file.read(prefix, 0, 12, 0);
+  await file.close();
+  const header = prefix.readUInt32LE(8);
+  const size = (await stat(vectorsFile)).size;
+  const vectors = size - Math.ceil((12 + header) / 4) * 4;
+  const records = (await stat(path.join(dir, model, "records.json"))).size;
+  return { model, vectors, header, records, dimensions: chunks > 0 ? vectors / 4 / chunks : 0 };
+}
+
+/** Has the service write a heap snapshot into `dir` and waits until it is written. */
+async function heapSnapshot(child: ChildProcess, url: string, dir: string, label: string): Promise<string> {
+  const before = new Set(await readdir(dir));
+  child.kill("SIGUSR2");
+  let written: string | undefined;
+  while (!written) {
+    if (child.exitCode !== null)
+      throw new Error(`the service exited (${child.exitCode}) before its snapshot`);
+    await sleep(200);
+    written = (await readdir(dir)).find((f) => f.endsWith(".heapsnapshot") && !before.has(f));
+  }
+  // The service writes it on its main thread: once it answers again, the file is complete.
+  await fetch(`${url}/healthz`);
+  let size = -1;
+  while (size !== (await stat(path.join(dir, written))).size) {
+    size = (await stat(path.join(dir, written))).size;
+    await sleep(500);
+  }
+  const named = `${label}.heapsnapshot`;
+  await rename(path.join(dir, written), path.join(dir, named));
+  return named;
+}
+
+async function waitForReady(url: string, output: () => string, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`the service did not get ready\n${output()}`);
+    await sleep(200);
+  }
+}
+
+async function chunkCount(url: string): Promise<number> {
+  const ready = (await (await fetch(`${url}/readyz`)).json()) as { checks: { store: { chunks: number } } };
+  return ready.checks.store.chunks;
+}
+
+async function stop(child: ChildProcess) {
+  if (child.exitCode !== null) return;
+  child.kill("SIGTERM");
+  await Promise.race([once(child, "exit"), sleep(60_000)]);
+  if (child.exitCode === null) child.kill("SIGKILL");
+}
+
+async function main() {
+  const scale = Number(values.scale);
+  const batch = Number(values.batch);
+  const documents = await corpus(
+    values.dataset as string,
+    scale,
+    values.docs ? Number(values.docs) : Number.POSITIVE_INFINITY,
+  );
+  const snapshots = values["heap-snapshots"] ? path.resolve(values["heap-snapshots"]) : undefined;
+  if (snapshots) await mkdir(snapshots, { recursive: true });
+  const flags = [
+    ...(await startFlags()),
+    ...(values["node-flags"] as string).split(/\s+/).filter(Boolean),
+    ...(snapshots ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${snapshots}`] : []),
+  ];
+
+  const dataDir = await mkdtemp(path.join(tmpdir(), "counsel-bench-ingest-memory-"));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, [...flags, "src/main.ts"], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      LOG_LEVEL: "warn",
+      LOAD_EXAMPLES: "false",
+      RATE_LIMIT_PER_MINUTE: "0", // one client sends everything
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on("data", (chunk) => {
+    output += chunk;
+  });
+  const pid = child.pid as number;
+
+  try {
+    await waitForReady(url, () => output);
+    // Idle: started, listening, nothing ingested; a few seconds for start-up's garbage to settle.
+    await sleep(3000);
+    const idleRss = await procStatus(pid, "VmRSS");
+    const startPeak = await procStatus(pid, "VmHWM");
+    const idleHeap = await heapFigures(url);
+    const taken: string[] = [];
+    if (snapshots) taken.push(await heapSnapshot(child, url, snapshots, "1-idle"));
+    const peakReset = await resetPeak(pid);
+
+    let sampledPeak = await procStatus(pid, "VmRSS");
+    const sampler = setInterval(() => {
+      procStatus(pid, "VmRSS").then(
+        (rss) => {
+          sampledPeak = Math.max(sampledPeak, rss);
+        },
+        () => undefined,
+      );
+    }, 100);
+    /** The heap when the RSS after a batch was highest. */
+    let atPeak = { rss: 0, heap: idleHeap };
+    const started = performance.now();
+    const middle = Math.floor(documents.length / batch / 2) * batch;
+    try {
+      for (let i = 0; i < documents.length; i += batch) {
+        const res = await fetch(`${url}/ingest`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ documents: documents.slice(i, i + batch) }),
+        });
+        if (res.status !== 200) throw new Error(`POST /ingest: ${res.status} ${await res.text()}`);
+        const report = (await res.json()) as { added: number; failed: unknown[] };
+        if (report.failed.length > 0)
+          throw new Error(`POST /ingest failed: ${JSON.stringify(report.failed)}`);
+        const rss = await procStatus(pid, "VmRSS");
+        if (rss > atPeak.rss) atPeak = { rss, heap: await heapFigures(url) };
+        if (snapshots && i === middle) taken.push(await heapSnapshot(child, url, snapshots, "2-middle"));
+      }
+    } finally {
+      clearInterval(sampler);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const endPeak = await procStatus(pid, "VmHWM");
+    const peak = peakReset ? Math.max(endPeak, sampledPeak) : sampledPeak;
+    // After the last answer the store and the records are saved; a moment for the last garbage.
+    await sleep(3000);
+    const finalRss = await procStatus(pid, "VmRSS");
+    const finalHeap = await heapFigures(url);
+    if (snapshots) taken.push(await heapSnapshot(child, url, snapshots, "3-after"));
+    const chunks = await chunkCount(url);
+    const store = await storeData(dataDir, chunks);
+
+    const own = store.vectors + store.header;
+    console.log(
+      `${documents.length} documents (SciFact × ${scale}) in batches of ${batch}, ${chunks} chunks, ` +
+        `${(documents.length / seconds).toFixed(0)} documents/s (${seconds.toFixed(1)} s); ` +
+        `node ${flags.join(" ")} src/main.ts\n`,
+    );
+    console.log("| RSS (MiB) | idle | peak | peak − idle | final | final − idle | store's own data |");
+    console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    console.log(
+      `| service | ${mib(idleRss)} | ${mib(peak)} | ${mib(peak - idleRss)} | ${mib(finalRss)} | ` +
+        `${mib(finalRss - idleRss)} | ${mib(own)} |`,
+    );
+    console.log(
+      `\nstore's own data: ${mib(store.vectors)} MiB of vectors (${chunks} × ${store.dimensions} float32, ` +
+        `${store.model}) + ${mib(store.header)} MiB of ids, texts and metadata as JSON; records.json ` +
+        `${mib(store.records)} MiB`,
+    );
+    console.log(
+      `peak: ${peakReset ? "VmHWM since idle" : "sampled every 100 ms (VmHWM could not be reset)"}; ` +
+        `VmHWM of start-up ${mib(startPeak)} MiB, max of 100 ms samples ${mib(sampledPeak)} MiB`,
+    );
+    console.log("\n| V8 (MiB) | heap total | heap used | new space | old space | large objects | external |");
+    console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    const heapRow = (label: string, h: HeapFigures) =>
+      console.log(
+        `| ${label} | ${mib(h.heapTotal)} | ${mib(h.heapUsed)} | ${mib(h.newSpace)} | ${mib(h.oldSpace)} | ` +
+          `${mib(h.largeObjects)} | ${mib(h.external)} |`,
+      );
+    heapRow("idle", idleHeap);
+    heapRow(`after the batch of highest RSS (${mib(atPeak.rss)} MiB)`, atPeak.heap);
+    heapRow("final", finalHeap);
+    if (snapshots) {
+      console.log(`\nheap snapshots in ${snapshots}: ${taken.join(", ")} (they add to the peak above)`);
+    }
+  } finally {
+    await stop(child);
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
