@@ -23,6 +23,7 @@ import {
   type JobQueue,
   type JobState,
   type JobView,
+  jobSequence,
   submittedProgress,
   type WorkerOptions,
 } from "./queue.ts";
@@ -141,7 +142,7 @@ export class BullJobQueue implements JobQueue {
       const view = viewOf(job, await job.getState());
       if (!options.state || view.state === options.state) views.push(view);
     }
-    return views.sort((a, b) => seq(b.id) - seq(a.id)).slice(0, options.limit);
+    return views.sort((a, b) => jobSequence(b.id) - jobSequence(a.id)).slice(0, options.limit);
   }
 
   async cancel(tenant: string, id: string): Promise<JobView | undefined> {
@@ -283,10 +284,6 @@ export class BullJobQueue implements JobQueue {
   private tombstoneKey(id: string): string {
     return `${this.prefix}:${QUEUE}:cancelled:${id}`;
   }
-}
-
-function seq(id: string): number {
-  return Number(id.slice(1));
 }
 
 function viewOf(job: Job<JobInput>, bullState: string): JobView {

@@ -13,6 +13,7 @@ import {
   type JobQueue,
   type JobState,
   type JobView,
+  jobSequence,
   submittedProgress,
   type WorkerOptions,
 } from "./queue.ts";
@@ -105,7 +106,7 @@ export class LocalJobQueue implements JobQueue {
     return [...this.jobs.values()]
       .map((job) => job.view)
       .filter((view) => view.tenant === tenant && (!options.state || view.state === options.state))
-      .sort((a, b) => seq(b.id) - seq(a.id))
+      .sort((a, b) => jobSequence(b.id) - jobSequence(a.id))
       .slice(0, options.limit)
       .map((view) => structuredClone(view));
   }
@@ -164,7 +165,7 @@ export class LocalJobQueue implements JobQueue {
     const now = Date.now();
     const waiting = [...this.jobs.values()]
       .filter((job) => job.view.state === "queued" && !this.running.has(job.view.id))
-      .sort((a, b) => seq(a.view.id) - seq(b.view.id));
+      .sort((a, b) => jobSequence(a.view.id) - jobSequence(b.view.id));
     for (const job of waiting) {
       if (this.running.size >= worker.concurrency) break;
       if (job.runAfter !== undefined && job.runAfter > now) continue;
@@ -248,11 +249,6 @@ export class LocalJobQueue implements JobQueue {
   private async save(job: StoredJob): Promise<void> {
     await writeFileAtomic(path.join(this.options.dir, `${job.view.id}.json`), JSON.stringify(job));
   }
-}
-
-/** A job id's sequence number: later jobs have larger ones. */
-export function seq(id: string): number {
-  return Number(id.slice(1));
 }
 
 function codeOf(error: unknown): string {

@@ -64,6 +64,11 @@ export function submittedProgress(input: JobInput): JobProgress {
   };
 }
 
+/** A job id's sequence number (ids are "j" and the number, given in order of submission): later is larger. */
+export function jobSequence(id: string): number {
+  return Number(id.slice(1));
+}
+
 export const FINISHED: ReadonlySet<JobState> = new Set(["completed", "failed", "cancelled"]);
 
 /** Runs one job's ingestion: the service's tenants and pipeline behind it (src/jobs/run-job.ts). */

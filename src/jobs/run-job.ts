@@ -13,7 +13,14 @@ import {
 } from "../ingest/pipeline.ts";
 import type { SourceBlob } from "../ingest/sources/blob.ts";
 import type { Tenant } from "../tenants/tenant.ts";
-import { type JobInput, type JobItem, type JobProgress, type JobRunner, submittedProgress } from "./queue.ts";
+import {
+  type JobInput,
+  type JobItem,
+  type JobProgress,
+  type JobRunner,
+  jobSequence,
+  submittedProgress,
+} from "./queue.ts";
 
 export interface RunnerDeps {
   tenant(id: string): Promise<Tenant>;
@@ -80,8 +87,8 @@ interface ItemContext {
 
 async function runItem(item: JobItem, context: ItemContext): Promise<IngestReport> {
   const { tenant, jobId, signal, onDocument } = context;
-  // Job ids are j<n>, numbered as submitted: n orders the writes of jobs that share documents.
-  const options = { jobId, order: jobOrder(jobId), signal, onProgress: onDocument };
+  // Jobs are numbered as submitted: the number orders the writes of jobs that share documents.
+  const options = { jobId, order: jobSequence(jobId), signal, onProgress: onDocument };
   switch (item.kind) {
     case "upload":
       return tenant.pipeline.ingest(readUpload(item, context.stash), options);
@@ -110,11 +117,6 @@ async function* readUpload(item: Extract<JobItem, { kind: "upload" }>, stash: Ba
     ...(item.mediaType ? { mediaType: item.mediaType } : {}),
   };
   yield blob;
-}
-
-function jobOrder(jobId: string): number | undefined {
-  const n = Number(jobId.slice(1));
-  return Number.isSafeInteger(n) ? n : undefined;
 }
 
 /** The sources a job can name before it runs (S3 objects are known only once listed). */

@@ -55,7 +55,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox = async (app) => {
       };
       const asJob = (bytes: number) => jobs !== undefined && (asked || bytes > jobs.asyncBytes);
       if (request.isMultipart()) {
-        const uploads = await readUploads(request, jobs && { jobs, asked });
+        const uploads = await readUploads(request, jobs && { jobs, asJob });
         if (uploads.stashed) {
           try {
             return await submit(Promise.resolve(uploads.stashed));
@@ -108,7 +108,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox = async (app) => {
  */
 async function readUploads(
   request: FastifyRequest,
-  toJob: { jobs: IngestJobs; asked: boolean } | undefined,
+  toJob: { jobs: IngestJobs; asJob: (bytes: number) => boolean } | undefined,
 ): Promise<{ blobs: SourceBlob[]; stashed?: undefined } | { blobs?: undefined; stashed: JobItem[] }> {
   let held: SourceBlob[] = [];
   let heldBytes = 0;
@@ -138,7 +138,7 @@ async function readUploads(
       }
       held.push(blob);
       heldBytes += data.length;
-      if (toJob && (toJob.asked || heldBytes > toJob.jobs.asyncBytes)) {
+      if (toJob?.asJob(heldBytes)) {
         stashed = [];
         for (const b of held) stashed.push(await toJob.jobs.stashUpload(b));
         held = [];
