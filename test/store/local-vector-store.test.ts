@@ -9,8 +9,10 @@ import { maximalMarginalRelevance } from "@langchain/core/utils/math";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { FileRecordManager } from "../../src/store/file-record-manager.ts";
+import { ChangeLog } from "../../src/store/local/change-log.ts";
 import { LocalVectorStore } from "../../src/store/local/local-vector-store.ts";
-import { headerJson, VectorStoreFileError } from "../../src/store/local/vector-file.ts";
+import { StorePersistence } from "../../src/store/local/store-persistence.ts";
+import { headerJson, readVectorFile, VectorStoreFileError } from "../../src/store/local/vector-file.ts";
 import { sampleChunks, sampleDocs } from "../retrieval/scifact-sample.ts";
 
 // SciFact test claims and their evidence abstracts (see test/fixtures/scifact-sample.md).
@@ -257,6 +259,129 @@ describe("LocalVectorStore", () => {
   });
 });
 
+describe("LocalVectorStore saves", () => {
+  let dir: string;
+  let file: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "counsel-store-log-"));
+    file = path.join(dir, "vectors.bin");
+  });
+  afterEach(async () => rm(dir, { recursive: true, force: true }));
+
+  const chunk = (id: string, text: string) =>
+    new Document({ pageContent: text, id, metadata: { doc_id: id } });
+  const texts = async (store: LocalVectorStore, ids: string[]) =>
+    (await store.getByIds(ids)).map((d) => [d.id, d.pageContent]);
+
+  it("appends only what changed to the log, leaving the base as it was, and reloads both", async () => {
+    const store = await filledStore({ path: file });
+    await store.flush();
+    const base = await readFile(file);
+    const logFile = StorePersistence.logFile(file);
+    const logBefore = (await stat(logFile)).size;
+
+    await store.addDocuments([
+      chunk("new-1", "prion protein positivity in tonsils"),
+      chunk(PRION_DOC, "replaced"),
+    ]);
+    await store.delete({ ids: [CERVICAL_DOC] });
+    await store.flush();
+    expect((await readFile(file)).equals(base)).toBe(true);
+    const appended = (await stat(logFile)).size - logBefore;
+    // Two chunks' vectors (4 KiB each) and their texts; nothing like the 27-chunk store.
+    expect(appended).toBeGreaterThan(2 * 4096);
+    expect(appended).toBeLessThan(base.length / 4);
+
+    const reloaded = await LocalVectorStore.load(embeddings, { path: file });
+    expect(reloaded.count()).toBe(27);
+    expect(await texts(reloaded, ["new-1", PRION_DOC, CERVICAL_DOC])).toEqual([
+      ["new-1", "prion protein positivity in tonsils"],
+      [PRION_DOC, "replaced"],
+    ]);
+    expect(await reloaded.similaritySearchWithScore(VENULES, 5)).toEqual(
+      await store.similaritySearchWithScore(VENULES, 5),
+    );
+    expect(await reloaded.lexicalSearch(PRION, { k: 5 })).toEqual(await store.lexicalSearch(PRION, { k: 5 }));
+  });
+
+  it("folds the log into a new base once the log outgrows it, and starts a new log", async () => {
+    const store = await filledStore({ path: file, compactMinBytes: 0 });
+    await store.flush();
+    const firstBase = await readFile(file);
+    const logFile = StorePersistence.logFile(file);
+    for (let round = 0; round < 24; round++) {
+      await store.addDocuments([
+        chunk(`r${round}`, `round ${round} of changes`),
+        chunk(PRION_DOC, `v${round}`),
+      ]);
+      await store.flush();
+    }
+    // Twenty-four saves of two chunks outgrow a 27-chunk base: at least one new base, and a short log after it.
+    const base = await readFile(file);
+    expect(base.equals(firstBase)).toBe(false);
+    expect((await stat(logFile)).size).toBeLessThan(base.length);
+    const reloaded = await LocalVectorStore.load(embeddings, { path: file });
+    expect(reloaded.count()).toBe(27 + 24);
+    expect(await texts(reloaded, [PRION_DOC, "r11"])).toEqual([
+      [PRION_DOC, "v23"],
+      ["r11", "round 11 of changes"],
+    ]);
+  });
+
+  it("keeps every save before a crash that tore the last one, and says what it cut off", async () => {
+    const store = await filledStore({ path: file });
+    await store.flush();
+    await store.addDocuments([chunk("kept", "saved before the crash")]);
+    await store.flush();
+    // A crash in the middle of the next append: its record only half written.
+    const logFile = StorePersistence.logFile(file);
+    const log = await readFile(logFile);
+    await writeFile(logFile, Buffer.concat([log, log.subarray(log.length - 3000)]));
+
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on("warning", onWarning);
+    try {
+      const reloaded = await LocalVectorStore.load(embeddings, { path: file });
+      await nextTurn();
+      expect(reloaded.count()).toBe(28);
+      expect(await texts(reloaded, ["kept"])).toEqual([["kept", "saved before the crash"]]);
+      // The torn bytes are gone, so later saves land after the good records.
+      expect((await stat(logFile)).size).toBe(log.length);
+      await reloaded.addDocuments([chunk("after", "saved after the crash")]);
+      await reloaded.flush();
+      expect((await LocalVectorStore.load(embeddings, { path: file })).count()).toBe(29);
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings.join("\n")).toMatch(/cut off 3000 bytes/);
+  });
+
+  it("ignores the previous base's log when a crash came between a new base and its new log", async () => {
+    const store = await filledStore({ path: file, compactMinBytes: 0 });
+    await store.flush();
+    await store.addDocuments([chunk(PRION_DOC, "old value, in the log")]);
+    await store.flush();
+    const logFile = StorePersistence.logFile(file);
+    const oldLog = await readFile(logFile);
+    // Changed again, then a save that writes a new base (the log has outgrown nothing yet: deleteAll forces it).
+    await store.addDocuments([chunk(PRION_DOC, "new value, in the new base")]);
+    await store.delete({ ids: [VENULES_DOC] });
+    const all = await store.getByIds(sampleChunks().map((c) => c.id as string));
+    await store.delete({ deleteAll: true });
+    await store.addDocuments(all, { ids: all.map((d) => d.id as string) });
+    await store.flush();
+    // As if the process died before the new log replaced the old one.
+    await writeFile(logFile, oldLog);
+
+    const reloaded = await LocalVectorStore.load(embeddings, { path: file });
+    expect(reloaded.count()).toBe(26);
+    expect(await texts(reloaded, [PRION_DOC, VENULES_DOC])).toEqual([
+      [PRION_DOC, "new value, in the new base"],
+    ]);
+  });
+});
+
 // Exact search against a reference computed here: each vector scaled to unit length and rounded to float32 (what
 // the store keeps), then a plain dot product, dimension by dimension in double precision. Scores must be equal
 // to the last bit, whatever the layout the store searches.
@@ -330,7 +455,8 @@ describe("LocalVectorStore exact search", () => {
   }
 
   /** The file format as the store has always written it: row-major float32 after the JSON header. */
-  function legacyFile(ids: string[], entries: Map<string, Entry>, modelId: string): Buffer {
+  /** The file as the store writes it; without a baseId, as it wrote it before the change log existed. */
+  function legacyFile(ids: string[], entries: Map<string, Entry>, modelId: string, baseId?: string): Buffer {
     const rows = Buffer.alloc(ids.length * DIMS * 4);
     ids.forEach((id, slot) => {
       stored((entries.get(id) as Entry).vector).forEach((x, d) => {
@@ -340,6 +466,7 @@ describe("LocalVectorStore exact search", () => {
     const header = {
       format: "counsel-local-vectors",
       version: 1,
+      ...(baseId ? { baseId } : {}),
       embeddingModelId: modelId,
       dimensions: DIMS,
       count: ids.length,
@@ -412,8 +539,11 @@ describe("LocalVectorStore exact search", () => {
     await store.flush();
     const bytes = await readFile(file);
     const headerLength = bytes.readUInt32LE(8);
-    const { ids } = JSON.parse(bytes.toString("utf8", 12, 12 + headerLength)) as { ids: string[] };
-    expect(bytes.equals(legacyFile(ids, entries, embeddings.modelId))).toBe(true);
+    const { ids, baseId } = JSON.parse(bytes.toString("utf8", 12, 12 + headerLength)) as {
+      ids: string[];
+      baseId: string;
+    };
+    expect(bytes.equals(legacyFile(ids, entries, embeddings.modelId, baseId))).toBe(true);
     const reloaded = await LocalVectorStore.load(embeddings, { path: file });
     for (const query of queries) {
       expect(await search(reloaded, query, 10)).toEqual(reference(entries, query, 10));
@@ -480,16 +610,41 @@ describe("LocalVectorStore exact search", () => {
   });
   describe("saving while the store changes", () => {
     /** The ids in the order the file holds them. */
-    async function fileIds(file: string): Promise<string[]> {
+    async function fileHeader(file: string): Promise<{ ids: string[]; baseId: string }> {
       const bytes = await readFile(file);
-      return JSON.parse(bytes.toString("utf8", 12, 12 + bytes.readUInt32LE(8))).ids;
+      return JSON.parse(bytes.toString("utf8", 12, 12 + bytes.readUInt32LE(8)));
     }
 
-    /** The file is, byte for byte, what the store writes for exactly `entries`. */
-    async function expectFileHolds(file: string, entries: Map<string, Entry>) {
-      const ids = await fileIds(file);
+    /** The base file is, byte for byte, what the store writes for exactly `entries`. */
+    async function expectBaseHolds(file: string, entries: Map<string, Entry>) {
+      const { ids, baseId } = await fileHeader(file);
       expect(new Set(ids)).toEqual(new Set(entries.keys()));
-      expect((await readFile(file)).equals(legacyFile(ids, entries, embeddings.modelId))).toBe(true);
+      expect((await readFile(file)).equals(legacyFile(ids, entries, embeddings.modelId, baseId))).toBe(true);
+    }
+
+    /** The base and its change log together hold exactly `entries`, vectors as stored, to the bit. */
+    async function expectFilesHold(file: string, entries: Map<string, Entry>) {
+      const base = await readVectorFile(file, { dimensions: DIMS, modelId: null });
+      const saved = new Map<string, { vector: number[]; text: string; metadata: unknown }>();
+      base?.ids.forEach((id, i) => {
+        const vector = Array.from(base.vectors.subarray(i * DIMS, (i + 1) * DIMS));
+        saved.set(id, { vector, text: base.texts[i], metadata: base.metadata[i] });
+      });
+      await ChangeLog.open(StorePersistence.logFile(file), base?.baseId ?? null, (record) => {
+        if (record.op === "delete") for (const id of record.ids) saved.delete(id);
+        else
+          record.ids.forEach((id, i) => {
+            const vector = Array.from(record.vectors.subarray(i * DIMS, (i + 1) * DIMS));
+            saved.set(id, { vector, text: record.texts[i], metadata: record.metadata[i] });
+          });
+      });
+      const expected = new Map(
+        [...entries].map(([id, e]) => [
+          id,
+          { vector: stored(e.vector), text: e.text ?? `text ${id}`, metadata: e.metadata },
+        ]),
+      );
+      expect(saved).toEqual(expected);
       const reloaded = await LocalVectorStore.load(embeddings, { path: file });
       expect(reloaded.count()).toBe(entries.size);
     }
@@ -552,11 +707,14 @@ describe("LocalVectorStore exact search", () => {
         expect(saved, "the save was still under way").toBe(false);
       }
       await saving;
-      await expectFileHolds(file, atStart);
+      // The first save of a store writes it whole, as a base.
+      await expectBaseHolds(file, atStart);
+      await expectFilesHold(file, atStart);
 
-      // The changes left the store dirty: the next flush saves them.
+      // The changes left the store dirty: the next flush saves them (emptied since, as a new base).
       await store.flush();
-      await expectFileHolds(file, entries);
+      await expectBaseHolds(file, entries);
+      await expectFilesHold(file, entries);
       expect(store.count()).toBe(entries.size);
     });
 
@@ -568,12 +726,13 @@ describe("LocalVectorStore exact search", () => {
       await put(["late"], () => "added during the save");
       await remove(["a3"]);
       await store.flush();
-      await expectFileHolds(file, entries);
+      await expectFilesHold(file, entries);
       await first;
-      // Nothing changed since: another flush has nothing to do, and the file stays as it is.
-      const before = await readFile(file);
+      // Nothing changed since: another flush has nothing to do, and the files stay as they are.
+      const log = StorePersistence.logFile(file);
+      const before = Buffer.concat([await readFile(file), await readFile(log)]);
       await store.flush();
-      expect((await readFile(file)).equals(before)).toBe(true);
+      expect(Buffer.concat([await readFile(file), await readFile(log)]).equals(before)).toBe(true);
     });
 
     it("builds the header JSON a slice at a time, equal to JSON.stringify of the whole header", async () => {
@@ -588,6 +747,7 @@ describe("LocalVectorStore exact search", () => {
       const header = {
         format: "counsel-local-vectors" as const,
         version: 1 as const,
+        baseId: "0b7f4c1e-base",
         embeddingModelId: null,
         dimensions: 3,
         count,

@@ -1,7 +1,9 @@
-// The embedded vector store: chunks, their normalised vectors in one contiguous Float32Array and a BM25 index
-// over the same chunks, all in process, persisted to a single file (vector-file.ts). Exact search (a scan with a
-// top-k heap, vector-kernels.ts) is fast enough for the tens of thousands of chunks one folder of documents yields.
+// The embedded vector store: chunks, their normalised vectors in pages of Float32Arrays (paged-columns.ts) and a
+// BM25 index over the same chunks, all in process, persisted to a base file (vector-file.ts) and a log of the
+// changes since (change-log.ts; when each is written: store-persistence.ts). Exact search (a scan with a top-k
+// heap) is fast enough for the tens of thousands of chunks one folder of documents yields.
 import { randomUUID } from "node:crypto";
+import { stat } from "node:fs/promises";
 import { Document, type DocumentInterface } from "@langchain/core/documents";
 import type { EmbeddingsInterface } from "@langchain/core/embeddings";
 import { maximalMarginalRelevance } from "@langchain/core/utils/math";
@@ -10,22 +12,16 @@ import type { LexicalSearch, MetadataFilter, ScoredDocument, SearchOptions } fro
 import { BadRequestError } from "../../errors.ts";
 import { Bm25Index, type Bm25Options } from "../bm25-index.ts";
 import type { Ranked } from "../top-k.ts";
+import { ChangeLog, type ChangeRecord } from "./change-log.ts";
+import { PagedColumns } from "./paged-columns.ts";
+import { type PersistedState, StorePersistence } from "./store-persistence.ts";
 import {
   type LoadedVectorFile,
   readVectorFile,
   type VectorFileContents,
-  writeVectorFile,
+  VectorStoreFileError,
 } from "./vector-file.ts";
-import {
-  bestSlots,
-  growColumns,
-  moveSlots,
-  normalised,
-  rowsToColumns,
-  scoreColumns,
-  slotVector,
-  writeSlots,
-} from "./vector-kernels.ts";
+import { bestSlots, normalised } from "./vector-kernels.ts";
 import { VectorSnapshot } from "./vector-snapshot.ts";
 
 /** An equality filter on metadata, or any predicate over the stored chunk. */
@@ -43,6 +39,13 @@ export interface LocalVectorStoreOptions {
    * every step (tests use it to change the store in the middle of a save).
    */
   saveStepMs?: number;
+  /**
+   * The change log is folded into a new base file once it is larger than the base and than this, in bytes.
+   * Default 64 MiB.
+   */
+  compactMinBytes?: number;
+  /** Vectors per page of the columns. Default 2,048; tests use a few, so that a small store spans pages. */
+  pageSlots?: number;
 }
 
 /** What the embedder says about itself, when it says it (LocalHashEmbeddings does; others may not). */
@@ -57,33 +60,29 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
   override lc_namespace = ["counsel", "store", "local"];
 
   readonly path?: string;
-  private readonly saveDelayMs: number;
   private readonly embeddingModelId: string | null;
   private dimensions: number;
 
   // Slot i holds ids[i], texts[i], metadata[i] and its vector; slots 0..size-1 are all live (a delete moves the
   // last slot into the hole), so a search scans one dense range.
   //
-  // Vectors are kept dimension-major: dimension d of slot i is columns[d * capacity + i]. Search is the hot
-  // path, and a hashed query has only a few hundred non-zero dimensions: adding up one contiguous column per
-  // such dimension streams a fraction of the memory, where a row-major scan gathers scattered floats from
-  // every 4 KB row (a cache miss per term), and is ~3x faster. No row-major copy is kept besides (it would
-  // double the largest allocation): rows are read back only to save (transposed a few slots at a time, for
-  // the checksum, then again as they are written) and for MMR's few candidates.
-  private columns: Float32Array = new Float32Array(0);
-  /** Slots the columns have room for. */
-  private capacity = 0;
+  // Vectors are kept dimension-major, page by page (PagedColumns). Search is the hot path, and a hashed query
+  // has only a few hundred non-zero dimensions: adding up one contiguous column per such dimension streams a
+  // fraction of the memory, where a row-major scan gathers scattered floats from every 4 KB row (a cache miss
+  // per term), and is ~3x faster. No row-major copy is kept besides (it would double the largest allocation):
+  // rows are read back only to save (transposed a few slots at a time, for the checksum, then again as they
+  // are written) and for MMR's few candidates.
+  private columns: PagedColumns;
+  private readonly pageSlots?: number;
   private ids: string[] = [];
   private texts: string[] = [];
   private metadata: Record<string, unknown>[] = [];
   private readonly slotOf = new Map<string, number>();
   private readonly bm25: Bm25Index;
 
-  private version = 0;
-  private savedVersion = 0;
-  private saveTimer?: NodeJS.Timeout;
-  private saving: Promise<void> = Promise.resolve();
-  private readonly saveStepMs: number;
+  /** Saves the store to `path`; none in memory. */
+  private persistence?: StorePersistence;
+  private readonly persistenceOptions: { saveDelayMs: number; saveStepMs: number; compactMinBytes?: number };
   /** The vectors the save under way writes, while it runs (saves never overlap: see flush). */
   private savingVectors?: VectorSnapshot;
 
@@ -94,13 +93,23 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
   constructor(embeddings: EmbeddingsInterface, options: LocalVectorStoreOptions = {}) {
     super(embeddings, options);
     this.path = options.path;
-    this.saveDelayMs = options.saveDelayMs ?? 1000;
-    this.saveStepMs = options.saveStepMs ?? 5;
+    this.persistenceOptions = {
+      saveDelayMs: options.saveDelayMs ?? 1000,
+      saveStepMs: options.saveStepMs ?? 5,
+      compactMinBytes: options.compactMinBytes,
+    };
     this.bm25 = new Bm25Index(options.bm25);
     const described = embeddings as EmbeddingsInterface & DescribedEmbeddings;
     this.embeddingModelId = typeof described.modelId === "string" ? described.modelId : null;
     // 0 = not known yet: the first vector added decides.
     this.dimensions = typeof described.dimensions === "number" ? described.dimensions : 0;
+    this.pageSlots = options.pageSlots;
+    this.columns = new PagedColumns(this.dimensions, { pageSlots: this.pageSlots });
+    // Made without load(): whatever the path holds is replaced by the first save.
+    if (this.path) {
+      const log = ChangeLog.fresh(StorePersistence.logFile(this.path));
+      this.persistence = this.persistAt(this.path, log, { id: null, bytes: 0 });
+    }
   }
 
   /**
@@ -118,6 +127,18 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
       modelId: store.embeddingModelId,
     });
     if (file) store.restore(file);
+    const logFile = StorePersistence.logFile(options.path);
+    const opened = await ChangeLog.open(logFile, file?.baseId ?? null, (record) =>
+      store.replay(record, logFile),
+    );
+    if (opened.tornBytes > 0) {
+      process.emitWarning(
+        `${logFile}: cut off ${opened.tornBytes} bytes of a save that a crash interrupted; the chunks saved before it are kept.`,
+        { code: "COUNSEL_STORE_TORN_LOG" },
+      );
+    }
+    const base = { id: file?.baseId ?? null, bytes: file ? (await stat(options.path)).size : 0 };
+    store.persistence = store.persistAt(options.path, opened.log, base);
     return store;
   }
 
@@ -177,6 +198,9 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
     }
     if (vectors.length === 0) return [];
     if (this.dimensions === 0) this.dimensions = vectors[0].length;
+    if (this.columns.dims !== this.dimensions) {
+      this.columns = new PagedColumns(this.dimensions, { pageSlots: this.pageSlots });
+    }
     for (const v of vectors) {
       if (v.length !== this.dimensions) {
         throw new BadRequestError(
@@ -185,26 +209,37 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
       }
     }
     const ids = documents.map((doc, i) => options?.ids?.[i] ?? doc.id ?? randomUUID());
+    const slots = this.upsert(
+      ids,
+      // A flat copy: a splitter's chunk is a slice of its source document, which it would otherwise keep alive.
+      documents.map((doc) => structuredClone(doc.pageContent)),
+      documents.map((doc) => ({ ...doc.metadata })),
+    );
+    this.writeVectors(slots, vectors);
+    this.persistence?.changed(ids);
+    return ids;
+  }
+
+  /** Puts the chunks' ids, texts and metadata in their slots (new ones at the end); returns the slots. */
+  private upsert(ids: string[], texts: string[], metadata: Record<string, unknown>[]): number[] {
     const slots: number[] = [];
-    for (let i = 0; i < documents.length; i++) {
+    for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
       let slot = this.slotOf.get(id);
       if (slot === undefined) {
         slot = this.ids.length;
-        this.ensureCapacity(slot + 1);
+        this.columns.ensureCapacity(slot + 1);
         this.ids.push(id);
         this.texts.push("");
         this.metadata.push({});
         this.slotOf.set(id, slot);
       }
-      this.texts[slot] = documents[i].pageContent;
-      this.metadata[slot] = { ...documents[i].metadata };
+      this.texts[slot] = texts[i];
+      this.metadata[slot] = metadata[i];
       slots.push(slot);
-      this.bm25.add(id, documents[i].pageContent);
+      this.bm25.add(id, texts[i]);
     }
-    this.writeVectors(slots, vectors);
-    this.changed();
-    return ids;
+    return slots;
   }
 
   /** Deletes chunks by id; unknown ids are ignored. `{deleteAll: true}` empties the store. */
@@ -213,15 +248,22 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
       this.ids = [];
       this.texts = [];
       this.metadata = [];
+      this.columns.clear();
       this.slotOf.clear();
       this.bm25.clear();
-      this.changed();
+      this.persistence?.clearedAll();
       return;
     }
     if (!params?.ids) throw new BadRequestError("delete needs {ids} (or {deleteAll: true}).");
-    let removed = 0;
+    const removed = this.remove(params.ids);
+    if (removed.length > 0) this.persistence?.changed(removed);
+  }
+
+  /** Removes the chunks with these ids (unknown ones are skipped); returns the ids removed. */
+  private remove(ids: string[]): string[] {
+    const removed: string[] = [];
     const moves: number[] = [];
-    for (const id of params.ids) {
+    for (const id of ids) {
       const slot = this.slotOf.get(id);
       if (slot === undefined) continue;
       const last = this.ids.length - 1;
@@ -238,10 +280,10 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
       this.metadata.pop();
       this.slotOf.delete(id);
       this.bm25.remove(id);
-      removed += 1;
+      removed.push(id);
     }
     this.moveVectors(moves);
-    if (removed > 0) this.changed();
+    return removed;
   }
 
   /** The stored chunks with these ids, in the order asked; unknown ids are skipped. */
@@ -271,9 +313,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
     const queryVector = await this.embeddings.embedQuery(query);
     const candidates = this.nearest(queryVector, Math.max(fetchK, k), filter);
     if (candidates.length === 0) return [];
-    const embeddingList = candidates.map(({ item }) =>
-      slotVector(this.columns, this.capacity, this.dimensions, item),
-    );
+    const embeddingList = candidates.map(({ item }) => this.columns.vector(item));
     const picked = maximalMarginalRelevance(queryVector, embeddingList, lambda, k);
     return picked.map((i) => this.documentAt(candidates[i].item));
   }
@@ -298,28 +338,36 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
    * resolves once a save covering every change made before it was called is on disk.
    */
   flush(): Promise<void> {
-    if (this.saveTimer) {
-      clearTimeout(this.saveTimer);
-      this.saveTimer = undefined;
-    }
-    const run = this.saving.then(() => this.saveIfChanged());
-    this.saving = run.catch(() => undefined);
-    return run;
+    return this.persistence?.flush() ?? Promise.resolve();
   }
 
-  private async saveIfChanged(): Promise<void> {
-    if (!this.path || this.version === this.savedVersion) return;
-    // A save takes many turns of the event loop (so that requests are answered meanwhile), during which adds
-    // and deletes go on: it writes the snapshot taken here, and changes made later leave the store dirty.
-    const version = this.version;
-    const { contents, vectors } = this.snapshot();
-    this.savingVectors = vectors;
-    try {
-      await writeVectorFile(this.path, contents, vectors, this.saveStepMs);
-    } finally {
-      this.savingVectors = undefined;
-    }
-    this.savedVersion = version;
+  /** Saves to `file` through `log`, continuing `base`. */
+  private persistAt(
+    file: string,
+    log: ChangeLog,
+    base: { id: string | null; bytes: number },
+  ): StorePersistence {
+    const state: PersistedState = {
+      // The first vector added decides the dimension of a store whose embedder does not say.
+      dimensions: () => this.dimensions,
+      readChunk: (id, into, offset) => {
+        const slot = this.slotOf.get(id);
+        if (slot === undefined) return undefined;
+        this.columns.readRows(slot, 1, into.subarray(offset, offset + this.dimensions));
+        return { text: this.texts[slot], metadata: this.metadata[slot] };
+      },
+      snapshot: () => {
+        const snapshot = this.snapshot();
+        // A save takes many turns of the event loop (so that requests are answered meanwhile), during which
+        // adds and deletes go on: the snapshot's vectors are kept as they were until it is released.
+        this.savingVectors = snapshot.vectors;
+        return snapshot;
+      },
+      releaseSnapshot: () => {
+        this.savingVectors = undefined;
+      },
+    };
+    return new StorePersistence(file, state, log, base, this.persistenceOptions);
   }
 
   /**
@@ -329,7 +377,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
    * the save runs, writes to a slot keep its old vector aside first (copy on write, one slot at a time: see
    * VectorSnapshot), which costs nothing when nothing changes during the save.
    */
-  private snapshot(): { contents: VectorFileContents; vectors: VectorSnapshot } {
+  private snapshot(): { contents: Omit<VectorFileContents, "baseId">; vectors: VectorSnapshot } {
     const count = this.ids.length;
     return {
       contents: {
@@ -340,20 +388,30 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
         texts: this.texts.slice(),
         metadata: this.metadata.slice(),
       },
-      vectors: new VectorSnapshot(this.columns, this.capacity, count, this.dimensions),
+      vectors: new VectorSnapshot(this.columns, count),
     };
   }
 
-  private changed(): void {
-    this.version += 1;
-    if (!this.path || this.saveTimer) return;
-    // Not reset by later changes, so that a long ingestion still saves every saveDelayMs.
-    this.saveTimer = setTimeout(() => {
-      this.saveTimer = undefined;
-      // A failed background save leaves the store dirty: the next flush() retries it and reports the error.
-      this.flush().catch(() => undefined);
-    }, this.saveDelayMs);
-    this.saveTimer.unref();
+  /** Applies a record of the change log, when the store is loaded. */
+  private replay(record: ChangeRecord, logFile: string): void {
+    if (record.op === "delete") {
+      this.remove(record.ids);
+      return;
+    }
+    if (this.dimensions === 0) this.dimensions = record.dimensions;
+    if (record.dimensions !== this.dimensions) {
+      throw new VectorStoreFileError(
+        "store_mismatch",
+        `The vector store log ${logFile} holds ${record.dimensions}-dimensional vectors; the store holds ` +
+          `${this.dimensions}. Delete the data folder and re-index (ingest again).`,
+      );
+    }
+    if (this.columns.dims !== this.dimensions) {
+      this.columns = new PagedColumns(this.dimensions, { pageSlots: this.pageSlots });
+    }
+    const slots = this.upsert(record.ids, record.texts, record.metadata);
+    // As saved: already of unit length, so not scaled again (a reload scores to the bit as before).
+    this.columns.writeRows(slots, record.vectors);
   }
 
   private nearest(query: number[], k: number, filter?: LocalVectorStoreFilter): Ranked<number>[] {
@@ -363,21 +421,21 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
     if (query.length !== dims) {
       throw new BadRequestError(`The query vector has ${query.length} dimensions; this store holds ${dims}.`);
     }
-    const scores = scoreColumns(this.columns, this.capacity, size, normalised(query));
+    const scores = this.columns.score(normalised(query), size);
     return bestSlots(scores, k, this.matcher(filter));
   }
 
   /** Writes `vectors[i]`, scaled to unit length, into slot `slots[i]`, keeping a save's snapshot intact. */
   private writeVectors(slots: number[], vectors: number[][]): void {
     for (const slot of slots) this.savingVectors?.preserve(this.columns, slot);
-    writeSlots(this.columns, this.capacity, this.dimensions, slots, vectors);
+    this.columns.write(slots, vectors);
   }
 
   /** Copies vectors between slots (`moves` holds (from, to) pairs), keeping a save's snapshot intact. */
   private moveVectors(moves: number[]): void {
     if (moves.length === 0) return;
     for (let m = 1; m < moves.length; m += 2) this.savingVectors?.preserve(this.columns, moves[m]);
-    moveSlots(this.columns, this.capacity, this.dimensions, moves);
+    this.columns.move(moves);
   }
 
   private matcher(filter?: LocalVectorStoreFilter): ((slot: number) => boolean) | undefined {
@@ -400,20 +458,13 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
     });
   }
 
-  private ensureCapacity(slots: number): void {
-    if (slots <= this.capacity) return;
-    // Doubling keeps appends amortised O(1): every column moves when the capacity grows.
-    const capacity = Math.max(slots, this.capacity * 2, 64);
-    this.columns = growColumns(this.columns, this.capacity, this.ids.length, this.dimensions, capacity);
-    this.capacity = capacity;
-  }
-
   /** Takes the contents of a file read by `load` (already checked against the embedder). */
   private restore(file: LoadedVectorFile): void {
     if (file.count === 0) return;
     this.dimensions = file.dimensions;
-    this.capacity = file.count;
-    this.columns = rowsToColumns(file.vectors, file.count, file.dimensions);
+    this.columns = PagedColumns.fromRows(file.vectors, file.count, file.dimensions, {
+      pageSlots: this.pageSlots,
+    });
     this.ids = file.ids;
     this.texts = file.texts;
     this.metadata = file.metadata;
@@ -421,6 +472,5 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
       this.slotOf.set(file.ids[slot], slot);
       this.bm25.add(file.ids[slot], file.texts[slot]);
     }
-    this.version = this.savedVersion = 0;
   }
 }

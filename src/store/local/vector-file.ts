@@ -19,6 +19,11 @@ export class VectorStoreFileError extends CounselError {
 
 /** What the store saves besides the vectors, slot by slot. */
 export interface VectorFileContents {
+  /**
+   * Names this write of the file, so that a change log (change-log.ts) is replayed only over the base it
+   * continues. Null in files written before the log existed.
+   */
+  baseId: string | null;
   embeddingModelId: string | null;
   dimensions: number;
   count: number;
@@ -95,6 +100,7 @@ export async function writeVectorFile(
   const header: HeaderWithoutCrc = {
     format: FORMAT,
     version: 1,
+    baseId: contents.baseId,
     embeddingModelId: contents.embeddingModelId,
     dimensions: contents.dimensions,
     count: contents.count,
@@ -263,5 +269,5 @@ function decode(data: Buffer, file: string): LoadedVectorFile {
   const vectors = new Float32Array(count * dimensions);
   if (LITTLE_ENDIAN) new Uint8Array(vectors.buffer).set(bytes);
   else for (let i = 0; i < vectors.length; i++) vectors[i] = bytes.readFloatLE(i * 4);
-  return { ...header, vectors };
+  return { ...header, baseId: typeof header.baseId === "string" ? header.baseId : null, vectors };
 }

@@ -1,6 +1,6 @@
-// The local vector store's arithmetic, as pure functions over its dimension-major layout: dimension d of slot i
-// is `columns[d * capacity + i]`. Scoring, writing, moving and growing the columns, and the strided copy between
-// these columns and row-major vectors (for saving, loading and MMR).
+// The local vector store's arithmetic, as pure functions over one page of its dimension-major layout (see
+// paged-columns.ts): dimension d of the page's slot i is `columns[d * capacity + i]`. Scoring, writing, moving
+// and growing the columns, and the strided copy between these columns and row-major vectors (saves, loads, MMR).
 import { type Ranked, TopK } from "../top-k.ts";
 
 /** What scales `vector` to unit length (0 for a zero vector, which stays zero). */
@@ -18,28 +18,22 @@ export function normalised(query: number[]): Float32Array {
   return q;
 }
 
-/**
- * The dot product of `q` with each of slots 0..size-1: a sum over the query's non-zero dimensions in ascending
- * order, in double precision, whatever the query's density (zero terms would add nothing).
- */
-export function scoreColumns(
-  columns: Float32Array,
-  capacity: number,
-  size: number,
-  q: Float32Array,
-): Float64Array {
-  const offsets: number[] = [];
+/** A query's non-zero dimensions in ascending order, and their weights: the terms of every slot's score. */
+export interface QueryTerms {
+  dims: number[];
+  weights: number[];
+}
+
+/** The terms of `q` (zero dimensions would add nothing: a hashed query has only a few hundred others). */
+export function queryTerms(q: Float32Array): QueryTerms {
+  const dims: number[] = [];
   const weights: number[] = [];
   for (let d = 0; d < q.length; d++) {
     if (q[d] === 0) continue;
-    offsets.push(d * capacity);
+    dims.push(d);
     weights.push(q[d]);
   }
-  // Fresh per search (zeroed, ~90 KB for 11k chunks, cheap next to the scan), so that nothing is shared
-  // should a filter predicate itself search the store.
-  const scores = new Float64Array(size);
-  addColumns(scores, columns, offsets, weights);
-  return scores;
+  return { dims, weights };
 }
 
 /** The `k` best-scoring slots that `matches` accepts (all, without it), best first. */
@@ -57,19 +51,39 @@ export function bestSlots(
 }
 
 /**
- * Adds `weights[t] * columns[offsets[t] + slot]` to `acc[slot]` for every slot, term after term in the order
- * given, in double precision: bit for bit the sums of a row-at-a-time loop over the same terms. Eight terms go
- * in each pass over the slots, so that `acc` is loaded and stored once per eight columns, not once per column.
+ * Adds the dot product of the query whose `terms` are given with each of slots 0..scores.length-1 of `columns`
+ * to `scores`: term after term in ascending order, in double precision, bit for bit the sums of a row-at-a-time
+ * loop over the same terms. Eight terms go in each pass over the slots, so that `scores` is loaded and stored
+ * once per eight columns, not once per column. Called once per page: it allocates nothing.
  */
-function addColumns(acc: Float64Array, columns: Float32Array, offsets: number[], weights: number[]): void {
-  const size = acc.length;
-  const terms = offsets.length;
+export function scoreColumns(
+  columns: Float32Array,
+  capacity: number,
+  { dims, weights }: QueryTerms,
+  scores: Float64Array,
+): void {
+  const size = scores.length;
+  const terms = dims.length;
   let t = 0;
   for (; t + 8 <= terms; t += 8) {
-    const [o0, o1, o2, o3, o4, o5, o6, o7] = offsets.slice(t, t + 8);
-    const [w0, w1, w2, w3, w4, w5, w6, w7] = weights.slice(t, t + 8);
+    const o0 = dims[t] * capacity;
+    const o1 = dims[t + 1] * capacity;
+    const o2 = dims[t + 2] * capacity;
+    const o3 = dims[t + 3] * capacity;
+    const o4 = dims[t + 4] * capacity;
+    const o5 = dims[t + 5] * capacity;
+    const o6 = dims[t + 6] * capacity;
+    const o7 = dims[t + 7] * capacity;
+    const w0 = weights[t];
+    const w1 = weights[t + 1];
+    const w2 = weights[t + 2];
+    const w3 = weights[t + 3];
+    const w4 = weights[t + 4];
+    const w5 = weights[t + 5];
+    const w6 = weights[t + 6];
+    const w7 = weights[t + 7];
     for (let s = 0; s < size; s++) {
-      let sum = acc[s];
+      let sum = scores[s];
       sum += w0 * columns[o0 + s];
       sum += w1 * columns[o1 + s];
       sum += w2 * columns[o2 + s];
@@ -78,15 +92,15 @@ function addColumns(acc: Float64Array, columns: Float32Array, offsets: number[],
       sum += w5 * columns[o5 + s];
       sum += w6 * columns[o6 + s];
       sum += w7 * columns[o7 + s];
-      acc[s] = sum;
+      scores[s] = sum;
     }
   }
   if (t === terms) return;
   // The last 1-7 terms, in one more pass.
   for (let s = 0; s < size; s++) {
-    let sum = acc[s];
-    for (let r = t; r < terms; r++) sum += weights[r] * columns[offsets[r] + s];
-    acc[s] = sum;
+    let sum = scores[s];
+    for (let r = t; r < terms; r++) sum += weights[r] * columns[dims[r] * capacity + s];
+    scores[s] = sum;
   }
 }
 
@@ -98,7 +112,7 @@ export function slotVector(columns: Float32Array, capacity: number, dims: number
 }
 
 // Writes and moves go a column at a time, so that a batch touches each column's memory once rather than
-// striding over every column (a page each, for large stores) once per vector.
+// striding over every column (a column apart: kilobytes) once per vector.
 
 /** Writes `vectors[i]`, scaled to unit length, into slot `slots[i]` (a later write to a slot wins). */
 export function writeSlots(
@@ -114,10 +128,21 @@ export function writeSlots(
   }
 }
 
-/** Copies vectors between slots: `moves` holds (from, to) pairs, applied in order. */
-export function moveSlots(columns: Float32Array, capacity: number, dims: number, moves: number[]): void {
-  for (let d = 0, base = 0; d < dims; d++, base += capacity) {
-    for (let m = 0; m < moves.length; m += 2) columns[base + moves[m + 1]] = columns[base + moves[m]];
+/** Where a slot's vector lives: dimension d at `columns[d * capacity + index]`. */
+export interface SlotPlace {
+  columns: Float32Array;
+  capacity: number;
+  index: number;
+}
+
+/** Copies vectors between slots, which may lie in different pages: `moves` holds (from, to) pairs, in order. */
+export function moveSlots(dims: number, moves: SlotPlace[]): void {
+  for (let d = 0; d < dims; d++) {
+    for (let m = 0; m < moves.length; m += 2) {
+      const from = moves[m];
+      const to = moves[m + 1];
+      to.columns[d * to.capacity + to.index] = from.columns[d * from.capacity + from.index];
+    }
   }
 }
 
@@ -199,16 +224,20 @@ export function columnsToRows(
   );
 }
 
-/** `count` x `dims` row-major vectors as dimension-major columns with room for exactly `count` slots. */
-export function rowsToColumns(rows: Float32Array, count: number, dims: number): Float32Array {
-  const columns = new Float32Array(count * dims);
+/** `count` x `dims` row-major vectors into slots 0..count-1 of dimension-major `columns` (room for `capacity`). */
+export function rowsToColumns(
+  rows: Float32Array,
+  count: number,
+  dims: number,
+  columns: Float32Array,
+  capacity: number,
+): void {
   copyVectors(
     rows,
     { start: 0, slot: dims, dim: 1 },
     columns,
-    { start: 0, slot: 1, dim: count },
+    { start: 0, slot: 1, dim: capacity },
     count,
     dims,
   );
-  return columns;
 }

@@ -1,33 +1,39 @@
 // The vectors as they were when a save began, readable while the store keeps changing them: copy on write, one
 // slot at a time, so that a save neither copies every vector nor blocks the writes made while it runs.
-import { columnsToRows } from "./vector-kernels.ts";
+import type { PagedColumns } from "./paged-columns.ts";
 
 /**
  * The vectors of slots 0..count-1 as they were when a save began, readable while the store keeps changing:
- * the store calls `preserve` before it overwrites a slot in place, which keeps the slot's old vector aside.
+ * the store calls `preserve` before it overwrites a slot (a write or the target of a move), which keeps the
+ * slot's old vector aside.
  */
 export class VectorSnapshot {
   private readonly preserved = new Map<number, Float32Array>();
+  /** The store's pages when the save began: the pages it still writes to, and any it has since replaced. */
+  private readonly pages: PagedColumns;
+  readonly dims: number;
 
   constructor(
-    private readonly columns: Float32Array,
-    private readonly capacity: number,
+    columns: PagedColumns,
     readonly count: number,
-    readonly dims: number,
-  ) {}
+  ) {
+    this.pages = columns.view();
+    this.dims = columns.dims;
+  }
 
   /** Keeps `slot`'s vector before the store, whose columns are now `columns`, overwrites it. */
-  preserve(columns: Float32Array, slot: number): void {
-    // Once the store has grown it writes to new columns, and the snapshot's no longer change.
-    if (columns !== this.columns || slot >= this.count || this.preserved.has(slot)) return;
+  preserve(columns: PagedColumns, slot: number): void {
+    if (slot >= this.count || this.preserved.has(slot)) return;
+    // A page the store has replaced since (its last page grown, every page after a clear) no longer changes.
+    if (columns.pageAt(slot) !== this.pages.pageAt(slot)) return;
     const row = new Float32Array(this.dims);
-    columnsToRows(columns, this.capacity, slot, 1, this.dims, row);
+    this.pages.readRows(slot, 1, row);
     this.preserved.set(slot, row);
   }
 
   /** Slots first..first+count-1, row-major, into `rows`. */
   readRows(first: number, count: number, rows: Float32Array): void {
-    columnsToRows(this.columns, this.capacity, first, count, this.dims, rows);
+    this.pages.readRows(first, count, rows);
     if (this.preserved.size === 0) return;
     for (let i = 0; i < count; i++) {
       const kept = this.preserved.get(first + i);

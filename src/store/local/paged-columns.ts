@@ -1,0 +1,202 @@
+// The local store's vectors, dimension-major, in pages of a fixed number of slots: growth appends a page and never
+// copies the vectors held (one array grown by doubling kept the old copy alive beside the new one until a major GC).
+import {
+  columnsToRows,
+  growColumns,
+  moveSlots,
+  queryTerms,
+  rowsToColumns,
+  type SlotPlace,
+  scoreColumns,
+  slotVector,
+  writeSlots,
+} from "./vector-kernels.ts";
+
+export interface PagedColumnsOptions {
+  /** Slots per page. Default 2,048 (8 MiB a page at 1,024 dimensions); tests use a few to span pages cheaply. */
+  pageSlots?: number;
+}
+
+/** One page of columns: dimension d of the page's slot i is `columns[d * capacity + i]`. */
+export interface ColumnPage {
+  readonly columns: Float32Array;
+  readonly capacity: number;
+}
+
+const DEFAULT_PAGE_SLOTS = 2048;
+/** The first page starts this small and doubles up to a full page, so that a tiny store stays tiny. */
+const FIRST_PAGE_SLOTS = 64;
+
+/**
+ * Vectors of `dims` floats in slots 0..capacity-1, scaled to unit length as they are written. Slot s lives in
+ * page floor(s / pageSlots); every page holds `pageSlots` slots but the last, which may hold fewer and grows by
+ * doubling (copying that one page) until it is full. The owner keeps track of which slots are in use.
+ *
+ * @example
+ * const columns = new PagedColumns(1024);
+ * columns.ensureCapacity(2);
+ * columns.write([0, 1], [vectorA, vectorB]);
+ * const scores = columns.score(normalised(query), 2); // scores[slot]: cosine similarity
+ */
+export class PagedColumns {
+  readonly pageSlots: number;
+  private pages: ColumnPage[] = [];
+  private slots = 0;
+
+  constructor(
+    readonly dims: number,
+    options: PagedColumnsOptions = {},
+  ) {
+    this.pageSlots = options.pageSlots ?? DEFAULT_PAGE_SLOTS;
+    if (!Number.isInteger(this.pageSlots) || this.pageSlots < 1) {
+      throw new RangeError(`pageSlots must be a positive integer, not ${this.pageSlots}.`);
+    }
+  }
+
+  /** Columns holding `count` x `dims` row-major `rows` in slots 0..count-1, the last page no larger than needed. */
+  static fromRows(
+    rows: Float32Array,
+    count: number,
+    dims: number,
+    options: PagedColumnsOptions = {},
+  ): PagedColumns {
+    const paged = new PagedColumns(dims, options);
+    for (let first = 0; first < count; first += paged.pageSlots) {
+      const capacity = Math.min(paged.pageSlots, count - first);
+      const columns = new Float32Array(capacity * dims);
+      rowsToColumns(
+        rows.subarray(first * dims, (first + capacity) * dims),
+        capacity,
+        dims,
+        columns,
+        capacity,
+      );
+      paged.pages.push({ columns, capacity });
+      paged.slots += capacity;
+    }
+    return paged;
+  }
+
+  /** Slots there is room for. */
+  get capacity(): number {
+    return this.slots;
+  }
+
+  /** Makes room for slots 0..slots-1, keeping the vectors held. */
+  ensureCapacity(slots: number): void {
+    while (this.slots < slots) {
+      const last = this.pages.at(-1);
+      if (last && last.capacity < this.pageSlots) {
+        const held = this.slots - last.capacity;
+        const capacity = Math.min(
+          this.pageSlots,
+          Math.max(last.capacity * 2, slots - held, FIRST_PAGE_SLOTS),
+        );
+        const columns = growColumns(last.columns, last.capacity, last.capacity, this.dims, capacity);
+        this.pages[this.pages.length - 1] = { columns, capacity };
+        this.slots = held + capacity;
+      } else {
+        const capacity =
+          this.pages.length === 0
+            ? Math.min(this.pageSlots, Math.max(slots, FIRST_PAGE_SLOTS))
+            : this.pageSlots;
+        this.pages.push({ columns: new Float32Array(capacity * this.dims), capacity });
+        this.slots += capacity;
+      }
+    }
+  }
+
+  /** The page that holds `slot` now (undefined past the capacity): a page replaced by growth is another object. */
+  pageAt(slot: number): ColumnPage | undefined {
+    return this.pages[Math.floor(slot / this.pageSlots)];
+  }
+
+  /** Writes `vectors[i]`, scaled to unit length, into slot `slots[i]` (a later write to a slot wins). */
+  write(slots: number[], vectors: number[][]): void {
+    // Each page's share of the batch, written a column at a time (a batch of new chunks spans one or two pages).
+    const byPage = new Map<number, { slots: number[]; vectors: number[][] }>();
+    for (let i = 0; i < slots.length; i++) {
+      const page = Math.floor(slots[i] / this.pageSlots);
+      let share = byPage.get(page);
+      if (!share) {
+        share = { slots: [], vectors: [] };
+        byPage.set(page, share);
+      }
+      share.slots.push(slots[i] - page * this.pageSlots);
+      share.vectors.push(vectors[i]);
+    }
+    for (const [page, share] of byPage) {
+      const { columns, capacity } = this.pages[page];
+      writeSlots(columns, capacity, this.dims, share.slots, share.vectors);
+    }
+  }
+
+  /** Writes row-major `rows` into slot `slots[i]` as they are (a reload's vectors: already of unit length). */
+  writeRows(slots: number[], rows: Float32Array): void {
+    const dims = this.dims;
+    for (let i = 0; i < slots.length; i++) {
+      const { columns, capacity, index } = this.place(slots[i]);
+      for (let d = 0, at = index; d < dims; d++, at += capacity) columns[at] = rows[i * dims + d];
+    }
+  }
+
+  /** Copies vectors between slots: `moves` holds (from, to) pairs, applied in order. */
+  move(moves: number[]): void {
+    moveSlots(
+      this.dims,
+      moves.map((slot) => this.place(slot)),
+    );
+  }
+
+  /**
+   * The cosine similarity of the unit-length query `q` with each of slots 0..size-1: the dot product summed over
+   * the query's non-zero dimensions in ascending order, in double precision, page after page.
+   */
+  score(q: Float32Array, size: number): Float64Array {
+    const terms = queryTerms(q);
+    // Fresh per search (zeroed, ~90 KB for 11k chunks, cheap next to the scan), so that nothing is shared
+    // should a filter predicate itself search the store.
+    const scores = new Float64Array(size);
+    for (let p = 0, first = 0; first < size; p++, first += this.pageSlots) {
+      const { columns, capacity } = this.pages[p];
+      scoreColumns(columns, capacity, terms, scores.subarray(first, Math.min(size, first + capacity)));
+    }
+    return scores;
+  }
+
+  /** The vector of `slot`. */
+  vector(slot: number): number[] {
+    const { columns, capacity, index } = this.place(slot);
+    return slotVector(columns, capacity, this.dims, index);
+  }
+
+  /** Slots first..first+count-1 into `rows`, row-major (slot `first` at 0). */
+  readRows(first: number, count: number, rows: Float32Array): void {
+    for (let done = 0; done < count; ) {
+      const { columns, capacity, index } = this.place(first + done);
+      const n = Math.min(count - done, capacity - index);
+      columnsToRows(columns, capacity, index, n, this.dims, rows.subarray(done * this.dims));
+      done += n;
+    }
+  }
+
+  /** The same vectors over the pages as they are now: growth and `clear` after this do not change its pages. */
+  view(): PagedColumns {
+    const view = new PagedColumns(this.dims, { pageSlots: this.pageSlots });
+    view.pages = this.pages.slice();
+    view.slots = this.slots;
+    return view;
+  }
+
+  /** Drops every page. */
+  clear(): void {
+    this.pages = [];
+    this.slots = 0;
+  }
+
+  private place(slot: number): SlotPlace {
+    const page = Math.floor(slot / this.pageSlots);
+    const { columns, capacity } = this.pages[page];
+    return { columns, capacity, index: slot - page * this.pageSlots };
+  }
+}

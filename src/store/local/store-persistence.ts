@@ -1,0 +1,185 @@
+// When and how the local vector store reaches disk: the chunks changed since the last save are appended to the
+// change log (change-log.ts); when the log outgrows the base file (vector-file.ts), or the store was emptied, or
+// no base exists yet, the whole store is written as a new base instead and the log starts over. Saves run one at
+// a time, a few ms of work between turns of the event loop, while the store keeps changing.
+import { randomUUID } from "node:crypto";
+import { stat } from "node:fs/promises";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import type { ChangeLog, ChangeRecord } from "./change-log.ts";
+import { type VectorFileContents, writeVectorFile } from "./vector-file.ts";
+import type { VectorSnapshot } from "./vector-snapshot.ts";
+
+/** What the store lets its persistence read. */
+export interface PersistedState {
+  dimensions(): number;
+  /**
+   * The chunk `id` as it is now: its vector copied into `into` at `offset`, its text and metadata returned;
+   * undefined once it is deleted.
+   */
+  readChunk(
+    id: string,
+    into: Float32Array,
+    offset: number,
+  ): { text: string; metadata: Record<string, unknown> } | undefined;
+  /** The whole store as it is now, readable while the store keeps changing, until `releaseSnapshot`. */
+  snapshot(): { contents: Omit<VectorFileContents, "baseId">; vectors: VectorSnapshot };
+  releaseSnapshot(): void;
+}
+
+export interface PersistenceOptions {
+  /** How long after a change a save starts, in ms. */
+  saveDelayMs: number;
+  /** How long a save computes before it yields to the event loop, in ms (0: after every step). */
+  saveStepMs: number;
+  /** The log is folded into a new base once it is larger than the base and than this. Default 64 MiB. */
+  compactMinBytes?: number;
+}
+
+/** The base file as last written. */
+export interface BaseFile {
+  id: string | null;
+  /** 0 when there is none yet. */
+  bytes: number;
+}
+
+/** Chunks per put record: a record is built (texts, metadata, vectors) in one step of the event loop. */
+const CHUNKS_PER_RECORD = 64;
+const DEFAULT_COMPACT_MIN_BYTES = 64 * 2 ** 20;
+
+export class StorePersistence {
+  /** Ids changed (written or deleted) since the last save took them. */
+  private dirty = new Set<string>();
+  /** A new base is due whatever the log holds: the store was emptied, or the last one could not start its log. */
+  private rewrite = false;
+  private timer?: NodeJS.Timeout;
+  private saving: Promise<void> = Promise.resolve();
+  private readonly compactMinBytes: number;
+
+  constructor(
+    readonly file: string,
+    private readonly state: PersistedState,
+    private readonly log: ChangeLog,
+    private base: BaseFile,
+    private readonly options: PersistenceOptions,
+  ) {
+    this.compactMinBytes = options.compactMinBytes ?? DEFAULT_COMPACT_MIN_BYTES;
+  }
+
+  /** The change log's file for the base file `file`. */
+  static logFile(file: string): string {
+    return `${file}.log`;
+  }
+
+  /** Records that these chunks were written or deleted. */
+  changed(ids: Iterable<string>): void {
+    for (const id of ids) this.dirty.add(id);
+    this.schedule();
+  }
+
+  /** Records that every chunk was deleted. */
+  clearedAll(): void {
+    this.dirty.clear();
+    this.rewrite = true;
+    this.schedule();
+  }
+
+  /**
+   * Saves now if anything changed since the last save. Concurrent calls queue behind each other, and each
+   * resolves once a save covering every change made before it was called is on disk.
+   */
+  flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const run = this.saving.then(() => this.save());
+    this.saving = run.catch(() => undefined);
+    return run;
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    // Not reset by later changes, so that a long ingestion still saves every saveDelayMs.
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      // A failed background save leaves its changes due: the next flush() retries them and reports the error.
+      this.flush().catch(() => undefined);
+    }, this.options.saveDelayMs);
+    this.timer.unref();
+  }
+
+  private async save(): Promise<void> {
+    if (this.dirty.size === 0 && !this.rewrite) return;
+    const newBase =
+      this.rewrite ||
+      this.base.bytes === 0 ||
+      this.log.bytes > Math.max(this.compactMinBytes, this.base.bytes);
+    // The ids taken here are saved as they are when their record is built; a change after that marks them again.
+    const taken = this.dirty;
+    const rewrite = this.rewrite;
+    this.dirty = new Set();
+    this.rewrite = false;
+    try {
+      if (newBase) await this.writeBase();
+      else await this.log.append(this.records(taken));
+    } catch (error) {
+      for (const id of taken) this.dirty.add(id);
+      this.rewrite ||= rewrite || newBase;
+      throw error;
+    }
+  }
+
+  /** The whole store as a new base, then a new empty log that continues it. */
+  private async writeBase(): Promise<void> {
+    const id = randomUUID();
+    const { contents, vectors } = this.state.snapshot();
+    try {
+      await writeVectorFile(this.file, { ...contents, baseId: id }, vectors, this.options.saveStepMs);
+    } finally {
+      this.state.releaseSnapshot();
+    }
+    this.base = { id, bytes: (await stat(this.file)).size };
+    // Until the new log exists, the old one (whose baseId no longer matches) is ignored by a reload: nothing is
+    // lost, but nothing may be appended to it either. If this fails, save() makes the next save a new base.
+    await this.log.reset(id);
+  }
+
+  /** Put and delete records for `ids` as the store holds them now, built a few dozen chunks per step. */
+  private async *records(ids: Set<string>): AsyncGenerator<ChangeRecord> {
+    const dims = this.state.dimensions();
+    let since = performance.now();
+    let put = newPut(dims);
+    const deleted: string[] = [];
+    for (const id of ids) {
+      const chunk = this.state.readChunk(id, put.vectors, put.ids.length * dims);
+      if (!chunk) {
+        deleted.push(id);
+        continue;
+      }
+      put.ids.push(id);
+      put.texts.push(chunk.text);
+      put.metadata.push(chunk.metadata);
+      if (put.ids.length === CHUNKS_PER_RECORD) {
+        yield put;
+        put = newPut(dims);
+      }
+      if (performance.now() - since >= this.options.saveStepMs) {
+        await nextTurn();
+        since = performance.now();
+      }
+    }
+    if (put.ids.length > 0) yield { ...put, vectors: put.vectors.subarray(0, put.ids.length * dims) };
+    if (deleted.length > 0) yield { op: "delete", ids: deleted };
+  }
+}
+
+function newPut(dims: number) {
+  return {
+    op: "put" as const,
+    ids: [] as string[],
+    texts: [] as string[],
+    metadata: [] as Record<string, unknown>[],
+    vectors: new Float32Array(CHUNKS_PER_RECORD * dims),
+    dimensions: dims,
+  };
+}
