@@ -273,7 +273,7 @@ describe("LocalVectorStore saves", () => {
   const texts = async (store: LocalVectorStore, ids: string[]) =>
     (await store.getByIds(ids)).map((d) => [d.id, d.pageContent]);
 
-  it("appends only what changed to the log, leaving the base as it was, and reloads both", async () => {
+  it("appends chunks added to the log, leaving the base as it was, and reloads both", async () => {
     const store = await filledStore({ path: file });
     await store.flush();
     const base = await readFile(file);
@@ -282,9 +282,8 @@ describe("LocalVectorStore saves", () => {
 
     await store.addDocuments([
       chunk("new-1", "prion protein positivity in tonsils"),
-      chunk(PRION_DOC, "replaced"),
+      chunk("new-2", "venules"),
     ]);
-    await store.delete({ ids: [CERVICAL_DOC] });
     await store.flush();
     expect((await readFile(file)).equals(base)).toBe(true);
     const appended = (await stat(logFile)).size - logBefore;
@@ -293,15 +292,40 @@ describe("LocalVectorStore saves", () => {
     expect(appended).toBeLessThan(base.length / 4);
 
     const reloaded = await LocalVectorStore.load(embeddings, { path: file });
-    expect(reloaded.count()).toBe(27);
-    expect(await texts(reloaded, ["new-1", PRION_DOC, CERVICAL_DOC])).toEqual([
+    expect(reloaded.count()).toBe(29);
+    expect(await texts(reloaded, ["new-1", "new-2"])).toEqual([
       ["new-1", "prion protein positivity in tonsils"],
-      [PRION_DOC, "replaced"],
+      ["new-2", "venules"],
     ]);
     expect(await reloaded.similaritySearchWithScore(VENULES, 5)).toEqual(
       await store.similaritySearchWithScore(VENULES, 5),
     );
     expect(await reloaded.lexicalSearch(PRION, { k: 5 })).toEqual(await store.lexicalSearch(PRION, { k: 5 }));
+  });
+
+  it("writes a new base when chunks are replaced or deleted, so that their old text leaves the disk", async () => {
+    const store = await filledStore({ path: file });
+    await store.addDocuments([chunk("secret", "call jane.doe@example.com")]);
+    await store.flush();
+    await store.addDocuments([chunk("logged", "appended, in the log")]);
+    await store.flush();
+    const onDisk = async () =>
+      Buffer.concat([await readFile(file), await readFile(StorePersistence.logFile(file))]).toString(
+        "latin1",
+      );
+    expect(await onDisk()).toContain("jane.doe@example.com");
+
+    await store.addDocuments([chunk("secret", "call [EMAIL]")]);
+    await store.flush();
+    expect(await onDisk()).not.toContain("jane.doe@example.com");
+    expect(await onDisk()).toContain("appended, in the log");
+
+    await store.delete({ ids: ["logged"] });
+    await store.flush();
+    expect(await onDisk()).not.toContain("appended, in the log");
+    const reloaded = await LocalVectorStore.load(embeddings, { path: file });
+    expect(reloaded.count()).toBe(28);
+    expect(await texts(reloaded, ["secret", "logged"])).toEqual([["secret", "call [EMAIL]"]]);
   });
 
   it("folds the log into a new base once the log outgrows it, and starts a new log", async () => {
@@ -310,10 +334,7 @@ describe("LocalVectorStore saves", () => {
     const firstBase = await readFile(file);
     const logFile = StorePersistence.logFile(file);
     for (let round = 0; round < 24; round++) {
-      await store.addDocuments([
-        chunk(`r${round}`, `round ${round} of changes`),
-        chunk(PRION_DOC, `v${round}`),
-      ]);
+      await store.addDocuments([chunk(`r${round}`, `round ${round} of changes`), chunk(`s${round}`, "more")]);
       await store.flush();
     }
     // Twenty-four saves of two chunks outgrow a 27-chunk base: at least one new base, and a short log after it.
@@ -321,10 +342,10 @@ describe("LocalVectorStore saves", () => {
     expect(base.equals(firstBase)).toBe(false);
     expect((await stat(logFile)).size).toBeLessThan(base.length);
     const reloaded = await LocalVectorStore.load(embeddings, { path: file });
-    expect(reloaded.count()).toBe(27 + 24);
-    expect(await texts(reloaded, [PRION_DOC, "r11"])).toEqual([
-      [PRION_DOC, "v23"],
-      ["r11", "round 11 of changes"],
+    expect(reloaded.count()).toBe(27 + 48);
+    expect(await texts(reloaded, ["r0", "r23"])).toEqual([
+      ["r0", "round 0 of changes"],
+      ["r23", "round 23 of changes"],
     ]);
   });
 
@@ -358,27 +379,22 @@ describe("LocalVectorStore saves", () => {
   });
 
   it("ignores the previous base's log when a crash came between a new base and its new log", async () => {
-    const store = await filledStore({ path: file, compactMinBytes: 0 });
+    const store = await filledStore({ path: file });
     await store.flush();
-    await store.addDocuments([chunk(PRION_DOC, "old value, in the log")]);
+    await store.addDocuments([chunk("x", "old value, in the log")]);
     await store.flush();
     const logFile = StorePersistence.logFile(file);
     const oldLog = await readFile(logFile);
-    // Changed again, then a save that writes a new base (the log has outgrown nothing yet: deleteAll forces it).
-    await store.addDocuments([chunk(PRION_DOC, "new value, in the new base")]);
+    // Replaced and a chunk deleted: the save writes a new base.
+    await store.addDocuments([chunk("x", "new value, in the new base")]);
     await store.delete({ ids: [VENULES_DOC] });
-    const all = await store.getByIds(sampleChunks().map((c) => c.id as string));
-    await store.delete({ deleteAll: true });
-    await store.addDocuments(all, { ids: all.map((d) => d.id as string) });
     await store.flush();
     // As if the process died before the new log replaced the old one.
     await writeFile(logFile, oldLog);
 
     const reloaded = await LocalVectorStore.load(embeddings, { path: file });
-    expect(reloaded.count()).toBe(26);
-    expect(await texts(reloaded, [PRION_DOC, VENULES_DOC])).toEqual([
-      [PRION_DOC, "new value, in the new base"],
-    ]);
+    expect(reloaded.count()).toBe(27);
+    expect(await texts(reloaded, ["x", VENULES_DOC])).toEqual([["x", "new value, in the new base"]]);
   });
 });
 

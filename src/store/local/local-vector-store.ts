@@ -209,6 +209,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
       }
     }
     const ids = documents.map((doc, i) => options?.ids?.[i] ?? doc.id ?? randomUUID());
+    const replaces = ids.some((id) => this.slotOf.has(id));
     const slots = this.upsert(
       ids,
       // A flat copy: a splitter's chunk is a slice of its source document, which it would otherwise keep alive.
@@ -216,7 +217,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
       documents.map((doc) => ({ ...doc.metadata })),
     );
     this.writeVectors(slots, vectors);
-    this.persistence?.changed(ids);
+    this.persistence?.changed(ids, replaces);
     return ids;
   }
 
@@ -256,7 +257,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
     }
     if (!params?.ids) throw new BadRequestError("delete needs {ids} (or {deleteAll: true}).");
     const removed = this.remove(params.ids);
-    if (removed.length > 0) this.persistence?.changed(removed);
+    if (removed.length > 0) this.persistence?.changed(removed, true);
   }
 
   /** Removes the chunks with these ids (unknown ones are skipped); returns the ids removed. */

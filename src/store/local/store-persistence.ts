@@ -1,6 +1,8 @@
-// When and how the local vector store reaches disk: the chunks changed since the last save are appended to the
-// change log (change-log.ts); when the log outgrows the base file (vector-file.ts), or the store was emptied, or
-// no base exists yet, the whole store is written as a new base instead and the log starts over. Saves run one at
+// When and how the local vector store reaches disk: the chunks added since the last save are appended to the
+// change log (change-log.ts). When chunks were replaced or deleted, the whole store is written as a new base file
+// (vector-file.ts) instead and the log starts over, so that what was deleted (a document's text, personal data
+// redaction removed) leaves the disk at that save rather than lingering in the log; likewise when the log
+// outgrows the base, or no base exists yet. Saves run one at
 // a time, a few ms of work between turns of the event loop, while the store keeps changing.
 import { randomUUID } from "node:crypto";
 import { stat } from "node:fs/promises";
@@ -49,7 +51,7 @@ const DEFAULT_COMPACT_MIN_BYTES = 64 * 2 ** 20;
 export class StorePersistence {
   /** Ids changed (written or deleted) since the last save took them. */
   private dirty = new Set<string>();
-  /** A new base is due whatever the log holds: the store was emptied, or the last one could not start its log. */
+  /** A new base is due: chunks were replaced or deleted, or the last base could not start its log. */
   private rewrite = false;
   private timer?: NodeJS.Timeout;
   private saving: Promise<void> = Promise.resolve();
@@ -70,9 +72,13 @@ export class StorePersistence {
     return `${file}.log`;
   }
 
-  /** Records that these chunks were written or deleted. */
-  changed(ids: Iterable<string>): void {
-    for (const id of ids) this.dirty.add(id);
+  /**
+   * Records that these chunks were added, or (`erased`) that they replaced or deleted chunks held before, whose
+   * old contents the next save must remove from the disk.
+   */
+  changed(ids: Iterable<string>, erased: boolean): void {
+    if (erased) this.rewrite = true;
+    else for (const id of ids) this.dirty.add(id);
     this.schedule();
   }
 
