@@ -1,35 +1,25 @@
 // The `counsel` command: serve, ingest, ask, extract, eval, documents, keys, mcp. Each builds the same services
-// as the server, from the same settings, so the CLI and the service see one knowledge base.
+// as the server, from the same settings, so the CLI and the service see one knowledge base. Every action imports
+// what it needs when it runs, so that `--help` and a mistyped argument answer without loading the service.
 
 import { existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { BaseCache } from "@langchain/core/caches";
-import { SingleBar } from "cli-progress";
 import { Command, InvalidArgumentError } from "commander";
-import picomatch from "picomatch";
-import { KeyFileError } from "./auth/api-keys.ts";
-import { ChainConfigError } from "./chains/config.ts";
 import { documentsCommand } from "./commands/documents.ts";
 import { evalCommand } from "./commands/eval.ts";
 import { keysCommand } from "./commands/keys.ts";
 import { mcpCommand } from "./commands/mcp.ts";
 import { workerCommand } from "./commands/worker.ts";
-import { loadSettings, SettingsError } from "./config/settings.ts";
+import type { Settings } from "./config/settings.ts";
 import { CounselError } from "./errors.ts";
-import { extractMarkdown } from "./ingest/extract.ts";
-import { type IngestReport, mergeReports } from "./ingest/pipeline.ts";
-import { loadRecipe, RecipeError } from "./ingest/recipe.ts";
-import { filesystemSource, listFilesystemSources } from "./ingest/sources/filesystem.ts";
-import { textractRouting } from "./ingest/textract/routing.ts";
-import { recipeRedactor } from "./ingest/transform/pii/redact.ts";
-import { serve } from "./serve.ts";
-import { modelSteps } from "./services/model-steps.ts";
-import { createModels, type Models } from "./services/models.ts";
-import { createServices } from "./services/services.ts";
+import type { IngestReport } from "./ingest/pipeline.ts";
+import type { Models } from "./services/models.ts";
 import { DEFAULT_TENANT, isTenantId, TENANT_ID_RULE } from "./tenants/tenant-id.ts";
 
-function loadEnv() {
+async function loadEnv(): Promise<Settings> {
+  const { loadSettings } = await import("./config/settings.ts");
   if (existsSync(".env")) process.loadEnvFile(".env");
   return loadSettings();
 }
@@ -42,7 +32,7 @@ const program = new Command()
 program
   .command("serve")
   .description("start the HTTP service (same as npm start)")
-  .action(async () => serve());
+  .action(async () => (await import("./serve.ts")).serve());
 
 program
   .command("ingest")
@@ -56,7 +46,8 @@ program
   .option("-t, --tenant <id>", "the tenant whose knowledge base receives them", tenantId, DEFAULT_TENANT)
   .option("--json", "print the report as JSON")
   .action(async (given: string[], options: IngestOptions) => {
-    const settings = loadEnv();
+    const settings = await loadEnv();
+    const { createServices } = await import("./services/services.ts");
     const services = await createServices({ ...settings, recipe: options.recipe ?? settings.recipe });
     const tenant = await services.tenant(options.tenant);
     const patterns = given.length > 0 ? given : (services.recipe.sources ?? []);
@@ -76,6 +67,8 @@ program
       for (const url of s3Urls) reports.push(await tenant.ingestS3(url, { cleanup: options.cleanup }));
       if (webUrls.length > 0) reports.push(await tenant.ingestUrls(webUrls));
       if (paths.length > 0) {
+        const { listFilesystemSources } = await import("./ingest/sources/filesystem.ts");
+        const { SingleBar } = await import("cli-progress");
         const files = (await Promise.all(paths.map((p) => listFilesystemSources(p)))).flat();
         const bar =
           process.stderr.isTTY && !options.json
@@ -84,7 +77,7 @@ program
         bar?.start(files.length, 0, { name: "" });
         reports.push(
           await tenant.pipeline.ingest(sources(paths), {
-            cleanup: options.cleanup ? { scope: cleanupScope(paths) } : undefined,
+            cleanup: options.cleanup ? { scope: await cleanupScope(paths) } : undefined,
             onProgress: (p) => bar?.update(p.done, { name: `${p.status} ${p.name}` }),
           }),
         );
@@ -93,6 +86,7 @@ program
     } finally {
       await services.close();
     }
+    const { mergeReports } = await import("./ingest/pipeline.ts");
     const report = mergeReports(reports);
     console.log(options.json ? JSON.stringify(report, null, 2) : formatReport(report));
     if (report.failed.length > 0) process.exitCode = 1;
@@ -108,7 +102,9 @@ program
   .option("--json", "print the full reply as JSON")
   .action(
     async (question: string, options: { chain: string; k?: number; tenant: string; json?: boolean }) => {
-      const services = await createServices(loadEnv());
+      const settings = await loadEnv();
+      const { createServices } = await import("./services/services.ts");
+      const services = await createServices(settings);
       const result = await services
         .tenant(options.tenant)
         .then((tenant) => services.qaChain(options.chain).invoke({ question, k: options.k }, { tenant }))
@@ -134,7 +130,15 @@ program
   .option("--chunks", "show the chunks that would be embedded, not the whole text")
   .option("-r, --recipe <name>", "ingestion recipe from loaders/ (default: RECIPE)")
   .action(async (file: string, options: { chunks?: boolean; recipe?: string }) => {
-    const settings = loadEnv();
+    const settings = await loadEnv();
+    const [{ loadRecipe }, { extractMarkdown }, { textractRouting }, { recipeRedactor }, { modelSteps }] =
+      await Promise.all([
+        import("./ingest/recipe.ts"),
+        import("./ingest/extract.ts"),
+        import("./ingest/textract/routing.ts"),
+        import("./ingest/transform/pii/redact.ts"),
+        import("./services/model-steps.ts"),
+      ]);
     const recipe = await loadRecipe(settings.loadersDir, options.recipe ?? settings.recipe, settings);
     const absolute = path.resolve(file);
     const data = await readFile(absolute).catch((error: NodeJS.ErrnoException) => {
@@ -149,7 +153,7 @@ program
     // Made only if the recipe summarises or classifies with the service's model.
     let models: Promise<Models> | undefined;
     const chatModel = async (cache?: BaseCache) => {
-      models ??= createModels(settings);
+      models ??= import("./services/models.ts").then(({ createModels }) => createModels(settings));
       return (await models).serviceChatModel(cache);
     };
     process.stdout.write(
@@ -163,11 +167,13 @@ program
   });
 
 async function* sources(patterns: string[]) {
+  const { filesystemSource } = await import("./ingest/sources/filesystem.ts");
   for (const pattern of patterns) yield* filesystemSource(pattern);
 }
 
 /** Which known documents a --cleanup may remove: those whose path falls under one of the given patterns. */
-function cleanupScope(patterns: string[]): (docId: string) => boolean {
+async function cleanupScope(patterns: string[]): Promise<(docId: string) => boolean> {
+  const { default: picomatch } = await import("picomatch");
   const tests = patterns.map((pattern) => {
     const absolute = path.resolve(pattern);
     if (existsSync(absolute) && statSync(absolute).isDirectory()) {
@@ -212,8 +218,15 @@ program.addCommand(keysCommand({ loadEnv, tenantId }));
 program.addCommand(mcpCommand({ loadEnv, tenantId }));
 program.addCommand(workerCommand({ loadEnv }));
 
-program.parseAsync().catch((error: unknown) => {
+program.parseAsync().catch(async (error: unknown) => {
   // A mistake in settings, a recipe, a chain file or the input: the message says what to fix; no stack trace.
+  // The error types' modules are imported only now: the command that failed has loaded those it used.
+  const [{ SettingsError }, { RecipeError }, { ChainConfigError }, { KeyFileError }] = await Promise.all([
+    import("./config/settings.ts"),
+    import("./ingest/recipe.ts"),
+    import("./chains/config.ts"),
+    import("./auth/api-keys.ts"),
+  ]);
   const userError = [SettingsError, CounselError, RecipeError, ChainConfigError, KeyFileError].some(
     (type) => error instanceof type,
   );

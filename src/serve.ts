@@ -49,4 +49,6 @@ export async function serve(): Promise<void> {
   process.once("SIGTERM", () => void stop("SIGTERM"));
 
   await app.listen({ port: settings.port, host: settings.host });
+  // After listening: the start waits for none of it, and a failure only leaves the first such request slower.
+  services.warmUp().catch((error: unknown) => app.log.warn({ err: error }, "warm-up failed"));
 }

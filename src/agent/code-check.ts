@@ -1,8 +1,9 @@
 // Checks generated TypeScript or JavaScript with the TypeScript compiler API, in memory and without running it:
 // each check builds a program over one virtual file; TypeScript's own lib .d.ts files are parsed once per process.
+// The compiler is imported by the first check (or preloadTypeScriptLibs), never by a process that checks nothing.
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import ts from "typescript";
+import type ts from "typescript";
 import type { CodeDiagnostic } from "../contracts/turn-events.ts";
 
 /** A finding, as the turn's events carry it (contracts/turn-events.ts). */
@@ -24,7 +25,17 @@ export const IGNORED_CODES: ReadonlySet<number> = new Set([
   2307, 2792, 2688, 6053, 2580, 2581, 2582, 2591, 2592, 2593, 2867, 2868,
 ]);
 
-const BASE_OPTIONS: ts.CompilerOptions = {
+type TypeScript = typeof ts;
+
+/** The compiler and what depends on it: its options for each language and the folder of its lib files. */
+interface Compiler {
+  ts: TypeScript;
+  tsOptions: ts.CompilerOptions;
+  jsOptions: ts.CompilerOptions;
+  libDir: string;
+}
+
+const baseOptions = (ts: TypeScript): ts.CompilerOptions => ({
   strict: true,
   target: ts.ScriptTarget.ES2022,
   module: ts.ModuleKind.ESNext,
@@ -47,9 +58,7 @@ const BASE_OPTIONS: ts.CompilerOptions = {
   noEmit: true,
   // `import { x } from "./x.ts"` is valid for Node's type stripping, Deno and bundlers.
   allowImportingTsExtensions: true,
-};
-
-const TS_OPTIONS: ts.CompilerOptions = BASE_OPTIONS;
+});
 
 // checkJs is left undefined on purpose (not false): then TypeScript treats the file as "plain JS" and reports
 // its syntax errors plus the few semantic errors it reports in any JS file (redeclared variables, duplicate
@@ -57,10 +66,24 @@ const TS_OPTIONS: ts.CompilerOptions = BASE_OPTIONS;
 // flag JS that runs fine, such as `document.getElementById("a").value = "x"` (possibly null; no `value` on
 // HTMLElement) or `function add(a, b)` (implicit any under strict), and the repair round would rewrite correct
 // code. A `// @ts-check` comment in the snippet still opts it into full checking.
-const JS_OPTIONS: ts.CompilerOptions = { ...BASE_OPTIONS, allowJs: true };
+const jsOptions = (base: ts.CompilerOptions): ts.CompilerOptions => ({ ...base, allowJs: true });
 
 const ROOT = "/snippet";
-const LIB_DIR = path.dirname(ts.getDefaultLibFilePath(BASE_OPTIONS));
+
+let loading: Promise<Compiler> | undefined;
+
+function loadCompiler(): Promise<Compiler> {
+  loading ??= import("typescript").then(({ default: ts }) => {
+    const base = baseOptions(ts);
+    return {
+      ts,
+      tsOptions: base,
+      jsOptions: jsOptions(base),
+      libDir: path.dirname(ts.getDefaultLibFilePath(base)),
+    };
+  });
+  return loading;
+}
 
 // Parsed (and, after the first program, bound) lib files shared by every check: TypeScript's language service
 // shares SourceFiles across programs the same way. Their parse options never change, as the compiler options
@@ -68,12 +91,13 @@ const LIB_DIR = path.dirname(ts.getDefaultLibFilePath(BASE_OPTIONS));
 const libFiles = new Map<string, ts.SourceFile>();
 
 function libSourceFile(
+  { ts, libDir }: Compiler,
   fileName: string,
   languageVersion: ts.ScriptTarget | ts.CreateSourceFileOptions,
 ): ts.SourceFile | undefined {
   const cached = libFiles.get(fileName);
   if (cached) return cached;
-  if (!isLibFile(fileName)) return undefined;
+  if (!isLibFile(libDir, fileName)) return undefined;
   let text: string;
   try {
     text = readFileSync(fileName, "utf8");
@@ -85,24 +109,26 @@ function libSourceFile(
   return file;
 }
 
-function isLibFile(fileName: string): boolean {
-  return path.dirname(fileName) === LIB_DIR && path.basename(fileName).startsWith("lib.");
+function isLibFile(libDir: string, fileName: string): boolean {
+  return path.dirname(fileName) === libDir && path.basename(fileName).startsWith("lib.");
 }
 
-function createHost(fileName: string, code: string): ts.CompilerHost {
+function createHost(compiler: Compiler, fileName: string, code: string): ts.CompilerHost {
+  const { ts, libDir } = compiler;
+  const isLib = (name: string) => isLibFile(libDir, name);
   return {
     getSourceFile: (name, languageVersion) =>
       name === fileName
         ? ts.createSourceFile(name, code, languageVersion)
-        : libSourceFile(name, languageVersion),
+        : libSourceFile(compiler, name, languageVersion),
     // Module resolution sees only the snippet and the libs, so an import resolves to nothing (2307, ignored)
     // whatever is installed next to Counsel.
-    fileExists: (name) => name === fileName || (isLibFile(name) && ts.sys.fileExists(name)),
-    readFile: (name) => (name === fileName ? code : isLibFile(name) ? ts.sys.readFile(name) : undefined),
-    directoryExists: (name) => name === ROOT || name === "/" || name === LIB_DIR,
+    fileExists: (name) => name === fileName || (isLib(name) && ts.sys.fileExists(name)),
+    readFile: (name) => (name === fileName ? code : isLib(name) ? ts.sys.readFile(name) : undefined),
+    directoryExists: (name) => name === ROOT || name === "/" || name === libDir,
     getDirectories: () => [],
     getDefaultLibFileName: (options) => ts.getDefaultLibFilePath(options),
-    getDefaultLibLocation: () => LIB_DIR,
+    getDefaultLibLocation: () => libDir,
     writeFile: () => {
       throw new Error("the code checker never writes files");
     },
@@ -119,22 +145,26 @@ function createHost(fileName: string, code: string): ts.CompilerHost {
 /**
  * Type-checks `code` as one ES module (strict, ES2023 + DOM, no packages) and returns its problems in source
  * order, without the {@link IGNORED_CODES}. Syntax errors come alone, as with tsc: type errors in a file that
- * does not parse are mostly echoes of the syntax error. Synchronous and CPU-bound: the first call in a process
- * parses the libs (about 0.6 s, see {@link preloadTypeScriptLibs}); later calls take about 15 ms.
+ * does not parse are mostly echoes of the syntax error. CPU-bound once the compiler is loaded: the first call in
+ * a process imports it and parses the libs (about 0.6 s, see {@link preloadTypeScriptLibs}); later calls take
+ * about 15 ms.
  */
-export function checkTypeScript(code: string, options: CheckOptions): Diagnostic[] {
+export async function checkTypeScript(code: string, options: CheckOptions): Promise<Diagnostic[]> {
+  const loaded = await loadCompiler();
+  const { ts } = loaded;
   const javascript = options.language === "javascript";
   const fileName = `${ROOT}/snippet.${javascript ? "js" : "ts"}`;
-  const compilerOptions = javascript ? JS_OPTIONS : TS_OPTIONS;
   const program = ts.createProgram({
     rootNames: [fileName],
-    options: compilerOptions,
-    host: createHost(fileName, code),
+    options: javascript ? loaded.jsOptions : loaded.tsOptions,
+    host: createHost(loaded, fileName, code),
   });
   // A problem here is ours (bad options, a missing lib), not the snippet's: fail loudly instead of blaming it.
   const setup = [...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics()];
   if (setup.length > 0) {
-    throw new Error(`the TypeScript checker is misconfigured: ${setup.map(messageText).join("; ")}`);
+    throw new Error(
+      `the TypeScript checker is misconfigured: ${setup.map((d) => messageText(ts, d)).join("; ")}`,
+    );
   }
   const file = program.getSourceFile(fileName);
   if (!file) throw new Error("the TypeScript checker lost its source file");
@@ -148,20 +178,21 @@ export function checkTypeScript(code: string, options: CheckOptions): Diagnostic
       return {
         line: line + 1,
         column: character + 1,
-        message: messageText(diagnostic),
+        message: messageText(ts, diagnostic),
         code: diagnostic.code,
       };
     });
 }
 
 /**
- * Parses and binds the lib files now, so that the first code check in a request does not stall the event loop
- * for the half second this takes. For the composition root to call at start-up; optional.
+ * Imports the compiler and parses and binds the lib files now, so that the first code check in a request does not
+ * stall the event loop for the second this takes. For the composition root to call once the service is up;
+ * optional.
  */
-export function preloadTypeScriptLibs(): void {
-  checkTypeScript("export {};", { language: "typescript" });
+export async function preloadTypeScriptLibs(): Promise<void> {
+  await checkTypeScript("export {};", { language: "typescript" });
 }
 
-function messageText(diagnostic: ts.Diagnostic): string {
+function messageText(ts: TypeScript, diagnostic: ts.Diagnostic): string {
   return ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n");
 }

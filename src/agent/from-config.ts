@@ -2,7 +2,7 @@
 // model cannot call tools (the offline extractive answerer) is kept as the reason it cannot serve, so that
 // /advisor/chat answers 503 saying how to configure one instead of failing at start. Each tenant gets its own
 // agent, built on its first message, whose tools search that tenant's chunks and save its reports, and whose
-// memory is that tenant's sessions.
+// memory is that tenant's sessions. The agent (LangChain's createAgent) is imported only when a chain can run one.
 
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { VectorStore } from "@langchain/core/vectorstores";
@@ -17,8 +17,7 @@ import { UnavailableError } from "../errors.ts";
 import type { TurnQueue } from "../event-loop/turn-queue.ts";
 import type { ChatHistoryFactory } from "../store/chat-history.ts";
 import type { ReportStore } from "../store/report-store.ts";
-import { type AdvisorHandle, type ChatOptions, createAdvisor, type TurnInput } from "./advisor.ts";
-import { preloadTypeScriptLibs } from "./code-check.ts";
+import type { AdvisorHandle, ChatOptions, TurnInput } from "./advisor.ts";
 import { createGenerateCodeTool, loadGenerateCodePrompts } from "./tools/generate-code.ts";
 import { createSearchTool } from "./tools/search-knowledge-base.ts";
 import { loadWriteReportPrompts } from "./tools/write-report/prompts.ts";
@@ -58,6 +57,19 @@ export interface AdvisorChain {
 
 export type AdvisorEntry = AdvisorChain | UnavailableError;
 
+/**
+ * Whether an advisor of these chains can generate code: its TypeScript checker imports the compiler and parses
+ * its lib files on first use (about a second on the event loop), which the service does once it listens (see
+ * preloadTypeScriptLibs) rather than in the first request that asks for code.
+ */
+export function generatesCode(chains: Iterable<ChainConfig>): boolean {
+  for (const config of chains) {
+    if (config.type !== "advisor" || config.model.provider === "extractive") continue;
+    if (config.advisor?.tools.includes("generate_code")) return true;
+  }
+  return false;
+}
+
 export async function advisorsFromConfig(
   chains: Iterable<ChainConfig>,
   deps: AdvisorDeps,
@@ -81,9 +93,7 @@ export async function advisorsFromConfig(
     }
     const model = await deps.chatModelFor(config);
     const guardrail = await chainGuardrail(config, deps.guardrailFor?.bind(deps));
-    // The TypeScript checker parses its lib files on first use (about a second on the event loop): now, at
-    // start, rather than in the first request that asks for code.
-    if (config.advisor?.tools.includes("generate_code")) preloadTypeScriptLibs();
+    const { createAdvisor } = await import("./advisor.ts");
     const reportPrompts = await loadWriteReportPrompts(deps.promptsDir);
     const codePrompts = await loadGenerateCodePrompts(deps.promptsDir);
     const forTenant = (tenant: AdvisorTenant): { tools: AdvisorTools; advisor: AdvisorHandle } => {

@@ -9,10 +9,9 @@ import { existsSync } from "node:fs";
 import { readFile, rename, stat, writeFile } from "node:fs/promises";
 import { z } from "zod/v4";
 import { TENANT_ID, TENANT_ID_RULE } from "../tenants/tenant-id.ts";
+import { SCOPES, type Scope } from "./scopes.ts";
 
-export const SCOPES = ["query", "chat", "ingest", "admin"] as const;
-
-export type Scope = (typeof SCOPES)[number];
+export { SCOPES, type Scope } from "./scopes.ts";
 
 /** Who made a request: its tenant, its key (none when the service runs without keys) and what it may do. */
 export interface Principal {

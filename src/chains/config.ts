@@ -6,7 +6,7 @@ import { z } from "zod/v4";
 import { describeIssue, displayPath, parseConfigYaml } from "../config/describe-issues.ts";
 /** A chain, prompt or variant name: also used in URLs (/chain/:name) and file names. */
 import { NAME } from "../contracts/names.ts";
-import { PII_TYPES as OFFLINE_PII_TYPES } from "../ingest/transform/pii/recognisers.ts";
+import { PII_TYPES as OFFLINE_PII_TYPES } from "../ingest/transform/pii/pii-types.ts";
 
 const name = (what: string) =>
   z.string({ error: `expected ${what}` }).regex(NAME, { error: `expected ${what} (a-z, 0-9, - and _)` });

@@ -10,12 +10,11 @@ import {
   MAX_DOCUMENTS_LIMIT,
 } from "../contracts/documents.ts";
 import { NotFoundError } from "../errors.ts";
-import { createServices } from "../services/services.ts";
 import type { Tenant } from "../tenants/tenant.ts";
 import { DEFAULT_TENANT } from "../tenants/tenant-id.ts";
 
 export interface DocumentsCommandDeps {
-  loadEnv(): Settings;
+  loadEnv(): Promise<Settings>;
   tenantId(value: string): string;
 }
 
@@ -33,7 +32,10 @@ interface ListOptions {
 export function documentsCommand(deps: DocumentsCommandDeps): Command {
   /** Runs `work` on the tenant's stores, closed (and saved) afterwards whatever happens. */
   const withTenant = async <T>(tenantId: string, work: (tenant: Tenant) => Promise<T>): Promise<T> => {
-    const services = await createServices(deps.loadEnv());
+    const settings = await deps.loadEnv();
+    // Imported when a subcommand runs, not when the CLI starts: see cli.ts.
+    const { createServices } = await import("../services/services.ts");
+    const services = await createServices(settings);
     try {
       return await work(await services.tenant(tenantId));
     } finally {

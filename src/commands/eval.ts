@@ -2,18 +2,14 @@
 // chart.svg. Its models come from the service's own factory (services/models.ts); it needs none of the
 // service's stores.
 import path from "node:path";
-import { SingleBar } from "cli-progress";
+import type { SingleBar } from "cli-progress";
 import { Command, InvalidArgumentError } from "commander";
-import { loadChainConfigs } from "../chains/config.ts";
-import { markdownTable, writeReport } from "../chains/eval/report.ts";
-import { DEFAULT_CONCURRENCY, runEvaluation } from "../chains/eval/runner.ts";
+import { DEFAULT_CONCURRENCY } from "../chains/eval/defaults.ts";
 import type { Settings } from "../config/settings.ts";
-import { loadRecipe } from "../ingest/recipe.ts";
-import { createModels } from "../services/models.ts";
 
 export interface EvalCommandDeps {
   /** The settings, read once when the command runs (the CLI's loadEnv: .env, then the environment). */
-  loadEnv: () => Settings;
+  loadEnv: () => Promise<Settings>;
 }
 
 interface EvalOptions {
@@ -41,11 +37,27 @@ export function evalCommand(deps: EvalCommandDeps): Command {
     .option("--concurrency <n>", "queries in flight at once", positiveInt, DEFAULT_CONCURRENCY)
     .option("--json", "print the result as JSON instead of the table")
     .action(async (options: EvalOptions) => {
-      const settings = deps.loadEnv();
+      const settings = await deps.loadEnv();
+      // Imported when the command runs, so that the CLI's start and --help load none of it.
+      const [
+        { loadChainConfigs },
+        { markdownTable, writeReport },
+        { runEvaluation },
+        { loadRecipe },
+        { createModels },
+        { SingleBar },
+      ] = await Promise.all([
+        import("../chains/config.ts"),
+        import("../chains/eval/report.ts"),
+        import("../chains/eval/runner.ts"),
+        import("../ingest/recipe.ts"),
+        import("../services/models.ts"),
+        import("cli-progress"),
+      ]);
       const chains = await loadChainConfigs(settings.chainsDir, settings.model);
       const recipe = await loadRecipe(settings.loadersDir, settings.recipe, settings);
       const models = await createModels(settings);
-      const progress = progressReporter();
+      const progress = progressReporter(SingleBar);
       // Ctrl-C stops the run between queries instead of leaving a half-drawn bar.
       const controller = new AbortController();
       const stop = () => controller.abort();
@@ -86,8 +98,8 @@ export function evalCommand(deps: EvalCommandDeps): Command {
 }
 
 /** A bar on a terminal; otherwise a line per tenth of each phase, so that logs stay short. */
-function progressReporter() {
-  const bar = process.stderr.isTTY ? new SingleBar({ format: "{phase} {bar} {value}/{total}" }) : null;
+function progressReporter(Bar: typeof SingleBar) {
+  const bar = process.stderr.isTTY ? new Bar({ format: "{phase} {bar} {value}/{total}" }) : null;
   let phase = "";
   let lastTenth = -1;
   return {

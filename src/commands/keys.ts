@@ -4,25 +4,22 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import {
-  KeyFileError,
-  type KeyRecord,
-  newKey,
-  readKeyFile,
-  SCOPES,
-  type Scope,
-  writeKeyFile,
-} from "../auth/api-keys.ts";
+import type { KeyRecord } from "../auth/api-keys.ts";
+import { SCOPES, type Scope } from "../auth/scopes.ts";
 import type { Settings } from "../config/settings.ts";
 
 export interface KeysCommandDeps {
-  loadEnv(): Settings;
+  loadEnv(): Promise<Settings>;
   tenantId(value: string): string;
 }
 
 export function keysCommand(deps: KeysCommandDeps): Command {
-  const fileOf = (given?: string) => (given ? path.resolve(given) : deps.loadEnv().auth.keysFile);
-  const read = async (file: string): Promise<KeyRecord[]> => (existsSync(file) ? readKeyFile(file) : []);
+  const fileOf = async (given?: string) =>
+    given ? path.resolve(given) : (await deps.loadEnv()).auth.keysFile;
+  // The keys file's parser is imported when a subcommand runs, so that --help loads none of it.
+  const keyFile = () => import("../auth/api-keys.ts");
+  const read = async (file: string): Promise<KeyRecord[]> =>
+    existsSync(file) ? (await keyFile()).readKeyFile(file) : [];
   const command = new Command("keys").description(
     "API keys: each names a tenant and scopes (query, chat, ingest, admin)",
   );
@@ -37,8 +34,9 @@ export function keysCommand(deps: KeysCommandDeps): Command {
     .option("--json", "print the key and its record as JSON")
     .action(
       async (options: { tenant: string; scopes: Scope[]; name?: string; file?: string; json?: boolean }) => {
-        const file = fileOf(options.file);
+        const file = await fileOf(options.file);
         const keys = await read(file);
+        const { newKey, writeKeyFile } = await keyFile();
         const { key, record } = newKey(options);
         await mkdir(path.dirname(file), { recursive: true });
         await writeKeyFile(file, [...keys, record]);
@@ -62,7 +60,7 @@ export function keysCommand(deps: KeysCommandDeps): Command {
     .description("the keys in the file (ids, tenants, scopes; never the keys)")
     .option("-f, --file <path>", "the keys file")
     .action(async (options: { file?: string }) => {
-      for (const k of await read(fileOf(options.file))) {
+      for (const k of await read(await fileOf(options.file))) {
         const state = k.revokedAt ? `revoked ${k.revokedAt}` : "active";
         console.log(`${k.id}  ${k.tenant}  ${k.scopes.join(",")}  ${state}${k.name ? `  ${k.name}` : ""}`);
       }
@@ -74,8 +72,9 @@ export function keysCommand(deps: KeysCommandDeps): Command {
     .argument("<id>", "the key's id (the 12 characters after ck_)")
     .option("-f, --file <path>", "the keys file")
     .action(async (id: string, options: { file?: string }) => {
-      const file = fileOf(options.file);
+      const file = await fileOf(options.file);
       const keys = await read(file);
+      const { KeyFileError, writeKeyFile } = await keyFile();
       const key = keys.find((k) => k.id === id);
       if (!key) throw new KeyFileError(`No key ${id} in ${file}.`);
       key.revokedAt ??= new Date().toISOString();

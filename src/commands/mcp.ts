@@ -1,17 +1,13 @@
 // `counsel mcp`: Counsel's MCP tools over stdio for a local client (Claude Desktop, an IDE), on the same data
 // folder or Redis as the service, for one tenant. stdout carries the protocol alone, so every log goes to stderr.
 // The client ending its input (or Ctrl-C) stops running tools and saves the stores before the process exits.
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { Command } from "commander";
-import { pino } from "pino";
-import { SCOPES } from "../auth/api-keys.ts";
+import { SCOPES } from "../auth/scopes.ts";
 import type { Settings } from "../config/settings.ts";
-import { createMcpServer } from "../server/mcp/server.ts";
-import { createServices } from "../services/services.ts";
 import { DEFAULT_TENANT } from "../tenants/tenant-id.ts";
 
 export interface McpCommandDeps {
-  loadEnv(): Settings;
+  loadEnv(): Promise<Settings>;
   tenantId(value: string): string;
 }
 
@@ -32,7 +28,16 @@ export function mcpCommand(deps: McpCommandDeps): Command {
     .action(async (options: { tenant: string; dir?: string }) => {
       // Before the settings: they read .env here and resolve their relative paths from here.
       if (options.dir) process.chdir(options.dir);
-      const settings = deps.loadEnv();
+      const settings = await deps.loadEnv();
+      // Imported when the command runs, so that the CLI's start and --help load none of it.
+      const [{ StdioServerTransport }, { pino }, { createMcpServer }, { createServices }] = await Promise.all(
+        [
+          import("@modelcontextprotocol/sdk/server/stdio.js"),
+          import("pino"),
+          import("../server/mcp/server.ts"),
+          import("../services/services.ts"),
+        ],
+      );
       const logger = pino({ level: settings.logLevel }, pino.destination(2));
       const services = await createServices(settings, {
         info: (message) => logger.info(message),

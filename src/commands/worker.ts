@@ -3,10 +3,9 @@
 // or go back to the queue for another worker.
 import { Command, InvalidArgumentError } from "commander";
 import type { Settings } from "../config/settings.ts";
-import { createServices } from "../services/services.ts";
 
 export interface WorkerCommandDeps {
-  loadEnv(): Settings;
+  loadEnv(): Promise<Settings>;
 }
 
 export function workerCommand(deps: WorkerCommandDeps): Command {
@@ -15,7 +14,7 @@ export function workerCommand(deps: WorkerCommandDeps): Command {
     .option("-c, --concurrency <n>", "jobs at once (default: INGEST_WORKERS, at least 1)", positive)
     .option("--grace <seconds>", "on SIGTERM, how long running jobs may take to finish", positive, 30)
     .action(async (options: { concurrency?: number; grace: number }) => {
-      const settings = deps.loadEnv();
+      const settings = await deps.loadEnv();
       if (!settings.redis) {
         console.error(
           "counsel worker: without REDIS_URL the job queue lives in the service process (DATA_DIR), which runs " +
@@ -24,6 +23,7 @@ export function workerCommand(deps: WorkerCommandDeps): Command {
         process.exitCode = 2;
         return;
       }
+      const { createServices } = await import("../services/services.ts");
       const services = await createServices(settings);
       const concurrency = options.concurrency ?? Math.max(1, settings.ingestJobs.workers);
       await services.jobs.startWorker(concurrency);

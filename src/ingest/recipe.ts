@@ -14,7 +14,7 @@ import {
   COMPREHEND_PII_TYPES,
   type ComprehendPiiType,
 } from "./transform/pii/comprehend.ts";
-import { PII_TYPES, type PiiType } from "./transform/pii/recognisers.ts";
+import { PII_TYPES, type PiiType } from "./transform/pii/pii-types.ts";
 import type { PiiRedaction } from "./transform/pii/redact.ts";
 
 /** Not content: code, styling, navigation, embedded objects and button labels. */

@@ -1,10 +1,10 @@
 // Failures of a remote model (Bedrock, or an OpenAI-compatible server) as the HTTP errors a caller can act on:
 // throttling, capacity and an unreachable server are 503 with retry-after (try again shortly), anything else the
 // model service did is 502 (the upstream failed, not the request). The SDK has already retried what is retryable
-// by the time an error gets here.
-import { OpenAIClient } from "@langchain/openai";
+// by the time an error gets here. Errors are recognised by their class names, so that this file imports no client
+// library: every layer that reports errors imports it, including an offline service's.
+import type { OpenAIClient } from "@langchain/openai";
 import { CounselError } from "../errors.ts";
-import { withoutTroubleshooting } from "./openai-server.ts";
 
 /** AWS names for "not now": its quota, its capacity, or a model still loading. */
 const BUSY = new Set([
@@ -32,19 +32,44 @@ export function modelFailure(error: unknown): CounselError | undefined {
  */
 export function openAIFailure(error: unknown): CounselError | undefined {
   let api: unknown = error;
-  while (api instanceof Error && !(api instanceof OpenAIClient.APIError) && api.cause) api = api.cause;
-  if (!(api instanceof OpenAIClient.APIError) || api instanceof OpenAIClient.APIUserAbortError)
-    return undefined;
+  while (api instanceof Error && !openAIClasses(api) && api.cause) api = api.cause;
+  const classes = openAIClasses(api);
+  if (!classes || classes.has("APIUserAbortError")) return undefined;
   const service = "The model service";
-  const said = withoutTroubleshooting(api);
-  if (api instanceof OpenAIClient.APIConnectionError) {
+  const said = withoutTroubleshooting(api as OpenAIApiError);
+  if (classes.has("APIConnectionError")) {
     return new CounselError("model_busy", 503, `${service} cannot be reached (${said}); retry shortly.`);
   }
-  const quota = api.code === "insufficient_quota";
-  if ((api.status === 429 && !quota) || api.status === 503) {
+  const { code, status } = api as OpenAIApiError;
+  const quota = code === "insufficient_quota";
+  if ((status === 429 && !quota) || status === 503) {
     return new CounselError("model_busy", 503, `${service} is throttling or busy (${said}); retry shortly.`);
   }
   return new CounselError("model_error", 502, `${service} failed: ${said}`);
+}
+
+type OpenAIApiError = InstanceType<typeof OpenAIClient.APIError>;
+
+/**
+ * The openai client's error classes `error` is an instance of (APIError, APIConnectionError…), by name along its
+ * prototype chain; undefined unless it is an APIError under openai's root class, OpenAIError.
+ */
+function openAIClasses(error: unknown): Set<string> | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const names = new Set<string>();
+  for (
+    let proto = Object.getPrototypeOf(error);
+    proto && proto !== Error.prototype;
+    proto = Object.getPrototypeOf(proto)
+  ) {
+    names.add(proto.constructor.name);
+  }
+  return names.has("APIError") && names.has("OpenAIError") ? names : undefined;
+}
+
+/** The error's message without the troubleshooting link LangChain appends to some. */
+export function withoutTroubleshooting(error: Error): string {
+  return error.message.replace(/\s*Troubleshooting URL:[\s\S]*$/, "");
 }
 
 /**

@@ -3,6 +3,7 @@
 // with a message naming the setting to fix, instead of failing the first question.
 import { type ClientOptions, OpenAIClient } from "@langchain/openai";
 import { SettingsError } from "../config/settings.ts";
+import { withoutTroubleshooting } from "./errors.ts";
 
 export interface OpenAIEndpoint {
   /** Up to and including /v1, e.g. http://localhost:11434/v1; unset: the OpenAI API. */
@@ -72,11 +73,6 @@ export function explainStartFailure(endpoint: OpenAIEndpoint, error: unknown, ca
       "e.g. http://localhost:11434/v1 (Ollama)"
     );
   return `${where}: ${call} answered ${said}`;
-}
-
-/** The error's message without the troubleshooting link LangChain appends to some. */
-export function withoutTroubleshooting(error: Error): string {
-  return error.message.replace(/\s*Troubleshooting URL:[\s\S]*$/, "");
 }
 
 /** The innermost cause: "connect ECONNREFUSED 127.0.0.1:11434" rather than "Connection error.". */

@@ -1,19 +1,17 @@
 // Which ingestion queue runs: BullMQ on the Redis that holds the knowledge base (any number of worker processes
 // on any machine share it), else an in-process queue persisted under DATA_DIR; uploads wait for their job in
-// the same place. A part of the composition root.
+// the same place. A part of the composition root; BullMQ and the Redis stash are imported only with Redis.
 import path from "node:path";
 import { LocalFileStore } from "@langchain/classic/storage/file_system";
 import type { BaseStore } from "@langchain/core/stores";
 import type { Settings } from "../config/settings.ts";
 import type { Logger } from "../contracts/stores.ts";
-import { BullJobQueue } from "../jobs/bullmq-queue.ts";
 import { type IngestJobs, jobHooks, uploadRemover, uploadStasher } from "../jobs/ingest-jobs.ts";
 import { LocalJobQueue } from "../jobs/local-queue.ts";
 import type { JobQueue, JobRunner } from "../jobs/queue.ts";
 import { ingestionRunner } from "../jobs/run-job.ts";
-import { RedisByteStore } from "../store/redis-byte-store.ts";
 import type { Tenant } from "../tenants/tenant.ts";
-import type { Stores } from "./stores.ts";
+import type { Stores } from "./tenant-stores.ts";
 
 /** An upload waits this long for its job at most (Redis): a job not run by then fails, saying so. */
 const UPLOAD_TTL_SECONDS = 7 * 24 * 3600;
@@ -34,6 +32,10 @@ export async function openJobs(
   let stash: BaseStore<string, Uint8Array>;
   let queue: JobQueue;
   if (stores.redis && settings.redis) {
+    const [{ RedisByteStore }, { BullJobQueue }] = await Promise.all([
+      import("../store/redis-byte-store.ts"),
+      import("../jobs/bullmq-queue.ts"),
+    ]);
     const prefix = settings.redis.prefix;
     stash = new RedisByteStore({
       client: stores.redis,

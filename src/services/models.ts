@@ -1,23 +1,16 @@
 // The models settings name, built once for the service and for `counsel eval` alike: the embedder, a chat model
 // per chain config (over one shared Bedrock client, or the OpenAI-compatible server), and a chain's guardrail,
-// every call metered.
+// every call metered. A provider's SDK is imported when a model of that provider is first made, so that an
+// offline deployment never loads the AWS or OpenAI clients.
 import type { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import type { BaseCache } from "@langchain/core/caches";
 import type { Embeddings } from "@langchain/core/embeddings";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { ChainConfig, GuardrailSettings } from "../chains/config.ts";
-import { OfflinePiiGuardrail } from "../chains/guardrails/offline-pii.ts";
 import type { Settings } from "../config/settings.ts";
 import type { Guardrail } from "../contracts/guardrail.ts";
-import { createBedrockRuntimeClient } from "../models/bedrock-client.ts";
-import { createBedrockChatModel } from "../models/chat/bedrock.ts";
-import { createOpenAIChatModel } from "../models/chat/openai.ts";
-import { createBedrockEmbeddings } from "../models/embeddings/bedrock.ts";
 import { LocalHashEmbeddings } from "../models/embeddings/local-hash.ts";
-import { createOpenAIEmbeddings } from "../models/embeddings/openai.ts";
 import { GuardrailMeter } from "../models/guardrail-meter.ts";
-import { BedrockGuardrail } from "../models/guardrails/bedrock.ts";
-import { checkServedModel } from "../models/openai-server.ts";
 import { UsageMeter } from "../models/usage.ts";
 
 export interface Models {
@@ -41,12 +34,21 @@ export async function createModels(settings: Settings, usage = new UsageMeter())
   const embeddings = await createEmbeddings(settings, usage);
   // The default model is checked now, so that a wrong server or name stops the start. A chain that names another
   // meets the server's own 404 on its first call, a 502 naming the model.
-  if (settings.model.provider === "openai" && settings.model.id)
+  if (settings.model.provider === "openai" && settings.model.id) {
+    const { checkServedModel } = await import("../models/openai-server.ts");
     await checkServedModel(settings.openai, settings.model.id);
+  }
   // One Bedrock client for every chain and tenant: one connection pool, one adaptive-retry budget. Made on
   // first use, so that a deployment without Bedrock never needs a region or credentials.
-  let bedrock: BedrockRuntimeClient | undefined;
+  let bedrock: Promise<BedrockRuntimeClient> | undefined;
+  const bedrockClient = () => {
+    bedrock ??= import("../models/bedrock-client.ts").then((m) => m.createBedrockRuntimeClient());
+    return bedrock;
+  };
   const guardrails = new GuardrailMeter();
+  // Imported once, with the provider's first model.
+  let openAIChat: Promise<typeof import("../models/chat/openai.ts")> | undefined;
+  let bedrockChat: Promise<typeof import("../models/chat/bedrock.ts")> | undefined;
   const build = async (
     provider: "bedrock" | "openai",
     spec: { id: string; temperature?: number; maxTokens?: number },
@@ -54,10 +56,13 @@ export async function createModels(settings: Settings, usage = new UsageMeter())
   ) => {
     let chat: BaseChatModel;
     if (provider === "openai") {
+      openAIChat ??= import("../models/chat/openai.ts");
+      const { createOpenAIChatModel } = await openAIChat;
       chat = createOpenAIChatModel(spec, settings.openai, { meter: usage });
     } else {
-      bedrock ??= createBedrockRuntimeClient();
-      chat = await createBedrockChatModel(spec, { client: bedrock, meter: usage });
+      bedrockChat ??= import("../models/chat/bedrock.ts");
+      const { createBedrockChatModel } = await bedrockChat;
+      chat = await createBedrockChatModel(spec, { client: await bedrockClient(), meter: usage });
     }
     if (cache) chat.cache = cache;
     return chat;
@@ -80,11 +85,16 @@ export async function createModels(settings: Settings, usage = new UsageMeter())
     },
     guardrails,
     async guardrail(guardrail) {
-      if (guardrail.kind === "offline-pii")
+      if (guardrail.kind === "offline-pii") {
+        const { OfflinePiiGuardrail } = await import("../chains/guardrails/offline-pii.ts");
         return new OfflinePiiGuardrail({ types: guardrail.types, meter: guardrails });
-      bedrock ??= createBedrockRuntimeClient();
+      }
+      const [client, { BedrockGuardrail }] = await Promise.all([
+        bedrockClient(),
+        import("../models/guardrails/bedrock.ts"),
+      ]);
       // Checked at start, as a Bedrock chat model's is: without a region, no question could be answered.
-      await bedrock.config.region().catch((error: Error) => {
+      await client.config.region().catch((error: Error) => {
         throw new Error(
           `A Bedrock guardrail needs an AWS region (set AWS_REGION or an AWS profile): ${error.message}`,
         );
@@ -92,29 +102,36 @@ export async function createModels(settings: Settings, usage = new UsageMeter())
       return new BedrockGuardrail({
         id: guardrail.id,
         version: guardrail.version,
-        client: bedrock,
+        client,
         meter: guardrails,
       });
     },
   };
 }
 
-function createEmbeddings(settings: Settings, usage: UsageMeter): Promise<Embeddings & { modelId: string }> {
+async function createEmbeddings(
+  settings: Settings,
+  usage: UsageMeter,
+): Promise<Embeddings & { modelId: string }> {
   const { embeddings } = settings;
   const maxConcurrency = embeddings.concurrency;
   switch (embeddings.provider) {
-    case "openai":
+    case "openai": {
+      const { createOpenAIEmbeddings } = await import("../models/embeddings/openai.ts");
       return createOpenAIEmbeddings(
         { model: embeddings.model, dimensions: embeddings.dimensions, maxConcurrency },
         settings.openai,
         { meter: usage },
       );
-    case "bedrock":
+    }
+    case "bedrock": {
+      const { createBedrockEmbeddings } = await import("../models/embeddings/bedrock.ts");
       return createBedrockEmbeddings(
         { model: embeddings.model, dimensions: embeddings.dimensions, maxConcurrency },
         { meter: usage },
       );
+    }
     default:
-      return Promise.resolve(new LocalHashEmbeddings({ dimensions: embeddings.dimensions }));
+      return new LocalHashEmbeddings({ dimensions: embeddings.dimensions });
   }
 }

@@ -3,7 +3,7 @@
 // with other settings.
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { BaseCache } from "@langchain/core/caches";
-import { type AdvisorChain, advisorsFromConfig } from "../agent/from-config.ts";
+import { type AdvisorChain, advisorsFromConfig, generatesCode } from "../agent/from-config.ts";
 import { type KeyRing, openKeyRing } from "../auth/api-keys.ts";
 import { ChainRegistry } from "../chains/chain-registry.ts";
 import { buildQaHandle } from "../chains/qa-handle.ts";
@@ -13,7 +13,6 @@ import { TurnQueue } from "../event-loop/turn-queue.ts";
 import type { IngestReport } from "../ingest/pipeline.ts";
 import { loadRecipe } from "../ingest/recipe.ts";
 import { filesystemSource } from "../ingest/sources/filesystem.ts";
-import { createS3Client } from "../ingest/sources/s3.ts";
 import { textractRouting } from "../ingest/textract/routing.ts";
 import { PiiMeter } from "../ingest/transform/pii/pii-meter.ts";
 import { recipeRedactor } from "../ingest/transform/pii/redact.ts";
@@ -24,8 +23,9 @@ import type { Tenant } from "../tenants/tenant.ts";
 import { DEFAULT_TENANT } from "../tenants/tenant-id.ts";
 import { type JobServices, openJobs } from "./jobs.ts";
 import { createModels } from "./models.ts";
-import { openStores, type Stores } from "./stores.ts";
+import { openStores } from "./stores.ts";
 import { openTenant } from "./tenant.ts";
+import type { Stores } from "./tenant-stores.ts";
 
 export interface Services extends AppServices {
   settings: Settings;
@@ -38,6 +38,11 @@ export interface Services extends AppServices {
   jobs: JobServices;
   /** Indexes examples/docs into the default tenant (idempotent: unchanged examples are skipped). */
   loadExamples(): Promise<IngestReport>;
+  /**
+   * Loads now what the first request of some kind would otherwise wait for (the TypeScript checker, when an
+   * advisor generates code): for the server to call once it listens, so that it starts no later for it.
+   */
+  warmUp(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -87,7 +92,7 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
   });
   if (settings.watchConfig) registry.watch();
 
-  let s3Client: S3Client | undefined;
+  let s3Client: Promise<S3Client> | undefined;
   const tenantDeps = {
     settings,
     stores,
@@ -96,7 +101,9 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
     redactor: recipeRedactor(recipe, { hashKey: settings.piiHashKey, meter: piiMeter }),
     chatModel: (cache?: BaseCache) => models.serviceChatModel(cache),
     s3Client: () => {
-      s3Client ??= createS3Client({ forcePathStyle: settings.s3.forcePathStyle });
+      s3Client ??= import("../ingest/sources/s3.ts").then(({ createS3Client }) =>
+        createS3Client({ forcePathStyle: settings.s3.forcePathStyle }),
+      );
       return s3Client;
     },
   };
@@ -134,6 +141,11 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
     onGuardrail: (listener) => models.guardrails.onRecord(listener),
     loadExamples: async () =>
       (await tenants.get(DEFAULT_TENANT)).pipeline.ingest(filesystemSource(settings.examplesDir)),
+    async warmUp() {
+      if (!generatesCode(registry.configs.values())) return;
+      const { preloadTypeScriptLibs } = await import("../agent/code-check.ts");
+      await preloadTypeScriptLibs();
+    },
     async close() {
       keys?.close();
       registry.close();

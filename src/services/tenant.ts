@@ -7,13 +7,12 @@ import { isStopped } from "../agent/stopped.ts";
 import type { Settings } from "../config/settings.ts";
 import { IngestPipeline } from "../ingest/pipeline.ts";
 import type { Recipe } from "../ingest/recipe.ts";
-import { ingestS3 } from "../ingest/s3-ingest.ts";
 import type { TextractRouting } from "../ingest/textract/routing.ts";
 import type { Redactor } from "../ingest/transform/pii/redact.ts";
 import { ingestUrls } from "../ingest/url-ingest.ts";
 import type { Tenant } from "../tenants/tenant.ts";
 import { modelSteps } from "./model-steps.ts";
-import type { Stores } from "./stores.ts";
+import type { Stores } from "./tenant-stores.ts";
 
 export interface TenantDeps {
   settings: Settings;
@@ -24,8 +23,11 @@ export interface TenantDeps {
   redactor?: Redactor;
   /** The service's chat model (for summaries at ingestion), answering from `cache`; none offline. */
   chatModel?(cache?: BaseCache): Promise<BaseChatModel | undefined>;
-  /** S3 client shared by every tenant, made on first use: a deployment without S3 never needs its region. */
-  s3Client(): S3Client;
+  /**
+   * S3 client shared by every tenant, made (and its SDK imported) on first use: a deployment without S3 never
+   * needs its region.
+   */
+  s3Client(): Promise<S3Client>;
 }
 
 /**
@@ -77,15 +79,17 @@ export async function openTenant(id: string, deps: TenantDeps): Promise<Tenant> 
       delete: (sessionId) => stores.chatHistory.delete(sessionId),
       list: (limit) => stores.chatHistory.list(limit),
     },
-    ingestS3: (url, options = {}) =>
-      ingestS3(url, {
+    ingestS3: async (url, options = {}) => {
+      const { ingestS3 } = await import("../ingest/s3-ingest.ts");
+      return ingestS3(url, {
         ...options,
         pipeline,
-        client: deps.s3Client(),
+        client: await deps.s3Client(),
         ledger: stores.ledger,
         recipe,
         maxBytes: settings.limits.uploadBytes,
-      }),
+      });
+    },
     ingestUrls: (urls, options = {}) =>
       ingestUrls(urls, {
         ...options,

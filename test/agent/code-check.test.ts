@@ -5,7 +5,7 @@ const ts = { language: "typescript" } as const;
 const js = { language: "javascript" } as const;
 
 describe("checkTypeScript", () => {
-  it("finds nothing wrong in valid strict TypeScript that uses the standard library and web APIs", () => {
+  it("finds nothing wrong in valid strict TypeScript that uses the standard library and web APIs", async () => {
     const code = [
       "interface User { id: number; name: string }",
       "export async function loadUsers(url: string, signal?: AbortSignal): Promise<User[]> {",
@@ -17,28 +17,30 @@ describe("checkTypeScript", () => {
       "const byId = new Map<number, User>();",
       'console.log(byId.size, new URL("https://example.com").host, [1, 2].findLast((n) => n > 1));',
     ].join("\n");
-    expect(checkTypeScript(code, ts)).toEqual([]);
+    expect(await checkTypeScript(code, ts)).toEqual([]);
   });
 
-  it("reports a missing closing brace at the end of the code, with 1-based line and column", () => {
+  it("reports a missing closing brace at the end of the code, with 1-based line and column", async () => {
     const code = ["function add(a: number, b: number): number {", "  return a + b;", ""].join("\n");
-    expect(checkTypeScript(code, ts)).toEqual([{ line: 3, column: 1, message: "'}' expected.", code: 1005 }]);
+    expect(await checkTypeScript(code, ts)).toEqual([
+      { line: 3, column: 1, message: "'}' expected.", code: 1005 },
+    ]);
   });
 
-  it("reports a syntax error where it is, and only the syntax error", () => {
+  it("reports a syntax error where it is, and only the syntax error", async () => {
     const code = ["const ok = 1;", "const broken = (ok + ;", "const n: number = 'x';"].join("\n");
-    const found = checkTypeScript(code, ts);
+    const found = await checkTypeScript(code, ts);
     expect(found).toEqual([{ line: 2, column: 22, message: "Expression expected.", code: 1109 }]);
   });
 
-  it("reports a type error", () => {
-    expect(checkTypeScript('const n: number = "x";', ts)).toEqual([
+  it("reports a type error", async () => {
+    expect(await checkTypeScript('const n: number = "x";', ts)).toEqual([
       { line: 1, column: 7, message: "Type 'string' is not assignable to type 'number'.", code: 2322 },
     ]);
   });
 
-  it("checks in strict mode: implicit any and possibly undefined values are errors", () => {
-    const found = checkTypeScript(
+  it("checks in strict mode: implicit any and possibly undefined values are errors", async () => {
+    const found = await checkTypeScript(
       "export function first(items) { return items[0]; }\nconst s: string | undefined = undefined;\ns.length;",
       ts,
     );
@@ -48,7 +50,7 @@ describe("checkTypeScript", () => {
     ]);
   });
 
-  it("does not count imports of packages or files it cannot see, nor Node's globals, as errors", () => {
+  it("does not count imports of packages or files it cannot see, nor Node's globals, as errors", async () => {
     const code = [
       'import { thing } from "some-package-nobody-published";',
       'import type { Config } from "./config.ts";',
@@ -56,35 +58,35 @@ describe("checkTypeScript", () => {
       "const config: Config = thing();",
       'console.log(config, await readFile("x", "utf8"), process.env.HOME);',
     ].join("\n");
-    expect(checkTypeScript(code, ts)).toEqual([]);
+    expect(await checkTypeScript(code, ts)).toEqual([]);
   });
 
-  it("treats a snippet without imports as a module, so its names do not clash with DOM globals", () => {
-    expect(checkTypeScript('const name = "Ada";\nlet status = 200;\nconsole.log(name, status);', ts)).toEqual(
-      [],
-    );
+  it("treats a snippet without imports as a module, so its names do not clash with DOM globals", async () => {
+    expect(
+      await checkTypeScript('const name = "Ada";\nlet status = 200;\nconsole.log(name, status);', ts),
+    ).toEqual([]);
   });
 
-  it("checks JavaScript for syntax errors", () => {
-    const found = checkTypeScript("function f() {\n  return [1, 2;\n}", js);
+  it("checks JavaScript for syntax errors", async () => {
+    const found = await checkTypeScript("function f() {\n  return [1, 2;\n}", js);
     expect(found[0]).toEqual({ line: 2, column: 15, message: "',' expected.", code: 1005 });
   });
 
-  it("reports TypeScript syntax in JavaScript", () => {
-    expect(checkTypeScript("const n: number = 1;", js)).toEqual([
+  it("reports TypeScript syntax in JavaScript", async () => {
+    expect(await checkTypeScript("const n: number = 1;", js)).toEqual([
       { line: 1, column: 10, message: "Type annotations can only be used in TypeScript files.", code: 8010 },
     ]);
   });
 
-  it("reports the semantic errors TypeScript reports in any JavaScript file, such as a redeclared variable", () => {
-    const found = checkTypeScript("let total = 0;\nlet total = 1;", js);
+  it("reports the semantic errors TypeScript reports in any JavaScript file, such as a redeclared variable", async () => {
+    const found = await checkTypeScript("let total = 0;\nlet total = 1;", js);
     expect(found.map((d) => [d.line, d.code, d.message])).toEqual([
       [1, 2451, "Cannot redeclare block-scoped variable 'total'."],
       [2, 2451, "Cannot redeclare block-scoped variable 'total'."],
     ]);
   });
 
-  it("does not type-check untyped JavaScript that runs fine", () => {
+  it("does not type-check untyped JavaScript that runs fine", async () => {
     const code = [
       'const field = document.getElementById("name");',
       'field.value = "Ada";',
@@ -92,20 +94,20 @@ describe("checkTypeScript", () => {
       'const fs = require("fs");',
       "module.exports = { add, fs };",
     ].join("\n");
-    expect(checkTypeScript(code, js)).toEqual([]);
+    expect(await checkTypeScript(code, js)).toEqual([]);
   });
 
-  it("type-checks JavaScript that asks for it with // @ts-check", () => {
-    const found = checkTypeScript("// @ts-check\n/** @type {number} */\nconst n = 'x';", js);
+  it("type-checks JavaScript that asks for it with // @ts-check", async () => {
+    const found = await checkTypeScript("// @ts-check\n/** @type {number} */\nconst n = 'x';", js);
     expect(found.map((d) => [d.line, d.code])).toEqual([[3, 2322]]);
   });
 
-  it("gives the same answer on repeated checks (the cached libs carry no state between programs)", () => {
+  it("gives the same answer on repeated checks (the cached libs carry no state between programs)", async () => {
     const code = 'const n: number = "x";\nexport {};';
-    const first = checkTypeScript(code, ts);
-    checkTypeScript("const ok: string = 'fine';", ts);
-    checkTypeScript("let a = 1; let a = 2;", js);
-    expect(checkTypeScript(code, ts)).toEqual(first);
+    const first = await checkTypeScript(code, ts);
+    await checkTypeScript("const ok: string = 'fine';", ts);
+    await checkTypeScript("let a = 1; let a = 2;", js);
+    expect(await checkTypeScript(code, ts)).toEqual(first);
     expect(first).toHaveLength(1);
   });
 });

@@ -13,7 +13,7 @@ import { defineRecipe } from "../../src/ingest/recipe.ts";
 import type { SourceBlob } from "../../src/ingest/sources/blob.ts";
 import { OPENAI_MAX_RETRIES } from "../../src/models/openai-server.ts";
 import { createServices, type Services } from "../../src/services/services.ts";
-import type { TenantStores } from "../../src/services/stores.ts";
+import type { TenantStores } from "../../src/services/tenant-stores.ts";
 import { fixtureText } from "../helpers/corpus.ts";
 import { useOpenAIEmulator } from "../helpers/openai.ts";
 import { FIXTURES, quiet, tempDataDir, testSettings } from "../helpers/services.ts";

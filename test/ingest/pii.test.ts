@@ -2,7 +2,8 @@
 // long numbers, failed checksums, hex digests) alone; redaction masks or hashes them.
 import { describe, expect, it } from "vitest";
 import { ibanValid, luhnValid } from "../../src/ingest/transform/pii/checksums.ts";
-import { type PiiType, recognise } from "../../src/ingest/transform/pii/recognisers.ts";
+import type { PiiType } from "../../src/ingest/transform/pii/pii-types.ts";
+import { recognise } from "../../src/ingest/transform/pii/recognisers.ts";
 import { type PiiRedaction, redactorFor } from "../../src/ingest/transform/pii/redact.ts";
 
 const redactText = (

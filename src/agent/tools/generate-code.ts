@@ -115,7 +115,8 @@ export function createGenerateCodeTool(options: GenerateCodeToolOptions): Struct
       // The tool's own run's callbacks make the model calls its children in traces; the signal stops them.
       const modelConfig: RunnableConfig = { signal, callbacks: config.callbacks, tags: [NO_STREAM_TAG] };
       const checked = language === "typescript" || language === "javascript";
-      const check = (code: string): Diagnostic[] => (checked ? checkTypeScript(code, { language }) : []);
+      const check = async (code: string): Promise<Diagnostic[]> =>
+        checked ? checkTypeScript(code, { language }) : [];
 
       const messages: BaseMessage[] = [
         new SystemMessage(await formatMessage(prompts.system, {})),
@@ -126,7 +127,7 @@ export function createGenerateCodeTool(options: GenerateCodeToolOptions): Struct
       signal?.throwIfAborted();
       let reply = await model.invoke(messages, modelConfig);
       let answer = parseReply(reply.text, language);
-      let diagnostics = answer.code ? check(answer.code) : [];
+      let diagnostics = answer.code ? await check(answer.code) : [];
       let repaired = false;
 
       for (let round = 0; round < maxRepairs && (!answer.code || diagnostics.length > 0); round++) {
@@ -144,7 +145,7 @@ export function createGenerateCodeTool(options: GenerateCodeToolOptions): Struct
         // A correction without code leaves the previous version (and its findings) standing.
         if (!next.code) continue;
         answer = next;
-        diagnostics = check(answer.code);
+        diagnostics = await check(answer.code);
         repaired = true;
       }
       signal?.throwIfAborted();

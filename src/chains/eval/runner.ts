@@ -24,10 +24,10 @@ import { buildVariantChain, countTokens } from "../qa-handle.ts";
 import { DEFAULT_VARIANT, loadVariant, variantWeights } from "../variants.ts";
 import { citesRelevant, tokenF1 } from "./answer-metrics.ts";
 import { corpusText, type EvalDataset, fileSha256, openDataset, readCorpus } from "./dataset.ts";
+import { DEFAULT_CONCURRENCY } from "./defaults.ts";
 
 /** Ranking metrics are reported at 10, as BEIR does; recall at the variant's own k. */
 export const RANK_CUTOFF = 10;
-export const DEFAULT_CONCURRENCY = 4;
 const INGEST_BATCH = 512;
 // Bumped when the way a corpus becomes a collection changes, so that old collections are not reused.
 const COLLECTION_FORMAT = 1;

@@ -2,7 +2,7 @@
 // redacts with (ingest/transform/pii), as `[EMAIL]`, `[PHONE]`, … the way ingestion masks them. For a
 // deployment without AWS, or documents indexed before their recipe redacted. It never blocks.
 import type { Guardrail, GuardrailSource, GuardrailVerdict } from "../../contracts/guardrail.ts";
-import type { PiiType } from "../../ingest/transform/pii/recognisers.ts";
+import type { PiiType } from "../../ingest/transform/pii/pii-types.ts";
 import { type Redactor, redactorFor } from "../../ingest/transform/pii/redact.ts";
 import type { GuardrailMeter } from "../../models/guardrail-meter.ts";
 

@@ -1,18 +1,13 @@
 // A blob → LangChain Documents, by detected type, with the LangChain loaders reading from a Blob (no temporary
 // files). Every document carries `source`, `name` and `type`; a file that cannot be parsed is a BadRequestError
-// naming it, never a crash.
-import { TextLoader } from "@langchain/classic/document_loaders/fs/text";
+// naming it, never a crash. Each type's loader (and its parser: pdf.js, mammoth, cheerio…) is imported with the
+// first file of that type.
 import { Document } from "@langchain/core/documents";
 import { BadRequestError, CounselError, UnsupportedTypeError } from "../../errors.ts";
 import { awsServiceFailure } from "../../models/errors.ts";
 import type { Recipe } from "../recipe.ts";
 import type { SourceBlob } from "../sources/blob.ts";
 import type { TextractRouting } from "../textract/routing.ts";
-import { loadCsv } from "./csv.ts";
-import { docxLoader } from "./docx.ts";
-import { HtmlBlobLoader } from "./html.ts";
-import { loadJson } from "./json.ts";
-import { loadPdf } from "./pdf.ts";
 import {
   type DocType,
   decodeText,
@@ -32,6 +27,22 @@ export interface LoadOptions {
   /** Reads images and scanned PDFs; undefined when Textract is off. */
   textract?: TextractRouting;
 }
+
+/** `load` called once, on first use; later calls share its promise (a repeated import() is not free). */
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => {
+    loaded ??= load();
+    return loaded;
+  };
+}
+
+const pdfLoader = once(() => import("./pdf.ts"));
+const docxLoaders = once(() => import("./docx.ts"));
+const htmlLoader = once(() => import("./html.ts"));
+const csvLoader = once(() => import("./csv.ts"));
+const jsonLoader = once(() => import("./json.ts"));
+const textLoader = once(() => import("@langchain/classic/document_loaders/fs/text"));
 
 const LABELS: Record<DocType, string> = {
   pdf: "a PDF",
@@ -92,6 +103,7 @@ async function loadByType(
   const { types } = recipe;
   switch (type) {
     case "pdf": {
+      const { loadPdf } = await pdfLoader();
       const pages = (await loadPdf(toBlob(blob.data), blob.name, types.pdf, signal)).map(withPage);
       // No text layer on any page: a scan. A PDF with text is read locally, which is free and exact.
       const scanned = pages.every((p) => p.pageContent.trim() === "");
@@ -102,17 +114,27 @@ async function loadByType(
     case "tiff":
       if (!textract) throw imagesNeedTextract(blob, type);
       return textract.load(blob.data, blob.name, signal);
-    case "docx":
+    case "docx": {
+      const { docxLoader } = await docxLoaders();
       return docxLoader(toBlob(blob.data), types.docx).load();
-    case "html":
+    }
+    case "html": {
+      const { HtmlBlobLoader } = await htmlLoader();
       return new HtmlBlobLoader(new Blob([text(blob)]), types.html).load();
-    case "csv":
+    }
+    case "csv": {
+      const { loadCsv } = await csvLoader();
       return loadCsv(text(blob), types.csv);
-    case "json":
+    }
+    case "json": {
+      const { loadJson } = await jsonLoader();
       return loadJson(text(blob), types.json);
+    }
     case "markdown":
-    case "text":
+    case "text": {
+      const { TextLoader } = await textLoader();
       return new TextLoader(new Blob([text(blob)])).load();
+    }
   }
 }
 

@@ -2,7 +2,6 @@
 // the declared media type only to tell apart text formats that look alike. A .pdf that is really a PNG is
 // refused; a .txt that is really a PDF is read as a PDF.
 import path from "node:path";
-import { fileTypeFromBuffer } from "file-type";
 import { BadRequestError, UnsupportedTypeError } from "../../errors.ts";
 import type { SourceBlob } from "../sources/blob.ts";
 
@@ -41,6 +40,9 @@ const BY_MEDIA_TYPE: Record<string, DocType> = {
   "application/json": "json",
 };
 
+// Imported with the first blob sniffed: a process that reads no document never loads file-type's parsers.
+let fileType: Promise<typeof import("file-type")> | undefined;
+
 /** The type a file name's extension suggests, if any. */
 export function typeFromName(name: string): DocType | undefined {
   return BY_EXTENSION[path.extname(name).slice(1).toLowerCase()];
@@ -62,7 +64,8 @@ export async function detectType(blob: SourceBlob): Promise<DocType> {
 
   // A UTF-16 byte-order mark (FF FE) is also an MPEG audio frame sync to file-type; text that decodes cleanly wins.
   const utf16 = hasUtf16Bom(blob.data) ? decodeText(blob.data) : undefined;
-  const magic = utf16 === undefined ? await fileTypeFromBuffer(blob.data) : undefined;
+  fileType ??= import("file-type");
+  const magic = utf16 === undefined ? await (await fileType).fileTypeFromBuffer(blob.data) : undefined;
   if (magic?.ext === "pdf") return "pdf";
   if (magic?.ext === "png") return "png";
   if (magic?.ext === "jpg") return "jpeg";

@@ -13,12 +13,9 @@ import {
 import { pMapIterable, pMapSkip } from "p-map";
 import { BadRequestError, CounselError, NotFoundError, UnavailableError } from "../../errors.ts";
 import type { SourceBlob } from "./blob.ts";
+import { parseS3Url, type S3Location, s3Url } from "./s3-url.ts";
 
-export interface S3Location {
-  bucket: string;
-  /** Keys start with this; empty for the whole bucket. Taken as is, not percent-decoded, like the AWS CLI. */
-  prefix: string;
-}
+export { parseS3Url, type S3Location, s3Url } from "./s3-url.ts";
 
 /** One object as ListObjectsV2 describes it: enough to decide whether to download it. */
 export interface S3ObjectListing {
@@ -98,25 +95,6 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
     // 8 KiB but the last (InvalidChunkSizeError), so the SDK regroups them into 64 KiB chunks first.
     requestStreamBufferSize: 64 * 1024,
   });
-}
-
-/** `s3://bucket`, `s3://bucket/` or `s3://bucket/prefix` as a bucket and a key prefix. */
-export function parseS3Url(url: string): S3Location {
-  const match = /^s3:\/\/([^/]*)(?:\/(.*))?$/is.exec(url);
-  if (!match || match[1] === "") {
-    throw new BadRequestError(`Expected an S3 URL such as s3://bucket/prefix/, got "${url}"`);
-  }
-  const bucket = match[1];
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || bucket.includes("..")) {
-    throw new BadRequestError(
-      `"${bucket}" in ${url} is not an S3 bucket name: 3 to 63 lowercase letters, digits, dots and hyphens`,
-    );
-  }
-  return { bucket, prefix: match[2] ?? "" };
-}
-
-export function s3Url(bucket: string, key: string): string {
-  return `s3://${bucket}/${key}`;
 }
 
 /**

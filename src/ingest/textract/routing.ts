@@ -1,11 +1,10 @@
 // When ingestion reads a document with Amazon Textract, and how: enabled by TEXTRACT_ENABLED or by the recipe
 // (`textract.enabled` wins), with the recipe's features and limits, and the S3 bucket where multi-page
-// documents are staged for the async API. The loaders send images, and PDFs without a text layer, here.
-import { TextractClient } from "@aws-sdk/client-textract";
+// documents are staged for the async API. The loaders send images, and PDFs without a text layer, here. The
+// Textract and S3 clients are imported with the first document sent, so that routing costs nothing until then.
 import type { Settings } from "../../config/settings.ts";
 import type { Recipe } from "../recipe.ts";
-import { createS3Client } from "../sources/s3.ts";
-import { TextractLoader, type TextractLoaderOptions } from "./textract-loader.ts";
+import type { TextractLoader, TextractLoaderOptions } from "./textract-loader.ts";
 
 export interface TextractRouting {
   /** Reads one document's bytes into a Document per page. */
@@ -16,24 +15,33 @@ export interface TextractRouting {
 export function textractRouting(settings: Settings, recipe: Recipe): TextractRouting | undefined {
   const { textract } = recipe;
   if (!(textract.enabled ?? settings.textract.enabled)) return undefined;
-  let client: TextractClient | undefined;
   const staging = settings.textract.s3Bucket;
-  const options: TextractLoaderOptions = {
-    features: textract.features,
-    keepHeadersFooters: textract.keepHeadersFooters,
-    timeoutMs: textract.timeoutMs,
-    s3: staging
-      ? {
-          bucket: staging,
-          prefix: settings.textract.s3Prefix,
-          client: createS3Client({ forcePathStyle: settings.s3.forcePathStyle }),
-        }
-      : undefined,
+  // Made on first use; region, credentials and endpoint (AWS_ENDPOINT_URL_TEXTRACT) from the SDK's chain.
+  const open = async () => {
+    const [{ TextractClient }, { TextractLoader }, { createS3Client }] = await Promise.all([
+      import("@aws-sdk/client-textract"),
+      import("./textract-loader.ts"),
+      import("../sources/s3.ts"),
+    ]);
+    const options: TextractLoaderOptions = {
+      features: textract.features,
+      keepHeadersFooters: textract.keepHeadersFooters,
+      timeoutMs: textract.timeoutMs,
+      s3: staging
+        ? {
+            bucket: staging,
+            prefix: settings.textract.s3Prefix,
+            client: createS3Client({ forcePathStyle: settings.s3.forcePathStyle }),
+          }
+        : undefined,
+    };
+    return { TextractLoader, client: new TextractClient({ maxAttempts: 5 }), options };
   };
+  let opened: ReturnType<typeof open> | undefined;
   return {
-    load(bytes, name, signal) {
-      // Made on first use; region, credentials and endpoint (AWS_ENDPOINT_URL_TEXTRACT) from the SDK's chain.
-      client ??= new TextractClient({ maxAttempts: 5 });
+    async load(bytes, name, signal) {
+      opened ??= open();
+      const { TextractLoader, client, options } = await opened;
       return new TextractLoader(bytes, name, client, { ...options, signal }).load();
     },
   };

@@ -6,12 +6,12 @@ import type { Embeddings } from "@langchain/core/embeddings";
 import { OpenAIClient, OpenAIEmbeddings } from "@langchain/openai";
 import { SettingsError } from "../../config/settings.ts";
 import { CounselError } from "../../errors.ts";
+import { withoutTroubleshooting } from "../errors.ts";
 import {
   describeEndpoint,
   explainStartFailure,
   type OpenAIEndpoint,
   openAIClientOptions,
-  withoutTroubleshooting,
 } from "../openai-server.ts";
 import type { UsageMeter } from "../usage.ts";
 

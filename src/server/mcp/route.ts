@@ -2,15 +2,14 @@
 // and transport for its caller (the key's tenant and scopes), so that any process behind a load balancer can
 // answer any request. GET and DELETE (a server-to-client stream, ending a session) have no meaning without
 // sessions: 405. Failures before the transport (no key, rate limit, malformed JSON) are JSON-RPC error bodies
-// with the HTTP status, as the SDK's transport answers its own.
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+// with the HTTP status, as the SDK's transport answers its own. The MCP SDK is imported by the first MCP call, so
+// that a service no MCP client uses never loads it.
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import { CounselError } from "../../errors.ts";
 import { clientAbortSignal } from "../abort.ts";
 import { requestOrigin } from "../origin.ts";
 import { toProblem } from "../plugins/errors.ts";
 import { OpenStreams } from "../plugins/open-streams.ts";
-import { createMcpServer } from "./server.ts";
 
 // JSON-RPC 2.0's code for a body that does not parse, and the SDK's for every other transport-level refusal.
 const PARSE_ERROR = -32700;
@@ -21,6 +20,19 @@ function sendRpcError(reply: FastifyReply, status: number, code: number, message
     .code(status)
     .type("application/json")
     .send({ jsonrpc: "2.0", error: { code, message, ...(data ? { data } : {}) }, id: null });
+}
+
+let loading: Promise<McpModules> | undefined;
+type McpModules = typeof import("@modelcontextprotocol/sdk/server/streamableHttp.js") &
+  typeof import("./server.ts");
+
+/** The SDK's transport and our server over it, imported once by the first call. */
+function mcp(): Promise<McpModules> {
+  loading ??= Promise.all([
+    import("@modelcontextprotocol/sdk/server/streamableHttp.js"),
+    import("./server.ts"),
+  ]).then(([transport, server]) => ({ ...transport, ...server }));
+  return loading;
 }
 
 export const mcpRoutes: FastifyPluginAsync = async (app) => {
@@ -61,6 +73,7 @@ export const mcpRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async (request, reply) => {
+      const { StreamableHTTPServerTransport, createMcpServer } = await mcp();
       const principal = request.principal as NonNullable<typeof request.principal>;
       const call = running.open();
       const server = createMcpServer(app.services, {

@@ -8,7 +8,7 @@ import { BadRequestError, CounselError } from "../../errors.ts";
 import { SUPPORTED_TYPES } from "../../ingest/loaders/sniff.ts";
 import type { IngestReport, TextDocument } from "../../ingest/pipeline.ts";
 import type { SourceBlob } from "../../ingest/sources/blob.ts";
-import { parseS3Url } from "../../ingest/sources/s3.ts";
+import { parseS3Url } from "../../ingest/sources/s3-url.ts";
 import type { IngestJobs } from "../../jobs/ingest-jobs.ts";
 import type { JobItem } from "../../jobs/queue.ts";
 import { clientAbortSignal } from "../abort.ts";

@@ -6,19 +6,7 @@
 import { isIPv6 } from "node:net";
 import { detectEmail, detectIP } from "langchain";
 import { ibanValid, luhnValid } from "./checksums.ts";
-
-export const PII_TYPES = [
-  "email",
-  "phone",
-  "credit_card",
-  "iban",
-  "us_ssn",
-  "ip_address",
-  "aws_access_key",
-  "aws_secret_key",
-] as const;
-
-export type PiiType = (typeof PII_TYPES)[number];
+import type { PiiType } from "./pii-types.ts";
 
 /** Where a value was found: `text.slice(start, end)`. */
 export interface PiiSpan {

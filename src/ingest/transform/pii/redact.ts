@@ -7,7 +7,7 @@ import { Document } from "@langchain/core/documents";
 import { type COMPREHEND_PII_LANGUAGES, type ComprehendPiiType, comprehendEngine } from "./comprehend.ts";
 import { offlineEngine, type PiiEngine, type PiiFinding } from "./engine.ts";
 import type { PiiEngineName, PiiMeter } from "./pii-meter.ts";
-import type { PiiType } from "./recognisers.ts";
+import type { PiiType } from "./pii-types.ts";
 
 interface Strategy {
   /** mask: `[EMAIL]`; hash: `[EMAIL:3f9a1c2b]`, equal values giving equal hashes under one key. */

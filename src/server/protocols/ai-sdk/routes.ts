@@ -4,7 +4,6 @@
 // and extends that stored session, as POST /advisor/chat's do. GET /advisor/ui/:id/stream (the SDK's resume) is
 // a 204, since there is never a stream to resume. Limits, scopes and aborts are POST /advisor/chat's.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { UI_MESSAGE_STREAM_HEADERS } from "ai";
 import Type from "typebox";
 import type { TurnDone, TurnEvent } from "../../../contracts/turn-events.ts";
 import { CounselError } from "../../../errors.ts";
@@ -16,6 +15,13 @@ import { openTurnStream } from "../../turn-stream.ts";
 import { UIChatBody } from "./schema.ts";
 import { type CounselUIChunk, type TurnFailure, toUIMessageChunks } from "./ui-message-stream.ts";
 import { turnFromUIMessages } from "./ui-messages.ts";
+
+// The SDK (and its provider gateway and OpenTelemetry) is imported by the first turn streamed, not at start.
+let ai: Promise<typeof import("ai")> | undefined;
+function aiSdk(): Promise<typeof import("ai")> {
+  ai ??= import("ai");
+  return ai;
+}
 
 export const aiSdkRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -43,6 +49,7 @@ export const aiSdkRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // With a session, the stored history is the turn's: what the request sent before its message is not read.
       const input = sessionId ? { message: conversation.message, sessionId } : conversation;
       const advisor = app.services.advisor(chain); // 404, 400 or 503
+      const { UI_MESSAGE_STREAM_HEADERS } = await aiSdk();
       const { tenant } = request;
       const baseUrl = requestOrigin(request);
       const stream = openTurnStream(app, request, reply); // 429 past the client's open streams
