@@ -8,16 +8,19 @@
 // write heap snapshots (idle, mid-run, after) into DIR, for attributing the memory (the snapshots themselves add
 // to the peak: measure without them).
 //   npm run bench:ingest-memory -- [--dataset ../shared/data/retrieval-eval/scifact] [--batch 200] [--scale 1]
-//     [--docs 5183] [--node-flags="--max-semi-space-size=16"] [--heap-snapshots DIR]
+//     [--docs 5183] [--node-flags="--max-semi-space-size=64"] [--heap-snapshots DIR]
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { corpusText, readCorpus } from "../src/chains/eval/dataset.ts";
 import type { TextDocument } from "../src/ingest/pipeline.ts";
+import { ChangeLog } from "../src/store/local/change-log.ts";
+import { StorePersistence } from "../src/store/local/store-persistence.ts";
+import { readVectorFile } from "../src/store/local/vector-file.ts";
 import { freePort } from "../test/global-setup.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -110,22 +113,37 @@ async function heapFigures(url: string): Promise<HeapFigures> {
 }
 
 /**
- * What the store itself holds, from its file: the vectors (count × dimensions float32) and the JSON header with
- * every chunk's id, text and metadata (in memory the same strings, plus object overhead); and the records file.
+ * What the store itself holds, from its files (the base and its change log, read as a reload would): the vectors
+ * (count × dimensions float32) and every chunk's id, text and metadata as JSON (in memory the same strings, plus
+ * object overhead); and the records file.
  */
 async function storeData(dataDir: string, chunks: number) {
   const dir = path.join(dataDir, "local", "default", "default");
   const [model] = await readdir(dir);
   const vectorsFile = path.join(dir, model, "vectors.bin");
-  const file = await open(vectorsFile);
-  const prefix = Buffer.alloc(12);
-  await file.read(prefix, 0, 12, 0);
-  await file.close();
-  const header = prefix.readUInt32LE(8);
-  const size = (await stat(vectorsFile)).size;
-  const vectors = size - Math.ceil((12 + header) / 4) * 4;
+  const base = await readVectorFile(vectorsFile, { dimensions: 0, modelId: null });
+  const json = new Map<string, number>();
+  const jsonBytes = (id: string, text: string, metadata: unknown) =>
+    Buffer.byteLength(JSON.stringify([id, text, metadata]));
+  for (const [i, id] of (base?.ids ?? []).entries()) {
+    json.set(id, jsonBytes(id, base?.texts[i] ?? "", base?.metadata[i]));
+  }
+  // A copy, so that opening it (which cuts off a torn record) never writes to the service's files.
+  const logCopy = path.join(dataDir, "log-copy");
+  await copyFile(StorePersistence.logFile(vectorsFile), logCopy).catch(() => undefined);
+  let dimensions = base?.dimensions ?? 0;
+  await ChangeLog.open(logCopy, base?.baseId ?? null, (record) => {
+    if (record.op === "delete") for (const id of record.ids) json.delete(id);
+    else {
+      dimensions = record.dimensions;
+      for (const [i, id] of record.ids.entries()) {
+        json.set(id, jsonBytes(id, record.texts[i], record.metadata[i]));
+      }
+    }
+  });
+  const header = [...json.values()].reduce((sum, n) => sum + n, 0);
   const records = (await stat(path.join(dir, model, "records.json"))).size;
-  return { model, vectors, header, records, dimensions: chunks > 0 ? vectors / 4 / chunks : 0 };
+  return { model, vectors: chunks * dimensions * 4, header, records, dimensions };
 }
 
 /** Has the service write a heap snapshot into `dir` and waits until it is written. */
