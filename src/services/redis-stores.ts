@@ -6,9 +6,8 @@ import type { Settings } from "../config/settings.ts";
 import type { Logger, StoreCheck } from "../contracts/stores.ts";
 import type { CacheMeter } from "../models/cache-meter.ts";
 import { cachedEmbeddings } from "../models/embeddings/cached.ts";
-import { chatHistoryFactory } from "../store/chat-history.ts";
-import { llmCache } from "../store/llm-cache.ts";
 import { RedisByteStore } from "../store/redis-byte-store.ts";
+import { redisChatHistoryFactory } from "../store/redis-chat-history.ts";
 import {
   escapeGlob,
   masterClients,
@@ -20,11 +19,12 @@ import { RedisDocumentLock } from "../store/redis-document-lock.ts";
 import { RedisDocumentStatusStore } from "../store/redis-document-status-store.ts";
 import { moveToTaggedLayout, tenantKeyPrefix } from "../store/redis-key-layout.ts";
 import { RedisLexicalIndex } from "../store/redis-lexical-index.ts";
+import { redisLlmCache } from "../store/redis-llm-cache.ts";
 import { RedisRecordManager } from "../store/redis-record-manager.ts";
+import { createRedisRunStore } from "../store/redis-run-store.ts";
 import { RedisSearchStore, type RedisSearchStoreOptions } from "../store/redis-search-store.ts";
 import { RedisVectorSetStore } from "../store/redis-vector-sets.ts";
 import { createReportStore } from "../store/report-store.ts";
-import { createRunStore } from "../store/run-store.ts";
 import { openRedisConnection } from "./redis-connection.ts";
 import {
   type IndexScope,
@@ -93,14 +93,14 @@ export async function openRedisStores(
       documents: await openCatalog(recordManager, vectorStore, statuses, documentLock),
       documentLock,
       ledger: new RedisByteStore({ client, prefix: `${ns}:ledger` }),
-      chatHistory: chatHistoryFactory({
+      chatHistory: redisChatHistoryFactory({
         client,
         prefix: `${tenantPrefix}:chat`,
         ttlSeconds: settings.chatHistoryTtlSeconds,
       }),
-      llmCache: llmCache({ client, prefix: `${tenantPrefix}:llm`, meter }),
+      llmCache: redisLlmCache({ client, prefix: `${tenantPrefix}:llm`, meter }),
       reports: createReportStore({ client, prefix: `${tenantPrefix}:report` }),
-      runs: createRunStore({ client, prefix: `${tenantPrefix}:runs` }),
+      runs: createRedisRunStore({ client, prefix: `${tenantPrefix}:runs` }),
       close: async () => {},
     };
   };

@@ -1,22 +1,12 @@
-// The model-response cache, switched on per chain: in Redis (shared by every process) when a client is given,
-// else in this process's memory, bounded. @langchain/redis's RedisCache takes only a client: its keys are bare
-// hashes and its values never expire, so a subclass adds the prefix (through BaseCache's key encoder) and the
-// TTL (writing with SET EX). Both count their lookups as hits and misses when given a meter.
-import {
-  type BaseCache,
-  defaultHashKeyEncoder,
-  InMemoryCache,
-  serializeGeneration,
-} from "@langchain/core/caches";
+// The model-response cache, switched on per chain, in this process's memory, bounded; the one in Redis (shared by
+// every process) is redis-llm-cache.ts, apart so that only the Redis stores load @langchain/redis. Both count
+// their lookups as hits and misses when given a meter.
+import { type BaseCache, InMemoryCache } from "@langchain/core/caches";
 import type { Generation } from "@langchain/core/outputs";
-import { RedisCache } from "@langchain/redis";
 import type { CacheMeter } from "../models/cache-meter.ts";
 import { LruMap } from "./lru-map.ts";
-import type { RedisClient } from "./redis-client.ts";
 
 export interface LlmCacheOptions {
-  /** Cache in Redis on this client; in this process's memory when absent. */
-  client?: RedisClient;
   /** Every Redis key is `<prefix>:<sha256 of prompt, model key and generation index>`. */
   prefix: string;
   /** How long a cached response is kept; for ever (Redis) or until evicted (memory) when absent. */
@@ -29,12 +19,17 @@ export interface LlmCacheOptions {
 
 export const DEFAULT_MAX_MEMORY_ENTRIES = 1000;
 
-export function llmCache(options: LlmCacheOptions): BaseCache {
-  const { client, prefix, ttlSeconds, meter } = options;
+/** Throws a RangeError unless `ttlSeconds` is absent or a positive integer (both caches check it). */
+export function assertCacheTtl(ttlSeconds: number | undefined): void {
   if (ttlSeconds !== undefined && !(Number.isInteger(ttlSeconds) && ttlSeconds > 0)) {
     throw new RangeError(`ttlSeconds must be a positive integer, got ${ttlSeconds}`);
   }
-  if (client) return new PrefixedRedisCache(client, prefix, ttlSeconds, meter);
+}
+
+/** Responses in this process's memory; redisLlmCache (redis-llm-cache.ts) keeps them in Redis. */
+export function llmCache(options: LlmCacheOptions): BaseCache {
+  const { ttlSeconds, meter } = options;
+  assertCacheTtl(ttlSeconds);
   return new MeteredInMemoryCache(
     new LruMap<string, Generation[]>({
       maxSize: options.maxMemoryEntries ?? DEFAULT_MAX_MEMORY_ENTRIES,
@@ -45,7 +40,7 @@ export function llmCache(options: LlmCacheOptions): BaseCache {
 }
 
 /** Counts a lookup's outcome: LangChain looks a prompt up once per call, and gets null when nothing is cached. */
-function metered(meter: CacheMeter | undefined, value: Generation[] | null | undefined) {
+export function metered(meter: CacheMeter | undefined, value: Generation[] | null | undefined) {
   meter?.record("llm", value == null ? "miss" : "hit");
   return value ?? null;
 }
@@ -60,34 +55,5 @@ class MeteredInMemoryCache extends InMemoryCache<Generation[]> {
 
   override async lookup(prompt: string, llmKey: string): Promise<Generation[] | null> {
     return metered(this.meter, await super.lookup(prompt, llmKey));
-  }
-}
-
-class PrefixedRedisCache extends RedisCache {
-  constructor(
-    private readonly client: RedisClient,
-    prefix: string,
-    private readonly ttlSeconds?: number,
-    private readonly meter?: CacheMeter,
-  ) {
-    super(client);
-    // RedisCache builds every key as keyEncoder(prompt, llmKey, index), in lookup and update alike.
-    this.makeDefaultKeyEncoder((...parts: string[]) => `${prefix}:${defaultHashKeyEncoder(...parts)}`);
-  }
-
-  override async lookup(prompt: string, llmKey: string): Promise<Generation[] | null> {
-    return metered(this.meter, await super.lookup(prompt, llmKey));
-  }
-
-  /** As RedisCache.update, plus the expiry, with all generations of one response in one transaction. */
-  override async update(prompt: string, llmKey: string, value: Generation[]): Promise<void> {
-    const multi = this.client.multi();
-    value.forEach((generation, i) => {
-      const key = this.keyEncoder(prompt, llmKey, String(i));
-      const json = JSON.stringify(serializeGeneration(generation));
-      if (this.ttlSeconds === undefined) multi.set(key, json);
-      else multi.set(key, json, { EX: this.ttlSeconds });
-    });
-    await multi.exec();
   }
 }

@@ -12,10 +12,7 @@ const run = promisify(execFile);
 
 vi.setConfig({ testTimeout: 180_000 });
 
-/**
- * Loaded only when settings or a request ask for them. Redis packages are not listed: the in-memory chat
- * histories, LLM cache and run store share their modules (src/store) with the Redis ones.
- */
+/** Loaded only when settings or a request ask for them. */
 const ON_DEMAND = [
   "@langchain/aws",
   "@langchain/openai",
@@ -25,6 +22,9 @@ const ON_DEMAND = [
   "@aws-sdk/client-comprehend",
   "bullmq",
   "ioredis",
+  "redis",
+  "@redis/client",
+  "@langchain/redis",
   "@modelcontextprotocol/sdk",
   "typescript",
   "langchain",
@@ -84,7 +84,7 @@ describe("counsel's start", () => {
       expect(packages).not.toContain(name);
   });
 
-  it("answers a question offline without loading a provider's SDK, a queue, MCP or a compiler", async () => {
+  it("answers a question offline without loading a provider's SDK, Redis, a queue, MCP or a compiler", async () => {
     const packages = await packagesOf("ask", "How many laptops were shipped?");
     expect(packages).toContain("@langchain/core"); // the services were built: the recording saw them load
     for (const name of ON_DEMAND) expect(packages).not.toContain(name);

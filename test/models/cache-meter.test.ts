@@ -11,6 +11,7 @@ import { cachedEmbeddings } from "../../src/models/embeddings/cached.ts";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { llmCache } from "../../src/store/llm-cache.ts";
 import type { RedisNode } from "../../src/store/redis-client.ts";
+import { redisLlmCache } from "../../src/store/redis-llm-cache.ts";
 
 const TEXTS = [
   "There were 20,000 bottles of water, 10,000 blankets, and 200 laptops delivered on January 23, 2023.",
@@ -52,7 +53,9 @@ describe.each<[string, () => { client?: RedisNode; prefix: string }]>([
     const meter = new CacheMeter();
     const chat = new FakeListChatModel({
       responses: ["200 laptops [1]", "a different answer"],
-      cache: llmCache({ ...opts, meter }),
+      cache: opts.client
+        ? redisLlmCache({ ...opts, client: opts.client, meter })
+        : llmCache({ ...opts, meter }),
     });
     await chat.invoke("How many laptops were shipped?");
     expect(meter.totals().llm).toEqual({ hit: 0, miss: 1 });

@@ -5,6 +5,7 @@ import { AIMessage, HumanMessage } from "@langchain/core/messages";
 import { beforeAll, describe, expect, it } from "vitest";
 import { isRedisUnavailable } from "../../src/errors.ts";
 import { chatHistoryFactory } from "../../src/store/chat-history.ts";
+import { redisChatHistoryFactory } from "../../src/store/redis-chat-history.ts";
 import { createRedisClient, type RedisNode } from "../../src/store/redis-client.ts";
 import { freePort, startRedis, stopRedis } from "../global-setup.ts";
 import { useRedisClients } from "../helpers/redis.ts";
@@ -18,10 +19,10 @@ beforeAll(() => {
 
 const uniquePrefix = () => `test:chat:${randomUUID().slice(0, 8)}`;
 
-describe("chatHistoryFactory on Redis", () => {
+describe("redisChatHistoryFactory", () => {
   it("round-trips a conversation in order, under <prefix>:<sessionId> with the TTL set", async () => {
     const prefix = uniquePrefix();
-    const histories = chatHistoryFactory({ client, prefix, ttlSeconds: 3600 });
+    const histories = redisChatHistoryFactory({ client, prefix, ttlSeconds: 3600 });
     const history = histories("session-1");
     await history.addMessage(new HumanMessage("How many laptops were shipped?"));
     await history.addMessages([
@@ -43,8 +44,8 @@ describe("chatHistoryFactory on Redis", () => {
 
   it("shares sessions between two factories on two clients, and deletes them for both", async () => {
     const prefix = uniquePrefix();
-    const a = chatHistoryFactory({ client, prefix, ttlSeconds: 60 });
-    const b = chatHistoryFactory({ client: other, prefix, ttlSeconds: 60 });
+    const a = redisChatHistoryFactory({ client, prefix, ttlSeconds: 60 });
+    const b = redisChatHistoryFactory({ client: other, prefix, ttlSeconds: 60 });
     await a("s").addUserMessage("Hello from process A");
     await b("s").addAIMessage("Hello from process B");
     expect((await a("s").getMessages()).map((m) => m.content)).toEqual([
@@ -66,9 +67,11 @@ describe("chatHistoryFactory on Redis", () => {
     const reconnecting = createRedisClient({ url });
     await reconnecting.connect();
     try {
-      const history = chatHistoryFactory({ client: reconnecting, prefix: "test:chat:down", ttlSeconds: 60 })(
-        "s",
-      );
+      const history = redisChatHistoryFactory({
+        client: reconnecting,
+        prefix: "test:chat:down",
+        ttlSeconds: 60,
+      })("s");
       await history.addUserMessage("before");
       await stopRedis(server);
       const error = await history.getMessages().then(

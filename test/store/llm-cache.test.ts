@@ -7,6 +7,7 @@ import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { llmCache } from "../../src/store/llm-cache.ts";
 import type { RedisNode } from "../../src/store/redis-client.ts";
+import { redisLlmCache } from "../../src/store/redis-llm-cache.ts";
 
 let client: RedisNode;
 beforeAll(async () => {
@@ -24,13 +25,19 @@ async function keysUnder(prefix: string): Promise<string[]> {
 const model = (cache: BaseCache) =>
   new FakeListChatModel({ responses: ["200 laptops [1]", "a different answer"], cache });
 
-describe.each([
-  ["in Redis", () => ({ client, prefix: `test:llm:${randomUUID().slice(0, 8)}` })],
-  ["in memory", () => ({ prefix: "llm" })],
+describe.each<[string, () => { prefix: string; cache: BaseCache }]>([
+  [
+    "in Redis",
+    () => {
+      const prefix = `test:llm:${randomUUID().slice(0, 8)}`;
+      return { prefix, cache: redisLlmCache({ client, prefix }) };
+    },
+  ],
+  ["in memory", () => ({ prefix: "llm", cache: llmCache({ prefix: "llm" }) })],
 ])("llmCache %s", (name, options) => {
   it("answers a repeated prompt from the cache, and a new prompt from the model", async () => {
     const opts = options();
-    const chat = model(llmCache(opts));
+    const chat = model(opts.cache);
     expect((await chat.invoke("How many laptops were shipped?")).content).toBe("200 laptops [1]");
     expect((await chat.invoke("How many laptops were shipped?")).content).toBe("200 laptops [1]");
     expect((await chat.invoke("How many trucks were used?")).content).toBe("a different answer");
@@ -46,8 +53,8 @@ describe.each([
 describe("llmCache in Redis", () => {
   it("is shared by processes (another cache object on the same prefix answers)", async () => {
     const prefix = `test:llm:${randomUUID().slice(0, 8)}`;
-    await model(llmCache({ client, prefix })).invoke("How many laptops were shipped?");
-    const otherProcess = model(llmCache({ client, prefix }));
+    await model(redisLlmCache({ client, prefix })).invoke("How many laptops were shipped?");
+    const otherProcess = model(redisLlmCache({ client, prefix }));
     otherProcess.i = 1; // would answer "a different answer" if it asked the model
     expect((await otherProcess.invoke("How many laptops were shipped?")).content).toBe("200 laptops [1]");
     await client.del(await keysUnder(prefix));
@@ -55,8 +62,8 @@ describe("llmCache in Redis", () => {
 
   it("expires entries after ttlSeconds when given, and keeps them otherwise", async () => {
     const prefix = `test:llm:${randomUUID().slice(0, 8)}`;
-    await model(llmCache({ client, prefix: `${prefix}:ttl`, ttlSeconds: 120 })).invoke("hello");
-    await model(llmCache({ client, prefix: `${prefix}:forever` })).invoke("hello");
+    await model(redisLlmCache({ client, prefix: `${prefix}:ttl`, ttlSeconds: 120 })).invoke("hello");
+    await model(redisLlmCache({ client, prefix: `${prefix}:forever` })).invoke("hello");
     const [expiring] = await keysUnder(`${prefix}:ttl`);
     const [lasting] = await keysUnder(`${prefix}:forever`);
     const ttl = await client.ttl(expiring);

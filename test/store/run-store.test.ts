@@ -8,6 +8,7 @@ import path from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { costFor, PRICES, priceFor } from "../../src/models/prices.ts";
 import type { RedisNode } from "../../src/store/redis-client.ts";
+import { createRedisRunStore } from "../../src/store/redis-run-store.ts";
 import {
   createRunStore,
   DEFAULT_RUN_TTL_SECONDS,
@@ -64,8 +65,8 @@ const backends: [string, (options?: Options) => Promise<Opened>][] = [
       const prefix = `test:runs:${randomUUID().slice(0, 8)}`;
       cleanups.push(() => dropPrefix(prefix));
       return {
-        a: createRunStore({ client, prefix, ...options }),
-        b: createRunStore({ client: other, prefix, ...options }),
+        a: createRedisRunStore({ client, prefix, ...options }),
+        b: createRedisRunStore({ client: other, prefix, ...options }),
       };
     },
   ],
@@ -449,7 +450,7 @@ describe("Redis store specifics", () => {
 
   it("keeps a run as a hash expiring ttlSeconds after the run, and aggregates in a set, a hash and a list", async () => {
     const prefix = uniquePrefix();
-    const store = createRunStore({ client, prefix });
+    const store = createRedisRunStore({ client, prefix });
     const run = aRun({ at: new Date().toISOString() });
     await store.record(run);
     const keys: string[] = [];
@@ -466,7 +467,7 @@ describe("Redis store specifics", () => {
     expect(ttl).toBeGreaterThan(DEFAULT_RUN_TTL_SECONDS - 60);
     expect(await client.ttl(`${prefix}:totals:qa:baseline`)).toBe(-1); // aggregates outlive the runs
 
-    const short = createRunStore({ client, prefix, ttlSeconds: 3600 });
+    const short = createRedisRunStore({ client, prefix, ttlSeconds: 3600 });
     const other = aRun({ at: new Date().toISOString() });
     await short.record(other);
     const shortTtl = await client.ttl(`${prefix}:run:${other.runId}`);
@@ -475,7 +476,7 @@ describe("Redis store specifics", () => {
   });
 
   it("keeps feedback working after the server has forgotten its script", async () => {
-    const store = createRunStore({ client, prefix: uniquePrefix() });
+    const store = createRedisRunStore({ client, prefix: uniquePrefix() });
     const run = aRun();
     await store.record(run);
     await client.scriptFlush();
@@ -492,7 +493,7 @@ describe("Redis store specifics", () => {
 
   it("takes nothing off up or down when replacing feedback given before it counted them", async () => {
     const prefix = uniquePrefix();
-    const store = createRunStore({ client, prefix });
+    const store = createRedisRunStore({ client, prefix });
     const run = aRun();
     await store.record(run);
     // Feedback as the store recorded it before up/down: a score in the run and the totals, no feedbackSign.
@@ -513,7 +514,10 @@ describe("Redis store specifics", () => {
 
   it("shares runs between processes: one records, the other scores and reads the stats", async () => {
     const prefix = uniquePrefix();
-    const [one, two] = [createRunStore({ client, prefix }), createRunStore({ client: other, prefix })];
+    const [one, two] = [
+      createRedisRunStore({ client, prefix }),
+      createRedisRunStore({ client: other, prefix }),
+    ];
     const run = aRun({ variant: "v2" });
     await one.record(run);
     expect(await two.feedback(run.runId, { score: 1 })).toBe("recorded");
