@@ -1,9 +1,18 @@
 // PDFs through LangChain's PDFLoader (pdf-parse 2 / pdf.js), one document per page, under a time limit.
+import { createRequire } from "node:module";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { pathToFileURL } from "node:url";
 import { PDFLoader } from "@langchain/community/document_loaders/fs/pdf";
 import type { Document } from "@langchain/core/documents";
 import { type ParseParameters, PasswordException, PDFParse, type TextResult } from "pdf-parse";
 import { BadRequestError } from "../../errors.ts";
+
+// pdf.js would import its worker module (run in this thread: no worker in Node) at the first parse; it is loaded
+// here instead, with this module (see loaders/index.ts: with source maps off), from pdf-parse's own pdf.js.
+const pdfjsWorker = createRequire(createRequire(import.meta.url).resolve("pdf-parse")).resolve(
+  "pdfjs-dist/legacy/build/pdf.worker.mjs",
+);
+(globalThis as { pdfjsWorker?: unknown }).pdfjsWorker ??= await import(pathToFileURL(pdfjsWorker).href);
 
 export interface PdfOptions {
   timeoutMs: number;
