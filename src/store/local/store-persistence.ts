@@ -120,7 +120,8 @@ export class StorePersistence {
       this.rewrite ||
       this.base.bytes === 0 ||
       this.log.bytes > Math.max(this.compactMinBytes, this.base.bytes);
-    // The ids taken here are saved as they are when their record is built; a change after that marks them again.
+    // The ids taken here are saved as they are when their record is built; a change after that (a replacement or
+    // a delete) makes the next save a new base.
     const taken = this.dirty;
     const rewrite = this.rewrite;
     this.dirty = new Set();
