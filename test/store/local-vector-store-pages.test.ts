@@ -11,6 +11,7 @@ import { RecursiveCharacterTextSplitter } from "@langchain/textsplitters";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { LocalVectorStore } from "../../src/store/local/local-vector-store.ts";
+import { random, randomVector, stored } from "../helpers/random-vectors.ts";
 import { sampleDocs } from "../retrieval/scifact-sample.ts";
 import { describeVectorStoreContract, type StoreUnderTest } from "./vector-store.contract.ts";
 
@@ -22,28 +23,6 @@ describeVectorStoreContract(`LocalVectorStore in pages of ${PAGE_SLOTS / 2} slot
   create: async (embeddings) =>
     new LocalVectorStore(embeddings, { pageSlots: PAGE_SLOTS / 2 }) as unknown as StoreUnderTest,
 });
-
-// A seeded generator (mulberry32), so that a failure reproduces.
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomVector(next: () => number, density: number): number[] {
-  return Array.from({ length: DIMS }, () => (next() < density ? next() * 2 - 1 : 0));
-}
-
-/** What the store keeps of a vector: scaled to unit length, as float32. */
-function stored(vector: number[]): number[] {
-  let norm = 0;
-  for (const x of vector) norm += x * x;
-  const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-  return vector.map((x) => Math.fround(x * scale));
-}
 
 /** Every chunk's [id, score] against `query` by a dot product per row, best first. */
 function reference(entries: Map<string, number[]>, query: number[]): [string, number][] {
@@ -67,8 +46,8 @@ describe("LocalVectorStore over many pages", () => {
 
   const next = random(2026);
   const queries = [
-    ...Array.from({ length: 8 }, () => randomVector(next, 0.3)),
-    ...Array.from({ length: 2 }, () => randomVector(next, 1)),
+    ...Array.from({ length: 8 }, () => randomVector(next, 0.3, DIMS)),
+    ...Array.from({ length: 2 }, () => randomVector(next, 1, DIMS)),
   ];
 
   /** Every chunk of `store`, scored against each query, equals the reference over `entries`, best first. */
@@ -86,7 +65,7 @@ describe("LocalVectorStore over many pages", () => {
   function harness(store: LocalVectorStore) {
     const entries = new Map<string, number[]>();
     const put = async (ids: string[]) => {
-      const vectors = ids.map(() => randomVector(next, 0.3));
+      const vectors = ids.map(() => randomVector(next, 0.3, DIMS));
       const docs = ids.map((id) => new Document({ pageContent: `text ${id}`, metadata: { id } }));
       await store.addVectors(vectors, docs, { ids });
       ids.forEach((id, i) => {

@@ -13,6 +13,7 @@ import { ChangeLog } from "../../src/store/local/change-log.ts";
 import { LocalVectorStore } from "../../src/store/local/local-vector-store.ts";
 import { StorePersistence } from "../../src/store/local/store-persistence.ts";
 import { headerJson, readVectorFile, VectorStoreFileError } from "../../src/store/local/vector-file.ts";
+import { random, randomVector, stored } from "../helpers/random-vectors.ts";
 import { sampleChunks, sampleDocs } from "../retrieval/scifact-sample.ts";
 
 // SciFact test claims and their evidence abstracts (see test/fixtures/scifact-sample.md).
@@ -416,14 +417,6 @@ describe("LocalVectorStore exact search", () => {
     text?: string;
   }
 
-  /** What the store keeps of a vector. */
-  function stored(vector: number[]): number[] {
-    let norm = 0;
-    for (const x of vector) norm += x * x;
-    const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-    return vector.map((x) => Math.fround(x * scale));
-  }
-
   function dot(a: number[], b: number[]): number {
     let sum = 0;
     for (let d = 0; d < a.length; d++) sum += a[d] * b[d];
@@ -453,21 +446,6 @@ describe("LocalVectorStore exact search", () => {
   ) {
     const hits = await store.similaritySearchVectorWithScore(query, k, filter);
     return hits.map(([doc, score]): [string, number] => [doc.id as string, score]);
-  }
-
-  // A seeded generator (mulberry32), so that a failure reproduces.
-  function random(seed: number): () => number {
-    return () => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
-  /** A vector with about `density` of its dimensions non-zero, like hashed text (dense when density is 1). */
-  function randomVector(next: () => number, density: number): number[] {
-    return Array.from({ length: DIMS }, () => (next() < density ? next() * 2 - 1 : 0));
   }
 
   /** The file format as the store has always written it: row-major float32 after the JSON header. */
@@ -504,7 +482,7 @@ describe("LocalVectorStore exact search", () => {
     const file = path.join(dir, "vectors.bin");
     const store = new LocalVectorStore(embeddings, { path: file });
     const add = async (ids: string[], density: number) => {
-      const vectors = ids.map(() => randomVector(next, density));
+      const vectors = ids.map(() => randomVector(next, density, DIMS));
       const docs = ids.map(
         (id, i) => new Document({ pageContent: `text ${id}`, metadata: { group: i % 5, density } }),
       );
@@ -521,8 +499,8 @@ describe("LocalVectorStore exact search", () => {
       );
     }
     const queries = [
-      ...Array.from({ length: 20 }, () => randomVector(next, 0.15)),
-      ...Array.from({ length: 5 }, () => randomVector(next, 1)),
+      ...Array.from({ length: 20 }, () => randomVector(next, 0.15, DIMS)),
+      ...Array.from({ length: 5 }, () => randomVector(next, 1, DIMS)),
     ];
     const expectSameAsReference = async () => {
       for (const query of queries) {
@@ -571,7 +549,7 @@ describe("LocalVectorStore exact search", () => {
     const entries = new Map<string, Entry>();
     for (let i = 0; i < 203; i++) {
       entries.set(`d${i}`, {
-        vector: randomVector(next, i % 4 === 0 ? 1 : 0.25),
+        vector: randomVector(next, i % 4 === 0 ? 1 : 0.25, DIMS),
         metadata: { group: i % 3 },
       });
     }
@@ -580,7 +558,7 @@ describe("LocalVectorStore exact search", () => {
     const store = await LocalVectorStore.load(embeddings, { path: file });
     expect(store.count()).toBe(203);
     for (let i = 0; i < 10; i++) {
-      const query = randomVector(next, i < 8 ? 0.15 : 1);
+      const query = randomVector(next, i < 8 ? 0.15 : 1, DIMS);
       expect(await search(store, query, 10)).toEqual(reference(entries, query, 10));
       expect(await search(store, query, 4, { group: 1 })).toEqual(
         reference(entries, query, 4, (e) => e.metadata.group === 1),
@@ -671,7 +649,7 @@ describe("LocalVectorStore exact search", () => {
       const store = new LocalVectorStore(embeddings, { path: file, saveDelayMs: 60_000, saveStepMs: 0 });
       const entries = new Map<string, Entry>();
       const put = async (ids: string[], text: (id: string) => string) => {
-        const vectors = ids.map(() => randomVector(next, 0.25));
+        const vectors = ids.map(() => randomVector(next, 0.25, DIMS));
         const docs = ids.map((id) => new Document({ pageContent: text(id), metadata: { id, at: text(id) } }));
         await store.addVectors(vectors, docs, { ids });
         ids.forEach((id, i) => {

@@ -1,32 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { random, randomVector, stored } from "../../../test/helpers/random-vectors.ts";
 import { PagedColumns } from "./paged-columns.ts";
 import { normalised } from "./vector-kernels.ts";
 import { VectorSnapshot } from "./vector-snapshot.ts";
 
 const DIMS = 16;
-
-// A seeded generator (mulberry32), so that a failure reproduces.
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A vector with about `density` of its dimensions non-zero, like hashed text (dense when density is 1). */
-function randomVector(next: () => number, density: number): number[] {
-  return Array.from({ length: DIMS }, () => (next() < density ? next() * 2 - 1 : 0));
-}
-
-/** What the columns keep of a vector: scaled to unit length, as float32. */
-function stored(vector: number[]): number[] {
-  let norm = 0;
-  for (const x of vector) norm += x * x;
-  const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-  return vector.map((x) => Math.fround(x * scale));
-}
 
 /** The brute-force score: the dot product over the query's non-zero dimensions in order, in double precision. */
 function dot(q: Float32Array, row: number[]): number {
@@ -50,7 +28,7 @@ function filled(pageSlots: number, count: number, next: () => number) {
   const model: number[][] = [];
   const append = (n: number, density = 0.3) => {
     const slots = Array.from({ length: n }, (_, i) => model.length + i);
-    const vectors = slots.map(() => randomVector(next, density));
+    const vectors = slots.map(() => randomVector(next, density, DIMS));
     columns.ensureCapacity(model.length + n);
     columns.write(slots, vectors);
     model.push(...vectors.map(stored));
@@ -87,8 +65,8 @@ describe("PagedColumns", () => {
     append(16, 1);
     expect(columns.capacity).toBe(64);
     const queries = [
-      ...Array.from({ length: 10 }, () => randomVector(next, 0.2)),
-      ...Array.from({ length: 3 }, () => randomVector(next, 1)),
+      ...Array.from({ length: 10 }, () => randomVector(next, 0.2, DIMS)),
+      ...Array.from({ length: 3 }, () => randomVector(next, 1, DIMS)),
     ];
     for (const query of queries) {
       const q = normalised(query);
@@ -125,7 +103,7 @@ describe("PagedColumns", () => {
     const next = random(8);
     const { columns, model } = filled(8, 20, next);
     const slots = [19, 2, 9, 2, 16];
-    const vectors = slots.map(() => randomVector(next, 0.5));
+    const vectors = slots.map(() => randomVector(next, 0.5, DIMS));
     columns.write(slots, vectors);
     slots.forEach((slot, i) => {
       model[slot] = stored(vectors[i]);
@@ -135,7 +113,9 @@ describe("PagedColumns", () => {
 
   it("builds its pages from rows, reads any run of rows back across pages, and grows a short last page", () => {
     const next = random(3);
-    const rows = new Float32Array(Array.from({ length: 21 }, () => stored(randomVector(next, 0.4))).flat());
+    const rows = new Float32Array(
+      Array.from({ length: 21 }, () => stored(randomVector(next, 0.4, DIMS))).flat(),
+    );
     const columns = PagedColumns.fromRows(rows, 21, DIMS, { pageSlots: 8 });
     // Two full pages and one of exactly the 5 slots left.
     expect(columns.capacity).toBe(21);
@@ -154,7 +134,7 @@ describe("PagedColumns", () => {
     columns.ensureCapacity(22);
     expect(columns.capacity).toBe(24);
     expect(columns.pageAt(8)).toBe(full);
-    const added = randomVector(next, 1);
+    const added = randomVector(next, 1, DIMS);
     columns.write([21], [added]);
     expect(rowsOf(columns, 22).flat()).toEqual([...rows, ...stored(added)]);
   });
@@ -173,13 +153,13 @@ describe("VectorSnapshot over pages", () => {
   it("reads the vectors as they were, while writes, moves, growth and clear change the pages", () => {
     const next = random(42);
     // 19 slots of 8-slot pages, from a file: the last page holds 3 and grows when slot 19 comes.
-    const start = Array.from({ length: 19 }, () => stored(randomVector(next, 0.4)));
+    const start = Array.from({ length: 19 }, () => stored(randomVector(next, 0.4, DIMS)));
     let columns = PagedColumns.fromRows(new Float32Array(start.flat()), 19, DIMS, { pageSlots: 8 });
     const model = start.slice();
     const snapshot = new VectorSnapshot(columns, model.length);
     // What the store does: make room, then keep each slot aside before it overwrites it.
     const write = (slots: number[]) => {
-      const vectors = slots.map(() => randomVector(next, 0.4));
+      const vectors = slots.map(() => randomVector(next, 0.4, DIMS));
       columns.ensureCapacity(Math.max(...slots) + 1);
       for (const slot of slots) snapshot.preserve(columns, slot);
       columns.write(slots, vectors);
