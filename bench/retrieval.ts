@@ -19,7 +19,7 @@ import {
 import { dedupe, mrrAtK, ndcgAtK, recallAtK } from "../src/retrieval/metrics.ts";
 import { DEFAULT_BM25_B, DEFAULT_BM25_K1 } from "../src/store/bm25-index.ts";
 import { FileRecordManager } from "../src/store/file-record-manager.ts";
-import { LocalVectorStore } from "../src/store/local/local-vector-store.ts";
+import { LocalVectorStore, type VectorIndexMode } from "../src/store/local/local-vector-store.ts";
 import { RedisLexicalIndex } from "../src/store/redis-lexical-index.ts";
 import { RedisRecordManager } from "../src/store/redis-record-manager.ts";
 import { RedisSearchStore } from "../src/store/redis-search-store.ts";
@@ -78,6 +78,8 @@ async function main(): Promise<void> {
       mode: { type: "string", default: "all" },
       limit: { type: "string" },
       store: { type: "string", default: "local" },
+      // The local store's nearest-vector search: auto, exact or hnsw (LOCAL_VECTOR_INDEX).
+      "vector-index": { type: "string", default: "auto" },
       "redis-url": { type: "string" },
       // Embed each chunk with its document's title (and section path): recipe splitter.contextHeaders.
       "context-headers": { type: "boolean", default: false },
@@ -89,7 +91,8 @@ async function main(): Promise<void> {
   if (!values.dataset) {
     console.error(
       "usage: npm run bench:retrieval -- --dataset <BEIR folder> [--split test] [--mode all] [--limit N] " +
-        "[--store local|redis-vectorset|redis-search] [--redis-url redis://…] [--context-headers] [--summaries]",
+        "[--store local|redis-vectorset|redis-search] [--redis-url redis://…] [--vector-index auto|exact|hnsw] " +
+        "[--context-headers] [--summaries]",
     );
     process.exitCode = 2;
     return;
@@ -103,7 +106,12 @@ async function main(): Promise<void> {
   const limit = values.limit ? Number(values.limit) : Number.POSITIVE_INFINITY;
 
   const embeddings = new LocalHashEmbeddings();
-  const backend = await openBackend(values.store ?? "local", values["redis-url"], embeddings);
+  const backend = await openBackend(
+    values.store ?? "local",
+    values["redis-url"],
+    embeddings,
+    values["vector-index"] as VectorIndexMode,
+  );
   const store = backend.store;
   const recipe = await loadRecipe(path.resolve("loaders"), "default");
   recipe.splitter.contextHeaders = values["context-headers"] ?? false;
@@ -137,6 +145,11 @@ async function main(): Promise<void> {
   if (batch.length > 0) await flushBatch();
   // The Query Engine indexes vectors on worker threads, behind the writes: measure once it has caught up.
   if (store instanceof RedisSearchStore) await store.open();
+  // The local store's HNSW graph is built from the first search, in the background: measure once it is whole.
+  if (store instanceof LocalVectorStore) {
+    await store.similaritySearch("warm up", 1);
+    await store.whenIndexed();
+  }
   const chunks = await store.countChunks();
   const ingestRate = chunks / (ingestMs / 1000);
 
@@ -215,10 +228,15 @@ async function* corpusOf(dataset: string): AsyncGenerator<CorpusDocument> {
  * The store to measure: in-process; Redis vector sets; or the Redis Query Engine (--redis-url, else
  * REDIS_SEARCH_URL), each with the Redis BM25 index. Vector sets start a private Redis 8 if no URL is given.
  */
-async function openBackend(kind: string, url: string | undefined, embeddings: LocalHashEmbeddings) {
+async function openBackend(
+  kind: string,
+  url: string | undefined,
+  embeddings: LocalHashEmbeddings,
+  vectorIndex: VectorIndexMode,
+) {
   if (kind === "local") {
     return {
-      store: new LocalVectorStore(embeddings),
+      store: new LocalVectorStore(embeddings, { vectorIndex }),
       recordManager: new FileRecordManager({ namespace: "bench" }),
       close: async () => undefined,
     };

@@ -137,6 +137,21 @@ export const settingsSchema = z.object({
         "redis-search (the Redis Query Engine: MemoryDB, ElastiCache for Valkey, redis:8, Redis Stack) when the " +
         "server has it, else redis-vectorset (Redis 8 vector sets); a store holding vector sets keeps them.",
     ),
+  LOCAL_VECTOR_INDEX: z
+    .enum(["auto", "exact", "hnsw"])
+    .default("auto")
+    .describe(
+      "How the embedded store (VECTOR_STORE=local) finds the nearest vectors: exact scans them all; hnsw keeps an " +
+        "approximate HNSW graph of int8 copies (usearch), built in the background from the first search, whose " +
+        "candidates are ranked exactly; auto (default) scans below LOCAL_VECTOR_INDEX_FROM chunks and uses the graph " +
+        "from there. Filtered searches always scan.",
+    ),
+  LOCAL_VECTOR_INDEX_FROM: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(20_000)
+    .describe("Chunks from which LOCAL_VECTOR_INDEX=auto uses the HNSW graph (per tenant's store)."),
   REDIS_URL: z
     .url({ protocol: /^rediss?$/, error: "expected redis://host:port or rediss://host:port" })
     .optional()
@@ -343,6 +358,7 @@ function toSettings(env: Env) {
     openai: { baseURL: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY },
     embeddings: embeddingsOf(env),
     vectorStore: env.VECTOR_STORE ?? (env.REDIS_URL ? "redis" : "local"),
+    localVectorIndex: { mode: env.LOCAL_VECTOR_INDEX, from: env.LOCAL_VECTOR_INDEX_FROM },
     redis: env.REDIS_URL
       ? {
           url: env.REDIS_URL,

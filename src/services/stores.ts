@@ -43,7 +43,11 @@ function openLocal(
     // A folder per model and dimension: a change of embedding model starts a fresh index, never mixes vectors.
     const dir = path.join(settings.dataDir, "local", tenant, scope.collection, scope.modelId);
     await mkdir(dir, { recursive: true });
-    const vectorStore = await LocalVectorStore.load(embeddings, { path: path.join(dir, "vectors.bin") });
+    const vectorStore = await LocalVectorStore.load(embeddings, {
+      path: path.join(dir, "vectors.bin"),
+      vectorIndex: settings.localVectorIndex.mode,
+      annMinChunks: settings.localVectorIndex.from,
+    });
     const recordManager = new FileRecordManager({
       namespace: `local/${tenant}/${scope.collection}/${scope.modelId}`,
       path: path.join(dir, "records.json"),

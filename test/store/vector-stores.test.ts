@@ -15,6 +15,22 @@ describeVectorStoreContract("LocalVectorStore", {
   create: async (embeddings) => new LocalVectorStore(embeddings) as unknown as StoreUnderTest,
 });
 
+/** The local store answering through its approximate index: every write waits until the graph holds it. */
+class IndexedAtOnce extends LocalVectorStore {
+  override async addVectors(...args: Parameters<LocalVectorStore["addVectors"]>): Promise<string[]> {
+    const ids = await super.addVectors(...args);
+    // A search starts the graph; then every vector written is in it before the contract searches.
+    await this.similaritySearchVectorWithScore(args[0][0], 1);
+    await this.whenIndexed();
+    return ids;
+  }
+}
+
+describeVectorStoreContract("LocalVectorStore (HNSW index)", {
+  create: async (embeddings) =>
+    new IndexedAtOnce(embeddings, { vectorIndex: "hnsw" }) as unknown as StoreUnderTest,
+});
+
 let client: RedisNode;
 beforeAll(async () => {
   client = createClient({ url: inject("redisUrl") });

@@ -1,7 +1,8 @@
 // The embedded vector store: chunks, their normalised vectors in pages of Float32Arrays (paged-columns.ts) and a
 // BM25 index over the same chunks, all in process, persisted to a base file (vector-file.ts) and a log of the
 // changes since (change-log.ts; when each is written: store-persistence.ts). Exact search (a scan with a top-k
-// heap) is fast enough for the tens of thousands of chunks one folder of documents yields.
+// heap) is fast enough for the tens of thousands of chunks one folder of documents yields; past that, an HNSW
+// graph (ann-index.ts) proposes candidates that the vectors rank exactly.
 import { randomUUID } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { Document, type DocumentInterface } from "@langchain/core/documents";
@@ -11,16 +12,12 @@ import { type MaxMarginalRelevanceSearchOptions, VectorStore } from "@langchain/
 import type { LexicalSearch, MetadataFilter, ScoredDocument, SearchOptions } from "../../contracts/search.ts";
 import { BadRequestError } from "../../errors.ts";
 import { Bm25Index, type Bm25Options } from "../bm25-index.ts";
-import type { Ranked } from "../top-k.ts";
+import { type Ranked, TopK } from "../top-k.ts";
+import { AnnIndex, type AnnIndexOptions } from "./ann-index.ts";
 import { ChangeLog, type ChangeRecord } from "./change-log.ts";
 import { PagedColumns } from "./paged-columns.ts";
 import { type PersistedState, StorePersistence } from "./store-persistence.ts";
-import {
-  type LoadedVectorFile,
-  readVectorFile,
-  type VectorFileContents,
-  VectorStoreFileError,
-} from "./vector-file.ts";
+import { readVectorFile, type VectorFileContents, VectorStoreFileError } from "./vector-file.ts";
 import { bestSlots, normalised } from "./vector-kernels.ts";
 import { VectorSnapshot } from "./vector-snapshot.ts";
 
@@ -46,7 +43,25 @@ export interface LocalVectorStoreOptions {
   compactMinBytes?: number;
   /** Vectors per page of the columns. Default 2,048; tests use a few, so that a small store spans pages. */
   pageSlots?: number;
+  /**
+   * How unfiltered vector searches find their candidates: `exact` scans every vector; `hnsw` asks an approximate
+   * index (ann-index.ts) and ranks its candidates exactly; `auto` (the default) scans below `annMinChunks`
+   * chunks and builds the index once the store holds that many.
+   */
+  vectorIndex?: VectorIndexMode;
+  /** Chunks from which `auto` builds the approximate index. Default 20,000. */
+  annMinChunks?: number;
+  /** Parameters of the approximate index. */
+  ann?: AnnIndexOptions;
 }
+
+export type VectorIndexMode = "auto" | "exact" | "hnsw";
+
+/** Where an exact scan of dense 1,024-dimension vectors passes ~10 ms on one core (the index answers in ~2). */
+export const DEFAULT_ANN_MIN_CHUNKS = 20_000;
+/** The index proposes this many candidates per result wanted (at least ANN_MIN_CANDIDATES), ranked exactly. */
+const ANN_CANDIDATES_PER_RESULT = 2;
+const ANN_MIN_CANDIDATES = 40;
 
 /** What the embedder says about itself, when it says it (LocalHashEmbeddings does; others may not). */
 interface DescribedEmbeddings {
@@ -79,6 +94,11 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
   private metadata: Record<string, unknown>[] = [];
   private readonly slotOf = new Map<string, number>();
   private readonly bm25: Bm25Index;
+  private readonly vectorIndex: VectorIndexMode;
+  private readonly annMinChunks: number;
+  private readonly annOptions: AnnIndexOptions;
+  /** The approximate index, once there is one (see `vectorIndex`). */
+  private ann?: AnnIndex;
 
   /** Saves the store to `path`; none in memory. */
   private persistence?: StorePersistence;
@@ -104,6 +124,9 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
     // 0 = not known yet: the first vector added decides.
     this.dimensions = typeof described.dimensions === "number" ? described.dimensions : 0;
     this.pageSlots = options.pageSlots;
+    this.vectorIndex = options.vectorIndex ?? "auto";
+    this.annMinChunks = options.annMinChunks ?? DEFAULT_ANN_MIN_CHUNKS;
+    this.annOptions = options.ann ?? {};
     this.columns = new PagedColumns(this.dimensions, { pageSlots: this.pageSlots });
     // Made without load(): whatever the path holds is replaced by the first save.
     if (this.path) {
@@ -122,11 +145,21 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
   ): Promise<LocalVectorStore> {
     const store = new LocalVectorStore(embeddings, options);
     if (!options.path) return store;
-    const file = await readVectorFile(options.path, {
-      dimensions: store.dimensions,
-      modelId: store.embeddingModelId,
-    });
-    if (file) store.restore(file);
+    // Straight into pages of columns, a page of rows at a time: never the whole file, nor all its vectors, at once.
+    let columns: PagedColumns | undefined;
+    const pageSlots = store.columns.pageSlots;
+    const file = await readVectorFile(
+      options.path,
+      { dimensions: store.dimensions, modelId: store.embeddingModelId },
+      {
+        blockRows: pageSlots,
+        onRows: (_first, count, rows, dimensions) => {
+          columns ??= new PagedColumns(dimensions, { pageSlots });
+          columns.appendPage(rows, count);
+        },
+      },
+    );
+    if (file && columns) store.restore(file, columns);
     const logFile = StorePersistence.logFile(options.path);
     const opened = await ChangeLog.open(logFile, file?.baseId ?? null, (record) =>
       store.replay(record, logFile),
@@ -252,6 +285,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
       this.columns.clear();
       this.slotOf.clear();
       this.bm25.clear();
+      this.ann?.clear();
       this.persistence?.clearedAll();
       return;
     }
@@ -268,7 +302,9 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
       const slot = this.slotOf.get(id);
       if (slot === undefined) continue;
       const last = this.ids.length - 1;
+      this.ann?.drop(slot);
       if (slot !== last) {
+        this.ann?.move(last, slot);
         // Fill the hole with the last chunk, so that live slots stay dense.
         moves.push(last, slot);
         this.ids[slot] = this.ids[last];
@@ -422,14 +458,51 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
     if (query.length !== dims) {
       throw new BadRequestError(`The query vector has ${query.length} dimensions; this store holds ${dims}.`);
     }
-    const scores = this.columns.score(normalised(query), size);
+    const q = normalised(query);
+    // Built at the first search, not at the first write: a process that only ingests (`counsel ingest`, a
+    // worker) never spends the time.
+    if (!filter) this.indexIfDue();
+    const ann = this.ann;
+    // The index answers unfiltered searches once most vectors are in its graph (until then, and for a filter,
+    // which it cannot apply, a scan of every vector is both exact and quicker than ranking the pending ones).
+    if (ann && !filter && ann.pendingCount * 4 < size) {
+      const heap = new TopK<number>(k);
+      const count = Math.max(ANN_MIN_CANDIDATES, ANN_CANDIDATES_PER_RESULT * k);
+      for (const slot of ann.candidates(q, count)) heap.push(slot, this.columns.dot(slot, q));
+      return heap.take();
+    }
+    const scores = this.columns.score(q, size);
     return bestSlots(scores, k, this.matcher(filter));
+  }
+
+  /** Builds the approximate index when `vectorIndex` asks for one and the store has grown to it. */
+  private indexIfDue(): void {
+    if (this.ann || this.vectorIndex === "exact" || this.ids.length === 0) return;
+    if (this.vectorIndex === "auto" && this.ids.length < this.annMinChunks) return;
+    const columns = () => this.columns;
+    this.ann = new AnnIndex(this.dimensions, (slot) => columns().row(slot), this.annOptions);
+    this.ann.written(this.ids.keys());
+  }
+
+  /** Resolves once every vector is in the approximate index (at once without one): for tests and benchmarks. */
+  whenIndexed(): Promise<void> {
+    return this.ann?.whenIndexed() ?? Promise.resolve();
+  }
+
+  /**
+   * Vectors in the approximate index, waiting for it, and removed from it since it was built (all 0 without
+   * one): for tests, benchmarks and the logs.
+   */
+  indexStatus(): { indexed: number; pending: number; removed: number } {
+    const ann = this.ann;
+    return { indexed: ann?.indexed ?? 0, pending: ann?.pendingCount ?? 0, removed: ann?.removed ?? 0 };
   }
 
   /** Writes `vectors[i]`, scaled to unit length, into slot `slots[i]`, keeping a save's snapshot intact. */
   private writeVectors(slots: number[], vectors: number[][]): void {
     for (const slot of slots) this.savingVectors?.preserve(this.columns, slot);
     this.columns.write(slots, vectors);
+    this.ann?.written(slots);
   }
 
   /** Copies vectors between slots (`moves` holds (from, to) pairs), keeping a save's snapshot intact. */
@@ -460,12 +533,10 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
   }
 
   /** Takes the contents of a file read by `load` (already checked against the embedder). */
-  private restore(file: LoadedVectorFile): void {
+  private restore(file: VectorFileContents, columns: PagedColumns): void {
     if (file.count === 0) return;
     this.dimensions = file.dimensions;
-    this.columns = PagedColumns.fromRows(file.vectors, file.count, file.dimensions, {
-      pageSlots: this.pageSlots,
-    });
+    this.columns = columns;
     this.ids = file.ids;
     this.texts = file.texts;
     this.metadata = file.metadata;

@@ -63,18 +63,23 @@ export class PagedColumns {
     const paged = new PagedColumns(dims, options);
     for (let first = 0; first < count; first += paged.pageSlots) {
       const capacity = Math.min(paged.pageSlots, count - first);
-      const columns = new Float32Array(capacity * dims);
-      rowsToColumns(
-        rows.subarray(first * dims, (first + capacity) * dims),
-        capacity,
-        dims,
-        columns,
-        capacity,
-      );
-      paged.pages.push({ columns, capacity });
-      paged.slots += capacity;
+      paged.appendPage(rows.subarray(first * dims, (first + capacity) * dims), capacity);
     }
     return paged;
+  }
+
+  /**
+   * `count` row-major vectors (already unit length) as a new page after the last one, which must be full: how a
+   * store is read back from its file, a page of rows at a time. `count` is at most `pageSlots`.
+   */
+  appendPage(rows: Float32Array, count: number): void {
+    if (this.slots % this.pageSlots !== 0 || count > this.pageSlots) {
+      throw new RangeError(`appendPage needs full pages before it and at most ${this.pageSlots} rows`);
+    }
+    const columns = new Float32Array(count * this.dims);
+    rowsToColumns(rows, count, this.dims, columns, count);
+    this.pages.push({ columns, capacity: count });
+    this.slots += count;
   }
 
   /** Slots there is room for. */
@@ -168,6 +173,21 @@ export class PagedColumns {
   vector(slot: number): number[] {
     const { columns, capacity, index } = this.place(slot);
     return slotVector(columns, capacity, this.dims, index);
+  }
+
+  /** The vector of `slot` as float32 into `out` (a fresh array without it). */
+  row(slot: number, out = new Float32Array(this.dims)): Float32Array {
+    const { columns, capacity, index } = this.place(slot);
+    for (let d = 0, i = index; d < this.dims; d++, i += capacity) out[d] = columns[i];
+    return out;
+  }
+
+  /** The dot product of `q` with the vector of `slot` (their cosine: both are unit length). */
+  dot(slot: number, q: Float32Array): number {
+    const { columns, capacity, index } = this.place(slot);
+    let sum = 0;
+    for (let d = 0, i = index; d < this.dims; d++, i += capacity) sum += q[d] * columns[i];
+    return sum;
   }
 
   /** Slots first..first+count-1 into `rows`, row-major (slot `first` at 0). */

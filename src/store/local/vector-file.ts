@@ -1,6 +1,7 @@
 // The local vector store's file: MAGIC, a JSON header (ids, texts, metadata, the vectors' checksum), then the
-// vectors row-major float32 LE. Written a few ms of work at a time with an atomic replace; read and checked whole.
-import { readFile } from "node:fs/promises";
+// vectors row-major float32 LE. Written a few ms of work at a time with an atomic replace; read a block of rows at
+// a time (a store of a million 1,024-dimension chunks is a 4 GB file: never one buffer) and checked whole.
+import { type FileHandle, open } from "node:fs/promises";
 import { endianness } from "node:os";
 import path from "node:path";
 import { setImmediate as nextTurn } from "node:timers/promises";
@@ -50,35 +51,131 @@ const MAGIC = Buffer.from("CNSLVEC1", "latin1");
 const FORMAT = "counsel-local-vectors";
 const LITTLE_ENDIAN = endianness() === "LE";
 
+/** Receives the vectors of slots first..first+count-1, row-major; `rows` is reused after the call returns. */
+export type RowsReader = (first: number, count: number, rows: Float32Array, dimensions: number) => void;
+
+/** Rows per block when reading the vectors: 8 MiB at 1,024 dimensions. */
+const BLOCK_ROWS = 2048;
+
 /**
  * Reads the file at `file`: undefined when it does not exist yet. Throws a VectorStoreFileError when it is
  * damaged, or was written with another embedding model or dimension than `embedder`'s (0 and null: not known).
+ * The vectors go to `onRows` a block of `blockRows` rows at a time; without it they are returned in one array
+ * (tests and tools: a large store's vectors may not fit one).
  */
 export async function readVectorFile(
   file: string,
   embedder: { dimensions: number; modelId: string | null },
+  options: { onRows?: RowsReader; blockRows?: number } = {},
 ): Promise<LoadedVectorFile | undefined> {
-  let data: Buffer;
+  let handle: FileHandle;
   try {
-    data = await readFile(file);
+    handle = await open(file, "r");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
   }
-  const loaded = decode(data, file);
-  if (embedder.dimensions !== 0 && loaded.count > 0 && loaded.dimensions !== embedder.dimensions) {
-    throw mismatch(
-      file,
-      `it holds ${loaded.dimensions}-dimensional vectors; the embedder makes ${embedder.dimensions}`,
-    );
+  try {
+    const header = await readHeader(handle, file);
+    if (embedder.dimensions !== 0 && header.count > 0 && header.dimensions !== embedder.dimensions) {
+      throw mismatch(
+        file,
+        `it holds ${header.dimensions}-dimensional vectors; the embedder makes ${embedder.dimensions}`,
+      );
+    }
+    if (embedder.modelId && header.embeddingModelId && header.embeddingModelId !== embedder.modelId) {
+      throw mismatch(
+        file,
+        `it was written by embedding model ${header.embeddingModelId}, not ${embedder.modelId}`,
+      );
+    }
+    const { count, dimensions } = header;
+    const all = options.onRows ? undefined : new Float32Array(count * dimensions);
+    const onRows: RowsReader = options.onRows ?? ((first, _n, rows) => all?.set(rows, first * dimensions));
+    const blockRows = Math.max(1, Math.min(options.blockRows ?? BLOCK_ROWS, count));
+    const block = Buffer.alloc(blockRows * dimensions * 4);
+    let crc = 0;
+    for (let first = 0; first < count; first += blockRows) {
+      const n = Math.min(blockRows, count - first);
+      const bytes = block.subarray(0, n * dimensions * 4);
+      await readExactly(handle, bytes, header.vectorsStart + first * dimensions * 4);
+      crc = crc32(bytes, crc);
+      onRows(first, n, rowsOf(bytes), dimensions);
+    }
+    if (crc !== header.vectorsCrc32) throw corrupt(file, "its vectors fail the checksum");
+    const {
+      format: _format,
+      version: _version,
+      vectorsCrc32: _crc,
+      vectorsStart: _start,
+      ...contents
+    } = header;
+    return { ...contents, vectors: all ?? new Float32Array(0) };
+  } finally {
+    await handle.close();
   }
-  if (embedder.modelId && loaded.embeddingModelId && loaded.embeddingModelId !== embedder.modelId) {
-    throw mismatch(
-      file,
-      `it was written by embedding model ${loaded.embeddingModelId}, not ${embedder.modelId}`,
-    );
+}
+
+/** The header, checked, and where the vectors start; the file's length must be exactly what it describes. */
+async function readHeader(
+  handle: FileHandle,
+  file: string,
+): Promise<PersistedHeader & { vectorsStart: number }> {
+  const size = (await handle.stat()).size;
+  const prefix = MAGIC.length + 4;
+  if (size < prefix) throw corrupt(file, `only ${size} bytes, truncated`);
+  const head = Buffer.alloc(prefix);
+  await readExactly(handle, head, 0);
+  if (!head.subarray(0, MAGIC.length).equals(MAGIC)) throw corrupt(file, "not a Counsel vector store file");
+  const headerLength = head.readUInt32LE(MAGIC.length);
+  if (prefix + headerLength > size) throw corrupt(file, "truncated inside its header");
+  const json = Buffer.alloc(headerLength);
+  await readExactly(handle, json, prefix);
+  let header: PersistedHeader;
+  try {
+    header = JSON.parse(json.toString("utf8"));
+  } catch {
+    throw corrupt(file, "its header is not valid JSON");
   }
-  return loaded;
+  const { dimensions, count, ids, texts, metadata } = header ?? {};
+  if (
+    header?.format !== FORMAT ||
+    header.version !== 1 ||
+    !Number.isInteger(dimensions) ||
+    dimensions < 0 ||
+    !Number.isInteger(count) ||
+    !Array.isArray(ids) ||
+    !Array.isArray(texts) ||
+    !Array.isArray(metadata) ||
+    ids.length !== count ||
+    texts.length !== count ||
+    metadata.length !== count ||
+    new Set(ids).size !== count
+  ) {
+    throw corrupt(file, "its header is not a valid index description");
+  }
+  const vectorsStart = paddedToFour(prefix + headerLength);
+  const expected = vectorsStart + count * dimensions * 4;
+  if (size !== expected) {
+    throw corrupt(file, `expected ${expected} bytes for ${count} vectors, found ${size}`);
+  }
+  return { ...header, baseId: typeof header.baseId === "string" ? header.baseId : null, vectorsStart };
+}
+
+async function readExactly(handle: FileHandle, into: Buffer, position: number): Promise<void> {
+  for (let done = 0; done < into.length; ) {
+    const { bytesRead } = await handle.read(into, done, into.length - done, position + done);
+    if (bytesRead === 0) throw new Error(`unexpected end of file at byte ${position + done}`);
+    done += bytesRead;
+  }
+}
+
+/** Little-endian float32 bytes as floats: a view where the machine is little-endian, a copy elsewhere. */
+function rowsOf(bytes: Buffer): Float32Array {
+  if (LITTLE_ENDIAN) return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+  const out = new Float32Array(bytes.length / 4);
+  for (let i = 0; i < out.length; i++) out[i] = bytes.readFloatLE(i * 4);
+  return out;
 }
 
 // Saving: hundreds of ms of work for tens of thousands of chunks, done in steps of a few ms with turns of the
@@ -228,46 +325,4 @@ function mismatch(file: string, reason: string): VectorStoreFileError {
     `The vector store file ${file} does not fit the configured embeddings: ${reason}. Delete the data folder ` +
       `${path.dirname(file)} and re-index (ingest again), or configure the embedding model it was built with.`,
   );
-}
-
-function decode(data: Buffer, file: string): LoadedVectorFile {
-  const prefix = MAGIC.length + 4;
-  if (data.length < prefix) throw corrupt(file, `only ${data.length} bytes, truncated`);
-  if (!data.subarray(0, MAGIC.length).equals(MAGIC)) throw corrupt(file, "not a Counsel vector store file");
-  const headerLength = data.readUInt32LE(MAGIC.length);
-  if (prefix + headerLength > data.length) throw corrupt(file, "truncated inside its header");
-  let header: PersistedHeader;
-  try {
-    header = JSON.parse(data.toString("utf8", prefix, prefix + headerLength));
-  } catch {
-    throw corrupt(file, "its header is not valid JSON");
-  }
-  const { dimensions, count, ids, texts, metadata } = header ?? {};
-  if (
-    header?.format !== FORMAT ||
-    header.version !== 1 ||
-    !Number.isInteger(dimensions) ||
-    dimensions < 0 ||
-    !Number.isInteger(count) ||
-    !Array.isArray(ids) ||
-    !Array.isArray(texts) ||
-    !Array.isArray(metadata) ||
-    ids.length !== count ||
-    texts.length !== count ||
-    metadata.length !== count ||
-    new Set(ids).size !== count
-  ) {
-    throw corrupt(file, "its header is not a valid index description");
-  }
-  const start = paddedToFour(prefix + headerLength);
-  const expected = count * dimensions * 4;
-  if (data.length !== start + expected) {
-    throw corrupt(file, `expected ${start + expected} bytes for ${count} vectors, found ${data.length}`);
-  }
-  const bytes = data.subarray(start);
-  if (crc32(bytes) !== header.vectorsCrc32) throw corrupt(file, "its vectors fail the checksum");
-  const vectors = new Float32Array(count * dimensions);
-  if (LITTLE_ENDIAN) new Uint8Array(vectors.buffer).set(bytes);
-  else for (let i = 0; i < vectors.length; i++) vectors[i] = bytes.readFloatLE(i * 4);
-  return { ...header, baseId: typeof header.baseId === "string" ? header.baseId : null, vectors };
 }

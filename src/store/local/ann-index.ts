@@ -1,0 +1,252 @@
+// An approximate nearest-neighbour index over the local store's vectors, for dense embeddings at scale: usearch's
+// HNSW graph over int8-quantised copies (a quarter of float32's memory). int8 keeps too little of a unit vector's
+// 1,024 components (each about ±0.03 on a ±1 scale) to rank by, so the index only proposes candidates; the store
+// ranks them by their exact float32 vectors. Written by hand around usearch because nothing in LangChain keeps an
+// HNSW index in step with a store whose chunks are upserted, deleted and moved between slots.
+//
+// The index follows the store's slots without ever blocking the event loop for long: a written vector is
+// "pending" (found by an exact scan of the pending slots) until a background step, a few milliseconds at a time,
+// inserts it into the graph. A moved vector keeps its graph entry (only the key's slot changes); a replaced or
+// deleted one is removed from the graph at once.
+import { createRequire } from "node:module";
+
+type UsearchModule = typeof import("usearch-v2");
+type UsearchIndex = InstanceType<UsearchModule["Index"]>;
+
+export interface AnnIndexOptions {
+  /** Graph edges per node (HNSW's M). Default 16. */
+  connectivity?: number;
+  /** Candidates kept while inserting (efConstruction). Default 128. */
+  expansionAdd?: number;
+  /** Candidates kept while searching (ef). Default 256 (recall@10 0.910 at ef 128 on a million chunks). */
+  expansionSearch?: number;
+  /** How long one background step inserts before yielding to the event loop, in ms. Default 5. */
+  stepMs?: number;
+}
+
+/** The store's side of the bargain: the current float32 vector of a slot. */
+export type SlotVectors = (slot: number) => Float32Array;
+
+let usearch: UsearchModule | undefined;
+/** usearch is a native addon: loaded on the first index, so that a store without one never maps it. */
+function loadUsearch(): UsearchModule {
+  usearch ??= createRequire(import.meta.url)("usearch-v2") as UsearchModule;
+  return usearch;
+}
+
+/**
+ * @example
+ * const ann = new AnnIndex(1024, (slot) => columns.row(slot));
+ * ann.written([0, 1]);           // after the store wrote slots 0 and 1
+ * ann.candidates(query, 40);     // slots worth ranking exactly: graph hits and every pending slot
+ */
+export class AnnIndex {
+  private index: UsearchIndex;
+  private readonly config: ConstructorParameters<UsearchModule["Index"]>[0];
+  private readonly stepMs: number;
+  /** Vectors removed from the graph since it was built: usearch only marks them, and they still cost. */
+  private tombstones = 0;
+  /** Graph key of each slot's vector (keys start at 1; 0: not in the graph). Keys are never reused. */
+  private keyOfSlot = new Float64Array(1024);
+  private readonly slotOfKey = new Map<number, number>();
+  private nextKey = 1;
+  /** 1 for a slot whose current vector is not in the graph yet; `queue` lists them (with stale entries). */
+  private pendingFlag = new Uint8Array(1024);
+  private queue: number[] = [];
+  private pending = 0;
+  private timer?: NodeJS.Timeout;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly dims: number,
+    private readonly vectorOf: SlotVectors,
+    options: AnnIndexOptions = {},
+  ) {
+    const { Index, MetricKind, ScalarKind } = loadUsearch();
+    this.config = {
+      metric: MetricKind.Cos,
+      dimensions: dims,
+      connectivity: options.connectivity ?? 16,
+      quantization: ScalarKind.I8,
+      expansion_add: options.expansionAdd ?? 128,
+      expansion_search: options.expansionSearch ?? 256,
+      multi: false,
+    };
+    this.index = new Index(this.config);
+    this.stepMs = options.stepMs ?? 5;
+  }
+
+  /** Vectors in the graph. */
+  get indexed(): number {
+    return this.slotOfKey.size;
+  }
+
+  /** Vectors removed from the graph since it was (re)built, which it still carries. */
+  get removed(): number {
+    return this.tombstones;
+  }
+
+  /** Slots whose current vector is waiting to be inserted. */
+  get pendingCount(): number {
+    return this.pending;
+  }
+
+  /** The store wrote new vectors into these slots (new chunks or replaced ones). */
+  written(slots: Iterable<number>): void {
+    for (const slot of slots) {
+      this.forget(slot);
+      this.grow(slot);
+      this.pendingFlag[slot] = 1;
+      this.pending++;
+      this.queue.push(slot);
+    }
+    this.rebuildIfWorn();
+    this.schedule();
+  }
+
+  /** The vector in `slot` is gone (its chunk deleted, or about to be overwritten by a move). */
+  drop(slot: number): void {
+    this.forget(slot);
+    this.rebuildIfWorn();
+    this.schedule();
+  }
+
+  private forget(slot: number): void {
+    if (slot >= this.keyOfSlot.length) return;
+    const key = this.keyOfSlot[slot];
+    if (key > 0) {
+      this.index.remove(BigInt(key));
+      this.slotOfKey.delete(key);
+      this.keyOfSlot[slot] = 0;
+      this.tombstones++;
+    }
+    if (this.pendingFlag[slot] === 1) {
+      this.pendingFlag[slot] = 0;
+      this.pending--;
+    }
+  }
+
+  /** The vector in slot `from` now lives in slot `to` (whose own vector was dropped first). */
+  move(from: number, to: number): void {
+    this.grow(to);
+    const key = this.keyOfSlot[from];
+    this.keyOfSlot[to] = key;
+    this.keyOfSlot[from] = 0;
+    if (key > 0) this.slotOfKey.set(key, to);
+    if (this.pendingFlag[from] === 1) {
+      this.pendingFlag[from] = 0;
+      this.pendingFlag[to] = 1;
+      this.queue.push(to);
+    }
+  }
+
+  /** Forget everything (the store was emptied). */
+  clear(): void {
+    this.index = new (loadUsearch().Index)(this.config);
+    this.tombstones = 0;
+    this.slotOfKey.clear();
+    this.keyOfSlot.fill(0);
+    this.pendingFlag.fill(0);
+    this.queue = [];
+    this.pending = 0;
+  }
+
+  /**
+   * A new graph of the live vectors, once removed ones outnumber them (a store whose documents are re-ingested
+   * again and again): every live slot is pending again, and searched exactly until re-inserted.
+   */
+  private rebuildIfWorn(): void {
+    if (this.tombstones < Math.max(1000, this.slotOfKey.size)) return;
+    const live = [...this.slotOfKey.values()];
+    this.index = new (loadUsearch().Index)(this.config);
+    this.tombstones = 0;
+    this.slotOfKey.clear();
+    for (const slot of live) {
+      this.keyOfSlot[slot] = 0;
+      this.pendingFlag[slot] = 1;
+      this.queue.push(slot);
+    }
+    this.pending += live.length;
+  }
+
+  /**
+   * Slots worth ranking exactly for `query` (unit length): the graph's `count` nearest, then every pending slot.
+   * The caller ranks them by their float32 vectors; a slot may appear once only.
+   */
+  candidates(query: Float32Array, count: number): number[] {
+    const out: number[] = [];
+    if (this.slotOfKey.size > 0) {
+      const found = this.index.search(query, Math.min(count, this.slotOfKey.size), 1);
+      for (const key of found.keys) {
+        const slot = this.slotOfKey.get(Number(key));
+        if (slot !== undefined) out.push(slot);
+      }
+    }
+    if (this.pending > 0) {
+      for (const slot of this.pendingSlots()) out.push(slot);
+    }
+    return out;
+  }
+
+  /** Resolves once nothing is pending (tests and benchmarks). */
+  whenIndexed(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    // Someone waits for the graph: the process must stay up until it is whole.
+    this.timer?.ref();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** The pending slots, each once: the queue compacted to the slots still flagged. */
+  private pendingSlots(): number[] {
+    const seen = new Set<number>();
+    const live: number[] = [];
+    for (const slot of this.queue) {
+      if (this.pendingFlag[slot] === 1 && !seen.has(slot)) {
+        seen.add(slot);
+        live.push(slot);
+      }
+    }
+    this.queue = live;
+    return live;
+  }
+
+  private schedule(): void {
+    if (this.timer || this.pending === 0) return;
+    // A timer rather than setImmediate: unref'd (unless someone waits in whenIndexed), so that indexing never
+    // keeps a process alive that has nothing else to do, and (unlike an unref'd immediate) still waking the
+    // loop's poll within a millisecond.
+    this.timer = setTimeout(() => this.step(), 0);
+    if (this.idleWaiters.length === 0) this.timer.unref();
+  }
+
+  /** Inserts pending vectors for about `stepMs`, then yields; continues until none is pending. */
+  private step(): void {
+    this.timer = undefined;
+    const until = performance.now() + this.stepMs;
+    while (this.queue.length > 0 && performance.now() < until) {
+      const slot = this.queue.pop() as number;
+      if (this.pendingFlag[slot] !== 1) continue;
+      const key = this.nextKey++;
+      // One thread: usearch starts a pool per call otherwise, which costs more than a single insert.
+      this.index.add(BigInt(key), this.vectorOf(slot), 1);
+      this.keyOfSlot[slot] = key;
+      this.slotOfKey.set(key, slot);
+      this.pendingFlag[slot] = 0;
+      this.pending--;
+    }
+    if (this.pending > 0 && this.queue.length > 0) this.schedule();
+    else for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private grow(slot: number): void {
+    if (slot < this.keyOfSlot.length) return;
+    let size = this.keyOfSlot.length;
+    while (size <= slot) size *= 2;
+    const keys = new Float64Array(size);
+    keys.set(this.keyOfSlot);
+    this.keyOfSlot = keys;
+    const flags = new Uint8Array(size);
+    flags.set(this.pendingFlag);
+    this.pendingFlag = flags;
+  }
+}
