@@ -13,12 +13,12 @@ export interface CounselProcess {
   output: () => string;
 }
 
-/** Resolves once /healthz answers; LOG_LEVEL is warn unless `env` says otherwise. */
+/** Resolves once /healthz answers; LOG_LEVEL is warn and LOAD_EXAMPLES false unless `env` says otherwise. */
 export async function startCounsel(env: Record<string, string>): Promise<CounselProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/main.ts")], {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: "warn", ...env, PORT: String(port), LOAD_EXAMPLES: "false" },
+    env: { ...process.env, LOG_LEVEL: "warn", LOAD_EXAMPLES: "false", ...env, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
