@@ -4,28 +4,24 @@
 // settled (two readings a second apart within 1%). For where the memory of an ingestion goes, heap by heap:
 // `npm run bench:ingest-memory`.
 //   npm run bench:footprint -- [--dataset ../shared/data/retrieval-eval/scifact] [--docs 5183]
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { corpusText, readCorpus } from "../src/chains/eval/dataset.ts";
 import { type CounselProcess, startCounsel, stopCounsel } from "../test/helpers/counsel-process.ts";
+import { procStatus } from "./proc-memory.ts";
 
 const MiB = 2 ** 20;
 const BATCH = 200;
 
-async function kernelMemory(pid: number, field: "VmRSS" | "VmHWM"): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN) * 1024;
-}
-
 /** The RSS once two readings a second apart differ by under 1% (start-up work, the examples, GC done). */
 async function settledRss(pid: number): Promise<number> {
-  let last = await kernelMemory(pid, "VmRSS");
+  let last = await procStatus(pid, "VmRSS");
   for (let i = 0; i < 60; i++) {
     await sleep(1000);
-    const now = await kernelMemory(pid, "VmRSS");
+    const now = await procStatus(pid, "VmRSS");
     if (Math.abs(now - last) < last * 0.01) return now;
     last = now;
   }
@@ -87,7 +83,7 @@ async function main() {
           if (res.status !== 200) throw new Error(`POST /ingest: ${res.status} ${await res.text()}`);
         }
         const settled = await settledRss(pid);
-        const peak = await kernelMemory(pid, "VmHWM");
+        const peak = await procStatus(pid, "VmHWM");
         after = ` ${(settled / MiB).toFixed(0)} | ${(peak / MiB).toFixed(0)} |`;
       }
       rows.push(

@@ -22,6 +22,7 @@ import { ChangeLog } from "../src/store/local/change-log.ts";
 import { StorePersistence } from "../src/store/local/store-persistence.ts";
 import { readVectorFile } from "../src/store/local/vector-file.ts";
 import { freePort } from "../test/global-setup.ts";
+import { procStatus } from "./proc-memory.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const { values } = parseArgs({
@@ -67,14 +68,6 @@ async function corpus(dataset: string, scale: number, limit: number): Promise<Te
     }
   }
   return documents;
-}
-
-/** A /proc/<pid>/status field in bytes (VmRSS: resident now; VmHWM: the peak since start or the last reset). */
-async function procStatus(pid: number, field: "VmRSS" | "VmHWM"): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  const kb = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1];
-  if (kb === undefined) throw new Error(`no ${field} in /proc/${pid}/status`);
-  return Number(kb) * 1024;
 }
 
 /** Resets VmHWM to the current RSS (Linux 4.0+), so that the peak read later is the ingestion's. */

@@ -1,8 +1,9 @@
 // One candidate in its own process, so that its resident memory is its own: `ingest` builds the store from the
 // synthetic corpus, `query` opens it as a restarted service would and answers the queries.
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
+import { procStatus } from "../proc-memory.ts";
 import { type CandidateName, type CandidateOptions, openCandidate } from "./candidates.ts";
 import { type CorpusSpec, SyntheticCorpus } from "./synthetic.ts";
 
@@ -19,11 +20,10 @@ export interface ChildRequest {
 const BATCH = 1000;
 const MiB = 2 ** 20;
 
-/** Peak and current resident memory from the kernel: native allocations count, not only V8's. */
+/** Peak and current resident memory of this process, from the kernel: native allocations count too. */
 async function memory(): Promise<{ peakMiB: number; rssMiB: number }> {
-  const status = await readFile("/proc/self/status", "utf8");
-  const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { peakMiB: Math.round(kib("VmHWM") / 1024), rssMiB: Math.round(kib("VmRSS") / 1024) };
+  const [peak, rss] = await Promise.all([procStatus("self", "VmHWM"), procStatus("self", "VmRSS")]);
+  return { peakMiB: Math.round(peak / MiB), rssMiB: Math.round(rss / MiB) };
 }
 
 async function bytesUnder(dir: string): Promise<number> {
@@ -64,7 +64,7 @@ async function ingest(request: ChildRequest) {
 }
 
 async function query(request: ChildRequest) {
-  const corpus = new SyntheticCorpus({ ...request.spec, topics: request.spec.topics });
+  const corpus = new SyntheticCorpus(request.spec);
   const queries = Array.from({ length: request.queries }, (_, q) => corpus.query(q));
   const before = await memory();
   const opening = performance.now();

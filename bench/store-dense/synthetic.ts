@@ -6,6 +6,8 @@
 // 0.43 within a topic, ≈ 0 across topics). Texts draw half their words from the topic's own vocabulary, so BM25
 // and the vector side agree roughly, as they do on real text. Queries come from the same model with other seeds.
 
+import { random } from "../../test/helpers/random-vectors.ts";
+
 export interface CorpusSpec {
   chunks: number;
   dims: number;
@@ -22,18 +24,6 @@ const NOISE_WEIGHT = 0.9;
 const WORDS_PER_CHUNK = 40;
 const TOPIC_WORDS = 200;
 const VOCABULARY = 50_000;
-
-/** mulberry32: small, fast and good enough to make test data. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(random: () => number): () => number {
   return () => Math.sqrt(-2 * Math.log(random() || 1e-12)) * Math.cos(2 * Math.PI * random());
@@ -64,7 +54,7 @@ export class SyntheticCorpus {
   constructor(spec: CorpusSpec) {
     this.spec = spec;
     const { dims, topics, subtopics, seed } = spec;
-    const normal = gaussian(generator(seed));
+    const normal = gaussian(random(seed));
     const scale = 1 / Math.sqrt(dims);
     this.topicCentres = Float32Array.from({ length: topics * dims }, () => normal() * scale);
     this.subtopicCentres = Float32Array.from({ length: topics * subtopics * dims }, () => normal() * scale);
@@ -91,10 +81,10 @@ export class SyntheticCorpus {
 
   private item(seed: number, id: string, words: number): { chunk: Chunk; vector: Float32Array } {
     const { dims, topics, subtopics } = this.spec;
-    const random = generator(seed);
-    const normal = gaussian(random);
-    const topic = Math.floor(random() * topics);
-    const subtopic = topic * subtopics + Math.floor(random() * subtopics);
+    const next = random(seed);
+    const normal = gaussian(next);
+    const topic = Math.floor(next() * topics);
+    const subtopic = topic * subtopics + Math.floor(next() * subtopics);
     const vector = new Float32Array(dims);
     const noise = NOISE_WEIGHT / Math.sqrt(dims);
     let norm = 0;
@@ -111,9 +101,9 @@ export class SyntheticCorpus {
     const text: string[] = [];
     for (let w = 0; w < words; w++) {
       // Zipf-like: squaring a uniform draw favours the first words of each list.
-      const rank = random() ** 2;
+      const rank = next() ** 2;
       text.push(
-        random() < 0.5
+        next() < 0.5
           ? word(VOCABULARY + topic * TOPIC_WORDS + Math.floor(rank * TOPIC_WORDS))
           : word(Math.floor(rank * VOCABULARY)),
       );

@@ -479,8 +479,8 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
   private indexIfDue(): void {
     if (this.ann || this.vectorIndex === "exact" || this.ids.length === 0) return;
     if (this.vectorIndex === "auto" && this.ids.length < this.annMinChunks) return;
-    const columns = () => this.columns;
-    this.ann = new AnnIndex(this.dimensions, (slot) => columns().row(slot), this.annOptions);
+    // Read through `this`: the columns object is replaced when the store is emptied and refilled.
+    this.ann = new AnnIndex(this.dimensions, (slot) => this.columns.row(slot), this.annOptions);
     this.ann.written(this.ids.keys());
   }
 

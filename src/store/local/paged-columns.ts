@@ -177,8 +177,7 @@ export class PagedColumns {
 
   /** The vector of `slot` as float32 into `out` (a fresh array without it). */
   row(slot: number, out = new Float32Array(this.dims)): Float32Array {
-    const { columns, capacity, index } = this.place(slot);
-    for (let d = 0, i = index; d < this.dims; d++, i += capacity) out[d] = columns[i];
+    out.set(this.vector(slot));
     return out;
   }
 
