@@ -1,6 +1,7 @@
 // An in-memory Okapi BM25 inverted index over chunks, keyed by chunk id. Adds and removes are incremental:
 // document count, total length and document frequencies stay exact, so scores after a remove equal those of
 // an index built without the removed chunk. Postings live in a few flat typed arrays, not an object per term.
+import { createHash } from "node:crypto";
 import { searchTerms } from "../text/analysis.ts";
 import { TopK } from "./top-k.ts";
 
@@ -23,6 +24,10 @@ export interface Bm25Hit {
  * b 0.5-0.9, and no setting wins on both splits, so the classic values stay.
  */
 export const DEFAULT_BM25_K1 = 1.2;
+/** Analysed by `analysisFingerprint`: a change to any step of the analysis changes some of these terms. */
+const ANALYSIS_SAMPLE =
+  "The Running runners ran quickly; it's COVID-19 and IL-6/TNF-α in 2024's H1N1 studies. Naïve café " +
+  "résumés, Straße, Ελληνικά, русский, 日本語のテキスト, 中文文本, and e-mail@example.org at 3.5mg/kg!";
 export const DEFAULT_BM25_B = 0.75;
 
 /** Lucene's non-negative idf: a term in most chunks still counts a little, never against. */
@@ -45,7 +50,7 @@ export function bm25TermScore(
   return (idf * tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * length) / averageLength));
 }
 
-type TfArray = Uint8Array | Uint16Array | Uint32Array;
+export type TfArray = Uint8Array | Uint16Array | Uint32Array;
 
 /** `a` copied into an array of `length` (at least its own), of the same element type. */
 function resized<T extends Int32Array | Int8Array | Float64Array | TfArray>(a: T, length: number): T {
@@ -74,6 +79,54 @@ function classFor(n: number): number {
   return c;
 }
 
+interface PostingListsImage {
+  counters: { used: number; freeCells: number; freeHeads: number[]; postings: number };
+  slots: Int32Array;
+  tfs: TfArray;
+  offset: Int32Array;
+  length: Int32Array;
+  sizeClass: Int8Array;
+}
+
+interface ChunkTermsImage {
+  counters: { used: number; garbage: number };
+  terms: Int32Array;
+  offset: Int32Array;
+  count: Int32Array;
+}
+
+/**
+ * The index's whole state: what `Bm25Index.image` returns and `restore` takes back, so that a store saves its
+ * index beside its data (bm25-file.ts) instead of analysing every text again at each start. Plain data: strings
+ * and counters in `strings`, everything else in typed arrays.
+ */
+export interface Bm25Image {
+  strings: {
+    /** By slot (null: free). */
+    ids: (string | null)[];
+    /** By term id (null: free). */
+    terms: (string | null)[];
+    totalLength: number;
+    adds: number;
+    freeSlots: number[];
+    freeTermIds: number[];
+    lists: PostingListsImage["counters"];
+    chunkTerms: ChunkTermsImage["counters"];
+  };
+  arrays: {
+    lengths: Int32Array;
+    addedAt: Float64Array;
+    postingSlots: Int32Array;
+    postingTfs: TfArray;
+    termOffset: Int32Array;
+    termLength: Int32Array;
+    termSizeClass: Int8Array;
+    chunkTermIds: Int32Array;
+    chunkOffset: Int32Array;
+    chunkCount: Int32Array;
+  };
+}
+
 /**
  * Every term's posting list in two parallel arrays, chunk slot and term frequency (5 bytes a posting while
  * frequencies fit a byte), indexed by term id. A list occupies a block of cells and moves to the next size
@@ -81,15 +134,15 @@ function classFor(n: number): number {
  * rewritten without holes once over half of them is free.
  */
 class PostingLists {
-  slots = new Int32Array(1024);
+  slots: Int32Array = new Int32Array(1024);
   tfs: TfArray = new Uint8Array(1024);
   private maxTf = 0xff;
   /** By term id: the first cell of its list, its number of postings, its block's size class (-1: none). */
-  offset = new Int32Array(64);
-  length = new Int32Array(64);
-  private sizeClass = new Int8Array(64).fill(-1);
+  offset: Int32Array = new Int32Array(64);
+  length: Int32Array = new Int32Array(64);
+  private sizeClass: Int8Array = new Int8Array(64).fill(-1);
   /** By term id, while removed chunks are being dropped: how many of them the list holds. */
-  private removed = new Int32Array(64);
+  private removed: Int32Array = new Int32Array(64);
   /** Cells handed out from the start of the arrays, and how many of them are in free blocks. */
   private used = 0;
   private freeCells = 0;
@@ -240,6 +293,42 @@ class PostingLists {
     this.freeCells += BLOCK_SIZES[c];
   }
 
+  /** The lists as they are (no chunk being dropped): counters, and copies of the arrays' used parts. */
+  image(terms: number): PostingListsImage {
+    return {
+      counters: {
+        used: this.used,
+        freeCells: this.freeCells,
+        freeHeads: this.freeHeads.map((head) => head ?? -1),
+        postings: this.postings,
+      },
+      slots: this.slots.slice(0, this.used),
+      tfs: this.tfs.slice(0, this.used),
+      offset: this.offset.slice(0, terms),
+      length: this.length.slice(0, terms),
+      sizeClass: this.sizeClass.slice(0, terms),
+    };
+  }
+
+  /** Lists as `image` took them (its arrays are kept, not copied). */
+  static fromImage(image: PostingListsImage): PostingLists {
+    const lists = new PostingLists();
+    const { counters } = image;
+    lists.slots = image.slots;
+    lists.tfs = image.tfs;
+    lists.maxTf =
+      image.tfs instanceof Uint8Array ? 0xff : image.tfs instanceof Uint16Array ? 0xffff : 0xffffffff;
+    lists.offset = image.offset;
+    lists.length = image.length;
+    lists.sizeClass = image.sizeClass;
+    lists.removed = new Int32Array(image.offset.length);
+    lists.used = counters.used;
+    lists.freeCells = counters.freeCells;
+    lists.freeHeads.push(...counters.freeHeads);
+    lists.postings = counters.postings;
+    return lists;
+  }
+
   /** Frequencies take a byte until a chunk repeats a term more often than that. */
   private widen(tf: number): void {
     const tfs = tf > 0xffff ? new Uint32Array(this.tfs.length) : new Uint16Array(this.tfs.length);
@@ -254,10 +343,10 @@ class PostingLists {
  * appended at the end and rewritten without the runs of removed chunks once they are half of it.
  */
 class ChunkTerms {
-  terms = new Int32Array(1024);
+  terms: Int32Array = new Int32Array(1024);
   /** By slot: where its run starts, and its length. */
-  offset = new Int32Array(64);
-  count = new Int32Array(64);
+  offset: Int32Array = new Int32Array(64);
+  count: Int32Array = new Int32Array(64);
   private used = 0;
   private garbage = 0;
 
@@ -277,6 +366,26 @@ class ChunkTerms {
     this.offset[slot] = at;
     this.count[slot] = n;
     return at;
+  }
+
+  /** Counters and copies of the arrays' used parts, for `slots` slots. */
+  image(slots: number): ChunkTermsImage {
+    return {
+      counters: { used: this.used, garbage: this.garbage },
+      terms: this.terms.slice(0, this.used),
+      offset: this.offset.slice(0, slots),
+      count: this.count.slice(0, slots),
+    };
+  }
+
+  static fromImage(image: ChunkTermsImage): ChunkTerms {
+    const chunkTerms = new ChunkTerms();
+    chunkTerms.terms = image.terms;
+    chunkTerms.offset = image.offset;
+    chunkTerms.count = image.count;
+    chunkTerms.used = image.counters.used;
+    chunkTerms.garbage = image.counters.garbage;
+    return chunkTerms;
   }
 
   release(slot: number): void {
@@ -312,9 +421,9 @@ export class Bm25Index {
   private readonly slotOf = new Map<string, number>();
   private ids: (string | undefined)[] = [];
   /** Token count by slot; -1 marks a removed chunk whose postings have not been dropped yet. */
-  private lengths = new Int32Array(64);
+  private lengths: Int32Array = new Int32Array(64);
   /** By slot, the number of the add that filled it: postings are appended, so each list is in this order. */
-  private addedAt = new Float64Array(64);
+  private addedAt: Float64Array = new Float64Array(64);
   private adds = 0;
   private readonly freeSlots: number[] = [];
   private totalLength = 0;
@@ -415,6 +524,93 @@ export class Bm25Index {
     this.chunkTerms = new ChunkTerms();
     this.removed.length = 0;
     this.removedPostings = 0;
+  }
+
+  /**
+   * The whole index as plain data (the arrays copied: the index may change while the image is written). Chunks
+   * removed since the last search are dropped first, so an image never holds them.
+   */
+  image(): Bm25Image {
+    this.dropRemoved();
+    const slots = this.ids.length;
+    const terms = this.terms.length;
+    const lists = this.lists.image(terms);
+    const chunkTerms = this.chunkTerms.image(slots);
+    return {
+      strings: {
+        ids: Array.from(this.ids, (id) => id ?? null),
+        terms: Array.from(this.terms, (term) => term ?? null),
+        totalLength: this.totalLength,
+        adds: this.adds,
+        freeSlots: this.freeSlots.slice(),
+        freeTermIds: this.freeTermIds.slice(),
+        lists: lists.counters,
+        chunkTerms: chunkTerms.counters,
+      },
+      arrays: {
+        lengths: this.lengths.slice(0, slots),
+        addedAt: this.addedAt.slice(0, slots),
+        postingSlots: lists.slots,
+        postingTfs: lists.tfs,
+        termOffset: lists.offset,
+        termLength: lists.length,
+        termSizeClass: lists.sizeClass,
+        chunkTermIds: chunkTerms.terms,
+        chunkOffset: chunkTerms.offset,
+        chunkCount: chunkTerms.count,
+      },
+    };
+  }
+
+  /**
+   * Replaces the index's contents with an image `image()` took (its arrays are kept, not copied). The image must
+   * come from an index with the same analysis (see `analysisFingerprint`): its terms are not analysed again.
+   */
+  restore(image: Bm25Image): void {
+    const { strings, arrays } = image;
+    this.clear();
+    this.ids = strings.ids.map((id) => id ?? undefined);
+    this.terms = strings.terms.map((term) => term ?? undefined);
+    for (let slot = 0; slot < strings.ids.length; slot++) {
+      const id = strings.ids[slot];
+      if (id !== null) this.slotOf.set(id, slot);
+    }
+    for (let termId = 0; termId < strings.terms.length; termId++) {
+      const term = strings.terms[termId];
+      if (term !== null) this.termIds.set(term, termId);
+    }
+    this.lengths = arrays.lengths;
+    this.addedAt = arrays.addedAt;
+    this.adds = strings.adds;
+    this.totalLength = strings.totalLength;
+    this.freeSlots.push(...strings.freeSlots);
+    this.freeTermIds.push(...strings.freeTermIds);
+    this.lists = PostingLists.fromImage({
+      counters: strings.lists,
+      slots: arrays.postingSlots,
+      tfs: arrays.postingTfs,
+      offset: arrays.termOffset,
+      length: arrays.termLength,
+      sizeClass: arrays.termSizeClass,
+    });
+    this.chunkTerms = ChunkTerms.fromImage({
+      counters: strings.chunkTerms,
+      terms: arrays.chunkTermIds,
+      offset: arrays.chunkOffset,
+      count: arrays.chunkCount,
+    });
+  }
+
+  /**
+   * Names what `analyze` does: the terms it makes of a sample covering stop words, stemming, letters mixed with
+   * digits, accents and other scripts. An image saved under another fingerprint (the analysis changed in a new
+   * release, or another analyser is configured) is not restored but rebuilt from the texts.
+   */
+  analysisFingerprint(): string {
+    return createHash("sha256")
+      .update(JSON.stringify(this.analyze(ANALYSIS_SAMPLE)))
+      .digest("hex")
+      .slice(0, 16);
   }
 
   /**

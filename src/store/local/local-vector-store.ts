@@ -14,6 +14,7 @@ import { BadRequestError } from "../../errors.ts";
 import { Bm25Index, type Bm25Options } from "../bm25-index.ts";
 import { type Ranked, TopK } from "../top-k.ts";
 import { AnnIndex, type AnnIndexOptions } from "./ann-index.ts";
+import { bm25File, readBm25File, type SavedBm25, writeBm25File } from "./bm25-file.ts";
 import { ChangeLog, type ChangeRecord } from "./change-log.ts";
 import { PagedColumns } from "./paged-columns.ts";
 import { type PersistedState, StorePersistence } from "./store-persistence.ts";
@@ -94,6 +95,8 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
   private metadata: Record<string, unknown>[] = [];
   private readonly slotOf = new Map<string, number>();
   private readonly bm25: Bm25Index;
+  /** The BM25 index's analysisFingerprint(), which its saved copy must match. */
+  private readonly lexicalAnalysis: string;
   private readonly vectorIndex: VectorIndexMode;
   private readonly annMinChunks: number;
   private readonly annOptions: AnnIndexOptions;
@@ -119,6 +122,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
       compactMinBytes: options.compactMinBytes,
     };
     this.bm25 = new Bm25Index(options.bm25);
+    this.lexicalAnalysis = this.bm25.analysisFingerprint();
     const described = embeddings as EmbeddingsInterface & DescribedEmbeddings;
     this.embeddingModelId = typeof described.modelId === "string" ? described.modelId : null;
     // 0 = not known yet: the first vector added decides.
@@ -159,7 +163,8 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
         },
       },
     );
-    if (file && columns) store.restore(file, columns);
+    const lexical = file?.baseId ? await store.savedLexicalIndex(options.path, file.baseId) : undefined;
+    const restored = file && columns ? store.restore(file, columns, lexical) : false;
     const logFile = StorePersistence.logFile(options.path);
     const opened = await ChangeLog.open(logFile, file?.baseId ?? null, (record) =>
       store.replay(record, logFile),
@@ -170,6 +175,8 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
         { code: "COUNSEL_STORE_TORN_LOG" },
       );
     }
+    // Entries the saved index may hold from after its base: set again from the store as now read.
+    if (restored && lexical) for (const id of lexical.stale) store.reindexLexical(id);
     const base = { id: file?.baseId ?? null, bytes: file ? (await stat(options.path)).size : 0 };
     store.persistence = store.persistAt(options.path, opened.log, base);
     return store;
@@ -403,6 +410,13 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
       releaseSnapshot: () => {
         this.savingVectors = undefined;
       },
+      baseWritten: async (baseId, changedSince) => {
+        // Emptied while the base was written: the next base (which that change makes due) saves the index.
+        if (!changedSince) return;
+        const stale = [...changedSince];
+        const image = this.bm25.image();
+        await writeBm25File(bm25File(file), { baseId, analysis: this.lexicalAnalysis }, stale, image);
+      },
     };
     return new StorePersistence(file, state, log, base, this.persistenceOptions);
   }
@@ -532,17 +546,46 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
     });
   }
 
-  /** Takes the contents of a file read by `load` (already checked against the embedder). */
-  private restore(file: VectorFileContents, columns: PagedColumns): void {
-    if (file.count === 0) return;
+  /**
+   * Takes the contents of a file read by `load` (already checked against the embedder), and the BM25 index saved
+   * with it when there is one (else the index is built from the texts). Returns whether the saved index was used.
+   */
+  private restore(file: VectorFileContents, columns: PagedColumns, lexical?: SavedBm25): boolean {
+    if (file.count === 0) return false;
     this.dimensions = file.dimensions;
     this.columns = columns;
     this.ids = file.ids;
     this.texts = file.texts;
     this.metadata = file.metadata;
-    for (let slot = 0; slot < file.count; slot++) {
-      this.slotOf.set(file.ids[slot], slot);
-      this.bm25.add(file.ids[slot], file.texts[slot]);
+    for (let slot = 0; slot < file.count; slot++) this.slotOf.set(file.ids[slot], slot);
+    if (lexical) {
+      this.bm25.restore(lexical.image);
+      // Every chunk of the base, give or take those changed since: a saved index that is not is not used.
+      if (Math.abs(this.bm25.size - file.count) <= lexical.stale.length) return true;
+      process.emitWarning(
+        `${this.path}: the saved lexical index holds ${this.bm25.size} chunks for ${file.count}; rebuilt from the texts.`,
+        { code: "COUNSEL_STORE_INDEX_REBUILT" },
+      );
+      this.bm25.clear();
     }
+    for (let slot = 0; slot < file.count; slot++) this.bm25.add(file.ids[slot], file.texts[slot]);
+    return false;
+  }
+
+  /** The BM25 index saved beside the base `baseId` at `file`, if there is one for it and this analysis. */
+  private savedLexicalIndex(file: string, baseId: string): Promise<SavedBm25 | undefined> {
+    const saved = bm25File(file);
+    return readBm25File(saved, { baseId, analysis: this.lexicalAnalysis }, (reason) =>
+      process.emitWarning(`${saved} is damaged (${reason}); the lexical index is rebuilt from the texts.`, {
+        code: "COUNSEL_STORE_INDEX_REBUILT",
+      }),
+    );
+  }
+
+  /** Sets chunk `id`'s BM25 entry from the store: its text, or none once it is deleted. */
+  private reindexLexical(id: string): void {
+    const slot = this.slotOf.get(id);
+    if (slot === undefined) this.bm25.remove(id);
+    else this.bm25.add(id, this.texts[slot]);
   }
 }

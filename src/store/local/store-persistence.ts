@@ -26,6 +26,13 @@ export interface PersistedState {
   /** The whole store as it is now, readable while the store keeps changing, until `releaseSnapshot`. */
   snapshot(): { contents: Omit<VectorFileContents, "baseId">; vectors: VectorSnapshot };
   releaseSnapshot(): void;
+  /**
+   * Called once a new base is on disk, with the ids changed since its snapshot was taken (null when the store
+   * was emptied meanwhile; read it before the first await: it keeps growing until the call returns): to save
+   * what is derived from the base beside it (bm25-file.ts). A failure is reported as a warning, not a failed
+   * save: what it saves is rebuilt when missing.
+   */
+  baseWritten?(baseId: string, changedSince: ReadonlySet<string> | null): Promise<void>;
 }
 
 export interface PersistenceOptions {
@@ -56,6 +63,8 @@ export class StorePersistence {
   private timer?: NodeJS.Timeout;
   private saving: Promise<void> = Promise.resolve();
   private readonly compactMinBytes: number;
+  /** While a new base is written: the ids changed since its snapshot (null once the store was emptied). */
+  private changedSinceSnapshot?: Set<string> | null;
 
   constructor(
     readonly file: string,
@@ -79,11 +88,14 @@ export class StorePersistence {
   changed(ids: Iterable<string>, erased: boolean): void {
     if (erased) this.rewrite = true;
     else for (const id of ids) this.dirty.add(id);
+    const since = this.changedSinceSnapshot;
+    if (since) for (const id of ids) since.add(id);
     this.schedule();
   }
 
   /** Records that every chunk was deleted. */
   clearedAll(): void {
+    if (this.changedSinceSnapshot) this.changedSinceSnapshot = null;
     this.dirty.clear();
     this.rewrite = true;
     this.schedule();
@@ -140,15 +152,25 @@ export class StorePersistence {
   private async writeBase(): Promise<void> {
     const id = randomUUID();
     const { contents, vectors } = this.state.snapshot();
+    this.changedSinceSnapshot = new Set();
     try {
-      await writeVectorFile(this.file, { ...contents, baseId: id }, vectors, this.options.saveStepMs);
+      try {
+        await writeVectorFile(this.file, { ...contents, baseId: id }, vectors, this.options.saveStepMs);
+      } finally {
+        this.state.releaseSnapshot();
+      }
+      this.base = { id, bytes: (await stat(this.file)).size };
+      // Until the new log exists, the old one (whose baseId no longer matches) is ignored by a reload: nothing is
+      // lost, but nothing may be appended to it either. If this fails, save() makes the next save a new base.
+      await this.log.reset(id);
+      await this.state.baseWritten?.(id, this.changedSinceSnapshot)?.catch((error: Error) => {
+        process.emitWarning(`${this.file}: the lexical index was not saved beside it (${error.message}).`, {
+          code: "COUNSEL_STORE_INDEX_NOT_SAVED",
+        });
+      });
     } finally {
-      this.state.releaseSnapshot();
+      this.changedSinceSnapshot = undefined;
     }
-    this.base = { id, bytes: (await stat(this.file)).size };
-    // Until the new log exists, the old one (whose baseId no longer matches) is ignored by a reload: nothing is
-    // lost, but nothing may be appended to it either. If this fails, save() makes the next save a new base.
-    await this.log.reset(id);
   }
 
   /** Put and delete records for `ids` as the store holds them now, built a few dozen chunks per step. */
