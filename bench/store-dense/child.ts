@@ -96,6 +96,7 @@ async function query(request: ChildRequest) {
   const after = await memory();
   await store.close();
   return {
+    fileMiB: Math.round((await bytesUnder(request.options.dir)) / MiB),
     startSeconds,
     readySeconds,
     recallAt10: recall / queries.length,

@@ -93,16 +93,23 @@ export async function runDense(argv: string[]): Promise<void> {
       };
       const ingest = await runChild({ phase: "ingest", candidate, options, spec, queries });
       const n = candidate === "local" ? Math.min(queries, Number(values["local-queries"])) : queries;
-      const served = await runChild({ phase: "query", candidate, options, spec, queries: n, truth });
-      console.log(
-        `| ${candidate} | ${fmt(ingest.chunksPerSecond)} | ${fmt(ingest.finishSeconds, 1)} | ${fmt(ingest.fileMiB)} | ` +
-          `${fmt(ingest.peakMiB)} | ${fmt(served.startSeconds, 2)}${
+      // Counsel's store saves the graph it built at its first start beside its data: a second start reads it.
+      const starts = candidate === "counsel" ? 2 : 1;
+      for (let start = 1; start <= starts; start++) {
+        const served = await runChild({ phase: "query", candidate, options, spec, queries: n, truth });
+        const ingested =
+          start === 1
+            ? `${fmt(ingest.chunksPerSecond)} | ${fmt(ingest.finishSeconds, 1)} | ${fmt(ingest.fileMiB)} | ${fmt(ingest.peakMiB)}`
+            : `(second start) | | ${fmt(served.fileMiB)} |`;
+        console.log(
+          `| ${candidate} | ${ingested} | ${fmt(served.startSeconds, 2)}${
             served.readySeconds - served.startSeconds > 0.5 ? ` (index ${fmt(served.readySeconds, 0)})` : ""
           } | ${fmt(served.servingMiB)} | ` +
-          `${fmt(served.vectorP50, 2)} / ${fmt(served.vectorP99, 2)} | ${fmt(served.lexicalP50, 2)} | ` +
-          `${fmt(served.hybridP50, 2)} / ` +
-          `${fmt(served.hybridP99, 2)} | ${fmt(served.recallAt10, 3)} |`,
-      );
+            `${fmt(served.vectorP50, 2)} / ${fmt(served.vectorP99, 2)} | ${fmt(served.lexicalP50, 2)} | ` +
+            `${fmt(served.hybridP50, 2)} / ` +
+            `${fmt(served.hybridP99, 2)} | ${fmt(served.recallAt10, 3)} |`,
+        );
+      }
     } catch (error) {
       console.log(`| ${candidate} | failed: ${(error as Error).message.split("\n")[0]} |`);
     } finally {

@@ -5,6 +5,7 @@
 // graph (ann-index.ts) proposes candidates that the vectors rank exactly.
 import { randomUUID } from "node:crypto";
 import { stat } from "node:fs/promises";
+import path from "node:path";
 import { Document, type DocumentInterface } from "@langchain/core/documents";
 import type { EmbeddingsInterface } from "@langchain/core/embeddings";
 import { maximalMarginalRelevance } from "@langchain/core/utils/math";
@@ -16,6 +17,7 @@ import { type Ranked, TopK } from "../top-k.ts";
 import { AnnIndex, type AnnIndexOptions } from "./ann-index.ts";
 import { bm25File, readBm25File, type SavedBm25, writeBm25File } from "./bm25-file.ts";
 import { ChangeLog, type ChangeRecord } from "./change-log.ts";
+import { readGraphFile, removeUnnamedGraphs, type SavedGraph, writeGraphFile } from "./graph-file.ts";
 import { PagedColumns } from "./paged-columns.ts";
 import { type PersistedState, StorePersistence } from "./store-persistence.ts";
 import { readVectorFile, type VectorFileContents, VectorStoreFileError } from "./vector-file.ts";
@@ -63,6 +65,8 @@ export const DEFAULT_ANN_MIN_CHUNKS = 20_000;
 /** The index proposes this many candidates per result wanted (at least ANN_MIN_CANDIDATES), ranked exactly. */
 const ANN_CANDIDATES_PER_RESULT = 2;
 const ANN_MIN_CANDIDATES = 40;
+/** A graph that inserted more than this (and a quarter of its size) since it was saved is saved again. */
+const GRAPH_SAVE_MIN_INSERTS = 1000;
 
 /** What the embedder says about itself, when it says it (LocalHashEmbeddings does; others may not). */
 interface DescribedEmbeddings {
@@ -102,6 +106,11 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
   private readonly annOptions: AnnIndexOptions;
   /** The approximate index, once there is one (see `vectorIndex`). */
   private ann?: AnnIndex;
+  /**
+   * The graph saved beside the base this store was opened from, until the first search reads it (a process that
+   * never searches never loads it), and the chunks changed since it was saved, whose entries it cannot keep.
+   */
+  private savedGraph?: { graph: SavedGraph; changed: Set<string> };
 
   /** Saves the store to `path`; none in memory. */
   private persistence?: StorePersistence;
@@ -166,9 +175,12 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
     const lexical = file?.baseId ? await store.savedLexicalIndex(options.path, file.baseId) : undefined;
     const restored = file && columns ? store.restore(file, columns, lexical) : false;
     const logFile = StorePersistence.logFile(options.path);
-    const opened = await ChangeLog.open(logFile, file?.baseId ?? null, (record) =>
-      store.replay(record, logFile),
-    );
+    // The log's chunks changed after the graph saved with the base: their entries in it are not theirs.
+    const logged = new Set<string>();
+    const opened = await ChangeLog.open(logFile, file?.baseId ?? null, (record) => {
+      store.replay(record, logFile);
+      for (const id of record.ids) logged.add(id);
+    });
     if (opened.tornBytes > 0) {
       process.emitWarning(
         `${logFile}: cut off ${opened.tornBytes} bytes of a save that a crash interrupted; the chunks saved before it are kept.`,
@@ -177,6 +189,10 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
     }
     // Entries the saved index may hold from after its base: set again from the store as now read.
     if (restored && lexical) for (const id of lexical.stale) store.reindexLexical(id);
+    if (file?.baseId && file.count > 0 && store.vectorIndex !== "exact") {
+      const graph = await store.savedGraphFor(options.path, file.baseId);
+      if (graph) store.savedGraph = { graph, changed: logged };
+    }
     const base = { id: file?.baseId ?? null, bytes: file ? (await stat(options.path)).size : 0 };
     store.persistence = store.persistAt(options.path, opened.log, base);
     return store;
@@ -250,6 +266,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
     }
     const ids = documents.map((doc, i) => options?.ids?.[i] ?? doc.id ?? randomUUID());
     const replaces = ids.some((id) => this.slotOf.has(id));
+    if (this.savedGraph) for (const id of ids) this.savedGraph.changed.add(id);
     const slots = this.upsert(
       ids,
       // A flat copy: a splitter's chunk is a slice of its source document, which it would otherwise keep alive.
@@ -293,11 +310,13 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
       this.slotOf.clear();
       this.bm25.clear();
       this.ann?.clear();
+      this.savedGraph = undefined;
       this.persistence?.clearedAll();
       return;
     }
     if (!params?.ids) throw new BadRequestError("delete needs {ids} (or {deleteAll: true}).");
     const removed = this.remove(params.ids);
+    if (this.savedGraph) for (const id of removed) this.savedGraph.changed.add(id);
     if (removed.length > 0) this.persistence?.changed(removed, true);
   }
 
@@ -415,6 +434,16 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
         if (!changedSince) return;
         const stale = [...changedSince];
         const image = this.bm25.image();
+        const ann = this.ann;
+        if (ann) {
+          await writeGraphFile(
+            file,
+            baseId,
+            stale,
+            (graphPath) => ann.save(graphPath),
+            (slot) => this.ids[slot],
+          );
+        }
         await writeBm25File(bm25File(file), { baseId, analysis: this.lexicalAnalysis }, stale, image);
       },
     };
@@ -489,13 +518,65 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
     return bestSlots(scores, k, this.matcher(filter));
   }
 
-  /** Builds the approximate index when `vectorIndex` asks for one and the store has grown to it. */
+  /**
+   * Builds the approximate index when `vectorIndex` asks for one and the store has grown to it: from the graph
+   * saved with the base when there is one (what changed since is inserted again), else from every vector.
+   */
   private indexIfDue(): void {
     if (this.ann || this.vectorIndex === "exact" || this.ids.length === 0) return;
     if (this.vectorIndex === "auto" && this.ids.length < this.annMinChunks) return;
     // Read through `this`: the columns object is replaced when the store is emptied and refilled.
-    this.ann = new AnnIndex(this.dimensions, (slot) => this.columns.row(slot), this.annOptions);
+    const vectorOf = (slot: number) => this.columns.row(slot);
+    const options: AnnIndexOptions = { ...this.annOptions, onCaughtUp: () => this.graphCaughtUp() };
+    const saved = this.savedGraph;
+    this.savedGraph = undefined;
+    if (saved) {
+      const { graph, changed } = saved;
+      const stale = new Set(graph.stale);
+      try {
+        this.ann = AnnIndex.restore(
+          graph.graphPath,
+          graph.state,
+          (_key, i) => {
+            const id = graph.ids[i];
+            return stale.has(id) || changed.has(id) ? undefined : this.slotOf.get(id);
+          },
+          this.ids.length,
+          vectorOf,
+          options,
+        );
+        return;
+      } catch (error) {
+        process.emitWarning(
+          `${graph.graphPath} could not be read (${(error as Error).message}); the graph is built again.`,
+          { code: "COUNSEL_STORE_INDEX_REBUILT" },
+        );
+      }
+    }
+    this.ann = new AnnIndex(this.dimensions, vectorOf, options);
     this.ann.written(this.ids.keys());
+  }
+
+  /**
+   * The graph has inserted what was pending. If a restart would have to insert much of it again (it was built,
+   * or grew by a quarter, since it was last saved), a new base is due, which saves the graph beside it.
+   */
+  private graphCaughtUp(): void {
+    const ann = this.ann;
+    if (!ann || !this.persistence) return;
+    if (ann.insertedSinceSave > Math.max(GRAPH_SAVE_MIN_INSERTS, ann.indexed / 4))
+      this.persistence.requestBase();
+  }
+
+  /** The graph saved beside the base `baseId` at `file`, if there is one for it; other graph files are deleted. */
+  private async savedGraphFor(file: string, baseId: string): Promise<SavedGraph | undefined> {
+    const graph = await readGraphFile(file, baseId, this.dimensions, (reason) =>
+      process.emitWarning(`The graph saved beside ${file} is not used (${reason}); it is built again.`, {
+        code: "COUNSEL_STORE_INDEX_REBUILT",
+      }),
+    );
+    await removeUnnamedGraphs(file, graph ? path.basename(graph.graphPath) : undefined);
+    return graph;
   }
 
   /** Resolves once every vector is in the approximate index (at once without one): for tests and benchmarks. */

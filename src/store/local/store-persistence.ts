@@ -93,6 +93,12 @@ export class StorePersistence {
     this.schedule();
   }
 
+  /** Makes the next save a new base (and so saves what is derived from it beside it: see baseWritten). */
+  requestBase(): void {
+    this.rewrite = true;
+    this.schedule();
+  }
+
   /** Records that every chunk was deleted. */
   clearedAll(): void {
     if (this.changedSinceSnapshot) this.changedSinceSnapshot = null;
@@ -164,9 +170,12 @@ export class StorePersistence {
       // lost, but nothing may be appended to it either. If this fails, save() makes the next save a new base.
       await this.log.reset(id);
       await this.state.baseWritten?.(id, this.changedSinceSnapshot)?.catch((error: Error) => {
-        process.emitWarning(`${this.file}: the lexical index was not saved beside it (${error.message}).`, {
-          code: "COUNSEL_STORE_INDEX_NOT_SAVED",
-        });
+        process.emitWarning(
+          `${this.file}: the indexes derived from it were not saved beside it (${error.message}).`,
+          {
+            code: "COUNSEL_STORE_INDEX_NOT_SAVED",
+          },
+        );
       });
     } finally {
       this.changedSinceSnapshot = undefined;

@@ -1,0 +1,180 @@
+// The HNSW graph saved beside the local store's base (src/store/local/graph-file.ts): a restart reads it at its
+// first search instead of inserting every vector again, and never trusts an entry whose chunk changed since.
+import { mkdtemp, readdir, rm, truncate, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { Document } from "@langchain/core/documents";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
+import { graphDescriptionFile } from "../../src/store/local/graph-file.ts";
+import { LocalVectorStore, type LocalVectorStoreOptions } from "../../src/store/local/local-vector-store.ts";
+import { random, randomVector } from "../helpers/random-vectors.ts";
+
+const DIMS = 32;
+const COUNT = 3000;
+const embeddings = new LocalHashEmbeddings({ dimensions: DIMS });
+
+function chunks(from: number, to: number, seed: number) {
+  const next = random(seed);
+  const vectors: number[][] = [];
+  const docs: Document[] = [];
+  for (let i = from; i < to; i++) {
+    vectors.push(randomVector(next, 1, DIMS));
+    docs.push(new Document({ pageContent: `chunk ${i}`, metadata: { n: i }, id: `c${i}` }));
+  }
+  return { vectors, docs };
+}
+
+async function top(store: LocalVectorStore, query: number[], k = 10): Promise<[string, number][]> {
+  const hits = await store.similaritySearchVectorWithScore(query, k);
+  return hits.map(([doc, score]) => [doc.id as string, score]);
+}
+
+async function graphFiles(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((name) => name.includes(".hnsw.")).sort();
+}
+
+describe("LocalVectorStore's saved graph", () => {
+  let dir: string;
+  let file: string;
+  const options = (more: LocalVectorStoreOptions = {}): LocalVectorStoreOptions => ({
+    path: file,
+    vectorIndex: "hnsw",
+    saveDelayMs: 60_000,
+    ...more,
+  });
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "counsel-graph-"));
+    file = path.join(dir, "vectors.bin");
+  });
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A store of COUNT chunks whose graph was built (by a search) and saved with a new base. */
+  async function savedStore(more: LocalVectorStoreOptions = {}) {
+    const store = new LocalVectorStore(embeddings, options(more));
+    const { vectors, docs } = chunks(0, COUNT, 1);
+    await store.addVectors(vectors, docs);
+    await store.flush(); // the first base, before any graph
+    expect(await graphFiles(dir)).toEqual([]);
+    await store.similaritySearchVectorWithScore(vectors[0], 1);
+    await store.whenIndexed();
+    // Built from scratch: a restart would insert all of it again, so a new base is due, with the graph beside it.
+    await store.flush();
+    expect(await graphFiles(dir)).toHaveLength(1);
+    return { store, vectors };
+  }
+
+  it("is read at the first search after a restart, with every vector in it, and answers as before", async () => {
+    const { store, vectors } = await savedStore();
+    const queries = chunks(0, 20, 7).vectors;
+    const before = await Promise.all(queries.map((q) => top(store, q)));
+
+    const reloaded = await LocalVectorStore.load(embeddings, options());
+    // Not read by opening the store: a process that never searches never loads it.
+    expect(reloaded.indexStatus()).toEqual({ indexed: 0, pending: 0, removed: 0 });
+    expect(await top(reloaded, vectors[42], 1)).toEqual([["c42", expect.closeTo(1, 5)]]);
+    expect(reloaded.indexStatus()).toEqual({ indexed: COUNT, pending: 0, removed: 0 });
+    expect(await Promise.all(queries.map((q) => top(reloaded, q)))).toEqual(before);
+  });
+
+  it("inserts again only the chunks that changed since it was saved: in the log, or after the restart", async () => {
+    const { store, vectors } = await savedStore();
+    // Appended to the log after the base and its graph.
+    const added = chunks(COUNT, COUNT + 30, 2);
+    await store.addVectors(added.vectors, added.docs);
+    await store.flush();
+
+    const reloaded = await LocalVectorStore.load(embeddings, options());
+    // Before the first search: one chunk replaced, another deleted (which moves the last chunk into its slot).
+    const replacement = chunks(0, 1, 3).vectors[0];
+    await reloaded.addVectors([replacement], [new Document({ pageContent: "replaced", id: "c5" })]);
+    await reloaded.delete({ ids: ["c6"] });
+    await top(reloaded, vectors[0], 1);
+    expect(reloaded.indexStatus()).toMatchObject({ indexed: COUNT - 2, pending: 30 + 1 });
+
+    await reloaded.whenIndexed();
+    expect(reloaded.indexStatus()).toMatchObject({ indexed: COUNT + 30 - 1, pending: 0 });
+    // Every chunk is found under its own id, wherever deletes moved it.
+    for (const i of [0, 7, 1234, COUNT - 1]) expect((await top(reloaded, vectors[i], 1))[0][0]).toBe(`c${i}`);
+    expect((await top(reloaded, added.vectors[12], 1))[0][0]).toBe(`c${COUNT + 12}`);
+    expect(await top(reloaded, replacement, 1)).toEqual([["c5", expect.closeTo(1, 5)]]);
+    expect((await top(reloaded, vectors[6], 50)).map(([id]) => id)).not.toContain("c6");
+  });
+
+  it("does not keep the entry of a chunk changed while the base was being written", async () => {
+    const { store, vectors } = await savedStore({ saveStepMs: 0 });
+    await store.delete({ ids: ["c1"] });
+    const saving = store.flush();
+    await nextTurn();
+    const replacement = chunks(0, 1, 4).vectors[0];
+    await store.addVectors([replacement], [new Document({ pageContent: "new", id: "c2" })]);
+    await saving;
+    // The process dies here: c2's replacement never reaches the disk, but the graph saved holds it.
+
+    const reloaded = await LocalVectorStore.load(embeddings, options());
+    await top(reloaded, vectors[0], 1);
+    expect(reloaded.indexStatus()).toMatchObject({ pending: 1 });
+    await reloaded.whenIndexed();
+    expect(await top(reloaded, vectors[2], 1)).toEqual([["c2", expect.closeTo(1, 5)]]);
+  });
+
+  it("is not used for another base: a new base written by a process that never searched", async () => {
+    const { vectors } = await savedStore();
+    const other = await LocalVectorStore.load(embeddings, options());
+    await other.delete({ ids: ["c9"] });
+    await other.flush();
+    const reloaded = await LocalVectorStore.load(embeddings, options());
+    await top(reloaded, vectors[0], 1);
+    expect(reloaded.indexStatus().pending).toBe(COUNT - 1);
+    await reloaded.whenIndexed();
+    expect(await top(reloaded, vectors[77], 1)).toEqual([["c77", expect.closeTo(1, 5)]]);
+  });
+
+  it("is built again, with a warning, when its file is damaged", async () => {
+    const { vectors } = await savedStore();
+    const [graph] = await graphFiles(dir);
+    await truncate(path.join(dir, graph), 100);
+    const warnings = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+    const damaged = await LocalVectorStore.load(embeddings, options());
+    expect(warnings).toHaveBeenCalledWith(expect.stringContaining("is not the size it was saved at"), {
+      code: "COUNSEL_STORE_INDEX_REBUILT",
+    });
+    await top(damaged, vectors[0], 1);
+    expect(damaged.indexStatus().pending).toBe(COUNT);
+    await damaged.whenIndexed();
+    expect(await top(damaged, vectors[77], 1)).toEqual([["c77", expect.closeTo(1, 5)]]);
+
+    // A description that is not JSON: the same.
+    await writeFile(graphDescriptionFile(file), "{");
+    await LocalVectorStore.load(embeddings, options());
+    expect(warnings).toHaveBeenCalledWith(expect.stringContaining("its description is not valid JSON"), {
+      code: "COUNSEL_STORE_INDEX_REBUILT",
+    });
+  });
+
+  it("leaves one graph file behind: older ones, and those no description names, are deleted", async () => {
+    const { store } = await savedStore();
+    await writeFile(path.join(dir, "vectors.bin.hnsw.orphan"), "left by a crash");
+    await store.delete({ ids: ["c3"] });
+    await store.flush();
+    expect(await graphFiles(dir)).toHaveLength(1);
+    await writeFile(path.join(dir, "vectors.bin.hnsw.orphan"), "left by a crash");
+    await LocalVectorStore.load(embeddings, options());
+    expect(await graphFiles(dir)).toHaveLength(1);
+    expect(await graphFiles(dir)).not.toContain("vectors.bin.hnsw.orphan");
+  });
+
+  it("is neither read nor written by a store that scans", async () => {
+    const { vectors } = await savedStore();
+    const exact = await LocalVectorStore.load(embeddings, options({ vectorIndex: "exact" }));
+    expect(await top(exact, vectors[3], 1)).toEqual([["c3", expect.closeTo(1, 5)]]);
+    expect(exact.indexStatus()).toEqual({ indexed: 0, pending: 0, removed: 0 });
+    await exact.delete({ ids: ["c4"] });
+    await exact.flush();
+    expect(await graphFiles(dir)).toHaveLength(1);
+  });
+});
