@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { buildServer } from "../scripts/build-server.ts";
 import { corpusText, readCorpus } from "../src/chains/eval/dataset.ts";
 import { type CounselProcess, startCounsel, stopCounsel } from "../test/helpers/counsel-process.ts";
 import { procStatus } from "./proc-memory.ts";
@@ -64,10 +65,14 @@ async function main() {
     const text = corpusText(doc);
     if (text.trim()) documents.push({ text, metadata: { doc_id: `scifact/${doc.id}`, name: doc.id } });
   }
+  // What `npm start` runs: the service compiled to dist/ (scripts/build-server.ts), not its sources through tsx.
+  await buildServer();
+  const compiled = path.join(import.meta.dirname, "../dist/main.js");
   const rows: string[] = [];
   for (const examples of [false, true]) {
     const dataDir = await mkdtemp(path.join(tmpdir(), "counsel-footprint-"));
-    const service = await startCounsel({ DATA_DIR: dataDir, LOAD_EXAMPLES: String(examples) });
+    const env = { DATA_DIR: dataDir, LOAD_EXAMPLES: String(examples) };
+    const service = await startCounsel(env, { compiled });
     try {
       const pid = service.child.pid as number;
       await ready(service);

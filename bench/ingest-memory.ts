@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { buildServer } from "../scripts/build-server.ts";
 import { corpusText, readCorpus } from "../src/chains/eval/dataset.ts";
 import type { TextDocument } from "../src/ingest/pipeline.ts";
 import { ChangeLog } from "../src/store/local/change-log.ts";
@@ -44,10 +45,13 @@ const mib = (bytes: number) => (bytes / MiB).toFixed(0);
 async function startFlags(): Promise<string[]> {
   const pkg = JSON.parse(await readFile(path.join(ROOT, "package.json"), "utf8"));
   const command = (pkg.scripts.start as string).split("&&").at(-1)?.trim().split(/\s+/) ?? [];
-  if (command[0] !== "node" || command.at(-1) !== "src/main.ts")
-    throw new Error(`npm start is no longer "node … src/main.ts": ${pkg.scripts.start}`);
+  if (command[0] !== "node" || command.at(-1) !== ENTRY)
+    throw new Error(`npm start is no longer "node … ${ENTRY}": ${pkg.scripts.start}`);
   return command.slice(1, -1);
 }
+
+/** What `npm start` runs: the service compiled to dist/ (scripts/build-server.ts builds it first). */
+const ENTRY = "dist/main.js";
 
 /** The corpus `scale` times over: copy k > 0 has doc_ids `…#k` and a marked title, so nothing is skipped. */
 async function corpus(dataset: string, scale: number, limit: number): Promise<TextDocument[]> {
@@ -206,7 +210,8 @@ async function main() {
   const dataDir = await mkdtemp(path.join(tmpdir(), "counsel-bench-ingest-memory-"));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [...flags, "src/main.ts"], {
+  await buildServer();
+  const child = spawn(process.execPath, [...flags, ENTRY], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -284,7 +289,7 @@ async function main() {
     console.log(
       `${documents.length} documents (SciFact × ${scale}) in batches of ${batch}, ${chunks} chunks, ` +
         `${(documents.length / seconds).toFixed(0)} documents/s (${seconds.toFixed(1)} s); ` +
-        `node ${flags.join(" ")} src/main.ts\n`,
+        `node ${flags.join(" ")} ${ENTRY}\n`,
     );
     console.log("| RSS (MiB) | idle | peak | peak − idle | final | final − idle | store's own data |");
     console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");

@@ -1,4 +1,4 @@
-// Counsel as a real process (src/main.ts through tsx), as production runs it: its own event loop, its own log
+// Counsel as a real process (src/main.ts through tsx, or compiled), as production runs it: its own event loop, its own log
 // on stdout, started with the given environment and stopped with SIGTERM.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -13,10 +13,18 @@ export interface CounselProcess {
   output: () => string;
 }
 
-/** Resolves once /healthz answers; LOG_LEVEL is warn and LOAD_EXAMPLES false unless `env` says otherwise. */
-export async function startCounsel(env: Record<string, string>): Promise<CounselProcess> {
+/**
+ * Resolves once /healthz answers; LOG_LEVEL is warn and LOAD_EXAMPLES false unless `env` says otherwise. With
+ * `compiled`, the service runs from that compiled main.js (as `npm start` runs dist/main.js) instead of its
+ * sources through tsx.
+ */
+export async function startCounsel(
+  env: Record<string, string>,
+  options: { compiled?: string } = {},
+): Promise<CounselProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/main.ts")], {
+  const args = options.compiled ? [options.compiled] : ["--import", "tsx", path.join(ROOT, "src/main.ts")];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: "warn", LOAD_EXAMPLES: "false", ...env, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
