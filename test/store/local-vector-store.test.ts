@@ -12,7 +12,7 @@ import { FileRecordManager } from "../../src/store/file-record-manager.ts";
 import { ChangeLog } from "../../src/store/local/change-log.ts";
 import { LocalVectorStore } from "../../src/store/local/local-vector-store.ts";
 import { StorePersistence } from "../../src/store/local/store-persistence.ts";
-import { headerJson, readVectorFile, VectorStoreFileError } from "../../src/store/local/vector-file.ts";
+import { chunkRecords, readVectorFile, VectorStoreFileError } from "../../src/store/local/vector-file.ts";
 import { random, randomVector, stored } from "../helpers/random-vectors.ts";
 import { sampleChunks, sampleDocs } from "../retrieval/scifact-sample.ts";
 
@@ -204,11 +204,19 @@ describe("LocalVectorStore", () => {
       expect((error as Error).message, name).toMatch(/damaged.*Delete the data folder/s);
     }
 
-    // A flipped byte inside the vectors is caught by the checksum.
+    // A flipped byte inside the vectors, or inside a chunk's text, is caught by a checksum.
     const flipped = Buffer.from(whole);
     flipped[flipped.length - 5] ^= 0xff;
     await writeFile(file, flipped);
-    await expect(LocalVectorStore.load(embeddings, { path: file })).rejects.toThrow(/checksum/);
+    await expect(LocalVectorStore.load(embeddings, { path: file })).rejects.toThrow(
+      /vectors fail the checksum/,
+    );
+    const text = Buffer.from(whole);
+    text[whole.indexOf("appendix")] ^= 0x01;
+    await writeFile(file, text);
+    await expect(LocalVectorStore.load(embeddings, { path: file })).rejects.toThrow(
+      /chunks fail the checksum/,
+    );
   });
 
   it("refuses a file written with another embedding size, telling the user to re-index", async () => {
@@ -448,15 +456,59 @@ describe("LocalVectorStore exact search", () => {
     return hits.map(([doc, score]): [string, number] => [doc.id as string, score]);
   }
 
-  /** The file format as the store has always written it: row-major float32 after the JSON header. */
-  /** The file as the store writes it; without a baseId, as it wrote it before the change log existed. */
-  function legacyFile(ids: string[], entries: Map<string, Entry>, modelId: string, baseId?: string): Buffer {
+  /** The rows of `ids`' vectors as the file holds them: float32 LE, row-major. */
+  function rowsOf(ids: string[], entries: Map<string, Entry>): Buffer {
     const rows = Buffer.alloc(ids.length * DIMS * 4);
     ids.forEach((id, slot) => {
       stored((entries.get(id) as Entry).vector).forEach((x, d) => {
         rows.writeFloatLE(x, (slot * DIMS + d) * 4);
       });
     });
+    return rows;
+  }
+
+  /** The file as the store writes it (format 2), built independently of its writer. */
+  function storeFile(ids: string[], entries: Map<string, Entry>, modelId: string, baseId: string): Buffer {
+    const rows = rowsOf(ids, entries);
+    const json = Buffer.from(
+      JSON.stringify({
+        format: "counsel-local-vectors",
+        version: 2,
+        baseId,
+        embeddingModelId: modelId,
+        dimensions: DIMS,
+        count: ids.length,
+        vectorsCrc32: crc32(rows),
+      }),
+    );
+    const records = Buffer.concat(
+      ids.flatMap((id) => {
+        const entry = entries.get(id) as Entry;
+        const record = Buffer.from(JSON.stringify([id, entry.text ?? `text ${id}`, entry.metadata]));
+        const length = Buffer.alloc(4);
+        length.writeUInt32LE(record.length);
+        return [length, record];
+      }),
+    );
+    const prefix = Buffer.alloc(32);
+    prefix.write("CNSLVEC2", "latin1");
+    prefix.writeUInt32LE(json.length, 8);
+    prefix.writeUInt32LE(crc32(json), 12);
+    prefix.writeBigUInt64LE(BigInt(records.length), 16);
+    prefix.writeUInt32LE(crc32(records), 24);
+    const pad = (n: number) => Buffer.alloc((4 - (n % 4)) % 4);
+    return Buffer.concat([prefix, json, pad(32 + json.length), records, pad(records.length), rows]);
+  }
+
+  /** The ids in the order the base file holds them, and its baseId. */
+  async function savedOrder(file: string): Promise<{ ids: string[]; baseId: string }> {
+    const base = await readVectorFile(file, { dimensions: DIMS, modelId: null });
+    return { ids: base?.ids ?? [], baseId: base?.baseId as string };
+  }
+
+  /** Format 1, as the store wrote it before 2026-12-07; without a baseId, as before the change log existed. */
+  function legacyFile(ids: string[], entries: Map<string, Entry>, modelId: string, baseId?: string): Buffer {
+    const rows = rowsOf(ids, entries);
     const header = {
       format: "counsel-local-vectors",
       version: 1,
@@ -529,22 +581,17 @@ describe("LocalVectorStore exact search", () => {
     expect(store.count()).toBe(entries.size);
     await expectSameAsReference();
 
-    // The file stays row-major float32, byte for byte what the store always wrote; reloaded, it searches alike.
+    // The file is byte for byte what the format says, vectors row-major float32; reloaded, it searches alike.
     await store.flush();
-    const bytes = await readFile(file);
-    const headerLength = bytes.readUInt32LE(8);
-    const { ids, baseId } = JSON.parse(bytes.toString("utf8", 12, 12 + headerLength)) as {
-      ids: string[];
-      baseId: string;
-    };
-    expect(bytes.equals(legacyFile(ids, entries, embeddings.modelId, baseId))).toBe(true);
+    const { ids, baseId } = await savedOrder(file);
+    expect((await readFile(file)).equals(storeFile(ids, entries, embeddings.modelId, baseId))).toBe(true);
     const reloaded = await LocalVectorStore.load(embeddings, { path: file });
     for (const query of queries) {
       expect(await search(reloaded, query, 10)).toEqual(reference(entries, query, 10));
     }
   });
 
-  it("opens a file written in the row-major format and searches it exactly", async () => {
+  it("opens a file written in format 1, searches it exactly, and rewrites it in format 2 without losing a chunk", async () => {
     const next = random(7);
     const entries = new Map<string, Entry>();
     for (let i = 0; i < 203; i++) {
@@ -555,15 +602,34 @@ describe("LocalVectorStore exact search", () => {
     }
     const file = path.join(dir, "legacy.bin");
     await writeFile(file, legacyFile([...entries.keys()], entries, embeddings.modelId));
-    const store = await LocalVectorStore.load(embeddings, { path: file });
+    const warnings = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+    const store = await LocalVectorStore.load(embeddings, { path: file, saveDelayMs: 60_000 });
+    expect(warnings).toHaveBeenCalledWith(expect.stringContaining("it is being rewritten in format 2"), {
+      code: "COUNSEL_STORE_CONVERTED",
+    });
+    warnings.mockRestore();
     expect(store.count()).toBe(203);
-    for (let i = 0; i < 10; i++) {
-      const query = randomVector(next, i < 8 ? 0.15 : 1, DIMS);
-      expect(await search(store, query, 10)).toEqual(reference(entries, query, 10));
-      expect(await search(store, query, 4, { group: 1 })).toEqual(
-        reference(entries, query, 4, (e) => e.metadata.group === 1),
-      );
-    }
+    const queries = Array.from({ length: 10 }, (_, i) => randomVector(next, i < 8 ? 0.15 : 1, DIMS));
+    const expectSearchesAsReference = async (s: LocalVectorStore) => {
+      for (const query of queries) {
+        expect(await search(s, query, 10)).toEqual(reference(entries, query, 10));
+        expect(await search(s, query, 4, { group: 1 })).toEqual(
+          reference(entries, query, 4, (e) => e.metadata.group === 1),
+        );
+      }
+    };
+    await expectSearchesAsReference(store);
+
+    // The conversion is a new base, written as any save (here at once, by flush).
+    expect((await readFile(file)).subarray(0, 8).toString("latin1")).toBe("CNSLVEC1");
+    await store.flush();
+    const { ids, baseId } = await savedOrder(file);
+    expect((await readFile(file)).equals(storeFile(ids, entries, embeddings.modelId, baseId))).toBe(true);
+    const again = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+    const converted = await LocalVectorStore.load(embeddings, { path: file });
+    expect(again).not.toHaveBeenCalled();
+    again.mockRestore();
+    await expectSearchesAsReference(converted);
   });
 
   it("answers 50 SciFact queries over sentence chunks with the reference's top 10, ids and scores", async () => {
@@ -603,17 +669,11 @@ describe("LocalVectorStore exact search", () => {
     }
   });
   describe("saving while the store changes", () => {
-    /** The ids in the order the file holds them. */
-    async function fileHeader(file: string): Promise<{ ids: string[]; baseId: string }> {
-      const bytes = await readFile(file);
-      return JSON.parse(bytes.toString("utf8", 12, 12 + bytes.readUInt32LE(8)));
-    }
-
     /** The base file is, byte for byte, what the store writes for exactly `entries`. */
     async function expectBaseHolds(file: string, entries: Map<string, Entry>) {
-      const { ids, baseId } = await fileHeader(file);
+      const { ids, baseId } = await savedOrder(file);
       expect(new Set(ids)).toEqual(new Set(entries.keys()));
-      expect((await readFile(file)).equals(legacyFile(ids, entries, embeddings.modelId, baseId))).toBe(true);
+      expect((await readFile(file)).equals(storeFile(ids, entries, embeddings.modelId, baseId))).toBe(true);
     }
 
     /** The base and its change log together hold exactly `entries`, vectors as stored, to the bit. */
@@ -729,45 +789,50 @@ describe("LocalVectorStore exact search", () => {
       expect(Buffer.concat([await readFile(file), await readFile(log)]).equals(before)).toBe(true);
     });
 
-    it("builds the header JSON a slice at a time, equal to JSON.stringify of the whole header", async () => {
+    it("writes chunk records a few at a time, and reads back any text and metadata as JSON round-trips it", async () => {
       const metadata: Record<string, unknown>[] = [
         { doc_id: "x", nested: { list: [1, 2.5, -0, 1e21], ok: true, none: null } },
         { quote: 'say "hi"\\ back\nslash', unicode: "naïve 漢字 🦀", lone: "\ud800" },
         { date: new Date(0), skipped: undefined, empty: {} },
         {},
-        { big: "x".repeat(5000) },
+        { big: "x".repeat(3_000_000) },
       ];
       const count = metadata.length;
-      const header = {
-        format: "counsel-local-vectors" as const,
-        version: 1 as const,
-        baseId: "0b7f4c1e-base",
-        embeddingModelId: null,
-        dimensions: 3,
+      const contents = {
         count,
         ids: metadata.map((_, i) => `id-${i}-é`),
         texts: metadata.map((_, i) => `text ${i}\t"quoted"\u2028`),
         metadata,
       };
-      for (const itemsPerStep of [1, 2, 3, 256]) {
+      for (const perStep of [1, 2, 3, 256]) {
         let pauses = 0;
         const pieces = await collect(
-          headerJson(
-            header,
-            4294967295,
+          chunkRecords(
+            contents,
             async () => {
               pauses += 1;
             },
-            itemsPerStep,
+            perStep,
           ),
         );
-        const json = Buffer.concat(pieces);
-        expect(json.equals(Buffer.from(JSON.stringify({ ...header, vectorsCrc32: 4294967295 })))).toBe(true);
-        expect(pauses).toBe(3 * Math.ceil(count / itemsPerStep));
+        expect(pauses).toBe(Math.ceil(count / perStep));
+        expect(pieces).toHaveLength(Math.ceil(count / perStep));
       }
-      const empty = { ...header, count: 0, ids: [], texts: [], metadata: [], embeddingModelId: "m" };
-      const pieces = await collect(headerJson(empty, 0, async () => undefined));
-      expect(Buffer.concat(pieces).toString()).toBe(JSON.stringify({ ...empty, vectorsCrc32: 0 }));
+      // Through a store and its file: one record (3 MB) spans the reader's blocks.
+      const file = path.join(dir, "vectors.bin");
+      const store = new LocalVectorStore(embeddings, { path: file });
+      await store.addVectors(
+        metadata.map(() => randomVector(random(3), 1, DIMS)),
+        contents.ids.map(
+          (id, i) => new Document({ id, pageContent: contents.texts[i], metadata: metadata[i] }),
+        ),
+      );
+      await store.flush();
+      const base = await readVectorFile(file, { dimensions: DIMS, modelId: null });
+      expect(base?.version).toBe(2);
+      expect(base?.ids).toEqual(contents.ids);
+      expect(base?.texts).toEqual(contents.texts);
+      expect(base?.metadata).toEqual(JSON.parse(JSON.stringify(metadata)));
     });
   });
 });

@@ -195,6 +195,15 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
     }
     const base = { id: file?.baseId ?? null, bytes: file ? (await stat(options.path)).size : 0 };
     store.persistence = store.persistAt(options.path, opened.log, base);
+    if (file?.version === 1) {
+      // In the background, as any save: the file stays as it is, and readable, until the new one replaces it.
+      process.emitWarning(
+        `${options.path} was written by an earlier version of Counsel (format 1, which cannot hold more than ` +
+          "about 512 MB of text); it is being rewritten in format 2. Nothing is re-indexed.",
+        { code: "COUNSEL_STORE_CONVERTED" },
+      );
+      store.persistence.requestBase();
+    }
     return store;
   }
 

@@ -1,6 +1,10 @@
-// The local vector store's file: MAGIC, a JSON header (ids, texts, metadata, the vectors' checksum), then the
-// vectors row-major float32 LE. Written a few ms of work at a time with an atomic replace; read a block of rows at
-// a time (a store of a million 1,024-dimension chunks is a 4 GB file: never one buffer) and checked whole.
+// The local vector store's file: a small JSON header, every chunk's id, text and metadata as a record of its own,
+// then the vectors row-major float32 LE. Written a few ms of work at a time with an atomic replace; read a block
+// at a time (a store of a million 1,024-dimension chunks is a 4 GB file: never one buffer) and checked whole.
+//
+// Format 1 (files written before 2026-12-07) held every id, text and metadata in its one JSON header: a string
+// that V8 cannot make past about 512 MB, so a store of much more text than that could be written but never opened
+// again. Format 1 files are still read; the store writes format 2 from its next new base on.
 import { type FileHandle, open } from "node:fs/promises";
 import { endianness } from "node:os";
 import path from "node:path";
@@ -36,19 +40,49 @@ export interface VectorFileContents {
 /** A file read back: its contents and the vectors of slots 0..count-1, row-major. */
 export interface LoadedVectorFile extends VectorFileContents {
   vectors: Float32Array;
+  /** The format it was written in: 1 is converted by the store's next new base. */
+  version: 1 | 2;
 }
 
-interface PersistedHeader extends VectorFileContents {
+/** Format 1's header: everything but the vectors. */
+interface HeaderV1 extends VectorFileContents {
   format: typeof FORMAT;
   version: 1;
   /** CRC-32 of the vector bytes, so that a flipped or torn byte is caught rather than searched. */
   vectorsCrc32: number;
 }
 
-// File layout: MAGIC, uint32 LE header length, UTF-8 JSON header, zero padding to a multiple of 4, then
-// count x dimensions float32 LE.
-const MAGIC = Buffer.from("CNSLVEC1", "latin1");
+/** Format 2's header: what the file holds; the chunks follow it. */
+interface HeaderV2 extends Omit<VectorFileContents, "ids" | "texts" | "metadata"> {
+  format: typeof FORMAT;
+  version: 2;
+  vectorsCrc32: number;
+}
+
+/** A header read back, checked, with where the chunks and the vectors start and what the chunks' part holds. */
+interface ReadHeader extends Omit<VectorFileContents, "ids" | "texts" | "metadata"> {
+  version: 1 | 2;
+  vectorsCrc32: number;
+  vectorsStart: number;
+  /** Format 1: the chunks, from the header. */
+  chunks?: Pick<VectorFileContents, "ids" | "texts" | "metadata">;
+  /** Format 2: where the chunk records start, their bytes and their CRC-32. */
+  records?: { start: number; bytes: number; crc32: number };
+}
+
+// Format 2: MAGIC_V2; uint32 LE header length; uint32 LE CRC-32 of the header; uint64 LE bytes of the chunk
+// records and uint32 LE their CRC-32 (patched in once they are written); 4 zero bytes; the UTF-8 JSON header;
+// zero padding to a multiple of 4; the chunk records, each a uint32 LE length and the UTF-8 JSON
+// [id, text, metadata]; zero padding to a multiple of 4; count x dimensions float32 LE.
+// Format 1: MAGIC_V1, uint32 LE header length, the UTF-8 JSON header with every chunk, zero padding to a multiple
+// of 4, the vectors.
+const MAGIC_V1 = Buffer.from("CNSLVEC1", "latin1");
+const MAGIC_V2 = Buffer.from("CNSLVEC2", "latin1");
+const PREFIX_V1 = MAGIC_V1.length + 4;
+const PREFIX_V2 = MAGIC_V2.length + 24;
 const FORMAT = "counsel-local-vectors";
+/** Bytes of chunk records read at a time. */
+const RECORD_BLOCK = 1 << 20;
 const LITTLE_ENDIAN = endianness() === "LE";
 
 /** Receives the vectors of slots first..first+count-1, row-major; `rows` is reused after the call returns. */
@@ -89,6 +123,7 @@ export async function readVectorFile(
         `it was written by embedding model ${header.embeddingModelId}, not ${embedder.modelId}`,
       );
     }
+    const chunks = header.chunks ?? (await readRecords(handle, file, header));
     const { count, dimensions } = header;
     const all = options.onRows ? undefined : new Float32Array(count * dimensions);
     const onRows: RowsReader = options.onRows ?? ((first, _n, rows) => all?.set(rows, first * dimensions));
@@ -103,40 +138,79 @@ export async function readVectorFile(
       onRows(first, n, rowsOf(bytes), dimensions);
     }
     if (crc !== header.vectorsCrc32) throw corrupt(file, "its vectors fail the checksum");
-    const {
-      format: _format,
-      version: _version,
-      vectorsCrc32: _crc,
-      vectorsStart: _start,
-      ...contents
-    } = header;
-    return { ...contents, vectors: all ?? new Float32Array(0) };
+    return {
+      baseId: header.baseId,
+      embeddingModelId: header.embeddingModelId,
+      dimensions,
+      count,
+      ...chunks,
+      vectors: all ?? new Float32Array(0),
+      version: header.version,
+    };
   } finally {
     await handle.close();
   }
 }
 
-/** The header, checked, and where the vectors start; the file's length must be exactly what it describes. */
-async function readHeader(
-  handle: FileHandle,
-  file: string,
-): Promise<PersistedHeader & { vectorsStart: number }> {
+/** The header, checked; the file's length must be exactly what it describes. */
+async function readHeader(handle: FileHandle, file: string): Promise<ReadHeader> {
   const size = (await handle.stat()).size;
-  const prefix = MAGIC.length + 4;
-  if (size < prefix) throw corrupt(file, `only ${size} bytes, truncated`);
-  const head = Buffer.alloc(prefix);
-  await readExactly(handle, head, 0);
-  if (!head.subarray(0, MAGIC.length).equals(MAGIC)) throw corrupt(file, "not a Counsel vector store file");
-  const headerLength = head.readUInt32LE(MAGIC.length);
-  if (prefix + headerLength > size) throw corrupt(file, "truncated inside its header");
+  if (size < PREFIX_V1) throw corrupt(file, `only ${size} bytes, truncated`);
+  const magic = Buffer.alloc(MAGIC_V2.length);
+  await readExactly(handle, magic, 0);
+  if (magic.equals(MAGIC_V2)) return readHeaderV2(handle, file, size);
+  if (magic.equals(MAGIC_V1)) return readHeaderV1(handle, file, size);
+  throw corrupt(file, "not a Counsel vector store file");
+}
+
+async function readHeaderV2(handle: FileHandle, file: string, size: number): Promise<ReadHeader> {
+  if (size < PREFIX_V2) throw corrupt(file, "truncated inside its header");
+  const prefix = Buffer.alloc(PREFIX_V2);
+  await readExactly(handle, prefix, 0);
+  const headerLength = prefix.readUInt32LE(8);
+  const recordsBytes = Number(prefix.readBigUInt64LE(16));
+  if (PREFIX_V2 + headerLength > size) throw corrupt(file, "truncated inside its header");
   const json = Buffer.alloc(headerLength);
-  await readExactly(handle, json, prefix);
-  let header: PersistedHeader;
-  try {
-    header = JSON.parse(json.toString("utf8"));
-  } catch {
-    throw corrupt(file, "its header is not valid JSON");
+  await readExactly(handle, json, PREFIX_V2);
+  if (crc32(json) !== prefix.readUInt32LE(12)) throw corrupt(file, "its header fails the checksum");
+  const header = parseJson(json, file) as HeaderV2;
+  const { dimensions, count } = header ?? {};
+  if (
+    header?.format !== FORMAT ||
+    header.version !== 2 ||
+    !Number.isInteger(dimensions) ||
+    dimensions < 0 ||
+    !Number.isInteger(count) ||
+    count < 0
+  ) {
+    throw corrupt(file, "its header is not a valid index description");
   }
+  const recordsStart = paddedToFour(PREFIX_V2 + headerLength);
+  const vectorsStart = paddedToFour(recordsStart + recordsBytes);
+  const expected = vectorsStart + count * dimensions * 4;
+  if (size !== expected) {
+    throw corrupt(file, `expected ${expected} bytes for ${count} chunks, found ${size}`);
+  }
+  return {
+    version: 2,
+    baseId: typeof header.baseId === "string" ? header.baseId : null,
+    embeddingModelId: header.embeddingModelId ?? null,
+    dimensions,
+    count,
+    vectorsCrc32: header.vectorsCrc32,
+    vectorsStart,
+    records: { start: recordsStart, bytes: recordsBytes, crc32: prefix.readUInt32LE(24) },
+  };
+}
+
+async function readHeaderV1(handle: FileHandle, file: string, size: number): Promise<ReadHeader> {
+  const head = Buffer.alloc(PREFIX_V1);
+  await readExactly(handle, head, 0);
+  const headerLength = head.readUInt32LE(MAGIC_V1.length);
+  if (PREFIX_V1 + headerLength > size) throw corrupt(file, "truncated inside its header");
+  const json = Buffer.alloc(headerLength);
+  await readExactly(handle, json, PREFIX_V1);
+  const header = parseJson(json, file) as HeaderV1;
   const { dimensions, count, ids, texts, metadata } = header ?? {};
   if (
     header?.format !== FORMAT ||
@@ -154,12 +228,89 @@ async function readHeader(
   ) {
     throw corrupt(file, "its header is not a valid index description");
   }
-  const vectorsStart = paddedToFour(prefix + headerLength);
+  const vectorsStart = paddedToFour(PREFIX_V1 + headerLength);
   const expected = vectorsStart + count * dimensions * 4;
   if (size !== expected) {
     throw corrupt(file, `expected ${expected} bytes for ${count} vectors, found ${size}`);
   }
-  return { ...header, baseId: typeof header.baseId === "string" ? header.baseId : null, vectorsStart };
+  return {
+    version: 1,
+    baseId: typeof header.baseId === "string" ? header.baseId : null,
+    embeddingModelId: header.embeddingModelId ?? null,
+    dimensions,
+    count,
+    vectorsCrc32: header.vectorsCrc32,
+    vectorsStart,
+    chunks: { ids, texts, metadata },
+  };
+}
+
+function parseJson(json: Buffer, file: string): unknown {
+  try {
+    return JSON.parse(json.toString("utf8"));
+  } catch {
+    throw corrupt(file, "its header is not valid JSON");
+  }
+}
+
+/** Format 2's chunk records, read a block at a time and checked (count, lengths, CRC, unique ids). */
+async function readRecords(
+  handle: FileHandle,
+  file: string,
+  header: ReadHeader,
+): Promise<Pick<VectorFileContents, "ids" | "texts" | "metadata">> {
+  const { start, bytes, crc32: expected } = header.records as NonNullable<ReadHeader["records"]>;
+  const ids: string[] = [];
+  const texts: string[] = [];
+  const metadata: Record<string, unknown>[] = [];
+  let crc = 0;
+  // Unparsed bytes carried from one block to the next: a record may span blocks.
+  let pending = Buffer.alloc(0);
+  for (let at = 0; at < bytes; ) {
+    const block = Buffer.alloc(Math.min(RECORD_BLOCK, bytes - at));
+    await readExactly(handle, block, start + at);
+    at += block.length;
+    crc = crc32(block, crc);
+    let buffer = pending.length > 0 ? Buffer.concat([pending, block]) : block;
+    let offset = 0;
+    while (buffer.length - offset >= 4) {
+      const length = buffer.readUInt32LE(offset);
+      if (buffer.length - offset - 4 < length) break;
+      const record = parseRecord(buffer.subarray(offset + 4, offset + 4 + length));
+      if (!record) throw corrupt(file, `chunk record ${ids.length} is not [id, text, metadata]`);
+      ids.push(record[0]);
+      texts.push(record[1]);
+      metadata.push(record[2]);
+      offset += 4 + length;
+    }
+    // A record larger than a block is read whole before it is parsed.
+    buffer = buffer.subarray(offset);
+    pending = Buffer.from(buffer);
+  }
+  if (crc !== expected) throw corrupt(file, "its chunks fail the checksum");
+  if (pending.length > 0 || ids.length !== header.count || new Set(ids).size !== header.count) {
+    throw corrupt(file, `its chunk records do not hold ${header.count} distinct chunks`);
+  }
+  return { ids, texts, metadata };
+}
+
+function parseRecord(bytes: Buffer): [string, string, Record<string, unknown>] | undefined {
+  try {
+    const record = JSON.parse(bytes.toString("utf8"));
+    if (
+      Array.isArray(record) &&
+      record.length === 3 &&
+      typeof record[0] === "string" &&
+      typeof record[1] === "string" &&
+      typeof record[2] === "object" &&
+      record[2] !== null
+    ) {
+      return record as [string, string, Record<string, unknown>];
+    }
+  } catch {
+    // Reported by the caller.
+  }
+  return undefined;
 }
 
 async function readExactly(handle: FileHandle, into: Buffer, position: number): Promise<void> {
@@ -181,8 +332,8 @@ function rowsOf(bytes: Buffer): Float32Array {
 // Saving: hundreds of ms of work for tens of thousands of chunks, done in steps of a few ms with turns of the
 // event loop between them, so that a save never stalls the requests the same process answers. The vectors'
 // checksum comes first (the header holds it), then the file is written a piece at a time as it is made: the
-// header's JSON (every chunk's text and metadata: as large as the store's text) is never held whole, its length
-// written into the prefix once it is known.
+// chunk records (every chunk's text and metadata: as large as the store's text) are never held whole, their
+// length and checksum patched into the prefix once they are written.
 
 /**
  * Writes `contents` and `vectors` to `file` (replaced atomically), yielding to the event loop whenever a step
@@ -194,36 +345,39 @@ export async function writeVectorFile(
   vectors: VectorSnapshot,
   stepMs: number,
 ): Promise<void> {
-  const header: HeaderWithoutCrc = {
+  const pause = pacer(stepMs);
+  const header: HeaderV2 = {
     format: FORMAT,
-    version: 1,
+    version: 2,
     baseId: contents.baseId,
     embeddingModelId: contents.embeddingModelId,
     dimensions: contents.dimensions,
     count: contents.count,
-    ids: contents.ids,
-    texts: contents.texts,
-    metadata: contents.metadata,
+    vectorsCrc32: await vectorsCrc32(vectors, pause),
   };
-  const pause = pacer(stepMs);
-  const crc = await vectorsCrc32(vectors, pause);
+  const json = Buffer.from(JSON.stringify(header));
   await writeFileAtomic(file, async (handle) => {
-    const prefix = Buffer.alloc(MAGIC.length + 4);
-    MAGIC.copy(prefix);
+    const prefix = Buffer.alloc(PREFIX_V2);
+    MAGIC_V2.copy(prefix);
+    prefix.writeUInt32LE(json.length, 8);
+    prefix.writeUInt32LE(crc32(json), 12);
     await handle.write(prefix);
-    let length = 0;
-    for await (const piece of headerJson(header, crc, pause)) {
+    await handle.write(json);
+    await handle.write(zeros(paddedToFour(PREFIX_V2 + json.length) - PREFIX_V2 - json.length));
+    let bytes = 0;
+    let crc = 0;
+    for await (const piece of chunkRecords(contents, pause)) {
       await handle.write(piece);
-      length += piece.length;
+      bytes += piece.length;
+      crc = crc32(piece, crc);
     }
-    await handle.write(Buffer.alloc(paddedToFour(prefix.length + length) - prefix.length - length));
+    await handle.write(zeros(paddedToFour(bytes) - bytes));
     for (const rows of vectorRows(vectors)) await handle.write(rows);
-    prefix.writeUInt32LE(length, MAGIC.length);
+    prefix.writeBigUInt64LE(BigInt(bytes), 16);
+    prefix.writeUInt32LE(crc, 24);
     await handle.write(prefix, 0, prefix.length, 0);
   });
 }
-
-type HeaderWithoutCrc = Omit<PersistedHeader, "vectorsCrc32">;
 
 /** Called between steps of a long computation: resolves at once, or after a turn of the event loop. */
 type Pause = () => Promise<void>;
@@ -266,39 +420,32 @@ function* vectorRows(vectors: VectorSnapshot): Generator<Buffer> {
 }
 
 /**
- * JSON.stringify of the header with its checksum, as UTF-8 pieces: its arrays go a slice of `itemsPerStep`
- * items at a time, with a pause after each slice. Exported for tests.
+ * The chunk records of `contents` (a uint32 LE length, then the UTF-8 JSON [id, text, metadata]), `perStep` chunks
+ * to a piece, with a pause after each. Exported for tests.
  */
-export async function* headerJson(
-  header: HeaderWithoutCrc,
-  crc: number,
+export async function* chunkRecords(
+  contents: Pick<VectorFileContents, "count" | "ids" | "texts" | "metadata">,
   pause: Pause,
-  itemsPerStep = 256,
+  perStep = 256,
 ): AsyncGenerator<Buffer> {
-  let separator = "{";
-  // In the header's key order, as JSON.stringify goes (no value is undefined, so no key is skipped).
-  for (const [key, value] of Object.entries(header)) {
-    yield Buffer.from(`${separator}${JSON.stringify(key)}:`);
-    separator = ",";
-    if (Array.isArray(value)) yield* arrayJson(value, pause, itemsPerStep);
-    else yield Buffer.from(JSON.stringify(value));
-  }
-  yield Buffer.from(`${separator}"vectorsCrc32":${crc}}`, "latin1");
-}
-
-/** JSON.stringify(items) in pieces of `itemsPerStep` items, pausing after each. */
-async function* arrayJson(items: unknown[], pause: Pause, itemsPerStep: number): AsyncGenerator<Buffer> {
-  if (items.length === 0) yield Buffer.from("[]");
-  for (let from = 0; from < items.length; from += itemsPerStep) {
-    // Each slice stringifies as "[a,b]": later slices open with "," instead, and all but the last drop "]".
-    const json = Buffer.from(JSON.stringify(items.slice(from, from + itemsPerStep)));
-    if (from > 0) json[0] = COMMA;
-    yield from + itemsPerStep < items.length ? json.subarray(0, -1) : json;
+  for (let from = 0; from < contents.count; from += perStep) {
+    const records: Buffer[] = [];
+    for (let slot = from; slot < Math.min(from + perStep, contents.count); slot++) {
+      const json = Buffer.from(
+        JSON.stringify([contents.ids[slot], contents.texts[slot], contents.metadata[slot]]),
+      );
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(json.length);
+      records.push(length, json);
+    }
+    yield Buffer.concat(records);
     await pause();
   }
 }
 
-const COMMA = 0x2c;
+function zeros(length: number): Buffer {
+  return Buffer.alloc(length);
+}
 
 function paddedToFour(length: number): number {
   return length + ((4 - (length % 4)) % 4);
