@@ -1,6 +1,6 @@
 // The HNSW graph saved beside the local store's base (src/store/local/graph-file.ts): a restart reads it at its
 // first search instead of inserting every vector again, and never trusts an entry whose chunk changed since.
-import { mkdtemp, readdir, rm, truncate, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setImmediate as nextTurn } from "node:timers/promises";
@@ -122,14 +122,34 @@ describe("LocalVectorStore's saved graph", () => {
     expect(await top(reloaded, vectors[2], 1)).toEqual([["c2", expect.closeTo(1, 5)]]);
   });
 
-  it("is not used for another base: a new base written by a process that never searched", async () => {
+  it("is carried over to a new base written by a process that never searched, its changes marked", async () => {
     const { vectors } = await savedStore();
+    // An ingestion from the command line: it replaces and deletes chunks, writes a new base, never searches.
     const other = await LocalVectorStore.load(embeddings, options());
+    const replacement = chunks(0, 1, 5).vectors[0];
+    await other.addVectors([replacement], [new Document({ pageContent: "replaced", id: "c8" })]);
     await other.delete({ ids: ["c9"] });
     await other.flush();
+    expect(other.indexStatus()).toEqual({ indexed: 0, pending: 0, removed: 0 });
+
     const reloaded = await LocalVectorStore.load(embeddings, options());
     await top(reloaded, vectors[0], 1);
-    expect(reloaded.indexStatus().pending).toBe(COUNT - 1);
+    expect(reloaded.indexStatus()).toMatchObject({ indexed: COUNT - 2, pending: 1 });
+    await reloaded.whenIndexed();
+    expect(await top(reloaded, replacement, 1)).toEqual([["c8", expect.closeTo(1, 5)]]);
+    expect(await top(reloaded, vectors[77], 1)).toEqual([["c77", expect.closeTo(1, 5)]]);
+  });
+
+  it("is not used for another base (a crash between a new base and its graph)", async () => {
+    const { vectors } = await savedStore();
+    const description = JSON.parse(await readFile(graphDescriptionFile(file), "utf8"));
+    await writeFile(
+      graphDescriptionFile(file),
+      JSON.stringify({ ...description, baseId: "an-earlier-base" }),
+    );
+    const reloaded = await LocalVectorStore.load(embeddings, options());
+    await top(reloaded, vectors[0], 1);
+    expect(reloaded.indexStatus().pending).toBe(COUNT);
     await reloaded.whenIndexed();
     expect(await top(reloaded, vectors[77], 1)).toEqual([["c77", expect.closeTo(1, 5)]]);
   });

@@ -81,6 +81,31 @@ export async function writeGraphFile(
 }
 
 /**
+ * Names a graph saved with an earlier base as the graph of the new base `baseId`, without reading it: for a
+ * process that writes a new base but never searched (an ingestion from the command line), so that the next
+ * start still finds the graph. `changed` are the chunks changed since that graph was saved, whose entries the
+ * next reader drops with the graph's own stale ones.
+ */
+export async function carryGraphFile(
+  file: string,
+  baseId: string,
+  graph: SavedGraph,
+  changed: Iterable<string>,
+): Promise<void> {
+  const description: Description = {
+    format: FORMAT,
+    version: 1,
+    baseId,
+    graph: path.basename(graph.graphPath),
+    graphBytes: (await stat(graph.graphPath)).size,
+    ...graph.state,
+    ids: graph.ids,
+    stale: [...new Set([...graph.stale, ...changed])],
+  };
+  await writeFileAtomic(graphDescriptionFile(file), JSON.stringify(description));
+}
+
+/**
  * The graph saved for the base `baseId` of the store at `file`, with `dims` dimensions; undefined when there is
  * none for it. A damaged description, or a graph file missing or of another size, goes to `onDamaged`.
  */

@@ -17,7 +17,13 @@ import { type Ranked, TopK } from "../top-k.ts";
 import { AnnIndex, type AnnIndexOptions } from "./ann-index.ts";
 import { bm25File, readBm25File, type SavedBm25, writeBm25File } from "./bm25-file.ts";
 import { ChangeLog, type ChangeRecord } from "./change-log.ts";
-import { readGraphFile, removeUnnamedGraphs, type SavedGraph, writeGraphFile } from "./graph-file.ts";
+import {
+  carryGraphFile,
+  readGraphFile,
+  removeUnnamedGraphs,
+  type SavedGraph,
+  writeGraphFile,
+} from "./graph-file.ts";
 import { PagedColumns } from "./paged-columns.ts";
 import { type PersistedState, StorePersistence } from "./store-persistence.ts";
 import { readVectorFile, type VectorFileContents, VectorStoreFileError } from "./vector-file.ts";
@@ -444,6 +450,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
         const stale = [...changedSince];
         const image = this.bm25.image();
         const ann = this.ann;
+        const saved = this.savedGraph;
         if (ann) {
           await writeGraphFile(
             file,
@@ -452,6 +459,9 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
             (graphPath) => ann.save(graphPath),
             (slot) => this.ids[slot],
           );
+        } else if (saved) {
+          // Never searched, so never read: carried over to this base, its entries changed since marked stale.
+          await carryGraphFile(file, baseId, saved.graph, [...saved.changed, ...stale]);
         }
         await writeBm25File(bm25File(file), { baseId, analysis: this.lexicalAnalysis }, stale, image);
       },
