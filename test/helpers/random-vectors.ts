@@ -1,5 +1,6 @@
 // Seeded random vectors for the vector-store tests, and what a store keeps of one, so that a failure reproduces
 // and every test compares against the same reference.
+import { Document } from "@langchain/core/documents";
 
 /** A seeded generator (mulberry32) of numbers in [0, 1). */
 export function random(seed: number): () => number {
@@ -22,4 +23,16 @@ export function stored(vector: number[]): number[] {
   for (const x of vector) norm += x * x;
   const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
   return vector.map((x) => Math.fround(x * scale));
+}
+
+/** Chunks c{from}..c{to-1} ("chunk i", metadata {n: i}) with dense random vectors of `dims`, drawn from `seed`. */
+export function randomChunks(from: number, to: number, seed: number, dims: number) {
+  const next = random(seed);
+  const vectors: number[][] = [];
+  const docs: Document[] = [];
+  for (let i = from; i < to; i++) {
+    vectors.push(randomVector(next, 1, dims));
+    docs.push(new Document({ pageContent: `chunk ${i}`, metadata: { n: i }, id: `c${i}` }));
+  }
+  return { vectors, docs };
 }

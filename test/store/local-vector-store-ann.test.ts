@@ -7,20 +7,13 @@ import { Document } from "@langchain/core/documents";
 import { afterEach, describe, expect, it } from "vitest";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { LocalVectorStore, type LocalVectorStoreOptions } from "../../src/store/local/local-vector-store.ts";
-import { random, randomVector } from "../helpers/random-vectors.ts";
+import { random, randomChunks, randomVector } from "../helpers/random-vectors.ts";
 
 const DIMS = 64;
 const embeddings = new LocalHashEmbeddings({ dimensions: DIMS });
 
 function chunks(from: number, to: number, seed: number) {
-  const next = random(seed);
-  const vectors: number[][] = [];
-  const docs: Document[] = [];
-  for (let i = from; i < to; i++) {
-    vectors.push(randomVector(next, 1, DIMS));
-    docs.push(new Document({ pageContent: `chunk ${i}`, metadata: { n: i }, id: `c${i}` }));
-  }
-  return { vectors, docs };
+  return randomChunks(from, to, seed, DIMS);
 }
 
 async function filled(options: LocalVectorStoreOptions, count: number, seed = 1) {

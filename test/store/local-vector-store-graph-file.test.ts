@@ -9,21 +9,14 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { graphDescriptionFile } from "../../src/store/local/graph-file.ts";
 import { LocalVectorStore, type LocalVectorStoreOptions } from "../../src/store/local/local-vector-store.ts";
-import { random, randomVector } from "../helpers/random-vectors.ts";
+import { randomChunks } from "../helpers/random-vectors.ts";
 
 const DIMS = 32;
 const COUNT = 3000;
 const embeddings = new LocalHashEmbeddings({ dimensions: DIMS });
 
 function chunks(from: number, to: number, seed: number) {
-  const next = random(seed);
-  const vectors: number[][] = [];
-  const docs: Document[] = [];
-  for (let i = from; i < to; i++) {
-    vectors.push(randomVector(next, 1, DIMS));
-    docs.push(new Document({ pageContent: `chunk ${i}`, metadata: { n: i }, id: `c${i}` }));
-  }
-  return { vectors, docs };
+  return randomChunks(from, to, seed, DIMS);
 }
 
 async function top(store: LocalVectorStore, query: number[], k = 10): Promise<[string, number][]> {

@@ -189,19 +189,9 @@ async function readHeaderV2(handle: FileHandle, file: string, size: number): Pro
     throw corrupt(file, "its header is not a valid index description");
   }
   const recordsStart = paddedToFour(PREFIX_V2 + headerLength);
-  const vectorsStart = paddedToFour(recordsStart + recordsBytes);
-  const expected = vectorsStart + count * dimensions * 4;
-  if (size !== expected) {
-    throw corrupt(file, `expected ${expected} bytes for ${count} chunks, found ${size}`);
-  }
   return {
+    ...sizedHeader(file, size, header, paddedToFour(recordsStart + recordsBytes)),
     version: 2,
-    baseId: typeof header.baseId === "string" ? header.baseId : null,
-    embeddingModelId: header.embeddingModelId ?? null,
-    dimensions,
-    count,
-    vectorsCrc32: header.vectorsCrc32,
-    vectorsStart,
     records: { start: recordsStart, bytes: recordsBytes, crc32: prefix.readUInt32LE(24) },
   };
 }
@@ -231,20 +221,35 @@ async function readHeaderV1(handle: FileHandle, file: string, size: number): Pro
   ) {
     throw corrupt(file, "its header is not a valid index description");
   }
-  const vectorsStart = paddedToFour(PREFIX_V1 + headerLength);
+  return {
+    ...sizedHeader(file, size, header, paddedToFour(PREFIX_V1 + headerLength)),
+    version: 1,
+    chunks: { ids, texts, metadata },
+  };
+}
+
+/**
+ * What both formats' headers say of the file, once its size is exactly what they describe: their vectors from
+ * `vectorsStart` to the end.
+ */
+function sizedHeader(
+  file: string,
+  size: number,
+  header: HeaderV1 | HeaderV2,
+  vectorsStart: number,
+): Omit<ReadHeader, "version"> {
+  const { count, dimensions } = header;
   const expected = vectorsStart + count * dimensions * 4;
   if (size !== expected) {
     throw corrupt(file, `expected ${expected} bytes for ${count} vectors, found ${size}`);
   }
   return {
-    version: 1,
     baseId: typeof header.baseId === "string" ? header.baseId : null,
     embeddingModelId: header.embeddingModelId ?? null,
     dimensions,
     count,
     vectorsCrc32: header.vectorsCrc32,
     vectorsStart,
-    chunks: { ids, texts, metadata },
   };
 }
 
