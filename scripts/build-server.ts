@@ -41,8 +41,9 @@ function loadCompiler() {
 export async function buildServer(
   src = path.join(ROOT, "src"),
   out = path.join(ROOT, "dist"),
-  options: { force?: boolean } = {},
+  options: { force?: boolean; log?: (line: string) => void } = {},
 ): Promise<BuildResult> {
+  const started = performance.now();
   const result: BuildResult = { compiled: 0, unchanged: 0, removed: 0 };
   const sources = new Set<string>();
   for (const file of await modules(src)) {
@@ -71,6 +72,12 @@ export async function buildServer(
     await rm(`${file}.map`, { force: true });
     result.removed++;
   }
+  if (result.compiled + result.removed > 0) {
+    (options.log ?? console.log)(
+      `service: ${result.compiled} modules compiled to ${path.relative(ROOT, out) || out}/, ${result.unchanged} ` +
+        `unchanged, ${result.removed} removed (${Math.round(performance.now() - started)} ms)`,
+    );
+  }
   return result;
 }
 
@@ -95,8 +102,5 @@ async function outputs(dir: string): Promise<string[]> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const result = await buildServer(undefined, undefined, { force: process.argv.includes("--force") });
-  console.log(
-    `dist/: ${result.compiled} modules compiled, ${result.unchanged} unchanged, ${result.removed} removed`,
-  );
+  await buildServer(undefined, undefined, { force: process.argv.includes("--force") });
 }

@@ -4,11 +4,4 @@ import { buildServer } from "./build-server.ts";
 import { buildWeb } from "./build-web.ts";
 
 await buildWeb();
-const started = performance.now();
-const { compiled, unchanged, removed } = await buildServer();
-if (compiled + removed > 0) {
-  console.log(
-    `service: ${compiled} modules compiled to dist/, ${unchanged} unchanged, ${removed} removed ` +
-      `(${Math.round(performance.now() - started)} ms)`,
-  );
-}
+await buildServer();

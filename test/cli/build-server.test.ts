@@ -9,6 +9,7 @@ import { type CounselProcess, startCounsel, stopCounsel } from "../helpers/couns
 import { ROOT } from "../helpers/services.ts";
 
 const run = promisify(execFile);
+const quiet = { log: () => undefined };
 
 // Inside the repository, so that compiled modules resolve its node_modules as dist/ does.
 async function scratch(): Promise<string> {
@@ -47,19 +48,19 @@ describe("build-server", () => {
     );
     await writeFile(path.join(src, "main.test.ts"), "throw new Error('tests are not compiled');\n");
 
-    expect(await buildServer(src, out)).toEqual({ compiled: 4, unchanged: 0, removed: 0 });
+    expect(await buildServer(src, out, quiet)).toEqual({ compiled: 4, unchanged: 0, removed: 0 });
     expect((await run(process.execPath, [path.join(out, "main.js")])).stdout).toBe("HELLO COUNSEL\n");
     expect(await readFile(path.join(out, "main.js"), "utf8")).toContain('from "./text/greet.js"');
     await expect(stat(path.join(out, "main.test.js"))).rejects.toThrow();
 
-    expect(await buildServer(src, out)).toEqual({ compiled: 0, unchanged: 4, removed: 0 });
+    expect(await buildServer(src, out, quiet)).toEqual({ compiled: 0, unchanged: 4, removed: 0 });
 
     // An edit (newer than its output) is compiled again; a module whose source is gone is removed.
     await writeFile(path.join(src, "shout.ts"), 'export const shout = (s: string): string => s + "!";\n');
     const later = new Date(Date.now() + 5_000);
     await utimes(path.join(src, "shout.ts"), later, later);
     await rm(path.join(src, "types.ts"));
-    expect(await buildServer(src, out)).toEqual({ compiled: 1, unchanged: 2, removed: 1 });
+    expect(await buildServer(src, out, quiet)).toEqual({ compiled: 1, unchanged: 2, removed: 1 });
     expect((await run(process.execPath, [path.join(out, "main.js")])).stdout).toBe("hello counsel!\n");
     await expect(stat(path.join(out, "types.js"))).rejects.toThrow();
   });
@@ -67,7 +68,7 @@ describe("build-server", () => {
   it("compiles Counsel's sources into a service that starts and answers, as `npm start` runs it", async () => {
     dir = await scratch();
     const out = path.join(dir, "dist");
-    const result = await buildServer(path.join(ROOT, "src"), out);
+    const result = await buildServer(path.join(ROOT, "src"), out, quiet);
     expect(result.compiled).toBeGreaterThan(100);
     const data = path.join(dir, "data");
     service = await startCounsel(
