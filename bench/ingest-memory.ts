@@ -111,8 +111,8 @@ async function heapFigures(url: string): Promise<HeapFigures> {
 
 /**
  * What the store itself holds, from its files (the base and its change log, read as a reload would): the vectors
- * (count × dimensions float32) and every chunk's id, text and metadata as JSON (in memory the same strings, plus
- * object overhead); and the records file.
+ * as it keeps them in memory (count × dimensions int8 values, and a float32 step each) and every chunk's id, text
+ * and metadata as JSON (in memory the same strings, plus object overhead); and the records file.
  */
 async function storeData(dataDir: string, chunks: number) {
   const dir = path.join(dataDir, "local", "default", "default");
@@ -140,7 +140,7 @@ async function storeData(dataDir: string, chunks: number) {
   });
   const header = [...json.values()].reduce((sum, n) => sum + n, 0);
   const records = (await stat(path.join(dir, model, "records.json"))).size;
-  return { model, vectors: chunks * dimensions * 4, header, records, dimensions };
+  return { model, vectors: chunks * (dimensions + 4), header, records, dimensions };
 }
 
 /** Has the service write a heap snapshot into `dir` and waits until it is written. */
@@ -298,7 +298,7 @@ async function main() {
         `${mib(finalRss - idleRss)} | ${mib(own)} |`,
     );
     console.log(
-      `\nstore's own data: ${mib(store.vectors)} MiB of vectors (${chunks} × ${store.dimensions} float32, ` +
+      `\nstore's own data: ${mib(store.vectors)} MiB of vectors (${chunks} × ${store.dimensions} int8, ` +
         `${store.model}) + ${mib(store.header)} MiB of ids, texts and metadata as JSON; records.json ` +
         `${mib(store.records)} MiB`,
     );

@@ -98,9 +98,9 @@ function rows(vectors: Float32Array, dims: number): number[][] {
 }
 
 /**
- * Counsel's embedded store: float32 columns, BM25 in memory, one file plus a log. `local` scans every vector
- * (the store before its approximate index); `counsel` is the store as it ships, with its HNSW graph (built in
- * the background from the first search: `ready` waits for it).
+ * Counsel's embedded store: int8 columns (a step per vector), BM25 in memory, one file plus a log. `local` scans
+ * every vector (the store before its approximate index); `counsel` is the store as it ships, with its HNSW graph
+ * (built in the background from the first search: `ready` waits for it).
  */
 async function local(options: CandidateOptions, vectorIndex: "exact" | "hnsw"): Promise<Candidate> {
   const queries = new QueryVectors();

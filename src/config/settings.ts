@@ -143,7 +143,7 @@ export const settingsSchema = z.object({
     .describe(
       "How the embedded store (VECTOR_STORE=local) finds the nearest vectors: exact scans them all; hnsw keeps an " +
         "approximate HNSW graph of int8 copies (usearch), built in the background from the first search, whose " +
-        "candidates are ranked exactly; auto (default) scans below LOCAL_VECTOR_INDEX_FROM chunks and uses the graph " +
+        "candidates are scored as a scan scores them; auto (default) scans below LOCAL_VECTOR_INDEX_FROM chunks and uses the graph " +
         "from there. Filtered searches always scan.",
     ),
   LOCAL_VECTOR_INDEX_FROM: z.coerce

@@ -1,6 +1,7 @@
 // Seeded random vectors for the vector-store tests, and what a store keeps of one, so that a failure reproduces
 // and every test compares against the same reference.
 import { Document } from "@langchain/core/documents";
+import { quantisationStep } from "../../src/store/local/vector-kernels.ts";
 
 /** A seeded generator (mulberry32) of numbers in [0, 1). */
 export function random(seed: number): () => number {
@@ -17,12 +18,39 @@ export function randomVector(next: () => number, density: number, dims: number):
   return Array.from({ length: dims }, () => (next() < density ? next() * 2 - 1 : 0));
 }
 
-/** What a store keeps of a vector: scaled to unit length, as float32. */
-export function stored(vector: number[]): number[] {
+/** A query as the local store scores with it: scaled to unit length, as float32 (queries are not quantised). */
+export function unitQuery(vector: number[]): number[] {
   let norm = 0;
   for (const x of vector) norm += x * x;
   const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
   return vector.map((x) => Math.fround(x * scale));
+}
+
+/**
+ * The local store's score of a vector as it keeps it (`row`, made by `stored`) against a query made by
+ * `unitQuery`: the query's non-zero dimensions in order times the row's int8 values, in double precision, times
+ * its step (as its scan computes it).
+ */
+export function storedScore(q: number[], row: number[]): number {
+  const step = Math.max(0, ...row.map(Math.abs)) / 127;
+  if (step === 0) return 0;
+  let sum = 0;
+  for (let d = 0; d < q.length; d++) if (q[d] !== 0) sum += q[d] * Math.round(row[d] / step);
+  return sum * step;
+}
+
+/**
+ * What the local store keeps of a vector, as it reads it back: scaled to unit length, quantised to int8 values of
+ * one step (the largest |component| / 127, see quantisationStep), as float32.
+ */
+export function stored(vector: number[]): number[] {
+  let norm = 0;
+  for (const x of vector) norm += x * x;
+  const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+  const unit = vector.map((x) => x * scale);
+  const step = quantisationStep(Math.max(0, ...unit.map(Math.abs)));
+  // `| 0`: an int8 has no negative zero, so a component that rounds to -0 is kept as +0.
+  return unit.map((x) => (step === 0 ? 0 : Math.fround((Math.round(x / step) | 0) * step)));
 }
 
 /** Chunks c{from}..c{to-1} ("chunk i", metadata {n: i}) with dense random vectors of `dims`, drawn from `seed`. */

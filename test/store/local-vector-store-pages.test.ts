@@ -11,7 +11,7 @@ import { RecursiveCharacterTextSplitter } from "@langchain/textsplitters";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { LocalVectorStore } from "../../src/store/local/local-vector-store.ts";
-import { random, randomVector, stored } from "../helpers/random-vectors.ts";
+import { random, randomVector, stored, storedScore, unitQuery } from "../helpers/random-vectors.ts";
 import { sampleDocs } from "../retrieval/scifact-sample.ts";
 import { describeVectorStoreContract, type StoreUnderTest } from "./vector-store.contract.ts";
 
@@ -24,16 +24,11 @@ describeVectorStoreContract(`LocalVectorStore in pages of ${PAGE_SLOTS / 2} slot
     new LocalVectorStore(embeddings, { pageSlots: PAGE_SLOTS / 2 }) as unknown as StoreUnderTest,
 });
 
-/** Every chunk's [id, score] against `query` by a dot product per row, best first. */
+/** Every chunk's [id, score] against `query` as the store scores a row, best first. */
 function reference(entries: Map<string, number[]>, query: number[]): [string, number][] {
-  const q = stored(query);
+  const q = unitQuery(query);
   return [...entries]
-    .map(([id, vector]): [string, number] => {
-      const row = stored(vector);
-      let sum = 0;
-      for (let d = 0; d < DIMS; d++) sum += q[d] * row[d];
-      return [id, sum];
-    })
+    .map(([id, vector]): [string, number] => [id, storedScore(q, stored(vector))])
     .sort((a, b) => b[1] - a[1]);
 }
 

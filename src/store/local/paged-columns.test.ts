@@ -1,16 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { random, randomVector, stored } from "../../../test/helpers/random-vectors.ts";
+import { random, randomVector, stored, storedScore } from "../../../test/helpers/random-vectors.ts";
 import { PagedColumns } from "./paged-columns.ts";
-import { normalised } from "./vector-kernels.ts";
+import { normalised, quantisationStep } from "./vector-kernels.ts";
 import { VectorSnapshot } from "./vector-snapshot.ts";
 
 const DIMS = 16;
 
-/** The brute-force score: the dot product over the query's non-zero dimensions in order, in double precision. */
+/**
+ * The brute-force score: the dot product of the query's non-zero dimensions in order with the row's int8 values,
+ * in double precision, times its step.
+ */
 function dot(q: Float32Array, row: number[]): number {
-  let sum = 0;
-  for (let d = 0; d < q.length; d++) if (q[d] !== 0) sum += q[d] * row[d];
-  return sum;
+  return storedScore(Array.from(q), row);
 }
 
 function rowsOf(
@@ -145,7 +146,9 @@ describe("PagedColumns", () => {
     expect(columns.capacity).toBe(0);
     columns.ensureCapacity(1);
     columns.write([0], [[3, 4, ...new Array(DIMS - 2).fill(0)]]);
-    expect(columns.vector(0).slice(0, 3)).toEqual([Math.fround(0.6), Math.fround(0.8), 0]);
+    // (0.6, 0.8) in steps of 0.8 / 127: 95 and 127 of them.
+    const step = quantisationStep(0.8);
+    expect(columns.vector(0).slice(0, 3)).toEqual([95 * step, 127 * step, 0]);
   });
 });
 

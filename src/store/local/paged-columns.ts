@@ -1,7 +1,9 @@
-// The local store's vectors, dimension-major, in pages of a fixed number of slots: growth appends a page and never
-// copies the vectors held (one array grown by doubling kept the old copy alive beside the new one until a major GC).
+// The local store's vectors, quantised to int8 (vector-kernels.ts), dimension-major, in pages of a fixed number of
+// slots: growth appends a page and never copies the vectors held (one array grown by doubling kept the old copy
+// alive beside the new one until a major GC).
 import {
   columnsToRows,
+  dotSlot,
   growColumns,
   moveSlots,
   queryTerms,
@@ -13,13 +15,14 @@ import {
 } from "./vector-kernels.ts";
 
 export interface PagedColumnsOptions {
-  /** Slots per page. Default 2,048 (8 MiB a page at 1,024 dimensions); tests use a few to span pages cheaply. */
+  /** Slots per page. Default 2,048 (2 MiB a page at 1,024 dimensions); tests use a few to span pages cheaply. */
   pageSlots?: number;
 }
 
-/** One page of columns: dimension d of the page's slot i is `columns[d * capacity + i]`. */
+/** One page of columns: dimension d of the page's slot i is `columns[d * capacity + i] * steps[i]`. */
 export interface ColumnPage {
-  readonly columns: Float32Array;
+  readonly columns: Int8Array;
+  readonly steps: Float32Array;
   readonly capacity: number;
 }
 
@@ -28,7 +31,8 @@ const DEFAULT_PAGE_SLOTS = 2048;
 const FIRST_PAGE_SLOTS = 64;
 
 /**
- * Vectors of `dims` floats in slots 0..capacity-1, scaled to unit length as they are written. Slot s lives in
+ * Vectors of `dims` floats in slots 0..capacity-1, scaled to unit length and quantised to int8 values and a step
+ * (see vector-kernels.ts) as they are written; read back, they are float32 rows of those values. Slot s lives in
  * page floor(s / pageSlots); every page holds `pageSlots` slots but the last, which may hold fewer and grows by
  * doubling (copying that one page) until it is full. The owner keeps track of which slots are in use.
  *
@@ -76,9 +80,10 @@ export class PagedColumns {
     if (this.slots % this.pageSlots !== 0 || count > this.pageSlots) {
       throw new RangeError(`appendPage needs full pages before it and at most ${this.pageSlots} rows`);
     }
-    const columns = new Float32Array(count * this.dims);
-    rowsToColumns(rows, count, this.dims, columns, count);
-    this.pages.push({ columns, capacity: count });
+    const columns = new Int8Array(count * this.dims);
+    const steps = new Float32Array(count);
+    rowsToColumns(rows, count, this.dims, columns, steps, count);
+    this.pages.push({ columns, steps, capacity: count });
     this.slots += count;
   }
 
@@ -97,15 +102,26 @@ export class PagedColumns {
           this.pageSlots,
           Math.max(last.capacity * 2, slots - held, FIRST_PAGE_SLOTS),
         );
-        const columns = growColumns(last.columns, last.capacity, last.capacity, this.dims, capacity);
-        this.pages[this.pages.length - 1] = { columns, capacity };
+        const grown = growColumns(
+          last.columns,
+          last.steps,
+          last.capacity,
+          last.capacity,
+          this.dims,
+          capacity,
+        );
+        this.pages[this.pages.length - 1] = { ...grown, capacity };
         this.slots = held + capacity;
       } else {
         const capacity =
           this.pages.length === 0
             ? Math.min(this.pageSlots, Math.max(slots, FIRST_PAGE_SLOTS))
             : this.pageSlots;
-        this.pages.push({ columns: new Float32Array(capacity * this.dims), capacity });
+        this.pages.push({
+          columns: new Int8Array(capacity * this.dims),
+          steps: new Float32Array(capacity),
+          capacity,
+        });
         this.slots += capacity;
       }
     }
@@ -131,8 +147,8 @@ export class PagedColumns {
       share.vectors.push(vectors[i]);
     }
     for (const [page, share] of byPage) {
-      const { columns, capacity } = this.pages[page];
-      writeSlots(columns, capacity, this.dims, share.slots, share.vectors);
+      const { columns, steps, capacity } = this.pages[page];
+      writeSlots(columns, steps, capacity, this.dims, share.slots, share.vectors);
     }
   }
 
@@ -140,8 +156,8 @@ export class PagedColumns {
   writeRows(slots: number[], rows: Float32Array): void {
     const dims = this.dims;
     for (let i = 0; i < slots.length; i++) {
-      const { columns, capacity, index } = this.place(slots[i]);
-      for (let d = 0, at = index; d < dims; d++, at += capacity) columns[at] = rows[i * dims + d];
+      const { columns, steps, capacity, index } = this.place(slots[i]);
+      rowsToColumns(rows.subarray(i * dims, (i + 1) * dims), 1, dims, columns, steps, capacity, index);
     }
   }
 
@@ -163,16 +179,16 @@ export class PagedColumns {
     // should a filter predicate itself search the store.
     const scores = new Float64Array(size);
     for (let p = 0, first = 0; first < size; p++, first += this.pageSlots) {
-      const { columns, capacity } = this.pages[p];
-      scoreColumns(columns, capacity, terms, scores.subarray(first, Math.min(size, first + capacity)));
+      const { columns, steps, capacity } = this.pages[p];
+      scoreColumns(columns, steps, capacity, terms, scores.subarray(first, Math.min(size, first + capacity)));
     }
     return scores;
   }
 
   /** The vector of `slot`. */
   vector(slot: number): number[] {
-    const { columns, capacity, index } = this.place(slot);
-    return slotVector(columns, capacity, this.dims, index);
+    const { columns, steps, capacity, index } = this.place(slot);
+    return slotVector(columns, steps, capacity, this.dims, index);
   }
 
   /** The vector of `slot` as float32 into `out` (a fresh array without it). */
@@ -183,18 +199,16 @@ export class PagedColumns {
 
   /** The dot product of `q` with the vector of `slot` (their cosine: both are unit length). */
   dot(slot: number, q: Float32Array): number {
-    const { columns, capacity, index } = this.place(slot);
-    let sum = 0;
-    for (let d = 0, i = index; d < this.dims; d++, i += capacity) sum += q[d] * columns[i];
-    return sum;
+    const { columns, steps, capacity, index } = this.place(slot);
+    return dotSlot(columns, steps, capacity, index, q);
   }
 
   /** Slots first..first+count-1 into `rows`, row-major (slot `first` at 0). */
   readRows(first: number, count: number, rows: Float32Array): void {
     for (let done = 0; done < count; ) {
-      const { columns, capacity, index } = this.place(first + done);
+      const { columns, steps, capacity, index } = this.place(first + done);
       const n = Math.min(count - done, capacity - index);
-      columnsToRows(columns, capacity, index, n, this.dims, rows.subarray(done * this.dims));
+      columnsToRows(columns, steps, capacity, index, n, this.dims, rows.subarray(done * this.dims));
       done += n;
     }
   }
@@ -215,7 +229,7 @@ export class PagedColumns {
 
   private place(slot: number): SlotPlace {
     const page = Math.floor(slot / this.pageSlots);
-    const { columns, capacity } = this.pages[page];
-    return { columns, capacity, index: slot - page * this.pageSlots };
+    const { columns, steps, capacity } = this.pages[page];
+    return { columns, steps, capacity, index: slot - page * this.pageSlots };
   }
 }

@@ -1,6 +1,7 @@
 // The local vector store's arithmetic, as pure functions over one page of its dimension-major layout (see
-// paged-columns.ts): dimension d of the page's slot i is `columns[d * capacity + i]`. Scoring, writing, moving
-// and growing the columns, and the strided copy between these columns and row-major vectors (saves, loads, MMR).
+// paged-columns.ts): dimension d of the page's slot i is `columns[d * capacity + i]`, an int8, and the slot's
+// vector is those values times `steps[i]`. Quantising, scoring, writing, moving and growing the columns, and the
+// strided copy between these columns and row-major float32 vectors (saves, loads, MMR, the graph).
 import { type Ranked, TopK } from "../top-k.ts";
 
 /** What scales `vector` to unit length (0 for a zero vector, which stays zero). */
@@ -50,14 +51,49 @@ export function bestSlots(
   return heap.take();
 }
 
+// Quantisation: each vector is kept as int8 values and one float32 step (the value of 1), the step being the
+// vector's largest |component| / 127. A quarter of float32's memory, as Redis vector sets (Q8) and usearch's i8
+// keep them; the cosine moves by a few thousandths at most (test/store/local-quantisation.test.ts measures what
+// it does to rankings). The step is rounded up to 17 significant bits, so that step × value (|value| <= 127, 7
+// bits) is exact in float32: the float32 rows a save writes, quantised again at a reload, give back the same
+// values and step, and every score is the same to the bit after a restart.
+
+const stepFloat = new Float32Array(1);
+const stepBits = new Uint32Array(stepFloat.buffer);
+/** The low 7 of float32's 23 stored mantissa bits: with the implicit bit, a step keeps 17 significant bits. */
+const STEP_LOW_BITS = 0x7f;
+
+/** The step of a vector whose largest |component| is `maxAbs` (0 for a zero vector, which stays zero). */
+export function quantisationStep(maxAbs: number): number {
+  if (!(maxAbs > 0)) return 0;
+  const exact = maxAbs / 127;
+  stepFloat[0] = exact;
+  if (stepFloat[0] < exact) stepBits[0] += 1;
+  const low = stepBits[0] & STEP_LOW_BITS;
+  if (low !== 0) stepBits[0] += STEP_LOW_BITS + 1 - low;
+  return stepFloat[0];
+}
+
+/** The int8 value of `component` at `step` (whose product is the component, give or take half a step). */
+function quantised(component: number, step: number): number {
+  return clamped(component / step);
+}
+
+/** The nearest int8 value in -127..127 (the step makes the largest component 127: never more but by rounding). */
+function clamped(value: number): number {
+  return Math.min(127, Math.max(-127, Math.round(value)));
+}
+
 /**
- * Adds the dot product of the query whose `terms` are given with each of slots 0..scores.length-1 of `columns`
- * to `scores`: term after term in ascending order, in double precision, bit for bit the sums of a row-at-a-time
- * loop over the same terms. Eight terms go in each pass over the slots, so that `scores` is loaded and stored
- * once per eight columns, not once per column. Called once per page: it allocates nothing.
+ * Adds the dot product of the query whose `terms` are given with the int8 values of each of slots
+ * 0..scores.length-1 of `columns` to `scores`, then scales each sum by its slot's step: term after term in
+ * ascending order, in double precision, bit for bit what `dotSlot` gives. Eight terms go in each pass over the
+ * slots, so that `scores` is loaded and stored once per eight columns, not once per column. Called once per
+ * page, with `scores` zeroed: it allocates nothing.
  */
 export function scoreColumns(
-  columns: Float32Array,
+  columns: Int8Array,
+  steps: Float32Array,
   capacity: number,
   { dims, weights }: QueryTerms,
   scores: Float64Array,
@@ -95,42 +131,71 @@ export function scoreColumns(
       scores[s] = sum;
     }
   }
-  if (t === terms) return;
-  // The last 1-7 terms, in one more pass.
+  // The last 1-7 terms, in one more pass, which also applies each slot's step.
   for (let s = 0; s < size; s++) {
     let sum = scores[s];
     for (let r = t; r < terms; r++) sum += weights[r] * columns[dims[r] * capacity + s];
-    scores[s] = sum;
+    scores[s] = sum * steps[s];
   }
 }
 
+/** The dot product of `q` with the vector of `slot`, as `scoreColumns` computes it for the same slot. */
+export function dotSlot(
+  columns: Int8Array,
+  steps: Float32Array,
+  capacity: number,
+  slot: number,
+  q: Float32Array,
+) {
+  let sum = 0;
+  for (let d = 0, i = slot; d < q.length; d++, i += capacity) sum += q[d] * columns[i];
+  return sum * steps[slot];
+}
+
 /** The vector of `slot`, gathered from the columns. */
-export function slotVector(columns: Float32Array, capacity: number, dims: number, slot: number): number[] {
+export function slotVector(
+  columns: Int8Array,
+  steps: Float32Array,
+  capacity: number,
+  dims: number,
+  slot: number,
+): number[] {
   const out = new Array<number>(dims);
-  for (let d = 0, i = slot; d < dims; d++, i += capacity) out[d] = columns[i];
+  const step = steps[slot];
+  for (let d = 0, i = slot; d < dims; d++, i += capacity) out[d] = columns[i] * step;
   return out;
 }
 
 // Writes and moves go a column at a time, so that a batch touches each column's memory once rather than
 // striding over every column (a column apart: kilobytes) once per vector.
 
-/** Writes `vectors[i]`, scaled to unit length, into slot `slots[i]` (a later write to a slot wins). */
+/** Writes `vectors[i]`, scaled to unit length and quantised, into slot `slots[i]` (a later write to a slot wins). */
 export function writeSlots(
-  columns: Float32Array,
+  columns: Int8Array,
+  steps: Float32Array,
   capacity: number,
   dims: number,
   slots: number[],
   vectors: number[][],
 ): void {
   const scales = vectors.map(normalisingScale);
+  const rowSteps = vectors.map((vector, i) => {
+    let max = 0;
+    for (let d = 0; d < dims; d++) max = Math.max(max, Math.abs(vector[d]));
+    return quantisationStep(max * scales[i]);
+  });
   for (let d = 0, base = 0; d < dims; d++, base += capacity) {
-    for (let i = 0; i < slots.length; i++) columns[base + slots[i]] = vectors[i][d] * scales[i];
+    for (let i = 0; i < slots.length; i++) {
+      columns[base + slots[i]] = rowSteps[i] === 0 ? 0 : quantised(vectors[i][d] * scales[i], rowSteps[i]);
+    }
   }
+  for (let i = 0; i < slots.length; i++) steps[slots[i]] = rowSteps[i];
 }
 
-/** Where a slot's vector lives: dimension d at `columns[d * capacity + index]`. */
+/** Where a slot's vector lives: dimension d at `columns[d * capacity + index]`, times `steps[index]`. */
 export interface SlotPlace {
-  columns: Float32Array;
+  columns: Int8Array;
+  steps: Float32Array;
   capacity: number;
   index: number;
 }
@@ -144,100 +209,121 @@ export function moveSlots(dims: number, moves: SlotPlace[]): void {
       to.columns[d * to.capacity + to.index] = from.columns[d * from.capacity + from.index];
     }
   }
+  for (let m = 0; m < moves.length; m += 2)
+    moves[m + 1].steps[moves[m + 1].index] = moves[m].steps[moves[m].index];
 }
 
-/** New columns with room for `capacity` slots, holding slots 0..size-1 of `columns` (room for `from` slots). */
+/** New columns and steps with room for `capacity` slots, holding slots 0..size-1 of `columns` (room for `from`). */
 export function growColumns(
-  columns: Float32Array,
+  columns: Int8Array,
+  steps: Float32Array,
   from: number,
   size: number,
   dims: number,
   capacity: number,
-): Float32Array {
-  const grown = new Float32Array(capacity * dims);
+): { columns: Int8Array; steps: Float32Array } {
+  const grown = new Int8Array(capacity * dims);
   for (let d = 0; d < dims; d++) {
     const start = d * from;
     grown.set(columns.subarray(start, start + size), d * capacity);
   }
-  return grown;
+  const grownSteps = new Float32Array(capacity);
+  grownSteps.set(steps.subarray(0, size));
+  return { columns: grown, steps: grownSteps };
 }
 
-/** Where a block of vectors lives in a flat array: vector i, dimension d is at `start + i * slot + d * dim`. */
-interface VectorLayout {
-  start: number;
-  slot: number;
-  dim: number;
-}
+// The copies between rows and columns take eight vectors in step, so that each pass over the dimensions reads and
+// writes runs of eight adjacent values on the dimension-major side: several times faster than one at a time.
 
-/**
- * Copies `count` vectors of `dims` floats from one layout to the other (rows to columns or back). Eight vectors
- * go in step, so that each pass over the dimensions reads and writes runs of eight adjacent floats on the
- * dimension-major side, several times faster than one vector at a time.
- */
-function copyVectors(
-  from: Float32Array,
-  f: VectorLayout,
-  to: Float32Array,
-  t: VectorLayout,
-  count: number,
-  dims: number,
-): void {
-  let i = 0;
-  for (; i + 8 <= count; i += 8) {
-    for (
-      let d = 0, a = f.start + i * f.slot, b = t.start + i * t.slot;
-      d < dims;
-      d++, a += f.dim, b += t.dim
-    ) {
-      to[b] = from[a];
-      to[b + t.slot] = from[a + f.slot];
-      to[b + 2 * t.slot] = from[a + 2 * f.slot];
-      to[b + 3 * t.slot] = from[a + 3 * f.slot];
-      to[b + 4 * t.slot] = from[a + 4 * f.slot];
-      to[b + 5 * t.slot] = from[a + 5 * f.slot];
-      to[b + 6 * t.slot] = from[a + 6 * f.slot];
-      to[b + 7 * t.slot] = from[a + 7 * f.slot];
-    }
-  }
-  for (; i < count; i++) {
-    for (let d = 0, a = f.start + i * f.slot, b = t.start + i * t.slot; d < dims; d++, a += f.dim, b += t.dim)
-      to[b] = from[a];
-  }
-}
-
-/** Slots first..first+count-1 of dimension-major `columns` into `rows`, row-major (slot `first` at 0). */
+/** Slots first..first+count-1 of `columns` into `rows`, row-major float32 (slot `first` at 0). */
 export function columnsToRows(
-  columns: Float32Array,
+  columns: Int8Array,
+  steps: Float32Array,
   capacity: number,
   first: number,
   count: number,
   dims: number,
   rows: Float32Array,
 ): void {
-  copyVectors(
-    columns,
-    { start: first, slot: 1, dim: capacity },
-    rows,
-    { start: 0, slot: dims, dim: 1 },
-    count,
-    dims,
-  );
+  let i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const s = first + i;
+    const f0 = steps[s];
+    const f1 = steps[s + 1];
+    const f2 = steps[s + 2];
+    const f3 = steps[s + 3];
+    const f4 = steps[s + 4];
+    const f5 = steps[s + 5];
+    const f6 = steps[s + 6];
+    const f7 = steps[s + 7];
+    for (let d = 0, a = s, b = i * dims; d < dims; d++, a += capacity, b++) {
+      rows[b] = columns[a] * f0;
+      rows[b + dims] = columns[a + 1] * f1;
+      rows[b + 2 * dims] = columns[a + 2] * f2;
+      rows[b + 3 * dims] = columns[a + 3] * f3;
+      rows[b + 4 * dims] = columns[a + 4] * f4;
+      rows[b + 5 * dims] = columns[a + 5] * f5;
+      rows[b + 6 * dims] = columns[a + 6] * f6;
+      rows[b + 7 * dims] = columns[a + 7] * f7;
+    }
+  }
+  for (; i < count; i++) {
+    const step = steps[first + i];
+    for (let d = 0, a = first + i, b = i * dims; d < dims; d++, a += capacity, b++)
+      rows[b] = columns[a] * step;
+  }
 }
 
-/** `count` x `dims` row-major vectors into slots 0..count-1 of dimension-major `columns` (room for `capacity`). */
+/**
+ * `count` x `dims` row-major unit-length vectors into slots index..index+count-1 of `columns` (room for
+ * `capacity`), quantised: a load's pages, and a reload's log records.
+ */
 export function rowsToColumns(
   rows: Float32Array,
   count: number,
   dims: number,
-  columns: Float32Array,
+  columns: Int8Array,
+  steps: Float32Array,
   capacity: number,
+  index = 0,
 ): void {
-  copyVectors(
-    rows,
-    { start: 0, slot: dims, dim: 1 },
-    columns,
-    { start: 0, slot: 1, dim: capacity },
-    count,
-    dims,
-  );
+  // Each row's step, then the reciprocal the copy multiplies by (a row written by a save is step × integers,
+  // exactly: the product of its reciprocal rounds back to those integers).
+  const inverse = new Float64Array(count);
+  for (let i = 0, a = 0; i < count; i++) {
+    let max = 0;
+    for (let d = 0; d < dims; d++, a++) {
+      const v = Math.abs(rows[a]);
+      if (v > max) max = v;
+    }
+    const step = quantisationStep(max);
+    steps[index + i] = step;
+    inverse[i] = step === 0 ? 0 : 1 / step;
+  }
+  let i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const f0 = inverse[i];
+    const f1 = inverse[i + 1];
+    const f2 = inverse[i + 2];
+    const f3 = inverse[i + 3];
+    const f4 = inverse[i + 4];
+    const f5 = inverse[i + 5];
+    const f6 = inverse[i + 6];
+    const f7 = inverse[i + 7];
+    for (let d = 0, a = i * dims, b = index + i; d < dims; d++, a++, b += capacity) {
+      columns[b] = clamped(rows[a] * f0);
+      columns[b + 1] = clamped(rows[a + dims] * f1);
+      columns[b + 2] = clamped(rows[a + 2 * dims] * f2);
+      columns[b + 3] = clamped(rows[a + 3 * dims] * f3);
+      columns[b + 4] = clamped(rows[a + 4 * dims] * f4);
+      columns[b + 5] = clamped(rows[a + 5 * dims] * f5);
+      columns[b + 6] = clamped(rows[a + 6 * dims] * f6);
+      columns[b + 7] = clamped(rows[a + 7 * dims] * f7);
+    }
+  }
+  for (; i < count; i++) {
+    const f = inverse[i];
+    for (let d = 0, a = i * dims, b = index + i; d < dims; d++, a++, b += capacity)
+      columns[b] = clamped(rows[a] * f);
+  }
 }
