@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { LocalHashEmbeddings } from "./local-hash.ts";
+import { GramCache, LocalHashEmbeddings } from "./local-hash.ts";
 
 // Real SciFact abstracts (test/fixtures/scifact-sample.md).
 const docs = readFileSync(
@@ -82,5 +82,24 @@ describe("LocalHashEmbeddings", () => {
 
   it("rejects a nonsensical size", () => {
     expect(() => new LocalHashEmbeddings({ dimensions: 0 })).toThrow(RangeError);
+  });
+});
+
+describe("GramCache", () => {
+  const read = (range: { pool: Uint32Array; start: number; end: number } | undefined) =>
+    range ? Array.from(range.pool.subarray(range.start, range.end)) : undefined;
+
+  it("gives back each word's hashes through pool growth, and forgets every word once full", () => {
+    const cache = new GramCache(3000);
+    const gramsOf = (i: number) => Array.from({ length: 1 + (i % 40) }, (_, j) => (i * 7919 + j) >>> 0);
+    // Past the first pool of 65,536 hashes: it grows (a copy) and the earlier words are still found.
+    for (let i = 0; i < 2999; i++) expect(read(cache.set(`w${i}`, gramsOf(i)))).toEqual(gramsOf(i));
+    for (const i of [0, 1, 1500, 2998]) expect(read(cache.get(`w${i}`))).toEqual(gramsOf(i));
+    expect(read(cache.set("last", [1, 2, 3]))).toEqual([1, 2, 3]);
+    // Full: the next word empties it first.
+    expect(read(cache.set("next", [4]))).toEqual([4]);
+    expect(cache.get("w0")).toBeUndefined();
+    expect(cache.get("last")).toBeUndefined();
+    expect(read(cache.get("next"))).toEqual([4]);
   });
 });

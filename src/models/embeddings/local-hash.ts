@@ -54,7 +54,7 @@ export class LocalHashEmbeddings extends Embeddings {
     chars: new FeatureCounter(),
   };
   // Words repeat (Zipf), so each word's n-gram hashes are computed once; bounded by clearing when full.
-  private readonly gramCache = new Map<string, Uint32Array>();
+  private readonly gramCache = new GramCache(GRAM_CACHE_LIMIT);
 
   constructor(options: LocalHashEmbeddingsOptions = {}) {
     const { dimensions, weights, charNgrams, ...params } = options;
@@ -108,7 +108,12 @@ export class LocalHashEmbeddings extends Embeddings {
     if (this.weights.char !== 0) {
       for (const w of tokens) {
         if (isStopWord(w)) continue;
-        for (const h of this.charGrams(w)) chars.add(h);
+        let grams = this.gramCache.get(w);
+        if (!grams) {
+          grams = this.gramCache.set(w, this.charGrams(w));
+        }
+        const { pool, start, end } = grams;
+        for (let i = start; i < end; i++) chars.add(pool[i]);
       }
     }
 
@@ -127,9 +132,7 @@ export class LocalHashEmbeddings extends Embeddings {
   }
 
   /** Hashes of the character n-grams of one word, with boundary marks ("<im", "ion>") as features too. */
-  private charGrams(word: string): Uint32Array {
-    const cached = this.gramCache.get(word);
-    if (cached) return cached;
+  private charGrams(word: string): number[] {
     const [minN, maxN] = this.charNgrams;
     const padded = `<${word}>`;
     const out: number[] = [];
@@ -140,11 +143,76 @@ export class LocalHashEmbeddings extends Embeddings {
         if (j - start + 1 >= minN) out.push(h);
       }
     }
-    const grams = Uint32Array.from(out);
-    if (this.gramCache.size >= GRAM_CACHE_LIMIT) this.gramCache.clear();
-    this.gramCache.set(word, grams);
-    return grams;
+    return out;
   }
+}
+
+/** Where a word's n-gram hashes are: `pool[start..end)`. Valid until the cache's next `set`. */
+interface GramRange {
+  pool: Uint32Array;
+  start: number;
+  end: number;
+}
+
+/**
+ * Each cached word's n-gram hashes, end to end in one growing array, found through a map of word → entry number.
+ * A Uint32Array per word cost two objects and a separately allocated buffer each (tens of thousands of them:
+ * about 6 MiB over SciFact's 36k distinct words, and as many objects for the GC to trace).
+ */
+export class GramCache {
+  private readonly entries = new Map<string, number>();
+  private pool = new Uint32Array(1 << 16);
+  private used = 0;
+  private starts = new Int32Array(1024);
+  private ends = new Int32Array(1024);
+  private readonly range: GramRange = { pool: this.pool, start: 0, end: 0 };
+
+  constructor(private readonly limit: number) {}
+
+  get(word: string): GramRange | undefined {
+    const entry = this.entries.get(word);
+    if (entry === undefined) return undefined;
+    return this.at(entry);
+  }
+
+  /** Caches `grams` for `word` (emptied first when full) and returns where they are. */
+  set(word: string, grams: number[]): GramRange {
+    if (this.entries.size >= this.limit) {
+      this.entries.clear();
+      this.used = 0;
+    }
+    if (this.used + grams.length > this.pool.length) {
+      const grown = new Uint32Array(Math.max(this.pool.length * 2, this.used + grams.length));
+      grown.set(this.pool.subarray(0, this.used));
+      this.pool = grown;
+    }
+    const entry = this.entries.size;
+    if (entry === this.starts.length) {
+      this.starts = grow(this.starts);
+      this.ends = grow(this.ends);
+    }
+    this.pool.set(grams, this.used);
+    this.starts[entry] = this.used;
+    this.used += grams.length;
+    this.ends[entry] = this.used;
+    this.entries.set(word, entry);
+    return this.at(entry);
+  }
+
+  private at(entry: number): GramRange {
+    // One reused object: the caller reads it before the next get or set.
+    const range = this.range;
+    range.pool = this.pool;
+    range.start = this.starts[entry];
+    range.end = this.ends[entry];
+    return range;
+  }
+}
+
+function grow(a: Int32Array): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
 }
 
 /**
