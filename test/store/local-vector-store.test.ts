@@ -463,13 +463,33 @@ describe("LocalVectorStore exact search", () => {
     return rows;
   }
 
-  /** The file as the store writes it (format 2), built independently of its writer. */
-  function storeFile(ids: string[], entries: Map<string, Entry>, modelId: string, baseId: string): Buffer {
-    const rows = rowsOf(ids, entries);
+  /** The rows of `ids`' vectors as format 3 holds them: each its step (float32 LE) and its int8 values. */
+  function quantisedRowsOf(ids: string[], entries: Map<string, Entry>): Buffer {
+    const rows = Buffer.alloc(ids.length * (DIMS + 4));
+    ids.forEach((id, slot) => {
+      const row = stored((entries.get(id) as Entry).vector);
+      const step = Math.max(0, ...row.map(Math.abs)) / 127;
+      rows.writeFloatLE(step, slot * (DIMS + 4));
+      row.forEach((x, d) => {
+        rows.writeInt8(step === 0 ? 0 : Math.round(x / step), slot * (DIMS + 4) + 4 + d);
+      });
+    });
+    return rows;
+  }
+
+  /** The file as the store writes it (format 3; format 2 with float32 rows), built independently of its writer. */
+  function storeFile(
+    ids: string[],
+    entries: Map<string, Entry>,
+    modelId: string,
+    baseId: string,
+    version: 2 | 3 = 3,
+  ): Buffer {
+    const rows = version === 3 ? quantisedRowsOf(ids, entries) : rowsOf(ids, entries);
     const json = Buffer.from(
       JSON.stringify({
         format: "counsel-local-vectors",
-        version: 2,
+        version,
         baseId,
         embeddingModelId: modelId,
         dimensions: DIMS,
@@ -487,7 +507,7 @@ describe("LocalVectorStore exact search", () => {
       }),
     );
     const prefix = Buffer.alloc(32);
-    prefix.write("CNSLVEC2", "latin1");
+    prefix.write(`CNSLVEC${version}`, "latin1");
     prefix.writeUInt32LE(json.length, 8);
     prefix.writeUInt32LE(crc32(json), 12);
     prefix.writeBigUInt64LE(BigInt(records.length), 16);
@@ -587,46 +607,60 @@ describe("LocalVectorStore exact search", () => {
     }
   });
 
-  it("opens a file written in format 1, searches it exactly, and rewrites it in format 2 without losing a chunk", async () => {
-    const next = random(7);
-    const entries = new Map<string, Entry>();
-    for (let i = 0; i < 203; i++) {
-      entries.set(`d${i}`, {
-        vector: randomVector(next, i % 4 === 0 ? 1 : 0.25, DIMS),
-        metadata: { group: i % 3 },
-      });
-    }
-    const file = path.join(dir, "legacy.bin");
-    await writeFile(file, legacyFile([...entries.keys()], entries, embeddings.modelId));
-    const warnings = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
-    const store = await LocalVectorStore.load(embeddings, { path: file, saveDelayMs: 60_000 });
-    expect(warnings).toHaveBeenCalledWith(expect.stringContaining("it is being rewritten in format 2"), {
-      code: "COUNSEL_STORE_CONVERTED",
-    });
-    warnings.mockRestore();
-    expect(store.count()).toBe(203);
-    const queries = Array.from({ length: 10 }, (_, i) => randomVector(next, i < 8 ? 0.15 : 1, DIMS));
-    const expectSearchesAsReference = async (s: LocalVectorStore) => {
-      for (const query of queries) {
-        expect(await search(s, query, 10)).toEqual(reference(entries, query, 10));
-        expect(await search(s, query, 4, { group: 1 })).toEqual(
-          reference(entries, query, 4, (e) => e.metadata.group === 1),
-        );
+  it.each([1, 2])(
+    "opens a file written in format %i, searches it exactly, and rewrites it in format 3 without losing a chunk",
+    async (version) => {
+      const next = random(7);
+      const entries = new Map<string, Entry>();
+      for (let i = 0; i < 203; i++) {
+        entries.set(`d${i}`, {
+          vector: randomVector(next, i % 4 === 0 ? 1 : 0.25, DIMS),
+          metadata: { group: i % 3 },
+        });
       }
-    };
-    await expectSearchesAsReference(store);
+      const file = path.join(dir, "legacy.bin");
+      const ids = [...entries.keys()];
+      await writeFile(
+        file,
+        version === 1
+          ? legacyFile(ids, entries, embeddings.modelId)
+          : storeFile(ids, entries, embeddings.modelId, "base-2", 2),
+      );
+      const warnings = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+      const store = await LocalVectorStore.load(embeddings, { path: file, saveDelayMs: 60_000 });
+      expect(warnings).toHaveBeenCalledWith(expect.stringContaining(`(format ${version}`), {
+        code: "COUNSEL_STORE_CONVERTED",
+      });
+      expect(warnings).toHaveBeenCalledWith(expect.stringContaining("it is being rewritten in format 3"), {
+        code: "COUNSEL_STORE_CONVERTED",
+      });
+      warnings.mockRestore();
+      expect(store.count()).toBe(203);
+      const queries = Array.from({ length: 10 }, (_, i) => randomVector(next, i < 8 ? 0.15 : 1, DIMS));
+      const expectSearchesAsReference = async (s: LocalVectorStore) => {
+        for (const query of queries) {
+          expect(await search(s, query, 10)).toEqual(reference(entries, query, 10));
+          expect(await search(s, query, 4, { group: 1 })).toEqual(
+            reference(entries, query, 4, (e) => e.metadata.group === 1),
+          );
+        }
+      };
+      await expectSearchesAsReference(store);
 
-    // The conversion is a new base, written as any save (here at once, by flush).
-    expect((await readFile(file)).subarray(0, 8).toString("latin1")).toBe("CNSLVEC1");
-    await store.flush();
-    const { ids, baseId } = await savedOrder(file);
-    expect((await readFile(file)).equals(storeFile(ids, entries, embeddings.modelId, baseId))).toBe(true);
-    const again = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
-    const converted = await LocalVectorStore.load(embeddings, { path: file });
-    expect(again).not.toHaveBeenCalled();
-    again.mockRestore();
-    await expectSearchesAsReference(converted);
-  });
+      // The conversion is a new base, written as any save (here at once, by flush).
+      expect((await readFile(file)).subarray(0, 8).toString("latin1")).toBe(`CNSLVEC${version}`);
+      await store.flush();
+      const saved = await savedOrder(file);
+      expect(
+        (await readFile(file)).equals(storeFile(saved.ids, entries, embeddings.modelId, saved.baseId)),
+      ).toBe(true);
+      const again = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+      const converted = await LocalVectorStore.load(embeddings, { path: file });
+      expect(again).not.toHaveBeenCalled();
+      again.mockRestore();
+      await expectSearchesAsReference(converted);
+    },
+  );
 
   it("answers 50 SciFact queries over sentence chunks with the reference's top 10, ids and scores", async () => {
     // Sentence chunks of the sample abstracts; queries are their titles and opening sentences.
@@ -825,7 +859,7 @@ describe("LocalVectorStore exact search", () => {
       );
       await store.flush();
       const base = await readVectorFile(file, { dimensions: DIMS, modelId: null });
-      expect(base?.version).toBe(2);
+      expect(base?.version).toBe(3);
       expect(base?.ids).toEqual(contents.ids);
       expect(base?.texts).toEqual(contents.texts);
       expect(base?.metadata).toEqual(JSON.parse(JSON.stringify(metadata)));

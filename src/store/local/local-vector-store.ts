@@ -176,6 +176,11 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
           columns ??= new PagedColumns(dimensions, { pageSlots });
           columns.appendPage(rows, count);
         },
+        // Format 3: as the columns hold them, laid out without quantising again.
+        onQuantisedRows: (_first, count, rows, dimensions) => {
+          columns ??= new PagedColumns(dimensions, { pageSlots });
+          columns.appendQuantisedPage(rows, count);
+        },
       },
     );
     const lexical = file?.baseId ? await store.savedLexicalIndex(options.path, file.baseId) : undefined;
@@ -201,11 +206,15 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
     }
     const base = { id: file?.baseId ?? null, bytes: file ? (await stat(options.path)).size : 0 };
     store.persistence = store.persistAt(options.path, opened.log, base);
-    if (file?.version === 1) {
+    if (file && file.version < 3) {
       // In the background, as any save: the file stays as it is, and readable, until the new one replaces it.
+      const why =
+        file.version === 1
+          ? "format 1, which cannot hold more than about 512 MB of text"
+          : "format 2, float32 vectors: four times the bytes to store and read";
       process.emitWarning(
-        `${options.path} was written by an earlier version of Counsel (format 1, which cannot hold more than ` +
-          "about 512 MB of text); it is being rewritten in format 2. Nothing is re-indexed.",
+        `${options.path} was written by an earlier version of Counsel (${why}); it is being rewritten in ` +
+          "format 3. Nothing is re-indexed.",
         { code: "COUNSEL_STORE_CONVERTED" },
       );
       store.persistence.requestBase();

@@ -2,10 +2,13 @@
 // slots: growth appends a page and never copies the vectors held (one array grown by doubling kept the old copy
 // alive beside the new one until a major GC).
 import {
+  columnsToQuantisedRows,
   columnsToRows,
   dotSlot,
   growColumns,
   moveSlots,
+  quantisedRowBytes,
+  quantisedRowsToColumns,
   queryTerms,
   rowsToColumns,
   type SlotPlace,
@@ -83,6 +86,20 @@ export class PagedColumns {
     const columns = new Int8Array(count * this.dims);
     const steps = new Float32Array(count);
     rowsToColumns(rows, count, this.dims, columns, steps, count);
+    this.pages.push({ columns, steps, capacity: count });
+    this.slots += count;
+  }
+
+  /** `count` quantised rows (a format-3 base file's: a step and int8 values each) as a new page, as appendPage. */
+  appendQuantisedPage(rows: Uint8Array, count: number): void {
+    if (this.slots % this.pageSlots !== 0 || count > this.pageSlots) {
+      throw new RangeError(
+        `appendQuantisedPage needs full pages before it and at most ${this.pageSlots} rows`,
+      );
+    }
+    const columns = new Int8Array(count * this.dims);
+    const steps = new Float32Array(count);
+    quantisedRowsToColumns(rows, count, this.dims, columns, steps, count);
     this.pages.push({ columns, steps, capacity: count });
     this.slots += count;
   }
@@ -209,6 +226,17 @@ export class PagedColumns {
       const { columns, steps, capacity, index } = this.place(first + done);
       const n = Math.min(count - done, capacity - index);
       columnsToRows(columns, steps, capacity, index, n, this.dims, rows.subarray(done * this.dims));
+      done += n;
+    }
+  }
+
+  /** Slots first..first+count-1 into `out` as quantised rows (quantisedRowBytes(dims) each), as a base file holds them. */
+  readQuantisedRows(first: number, count: number, out: Uint8Array): void {
+    const rowBytes = quantisedRowBytes(this.dims);
+    for (let done = 0; done < count; ) {
+      const { columns, steps, capacity, index } = this.place(first + done);
+      const n = Math.min(count - done, capacity - index);
+      columnsToQuantisedRows(columns, steps, capacity, index, n, this.dims, out.subarray(done * rowBytes));
       done += n;
     }
   }

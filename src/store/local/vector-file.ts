@@ -1,10 +1,12 @@
 // The local vector store's file: a small JSON header, every chunk's id, text and metadata as a record of its own,
-// then the vectors row-major float32 LE. Written a few ms of work at a time with an atomic replace; read a block
-// at a time (a store of a million 1,024-dimension chunks is a 4 GB file: never one buffer) and checked whole.
+// then the vectors as the store keeps them: a row per vector of its step (float32 LE) and its int8 values
+// (vector-kernels.ts). Written a few ms of work at a time with an atomic replace; read a block at a time (a store
+// of a million 1,024-dimension chunks is a 1 GB file: never one buffer) and checked whole.
 //
-// Format 1 (files written before 2026-12-07) held every id, text and metadata in its one JSON header: a string
-// that V8 cannot make past about 512 MB, so a store of much more text than that could be written but never opened
-// again. Format 1 files are still read; the store writes format 2 from its next new base on.
+// Format 3 is written since 2026-12-07. Format 2 held the same but the vectors as float32 rows (four times the
+// bytes); format 1 (before that) also held every id, text and metadata in its one JSON header: a string that V8
+// cannot make past about 512 MB, so a store of much more text than that could be written but never opened again.
+// Both are still read; the store writes format 3 from its next new base on.
 import { type FileHandle, open } from "node:fs/promises";
 import { endianness } from "node:os";
 import path from "node:path";
@@ -12,6 +14,7 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import { crc32 } from "node:zlib";
 import { CounselError } from "../../errors.ts";
 import { writeFileAtomic } from "../atomic-file.ts";
+import { dequantisedRows, quantisedRowBytes } from "./vector-kernels.ts";
 import type { VectorSnapshot } from "./vector-snapshot.ts";
 
 /** The persisted file cannot be used: damaged, or written for another embedding model. */
@@ -41,7 +44,7 @@ export interface VectorFileContents {
 export interface LoadedVectorFile extends VectorFileContents {
   vectors: Float32Array;
   /** The format it was written in: 1 is converted by the store's next new base. */
-  version: 1 | 2;
+  version: 1 | 2 | 3;
 }
 
 /** Format 1's header: everything but the vectors. */
@@ -52,21 +55,21 @@ interface HeaderV1 extends VectorFileContents {
   vectorsCrc32: number;
 }
 
-/** Format 2's header: what the file holds; the chunks follow it. */
+/** Format 2's and 3's header: what the file holds; the chunks follow it. */
 interface HeaderV2 extends Omit<VectorFileContents, "ids" | "texts" | "metadata"> {
   format: typeof FORMAT;
-  version: 2;
+  version: 2 | 3;
   vectorsCrc32: number;
 }
 
 /** A header read back, checked, with where the chunks and the vectors start and what the chunks' part holds. */
 interface ReadHeader extends Omit<VectorFileContents, "ids" | "texts" | "metadata"> {
-  version: 1 | 2;
+  version: 1 | 2 | 3;
   vectorsCrc32: number;
   vectorsStart: number;
   /** Format 1: the chunks, from the header. */
   chunks?: Pick<VectorFileContents, "ids" | "texts" | "metadata">;
-  /** Format 2: where the chunk records start, their bytes and their CRC-32. */
+  /** Formats 2 and 3: where the chunk records start, their bytes and their CRC-32. */
   records?: { start: number; bytes: number; crc32: number };
 }
 
@@ -74,10 +77,12 @@ interface ReadHeader extends Omit<VectorFileContents, "ids" | "texts" | "metadat
 // records and uint32 LE their CRC-32 (patched in once they are written); 4 zero bytes; the UTF-8 JSON header;
 // zero padding to a multiple of 4; the chunk records, each a uint32 LE length and the UTF-8 JSON
 // [id, text, metadata]; zero padding to a multiple of 4; count x dimensions float32 LE.
+// Format 3: as format 2 with MAGIC_V3, and the vectors as count rows of a float32 LE step and dimensions int8.
 // Format 1: MAGIC_V1, uint32 LE header length, the UTF-8 JSON header with every chunk, zero padding to a multiple
 // of 4, the vectors.
 const MAGIC_V1 = Buffer.from("CNSLVEC1", "latin1");
 const MAGIC_V2 = Buffer.from("CNSLVEC2", "latin1");
+const MAGIC_V3 = Buffer.from("CNSLVEC3", "latin1");
 const PREFIX_V1 = MAGIC_V1.length + 4;
 const PREFIX_V2 = MAGIC_V2.length + 24;
 const FORMAT = "counsel-local-vectors";
@@ -88,19 +93,28 @@ const LITTLE_ENDIAN = endianness() === "LE";
 /** Receives the vectors of slots first..first+count-1, row-major; `rows` is reused after the call returns. */
 export type RowsReader = (first: number, count: number, rows: Float32Array, dimensions: number) => void;
 
+/** Receives slots first..first+count-1 as quantised rows (format 3's); `rows` is reused after the call returns. */
+export type QuantisedRowsReader = (
+  first: number,
+  count: number,
+  rows: Uint8Array,
+  dimensions: number,
+) => void;
+
 /** Rows per block when reading the vectors: 8 MiB at 1,024 dimensions. */
 const BLOCK_ROWS = 2048;
 
 /**
  * Reads the file at `file`: undefined when it does not exist yet. Throws a VectorStoreFileError when it is
  * damaged, or was written with another embedding model or dimension than `embedder`'s (0 and null: not known).
- * The vectors go to `onRows` a block of `blockRows` rows at a time; without it they are returned in one array
- * (tests and tools: a large store's vectors may not fit one).
+ * The vectors go to `onRows` a block of `blockRows` rows at a time (or, from a format-3 file, to `onQuantisedRows`
+ * as they are stored, when given); without either they are returned in one array (tests and tools: a large
+ * store's vectors may not fit one).
  */
 export async function readVectorFile(
   file: string,
   embedder: { dimensions: number; modelId: string | null },
-  options: { onRows?: RowsReader; blockRows?: number } = {},
+  options: { onRows?: RowsReader; onQuantisedRows?: QuantisedRowsReader; blockRows?: number } = {},
 ): Promise<LoadedVectorFile | undefined> {
   let handle: FileHandle;
   try {
@@ -127,14 +141,23 @@ export async function readVectorFile(
     const all = options.onRows ? undefined : new Float32Array(count * dimensions);
     const onRows: RowsReader = options.onRows ?? ((first, _n, rows) => all?.set(rows, first * dimensions));
     const blockRows = Math.max(1, Math.min(options.blockRows ?? BLOCK_ROWS, count));
-    const block = Buffer.alloc(blockRows * dimensions * 4);
+    const rowBytes = vectorRowBytes(header.version, dimensions);
+    const block = Buffer.alloc(blockRows * rowBytes);
+    // Format 3's rows as floats, for a reader that takes floats.
+    const floats =
+      header.version === 3 && !options.onQuantisedRows ? new Float32Array(blockRows * dimensions) : undefined;
     let crc = 0;
     for (let first = 0; first < count; first += blockRows) {
       const n = Math.min(blockRows, count - first);
-      const bytes = block.subarray(0, n * dimensions * 4);
-      await readExactly(handle, bytes, header.vectorsStart + first * dimensions * 4);
+      const bytes = block.subarray(0, n * rowBytes);
+      await readExactly(handle, bytes, header.vectorsStart + first * rowBytes);
       crc = crc32(bytes, crc);
-      onRows(first, n, rowsOf(bytes), dimensions);
+      if (header.version !== 3) onRows(first, n, rowsOf(bytes), dimensions);
+      else if (options.onQuantisedRows) options.onQuantisedRows(first, n, bytes, dimensions);
+      else if (floats) {
+        dequantisedRows(bytes, n, dimensions, floats);
+        onRows(first, n, floats.subarray(0, n * dimensions), dimensions);
+      }
     }
     if (crc !== header.vectorsCrc32) throw corrupt(file, "its vectors fail the checksum");
     // After the vectors, though the file holds them first: each page of vectors the reader allocates counts as
@@ -161,12 +184,19 @@ async function readHeader(handle: FileHandle, file: string): Promise<ReadHeader>
   if (size < PREFIX_V1) throw corrupt(file, `only ${size} bytes, truncated`);
   const magic = Buffer.alloc(MAGIC_V2.length);
   await readExactly(handle, magic, 0);
-  if (magic.equals(MAGIC_V2)) return readHeaderV2(handle, file, size);
+  if (magic.equals(MAGIC_V3)) return readHeaderV2(handle, file, size, 3);
+  if (magic.equals(MAGIC_V2)) return readHeaderV2(handle, file, size, 2);
   if (magic.equals(MAGIC_V1)) return readHeaderV1(handle, file, size);
   throw corrupt(file, "not a Counsel vector store file");
 }
 
-async function readHeaderV2(handle: FileHandle, file: string, size: number): Promise<ReadHeader> {
+/** Format 2's header, or format 3's (the same, but for its vectors). */
+async function readHeaderV2(
+  handle: FileHandle,
+  file: string,
+  size: number,
+  version: 2 | 3,
+): Promise<ReadHeader> {
   if (size < PREFIX_V2) throw corrupt(file, "truncated inside its header");
   const prefix = Buffer.alloc(PREFIX_V2);
   await readExactly(handle, prefix, 0);
@@ -180,7 +210,7 @@ async function readHeaderV2(handle: FileHandle, file: string, size: number): Pro
   const { dimensions, count } = header ?? {};
   if (
     header?.format !== FORMAT ||
-    header.version !== 2 ||
+    header.version !== version ||
     !Number.isInteger(dimensions) ||
     dimensions < 0 ||
     !Number.isInteger(count) ||
@@ -191,7 +221,7 @@ async function readHeaderV2(handle: FileHandle, file: string, size: number): Pro
   const recordsStart = paddedToFour(PREFIX_V2 + headerLength);
   return {
     ...sizedHeader(file, size, header, paddedToFour(recordsStart + recordsBytes)),
-    version: 2,
+    version,
     records: { start: recordsStart, bytes: recordsBytes, crc32: prefix.readUInt32LE(24) },
   };
 }
@@ -239,7 +269,7 @@ function sizedHeader(
   vectorsStart: number,
 ): Omit<ReadHeader, "version"> {
   const { count, dimensions } = header;
-  const expected = vectorsStart + count * dimensions * 4;
+  const expected = vectorsStart + count * vectorRowBytes(header.version, dimensions);
   if (size !== expected) {
     throw corrupt(file, `expected ${expected} bytes for ${count} vectors, found ${size}`);
   }
@@ -356,7 +386,7 @@ export async function writeVectorFile(
   const pause = pacer(stepMs);
   const header: HeaderV2 = {
     format: FORMAT,
-    version: 2,
+    version: 3,
     baseId: contents.baseId,
     embeddingModelId: contents.embeddingModelId,
     dimensions: contents.dimensions,
@@ -366,7 +396,7 @@ export async function writeVectorFile(
   const json = Buffer.from(JSON.stringify(header));
   await writeFileAtomic(file, async (handle) => {
     const prefix = Buffer.alloc(PREFIX_V2);
-    MAGIC_V2.copy(prefix);
+    MAGIC_V3.copy(prefix);
     prefix.writeUInt32LE(json.length, 8);
     prefix.writeUInt32LE(crc32(json), 12);
     await handle.write(prefix);
@@ -405,7 +435,7 @@ function slotsPerStep(dims: number): number {
   return Math.max(8, Math.floor(65536 / Math.max(dims, 1) / 8) * 8);
 }
 
-/** The CRC-32 of the vectors as the file holds them (row-major float32 LE). */
+/** The CRC-32 of the vectors as the file holds them (quantised rows). */
 async function vectorsCrc32(vectors: VectorSnapshot, pause: Pause): Promise<number> {
   let crc = 0;
   for (const rows of vectorRows(vectors)) {
@@ -415,16 +445,22 @@ async function vectorsCrc32(vectors: VectorSnapshot, pause: Pause): Promise<numb
   return crc;
 }
 
-/** The vectors row-major float32 LE, a few slots at a time, in one buffer reused: take each before the next. */
+/** The vectors as quantised rows, a few slots at a time, in one buffer reused: take each before the next. */
 function* vectorRows(vectors: VectorSnapshot): Generator<Buffer> {
   const { count, dims } = vectors;
   const step = slotsPerStep(dims);
-  const rows = new Float32Array(step * dims);
+  const rowBytes = quantisedRowBytes(dims);
+  const rows = Buffer.alloc(step * rowBytes);
   for (let first = 0; first < count; first += step) {
     const n = Math.min(step, count - first);
-    vectors.readRows(first, n, rows);
-    yield floatBytes(rows.subarray(0, n * dims));
+    vectors.readQuantisedRows(first, n, rows);
+    yield rows.subarray(0, n * rowBytes);
   }
+}
+
+/** Bytes of one vector in a file of format `version`: float32 values, or (format 3) a step and int8 values. */
+function vectorRowBytes(version: 1 | 2 | 3, dimensions: number): number {
+  return version === 3 ? quantisedRowBytes(dimensions) : dimensions * 4;
 }
 
 /**
@@ -457,13 +493,6 @@ function zeros(length: number): Buffer {
 
 function paddedToFour(length: number): number {
   return length + ((4 - (length % 4)) % 4);
-}
-
-function floatBytes(values: Float32Array): Buffer {
-  if (LITTLE_ENDIAN) return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
-  const out = Buffer.alloc(values.byteLength);
-  for (let i = 0; i < values.length; i++) out.writeFloatLE(values[i], i * 4);
-  return out;
 }
 
 function corrupt(file: string, reason: string): VectorStoreFileError {

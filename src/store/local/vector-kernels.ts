@@ -327,3 +327,88 @@ export function rowsToColumns(
       columns[b] = clamped(rows[a] * f);
   }
 }
+
+// Quantised rows, as a base file holds them (format 3): for each vector its step (float32 LE) and then its int8
+// values, `dims + 4` bytes a row, so that one row is one contiguous read.
+
+/** Bytes of one quantised row of `dims` values. */
+export function quantisedRowBytes(dims: number): number {
+  return dims + 4;
+}
+
+/** Slots first..first+count-1 of `columns` as quantised rows into `out` (slot `first` at byte 0). */
+export function columnsToQuantisedRows(
+  columns: Int8Array,
+  steps: Float32Array,
+  capacity: number,
+  first: number,
+  count: number,
+  dims: number,
+  out: Uint8Array,
+): void {
+  const rowBytes = quantisedRowBytes(dims);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const values = new Int8Array(out.buffer, out.byteOffset, out.byteLength);
+  for (let i = 0; i < count; i++) view.setFloat32(i * rowBytes, steps[first + i], true);
+  let i = 0;
+  for (; i + 8 <= count; i += 8) {
+    for (let d = 0, a = first + i, b = i * rowBytes + 4; d < dims; d++, a += capacity, b++) {
+      values[b] = columns[a];
+      values[b + rowBytes] = columns[a + 1];
+      values[b + 2 * rowBytes] = columns[a + 2];
+      values[b + 3 * rowBytes] = columns[a + 3];
+      values[b + 4 * rowBytes] = columns[a + 4];
+      values[b + 5 * rowBytes] = columns[a + 5];
+      values[b + 6 * rowBytes] = columns[a + 6];
+      values[b + 7 * rowBytes] = columns[a + 7];
+    }
+  }
+  for (; i < count; i++) {
+    for (let d = 0, a = first + i, b = i * rowBytes + 4; d < dims; d++, a += capacity, b++)
+      values[b] = columns[a];
+  }
+}
+
+/** `count` quantised rows of `rows` into slots index..index+count-1 of `columns` and `steps` (room for `capacity`). */
+export function quantisedRowsToColumns(
+  rows: Uint8Array,
+  count: number,
+  dims: number,
+  columns: Int8Array,
+  steps: Float32Array,
+  capacity: number,
+  index = 0,
+): void {
+  const rowBytes = quantisedRowBytes(dims);
+  const view = new DataView(rows.buffer, rows.byteOffset, rows.byteLength);
+  const values = new Int8Array(rows.buffer, rows.byteOffset, rows.byteLength);
+  for (let i = 0; i < count; i++) steps[index + i] = view.getFloat32(i * rowBytes, true);
+  let i = 0;
+  for (; i + 8 <= count; i += 8) {
+    for (let d = 0, a = i * rowBytes + 4, b = index + i; d < dims; d++, a++, b += capacity) {
+      columns[b] = values[a];
+      columns[b + 1] = values[a + rowBytes];
+      columns[b + 2] = values[a + 2 * rowBytes];
+      columns[b + 3] = values[a + 3 * rowBytes];
+      columns[b + 4] = values[a + 4 * rowBytes];
+      columns[b + 5] = values[a + 5 * rowBytes];
+      columns[b + 6] = values[a + 6 * rowBytes];
+      columns[b + 7] = values[a + 7 * rowBytes];
+    }
+  }
+  for (; i < count; i++) {
+    for (let d = 0, a = i * rowBytes + 4, b = index + i; d < dims; d++, a++, b += capacity)
+      columns[b] = values[a];
+  }
+}
+
+/** `count` quantised rows as float32 rows (value × step), row-major into `out`. */
+export function dequantisedRows(rows: Uint8Array, count: number, dims: number, out: Float32Array): void {
+  const rowBytes = quantisedRowBytes(dims);
+  const view = new DataView(rows.buffer, rows.byteOffset, rows.byteLength);
+  const values = new Int8Array(rows.buffer, rows.byteOffset, rows.byteLength);
+  for (let i = 0; i < count; i++) {
+    const step = view.getFloat32(i * rowBytes, true);
+    for (let d = 0, a = i * rowBytes + 4, b = i * dims; d < dims; d++, a++, b++) out[b] = values[a] * step;
+  }
+}

@@ -1,6 +1,7 @@
 // The vectors as they were when a save began, readable while the store keeps changing them: copy on write, one
 // slot at a time, so that a save neither copies every vector nor blocks the writes made while it runs.
 import type { PagedColumns } from "./paged-columns.ts";
+import { quantisedRowBytes, rowsToColumns } from "./vector-kernels.ts";
 
 /**
  * The vectors of slots 0..count-1 as they were when a save began, readable while the store keeps changing:
@@ -29,6 +30,23 @@ export class VectorSnapshot {
     const row = new Float32Array(this.dims);
     this.pages.readRows(slot, 1, row);
     this.preserved.set(slot, row);
+  }
+
+  /** Slots first..first+count-1 as quantised rows (a step and int8 values each) into `out`. */
+  readQuantisedRows(first: number, count: number, out: Uint8Array): void {
+    this.pages.readQuantisedRows(first, count, out);
+    if (this.preserved.size === 0) return;
+    const rowBytes = quantisedRowBytes(this.dims);
+    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    const step = new Float32Array(1);
+    for (let i = 0; i < count; i++) {
+      const kept = this.preserved.get(first + i);
+      if (!kept) continue;
+      // A kept row is the float32 of int8 values and a step: quantised again, it gives back those exactly.
+      const values = new Int8Array(out.buffer, out.byteOffset + i * rowBytes + 4, this.dims);
+      rowsToColumns(kept, 1, this.dims, values, step, 1);
+      view.setFloat32(i * rowBytes, step[0], true);
+    }
   }
 
   /** Slots first..first+count-1, row-major, into `rows`. */
