@@ -1,12 +1,16 @@
 import { describe, expect, it } from "vitest";
 import {
   bestSlots,
+  columnsToQuantisedRows,
   columnsToRows,
+  dequantisedRows,
   dotSlot,
   growColumns,
   moveSlots,
   normalised,
   quantisationStep,
+  quantisedRowBytes,
+  quantisedRowsToColumns,
   queryTerms,
   rowsToColumns,
   scoreColumns,
@@ -132,5 +136,30 @@ describe("vector kernels", () => {
       one,
       one,
     ]);
+  });
+
+  it("writes quantised rows (a step and the int8 values each) and lays them out again, value for value", () => {
+    const { columns, steps } = columnsOf(rows, COUNT);
+    const rowBytes = quantisedRowBytes(DIMS);
+    const bytes = new Uint8Array(COUNT * rowBytes);
+    columnsToQuantisedRows(columns, steps, COUNT, 0, COUNT, DIMS, bytes);
+    const view = new DataView(bytes.buffer);
+    for (let i = 0; i < COUNT; i++) {
+      expect(view.getFloat32(i * rowBytes, true)).toBe(steps[i]);
+      for (let d = 0; d < DIMS; d++) expect(view.getInt8(i * rowBytes + 4 + d)).toBe(columns[d * COUNT + i]);
+    }
+    // Into a roomier page, from slot 3 on (as a page being filled), and as float32 rows.
+    const roomy = { columns: new Int8Array(20 * DIMS), steps: new Float32Array(20) };
+    quantisedRowsToColumns(bytes, COUNT, DIMS, roomy.columns, roomy.steps, 20, 3);
+    for (let i = 0; i < COUNT; i++) {
+      expect(slotVector(roomy.columns, roomy.steps, 20, DIMS, 3 + i)).toEqual(
+        slotVector(columns, steps, COUNT, DIMS, i),
+      );
+    }
+    const floats = new Float32Array(COUNT * DIMS);
+    dequantisedRows(bytes, COUNT, DIMS, floats);
+    const expected = new Float32Array(COUNT * DIMS);
+    columnsToRows(columns, steps, COUNT, 0, COUNT, DIMS, expected);
+    expect(floats).toEqual(expected);
   });
 });
