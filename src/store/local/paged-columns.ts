@@ -80,26 +80,28 @@ export class PagedColumns {
    * store is read back from its file, a page of rows at a time. `count` is at most `pageSlots`.
    */
   appendPage(rows: Float32Array, count: number): void {
-    if (this.slots % this.pageSlots !== 0 || count > this.pageSlots) {
-      throw new RangeError(`appendPage needs full pages before it and at most ${this.pageSlots} rows`);
-    }
-    const columns = new Int8Array(count * this.dims);
-    const steps = new Float32Array(count);
-    rowsToColumns(rows, count, this.dims, columns, steps, count);
-    this.pages.push({ columns, steps, capacity: count });
-    this.slots += count;
+    this.appendFilled(count, (columns, steps) =>
+      rowsToColumns(rows, count, this.dims, columns, steps, count),
+    );
   }
 
   /** `count` quantised rows (a format-3 base file's: a step and int8 values each) as a new page, as appendPage. */
   appendQuantisedPage(rows: Uint8Array, count: number): void {
+    this.appendFilled(count, (columns, steps) =>
+      quantisedRowsToColumns(rows, count, this.dims, columns, steps, count),
+    );
+  }
+
+  /** A new page of exactly `count` slots after the last one, which must be full, filled by `fill`. */
+  private appendFilled(count: number, fill: (columns: Int8Array, steps: Float32Array) => void): void {
     if (this.slots % this.pageSlots !== 0 || count > this.pageSlots) {
       throw new RangeError(
-        `appendQuantisedPage needs full pages before it and at most ${this.pageSlots} rows`,
+        `a page is appended after full pages only, and holds at most ${this.pageSlots} rows`,
       );
     }
     const columns = new Int8Array(count * this.dims);
     const steps = new Float32Array(count);
-    quantisedRowsToColumns(rows, count, this.dims, columns, steps, count);
+    fill(columns, steps);
     this.pages.push({ columns, steps, capacity: count });
     this.slots += count;
   }
