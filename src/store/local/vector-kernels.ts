@@ -52,9 +52,9 @@ export function bestSlots(
 }
 
 // Quantisation: each vector is kept as int8 values and one float32 step (the value of 1), the step being the
-// vector's largest |component| / 127. A quarter of float32's memory, as Redis vector sets (Q8) and usearch's i8
-// keep them; the cosine moves by a few thousandths at most (test/store/local-quantisation.test.ts measures what
-// it does to rankings). The step is rounded up to 17 significant bits, so that step × value (|value| <= 127, 7
+// vector's largest |component| / 127. A quarter of float32's memory, as Redis vector sets keep theirs (Q8); the
+// cosine moves by a few thousandths at most (docs/embedded-store.md#vectors-as-int8 has what it does to
+// rankings). The step is rounded up to 17 significant bits, so that step × value (|value| <= 127, 7
 // bits) is exact in float32: the float32 rows a save writes, quantised again at a reload, give back the same
 // values and step, and every score is the same to the bit after a restart.
 
@@ -348,25 +348,15 @@ export function columnsToQuantisedRows(
 ): void {
   const rowBytes = quantisedRowBytes(dims);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  const values = new Int8Array(out.buffer, out.byteOffset, out.byteLength);
   for (let i = 0; i < count; i++) view.setFloat32(i * rowBytes, steps[first + i], true);
-  let i = 0;
-  for (; i + 8 <= count; i += 8) {
-    for (let d = 0, a = first + i, b = i * rowBytes + 4; d < dims; d++, a += capacity, b++) {
-      values[b] = columns[a];
-      values[b + rowBytes] = columns[a + 1];
-      values[b + 2 * rowBytes] = columns[a + 2];
-      values[b + 3 * rowBytes] = columns[a + 3];
-      values[b + 4 * rowBytes] = columns[a + 4];
-      values[b + 5 * rowBytes] = columns[a + 5];
-      values[b + 6 * rowBytes] = columns[a + 6];
-      values[b + 7 * rowBytes] = columns[a + 7];
-    }
-  }
-  for (; i < count; i++) {
-    for (let d = 0, a = first + i, b = i * rowBytes + 4; d < dims; d++, a += capacity, b++)
-      values[b] = columns[a];
-  }
+  copyValues(
+    columns,
+    { start: first, slot: 1, dim: capacity },
+    new Int8Array(out.buffer, out.byteOffset, out.byteLength),
+    { start: 4, slot: rowBytes, dim: 1 },
+    count,
+    dims,
+  );
 }
 
 /** `count` quantised rows of `rows` into slots index..index+count-1 of `columns` and `steps` (room for `capacity`). */
@@ -381,24 +371,53 @@ export function quantisedRowsToColumns(
 ): void {
   const rowBytes = quantisedRowBytes(dims);
   const view = new DataView(rows.buffer, rows.byteOffset, rows.byteLength);
-  const values = new Int8Array(rows.buffer, rows.byteOffset, rows.byteLength);
   for (let i = 0; i < count; i++) steps[index + i] = view.getFloat32(i * rowBytes, true);
+  copyValues(
+    new Int8Array(rows.buffer, rows.byteOffset, rows.byteLength),
+    { start: 4, slot: rowBytes, dim: 1 },
+    columns,
+    { start: index, slot: 1, dim: capacity },
+    count,
+    dims,
+  );
+}
+
+/** Where a block of vectors' values lives in a flat array: vector i, dimension d is at `start + i * slot + d * dim`. */
+interface ValueLayout {
+  start: number;
+  slot: number;
+  dim: number;
+}
+
+/** Copies `count` vectors of `dims` int8 values from one layout to the other (columns to rows or back). */
+function copyValues(
+  from: Int8Array,
+  f: ValueLayout,
+  to: Int8Array,
+  t: ValueLayout,
+  count: number,
+  dims: number,
+): void {
   let i = 0;
   for (; i + 8 <= count; i += 8) {
-    for (let d = 0, a = i * rowBytes + 4, b = index + i; d < dims; d++, a++, b += capacity) {
-      columns[b] = values[a];
-      columns[b + 1] = values[a + rowBytes];
-      columns[b + 2] = values[a + 2 * rowBytes];
-      columns[b + 3] = values[a + 3 * rowBytes];
-      columns[b + 4] = values[a + 4 * rowBytes];
-      columns[b + 5] = values[a + 5 * rowBytes];
-      columns[b + 6] = values[a + 6 * rowBytes];
-      columns[b + 7] = values[a + 7 * rowBytes];
+    for (
+      let d = 0, a = f.start + i * f.slot, b = t.start + i * t.slot;
+      d < dims;
+      d++, a += f.dim, b += t.dim
+    ) {
+      to[b] = from[a];
+      to[b + t.slot] = from[a + f.slot];
+      to[b + 2 * t.slot] = from[a + 2 * f.slot];
+      to[b + 3 * t.slot] = from[a + 3 * f.slot];
+      to[b + 4 * t.slot] = from[a + 4 * f.slot];
+      to[b + 5 * t.slot] = from[a + 5 * f.slot];
+      to[b + 6 * t.slot] = from[a + 6 * f.slot];
+      to[b + 7 * t.slot] = from[a + 7 * f.slot];
     }
   }
   for (; i < count; i++) {
-    for (let d = 0, a = i * rowBytes + 4, b = index + i; d < dims; d++, a++, b += capacity)
-      columns[b] = values[a];
+    for (let d = 0, a = f.start + i * f.slot, b = t.start + i * t.slot; d < dims; d++, a += f.dim, b += t.dim)
+      to[b] = from[a];
   }
 }
 
