@@ -160,12 +160,18 @@ export async function replicated(cluster: RedisCluster, master: ClusterNode): Pr
     return Number(info.match(new RegExp(`${field}:(\\d+)`))?.[1] ?? -1);
   };
   const target = await offsetOf(master.port, "master_repl_offset");
-  const replicaIds = await command<string>(master.port, ["CLUSTER", "REPLICAS", await myId(master.port)]);
-  const port = Number(String(replicaIds[0]).match(/:(\d+)@/)?.[1]);
-  const replica = cluster.nodes.find((n) => n.port === port);
-  if (!replica) throw new Error(`master ${master.port} has no replica`);
+  // A new cluster's master learns of its replica by gossip: it may not list it yet.
+  const id = await myId(master.port);
+  let replica: ClusterNode | undefined;
+  await until(async () => {
+    const replicaIds = await command<string>(master.port, ["CLUSTER", "REPLICAS", id]);
+    const port = Number(String(replicaIds[0]).match(/:(\d+)@/)?.[1]);
+    replica = cluster.nodes.find((n) => n.port === port);
+    return replica !== undefined;
+  }, `list a replica of master ${master.port}`);
+  const port = (replica as ClusterNode).port;
   await until(async () => (await offsetOf(port, "slave_repl_offset")) >= target, "replicate");
-  return replica;
+  return replica as ClusterNode;
 }
 
 async function myId(port: number): Promise<string> {
