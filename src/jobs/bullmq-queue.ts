@@ -117,7 +117,7 @@ export class BullJobQueue implements JobQueue {
 
   async get(tenant: string, id: string): Promise<JobView | undefined> {
     const job = await this.queue.getJob(id);
-    if (job && job.data.tenant === tenant) return viewOf(job, await job.getState());
+    if (job && job.data.tenant === tenant) return currentView(this.queue, job);
     const tombstone = await (await this.queue.client).get(this.tombstoneKey(id));
     const view = tombstone ? (JSON.parse(tombstone) as JobView) : undefined;
     return view?.tenant === tenant ? view : undefined;
@@ -139,7 +139,7 @@ export class BullJobQueue implements JobQueue {
     const views: JobView[] = [];
     for (const job of jobs) {
       if (!job || job.data.tenant !== tenant) continue;
-      const view = viewOf(job, await job.getState());
+      const view = await currentView(this.queue, job);
       if (!options.state || view.state === options.state) views.push(view);
     }
     return views.sort((a, b) => jobSequence(b.id) - jobSequence(a.id)).slice(0, options.limit);
@@ -284,6 +284,20 @@ export class BullJobQueue implements JobQueue {
   private tombstoneKey(id: string): string {
     return `${this.prefix}:${QUEUE}:cancelled:${id}`;
   }
+}
+
+/**
+ * A job's view with its state now. The job's hash and its state are two reads: a job that ended between them
+ * reads back as ended without its result (BullMQ writes the result, the end time and the state in one script), so
+ * such a job is read again.
+ */
+export async function currentView(queue: Queue<JobInput>, job: Job<JobInput>): Promise<JobView> {
+  const state = await job.getState();
+  if ((state === "completed" || state === "failed") && !job.finishedOn) {
+    const fresh = await queue.getJob(job.id as string);
+    if (fresh) return viewOf(fresh, state);
+  }
+  return viewOf(job, state);
 }
 
 function viewOf(job: Job<JobInput>, bullState: string): JobView {
