@@ -71,7 +71,7 @@ function openLocal(
       runs,
       llmCache: llmCache({ prefix: "llm", meter }),
       async close() {
-        await vectorStore.flush();
+        await vectorStore.close();
         await recordManager.flush();
         await statuses.close();
         await runs.close();

@@ -1,6 +1,7 @@
-// The embedded vector store: chunks, their normalised vectors in pages of Float32Arrays (paged-columns.ts) and a
-// BM25 index over the same chunks, all in process, persisted to a base file (vector-file.ts) and a log of the
-// changes since (change-log.ts; when each is written: store-persistence.ts). Exact search (a scan with a top-k
+// The embedded vector store: chunks, their normalised vectors in pages of int8 columns (paged-columns.ts) and a
+// BM25 index over the same chunks, in process, persisted to a base file (vector-file.ts) and a log of the changes
+// since (change-log.ts; when each is written: store-persistence.ts). The texts of the chunks the base holds are
+// read back from it when asked for (chunk-texts.ts), not kept in the heap. Exact search (a scan with a top-k
 // heap) is fast enough for the tens of thousands of chunks one folder of documents yields; past that, an HNSW
 // graph (ann-index.ts) proposes candidates that the vectors rank exactly.
 import { randomUUID } from "node:crypto";
@@ -17,6 +18,7 @@ import { type Ranked, TopK } from "../top-k.ts";
 import { AnnIndex, type AnnIndexOptions } from "./ann-index.ts";
 import { bm25File, readBm25File, type SavedBm25, writeBm25File } from "./bm25-file.ts";
 import { ChangeLog, type ChangeRecord } from "./change-log.ts";
+import { ChunkTexts, type TextsSnapshot } from "./chunk-texts.ts";
 import {
   carryGraphFile,
   readGraphFile,
@@ -26,7 +28,13 @@ import {
 } from "./graph-file.ts";
 import { PagedColumns } from "./paged-columns.ts";
 import { type PersistedState, StorePersistence } from "./store-persistence.ts";
-import { readVectorFile, type VectorFileContents, VectorStoreFileError } from "./vector-file.ts";
+import {
+  type ChunksToWrite,
+  type LoadedVectorFile,
+  type RecordPositions,
+  readVectorFile,
+  VectorStoreFileError,
+} from "./vector-file.ts";
 import { bestSlots, normalised } from "./vector-kernels.ts";
 import { VectorSnapshot } from "./vector-snapshot.ts";
 
@@ -89,7 +97,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
   private readonly embeddingModelId: string | null;
   private dimensions: number;
 
-  // Slot i holds ids[i], texts[i], metadata[i] and its vector; slots 0..size-1 are all live (a delete moves the
+  // Slot i holds ids[i], texts' slot i, metadata[i] and its vector; slots 0..size-1 are all live (a delete moves the
   // last slot into the hole), so a search scans one dense range.
   //
   // Vectors are kept dimension-major, page by page (PagedColumns). Search is the hot path, and a hashed query
@@ -101,7 +109,8 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
   private columns: PagedColumns;
   private readonly pageSlots?: number;
   private ids: string[] = [];
-  private texts: string[] = [];
+  /** In memory for the chunks written since the last base, read from the base for the rest. */
+  private readonly texts = new ChunkTexts();
   private metadata: Record<string, unknown>[] = [];
   private readonly slotOf = new Map<string, number>();
   private readonly bm25: Bm25Index;
@@ -123,6 +132,8 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
   private readonly persistenceOptions: { saveDelayMs: number; saveStepMs: number; compactMinBytes?: number };
   /** The vectors the save under way writes, while it runs (saves never overlap: see flush). */
   private savingVectors?: VectorSnapshot;
+  /** The chunks the save under way writes, while it runs: which slot each of its records is now (see adopt). */
+  private savingChunks?: { ids: string[]; metadata: Record<string, unknown>[]; texts: TextsSnapshot };
 
   _vectorstoreType(): string {
     return "local";
@@ -171,6 +182,8 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
       options.path,
       { dimensions: store.dimensions, modelId: store.embeddingModelId },
       {
+        // Read from the file when asked for: not held (only where each is).
+        texts: false,
         blockRows: pageSlots,
         onRows: (_first, count, rows, dimensions) => {
           columns ??= new PagedColumns(dimensions, { pageSlots });
@@ -184,7 +197,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
       },
     );
     const lexical = file?.baseId ? await store.savedLexicalIndex(options.path, file.baseId) : undefined;
-    const restored = file && columns ? store.restore(file, columns, lexical) : false;
+    const restored = file && columns ? await store.restore(options.path, file, columns, lexical) : false;
     const logFile = StorePersistence.logFile(options.path);
     // The log's chunks changed after the graph saved with the base: their entries in it are not theirs.
     const logged = new Set<string>();
@@ -199,7 +212,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
       );
     }
     // Entries the saved index may hold from after its base: set again from the store as now read.
-    if (restored && lexical) for (const id of lexical.stale) store.reindexLexical(id);
+    if (restored && lexical) for (const id of lexical.stale) await store.reindexLexical(id);
     if (file?.baseId && file.count > 0 && store.vectorIndex !== "exact") {
       const graph = await store.savedGraphFor(options.path, file.baseId);
       if (graph) store.savedGraph = { graph, changed: logged };
@@ -251,6 +264,14 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
   /** Number of chunks held. */
   count(): number {
     return this.ids.length;
+  }
+
+  /**
+   * Chunks whose text the store holds in memory: those written since its base file (all of them without a file);
+   * the base's are read from it when asked for. For tests, benchmarks and the logs.
+   */
+  textsInMemory(): number {
+    return this.texts.heldInMemory;
   }
 
   /** The same, behind the async signature every Counsel store shares (Redis needs a round trip). */
@@ -312,11 +333,10 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
         slot = this.ids.length;
         this.columns.ensureCapacity(slot + 1);
         this.ids.push(id);
-        this.texts.push("");
+        this.texts.push(texts[i]);
         this.metadata.push({});
         this.slotOf.set(id, slot);
-      }
-      this.texts[slot] = texts[i];
+      } else this.texts.set(slot, texts[i]);
       this.metadata[slot] = metadata[i];
       slots.push(slot);
       this.bm25.add(id, texts[i]);
@@ -328,7 +348,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
   override async delete(params?: { ids?: string[]; deleteAll?: boolean }): Promise<void> {
     if (params?.deleteAll) {
       this.ids = [];
-      this.texts = [];
+      this.texts.clear();
       this.metadata = [];
       this.columns.clear();
       this.slotOf.clear();
@@ -358,7 +378,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
         // Fill the hole with the last chunk, so that live slots stay dense.
         moves.push(last, slot);
         this.ids[slot] = this.ids[last];
-        this.texts[slot] = this.texts[last];
+        this.texts.move(last, slot);
         this.metadata[slot] = this.metadata[last];
         this.slotOf.set(this.ids[slot], slot);
       }
@@ -375,12 +395,12 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
 
   /** The stored chunks with these ids, in the order asked; unknown ids are skipped. */
   async getByIds(ids: string[]): Promise<DocumentInterface[]> {
-    const out: DocumentInterface[] = [];
+    const slots: number[] = [];
     for (const id of ids) {
       const slot = this.slotOf.get(id);
-      if (slot !== undefined) out.push(this.documentAt(slot));
+      if (slot !== undefined) slots.push(slot);
     }
-    return out;
+    return this.documentsAt(slots);
   }
 
   /** Cosine similarity (the dot product of normalised vectors), best first. */
@@ -389,7 +409,9 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
     k: number,
     filter?: this["FilterType"],
   ): Promise<[DocumentInterface, number][]> {
-    return this.nearest(query, k, filter).map(({ item, score }) => [this.documentAt(item), score]);
+    const found = this.nearest(query, k, filter);
+    const docs = await this.documentsAt(found.map(({ item }) => item));
+    return found.map(({ score }, i) => [docs[i], score]);
   }
 
   override async maxMarginalRelevanceSearch(
@@ -402,7 +424,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
     if (candidates.length === 0) return [];
     const embeddingList = candidates.map(({ item }) => this.columns.vector(item));
     const picked = maximalMarginalRelevance(queryVector, embeddingList, lambda, k);
-    return picked.map((i) => this.documentAt(candidates[i].item));
+    return this.documentsAt(picked.map((i) => candidates[i].item));
   }
 
   /** BM25 over the same chunks; the filter applies before the cut to k. */
@@ -414,10 +436,9 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
           return slot !== undefined && matches(slot);
         }
       : undefined;
-    return this.bm25.search(query, options.k, allow).map(({ id, score }) => ({
-      document: this.documentAt(this.slotOf.get(id) as number),
-      score,
-    }));
+    const found = this.bm25.search(query, options.k, allow);
+    const docs = await this.documentsAt(found.map(({ id }) => this.slotOf.get(id) as number));
+    return found.map(({ score }, i) => ({ document: docs[i], score }));
   }
 
   /**
@@ -426,6 +447,12 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
    */
   flush(): Promise<void> {
     return this.persistence?.flush() ?? Promise.resolve();
+  }
+
+  /** Saves what changed and lets go of the base file: the store is not used after. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.texts.close();
   }
 
   /** Saves to `file` through `log`, continuing `base`. */
@@ -441,7 +468,8 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
         const slot = this.slotOf.get(id);
         if (slot === undefined) return undefined;
         this.columns.readRows(slot, 1, into.subarray(offset, offset + this.dimensions));
-        return { text: this.texts[slot], metadata: this.metadata[slot] };
+        // Changed since the last save, so in memory: the read is not one of the file's.
+        return { text: this.texts.readSync(slot, id), metadata: this.metadata[slot] };
       },
       snapshot: () => {
         const snapshot = this.snapshot();
@@ -452,7 +480,10 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
       },
       releaseSnapshot: () => {
         this.savingVectors = undefined;
+        this.savingChunks?.texts.release();
+        this.savingChunks = undefined;
       },
+      recordsWritten: (positions) => this.adoptBase(file, positions),
       baseWritten: async (baseId, changedSince) => {
         // Emptied while the base was written: the next base (which that change makes due) saves the index.
         if (!changedSince) return;
@@ -480,24 +511,43 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
 
   /**
    * The store as it is now. The id, text and metadata arrays are copied, which is cheap (references; strings
-   * and metadata objects are replaced, never changed in place). The vectors are not: copying them would block
+   * and metadata objects are replaced, never changed in place; the texts the base holds are copied from it). The vectors are not: copying them would block
    * the event loop for ~10 ms per 11k chunks and double the largest allocation for every save. Instead, while
    * the save runs, writes to a slot keep its old vector aside first (copy on write, one slot at a time: see
    * VectorSnapshot), which costs nothing when nothing changes during the save.
    */
-  private snapshot(): { contents: Omit<VectorFileContents, "baseId">; vectors: VectorSnapshot } {
+  private snapshot(): { contents: Omit<ChunksToWrite, "baseId">; vectors: VectorSnapshot } {
     const count = this.ids.length;
+    const texts = this.texts.snapshot(count);
+    const ids = this.ids.slice();
+    const metadata = this.metadata.slice();
+    this.savingChunks = { ids, metadata, texts };
     return {
       contents: {
         embeddingModelId: this.embeddingModelId,
         dimensions: this.dimensions,
         count,
-        ids: this.ids.slice(),
-        texts: this.texts.slice(),
-        metadata: this.metadata.slice(),
+        ids,
+        texts: texts.texts,
+        ...(texts.stored ? { stored: texts.stored } : {}),
+        metadata,
       },
       vectors: new VectorSnapshot(this.columns, count),
     };
+  }
+
+  /**
+   * A new base was written from the snapshot: the texts of its chunks not changed since are read from it from
+   * now on, not kept in memory. A chunk is unchanged while its slot holds the very metadata object the snapshot
+   * took (a write replaces it).
+   */
+  private async adoptBase(file: string, positions: RecordPositions): Promise<void> {
+    const saving = this.savingChunks;
+    if (!saving) return;
+    await this.texts.adopt(file, positions, (fileSlot) => {
+      const slot = this.slotOf.get(saving.ids[fileSlot]);
+      return slot !== undefined && this.metadata[slot] === saving.metadata[fileSlot] ? slot : undefined;
+    });
   }
 
   /** Applies a record of the change log, when the store is loaded. */
@@ -637,7 +687,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
 
   private matcher(filter?: LocalVectorStoreFilter): ((slot: number) => boolean) | undefined {
     if (!filter) return undefined;
-    if (typeof filter === "function") return (slot) => filter(this.documentAt(slot));
+    if (typeof filter === "function") return (slot) => filter(this.lazyDocumentAt(slot));
     const entries = Object.entries(filter);
     if (entries.length === 0) return undefined;
     return (slot) => {
@@ -647,37 +697,70 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
     };
   }
 
-  private documentAt(slot: number): DocumentInterface {
-    return new Document({
-      pageContent: this.texts[slot],
-      metadata: { ...this.metadata[slot] },
-      id: this.ids[slot],
+  /** The chunks in `slots`, in that order, their texts read from the base where it holds them. */
+  private async documentsAt(slots: number[]): Promise<DocumentInterface[]> {
+    const ids = slots.map((slot) => this.ids[slot]);
+    const texts = await this.texts.read(slots, ids);
+    return slots.map(
+      (slot, i) => new Document({ pageContent: texts[i], metadata: { ...this.metadata[slot] }, id: ids[i] }),
+    );
+  }
+
+  /**
+   * The chunk in `slot` for a predicate filter, which sees every chunk it is asked about: its text is read (at
+   * once, from the base where it holds it) only if the predicate looks at it.
+   */
+  private lazyDocumentAt(slot: number): DocumentInterface {
+    const id = this.ids[slot];
+    const doc = new Document({ pageContent: "", metadata: { ...this.metadata[slot] }, id });
+    let text: string | undefined;
+    Object.defineProperty(doc, "pageContent", {
+      get: () => {
+        text ??= this.texts.readSync(slot, id);
+        return text;
+      },
+      enumerable: true,
     });
+    return doc;
   }
 
   /**
    * Takes the contents of a file read by `load` (already checked against the embedder), and the BM25 index saved
-   * with it when there is one (else the index is built from the texts). Returns whether the saved index was used.
+   * with it when there is one (else the index is built from the texts, read back from the file). Returns whether
+   * the saved index was used.
    */
-  private restore(file: VectorFileContents, columns: PagedColumns, lexical?: SavedBm25): boolean {
-    if (file.count === 0) return false;
-    this.dimensions = file.dimensions;
+  private async restore(
+    file: string,
+    loaded: LoadedVectorFile,
+    columns: PagedColumns,
+    lexical?: SavedBm25,
+  ): Promise<boolean> {
+    if (loaded.count === 0) return false;
+    this.dimensions = loaded.dimensions;
     this.columns = columns;
-    this.ids = file.ids;
-    this.texts = file.texts;
-    this.metadata = file.metadata;
-    for (let slot = 0; slot < file.count; slot++) this.slotOf.set(file.ids[slot], slot);
+    this.ids = loaded.ids;
+    this.metadata = loaded.metadata;
+    for (let slot = 0; slot < loaded.count; slot++) this.slotOf.set(loaded.ids[slot], slot);
+    // Format 1 holds no records to read the texts from: they stay in memory until it is converted.
+    for (let slot = 0; slot < loaded.count; slot++) this.texts.push(loaded.texts[slot] ?? "");
+    if (loaded.records) await this.texts.adopt(file, loaded.records, (slot) => slot);
     if (lexical) {
       this.bm25.restore(lexical.image);
       // Every chunk of the base, give or take those changed since: a saved index that is not is not used.
-      if (Math.abs(this.bm25.size - file.count) <= lexical.stale.length) return true;
+      if (Math.abs(this.bm25.size - loaded.count) <= lexical.stale.length) return true;
       process.emitWarning(
-        `${this.path}: the saved lexical index holds ${this.bm25.size} chunks for ${file.count}; rebuilt from the texts.`,
+        `${this.path}: the saved lexical index holds ${this.bm25.size} chunks for ${loaded.count}; rebuilt from the texts.`,
         { code: "COUNSEL_STORE_INDEX_REBUILT" },
       );
       this.bm25.clear();
     }
-    for (let slot = 0; slot < file.count; slot++) this.bm25.add(file.ids[slot], file.texts[slot]);
+    const batch = 1024;
+    for (let first = 0; first < loaded.count; first += batch) {
+      const slots = Array.from({ length: Math.min(batch, loaded.count - first) }, (_, i) => first + i);
+      const ids = slots.map((slot) => this.ids[slot]);
+      const texts = await this.texts.read(slots, ids);
+      for (let i = 0; i < slots.length; i++) this.bm25.add(ids[i], texts[i]);
+    }
     return false;
   }
 
@@ -692,9 +775,9 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
   }
 
   /** Sets chunk `id`'s BM25 entry from the store: its text, or none once it is deleted. */
-  private reindexLexical(id: string): void {
+  private async reindexLexical(id: string): Promise<void> {
     const slot = this.slotOf.get(id);
     if (slot === undefined) this.bm25.remove(id);
-    else this.bm25.add(id, this.texts[slot]);
+    else this.bm25.add(id, (await this.texts.read([slot], [id]))[0]);
   }
 }

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { ChangeLog, ChangeRecord } from "./change-log.ts";
-import { type VectorFileContents, writeVectorFile } from "./vector-file.ts";
+import { type ChunksToWrite, type RecordPositions, writeVectorFile } from "./vector-file.ts";
 import type { VectorSnapshot } from "./vector-snapshot.ts";
 
 /** What the store lets its persistence read. */
@@ -24,8 +24,14 @@ export interface PersistedState {
     offset: number,
   ): { text: string; metadata: Record<string, unknown> } | undefined;
   /** The whole store as it is now, readable while the store keeps changing, until `releaseSnapshot`. */
-  snapshot(): { contents: Omit<VectorFileContents, "baseId">; vectors: VectorSnapshot };
+  snapshot(): { contents: Omit<ChunksToWrite, "baseId">; vectors: VectorSnapshot };
   releaseSnapshot(): void;
+  /**
+   * Called once a new base is on disk, before its snapshot is released, with where it holds each chunk's record:
+   * the store reads texts from there from now on. A failure is reported as a warning: the texts stay where they
+   * were read from (a base replaced on disk stays readable through a file handle open on it).
+   */
+  recordsWritten?(positions: RecordPositions): Promise<void>;
   /**
    * Called once a new base is on disk, with the ids changed since its snapshot was taken (null when the store
    * was emptied meanwhile; read it before the first await: it keeps growing until the call returns): to save
@@ -161,7 +167,20 @@ export class StorePersistence {
     this.changedSinceSnapshot = new Set();
     try {
       try {
-        await writeVectorFile(this.file, { ...contents, baseId: id }, vectors, this.options.saveStepMs);
+        const positions = await writeVectorFile(
+          this.file,
+          { ...contents, baseId: id },
+          vectors,
+          this.options.saveStepMs,
+        );
+        await this.state.recordsWritten?.(positions).catch((error: Error) => {
+          process.emitWarning(
+            `${this.file}: its texts are still read from the base before it (${error.message}).`,
+            {
+              code: "COUNSEL_STORE_TEXTS_NOT_MOVED",
+            },
+          );
+        });
       } finally {
         this.state.releaseSnapshot();
       }

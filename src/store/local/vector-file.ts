@@ -40,8 +40,32 @@ export interface VectorFileContents {
   metadata: Record<string, unknown>[];
 }
 
+/** Where a file holds its chunk records, slot by slot: each record's JSON, its first byte and its length. */
+export interface RecordPositions {
+  at: Float64Array;
+  lengths: Uint32Array;
+}
+
+/** A base file's chunk records, readable: what a new base copies for the chunks not changed since. */
+export interface StoredRecords extends RecordPositions {
+  read(into: Buffer, position: number): Promise<void>;
+}
+
+/**
+ * What a base is written from: each slot's text, or (undefined) none where `stored` holds its record, which is
+ * copied as it is (the same id, text and metadata: a chunk changed since would be in memory).
+ */
+export interface ChunksToWrite extends Omit<VectorFileContents, "texts"> {
+  texts: (string | undefined)[];
+  stored?: StoredRecords;
+}
+
 /** A file read back: its contents and the vectors of slots 0..count-1, row-major. */
-export interface LoadedVectorFile extends VectorFileContents {
+export interface LoadedVectorFile extends Omit<VectorFileContents, "texts"> {
+  /** Every chunk's text; empty when asked only for `records` (and the file has them). */
+  texts: string[];
+  /** Where the chunk records are (formats 2 and 3; format 1 holds its chunks in its header). */
+  records?: RecordPositions;
   vectors: Float32Array;
   /** The format it was written in: 1 is converted by the store's next new base. */
   version: 1 | 2 | 3;
@@ -114,7 +138,13 @@ const BLOCK_ROWS = 2048;
 export async function readVectorFile(
   file: string,
   embedder: { dimensions: number; modelId: string | null },
-  options: { onRows?: RowsReader; onQuantisedRows?: QuantisedRowsReader; blockRows?: number } = {},
+  options: {
+    onRows?: RowsReader;
+    onQuantisedRows?: QuantisedRowsReader;
+    blockRows?: number;
+    /** False: the texts are not kept (the store reads them from the file when asked), only where they are. */
+    texts?: boolean;
+  } = {},
 ): Promise<LoadedVectorFile | undefined> {
   let handle: FileHandle;
   try {
@@ -163,7 +193,7 @@ export async function readVectorFile(
     // After the vectors, though the file holds them first: each page of vectors the reader allocates counts as
     // external memory, which makes V8 collect every few tens of MB of it, and each such collection walks the whole
     // heap. Before the chunks are in it that is a few ms; after, 0.3 s each: 20 of the 44 s a million chunks took.
-    const chunks = header.chunks ?? (await readRecords(handle, file, header));
+    const chunks = header.chunks ?? (await readRecords(handle, file, header, options.texts ?? true));
     return {
       baseId: header.baseId,
       embeddingModelId: header.embeddingModelId,
@@ -291,21 +321,31 @@ function parseJson(json: Buffer, file: string): unknown {
   }
 }
 
-/** Format 2's chunk records, read a block at a time and checked (count, lengths, CRC, unique ids). */
+/**
+ * Format 2's chunk records, read a block at a time and checked (count, lengths, CRC, unique ids), with where each
+ * is; their texts kept unless `keepTexts` is false.
+ */
 async function readRecords(
   handle: FileHandle,
   file: string,
   header: ReadHeader,
-): Promise<Pick<VectorFileContents, "ids" | "texts" | "metadata">> {
+  keepTexts: boolean,
+): Promise<Pick<LoadedVectorFile, "ids" | "texts" | "metadata" | "records">> {
   const { start, bytes, crc32: expected } = header.records as NonNullable<ReadHeader["records"]>;
   const ids: string[] = [];
   const texts: string[] = [];
   const metadata: Record<string, unknown>[] = [];
+  const records: RecordPositions = {
+    at: new Float64Array(header.count),
+    lengths: new Uint32Array(header.count),
+  };
   let crc = 0;
   // Unparsed bytes carried from one block to the next: a record may span blocks.
   let pending = Buffer.alloc(0);
   for (let at = 0; at < bytes; ) {
     const block = Buffer.alloc(Math.min(RECORD_BLOCK, bytes - at));
+    // Where `buffer` starts in the file.
+    const bufferStart = start + at - pending.length;
     await readExactly(handle, block, start + at);
     at += block.length;
     crc = crc32(block, crc);
@@ -316,8 +356,11 @@ async function readRecords(
       if (buffer.length - offset - 4 < length) break;
       const record = parseRecord(buffer.subarray(offset + 4, offset + 4 + length));
       if (!record) throw corrupt(file, `chunk record ${ids.length} is not [id, text, metadata]`);
+      if (ids.length >= header.count) throw corrupt(file, `it holds more than ${header.count} chunk records`);
+      records.at[ids.length] = bufferStart + offset + 4;
+      records.lengths[ids.length] = length;
       ids.push(record[0]);
-      texts.push(record[1]);
+      if (keepTexts) texts.push(record[1]);
       metadata.push(record[2]);
       offset += 4 + length;
     }
@@ -329,10 +372,11 @@ async function readRecords(
   if (pending.length > 0 || ids.length !== header.count || new Set(ids).size !== header.count) {
     throw corrupt(file, `its chunk records do not hold ${header.count} distinct chunks`);
   }
-  return { ids, texts, metadata };
+  return { ids, texts, metadata, records };
 }
 
-function parseRecord(bytes: Buffer): [string, string, Record<string, unknown>] | undefined {
+/** A chunk record's JSON parsed: [id, text, metadata], or undefined when it is not one. */
+export function parseRecord(bytes: Buffer): [string, string, Record<string, unknown>] | undefined {
   try {
     const record = JSON.parse(bytes.toString("utf8"));
     if (
@@ -375,14 +419,14 @@ function rowsOf(bytes: Buffer): Float32Array {
 
 /**
  * Writes `contents` and `vectors` to `file` (replaced atomically), yielding to the event loop whenever a step
- * has computed for `stepMs` (0: after every step).
+ * has computed for `stepMs` (0: after every step). Returns where the file holds each chunk's record.
  */
 export async function writeVectorFile(
   file: string,
-  contents: VectorFileContents,
+  contents: ChunksToWrite,
   vectors: VectorSnapshot,
   stepMs: number,
-): Promise<void> {
+): Promise<RecordPositions> {
   const pause = pacer(stepMs);
   const header: HeaderV2 = {
     format: FORMAT,
@@ -394,6 +438,11 @@ export async function writeVectorFile(
     vectorsCrc32: await vectorsCrc32(vectors, pause),
   };
   const json = Buffer.from(JSON.stringify(header));
+  const positions: RecordPositions = {
+    at: new Float64Array(contents.count),
+    lengths: new Uint32Array(contents.count),
+  };
+  const recordsStart = paddedToFour(PREFIX_V2 + json.length);
   await writeFileAtomic(file, async (handle) => {
     const prefix = Buffer.alloc(PREFIX_V2);
     MAGIC_V3.copy(prefix);
@@ -404,7 +453,7 @@ export async function writeVectorFile(
     await handle.write(zeros(paddedToFour(PREFIX_V2 + json.length) - PREFIX_V2 - json.length));
     let bytes = 0;
     let crc = 0;
-    for await (const piece of chunkRecords(contents, pause)) {
+    for await (const piece of chunkRecords(contents, pause, undefined, positions)) {
       await handle.write(piece);
       bytes += piece.length;
       crc = crc32(piece, crc);
@@ -415,6 +464,8 @@ export async function writeVectorFile(
     prefix.writeUInt32LE(crc, 24);
     await handle.write(prefix, 0, prefix.length, 0);
   });
+  for (let slot = 0; slot < contents.count; slot++) positions.at[slot] += recordsStart;
+  return positions;
 }
 
 /** Called between steps of a long computation: resolves at once, or after a turn of the event loop. */
@@ -465,25 +516,65 @@ function vectorRowBytes(version: 1 | 2 | 3, dimensions: number): number {
 
 /**
  * The chunk records of `contents` (a uint32 LE length, then the UTF-8 JSON [id, text, metadata]), `perStep` chunks
- * to a piece, with a pause after each. Exported for tests.
+ * to a piece, with a pause after each; a record `contents.stored` holds is copied from there, runs of them that lie
+ * one after another in one read. Where each record's JSON lands, from the first record's first byte, goes into
+ * `positions` when given. Exported for tests.
  */
 export async function* chunkRecords(
-  contents: Pick<VectorFileContents, "count" | "ids" | "texts" | "metadata">,
+  contents: Pick<ChunksToWrite, "count" | "ids" | "texts" | "metadata" | "stored">,
   pause: Pause,
   perStep = 256,
+  positions?: RecordPositions,
 ): AsyncGenerator<Buffer> {
-  for (let from = 0; from < contents.count; from += perStep) {
-    const records: Buffer[] = [];
-    for (let slot = from; slot < Math.min(from + perStep, contents.count); slot++) {
-      const json = Buffer.from(
-        JSON.stringify([contents.ids[slot], contents.texts[slot], contents.metadata[slot]]),
-      );
-      const length = Buffer.alloc(4);
-      length.writeUInt32LE(json.length);
-      records.push(length, json);
+  const { stored } = contents;
+  let written = 0;
+  for (let from = 0; from < contents.count; ) {
+    const to = Math.min(from + perStep, contents.count);
+    const pieces: Buffer[] = [];
+    for (let slot = from; slot < to; ) {
+      const text = contents.texts[slot];
+      if (text !== undefined) {
+        const json = Buffer.from(JSON.stringify([contents.ids[slot], text, contents.metadata[slot]]));
+        const length = Buffer.alloc(4);
+        length.writeUInt32LE(json.length);
+        pieces.push(length, json);
+        if (positions) {
+          positions.at[slot] = written + 4;
+          positions.lengths[slot] = json.length;
+        }
+        written += 4 + json.length;
+        slot += 1;
+        continue;
+      }
+      if (!stored) throw new Error(`chunk ${contents.ids[slot]} has no text to write`);
+      // A run of stored records that lie one after another: one read, length prefixes and all.
+      const first = stored.at[slot] - 4;
+      let end = slot + 1;
+      let bytes = 4 + stored.lengths[slot];
+      while (
+        end < to &&
+        contents.texts[end] === undefined &&
+        stored.at[end] === first + bytes + 4 &&
+        bytes < RECORD_BLOCK
+      ) {
+        bytes += 4 + stored.lengths[end];
+        end += 1;
+      }
+      const run = Buffer.alloc(bytes);
+      await stored.read(run, first);
+      pieces.push(run);
+      for (let copied = slot; copied < end; copied++) {
+        if (positions) {
+          positions.at[copied] = written + (stored.at[copied] - first);
+          positions.lengths[copied] = stored.lengths[copied];
+        }
+      }
+      written += bytes;
+      slot = end;
     }
-    yield Buffer.concat(records);
+    yield Buffer.concat(pieces);
     await pause();
+    from = to;
   }
 }
 
