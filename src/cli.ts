@@ -21,7 +21,10 @@ import { DEFAULT_TENANT, isTenantId, TENANT_ID_RULE } from "./tenants/tenant-id.
 async function loadEnv(): Promise<Settings> {
   const { loadSettings } = await import("./config/settings.ts");
   if (existsSync(".env")) process.loadEnvFile(".env");
-  return loadSettings();
+  const settings = loadSettings();
+  // Every command that opens the services (ingest, worker, eval…) holds a knowledge base in its heap.
+  (await import("./config/heap-growth.ts")).applyHeapGrowth(settings.heapGrowingPercent);
+  return settings;
 }
 
 const program = new Command()

@@ -2,6 +2,7 @@
 // Used by `npm start` (src/main.ts) and `counsel serve`.
 import { existsSync } from "node:fs";
 import { pino } from "pino";
+import { applyHeapGrowth } from "./config/heap-growth.ts";
 import { loadSettings } from "./config/settings.ts";
 import { appOptions, buildApp } from "./server/app.ts";
 import { createServices } from "./services/services.ts";
@@ -9,6 +10,7 @@ import { createServices } from "./services/services.ts";
 export async function serve(): Promise<void> {
   if (existsSync(".env")) process.loadEnvFile(".env");
   const settings = loadSettings();
+  applyHeapGrowth(settings.heapGrowingPercent);
   const logger = pino({ level: settings.logLevel });
   const services = await createServices(settings, {
     info: (message) => logger.info(message),
