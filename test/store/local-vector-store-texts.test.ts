@@ -102,6 +102,39 @@ describe("LocalVectorStore's texts", () => {
     await reopened.close();
   });
 
+  it("writes a new base, not a log record, once the texts written since the base pass maxTextInMemory", async () => {
+    const length = chunk(0).pageContent.length;
+    const store = new LocalVectorStore(embeddings, {
+      path: file,
+      saveDelayMs: 60_000,
+      maxTextInMemory: length * 3.5,
+    });
+    await store.addDocuments([chunk(0), chunk(1)]);
+    await store.flush(); // the first base
+    await store.addDocuments([chunk(2), chunk(3), chunk(4)]);
+    await store.flush(); // three texts: under the limit, a log record
+    expect(store.textsInMemory()).toBe(3);
+    expect((await readVectorFile(file, { dimensions: 0, modelId: null }))?.count).toBe(2);
+    // Replaced and deleted texts count no more: c2's new text is the fourth, c3's is gone.
+    await store.delete({ ids: ["c3"] });
+    await store.addDocuments([chunk(2, 2)]);
+    await store.flush(); // (a delete makes this save a base anyway)
+    expect(store.textsInMemory()).toBe(0);
+    await store.addDocuments([chunk(5), chunk(6), chunk(7)]);
+    await store.flush();
+    expect(store.textsInMemory()).toBe(3);
+    await store.addDocuments([chunk(8)]);
+    await store.flush(); // four: past the limit, a new base
+    expect(store.textsInMemory()).toBe(0);
+    const base = await readVectorFile(file, { dimensions: 0, modelId: null });
+    expect(base?.ids.sort()).toEqual(["c0", "c1", "c2", "c4", "c5", "c6", "c7", "c8"]);
+    expect((await store.getByIds(["c2", "c8"])).map((d) => d.pageContent)).toEqual([
+      chunk(2, 2).pageContent,
+      chunk(8).pageContent,
+    ]);
+    await store.close();
+  });
+
   it("keeps the texts of chunks changed while a base is written, and reads the rest from the new base", async () => {
     const store = new LocalVectorStore(embeddings, { path: file, saveDelayMs: 60_000, saveStepMs: 0 });
     await store.addDocuments(Array.from({ length: 600 }, (_, i) => chunk(i)));

@@ -65,6 +65,8 @@ export class ChunkTexts {
   private at = new Float64Array(0);
   private lengths = new Uint32Array(0);
   private base?: BaseReader;
+  /** Characters of the texts held in memory. */
+  private heldChars = 0;
 
   get size(): number {
     return this.inMemory.length;
@@ -77,31 +79,40 @@ export class ChunkTexts {
     return held;
   }
 
+  /** Characters of the texts held in memory (what a new base would let go of). */
+  get heldCharacters(): number {
+    return this.heldChars;
+  }
+
   /** Appends a slot holding `text`. */
   push(text: string): void {
     const slot = this.inMemory.length;
     this.ensureCapacity(slot + 1);
     this.inMemory.push(text);
     this.at[slot] = -1;
+    this.heldChars += text.length;
   }
 
   set(slot: number, text: string): void {
+    this.heldChars += text.length - (this.inMemory[slot]?.length ?? 0);
     this.inMemory[slot] = text;
     this.at[slot] = -1;
   }
 
-  /** Slot `from`'s text into slot `to` (a delete fills its hole with the last slot). */
-  move(from: number, to: number): void {
-    this.inMemory[to] = this.inMemory[from];
-    this.at[to] = this.at[from];
-    this.lengths[to] = this.lengths[from];
-  }
-
-  pop(): void {
+  /** Removes slot `slot`, filling its hole with the last slot (as a delete does with every slot's data). */
+  remove(slot: number): void {
+    this.heldChars -= this.inMemory[slot]?.length ?? 0;
+    const last = this.inMemory.length - 1;
+    if (slot !== last) {
+      this.inMemory[slot] = this.inMemory[last];
+      this.at[slot] = this.at[last];
+      this.lengths[slot] = this.lengths[last];
+    }
     this.inMemory.pop();
   }
 
   clear(): void {
+    this.heldChars = 0;
     this.inMemory = [];
     this.at = new Float64Array(0);
     this.lengths = new Uint32Array(0);
@@ -175,6 +186,7 @@ export class ChunkTexts {
     for (let fileSlot = 0; fileSlot < records.at.length; fileSlot++) {
       const slot = slotNow(fileSlot);
       if (slot === undefined) continue;
+      this.heldChars -= this.inMemory[slot]?.length ?? 0;
       this.inMemory[slot] = undefined;
       this.at[slot] = records.at[fileSlot];
       this.lengths[slot] = records.lengths[fileSlot];

@@ -70,6 +70,12 @@ export interface LocalVectorStoreOptions {
   annMinChunks?: number;
   /** Parameters of the approximate index. */
   ann?: AnnIndexOptions;
+  /**
+   * Characters of text written since the base file that the store holds in memory before its next save writes a
+   * new base (from which it reads them instead). Default 32 Mi: a new base costs a rewrite of the file, so not
+   * at every save, and the heap does not grow with the corpus.
+   */
+  maxTextInMemory?: number;
 }
 
 export type VectorIndexMode = "auto" | "exact" | "hnsw";
@@ -81,6 +87,7 @@ const ANN_CANDIDATES_PER_RESULT = 2;
 const ANN_MIN_CANDIDATES = 40;
 /** A graph that inserted more than this (and a quarter of its size) since it was saved is saved again. */
 const GRAPH_SAVE_MIN_INSERTS = 1000;
+const DEFAULT_MAX_TEXT_IN_MEMORY = 32 * 2 ** 20;
 
 /** What the embedder says about itself, when it says it (LocalHashEmbeddings does; others may not). */
 interface DescribedEmbeddings {
@@ -130,6 +137,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
   /** Saves the store to `path`; none in memory. */
   private persistence?: StorePersistence;
   private readonly persistenceOptions: { saveDelayMs: number; saveStepMs: number; compactMinBytes?: number };
+  private readonly maxTextInMemory: number;
   /** The vectors the save under way writes, while it runs (saves never overlap: see flush). */
   private savingVectors?: VectorSnapshot;
   /** The chunks the save under way writes, while it runs: which slot each of its records is now (see adopt). */
@@ -147,6 +155,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
       saveStepMs: options.saveStepMs ?? 5,
       compactMinBytes: options.compactMinBytes,
     };
+    this.maxTextInMemory = options.maxTextInMemory ?? DEFAULT_MAX_TEXT_IN_MEMORY;
     this.bm25 = new Bm25Index(options.bm25);
     this.lexicalAnalysis = this.bm25.analysisFingerprint();
     const described = embeddings as EmbeddingsInterface & DescribedEmbeddings;
@@ -378,12 +387,11 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
         // Fill the hole with the last chunk, so that live slots stay dense.
         moves.push(last, slot);
         this.ids[slot] = this.ids[last];
-        this.texts.move(last, slot);
         this.metadata[slot] = this.metadata[last];
         this.slotOf.set(this.ids[slot], slot);
       }
+      this.texts.remove(slot);
       this.ids.pop();
-      this.texts.pop();
       this.metadata.pop();
       this.slotOf.delete(id);
       this.bm25.remove(id);
@@ -484,6 +492,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
         this.savingChunks = undefined;
       },
       recordsWritten: (positions) => this.adoptBase(file, positions),
+      baseDue: () => this.texts.heldCharacters > this.maxTextInMemory,
       baseWritten: async (baseId, changedSince) => {
         // Emptied while the base was written: the next base (which that change makes due) saves the index.
         if (!changedSince) return;

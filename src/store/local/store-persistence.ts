@@ -2,7 +2,8 @@
 // change log (change-log.ts). When chunks were replaced or deleted, the whole store is written as a new base file
 // (vector-file.ts) instead and the log starts over, so that what was deleted (a document's text, personal data
 // redaction removed) leaves the disk at that save rather than lingering in the log; likewise when the log
-// outgrows the base, or no base exists yet. Saves run one at
+// outgrows the base, when the store holds more text in memory than it should (a base lets it read them from the
+// file), or no base exists yet. Saves run one at
 // a time, a few ms of work between turns of the event loop, while the store keeps changing.
 import { randomUUID } from "node:crypto";
 import { stat } from "node:fs/promises";
@@ -32,6 +33,11 @@ export interface PersistedState {
    * were read from (a base replaced on disk stays readable through a file handle open on it).
    */
   recordsWritten?(positions: RecordPositions): Promise<void>;
+  /**
+   * Whether the next save should be a new base for the store's sake: it holds in memory more of what was written
+   * since the last base (texts) than it should, which a base lets it read from disk instead.
+   */
+  baseDue?(): boolean;
   /**
    * Called once a new base is on disk, with the ids changed since its snapshot was taken (null when the store
    * was emptied meanwhile; read it before the first await: it keeps growing until the call returns): to save
@@ -143,7 +149,8 @@ export class StorePersistence {
     const newBase =
       this.rewrite ||
       this.base.bytes === 0 ||
-      this.log.bytes > Math.max(this.compactMinBytes, this.base.bytes);
+      this.log.bytes > Math.max(this.compactMinBytes, this.base.bytes) ||
+      (this.state.baseDue?.() ?? false);
     // The ids taken here are saved as they are when their record is built; a change after that (a replacement or
     // a delete) makes the next save a new base.
     const taken = this.dirty;
