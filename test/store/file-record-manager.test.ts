@@ -1,7 +1,7 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FileRecordManager } from "../../src/store/file-record-manager.ts";
 
 describe("FileRecordManager", () => {
@@ -130,6 +130,96 @@ describe("FileRecordManager", () => {
       chunks: 2,
       updatedAt: 1_700_000_000_500,
       info: { name: "a.pdf", type: "pdf" },
+    });
+  });
+
+  describe("journal", () => {
+    const open = async (file: string) => {
+      const records = new FileRecordManager({ namespace: "ns", path: file });
+      await records.createSchema();
+      return records;
+    };
+    const info = (name: string) => ({ name, type: "text" });
+
+    it("appends what each flush changed, and a restart reads the file and then the journal", async () => {
+      const file = path.join(dir, "records.json");
+      const first = await open(file);
+      await first.update(["a1", "a2", "b1"], { groupIds: ["a", "a", "b"], documents: { a: info("a") } });
+      await first.flush(); // the first flush writes the file
+      const fileBytes = (await stat(file)).size;
+      await first.update(["c1"], { groupIds: ["c"], documents: { c: info("c") } });
+      await first.deleteKeys(["b1"]);
+      await first.update(["a2"], { groupIds: ["c"] }); // moves to c
+      await first.flush();
+      await first.flush(); // nothing changed: nothing appended
+      expect((await stat(file)).size).toBe(fileBytes); // the file is not rewritten…
+      const journal = (await readFile(`${file}.log`, "utf8")).split("\n");
+      expect(journal).toHaveLength(2); // …one line and its newline
+      expect(Object.keys(JSON.parse(journal[0]).records).sort()).toEqual(["a2", "b1", "c1"]);
+
+      const second = await open(file);
+      expect(await second.exists(["a1", "a2", "b1", "c1"])).toEqual([true, true, false, true]);
+      expect((await second.listKeys({ groupIds: ["c"] })).sort()).toEqual(["a2", "c1"]);
+      expect(await second.listGroupIds()).toEqual(expect.arrayContaining(["a", "c"]));
+      expect(await second.listGroupIds()).not.toContain("b");
+      expect(await second.getDocument("c")).toMatchObject({ record: { chunks: 2, info: info("c") } });
+      expect(await second.getDocument("b")).toBeUndefined();
+      // Its times go on from the journal's.
+      expect(await second.getTime()).toBeGreaterThan((await first.getTime()) - 1);
+    });
+
+    it("cuts off a line torn by a crash, with a warning, and keeps the lines before it", async () => {
+      const file = path.join(dir, "records.json");
+      const first = await open(file);
+      await first.update(["a1"], { groupIds: ["a"] });
+      await first.flush();
+      await first.update(["b1"], { groupIds: ["b"] });
+      await first.flush();
+      await appendFile(`${file}.log`, '{"records":{"c1":{"updatedAt":1,"gro');
+      const warnings = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+      const second = await open(file);
+      expect(warnings).toHaveBeenCalledWith(expect.stringContaining("cut off 36 bytes"), {
+        code: "COUNSEL_RECORDS_TORN_LOG",
+      });
+      warnings.mockRestore();
+      expect(await second.exists(["a1", "b1", "c1"])).toEqual([true, true, false]);
+      // The torn bytes are gone: what this process appends next is read back.
+      await second.update(["d1"], { groupIds: ["d"] });
+      await second.flush();
+      expect(await (await open(file)).exists(["b1", "d1"])).toEqual([true, true]);
+    });
+
+    it("is folded into the file once larger than it (and 1 MiB), then starts over", async () => {
+      const file = path.join(dir, "records.json");
+      const first = await open(file);
+      await first.update(["seed"], { groupIds: ["s"] });
+      await first.flush();
+      const big = Array.from({ length: 6000 }, (_, i) => `key-${i}-${"x".repeat(120)}`);
+      await first.update(big, { groupIds: big.map((_, i) => `doc-${i % 50}`) });
+      await first.flush(); // appended: ~1 MB of journal past a small file
+      expect((await stat(`${file}.log`)).size).toBeGreaterThan(1 << 20);
+      await first.update(["one-more"], { groupIds: ["s"] });
+      await first.flush(); // the journal outgrew the file: a new file, an empty journal
+      expect((await stat(`${file}.log`)).size).toBe(0);
+      const parsed = JSON.parse(await readFile(file, "utf8"));
+      expect(Object.keys(parsed.records)).toHaveLength(6002);
+      expect(await (await open(file)).exists(["seed", big[5999], "one-more"])).toEqual([true, true, true]);
+    });
+
+    it("is not read beside a records file that was deleted, and is emptied by the next flush", async () => {
+      const file = path.join(dir, "records.json");
+      const first = await open(file);
+      await first.update(["a1"], { groupIds: ["a"] });
+      await first.flush();
+      await first.update(["b1"], { groupIds: ["b"] });
+      await first.flush();
+      await rm(file);
+      const second = await open(file);
+      expect(await second.exists(["a1", "b1"])).toEqual([false, false]);
+      await second.update(["z1"], { groupIds: ["z"] });
+      await second.flush();
+      expect(await readFile(`${file}.log`, "utf8")).toBe("");
+      expect(await (await open(file)).exists(["b1", "z1"])).toEqual([false, true]);
     });
   });
 });
