@@ -135,7 +135,12 @@ async function main() {
     notes.push(`${saves}, ${((await stat(file)).size / 2 ** 20).toFixed(1)} MB file`);
     // Saved: the texts of the chunks its base holds are now read from the file (the page cache) for each result.
     const savedTimes = await timeQueries(queryVectors, (v) => local.similaritySearchVectorWithScore(v, K));
-    rows.push(["local, texts read from its base file", "", savedTimes.p50.toFixed(2), savedTimes.p99.toFixed(2)]);
+    rows.push([
+      "local, texts read from its base file",
+      "",
+      savedTimes.p50.toFixed(2),
+      savedTimes.p99.toFixed(2),
+    ]);
     notes.push(`after the saves, ${local.textsInMemory()} texts in memory, the rest read from the base`);
     await local.close();
     await rm(dir, { recursive: true, force: true });
