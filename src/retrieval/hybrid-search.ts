@@ -1,9 +1,17 @@
 // Hybrid retrieval: dense vector similarity and BM25 each rank a candidate pool over the same chunks, and the
 // two rankings are fused. Exact terms (names, codes, rare words) come from BM25; paraphrase and morphology
 // from the vectors; together they rank better than either. Also each side alone, and vectors re-ranked by MMR.
-import type { DocumentInterface } from "@langchain/core/documents";
+import { Document, type DocumentInterface } from "@langchain/core/documents";
 import type { VectorStore } from "@langchain/core/vectorstores";
-import type { LexicalSearch, ScoredDocument, Searcher, SearchOptions } from "../contracts/search.ts";
+import {
+  type Hit,
+  type HitSearch,
+  isHitSearch,
+  type LexicalSearch,
+  type ScoredDocument,
+  type Searcher,
+  type SearchOptions,
+} from "../contracts/search.ts";
 
 /** `mmr`: vector candidates re-ranked by maximal marginal relevance, so that near-duplicates do not crowd out k. */
 export type SearchMode = "hybrid" | "vector" | "lexical" | "mmr";
@@ -92,6 +100,7 @@ export class HybridSearcher implements Searcher {
     if (this.mode === "lexical") return this.store.lexicalSearch(query, { k, filter });
     if (this.mode === "mmr") return this.mmrSearch(query, k, filter);
     const pool = Math.max(this.candidates, k);
+    if (isHitSearch(this.store)) return this.fuseHits(this.store, query, k, pool, filter);
     const [dense, lexical] = await Promise.all([
       this.vectorSide(query, pool, filter),
       this.store.lexicalSearch(query, { k: pool, filter }),
@@ -100,6 +109,37 @@ export class HybridSearcher implements Searcher {
       { hits: dense, weight: this.weights.vector },
       { hits: lexical, weight: this.weights.lexical },
     ]).slice(0, k);
+  }
+
+  /**
+   * The same fusion over ids, the chunks read only for the k kept: a store that reads texts from disk (the local
+   * one) would otherwise read a hundred candidates a side to keep five.
+   */
+  private async fuseHits(
+    store: HitSearch & VectorStore,
+    query: string,
+    k: number,
+    pool: number,
+    filter: SearchOptions["filter"],
+  ): Promise<ScoredDocument[]> {
+    const queryVector = await store.embeddings.embedQuery(query);
+    const [dense, lexical] = await Promise.all([
+      store.vectorHits(queryVector, pool, filter),
+      store.lexicalHits(query, pool, filter),
+    ]);
+    const asScored = (hits: Hit[]) =>
+      hits.map(({ id, score }) => ({ document: new Document({ pageContent: "", id }), score }));
+    const kept = this.fuse([
+      { hits: asScored(dense), weight: this.weights.vector },
+      { hits: asScored(lexical), weight: this.weights.lexical },
+    ]).slice(0, k);
+    const documents = await store.getByIds(kept.map(({ document }) => document.id as string));
+    const byId = new Map(documents.map((document) => [document.id, document]));
+    // A chunk deleted between the ranking and the read is left out.
+    return kept.flatMap(({ document, score }) => {
+      const found = byId.get(document.id);
+      return found ? [{ document: found, score }] : [];
+    });
   }
 
   private async vectorSide(

@@ -1,6 +1,9 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { Document } from "@langchain/core/documents";
 import { FakeEmbeddings, FakeVectorStore } from "@langchain/core/utils/testing";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { ScoredDocument } from "../../src/contracts/search.ts";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
@@ -37,6 +40,37 @@ describe("HybridSearcher", () => {
     expect(rankOf(lexical, "8290953")).toBe(1);
     expect(rankOf(vector, "8290953")).toBeGreaterThan(5);
     expect(rankOf(hybrid, "8290953")).toBe(1);
+  });
+
+  it("ranks by ids and reads only the k chunks it keeps, as fusing whole documents would rank them", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "counsel-hybrid-"));
+    try {
+      const store = new LocalVectorStore(new LocalHashEmbeddings(), { path: path.join(dir, "vectors.bin") });
+      const chunks = sampleChunks();
+      await store.addDocuments(chunks, { ids: chunks.map((c) => c.id as string) });
+      await store.flush(); // a base: the texts are read from the file from now on
+      expect(store.textsInMemory()).toBe(0);
+      // The same store without its HitSearch methods: every candidate read whole, then fused.
+      const whole = Object.create(store, { vectorHits: { value: undefined } }) as LocalVectorStore;
+      const reads = vi.spyOn(store, "getByIds");
+      for (const fusion of ["rrf", "weighted"] as const) {
+        for (const claim of [
+          "Venules have a thinner or absent smooth layer compared to arterioles.",
+          "1/2000 in UK have abnormal PrP positivity.",
+        ]) {
+          const byHits = await new HybridSearcher({ store, fusion }).search(claim, { k: 5 });
+          const byDocuments = await new HybridSearcher({ store: whole, fusion }).search(claim, { k: 5 });
+          expect(byHits).toEqual(byDocuments);
+          expect(byHits).toHaveLength(5);
+          expect(byHits[0].document.pageContent.length).toBeGreaterThan(0);
+        }
+      }
+      // One read of the five kept per search (the whole path reads through its searches, not getByIds).
+      expect(reads.mock.calls.map(([ids]) => ids.length)).toEqual([5, 5, 5, 5]);
+      await store.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("finds a spelling variant that BM25 cannot match at all", async () => {

@@ -11,7 +11,14 @@ import { Document, type DocumentInterface } from "@langchain/core/documents";
 import type { EmbeddingsInterface } from "@langchain/core/embeddings";
 import { maximalMarginalRelevance } from "@langchain/core/utils/math";
 import { type MaxMarginalRelevanceSearchOptions, VectorStore } from "@langchain/core/vectorstores";
-import type { LexicalSearch, MetadataFilter, ScoredDocument, SearchOptions } from "../../contracts/search.ts";
+import type {
+  Hit,
+  HitSearch,
+  LexicalSearch,
+  MetadataFilter,
+  ScoredDocument,
+  SearchOptions,
+} from "../../contracts/search.ts";
 import { BadRequestError } from "../../errors.ts";
 import { Bm25Index, type Bm25Options } from "../bm25-index.ts";
 import { type Ranked, TopK } from "../top-k.ts";
@@ -95,7 +102,7 @@ interface DescribedEmbeddings {
   dimensions?: unknown;
 }
 
-export class LocalVectorStore extends VectorStore implements LexicalSearch {
+export class LocalVectorStore extends VectorStore implements LexicalSearch, HitSearch {
   declare FilterType: LocalVectorStoreFilter;
 
   override lc_namespace = ["counsel", "store", "local"];
@@ -437,16 +444,30 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch {
 
   /** BM25 over the same chunks; the filter applies before the cut to k. */
   async lexicalSearch(query: string, options: SearchOptions): Promise<ScoredDocument[]> {
-    const matches = this.matcher(options.filter);
+    const found = this.bm25Hits(query, options.k, options.filter);
+    const docs = await this.documentsAt(found.map(({ id }) => this.slotOf.get(id) as number));
+    return found.map(({ score }, i) => ({ document: docs[i], score }));
+  }
+
+  /** As similaritySearchVectorWithScore, without reading the chunks (HitSearch). */
+  async vectorHits(query: number[], k: number, filter?: MetadataFilter): Promise<Hit[]> {
+    return this.nearest(query, k, filter).map(({ item, score }) => ({ id: this.ids[item], score }));
+  }
+
+  /** As lexicalSearch, without reading the chunks (HitSearch). */
+  async lexicalHits(query: string, k: number, filter?: MetadataFilter): Promise<Hit[]> {
+    return this.bm25Hits(query, k, filter);
+  }
+
+  private bm25Hits(query: string, k: number, filter?: LocalVectorStoreFilter): Hit[] {
+    const matches = this.matcher(filter);
     const allow = matches
       ? (id: string) => {
           const slot = this.slotOf.get(id);
           return slot !== undefined && matches(slot);
         }
       : undefined;
-    const found = this.bm25.search(query, options.k, allow);
-    const docs = await this.documentsAt(found.map(({ id }) => this.slotOf.get(id) as number));
-    return found.map(({ score }, i) => ({ document: docs[i], score }));
+    return this.bm25.search(query, k, allow);
   }
 
   /**
