@@ -3,7 +3,9 @@
 // changed), persisted together to one JSON file in the data folder, and a journal beside it (`<file>.log`) of what
 // changed since: a flush appends the entries changed since the last one, a line of JSON, so that an ingestion's
 // flushes cost what they add, not the whole file each (29 MiB at 150,000 chunks, after every batch). Once the
-// journal outgrows the file, the next flush writes the file anew and empties the journal.
+// journal outgrows the file, the next flush writes the file anew and empties the journal; likewise once an entry
+// was deleted, moved to another document or given other info, so that what it said (a document's title before
+// PII redaction, a deleted document's name) leaves the disk at that flush, as the vector store's texts do.
 // Written by hand because the community record managers need a database (SQLite, Postgres) and a native
 // build; this one is a map with an atomic save.
 import { open, readFile, stat } from "node:fs/promises";
@@ -72,6 +74,8 @@ export class FileRecordManager extends RecordManager implements DocumentRecords 
   private journalBytes = 0;
   /** Flushes run one at a time. */
   private flushing: Promise<void> = Promise.resolve();
+  /** An entry was deleted or replaced by one that says something else: the next flush rewrites the file. */
+  private rewrite = false;
 
   constructor(options: FileRecordManagerOptions) {
     super();
@@ -194,7 +198,10 @@ export class FileRecordManager extends RecordManager implements DocumentRecords 
       // index() marks skipped keys as seen without group ids: keep the group they already had.
       const groupId = groupIds ? (groupIds[i] ?? null) : old;
       if (groupId !== old) {
-        if (old !== null) this.leave(old, key, changed);
+        if (old !== null) {
+          this.leave(old, key, changed);
+          this.rewrite = true;
+        }
         if (groupId !== null) this.join(groupId, key, changed);
       }
       this.records.set(key, { updatedAt: time, groupId });
@@ -203,7 +210,9 @@ export class FileRecordManager extends RecordManager implements DocumentRecords 
     this.settle(changed, time);
     for (const [source, info] of Object.entries(options.documents ?? {})) {
       if (!this.members.has(source)) continue;
-      const updatedAt = this.documents.get(source)?.updatedAt ?? this.lastSeen(source);
+      const before = this.documents.get(source);
+      const updatedAt = before?.updatedAt ?? this.lastSeen(source);
+      if (before?.info && JSON.stringify(before.info) !== JSON.stringify(info)) this.rewrite = true;
       this.documents.set(source, { updatedAt, info });
       this.dirtyDocuments.add(source);
     }
@@ -232,7 +241,7 @@ export class FileRecordManager extends RecordManager implements DocumentRecords 
     for (const key of keys) {
       const groupId = this.records.get(key)?.groupId;
       if (groupId !== undefined && groupId !== null) this.leave(groupId, key, changed);
-      this.records.delete(key);
+      if (this.records.delete(key)) this.rewrite = true;
       this.dirtyRecords.add(key);
     }
     if (changed.size > 0) this.settle(changed, await this.getTime());
@@ -294,11 +303,17 @@ export class FileRecordManager extends RecordManager implements DocumentRecords 
     if (!file) return;
     const records = this.dirtyRecords;
     const documents = this.dirtyDocuments;
-    if (records.size === 0 && documents.size === 0 && this.fileBytes > 0) return;
+    const rewrite = this.rewrite;
+    if (records.size === 0 && documents.size === 0 && this.fileBytes > 0 && !rewrite) return;
     this.dirtyRecords = new Set();
     this.dirtyDocuments = new Set();
+    this.rewrite = false;
     try {
-      if (this.fileBytes === 0 || this.journalBytes > Math.max(COMPACT_MIN_BYTES, this.fileBytes)) {
+      if (
+        rewrite ||
+        this.fileBytes === 0 ||
+        this.journalBytes > Math.max(COMPACT_MIN_BYTES, this.fileBytes)
+      ) {
         // The entries as they are now (changes made while the file is written wait for the next flush; an entry
         // is replaced, never changed in place), written as JSON a slice at a time: the file's text, a record per
         // chunk, is never held whole, nor the object JSON.stringify would need. Then the journal starts over (a
@@ -325,6 +340,7 @@ export class FileRecordManager extends RecordManager implements DocumentRecords 
       // Due again at the next flush.
       for (const key of records) this.dirtyRecords.add(key);
       for (const source of documents) this.dirtyDocuments.add(source);
+      this.rewrite ||= rewrite;
       throw error;
     }
   }

@@ -141,31 +141,60 @@ describe("FileRecordManager", () => {
     };
     const info = (name: string) => ({ name, type: "text" });
 
-    it("appends what each flush changed, and a restart reads the file and then the journal", async () => {
+    it("appends what each flush added, and a restart reads the file and then the journal", async () => {
       const file = path.join(dir, "records.json");
       const first = await open(file);
       await first.update(["a1", "a2", "b1"], { groupIds: ["a", "a", "b"], documents: { a: info("a") } });
       await first.flush(); // the first flush writes the file
       const fileBytes = (await stat(file)).size;
-      await first.update(["c1"], { groupIds: ["c"], documents: { c: info("c") } });
-      await first.deleteKeys(["b1"]);
-      await first.update(["a2"], { groupIds: ["c"] }); // moves to c
+      await first.update(["c1", "c2"], { groupIds: ["c", "c"], documents: { c: info("c") } });
+      await first.update(["a1", "a2"], { groupIds: ["a", "a"], documents: { a: info("a") } }); // seen again
       await first.flush();
       await first.flush(); // nothing changed: nothing appended
       expect((await stat(file)).size).toBe(fileBytes); // the file is not rewritten…
       const journal = (await readFile(`${file}.log`, "utf8")).split("\n");
       expect(journal).toHaveLength(2); // …one line and its newline
-      expect(Object.keys(JSON.parse(journal[0]).records).sort()).toEqual(["a2", "b1", "c1"]);
+      expect(Object.keys(JSON.parse(journal[0]).records).sort()).toEqual(["a1", "a2", "c1", "c2"]);
 
       const second = await open(file);
-      expect(await second.exists(["a1", "a2", "b1", "c1"])).toEqual([true, true, false, true]);
-      expect((await second.listKeys({ groupIds: ["c"] })).sort()).toEqual(["a2", "c1"]);
-      expect(await second.listGroupIds()).toEqual(expect.arrayContaining(["a", "c"]));
-      expect(await second.listGroupIds()).not.toContain("b");
+      expect(await second.exists(["a1", "a2", "b1", "c1", "c2"])).toEqual([true, true, true, true, true]);
+      expect((await second.listKeys({ groupIds: ["c"] })).sort()).toEqual(["c1", "c2"]);
       expect(await second.getDocument("c")).toMatchObject({ record: { chunks: 2, info: info("c") } });
-      expect(await second.getDocument("b")).toBeUndefined();
       // Its times go on from the journal's.
       expect(await second.getTime()).toBeGreaterThan((await first.getTime()) - 1);
+    });
+
+    it("rewrites the file once an entry is deleted, moved or says something else: nothing it said stays", async () => {
+      const file = path.join(dir, "records.json");
+      const onDisk = async () => `${await readFile(file, "utf8")}${await readFile(`${file}.log`, "utf8")}`;
+      const first = await open(file);
+      await first.update(["a1", "b1", "m1"], {
+        groupIds: ["a", "Bob's file", "m"],
+        documents: { a: { name: "a", type: "text", title: "Contact jane.doe@example.com" } },
+      });
+      await first.flush();
+      await first.update(["z1"], { groupIds: ["z"] });
+      await first.flush(); // an addition: appended
+      expect(await readFile(`${file}.log`, "utf8")).not.toBe("");
+      // Redacted on re-ingestion: the document's info says something else.
+      await first.update(["a1"], {
+        groupIds: ["a"],
+        documents: { a: { name: "a", type: "text", title: "[EMAIL]" } },
+      });
+      await first.flush();
+      expect(await onDisk()).not.toContain("jane.doe");
+      expect(await readFile(`${file}.log`, "utf8")).toBe(""); // folded into the file
+      await first.deleteKeys(["b1"]); // a deleted document's name goes with it
+      await first.flush();
+      expect(await onDisk()).not.toContain("Bob's file");
+      await first.update(["m1"], { groupIds: ["moved"] });
+      await first.flush();
+      expect(await onDisk()).not.toContain('"m"');
+
+      const second = await open(file);
+      expect(await second.exists(["a1", "b1", "m1", "z1"])).toEqual([true, false, true, true]);
+      expect(await second.getDocument("a")).toMatchObject({ record: { info: { title: "[EMAIL]" } } });
+      expect(await second.listKeys({ groupIds: ["moved"] })).toEqual(["m1"]);
     });
 
     it("cuts off a line torn by a crash, with a warning, and keeps the lines before it", async () => {
