@@ -5,7 +5,7 @@
 
 import { readSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
-import { parseRecord, type StoredRecords, VectorStoreFileError } from "./vector-file.ts";
+import { parseRecord, readExactly, type StoredRecords, VectorStoreFileError } from "./vector-file.ts";
 
 /** Texts as they were when a save began: each slot's string, or undefined where `stored` holds its record. */
 export interface TextsSnapshot {
@@ -39,11 +39,7 @@ class BaseReader {
   async read(into: Buffer, position: number): Promise<void> {
     this.retain();
     try {
-      for (let done = 0; done < into.length; ) {
-        const { bytesRead } = await this.handle.read(into, done, into.length - done, position + done);
-        if (bytesRead === 0) throw new Error(`unexpected end of file at byte ${position + done}`);
-        done += bytesRead;
-      }
+      await readExactly(this.handle, into, position);
     } finally {
       this.release();
     }
@@ -61,7 +57,7 @@ class BaseReader {
 export class ChunkTexts {
   /** A slot's text while it is not in the base (written since, or the base is of format 1, without records). */
   private inMemory: (string | undefined)[] = [];
-  /** Where the base holds each slot's record, its JSON's first byte; -1 when the text is in memory. */
+  /** Where the base holds each slot's record: its JSON's first byte (meaningful while the text is not in memory). */
   private at = new Float64Array(0);
   private lengths = new Uint32Array(0);
   private base?: BaseReader;
@@ -89,14 +85,12 @@ export class ChunkTexts {
     const slot = this.inMemory.length;
     this.ensureCapacity(slot + 1);
     this.inMemory.push(text);
-    this.at[slot] = -1;
     this.heldChars += text.length;
   }
 
   set(slot: number, text: string): void {
     this.heldChars += text.length - (this.inMemory[slot]?.length ?? 0);
     this.inMemory[slot] = text;
-    this.at[slot] = -1;
   }
 
   /** Removes slot `slot`, filling its hole with the last slot (as a delete does with every slot's data). */
