@@ -140,6 +140,16 @@ describe("FileRecordManager", () => {
       return records;
     };
     const info = (name: string) => ({ name, type: "text" });
+    /** A records file holding a1 (document a), and its journal b1 (document b). */
+    const fileAndJournal = async () => {
+      const file = path.join(dir, "records.json");
+      const first = await open(file);
+      await first.update(["a1"], { groupIds: ["a"] });
+      await first.flush();
+      await first.update(["b1"], { groupIds: ["b"] });
+      await first.flush();
+      return file;
+    };
 
     it("appends what each flush added, and a restart reads the file and then the journal", async () => {
       const file = path.join(dir, "records.json");
@@ -198,12 +208,7 @@ describe("FileRecordManager", () => {
     });
 
     it("cuts off a line torn by a crash, with a warning, and keeps the lines before it", async () => {
-      const file = path.join(dir, "records.json");
-      const first = await open(file);
-      await first.update(["a1"], { groupIds: ["a"] });
-      await first.flush();
-      await first.update(["b1"], { groupIds: ["b"] });
-      await first.flush();
+      const file = await fileAndJournal();
       await appendFile(`${file}.log`, '{"records":{"c1":{"updatedAt":1,"gro');
       const warnings = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
       const second = await open(file);
@@ -236,12 +241,7 @@ describe("FileRecordManager", () => {
     });
 
     it("is not read beside a records file that was deleted, and is emptied by the next flush", async () => {
-      const file = path.join(dir, "records.json");
-      const first = await open(file);
-      await first.update(["a1"], { groupIds: ["a"] });
-      await first.flush();
-      await first.update(["b1"], { groupIds: ["b"] });
-      await first.flush();
+      const file = await fileAndJournal();
       await rm(file);
       const second = await open(file);
       expect(await second.exists(["a1", "b1"])).toEqual([false, false]);
