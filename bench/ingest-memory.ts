@@ -6,7 +6,8 @@
 // metadata as its file holds them), and documents/s. `--scale N` posts the corpus N times (distinct doc_ids, each
 // copy's text marked) to see whether the overhead grows with the corpus; `--heap-snapshots DIR` has the service
 // write heap snapshots (idle, mid-run, after) into DIR, for attributing the memory (the snapshots themselves add
-// to the peak: measure without them).
+// to the peak: measure without them). Last, the service is started again on the data the run left and searched:
+// its RSS then ("reopened") is what the store costs at rest, and peak − reopened what the ingestion itself added.
 //   npm run bench:ingest-memory -- [--dataset ../shared/data/retrieval-eval/scifact] [--batch 200] [--scale 1]
 //     [--docs 5183] [--node-flags="--max-semi-space-size=64"] [--heap-snapshots DIR]
 import { type ChildProcess, spawn } from "node:child_process";
@@ -191,26 +192,10 @@ async function stop(child: ChildProcess) {
   if (child.exitCode === null) child.kill("SIGKILL");
 }
 
-async function main() {
-  const scale = Number(values.scale);
-  const batch = Number(values.batch);
-  const documents = await corpus(
-    values.dataset as string,
-    scale,
-    values.docs ? Number(values.docs) : Number.POSITIVE_INFINITY,
-  );
-  const snapshots = values["heap-snapshots"] ? path.resolve(values["heap-snapshots"]) : undefined;
-  if (snapshots) await mkdir(snapshots, { recursive: true });
-  const flags = [
-    ...(await startFlags()),
-    ...(values["node-flags"] as string).split(/\s+/).filter(Boolean),
-    ...(snapshots ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${snapshots}`] : []),
-  ];
-
-  const dataDir = await mkdtemp(path.join(tmpdir(), "counsel-bench-ingest-memory-"));
+/** `npm start`'s service on `dataDir`, started with `flags`. */
+async function startService(flags: string[], dataDir: string) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  await buildServer();
   const child = spawn(process.execPath, [...flags, ENTRY], {
     cwd: ROOT,
     env: {
@@ -230,10 +215,54 @@ async function main() {
   child.stderr?.on("data", (chunk) => {
     output += chunk;
   });
-  const pid = child.pid as number;
+  return { child, url, pid: child.pid as number, output: () => output };
+}
 
+/**
+ * The RSS of the store at rest: the service started again on the data the run left, its store opened and
+ * searched (every part it keeps in memory loaded), after a few seconds for the garbage of opening it.
+ */
+async function reopenedRss(flags: string[], dataDir: string): Promise<number> {
+  const service = await startService(flags, dataDir);
   try {
-    await waitForReady(url, () => output);
+    await waitForReady(service.url, service.output);
+    for (const question of ["vitamin D deficiency", "gene expression in cancer cells", "malaria vaccine"]) {
+      const res = await fetch(`${service.url}/chain/qa`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ question }),
+      });
+      if (res.status !== 200) throw new Error(`POST /chain/qa: ${res.status} ${await res.text()}`);
+    }
+    await sleep(3000);
+    return await procStatus(service.pid, "VmRSS");
+  } finally {
+    await stop(service.child);
+  }
+}
+
+async function main() {
+  const scale = Number(values.scale);
+  const batch = Number(values.batch);
+  const documents = await corpus(
+    values.dataset as string,
+    scale,
+    values.docs ? Number(values.docs) : Number.POSITIVE_INFINITY,
+  );
+  const snapshots = values["heap-snapshots"] ? path.resolve(values["heap-snapshots"]) : undefined;
+  if (snapshots) await mkdir(snapshots, { recursive: true });
+  const flags = [
+    ...(await startFlags()),
+    ...(values["node-flags"] as string).split(/\s+/).filter(Boolean),
+    ...(snapshots ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${snapshots}`] : []),
+  ];
+
+  const dataDir = await mkdtemp(path.join(tmpdir(), "counsel-bench-ingest-memory-"));
+  await buildServer();
+  const service = await startService(flags, dataDir);
+  const { child, url, pid } = service;
+  try {
+    await waitForReady(url, service.output);
     // Idle: started, listening, nothing ingested; a few seconds for start-up's garbage to settle.
     await sleep(3000);
     const idleRss = await procStatus(pid, "VmRSS");
@@ -284,6 +313,8 @@ async function main() {
     if (snapshots) taken.push(await heapSnapshot(child, url, snapshots, "3-after"));
     const chunks = await chunkCount(url);
     const store = await storeData(dataDir, chunks);
+    await stop(child);
+    const reopened = await reopenedRss(flags, dataDir);
 
     const own = store.vectors + store.header;
     console.log(
@@ -291,11 +322,17 @@ async function main() {
         `${(documents.length / seconds).toFixed(0)} documents/s (${seconds.toFixed(1)} s); ` +
         `node ${flags.join(" ")} ${ENTRY}\n`,
     );
-    console.log("| RSS (MiB) | idle | peak | peak − idle | final | final − idle | store's own data |");
-    console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    console.log(
+      "| RSS (MiB) | idle | peak | peak − idle | final | final − idle | store's own data | reopened − idle | " +
+        "peak − reopened |",
+    );
+    console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     console.log(
       `| service | ${mib(idleRss)} | ${mib(peak)} | ${mib(peak - idleRss)} | ${mib(finalRss)} | ` +
-        `${mib(finalRss - idleRss)} | ${mib(own)} |`,
+        `${mib(finalRss - idleRss)} | ${mib(own)} | ${mib(reopened - idleRss)} | ${mib(peak - reopened)} |`,
+    );
+    console.log(
+      `reopened: the service started again on the same data, its store opened and searched: ${mib(reopened)} MiB`,
     );
     console.log(
       `\nstore's own data: ${mib(store.vectors)} MiB of vectors (${chunks} × ${store.dimensions} int8, ` +
