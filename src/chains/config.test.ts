@@ -156,6 +156,18 @@ describe("parseChainConfig", () => {
     ]);
   });
 
+  it("verifies citations unless told not to, and checks minSupport's range, also in a variant", () => {
+    expect(parseChainConfig(VALID, "qa.yaml").citations).toEqual({ verify: true, minSupport: 0.5 });
+    const off = parseChainConfig(`${VALID}citations: { verify: false }\n`, "qa.yaml");
+    expect(off.citations).toEqual({ verify: false, minSupport: 0.5 });
+    expect(problems(`${VALID}citations: { minSupport: 2 }\n`)).toEqual([
+      "chains/qa.yaml: citations.minSupport: expected a number between 0 and 1, got 2",
+    ]);
+    expect(problems(`${VALID}variants:\n  strict: { weight: 1, citations: { minSupport: -1 } }\n`)).toEqual([
+      "chains/qa.yaml: variants.strict.citations.minSupport: expected a number between 0 and 1, got -1",
+    ]);
+  });
+
   it("reports a YAML syntax error with its line", () => {
     const [line] = problems("name: qa\nmodel: [unclosed\n");
     expect(line).toMatch(/^chains\/qa\.yaml: line \d+, column \d+: /);

@@ -67,6 +67,22 @@ const retrievalSchema = z.strictObject({
   mmr: retrievalFields.mmr.optional(),
 });
 
+/** Answer sentences are checked against the sources they cite (citation-check.ts). */
+const citationFields = {
+  /** Check every [n]: an unsupported citation is re-pointed to a source that supports its sentence, or removed. */
+  verify: z.boolean({ error: "expected true or false" }),
+  /** The share (0..1) of a sentence's IDF-weighted content terms a span of the source must contain. */
+  minSupport: between(0, 1),
+};
+
+/** The default support: half of a sentence's weighted content terms found in one or two sentences of its source. */
+export const DEFAULT_MIN_SUPPORT = 0.5;
+
+const citationsSchema = z.strictObject({
+  verify: citationFields.verify.default(true),
+  minSupport: citationFields.minSupport.default(DEFAULT_MIN_SUPPORT),
+});
+
 /** An experiment arm: overrides part of the chain; `weight` is its share of traffic (relative to the others). */
 const variantSchema = z.strictObject({
   weight: z
@@ -77,6 +93,7 @@ const variantSchema = z.strictObject({
   model: z.strictObject(modelSchema.shape).partial().optional(),
   retrieval: z.strictObject(retrievalFields).partial().optional(),
   cache: z.strictObject({ llm: z.boolean({ error: "expected true or false" }) }).optional(),
+  citations: z.strictObject(citationFields).partial().optional(),
 });
 
 const ADVISOR_TOOLS = ["search_knowledge_base", "write_report", "generate_code"] as const;
@@ -222,6 +239,8 @@ const chainSchema = z
     cache: z
       .strictObject({ llm: z.boolean({ error: "expected true or false" }).default(false) })
       .prefault({}),
+    /** type qa: whether and how strictly the answer's citations are checked against their sources. */
+    citations: citationsSchema.prefault({}),
     variants: z
       .record(name("a variant name"), variantSchema)
       .refine((v) => !("default" in v), { error: '"default" names the chain itself; choose another name' })

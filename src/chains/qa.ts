@@ -16,6 +16,15 @@ import type { MetadataFilter, ScoredDocument, Searcher } from "../contracts/sear
 import type { TurnGuardrail } from "../contracts/turn-events.ts";
 import { BadRequestError } from "../errors.ts";
 import { ABSTAIN_ANSWER, type ExtractiveAnswer, ExtractiveAnswerer } from "../models/chat/extractive.ts";
+import {
+  type CitationCheck,
+  type CitationCounts,
+  CitationVerifier,
+  checkedStream,
+  countChecks,
+  type Quote,
+  quotesBySource,
+} from "./citation-check.ts";
 import { chunkId, citedNumbers, opening } from "./citations.ts";
 import type { ChainConfig } from "./config.ts";
 import { checkedWindows, textPieces } from "./guardrails/checked-windows.ts";
@@ -33,8 +42,16 @@ export interface QaSource {
   id: string;
   source: string;
   page?: number;
-  /** The sentence(s) the answer quotes from this chunk, else the chunk's first ~300 characters. */
+  /**
+   * The sentence(s) the answer quotes from this chunk, or the span that supports the sentence citing it, else
+   * the chunk's first ~300 characters.
+   */
   snippet: string;
+  /**
+   * With verified citations: the span of the chunk that supports the answer's sentence citing it (its best
+   * supported one), as offsets into the chunk's text, for highlighting.
+   */
+  quote?: Quote;
   score: number;
   metadata: Record<string, unknown>;
   /** Whether the answer cites this chunk. */
@@ -51,6 +68,11 @@ export interface QaResult {
   /** The 1-based source numbers that the answer cites, ascending. */
   citations: number[];
   abstained: boolean;
+  /**
+   * How the answer's citations fared when checked against their sources (chains/<name>.yaml `citations`):
+   * absent when the chain does not verify them.
+   */
+  verification?: CitationCounts;
   chain: string;
   /** The experiment variant that answered (chains/<name>.yaml `variants:`; "default" for the chain as written). */
   variant: string;
@@ -254,12 +276,20 @@ function answerStep({ config, answerer, prompt, chatModel, guardrail }: QaChainO
       const answerStart = performance.now();
       if (retrieved.guardrail?.action === "blocked") return yield* refused(retrieved, answerStart);
       const result = extractive.answer({ question: retrieved.question, sources: retrieved.sources });
+      const verifier = verifierFor(retrieved);
+      const checks: CitationCheck[] = [];
       // Sentence by sentence (none when abstaining), so that a stream shows the answer grow as a model's would.
       async function* sentences() {
         if (result.abstained) yield result.answer;
         for (const [i, s] of result.sentences.entries()) {
           runConfig.signal?.throwIfAborted();
-          yield `${i ? " " : ""}${s.text} [${s.citation}]`;
+          const sentence = `${i ? " " : ""}${s.text} [${s.citation}]`;
+          if (!verifier) yield sentence;
+          else {
+            const checked = verifier.check(sentence);
+            checks.push(...checked.checks);
+            yield checked.text;
+          }
         }
       }
       const shown: Shown = { text: "", guardrail: retrieved.guardrail };
@@ -269,22 +299,27 @@ function answerStep({ config, answerer, prompt, chatModel, guardrail }: QaChainO
           shown.text += text;
           yield { answer: text };
         }
-      // What the guardrail stopped or masked is not cited.
+      // What the guardrail stopped or masked, or the check removed, is not cited.
       const shownCites = citedNumbers(shown.text, retrieved.sources.length);
-      const citations =
-        shown.guardrail?.source === "output"
-          ? result.citations.filter((n) => shownCites.includes(n))
-          : result.citations;
+      const citations = result.citations.filter((n) => shownCites.includes(n));
       yield finish(retrieved, answerStart, {
         sources:
           result.abstained || citations.length === 0
             ? []
-            : describeSources(retrieved.sources, { ...result, citations }),
+            : describeSources(retrieved.sources, citations, result.sentences, quotesBySource(checks)),
         citations,
         abstained: result.abstained,
+        ...(verifier ? { verification: countChecks(checks) } : {}),
         ...withGuardrail(shown),
       });
     };
+  }
+
+  /** The chain's citation check over what was retrieved; undefined when it does not verify. */
+  function verifierFor(retrieved: Retrieved): CitationVerifier | undefined {
+    return config.citations.verify
+      ? new CitationVerifier(retrieved.sources, config.citations.minSupport)
+      : undefined;
   }
 
   if (!chatModel)
@@ -318,9 +353,15 @@ function answerStep({ config, answerer, prompt, chatModel, guardrail }: QaChainO
       : runConfig;
     // LangChain consults a model's cache on invoke, never while streaming: a chain with `cache.llm` asks for the
     // whole answer (and yields it at once) so that a repeated prompt costs no model call.
-    const tokens: AsyncIterable<string> | Iterable<string> = chatModel.cache
+    const generated: AsyncIterable<string> | Iterable<string> = chatModel.cache
       ? [await generate.invoke(promptInput, modelConfig)]
       : await generate.stream(promptInput, modelConfig);
+    // Verified, the text still streams as it comes; only each citation mark waits until it is checked.
+    const verifier = verifierFor(retrieved);
+    const checks: CitationCheck[] = [];
+    const tokens = verifier
+      ? checkedStream(generated, verifier, (checked) => checks.push(...checked))
+      : generated;
     const shown: Shown = { text: "", guardrail: retrieved.guardrail };
     if (checksOutput) yield* checked(tokens, shown, runConfig, stop);
     else
@@ -332,28 +373,39 @@ function answerStep({ config, answerer, prompt, chatModel, guardrail }: QaChainO
     if (!shown.text.trim()) yield { answer: ABSTAIN_ANSWER };
     const citations = citedNumbers(shown.text, retrieved.sources.length);
     yield finish(retrieved, answerStart, {
-      sources: citations.length ? describeSources(retrieved.sources, { citations, sentences: [] }) : [],
+      sources: citations.length
+        ? describeSources(retrieved.sources, citations, [], quotesBySource(checks))
+        : [],
       citations,
       abstained: citations.length === 0,
+      ...(verifier ? { verification: countChecks(checks) } : {}),
       ...withGuardrail(shown),
     });
   };
 }
 
+/**
+ * The sources as a reply shows them: each with the sentences the extractive answer quotes from it, or the span
+ * its citation's check found, as its snippet.
+ */
 function describeSources(
   sources: ScoredDocument[],
-  answer: Pick<ExtractiveAnswer, "citations" | "sentences">,
+  citations: number[],
+  quoted: ExtractiveAnswer["sentences"],
+  quotes: Map<number, Quote>,
 ): QaSource[] {
   return sources.map(({ document, score }, i) => {
-    const quoted = answer.sentences.filter((s) => s.citation === i + 1).map((s) => s.text);
+    const own = quoted.filter((s) => s.citation === i + 1).map((s) => s.text);
+    const quote = citations.includes(i + 1) ? quotes.get(i + 1) : undefined;
     const metadata = { ...document.metadata };
     return {
       id: chunkId(document),
       ...sourceOf(metadata),
-      snippet: quoted.length ? quoted.join(" ") : opening(document.pageContent),
+      snippet: own.length ? own.join(" ") : quote ? opening(quote.text) : opening(document.pageContent),
+      ...(quote ? { quote } : {}),
       score,
       metadata,
-      cited: answer.citations.includes(i + 1),
+      cited: citations.includes(i + 1),
     };
   });
 }

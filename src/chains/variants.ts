@@ -31,6 +31,7 @@ export function resolveVariant(config: ChainConfig, variant: string): ChainConfi
     model: { ...config.model, ...v.model },
     retrieval: { ...config.retrieval, ...v.retrieval },
     cache: { ...config.cache, ...v.cache },
+    citations: { ...config.citations, ...v.citations },
   };
 }
 

@@ -41,7 +41,7 @@ export function evalCommand(deps: EvalCommandDeps): Command {
       // Imported when the command runs, so that the CLI's start and --help load none of it.
       const [
         { loadChainConfigs },
-        { markdownTable, writeReport },
+        { answersTable, comparisonsTable, markdownTable, writeReport },
         { runEvaluation },
         { loadRecipe },
         { createModels },
@@ -93,6 +93,9 @@ export function evalCommand(deps: EvalCommandDeps): Command {
         return;
       }
       console.log(markdownTable(result));
+      console.log(`\n${answersTable(result)}`);
+      const differences = comparisonsTable(result);
+      if (differences) console.log(`\n${differences}`);
       console.log(`\nReport: ${files.markdown}\nJSON:   ${files.json}\nChart:  ${files.chart}`);
     });
 }

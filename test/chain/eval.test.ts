@@ -51,7 +51,9 @@ retrieval: { k: 3, search: lexical }
 variants:
   top1: { weight: 1, retrieval: { k: 1 } }
   top3: { weight: 1 }
-  generative: { weight: 0, model: { provider: bedrock, id: scripted } }
+  generative: { weight: 0, model: { provider: bedrock, id: scripted }, citations: { verify: false } }
+  verified: { weight: 0, model: { provider: bedrock, id: scripted } }
+  strict: { weight: 0, model: { minRelevance: 0.9 } }
 `;
 
 const chains = (text = CHAIN) => new Map<string, ChainConfig>([["qa", parseChainConfig(text, "qa.yaml")]]);
@@ -84,13 +86,20 @@ describe("ranking metrics on fixed rankings", () => {
 });
 
 describe("BEIR dataset reading", () => {
-  it("keeps the judged queries, with reference answers from answer or metadata.answer", async () => {
+  it("keeps the judged queries, with reference answers from answers or metadata.answer", async () => {
     const dataset = await openDataset(TINY);
     expect(dataset).toMatchObject({ name: "tiny", split: "test" });
     expect(dataset.queries.map((q) => q.id)).toEqual(["q1", "q2", "q3", "q4", "q5"]);
-    expect(dataset.queries[0].answer).toBe("200 laptops"); // metadata.answer
-    expect(dataset.queries[1].answer).toBe("3 trucks"); // answer
-    expect(dataset.queries[4].answer).toBeUndefined();
+    expect(dataset.queries[0].answers).toEqual(["200 laptops"]); // metadata.answer
+    expect(dataset.queries[1].answers).toEqual(["3 trucks", "three trucks"]); // answers, a list
+    expect(dataset.queries[4].answers).toBeUndefined();
+    expect(dataset.queries.some((q) => q.unanswerable)).toBe(false);
+    const abstain = await openDataset(TINY, { split: "abstain" });
+    expect(abstain.queries.map((q) => [q.id, q.unanswerable ?? false])).toEqual([
+      ["q1", false],
+      ["q2", false],
+      ["q6", true],
+    ]);
     expect(dataset.qrels.get("q4")).toEqual(
       new Map([
         ["btc-double-spending", 1],
@@ -245,7 +254,7 @@ describe("runEvaluation on the tiny dataset", () => {
         promptsDir: PROMPTS,
         dataDir: data.dir,
       }),
-    ).rejects.toThrow(/no variant "top2". Variants: default, top1, top3, generative/);
+    ).rejects.toThrow(/no variant "top2". Variants: default, top1, top3, generative, verified, strict/);
   });
 
   it("writes report.md, report.json and a well-formed chart.svg", async () => {
@@ -292,6 +301,75 @@ describe("runEvaluation on the tiny dataset", () => {
     assertWellFormedXml(svg);
     expect(svg).toContain("R&amp;D &lt;&quot;notes&quot;&gt;");
     expect(svg).toContain('data-variant="a&lt;b&gt;&amp;&apos;c&apos;"');
+  });
+});
+
+describe("answers, abstention and citations on the tiny dataset's abstain split", () => {
+  // q1 and q2 are answered by their documents; q6 ("How many blankets were lost?") is unanswerable: the memo
+  // counts blankets delivered. For the extractive answerer, q6's only candidate sentence (memo-goods, the one
+  // document with a query term) holds "blanket" but not "lost", weighted alike: 0.5, and no word pair. q1 and
+  // q2 match all their terms and their pair: 1.1. So minRelevance 0.35 answers all three; 0.9 abstains on q6.
+  let data: Awaited<ReturnType<typeof tempDataDir>>;
+  let result: EvaluationResult;
+  beforeAll(async () => {
+    data = await tempDataDir();
+    result = await runEvaluation({
+      chains: chains(),
+      chain: "qa",
+      variants: ["top3", "strict", "verified", "generative"],
+      dataset: TINY,
+      split: "abstain",
+      promptsDir: PROMPTS,
+      dataDir: data.dir,
+      chatModelFor: async () => new ScriptedChatModel({}),
+    });
+  });
+  afterAll(async () => data?.remove());
+  const metrics = (name: string) => result.variants.find((v) => v.name === name)?.metrics;
+
+  it("scores abstention against the queries marked unanswerable", () => {
+    expect(result.dataset).toMatchObject({ queries: 3, withAnswers: 2, unanswerable: 1 });
+    // top3 abstains on none: no abstention is right (precision 0 of 0, taken as 0), none of 1 unanswerable.
+    expect(metrics("top3")).toMatchObject({
+      abstention: { precision: 0, recall: 0 },
+      answeredWhenRetrieved: 1,
+    });
+    // strict abstains on q6 alone: its one abstention is right, and it is the one unanswerable query.
+    expect(metrics("strict")).toMatchObject({
+      abstention: { precision: 1, recall: 1 },
+      answeredWhenRetrieved: 1,
+    });
+    // Both reference answers are in the retrieved text ("200 laptops", "3 trucks"), q6 has none to look for.
+    expect(result.variants[0].queries.map((q) => q.answerRetrieved)).toEqual([true, true, null]);
+  });
+
+  it("judges citations: quotes support their sentence, the scripted model's sentence is supported by nothing", () => {
+    expect(metrics("top3")).toMatchObject({ citationPrecision: 1, citationCoverage: 1 });
+    // "Answer from the first source [1]." shares no term with any source.
+    expect(metrics("generative")).toMatchObject({ citationPrecision: 0, citationCoverage: 0 });
+    // Verified, its one citation is removed: an answer citing nothing abstains, on every query.
+    expect(metrics("verified")).toMatchObject({
+      abstained: 1,
+      abstention: { precision: 1 / 3, recall: 1 },
+      answeredWhenRetrieved: 0,
+      citationPrecision: null,
+      citationCoverage: null,
+    });
+  });
+
+  it("compares each variant with the first by a paired bootstrap", () => {
+    expect(result.comparisons.map((c) => [c.baseline, c.variant])).toEqual([
+      ["top3", "strict"],
+      ["top3", "verified"],
+      ["top3", "generative"],
+    ]);
+    // Rightly answered or abstained: top3 1, 1, 0; strict 1, 1, 1. Three queries cannot make it more than noise:
+    // a resample without q6 shows no difference.
+    const decision = result.comparisons[0].metrics.decision;
+    expect(decision).toMatchObject({ difference: expect.closeTo(1 / 3, 10), queries: 3, significant: false });
+    expect(decision?.low).toBe(0);
+    // Retrieval is the same in both: no difference at all.
+    expect(result.comparisons[0].metrics.ndcg).toMatchObject({ difference: 0, low: 0, high: 0 });
   });
 });
 
@@ -343,7 +421,10 @@ describe("counsel eval", () => {
   let data: Awaited<ReturnType<typeof tempDataDir>>;
   beforeAll(async () => {
     data = await tempDataDir();
-    await writeFile(path.join(data.dir, "qa.yaml"), CHAIN.replace(/ {2}generative:.*\n/, ""));
+    await writeFile(
+      path.join(data.dir, "qa.yaml"),
+      CHAIN.replace(/ {2}(?:generative|verified|strict):.*\n/g, ""),
+    );
   });
   afterAll(async () => data?.remove());
 

@@ -70,9 +70,24 @@ describe("qa chain", () => {
       page: 1,
       snippet:
         "There were 20,000 bottles of water, 10,000 blankets, and 200 laptops delivered on January 23, 2023.",
+      quote: {
+        text: expect.stringMatching(/^There were 20,000 bottles .* on January 23,\n2023\.$/),
+        start: expect.any(Number),
+        end: expect.any(Number),
+      },
       score: expect.any(Number),
       metadata: { source: "fake-memo.pdf", page: 1 },
       cited: true,
+    });
+    // The quote is where it says in the chunk, for a UI to highlight.
+    const { quote } = result.sources[0];
+    expect(docs[0].pageContent.slice(quote?.start, quote?.end)).toBe(quote?.text);
+    expect(result.verification).toEqual({
+      citations: 1,
+      verified: 1,
+      repointed: 0,
+      removed: 0,
+      unchecked: 0,
     });
     for (const source of result.sources.slice(1)) {
       expect(source.cited).toBe(false);
@@ -213,6 +228,52 @@ describe("qa chain", () => {
       expect(texts.length).toBeGreaterThan(1);
       expect(texts.join("")).toBe(reply);
       expect(chunks.at(-1)?.citations).toEqual([1]);
+    });
+
+    it("checks each citation against its source: re-points one another source supports, removes one none does", async () => {
+      // Source 1 is the memo (the question's best match); the model cites the wrong source for the memo's
+      // figure, and a source for a sentence no source says.
+      const generated = "There were 20,000 bottles of water [2]. The moon is made of green cheese [1].";
+      const chain = buildQaChain({
+        config: bedrockConfig(),
+        searcher: new OverlapSearcher(docs),
+        prompt: await loadPrompt(path.join(ROOT, "prompts"), "qa"),
+        chatModel: new FakeListChatModel({ responses: [generated] }),
+      });
+      const chunks = await collect(streamQa(chain, { question: "How many bottles of water?" }));
+      const texts = chunks.filter((c) => c.answer !== undefined).map((c) => c.answer);
+      // Still streamed as it comes (only the marks wait for their check), and what streamed is the answer.
+      expect(texts.length).toBeGreaterThan(10);
+      const answer = texts.join("");
+      expect(answer).toBe("There were 20,000 bottles of water [1]. The moon is made of green cheese.");
+      const last = chunks.at(-1) as QaChunk;
+      expect(last.citations).toEqual([1]);
+      expect(last.verification).toEqual({
+        citations: 2,
+        verified: 0,
+        repointed: 1,
+        removed: 1,
+        unchecked: 0,
+      });
+      const memo = last.sources?.[0];
+      expect(memo).toMatchObject({ id: "memo-1", cited: true });
+      expect(memo?.quote?.text).toMatch(/^There were 20,000 bottles of water/);
+      expect(docs[0].pageContent.slice(memo?.quote?.start, memo?.quote?.end)).toBe(memo?.quote?.text);
+    });
+
+    it("keeps the model's citations as they are when the chain does not verify them", async () => {
+      const generated = "There were 20,000 bottles of water [2]. The moon is made of green cheese [1].";
+      const chain = buildQaChain({
+        config: { ...bedrockConfig(), citations: { verify: false, minSupport: 0.5 } },
+        searcher: new OverlapSearcher(docs),
+        prompt: await loadPrompt(path.join(ROOT, "prompts"), "qa"),
+        chatModel: new FakeListChatModel({ responses: [generated] }),
+      });
+      const result = await chain.invoke({ question: "How many bottles of water?" });
+      expect(result.answer).toBe(generated);
+      expect(result.citations).toEqual([1, 2]);
+      expect(result.verification).toBeUndefined();
+      expect(result.sources[0].quote).toBeUndefined();
     });
 
     it("lists no sources when the model cites none, and skips the model when nothing was retrieved", async () => {

@@ -266,13 +266,16 @@ describe("MCP over Streamable HTTP", () => {
     const answer = result.structuredContent as {
       answer: string;
       citations: number[];
-      sources: { n: number; source: string; cited: boolean }[];
+      sources: { n: number; source: string; cited: boolean; quote?: { text: string } }[];
+      verification: { verified: number };
       runId: string;
       chain: string;
     };
     expect(answer.answer).toContain("200 laptops");
     expect(answer.citations).toContain(1);
     expect(answer.sources[0]).toMatchObject({ n: 1, source: "memo", cited: true });
+    expect(answer.sources[0].quote?.text).toContain("200 laptops");
+    expect(answer.verification.verified).toBeGreaterThan(0);
     expect(answer.chain).toBe("qa");
     const feedback = await fetch(`${service.url}/feedback`, {
       method: "POST",

@@ -82,6 +82,14 @@ describe("Counsel over HTTP", () => {
     const cited = Number(result.answer.match(/\[(\d+)\]/)[1]);
     expect(result.sources[cited - 1].source).toMatch(/fake-memo\.pdf$/);
     expect(result.sources[cited - 1]).toMatchObject({ id: expect.any(String), snippet: expect.any(String) });
+    // Its citations are checked, each cited source carrying the span that supports the sentence citing it.
+    expect(result.verification).toMatchObject({ citations: expect.any(Number), removed: 0 });
+    expect(result.verification.verified).toBeGreaterThan(0);
+    expect(result.sources[cited - 1].quote).toMatchObject({
+      text: expect.any(String),
+      start: expect.any(Number),
+      end: expect.any(Number),
+    });
     expect(result).toMatchObject({ chain: "qa", variant: expect.any(String), model: expect.any(String) });
     expect(result.timings.totalMs).toBeGreaterThanOrEqual(0);
   });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { citesRelevant, normalizeAnswer, tokenF1 } from "./answer-metrics.ts";
+import {
+  bestOver,
+  citesRelevant,
+  containsAnswer,
+  exactMatch,
+  normalizeAnswer,
+  tokenF1,
+} from "./answer-metrics.ts";
 
 describe("answer metrics", () => {
   it("normalises as SQuAD does, and drops citation marks", () => {
@@ -30,5 +37,20 @@ describe("answer metrics", () => {
     // A citation past the sources, or a grade of 0, points at nothing relevant.
     expect(citesRelevant([4], sources, { d1: 1 })).toBe(false);
     expect(citesRelevant([1], sources, { d2: 0 })).toBe(false);
+  });
+
+  it("matches exactly after normalising, scores against the closest reference, finds references in retrieved text", () => {
+    expect(exactMatch("The Denver Broncos [1].", "Denver Broncos")).toBe(true);
+    expect(exactMatch("Broncos", "Denver Broncos")).toBe(false);
+    expect(
+      bestOver(["10th century", "the first half of the 10th century"], (r) => tokenF1("10th century", r)),
+    ).toBe(1);
+    expect(bestOver([], () => 1)).toBe(0);
+    const texts = ["There were 20,000 bottles of water and 200 laptops.", "Nothing here."];
+    expect(containsAnswer(texts, ["200 laptops"])).toBe(true);
+    expect(containsAnswer(texts, ["20,000 bottles"])).toBe(true); // "20000 bottles" once normalised
+    // On word boundaries: "00 laptops" is not an answer found in "200 laptops".
+    expect(containsAnswer(texts, ["00 laptops"])).toBe(false);
+    expect(containsAnswer(texts, [])).toBe(false);
   });
 });

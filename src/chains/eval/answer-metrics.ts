@@ -1,5 +1,6 @@
-// Answer metrics for the evaluation runner: SQuAD's token F1 against a reference answer, and whether an answer's
-// citations land on a document the judgements call relevant. Pure functions.
+// Answer metrics for the evaluation runner: SQuAD's token F1 and exact match against reference answers, whether
+// the retrieved text held a reference at all, and whether an answer's citations land on a document the judgements
+// call relevant. Pure functions.
 import type { Qrels } from "../../retrieval/metrics.ts";
 
 // "[1]", "[2, 3]", "[1-3]": our citation marks, which are not part of the answer's words.
@@ -42,6 +43,31 @@ export function tokenF1(answer: string, reference: string): number {
   const precision = common / predicted.length;
   const recall = common / gold.length;
   return (2 * precision * recall) / (precision + recall);
+}
+
+/** SQuAD's exact match: the answer and the reference are equal once normalised ({@link normalizeAnswer}). */
+export function exactMatch(answer: string, reference: string): boolean {
+  return normalizeAnswer(answer) === normalizeAnswer(reference);
+}
+
+/** A score against the closest of several references (SQuAD takes the best over its annotators' answers). */
+export function bestOver(references: readonly string[], score: (reference: string) => number): number {
+  let best = 0;
+  for (const reference of references) best = Math.max(best, score(reference));
+  return best;
+}
+
+/**
+ * Whether any reference answer occurs in any of the texts, both normalised, on word boundaries: for answerable
+ * questions, tells an answerer's miss from retrieval's (the answer was never in what it was given).
+ */
+export function containsAnswer(texts: readonly string[], references: readonly string[]): boolean {
+  const wanted = references.map(normalizeAnswer).filter(Boolean);
+  if (wanted.length === 0) return false;
+  return texts.some((text) => {
+    const haystack = ` ${normalizeAnswer(text)} `;
+    return wanted.some((reference) => haystack.includes(` ${reference} `));
+  });
 }
 
 /**

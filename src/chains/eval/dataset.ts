@@ -1,6 +1,6 @@
 // Reads an evaluation dataset in BEIR's layout: corpus.jsonl ({_id, title, text}), queries.jsonl ({_id, text},
-// optionally with a reference answer) and qrels/<split>.tsv (query-id, corpus-id, score). Streams the corpus,
-// which can be large; queries and qrels are small enough to hold.
+// optionally with reference answers or marked unanswerable) and qrels/<split>.tsv (query-id, corpus-id, score).
+// Streams the corpus, which can be large; queries and qrels are small enough to hold.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { access } from "node:fs/promises";
@@ -17,8 +17,13 @@ export interface CorpusDocument {
 export interface EvalQuery {
   id: string;
   text: string;
-  /** A reference answer, when the dataset has one (`answer`, or `metadata.answer`). */
-  answer?: string;
+  /**
+   * Reference answers, when the dataset has them (`answers` or `answer`, a string or a list, on the query or in
+   * its `metadata`): an answer is scored against the closest one.
+   */
+  answers?: string[];
+  /** The knowledge base does not answer it (`unanswerable: true`, on the query or in its metadata). */
+  unanswerable?: boolean;
 }
 
 /** query id -> (document id -> graded relevance). */
@@ -115,19 +120,33 @@ export function corpusText(doc: CorpusDocument): string {
 }
 
 export async function* readQueries(file: string): AsyncGenerator<EvalQuery> {
-  type Line = { _id?: unknown; text?: unknown; answer?: unknown; metadata?: { answer?: unknown } };
+  type Fields = { answers?: unknown; answer?: unknown; unanswerable?: unknown };
+  type Line = Fields & { _id?: unknown; text?: unknown; metadata?: Fields };
   for await (const q of jsonLines<Line>(file)) {
     if (q._id === undefined || q._id === null || typeof q.text !== "string")
       throw new DatasetError(`${file}: expected {"_id", "text"} on every line`);
-    // SciFact's metadata holds evidence objects, not answers: only a string counts as a reference answer.
-    const answer =
-      typeof q.answer === "string"
-        ? q.answer
-        : typeof q.metadata?.answer === "string"
-          ? q.metadata.answer
-          : "";
-    yield { id: String(q._id), text: q.text, ...(answer.trim() ? { answer } : {}) };
+    const answers = [
+      ...referenceAnswers(q.answers),
+      ...referenceAnswers(q.answer),
+      ...referenceAnswers(q.metadata?.answers),
+      ...referenceAnswers(q.metadata?.answer),
+    ];
+    const unanswerable = q.unanswerable === true || q.metadata?.unanswerable === true;
+    if (unanswerable && answers.length > 0)
+      throw new DatasetError(`${file}: query ${String(q._id)} is marked unanswerable but has answers`);
+    yield {
+      id: String(q._id),
+      text: q.text,
+      ...(answers.length ? { answers: [...new Set(answers)] } : {}),
+      ...(unanswerable ? { unanswerable } : {}),
+    };
   }
+}
+
+/** The non-empty strings of a reference answer field. SciFact's metadata holds evidence objects: not answers. */
+function referenceAnswers(value: unknown): string[] {
+  const list = Array.isArray(value) ? value : [value];
+  return list.filter((answer): answer is string => typeof answer === "string" && answer.trim() !== "");
 }
 
 /** Reads a qrels TSV (query-id, corpus-id, score), with or without its header line. */

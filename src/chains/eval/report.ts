@@ -3,7 +3,7 @@
 // metric), written by hand so that it needs no charting library and opens in any browser.
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { EvaluationResult, VariantResult } from "./runner.ts";
+import type { ComparedMetric, EvaluationResult, VariantResult } from "./runner.ts";
 
 export interface ReportFiles {
   markdown: string;
@@ -56,6 +56,63 @@ export function markdownTable(result: EvaluationResult): string {
   return [line(head), rule, ...rows.map(line)].join("\n");
 }
 
+/** How the variants' answers fare: reference answers, abstention and citations. Empty when nothing applies. */
+export function answersTable(result: EvaluationResult): string {
+  const rows = result.variants.map((v) => {
+    const m = v.metrics;
+    return [
+      v.name,
+      maybe(m.exactMatch),
+      maybe(m.answerF1),
+      maybe(m.answeredWhenRetrieved),
+      m.abstention ? `${fixed(m.abstention.precision)} / ${fixed(m.abstention.recall)}` : "n/a",
+      maybe(m.citationPrecision),
+      maybe(m.citationCoverage),
+    ];
+  });
+  const head = [
+    "variant",
+    "exact match",
+    "answer F1",
+    "answered when retrieved",
+    "abstention precision / recall",
+    "citation precision",
+    "citation coverage",
+  ];
+  const line = (cells: string[]) => `| ${cells.map(cell).join(" | ")} |`;
+  const rule = `|${head.map((_, i) => (i === 0 ? " --- " : " ---: ")).join("|")}|`;
+  return [line(head), rule, ...rows.map(line)].join("\n");
+}
+
+const COMPARED: Record<ComparedMetric, string> = {
+  ndcg: "nDCG@10",
+  answerF1: "answer F1",
+  exactMatch: "exact match",
+  decision: "answered or abstained rightly",
+};
+
+/** Each variant against the first: the difference per metric, its 95% interval, and whether it is noise. */
+export function comparisonsTable(result: EvaluationResult): string {
+  const rows: string[][] = [];
+  for (const c of result.comparisons)
+    for (const [metric, d] of Object.entries(c.metrics) as [
+      ComparedMetric,
+      NonNullable<(typeof c.metrics)[ComparedMetric]>,
+    ][])
+      rows.push([
+        `${c.variant} − ${c.baseline}`,
+        COMPARED[metric],
+        signed(d.difference),
+        `${signed(d.low)} to ${signed(d.high)}`,
+        d.p < 0.001 ? "< 0.001" : d.p.toFixed(3),
+        d.significant ? "more than noise" : "within noise",
+      ]);
+  if (rows.length === 0) return "";
+  const head = ["variants", "metric", "difference", "95% interval", "p", "verdict"];
+  const line = (cells: string[]) => `| ${cells.map(cell).join(" | ")} |`;
+  return [line(head), "| --- | --- | ---: | ---: | ---: | --- |", ...rows.map(line)].join("\n");
+}
+
 export function renderMarkdown(result: EvaluationResult): string {
   const { dataset, collection, cutoff } = result;
   const short = result.variants.filter((v) => v.k < cutoff);
@@ -92,6 +149,32 @@ export function renderMarkdown(result: EvaluationResult): string {
     "",
     ...notes.map((n) => `- ${n}`),
     "",
+    "## Answers",
+    "",
+    answersTable(result),
+    "",
+    `- exact match and answer F1: SQuAD's, against the closest reference answer; an abstention scores 0.`,
+    `- answered when retrieved: of the ${dataset.withAnswers} queries with reference answers, those whose answer ` +
+      `occurs in the retrieved chunks, the share answered (not abstained on).`,
+    dataset.unanswerable > 0
+      ? `- abstention: of the abstentions, the share on the ${dataset.unanswerable} queries the dataset marks ` +
+        `unanswerable (precision); of those, the share abstained on (recall).`
+      : "- abstention: n/a, the dataset marks no query unanswerable.",
+    `- citation precision: of the answers' citations, the share whose source supports its sentence (half of its ` +
+      `weighted content terms in one or two sentences of the source); coverage: of the answers' sentences, the ` +
+      `share with such a citation. Lexical: a faithful paraphrase in other words counts as unsupported.`,
+    "",
+    ...(result.comparisons.length
+      ? [
+          "## Differences",
+          "",
+          comparisonsTable(result),
+          "",
+          `- Paired bootstrap over the queries (2,000 resamples): a 95% interval that leaves out 0 is more than ` +
+            `the noise of which queries were asked.`,
+          "",
+        ]
+      : []),
     "## Variants",
     "",
     ...variants,
@@ -213,6 +296,14 @@ function round(value: number): number {
 
 function fixed(value: number): string {
   return value.toFixed(4);
+}
+
+function maybe(value: number | null): string {
+  return value === null ? "n/a" : fixed(value);
+}
+
+function signed(value: number): string {
+  return `${value >= 0 ? "+" : "−"}${Math.abs(value).toFixed(4)}`;
 }
 
 /** A table cell: pipes and line breaks would break the row. */

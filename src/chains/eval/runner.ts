@@ -18,11 +18,14 @@ import { dedupe, mrrAtK, ndcgAtK, recallAtK } from "../../retrieval/metrics.ts";
 import { writeFileAtomic } from "../../store/atomic-file.ts";
 import { FileRecordManager } from "../../store/file-record-manager.ts";
 import { LocalVectorStore } from "../../store/local/local-vector-store.ts";
+import { type CitationJudgement, CitationVerifier, judgeCitations } from "../citation-check.ts";
 import type { ChainConfig } from "../config.ts";
+import { DEFAULT_MIN_SUPPORT } from "../config.ts";
 import { type QaResult, RETRIEVE_STEP } from "../qa.ts";
 import { buildVariantChain, countTokens } from "../qa-handle.ts";
 import { DEFAULT_VARIANT, loadVariant, variantWeights } from "../variants.ts";
-import { citesRelevant, tokenF1 } from "./answer-metrics.ts";
+import { bestOver, citesRelevant, containsAnswer, exactMatch, tokenF1 } from "./answer-metrics.ts";
+import { type PairedDifference, pairedBootstrap } from "./bootstrap.ts";
 import { corpusText, type EvalDataset, fileSha256, openDataset, readCorpus } from "./dataset.ts";
 import { DEFAULT_CONCURRENCY } from "./defaults.ts";
 
@@ -79,9 +82,17 @@ export interface QueryOutcome {
   recall: number;
   mrr: number;
   ndcg: number;
-  /** Token F1 against the reference answer; null when the query has none. */
+  /** Token F1 against the closest reference answer; null when the query has none. */
   f1: number | null;
+  /** Exact match with a reference answer; null when the query has none. */
+  exactMatch: boolean | null;
+  /** The dataset marks the query unanswerable from its corpus. */
+  unanswerable: boolean;
+  /** A reference answer occurs in the retrieved chunks' text; null when the query has none. */
+  answerRetrieved: boolean | null;
   citesRelevant: boolean;
+  /** The answer's citations judged against the retrieved chunks (citation-check.ts, the default support). */
+  citations: CitationJudgement;
   abstained: boolean;
   latencyMs: number;
   tokens: { input: number; output: number };
@@ -92,8 +103,24 @@ export interface VariantMetrics {
   recall: number;
   mrr: number;
   ndcg: number;
-  /** Mean token F1 over the queries with a reference answer; null when none has one. */
+  /** Mean token F1 over the queries with reference answers; null when none has any. */
   answerF1: number | null;
+  /** Share of the queries with reference answers answered with one exactly; null when none has any. */
+  exactMatch: number | null;
+  /**
+   * Share of the answerable queries whose reference answer was retrieved that were answered (not abstained):
+   * the answerer's own misses, apart from retrieval's. Null when no query's answer was retrieved.
+   */
+  answeredWhenRetrieved: number | null;
+  /**
+   * Abstention against the dataset's unanswerable queries: precision, the abstentions that were on one;
+   * recall, the unanswerable queries abstained on. Null when the dataset marks none unanswerable.
+   */
+  abstention: { precision: number; recall: number } | null;
+  /** Of the answers' checkable citations, the share whose source supports their sentence; null: none cited. */
+  citationPrecision: number | null;
+  /** Of the answers' sentences (abstentions aside), the share with a supporting citation; null: no sentence. */
+  citationCoverage: number | null;
   /** Share of queries whose answer cites at least one relevant document (abstentions count as misses). */
   citationsInGold: number;
   /** Share of queries answered with "I couldn't find…". */
@@ -123,8 +150,10 @@ export interface EvaluationResult {
     dir: string;
     split: string;
     queries: number;
-    /** Queries with a reference answer. */
+    /** Queries with reference answers. */
     withAnswers: number;
+    /** Queries marked unanswerable. */
+    unanswerable: number;
     documents: number;
     chunks: number;
   };
@@ -133,7 +162,26 @@ export interface EvaluationResult {
   concurrency: number;
   durationMs: number;
   variants: VariantResult[];
+  /** Each variant after the first against the first, query by query (paired bootstrap). */
+  comparisons: Comparison[];
 }
+
+/** Per metric, the paired difference (variant − baseline) over the queries both scored. */
+export interface Comparison {
+  baseline: string;
+  variant: string;
+  metrics: Partial<Record<ComparedMetric, PairedDifference>>;
+}
+
+/** Per-query scores compared between variants; `decision`: answered an answerable query, or abstained on an unanswerable one. */
+export type ComparedMetric = "ndcg" | "answerF1" | "exactMatch" | "decision";
+
+const PER_QUERY: Record<ComparedMetric, (o: QueryOutcome) => number | null> = {
+  ndcg: (o) => o.ndcg,
+  answerF1: (o) => o.f1,
+  exactMatch: (o) => (o.exactMatch === null ? null : o.exactMatch ? 1 : 0),
+  decision: (o) => (o.abstained === o.unanswerable ? 1 : 0),
+};
 
 export async function runEvaluation(options: EvaluationOptions): Promise<EvaluationResult> {
   const started = performance.now();
@@ -199,6 +247,11 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
         const ranked = dedupe(observer.retrieved.map((s) => docIdOf(s.document.metadata, s.document.id)));
         const relevant = dataset.qrels.get(query.id) ?? new Map<string, number>();
         const sourceDocs = result.sources.map((s) => docIdOf(s.metadata, s.id));
+        const { answers } = query;
+        // An abstention offers no answer: its words ("I couldn't find…") are not scored against the reference.
+        const scored = (score: (reference: string) => number) =>
+          answers === undefined ? null : result.abstained ? 0 : bestOver(answers, score);
+        const judge = new CitationVerifier(observer.retrieved, DEFAULT_MIN_SUPPORT);
         done += 1;
         options.onProgress?.(done, total, arm.name);
         return {
@@ -207,9 +260,19 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
           recall: recallAtK(ranked, relevant, k),
           mrr: mrrAtK(ranked, relevant, RANK_CUTOFF),
           ndcg: ndcgAtK(ranked, relevant, RANK_CUTOFF),
-          // An abstention offers no answer: its words ("I couldn't find…") are not scored against the reference.
-          f1: query.answer === undefined ? null : result.abstained ? 0 : tokenF1(result.answer, query.answer),
+          f1: scored((reference) => tokenF1(result.answer, reference)),
+          exactMatch:
+            answers === undefined ? null : scored((r) => (exactMatch(result.answer, r) ? 1 : 0)) === 1,
+          unanswerable: query.unanswerable === true,
+          answerRetrieved:
+            answers === undefined
+              ? null
+              : containsAnswer(
+                  observer.retrieved.map((s) => s.document.pageContent),
+                  answers,
+                ),
           citesRelevant: citesRelevant(result.citations, sourceDocs, relevant),
+          citations: result.abstained ? NO_CITATIONS : judgeCitations(result.answer, judge),
           abstained: result.abstained,
           latencyMs: result.timings.totalMs,
           tokens,
@@ -228,7 +291,8 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
       dir: dataset.dir,
       split: dataset.split,
       queries: dataset.queries.length,
-      withAnswers: dataset.queries.filter((q) => q.answer !== undefined).length,
+      withAnswers: dataset.queries.filter((q) => q.answers !== undefined).length,
+      unanswerable: dataset.queries.filter((q) => q.unanswerable).length,
       documents: collection.documents,
       chunks: collection.store.count(),
     },
@@ -242,7 +306,35 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
     concurrency,
     durationMs: Math.round(performance.now() - started),
     variants,
+    comparisons: compare(
+      variants,
+      dataset.queries.some((q) => q.unanswerable),
+    ),
   };
+}
+
+function compare(variants: VariantResult[], hasUnanswerable: boolean): Comparison[] {
+  const [baseline, ...others] = variants;
+  return others.map((variant) => {
+    const metrics: Comparison["metrics"] = {};
+    for (const [metric, score] of Object.entries(PER_QUERY) as [
+      ComparedMetric,
+      (o: QueryOutcome) => number | null,
+    ][]) {
+      if (metric === "decision" && !hasUnanswerable) continue;
+      const a: number[] = [];
+      const b: number[] = [];
+      variant.queries.forEach((outcome, i) => {
+        const x = score(baseline.queries[i]);
+        const y = score(outcome);
+        if (x === null || y === null) return;
+        a.push(x);
+        b.push(y);
+      });
+      if (a.length > 0) metrics[metric] = pairedBootstrap(a, b);
+    }
+    return { baseline: baseline.name, variant: variant.name, metrics };
+  });
 }
 
 function summarise(
@@ -251,6 +343,14 @@ function summarise(
 ): VariantResult {
   const { config } = arm;
   const f1s = outcomes.flatMap((o) => (o.f1 === null ? [] : [o.f1]));
+  const matches = outcomes.flatMap((o) => (o.exactMatch === null ? [] : [o.exactMatch ? 1 : 0]));
+  const retrieved = outcomes.filter((o) => o.answerRetrieved === true);
+  const unanswerable = outcomes.filter((o) => o.unanswerable);
+  const abstentions = outcomes.filter((o) => o.abstained);
+  const judged = (key: keyof CitationJudgement, of: keyof CitationJudgement) => {
+    const total = sum(outcomes.map((o) => o.citations[of]));
+    return total === 0 ? null : sum(outcomes.map((o) => o.citations[key])) / total;
+  };
   const latencies = outcomes.map((o) => o.latencyMs).sort((a, b) => a - b);
   const input = sum(outcomes.map((o) => o.tokens.input));
   const output = sum(outcomes.map((o) => o.tokens.output));
@@ -276,6 +376,18 @@ function summarise(
       mrr: mean(outcomes.map((o) => o.mrr)),
       ndcg: mean(outcomes.map((o) => o.ndcg)),
       answerF1: f1s.length ? mean(f1s) : null,
+      exactMatch: matches.length ? mean(matches) : null,
+      answeredWhenRetrieved: retrieved.length ? mean(retrieved.map((o) => (o.abstained ? 0 : 1))) : null,
+      abstention: unanswerable.length
+        ? {
+            precision: abstentions.length
+              ? abstentions.filter((o) => o.unanswerable).length / abstentions.length
+              : 0,
+            recall: mean(unanswerable.map((o) => (o.abstained ? 1 : 0))),
+          }
+        : null,
+      citationPrecision: judged("supported", "citations"),
+      citationCoverage: judged("covered", "sentences"),
       citationsInGold: mean(outcomes.map((o) => (o.citesRelevant ? 1 : 0))),
       abstained: mean(outcomes.map((o) => (o.abstained ? 1 : 0))),
     },
@@ -422,6 +534,8 @@ function embeddingsId(embeddings: EmbeddingsInterface): string {
   if (typeof described.model === "string") return described.model;
   return embeddings.constructor.name;
 }
+
+const NO_CITATIONS: CitationJudgement = { sentences: 0, covered: 0, citations: 0, supported: 0 };
 
 function docIdOf(metadata: Record<string, unknown>, fallback: string | undefined): string {
   const id = metadata.doc_id;

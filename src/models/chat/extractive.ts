@@ -283,6 +283,35 @@ export function splitSentences(text: string): string[] {
   return out.filter((s) => /\p{L}/u.test(s));
 }
 
+export interface TextSpan {
+  start: number;
+  end: number;
+}
+
+/**
+ * Where a text's sentences are, as {@link splitSentences} finds them, as character offsets into the text itself
+ * (for highlighting a quote in the chunk it comes from). Each sentence is found again in the text with any run of
+ * blanks matching any other (the splitter joins wrapped lines) and a line break allowed after a hyphen; one that
+ * cannot be found (a bullet's mark removed mid-sentence) is left out.
+ */
+export function sentenceSpans(text: string): TextSpan[] {
+  const spans: TextSpan[] = [];
+  let from = 0;
+  for (const sentence of splitSentences(text)) {
+    const pattern = sentence
+      .split(/\s+/)
+      .map((word) => word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/-/g, "-\\s*"))
+      .join("\\s+");
+    const found = new RegExp(pattern, "gu");
+    found.lastIndex = from;
+    const match = found.exec(text);
+    if (!match) continue;
+    spans.push({ start: match.index, end: match.index + match[0].length });
+    from = match.index + match[0].length;
+  }
+  return spans;
+}
+
 /** Joins wrapped lines back into paragraphs, list items and headings. */
 function textUnits(text: string): string[] {
   const lines = text

@@ -52,12 +52,38 @@ export const QaReply = Type.Object({
         source: Type.Optional(Type.String()),
         page: Type.Optional(Type.Integer()),
         snippet: Type.Optional(Type.String()),
+        quote: Type.Optional(
+          Type.Object(
+            { text: Type.String(), start: Type.Integer(), end: Type.Integer() },
+            {
+              description:
+                "The span of the chunk that supports the answer's sentence citing it: the chunk's text from " +
+                "`start` to `end` (UTF-16 offsets). Present when the chain verifies citations.",
+            },
+          ),
+        ),
         score: Type.Optional(Type.Number()),
         cited: Type.Optional(Type.Boolean()),
         metadata: Type.Optional(
           Type.Unsafe<Record<string, unknown>>({ type: "object", additionalProperties: true }),
         ),
       }),
+    ),
+  ),
+  verification: Type.Optional(
+    Type.Object(
+      {
+        citations: Type.Integer({ description: "Citations the answer gave." }),
+        verified: Type.Integer({ description: "Supported by the source they cite." }),
+        repointed: Type.Integer({ description: "Moved to the source that supports their sentence." }),
+        removed: Type.Integer({ description: "Supported by no source, or pointing at none: taken out." }),
+        unchecked: Type.Integer({ description: "Their sentence has no content words to check." }),
+      },
+      {
+        description:
+          "How the answer's citations fared against their sources (docs/answers.md); absent when the chain " +
+          "does not verify them.",
+      },
     ),
   ),
   chain: Type.Optional(Type.String()),

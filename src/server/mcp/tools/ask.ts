@@ -12,6 +12,12 @@ const Source = z.object({
   source: z.string().describe("The document it came from: a file name, URL or s3:// key."),
   page: z.number().int().optional(),
   snippet: z.string().describe("The sentences the answer quotes from it, else its opening."),
+  quote: z
+    .object({ text: z.string(), start: z.number().int(), end: z.number().int() })
+    .optional()
+    .describe(
+      "The span of the chunk that supports the sentence citing it, as offsets into the chunk's text.",
+    ),
   score: z.number(),
   cited: z.boolean().describe("Whether the answer cites it."),
 });
@@ -40,6 +46,18 @@ export const ask = defineTool({
     citations: z.array(z.number().int()).describe("The source numbers the answer cites."),
     sources: z.array(Source),
     abstained: z.boolean().describe("True when the knowledge base held no answer."),
+    verification: z
+      .object({
+        citations: z.number().int(),
+        verified: z.number().int(),
+        repointed: z.number().int(),
+        removed: z.number().int(),
+        unchecked: z.number().int(),
+      })
+      .optional()
+      .describe(
+        "How the answer's citations fared against their sources (absent when the chain does not check them).",
+      ),
     runId: z.string(),
     chain: z.string(),
     variant: z.string(),
@@ -67,6 +85,7 @@ export const ask = defineTool({
       citations: reply.citations,
       sources: reply.sources.map(({ metadata: _metadata, ...source }, i) => ({ n: i + 1, ...source })),
       abstained: reply.abstained,
+      ...(reply.verification ? { verification: reply.verification } : {}),
       runId: reply.runId,
       chain: reply.chain,
       variant: reply.variant,
