@@ -168,6 +168,20 @@ describe("parseChainConfig", () => {
     ]);
   });
 
+  it("takes the extractive answerer's abstention rule and its confidence", () => {
+    const text = VALID.replace(
+      "provider: extractive",
+      "provider: extractive\n  abstention: calibrated\n  minConfidence: 0.6",
+    );
+    expect(parseChainConfig(text, "qa.yaml").model).toMatchObject({
+      abstention: "calibrated",
+      minConfidence: 0.6,
+    });
+    expect(
+      problems(VALID.replace("provider: extractive", "provider: extractive\n  abstention: maybe"))[0],
+    ).toMatch(/^chains\/qa.yaml: model.abstention: .*relevance.*calibrated/);
+  });
+
   it("reports a YAML syntax error with its line", () => {
     const [line] = problems("name: qa\nmodel: [unclosed\n");
     expect(line).toMatch(/^chains\/qa\.yaml: line \d+, column \d+: /);

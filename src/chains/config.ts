@@ -25,8 +25,12 @@ const modelFields = {
   id: z.string({ error: "expected a model id" }).min(1, { error: "expected a model id" }),
   temperature: between(0, 1),
   maxTokens: between(1, 200_000, { int: true }),
-  /** Extractive answerer: abstain below this relevance (0..1). */
+  /** Extractive answerer: abstain below this relevance (0..1), with abstention: relevance. */
   minRelevance: between(0, 1),
+  /** Extractive answerer: how it decides to abstain (answerability.ts). */
+  abstention: z.enum(["relevance", "calibrated"]),
+  /** Extractive answerer: abstain below this confidence (0..1), with abstention: calibrated. */
+  minConfidence: between(0, 1),
 };
 
 const filterSchema = z.record(
@@ -56,6 +60,8 @@ const modelSchema = z.strictObject({
   temperature: modelFields.temperature.optional(),
   maxTokens: modelFields.maxTokens.optional(),
   minRelevance: modelFields.minRelevance.optional(),
+  abstention: modelFields.abstention.optional(),
+  minConfidence: modelFields.minConfidence.optional(),
 });
 
 const retrievalSchema = z.strictObject({

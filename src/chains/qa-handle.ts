@@ -11,7 +11,7 @@ import type { Runnable } from "@langchain/core/runnables";
 import type { VectorStore } from "@langchain/core/vectorstores";
 import type { Guardrail } from "../contracts/guardrail.ts";
 import type { LexicalSearch } from "../contracts/search.ts";
-import { ExtractiveAnswerer } from "../models/chat/extractive.ts";
+import { extractiveAnswerer } from "../models/chat/extractive.ts";
 import { ModelUsageHandler } from "../models/usage.ts";
 import { newRunId, type RunStore } from "../store/run-store.ts";
 import type { ChainConfig, GuardrailSettings } from "./config.ts";
@@ -190,7 +190,7 @@ export async function buildVariantChain(
 ): Promise<Runnable<QaInput, QaResult>> {
   const searcher = chainSearcher(config, index);
   if (config.model.provider === "extractive") {
-    const answerer = new ExtractiveAnswerer({ minRelevance: config.model.minRelevance });
+    const answerer = extractiveAnswerer(config.model);
     return buildQaChain({ config, searcher, prompt, answerer, guardrail });
   }
   return buildQaChain({ config, searcher, prompt, chatModel: await chatModelFor(config), guardrail });

@@ -15,7 +15,12 @@ import type { Guardrail } from "../contracts/guardrail.ts";
 import type { MetadataFilter, ScoredDocument, Searcher } from "../contracts/search.ts";
 import type { TurnGuardrail } from "../contracts/turn-events.ts";
 import { BadRequestError } from "../errors.ts";
-import { ABSTAIN_ANSWER, type ExtractiveAnswer, ExtractiveAnswerer } from "../models/chat/extractive.ts";
+import {
+  ABSTAIN_ANSWER,
+  type ExtractiveAnswer,
+  type ExtractiveAnswerer,
+  extractiveAnswerer,
+} from "../models/chat/extractive.ts";
 import {
   type CitationCheck,
   type CitationCounts,
@@ -271,7 +276,7 @@ function answerStep({ config, answerer, prompt, chatModel, guardrail }: QaChainO
   if (provider === "extractive") {
     if (chatModel)
       throw new Error(`Chain "${config.name}": model.provider is extractive, but a chat model was given.`);
-    const extractive = answerer ?? new ExtractiveAnswerer({ minRelevance: config.model.minRelevance });
+    const extractive = answerer ?? extractiveAnswerer(config.model);
     return async function* (retrieved, runConfig) {
       const answerStart = performance.now();
       if (retrieved.guardrail?.action === "blocked") return yield* refused(retrieved, answerStart);

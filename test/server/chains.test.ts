@@ -40,8 +40,9 @@ describe("chain variants, runs and feedback", () => {
     expect(qa?.variants.map((v) => [v.name, v.weight])).toEqual([
       ["baseline", 1],
       ["balanced", 1],
+      ["calibrated", 0],
     ]);
-    expect(new Set(qa?.variants.map((v) => v.configHash)).size).toBe(2);
+    expect(new Set(qa?.variants.map((v) => v.configHash)).size).toBe(3);
     expect(chains.find((c) => c.name === "advisor")?.type).toBe("advisor");
     // The embedded defaults have no model that can call tools: the advisor says so, and how to get one.
     expect((chains.find((c) => c.name === "advisor") as { unavailable?: string }).unavailable).toMatch(
@@ -125,16 +126,18 @@ describe("chain files edited while the service runs", async () => {
     const file = path.join(chains, "qa.yaml");
     const original = await readFile(file, "utf8");
     await writeFile(file, `${original}  strict:\n    weight: 1\n    model: { minRelevance: 0.6 }\n`);
-    await expect.poll(variantsOf, { timeout: 5000 }).toEqual(["baseline", "balanced", "strict"]);
+    await expect
+      .poll(variantsOf, { timeout: 5000 })
+      .toEqual(["baseline", "balanced", "calibrated", "strict"]);
 
     await writeFile(file, `${original}  broken: { weight: "heavy" }\n`);
     await new Promise((r) => setTimeout(r, 800)); // past the settle time and the reload
-    expect(await variantsOf()).toEqual(["baseline", "balanced", "strict"]);
+    expect(await variantsOf()).toEqual(["baseline", "balanced", "calibrated", "strict"]);
     const res = await post(service.url, "/chain/qa", { question: "How many laptops?", variant: "strict" });
     expect(res.status).toBe(200);
 
     await writeFile(file, original);
-    await expect.poll(variantsOf, { timeout: 5000 }).toEqual(["baseline", "balanced"]);
+    await expect.poll(variantsOf, { timeout: 5000 }).toEqual(["baseline", "balanced", "calibrated"]);
     await data.remove();
   });
 });

@@ -419,7 +419,8 @@ class RetrievalObserver extends BaseTracer {
   }
 }
 
-interface Collection {
+/** A dataset's corpus as an isolated local collection (reused while corpus, splitter and embedder are the same). */
+export interface Collection {
   dir: string;
   store: LocalVectorStore;
   reused: boolean;
@@ -440,7 +441,7 @@ interface Manifest {
   createdAt: string;
 }
 
-async function openCollection(
+export async function openCollection(
   dataset: EvalDataset,
   options: {
     dataDir: string;

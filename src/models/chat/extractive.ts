@@ -3,6 +3,7 @@
 import { type Runnable, RunnableLambda } from "@langchain/core/runnables";
 import type { ScoredDocument } from "../../contracts/search.ts";
 import { terms } from "../../text/analysis.ts";
+import { ANSWERABILITY_MODEL, type AnswerEvidence, answerConfidence } from "./answerability.ts";
 
 export const ABSTAIN_ANSWER = "I couldn't find an answer to that in the knowledge base.";
 
@@ -16,9 +17,22 @@ export const ABSTAIN_ANSWER = "I couldn't find an answer to that in the knowledg
  */
 export const DEFAULT_MIN_RELEVANCE = 0.35;
 
+/**
+ * How the answerer decides to abstain: `relevance`, when the best sentence's relevance is below minRelevance;
+ * `calibrated`, when the answerability model's confidence is below minConfidence (answerability.ts).
+ */
+export type AbstentionRule = "relevance" | "calibrated";
+
 export interface ExtractiveAnswererOptions {
-  /** Abstain when the best sentence's relevance is below this (0..1). Default {@link DEFAULT_MIN_RELEVANCE}. */
+  /** Default "relevance". */
+  abstention?: AbstentionRule;
+  /** relevance: abstain when the best sentence's relevance is below this (0..1). Default {@link DEFAULT_MIN_RELEVANCE}. */
   minRelevance?: number;
+  /**
+   * calibrated: abstain when the confidence that the best sentence answers is below this (0..1). Default: the
+   * model's own threshold, at which it answered 97% of the calibration split's answerable questions.
+   */
+  minConfidence?: number;
   /** Most sentences quoted in one answer. Default 3. */
   maxSentences?: number;
   /** A further sentence is quoted only if its relevance is at least this share of the best one's. Default 0.5. */
@@ -50,6 +64,16 @@ export interface ExtractiveAnswer {
   sentences: AnswerSentence[];
   /** The best sentence's relevance, also when abstaining: useful to tune minRelevance. */
   relevance: number;
+  /** calibrated: the confidence that the best sentence answers, also when abstaining. */
+  confidence?: number;
+}
+
+interface Ranked {
+  candidates: Candidate[];
+  /** The best candidate (the first of equals), and the relevance of the best other one. */
+  top?: Candidate;
+  runnerUp: number;
+  questionTerms: string[];
 }
 
 // Question scaffolding that the general stop list keeps but that says nothing about the topic
@@ -77,50 +101,56 @@ interface Candidate {
   score: number;
 }
 
+/** The answerer a chain's model settings describe. */
+export function extractiveAnswerer(model: {
+  minRelevance?: number;
+  abstention?: AbstentionRule;
+  minConfidence?: number;
+}): ExtractiveAnswerer {
+  return new ExtractiveAnswerer({
+    minRelevance: model.minRelevance,
+    abstention: model.abstention,
+    minConfidence: model.minConfidence,
+  });
+}
+
 export class ExtractiveAnswerer {
+  readonly abstention: AbstentionRule;
   readonly minRelevance: number;
+  readonly minConfidence: number;
   readonly maxSentences: number;
   readonly relativeCutoff: number;
   readonly lambda: number;
   readonly abstainMessage: string;
 
   constructor(options: ExtractiveAnswererOptions = {}) {
+    this.abstention = options.abstention ?? "relevance";
     this.minRelevance = options.minRelevance ?? DEFAULT_MIN_RELEVANCE;
+    this.minConfidence = options.minConfidence ?? ANSWERABILITY_MODEL.threshold;
     this.maxSentences = options.maxSentences ?? 3;
     this.relativeCutoff = options.relativeCutoff ?? 0.5;
     this.lambda = options.lambda ?? 0.7;
     this.abstainMessage = options.abstainMessage ?? ABSTAIN_ANSWER;
     if (!(this.minRelevance >= 0 && this.minRelevance <= 1))
       throw new RangeError("minRelevance must be in 0..1");
+    if (!(this.minConfidence >= 0 && this.minConfidence <= 1))
+      throw new RangeError("minConfidence must be in 0..1");
     if (!(Number.isInteger(this.maxSentences) && this.maxSentences >= 1))
       throw new RangeError("maxSentences must be a positive integer");
   }
 
   answer({ question, sources }: AnswerInput): ExtractiveAnswer {
-    const questionTerms = terms(question).filter((t) => !QUESTION_FILLER.has(t));
-    const wanted = new Set(questionTerms);
-    const candidates = this.candidates(sources);
-    if (wanted.size === 0 || candidates.length === 0) return this.abstain(0);
+    const { candidates, top, runnerUp, questionTerms } = this.rank(question, sources);
+    const best = top?.relevance ?? 0;
+    if (!top || best === 0) return this.abstain(best);
+    let confidence: number | undefined;
+    if (this.abstention === "calibrated") {
+      confidence = answerConfidence(evidenceOf(question, questionTerms, top, runnerUp, sources));
+      if (confidence < this.minConfidence) return this.abstain(best, confidence);
+    } else if (best < this.minRelevance) return this.abstain(best);
 
-    const idf = inverseDocumentFrequency(candidates, wanted);
-    let total = 0;
-    for (const t of wanted) total += idf.get(t) ?? 0;
-    const questionBigrams = bigrams(questionTerms);
-
-    let best = 0;
-    for (const c of candidates) {
-      let matched = 0;
-      for (const t of wanted) if (c.terms.has(t)) matched += idf.get(t) ?? 0;
-      let shared = 0;
-      for (const b of questionBigrams) if (c.bigrams.has(b)) shared++;
-      const bonus = questionBigrams.size ? (BIGRAM_BONUS * shared) / questionBigrams.size : 0;
-      c.relevance = total > 0 ? (matched / total + bonus) * c.form : 0;
-      c.score = c.relevance + RANK_PRIOR * (1 - c.source / sources.length);
-      best = Math.max(best, c.relevance);
-    }
-    if (best < this.minRelevance || best === 0) return this.abstain(best);
-
-    const floor = Math.max(this.minRelevance, this.relativeCutoff * best, Number.MIN_VALUE);
+    // Sentences besides the best need minRelevance too (the best may have less when the model answers).
+    const floor = Math.max(Math.min(this.minRelevance, best), this.relativeCutoff * best, Number.MIN_VALUE);
     const chosen = this.select(candidates.filter((c) => c.relevance >= floor));
     chosen.sort((a, b) => a.source - b.source || a.position - b.position);
     const sentences = chosen.map((c) => ({
@@ -134,6 +164,7 @@ export class ExtractiveAnswerer {
       abstained: false,
       sentences,
       relevance: round(best),
+      ...(confidence !== undefined ? { confidence: round(confidence) } : {}),
     };
   }
 
@@ -144,13 +175,54 @@ export class ExtractiveAnswerer {
     });
   }
 
-  private abstain(relevance: number): ExtractiveAnswer {
+  /**
+   * What the decision to answer rests on: the best sentence, its chunk and the runner-up's relevance; undefined
+   * when nothing matches at all. For fitting the answerability model (bench/calibrate-abstention.ts).
+   */
+  evidence({ question, sources }: AnswerInput): AnswerEvidence | undefined {
+    const { top, runnerUp, questionTerms } = this.rank(question, sources);
+    if (!top || top.relevance === 0) return undefined;
+    return evidenceOf(question, questionTerms, top, runnerUp, sources);
+  }
+
+  /** Every sentence of the sources, scored for relevance to the question; the best and the runner-up. */
+  private rank(question: string, sources: ScoredDocument[]): Ranked {
+    const questionTerms = terms(question).filter((t) => !QUESTION_FILLER.has(t));
+    const wanted = new Set(questionTerms);
+    const candidates = this.candidates(sources);
+    if (wanted.size === 0 || candidates.length === 0) return { candidates, runnerUp: 0, questionTerms };
+
+    const idf = inverseDocumentFrequency(candidates, wanted);
+    let total = 0;
+    for (const t of wanted) total += idf.get(t) ?? 0;
+    const questionBigrams = bigrams(questionTerms);
+
+    let top: Candidate | undefined;
+    let runnerUp = 0;
+    for (const c of candidates) {
+      let matched = 0;
+      for (const t of wanted) if (c.terms.has(t)) matched += idf.get(t) ?? 0;
+      let shared = 0;
+      for (const b of questionBigrams) if (c.bigrams.has(b)) shared++;
+      const bonus = questionBigrams.size ? (BIGRAM_BONUS * shared) / questionBigrams.size : 0;
+      c.relevance = total > 0 ? (matched / total + bonus) * c.form : 0;
+      c.score = c.relevance + RANK_PRIOR * (1 - c.source / sources.length);
+      if (!top || c.relevance > top.relevance) {
+        if (top) runnerUp = Math.max(runnerUp, top.relevance);
+        top = c;
+      } else runnerUp = Math.max(runnerUp, c.relevance);
+    }
+    return { candidates, top, runnerUp, questionTerms };
+  }
+
+  private abstain(relevance: number, confidence?: number): ExtractiveAnswer {
     return {
       answer: this.abstainMessage,
       citations: [],
       abstained: true,
       sentences: [],
       relevance: round(relevance),
+      ...(confidence !== undefined ? { confidence: round(confidence) } : {}),
     };
   }
 
@@ -204,6 +276,23 @@ export class ExtractiveAnswerer {
     }
     return chosen;
   }
+}
+
+function evidenceOf(
+  question: string,
+  questionTerms: string[],
+  top: Candidate,
+  runnerUp: number,
+  sources: ScoredDocument[],
+): AnswerEvidence {
+  return {
+    question,
+    questionTerms,
+    sentence: top.text,
+    relevance: top.relevance,
+    chunk: sources[top.source].document.pageContent,
+    runnerUp,
+  };
 }
 
 /**
