@@ -6,6 +6,7 @@
 // of the answerable ones are answered. `--write` saves the model as answerability-weights.ts.
 //   npm run calibrate:abstention -- [--dataset bench/datasets/squad2] [--split calibration] [--target 0.97] [--write]
 // Report on the other split, never the one fitted: npx counsel eval --dataset bench/datasets/squad2 --split test
+import { execFileSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -71,7 +72,7 @@ for (const query of dataset.queries) {
 }
 collection.store.close();
 
-const model = fit(rows);
+const model = fitLogistic(rows);
 const positives = rows
   .filter((r) => r.y === 1)
   .map((r) => confidenceOf(r.x, model))
@@ -97,13 +98,13 @@ if (values.write) {
   await writeFile(
     file,
     [
-      "// Written by `npm run calibrate:abstention`; do not edit by hand.",
-      'import type { AnswerabilityModel } from "./answerability.ts";',
-      "",
-      `export const FITTED: AnswerabilityModel = ${JSON.stringify(model, null, 2)};`,
+      "// Written by `npm run calibrate:abstention`; do not edit by hand. Its shape: AnswerabilityModel.",
+      `export const FITTED = ${JSON.stringify(model, null, 2)};`,
       "",
     ].join("\n"),
   );
+  // In the repository's own format, so that a rerun that fits the same model changes nothing.
+  execFileSync("npx", ["biome", "format", "--write", file], { cwd: ROOT, stdio: "ignore" });
   console.log(`written: ${path.relative(process.cwd(), file)}`);
 }
 
@@ -111,7 +112,7 @@ if (values.write) {
  * Logistic regression on standardised features, L2-regularised, by full-batch gradient descent from zero:
  * deterministic, and a dozen lines for nine features and a few thousand rows.
  */
-function fit(data: { x: number[]; y: number }[]): AnswerabilityModel {
+function fitLogistic(data: { x: number[]; y: number }[]): AnswerabilityModel {
   const d = FEATURES.length;
   const mean = FEATURES.map((_, j) => data.reduce((s, r) => s + r.x[j], 0) / data.length);
   const deviation = FEATURES.map(
