@@ -376,7 +376,8 @@ function answerStep({ config, answerer, prompt, chatModel, guardrail }: QaChainO
       }
     // An empty reply would leave the result without an answer at all.
     if (!shown.text.trim()) yield { answer: ABSTAIN_ANSWER };
-    const citations = citedNumbers(shown.text, retrieved.sources.length);
+    // The prompt's contract: a reply that opens with the "couldn't find" sentence abstains, whatever it cites.
+    const citations = saysNotFound(shown.text) ? [] : citedNumbers(shown.text, retrieved.sources.length);
     yield finish(retrieved, answerStart, {
       sources: citations.length
         ? describeSources(retrieved.sources, citations, [], quotesBySource(checks))
@@ -393,6 +394,23 @@ function answerStep({ config, answerer, prompt, chatModel, guardrail }: QaChainO
  * The sources as a reply shows them: each with the sentences the extractive answer quotes from it, or the span
  * its citation's check found, as its snippet.
  */
+const NOT_FOUND = normalised(ABSTAIN_ANSWER);
+
+/** Whether a generated reply opens with the abstention sentence the qa prompt asks for (case, marks aside). */
+export function saysNotFound(text: string): boolean {
+  return normalised(text).startsWith(NOT_FOUND);
+}
+
+function normalised(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[’']/g, "'")
+    .replace(/\[\d[\d,; ]*\]/g, " ")
+    .replace(/[^\p{L}\p{N}' ]+/gu, " ")
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
 function describeSources(
   sources: ScoredDocument[],
   citations: number[],

@@ -276,6 +276,21 @@ describe("qa chain", () => {
       expect(result.sources[0].quote).toBeUndefined();
     });
 
+    it("reports the prompt's not-in-the-documents reply as abstained, even when the model cites something", async () => {
+      const chain = buildQaChain({
+        config: bedrockConfig(),
+        searcher: new OverlapSearcher(docs),
+        prompt: await loadPrompt(path.join(ROOT, "prompts"), "qa"),
+        chatModel: new FakeListChatModel({
+          responses: [
+            "I couldn’t find an answer to that in the knowledge base [1]. The memo lists goods [1].",
+          ],
+        }),
+      });
+      const result = await chain.invoke({ question: "What is the warranty period for laptops?" });
+      expect(result).toMatchObject({ abstained: true, citations: [], sources: [] });
+    });
+
     it("lists no sources when the model cites none, and skips the model when nothing was retrieved", async () => {
       const model = new FakeListChatModel({ responses: ["The context does not say."] });
       const prompt = await loadPrompt(path.join(ROOT, "prompts"), "qa");
