@@ -6,8 +6,8 @@
 // highlight. Lexical, so offline and instant: a paraphrase that shares few words with its source is not
 // recognised (it loses its citation rather than keeping a wrong one).
 import type { ScoredDocument } from "../contracts/search.ts";
-import { sentenceSpans } from "../models/chat/extractive.ts";
 import { terms } from "../text/analysis.ts";
+import { sentenceSpans } from "../text/sentences.ts";
 
 /** A span of a chunk's text, as offsets into its `pageContent`. */
 export interface Quote {

@@ -4,7 +4,8 @@ import path from "node:path";
 import { Document } from "@langchain/core/documents";
 import { describe, expect, it } from "vitest";
 import type { ScoredDocument } from "../../contracts/search.ts";
-import { ABSTAIN_ANSWER, ExtractiveAnswerer, splitSentences } from "./extractive.ts";
+import { splitSentences } from "../../text/sentences.ts";
+import { ABSTAIN_ANSWER, ExtractiveAnswerer } from "./extractive.ts";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../../../test/fixtures");
 const read = (name: string) => readFileSync(path.join(FIXTURES, name), "utf8");
