@@ -182,6 +182,18 @@ describe("parseChainConfig", () => {
     ).toMatch(/^chains\/qa.yaml: model.abstention: .*relevance.*calibrated/);
   });
 
+  it("takes an offline reranker with its candidates, and checks their range", () => {
+    const text = `${VALID}  rerank: { provider: offline }\n`;
+    expect(parseChainConfig(text, "qa.yaml").retrieval.rerank).toEqual({
+      provider: "offline",
+      candidates: 20,
+    });
+    expect(problems(`${VALID}  rerank: { provider: offline, candidates: 500 }\n`)).toEqual([
+      "chains/qa.yaml: retrieval.rerank.candidates: expected a number between 1 and 100, got 500",
+    ]);
+    expect(problems(`${VALID}  rerank: { provider: cohere }\n`)[0]).toMatch(/retrieval.rerank.provider/);
+  });
+
   it("reports a YAML syntax error with its line", () => {
     const [line] = problems("name: qa\nmodel: [unclosed\n");
     expect(line).toMatch(/^chains\/qa\.yaml: line \d+, column \d+: /);

@@ -52,6 +52,15 @@ const retrievalFields = {
     fetchK: between(1, 1000, { int: true }).optional(),
     lambda: between(0, 1).optional(),
   }),
+  /**
+   * A reranker between retrieval and answering: `candidates` chunks are retrieved, reordered, and the best k
+   * kept. offline: the sentence-window reranker (retrieval/rerank/sentence-window.ts), `weight` its share.
+   */
+  rerank: z.strictObject({
+    provider: z.enum(["offline"]),
+    candidates: between(1, 100, { int: true }).default(20),
+    weight: between(0, 1).optional(),
+  }),
 };
 
 const modelSchema = z.strictObject({
@@ -71,6 +80,7 @@ const retrievalSchema = z.strictObject({
   filter: retrievalFields.filter.optional(),
   weights: retrievalFields.weights.optional(),
   mmr: retrievalFields.mmr.optional(),
+  rerank: retrievalFields.rerank.optional(),
 });
 
 /** Answer sentences are checked against the sources they cite (citation-check.ts). */

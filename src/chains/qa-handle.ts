@@ -13,6 +13,7 @@ import type { Guardrail } from "../contracts/guardrail.ts";
 import type { LexicalSearch } from "../contracts/search.ts";
 import { extractiveAnswerer } from "../models/chat/extractive.ts";
 import { ModelUsageHandler } from "../models/usage.ts";
+import { SentenceWindowReranker } from "../retrieval/rerank/sentence-window.ts";
 import { newRunId, type RunStore } from "../store/run-store.ts";
 import type { ChainConfig, GuardrailSettings } from "./config.ts";
 import { chainGuardrail } from "./guardrails/chain-guardrail.ts";
@@ -189,11 +190,20 @@ export async function buildVariantChain(
   guardrail?: Guardrail,
 ): Promise<Runnable<QaInput, QaResult>> {
   const searcher = chainSearcher(config, index);
+  const rerank = config.retrieval.rerank;
+  const reranker = rerank ? new SentenceWindowReranker(rerank.weight) : undefined;
   if (config.model.provider === "extractive") {
     const answerer = extractiveAnswerer(config.model);
-    return buildQaChain({ config, searcher, prompt, answerer, guardrail });
+    return buildQaChain({ config, searcher, prompt, answerer, guardrail, reranker });
   }
-  return buildQaChain({ config, searcher, prompt, chatModel: await chatModelFor(config), guardrail });
+  return buildQaChain({
+    config,
+    searcher,
+    prompt,
+    chatModel: await chatModelFor(config),
+    guardrail,
+    reranker,
+  });
 }
 
 /** A LangChain callback adding up the tokens of every model call in one run. */

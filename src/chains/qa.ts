@@ -12,7 +12,7 @@ import {
   RunnableSequence,
 } from "@langchain/core/runnables";
 import type { Guardrail } from "../contracts/guardrail.ts";
-import type { MetadataFilter, ScoredDocument, Searcher } from "../contracts/search.ts";
+import type { MetadataFilter, Reranker, ScoredDocument, Searcher } from "../contracts/search.ts";
 import type { TurnGuardrail } from "../contracts/turn-events.ts";
 import { BadRequestError } from "../errors.ts";
 import {
@@ -108,6 +108,8 @@ export interface QaChainOptions {
   chatModel?: BaseChatModel;
   /** The guardrail `config.guardrail` names, made by the composition root; applied as that config says. */
   guardrail?: Guardrail;
+  /** The reranker `config.retrieval.rerank` names; without one, chunks are answered from in retrieval order. */
+  reranker?: Reranker;
 }
 
 interface Retrieved {
@@ -137,7 +139,11 @@ export const RETRIEVE_STEP = "retrieve";
 type AnswerStep = (retrieved: Retrieved, config: RunnableConfig) => AsyncGenerator<QaChunk>;
 
 export function buildQaChain(options: QaChainOptions): Runnable<QaInput, QaResult> {
-  const { config, searcher, guardrail } = options;
+  const { config, searcher, guardrail, reranker } = options;
+  if (reranker && !config.retrieval.rerank)
+    throw new Error(
+      `Chain "${config.name}" has no retrieval.rerank in its config, but a reranker was given.`,
+    );
   if (config.type !== "qa") throw new Error(`Chain "${config.name}" is of type ${config.type}, not qa.`);
   if (guardrail && !config.guardrail)
     throw new Error(`Chain "${config.name}" has no guardrail in its config, but one was given.`);
@@ -171,10 +177,13 @@ export function buildQaChain(options: QaChainOptions): Runnable<QaInput, QaResul
       const filter = combineFilters(config.retrieval.filter, input.filter);
       let sources: ScoredDocument[] = [];
       if (filter !== null) {
-        sources = await searcher.search(question, { k, ...(filter ? { filter } : {}) });
+        // A reranker picks the k it keeps from more candidates than that.
+        const fetched = reranker ? Math.max(k, config.retrieval.rerank?.candidates ?? k) : k;
+        sources = await searcher.search(question, { k: fetched, ...(filter ? { filter } : {}) });
         runConfig.signal?.throwIfAborted();
         const threshold = config.retrieval.scoreThreshold;
         if (threshold !== undefined) sources = sources.filter((s) => s.score >= threshold);
+        if (reranker) sources = await reranked(reranker, question, sources, k, runConfig.signal);
         sources = sources.slice(0, k);
       }
       return {
@@ -192,6 +201,30 @@ export function buildQaChain(options: QaChainOptions): Runnable<QaInput, QaResul
     QaInput,
     QaResult
   >;
+}
+
+/**
+ * The candidates in the reranker's order; in retrieval's when the reranker fails (a model error, throttling past
+ * the SDK's retries), with a warning: a question is still answered, from the order it would have had without one.
+ */
+async function reranked(
+  reranker: Reranker,
+  question: string,
+  candidates: ScoredDocument[],
+  k: number,
+  signal?: AbortSignal,
+): Promise<ScoredDocument[]> {
+  if (candidates.length === 0) return candidates;
+  try {
+    return await reranker.rerank(question, candidates, k, signal);
+  } catch (error) {
+    signal?.throwIfAborted();
+    process.emitWarning(
+      `The reranker ${reranker.name} failed (${(error as Error).message}); answering from the retrieval order.`,
+      { code: "COUNSEL_RERANK_FAILED" },
+    );
+    return candidates.slice(0, k);
+  }
 }
 
 /** `chain.stream()`, typed as what it really yields (see {@link QaChunk}). */

@@ -54,3 +54,18 @@ export function isHitSearch(store: object): store is HitSearch {
 export interface Searcher {
   search(query: string, options: SearchOptions): Promise<ScoredDocument[]>;
 }
+
+/**
+ * Orders a query's candidates by how well each answers it, best first, and keeps `k`: a reranker between
+ * retrieval and answering (chains/<name>.yaml `retrieval.rerank`).
+ */
+export interface Reranker {
+  /** Names it in logs and replies, e.g. "offline" or "bedrock:amazon.rerank-v1:0". */
+  readonly name: string;
+  rerank(
+    query: string,
+    candidates: ScoredDocument[],
+    k: number,
+    signal?: AbortSignal,
+  ): Promise<ScoredDocument[]>;
+}

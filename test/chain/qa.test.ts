@@ -10,7 +10,13 @@ import { type ChainConfig, loadChainConfigs, parseChainConfig } from "../../src/
 import { loadPrompt } from "../../src/chains/prompts.ts";
 import { buildQaChain, type QaChunk, type QaResult, streamQa } from "../../src/chains/qa.ts";
 import { chainSearcher } from "../../src/chains/searcher.ts";
-import type { MetadataFilter, ScoredDocument, Searcher, SearchOptions } from "../../src/contracts/search.ts";
+import type {
+  MetadataFilter,
+  Reranker,
+  ScoredDocument,
+  Searcher,
+  SearchOptions,
+} from "../../src/contracts/search.ts";
 import { BadRequestError } from "../../src/errors.ts";
 import { ABSTAIN_ANSWER, ExtractiveAnswerer } from "../../src/models/chat/extractive.ts";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
@@ -137,6 +143,76 @@ describe("qa chain", () => {
       { k: 5 },
       { k: 2, filter: { source: "fake-memo.pdf" } },
     ]);
+  });
+
+  describe("with a reranker", () => {
+    const rerankConfig = () => ({
+      retrieval: { ...config.retrieval, rerank: { provider: "offline" as const, candidates: 8 } },
+    });
+    /** Reverses the candidates, recording what it was given. */
+    class ReversingReranker implements Reranker {
+      readonly name = "reversing";
+      readonly calls: { query: string; ids: string[]; k: number }[] = [];
+      async rerank(query: string, candidates: ScoredDocument[], k: number) {
+        this.calls.push({ query, ids: candidates.map((c) => c.document.id as string), k });
+        return [...candidates].reverse().slice(0, k);
+      }
+    }
+
+    it("retrieves its candidates, answers from the k it keeps, in its order", async () => {
+      const searcher = new OverlapSearcher(docs);
+      const reranker = new ReversingReranker();
+      const chain = buildQaChain({
+        config: { ...config, ...rerankConfig() },
+        searcher,
+        answerer: new ExtractiveAnswerer(),
+        reranker,
+      });
+      const result = await chain.invoke({ question: "How many trucks were used?", k: 3 });
+      expect(searcher.calls.map((c) => c.options.k)).toEqual([8]);
+      expect(reranker.calls).toEqual([{ query: "How many trucks were used?", ids: expect.any(Array), k: 3 }]);
+      const retrieved = reranker.calls[0].ids;
+      expect(result.sources.map((s) => s.id)).toEqual(retrieved.slice(-3).reverse());
+    });
+
+    it("answers from the retrieval order, with a warning, when the reranker fails", async () => {
+      const failing: Reranker = {
+        name: "bedrock:amazon.rerank-v1:0",
+        rerank: async () => {
+          throw new Error("ThrottlingException: Too many requests");
+        },
+      };
+      const warnings: Error[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning);
+      process.on("warning", onWarning);
+      try {
+        const chain = buildQaChain({
+          config: { ...config, ...rerankConfig() },
+          searcher: new OverlapSearcher(docs),
+          answerer: new ExtractiveAnswerer(),
+          reranker: failing,
+        });
+        const result = await chain.invoke({ question: "How many trucks were used?" });
+        const plain = await build().invoke({ question: "How many trucks were used?" });
+        expect(result.answer).toBe(plain.answer);
+        expect(result.sources.map((s) => s.id)).toEqual(plain.sources.map((s) => s.id));
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(warnings.map((w) => [(w as Error & { code?: string }).code, w.message])).toEqual([
+          [
+            "COUNSEL_RERANK_FAILED",
+            expect.stringMatching(/bedrock:amazon.rerank-v1:0 failed \(ThrottlingException/),
+          ],
+        ]);
+      } finally {
+        process.off("warning", onWarning);
+      }
+    });
+
+    it("refuses a reranker the chain's config does not ask for", () => {
+      expect(() =>
+        buildQaChain({ config, searcher: new OverlapSearcher(docs), reranker: new ReversingReranker() }),
+      ).toThrow(/no retrieval.rerank/);
+    });
   });
 
   it("ANDs the chain's filter with the request's, and skips retrieval when they contradict", async () => {
