@@ -192,6 +192,16 @@ describe("parseChainConfig", () => {
       "chains/qa.yaml: retrieval.rerank.candidates: expected a number between 1 and 100, got 500",
     ]);
     expect(problems(`${VALID}  rerank: { provider: cohere }\n`)[0]).toMatch(/retrieval.rerank.provider/);
+    const bedrock = `${VALID}  rerank: { provider: bedrock, model: cohere.rerank-v3-5:0 }\n`;
+    expect(parseChainConfig(bedrock, "qa.yaml").retrieval.rerank).toMatchObject({
+      model: "cohere.rerank-v3-5:0",
+    });
+    expect(problems(`${VALID}  rerank: { provider: offline, model: amazon.rerank-v1:0 }\n`)).toEqual([
+      "chains/qa.yaml: retrieval.rerank.model: only with provider: bedrock",
+    ]);
+    expect(problems(`${VALID}  rerank: { provider: bedrock, weight: 0.5 }\n`)[0]).toMatch(
+      /retrieval.rerank.weight: only with provider: offline/,
+    );
   });
 
   it("reports a YAML syntax error with its line", () => {

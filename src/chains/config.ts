@@ -55,13 +55,32 @@ const retrievalFields = {
   /**
    * A reranker between retrieval and answering: `candidates` chunks are retrieved, reordered, and the best k
    * kept. offline: the sentence-window reranker (retrieval/rerank/sentence-window.ts), `weight` its share.
+   * bedrock: Amazon Bedrock's Rerank API with `model` (an id, default amazon.rerank-v1:0, or a model ARN).
    */
-  rerank: z.strictObject({
-    provider: z.enum(["offline"]),
-    candidates: between(1, 100, { int: true }).default(20),
-    weight: between(0, 1).optional(),
-  }),
+  rerank: z
+    .strictObject({
+      provider: z.enum(["offline", "bedrock"]),
+      candidates: between(1, 100, { int: true }).default(20),
+      weight: between(0, 1).optional(),
+      model: z
+        .string({ error: "expected a reranking model id or ARN" })
+        .regex(/^(?:[a-z0-9-]+\.[a-z0-9-]+(?:-v\d+(?:-\d+)?)?:\d+|arn:aws(?:-[a-z-]+)?:bedrock:\S+)$/, {
+          error: "expected a reranking model id (amazon.rerank-v1:0, cohere.rerank-v3-5:0) or its ARN",
+        })
+        .optional(),
+    })
+    .refine((r) => r.provider === "bedrock" || r.model === undefined, {
+      ...betweenFields("model"),
+      message: "only with provider: bedrock",
+    })
+    .refine((r) => r.provider === "offline" || r.weight === undefined, {
+      ...betweenFields("weight"),
+      message: "only with provider: offline (a Bedrock model scores by itself)",
+    }),
 };
+
+/** A chain's `retrieval.rerank`, defaults filled. */
+export type RerankSettings = z.output<typeof retrievalFields.rerank>;
 
 const modelSchema = z.strictObject({
   provider: modelFields.provider,

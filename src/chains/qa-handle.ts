@@ -10,12 +10,12 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import type { Runnable } from "@langchain/core/runnables";
 import type { VectorStore } from "@langchain/core/vectorstores";
 import type { Guardrail } from "../contracts/guardrail.ts";
-import type { LexicalSearch } from "../contracts/search.ts";
+import type { LexicalSearch, Reranker } from "../contracts/search.ts";
 import { extractiveAnswerer } from "../models/chat/extractive.ts";
 import { ModelUsageHandler } from "../models/usage.ts";
 import { SentenceWindowReranker } from "../retrieval/rerank/sentence-window.ts";
 import { newRunId, type RunStore } from "../store/run-store.ts";
-import type { ChainConfig, GuardrailSettings } from "./config.ts";
+import type { ChainConfig, GuardrailSettings, RerankSettings } from "./config.ts";
 import { chainGuardrail } from "./guardrails/chain-guardrail.ts";
 import { buildQaChain, GUARDRAIL_WINDOW_CHARS, type QaInput, type QaResult, streamQa } from "./qa.ts";
 import { chainSearcher } from "./searcher.ts";
@@ -72,6 +72,8 @@ export interface QaHandleDeps {
   chatModelFor(config: ChainConfig, cache?: BaseCache): Promise<BaseChatModel>;
   /** The guardrail a chain's `guardrail` describes; required for a chain that has one. */
   guardrailFor?(settings: GuardrailSettings): Promise<Guardrail>;
+  /** A model reranker a variant's `retrieval.rerank` names (bedrock); required for a variant that has one. */
+  rerankerFor?(settings: RerankSettings): Promise<Reranker>;
   /** A run that could not be recorded is logged, never fails the answer. */
   onRecordError?(error: unknown): void;
 }
@@ -172,7 +174,12 @@ async function buildArms(
     const cache = variant.config.cache.llm ? tenant.llmCache : undefined;
     arms.set(
       name,
-      await buildVariantChain(variant, tenant.index, (config) => deps.chatModelFor(config, cache), guardrail),
+      await buildVariantChain(
+        variant,
+        tenant.index,
+        { chatModel: (config) => deps.chatModelFor(config, cache), reranker: deps.rerankerFor?.bind(deps) },
+        guardrail,
+      ),
     );
   }
   return arms;
@@ -186,12 +193,11 @@ async function buildArms(
 export async function buildVariantChain(
   { config, prompt }: LoadedVariant,
   index: VectorStore & LexicalSearch,
-  chatModelFor: (config: ChainConfig) => Promise<BaseChatModel>,
+  models: VariantModels,
   guardrail?: Guardrail,
 ): Promise<Runnable<QaInput, QaResult>> {
   const searcher = chainSearcher(config, index);
-  const rerank = config.retrieval.rerank;
-  const reranker = rerank ? new SentenceWindowReranker(rerank.weight) : undefined;
+  const reranker = await variantReranker(config, models);
   if (config.model.provider === "extractive") {
     const answerer = extractiveAnswerer(config.model);
     return buildQaChain({ config, searcher, prompt, answerer, guardrail, reranker });
@@ -200,10 +206,28 @@ export async function buildVariantChain(
     config,
     searcher,
     prompt,
-    chatModel: await chatModelFor(config),
+    chatModel: await models.chatModel(config),
     guardrail,
     reranker,
   });
+}
+
+/** The models a variant may need, made by the composition root (services/models.ts). */
+export interface VariantModels {
+  chatModel(config: ChainConfig): Promise<BaseChatModel>;
+  /** A model reranker (bedrock); the offline one needs none. */
+  reranker?(settings: RerankSettings): Promise<Reranker>;
+}
+
+async function variantReranker(config: ChainConfig, models: VariantModels): Promise<Reranker | undefined> {
+  const rerank = config.retrieval.rerank;
+  if (!rerank) return undefined;
+  if (rerank.provider === "offline") return new SentenceWindowReranker(rerank.weight);
+  if (!models.reranker)
+    throw new Error(
+      `Chain "${config.name}" reranks with ${rerank.provider}, and no reranker factory was given.`,
+    );
+  return models.reranker(rerank);
 }
 
 /** A LangChain callback adding up the tokens of every model call in one run. */

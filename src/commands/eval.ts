@@ -77,6 +77,7 @@ export function evalCommand(deps: EvalCommandDeps): Command {
           embeddings: models.embeddings,
           // No LLM cache: a cached answer would hide the model's latency and tokens from the comparison.
           chatModelFor: (config) => models.chatModel(config),
+          rerankerFor: (rerank) => models.reranker(rerank),
           concurrency: options.concurrency,
           onIngestProgress: (done, total) => progress.update("ingest", done, total),
           onProgress: (done, total, variant) => progress.update(variant, done, total),

@@ -5,10 +5,8 @@
 // InvokeModel over HTTP/1.1 as well; a kept-alive connection is reused by the next call. Measured against the
 // Bedrock emulator (plain TCP, so without the TLS that AWS adds): 5.7 -> 4.8 ms CPU per streamed call.
 // (InvokeModelWithBidirectionalStream needs HTTP/2; Counsel does not use it.)
-import http from "node:http";
-import https from "node:https";
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { keptAliveHandler } from "./aws-http.ts";
 
 /**
  * Connections per host: a model stream holds one for its whole reply, so this bounds concurrent calls before
@@ -20,10 +18,6 @@ export function createBedrockRuntimeClient(): BedrockRuntimeClient {
   return new BedrockRuntimeClient({
     retryMode: "adaptive",
     maxAttempts: 5,
-    requestHandler: new NodeHttpHandler({
-      connectionTimeout: 5_000,
-      httpAgent: new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
-      httpsAgent: new https.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
-    }),
+    requestHandler: keptAliveHandler(MAX_SOCKETS),
   });
 }

@@ -2,13 +2,15 @@
 // per chain config (over one shared Bedrock client, or the OpenAI-compatible server), and a chain's guardrail,
 // every call metered. A provider's SDK is imported when a model of that provider is first made, so that an
 // offline deployment never loads the AWS or OpenAI clients.
+import type { BedrockAgentRuntimeClient } from "@aws-sdk/client-bedrock-agent-runtime";
 import type { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import type { BaseCache } from "@langchain/core/caches";
 import type { Embeddings } from "@langchain/core/embeddings";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import type { ChainConfig, GuardrailSettings } from "../chains/config.ts";
+import type { ChainConfig, GuardrailSettings, RerankSettings } from "../chains/config.ts";
 import type { Settings } from "../config/settings.ts";
 import type { Guardrail } from "../contracts/guardrail.ts";
+import type { Reranker } from "../contracts/search.ts";
 import { LocalHashEmbeddings } from "../models/embeddings/local-hash.ts";
 import { GuardrailMeter } from "../models/guardrail-meter.ts";
 import { UsageMeter } from "../models/usage.ts";
@@ -28,6 +30,8 @@ export interface Models {
   guardrails: GuardrailMeter;
   /** The guardrail a chain's `guardrail` describes: Amazon Bedrock's over the shared client, or offline. */
   guardrail(settings: GuardrailSettings): Promise<Guardrail>;
+  /** The model reranker a chain's `retrieval.rerank` names (bedrock), over one shared Agent Runtime client. */
+  reranker(settings: RerankSettings): Promise<Reranker>;
 }
 
 export async function createModels(settings: Settings, usage = new UsageMeter()): Promise<Models> {
@@ -44,6 +48,13 @@ export async function createModels(settings: Settings, usage = new UsageMeter())
   const bedrockClient = () => {
     bedrock ??= import("../models/bedrock-client.ts").then((m) => m.createBedrockRuntimeClient());
     return bedrock;
+  };
+  let agentRuntime: Promise<BedrockAgentRuntimeClient> | undefined;
+  const agentRuntimeClient = () => {
+    agentRuntime ??= import("../models/bedrock-agent-client.ts").then((m) =>
+      m.createBedrockAgentRuntimeClient(),
+    );
+    return agentRuntime;
   };
   const guardrails = new GuardrailMeter();
   // Imported once, with the provider's first model.
@@ -105,6 +116,19 @@ export async function createModels(settings: Settings, usage = new UsageMeter())
         client,
         meter: guardrails,
       });
+    },
+    async reranker(rerank) {
+      const [client, { BedrockReranker, DEFAULT_RERANK_MODEL }] = await Promise.all([
+        agentRuntimeClient(),
+        import("../models/rerank/bedrock.ts"),
+      ]);
+      // Checked when the chain is built, as a Bedrock chat model's region is.
+      await client.config.region().catch((error: Error) => {
+        throw new Error(
+          `A Bedrock reranker needs an AWS region (set AWS_REGION or an AWS profile): ${error.message}`,
+        );
+      });
+      return new BedrockReranker({ client, model: rerank.model ?? DEFAULT_RERANK_MODEL });
     },
   };
 }

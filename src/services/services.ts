@@ -79,6 +79,7 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
         promptsDir: settings.promptsDir,
         chatModelFor: models.chatModel,
         guardrailFor: models.guardrail,
+        rerankerFor: models.reranker,
         onRecordError: (error) => log.warn(`run not recorded: ${(error as Error).message}`),
       }),
     buildAdvisors: (configs) =>

@@ -9,7 +9,7 @@ import type { EmbeddingsInterface } from "@langchain/core/embeddings";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { BaseTracer, type Run } from "@langchain/core/tracers/base";
 import pMap from "p-map";
-import type { ScoredDocument } from "../../contracts/search.ts";
+import type { Reranker, ScoredDocument } from "../../contracts/search.ts";
 import { BadRequestError, NotFoundError } from "../../errors.ts";
 import { IngestPipeline, type TextDocument } from "../../ingest/pipeline.ts";
 import { defineRecipe, type Recipe } from "../../ingest/recipe.ts";
@@ -19,7 +19,7 @@ import { writeFileAtomic } from "../../store/atomic-file.ts";
 import { FileRecordManager } from "../../store/file-record-manager.ts";
 import { LocalVectorStore } from "../../store/local/local-vector-store.ts";
 import { type CitationJudgement, CitationVerifier, judgeCitations } from "../citation-check.ts";
-import type { ChainConfig } from "../config.ts";
+import type { ChainConfig, RerankSettings } from "../config.ts";
 import { DEFAULT_MIN_SUPPORT } from "../config.ts";
 import { type QaResult, RETRIEVE_STEP } from "../qa.ts";
 import { buildVariantChain, countTokens } from "../qa-handle.ts";
@@ -55,6 +55,8 @@ export interface EvaluationOptions {
   embeddings?: EmbeddingsInterface;
   /** Builds the chat model of a variant whose provider is not extractive (the CLI passes the service's own). */
   chatModelFor?: (config: ChainConfig) => Promise<BaseChatModel>;
+  /** Builds the model reranker (bedrock) of a variant that has one (the CLI passes the service's own). */
+  rerankerFor?: (settings: RerankSettings) => Promise<Reranker>;
   /** Queries in flight at once, per variant. Default 4. */
   concurrency?: number;
   /** After each query: `done` of `total` across all variants. */
@@ -218,12 +220,15 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
   const arms = [];
   for (const name of names) {
     const variant = await loadVariant(base, name, options.promptsDir);
-    const chain = await buildVariantChain(variant, collection.store, (config) => {
-      if (!options.chatModelFor)
-        throw new BadRequestError(
-          `Variant "${name}" of chain "${base.name}" needs a ${config.model.provider} chat model, and no model factory was given.`,
-        );
-      return options.chatModelFor(config);
+    const chain = await buildVariantChain(variant, collection.store, {
+      chatModel: (config) => {
+        if (!options.chatModelFor)
+          throw new BadRequestError(
+            `Variant "${name}" of chain "${base.name}" needs a ${config.model.provider} chat model, and no model factory was given.`,
+          );
+        return options.chatModelFor(config);
+      },
+      ...(options.rerankerFor ? { reranker: options.rerankerFor } : {}),
     });
     arms.push({ ...variant, chain });
   }

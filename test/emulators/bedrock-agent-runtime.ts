@@ -1,0 +1,143 @@
+// A local Amazon Bedrock Agent Runtime for Rerank, in the documented wire shape (restJson1: POST /rerank with
+// `queries`, `sources`, `rerankingConfiguration`; the reply's `results` of `index` and `relevanceScore`, best
+// first), so that the real AWS SDK runs unchanged against it; production code reaches it only through the SDK's
+// endpoint setting (AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME). No public capture of a Rerank exchange exists to
+// replay, so the request is checked against the API reference's constraints (one text query, 1-1000 inline
+// sources, a foundation-model ARN of a reranking model, numberOfResults within the sources) and the scores are
+// the test's stand-in for a model: the share of the query's words a source holds. It records every request and
+// can answer with the service's errors (throttling, validation, 500s), one request each.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+
+export interface RerankRequest {
+  queries?: { type?: string; textQuery?: { text?: string } }[];
+  sources?: { type?: string; inlineDocumentSource?: { type?: string; textDocument?: { text?: string } } }[];
+  rerankingConfiguration?: {
+    type?: string;
+    bedrockRerankingConfiguration?: { numberOfResults?: number; modelConfiguration?: { modelArn?: string } };
+  };
+}
+
+export interface AgentRuntimeFault {
+  status: number;
+  type: string;
+  message: string;
+}
+
+export const THROTTLING: AgentRuntimeFault = {
+  status: 429,
+  type: "ThrottlingException",
+  message: "Too many requests, please wait before trying again.",
+};
+export const INTERNAL_SERVER: AgentRuntimeFault = {
+  status: 500,
+  type: "InternalServerException",
+  message: "Internal server error",
+};
+
+const RERANK_MODEL_ARN =
+  /^arn:aws:bedrock:[a-z0-9-]+::foundation-model\/(?:amazon\.rerank-v1:0|cohere\.rerank-v3-5:0)$/;
+
+class ErrorReply extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class BedrockAgentRuntimeEmulator {
+  readonly requests: RerankRequest[] = [];
+  /** Errors to answer with, one request each, before answering normally again. */
+  readonly faults: AgentRuntimeFault[] = [];
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.on("connection", (socket) => {
+      this.sockets.add(socket);
+      socket.on("close", () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise((resolve) => this.server?.close(resolve));
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+    this.faults.length = 0;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    try {
+      if (req.method !== "POST" || req.url !== "/rerank")
+        throw new ErrorReply(404, "UnknownOperationException", `no such operation: ${req.method} ${req.url}`);
+      let body: RerankRequest;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      } catch {
+        throw new ErrorReply(400, "SerializationException", "expected a JSON body");
+      }
+      this.requests.push(body);
+      const fault = this.faults.shift();
+      if (fault) throw new ErrorReply(fault.status, fault.type, fault.message);
+      this.reply(res, 200, { results: rerank(body) });
+    } catch (caught) {
+      const error =
+        caught instanceof ErrorReply
+          ? caught
+          : new ErrorReply(500, "InternalServerException", String(caught));
+      res.setHeader("x-amzn-errortype", error.type);
+      this.reply(res, error.status, { message: error.message });
+    }
+  }
+
+  private reply(res: ServerResponse, status: number, body: unknown) {
+    res.writeHead(status, { "content-type": "application/json" });
+    res.end(JSON.stringify(body));
+  }
+}
+
+function rerank(body: RerankRequest): { index: number; relevanceScore: number }[] {
+  const invalid = (message: string) => new ErrorReply(400, "ValidationException", message);
+  const [query, ...more] = body.queries ?? [];
+  if (!query || more.length > 0 || query.type !== "TEXT" || typeof query.textQuery?.text !== "string")
+    throw invalid("queries must hold exactly one query of type TEXT with textQuery.text");
+  const sources = body.sources ?? [];
+  if (sources.length < 1 || sources.length > 1000) throw invalid("sources must hold 1 to 1000 sources");
+  const texts = sources.map((source, i) => {
+    const text = source.inlineDocumentSource?.textDocument?.text;
+    if (source.type !== "INLINE" || source.inlineDocumentSource?.type !== "TEXT" || typeof text !== "string")
+      throw invalid(`sources.${i} must be an INLINE source of type TEXT with textDocument.text`);
+    return text;
+  });
+  const config = body.rerankingConfiguration;
+  const arn = config?.bedrockRerankingConfiguration?.modelConfiguration?.modelArn ?? "";
+  if (config?.type !== "BEDROCK_RERANKING_MODEL")
+    throw invalid("rerankingConfiguration.type must be BEDROCK_RERANKING_MODEL");
+  if (!RERANK_MODEL_ARN.test(arn)) throw invalid(`The provided model ARN is not a reranking model: ${arn}`);
+  const wanted = config.bedrockRerankingConfiguration?.numberOfResults ?? sources.length;
+  if (!Number.isInteger(wanted) || wanted < 1 || wanted > sources.length)
+    throw invalid("numberOfResults must be between 1 and the number of sources");
+  const words = (text: string) => new Set(text.toLowerCase().match(/\p{L}+/gu) ?? []);
+  const asked = [...words(query.textQuery.text)];
+  return texts
+    .map((text, index) => {
+      const has = words(text);
+      return {
+        index,
+        relevanceScore: asked.length ? asked.filter((w) => has.has(w)).length / asked.length : 0,
+      };
+    })
+    .sort((a, b) => b.relevanceScore - a.relevanceScore || a.index - b.index)
+    .slice(0, wanted);
+}
