@@ -57,7 +57,7 @@ describe("loadChainConfigs", () => {
     await writeFile(path.join(dir, "notes.txt"), "not a chain");
     const chains = await loadChainConfigs(dir);
     expect([...chains.keys()]).toEqual(["brief"]);
-    expect(chains.get("brief")?.retrieval).toEqual({ k: 5, search: "hybrid" });
+    expect(chains.get("brief")?.retrieval).toEqual({ k: 5, search: "hybrid", decompose: false });
   });
 
   it("names the file, the field, what was expected and what it got", async () => {
@@ -218,6 +218,7 @@ describe("parseChainConfig", () => {
       k: 5,
       search: "mmr",
       mmr: { fetchK: 40, lambda: 0.7 },
+      decompose: false,
     });
     expect(problems(mmr.replace("lambda: 0.7", "lambda: 2"))).toEqual([
       "chains/qa.yaml: retrieval.mmr.lambda: expected a number between 0 and 1, got 2",

@@ -53,6 +53,11 @@ const retrievalFields = {
     lambda: between(0, 1).optional(),
   }),
   /**
+   * Questions that ask several things are split into sub-queries, each retrieved on its own and merged in turns:
+   * by the chain's model (prompts/decompose.md) when it is generative, by rules offline (retrieval/decompose.ts).
+   */
+  decompose: z.boolean({ error: "expected true or false" }),
+  /**
    * A reranker between retrieval and answering: `candidates` chunks are retrieved, reordered, and the best k
    * kept. offline: the sentence-window reranker (retrieval/rerank/sentence-window.ts), `weight` its share.
    * bedrock: Amazon Bedrock's Rerank API with `model` (an id, default amazon.rerank-v1:0, or a model ARN).
@@ -100,6 +105,7 @@ const retrievalSchema = z.strictObject({
   weights: retrievalFields.weights.optional(),
   mmr: retrievalFields.mmr.optional(),
   rerank: retrievalFields.rerank.optional(),
+  decompose: retrievalFields.decompose.default(false),
 });
 
 /** Answer sentences are checked against the sources they cite (citation-check.ts). */

@@ -16,6 +16,7 @@ import { ModelUsageHandler } from "../models/usage.ts";
 import { SentenceWindowReranker } from "../retrieval/rerank/sentence-window.ts";
 import { newRunId, type RunStore } from "../store/run-store.ts";
 import type { ChainConfig, GuardrailSettings, RerankSettings } from "./config.ts";
+import { chainDecomposer } from "./decomposer.ts";
 import { chainGuardrail } from "./guardrails/chain-guardrail.ts";
 import { buildQaChain, GUARDRAIL_WINDOW_CHARS, type QaInput, type QaResult, streamQa } from "./qa.ts";
 import { chainSearcher } from "./searcher.ts";
@@ -191,25 +192,23 @@ async function buildArms(
  * guardrail: it compares retrieval and answers, offline.
  */
 export async function buildVariantChain(
-  { config, prompt }: LoadedVariant,
+  { config, prompt, decomposePrompt }: LoadedVariant,
   index: VectorStore & LexicalSearch,
   models: VariantModels,
   guardrail?: Guardrail,
 ): Promise<Runnable<QaInput, QaResult>> {
   const searcher = chainSearcher(config, index);
   const reranker = await variantReranker(config, models);
+  const decompose = config.retrieval.decompose;
   if (config.model.provider === "extractive") {
     const answerer = extractiveAnswerer(config.model);
-    return buildQaChain({ config, searcher, prompt, answerer, guardrail, reranker });
+    const decomposer = decompose ? chainDecomposer() : undefined;
+    return buildQaChain({ config, searcher, prompt, answerer, guardrail, reranker, decomposer });
   }
-  return buildQaChain({
-    config,
-    searcher,
-    prompt,
-    chatModel: await models.chatModel(config),
-    guardrail,
-    reranker,
-  });
+  const chatModel = await models.chatModel(config);
+  const decomposer =
+    decompose && decomposePrompt ? chainDecomposer({ prompt: decomposePrompt, chatModel }) : undefined;
+  return buildQaChain({ config, searcher, prompt, chatModel, guardrail, reranker, decomposer });
 }
 
 /** The models a variant may need, made by the composition root (services/models.ts). */

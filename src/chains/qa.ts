@@ -21,6 +21,7 @@ import {
   type ExtractiveAnswerer,
   extractiveAnswerer,
 } from "../models/chat/extractive.ts";
+import { type Decomposer, searchEach } from "../retrieval/decompose.ts";
 import {
   type CitationCheck,
   type CitationCounts,
@@ -78,6 +79,8 @@ export interface QaResult {
    * absent when the chain does not verify them.
    */
   verification?: CitationCounts;
+  /** The sub-queries the question was split into and retrieved by, when it asked several things. */
+  subQueries?: string[];
   chain: string;
   /** The experiment variant that answered (chains/<name>.yaml `variants:`; "default" for the chain as written). */
   variant: string;
@@ -110,6 +113,8 @@ export interface QaChainOptions {
   guardrail?: Guardrail;
   /** The reranker `config.retrieval.rerank` names; without one, chunks are answered from in retrieval order. */
   reranker?: Reranker;
+  /** Splits questions that ask several things (`config.retrieval.decompose`); see chainDecomposer. */
+  decomposer?: Decomposer;
 }
 
 interface Retrieved {
@@ -119,6 +124,8 @@ interface Retrieved {
   retrievalMs: number;
   /** What the guardrail did to the question: blocked, nothing is retrieved and no model is called. */
   guardrail?: TurnGuardrail;
+  /** The sub-queries a decomposed question was retrieved by. */
+  subQueries?: string[];
 }
 
 /** What the answer step showed: its text (the guardrail's message included), and what the guardrail did. */
@@ -139,7 +146,7 @@ export const RETRIEVE_STEP = "retrieve";
 type AnswerStep = (retrieved: Retrieved, config: RunnableConfig) => AsyncGenerator<QaChunk>;
 
 export function buildQaChain(options: QaChainOptions): Runnable<QaInput, QaResult> {
-  const { config, searcher, guardrail, reranker } = options;
+  const { config, searcher, guardrail, reranker, decomposer } = options;
   if (reranker && !config.retrieval.rerank)
     throw new Error(
       `Chain "${config.name}" has no retrieval.rerank in its config, but a reranker was given.`,
@@ -174,12 +181,18 @@ export function buildQaChain(options: QaChainOptions): Runnable<QaInput, QaResul
         }
       }
       const searchStart = performance.now();
+      let subQueries: string[] = [question];
       const filter = combineFilters(config.retrieval.filter, input.filter);
       let sources: ScoredDocument[] = [];
       if (filter !== null) {
         // A reranker picks the k it keeps from more candidates than that.
         const fetched = reranker ? Math.max(k, config.retrieval.rerank?.candidates ?? k) : k;
-        sources = await searcher.search(question, { k: fetched, ...(filter ? { filter } : {}) });
+        const search = { k: fetched, ...(filter ? { filter } : {}) };
+        subQueries = decomposer ? await decomposer(question, runConfig.signal) : [question];
+        sources =
+          subQueries.length > 1
+            ? await searchEach(searcher, subQueries, search)
+            : await searcher.search(question, search);
         runConfig.signal?.throwIfAborted();
         const threshold = config.retrieval.scoreThreshold;
         if (threshold !== undefined) sources = sources.filter((s) => s.score >= threshold);
@@ -191,6 +204,7 @@ export function buildQaChain(options: QaChainOptions): Runnable<QaInput, QaResul
         sources,
         startedAt,
         retrievalMs: performance.now() - searchStart,
+        ...(subQueries.length > 1 ? { subQueries } : {}),
         ...(checked ? { guardrail: checked } : {}),
       };
     },
@@ -251,6 +265,7 @@ function answerStep({ config, answerer, prompt, chatModel, guardrail }: QaChainO
     const now = performance.now();
     return {
       ...body,
+      ...(retrieved.subQueries ? { subQueries: retrieved.subQueries } : {}),
       ...meta,
       timings: {
         retrievalMs: ms(retrieved.retrievalMs),

@@ -5,7 +5,7 @@
 import { createHash, randomInt } from "node:crypto";
 import type { PromptTemplate } from "@langchain/core/prompts";
 import type { ChainConfig } from "./config.ts";
-import { loadPrompt } from "./prompts.ts";
+import { loadPrompt, loadStepPrompt } from "./prompts.ts";
 
 /** The name of the chain's own settings among its variants. */
 export const DEFAULT_VARIANT = "default";
@@ -93,6 +93,8 @@ export interface LoadedVariant {
   /** The chain as this variant runs it (its overrides applied). */
   config: ChainConfig;
   prompt: PromptTemplate;
+  /** prompts/decompose.md, for a variant that splits questions with a generative model. */
+  decomposePrompt?: PromptTemplate;
   /** Identifies everything the variant runs: its settings and its prompt's text (12 hex digits). */
   configHash: string;
   /** Identifies the prompt's text alone (12 hex digits). */
@@ -105,6 +107,9 @@ export interface LoadedVariant {
  * const v = await loadVariant(chains.get("qa"), "balanced", "prompts");
  * v.config.retrieval.k; // the variant's k
  */
+/** The prompt a generative model splits questions with (prompts/decompose.md). */
+export const DECOMPOSE_PROMPT = "decompose";
+
 export async function loadVariant(
   chain: ChainConfig,
   name: string,
@@ -113,7 +118,20 @@ export async function loadVariant(
   const config = resolveVariant(chain, name);
   const prompt = await loadPrompt(promptsDir, config.prompt, chain.type);
   const template = String(prompt.template);
-  return { name, config, prompt, configHash: configHash(config, template), promptHash: hash(template) };
+  // A generative model splits questions with its own prompt; the rules need none.
+  const decomposePrompt =
+    config.retrieval.decompose && config.model.provider !== "extractive"
+      ? await loadStepPrompt(promptsDir, DECOMPOSE_PROMPT, ["question"], "query decomposition")
+      : undefined;
+  const texts = decomposePrompt ? `${template}\n${String(decomposePrompt.template)}` : template;
+  return {
+    name,
+    config,
+    prompt,
+    ...(decomposePrompt ? { decomposePrompt } : {}),
+    configHash: configHash(config, texts),
+    promptHash: hash(template),
+  };
 }
 
 /** The variant's resolved config (the other variants and the description left out) and its prompt's text. */

@@ -7,7 +7,8 @@ import { Document } from "@langchain/core/documents";
 import { FakeListChatModel } from "@langchain/core/utils/testing";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type ChainConfig, loadChainConfigs, parseChainConfig } from "../../src/chains/config.ts";
-import { loadPrompt } from "../../src/chains/prompts.ts";
+import { chainDecomposer } from "../../src/chains/decomposer.ts";
+import { loadPrompt, loadStepPrompt } from "../../src/chains/prompts.ts";
 import { buildQaChain, type QaChunk, type QaResult, streamQa } from "../../src/chains/qa.ts";
 import { chainSearcher } from "../../src/chains/searcher.ts";
 import type {
@@ -212,6 +213,88 @@ describe("qa chain", () => {
       expect(() =>
         buildQaChain({ config, searcher: new OverlapSearcher(docs), reranker: new ReversingReranker() }),
       ).toThrow(/no retrieval.rerank/);
+    });
+  });
+
+  describe("with questions decomposed", () => {
+    const decomposeConfig = () => ({ ...config, retrieval: { ...config.retrieval, decompose: true } });
+    const question = "How many trucks were used and what is a Merkle tree?";
+
+    it("retrieves each part on its own by rules, and says which sub-queries it used", async () => {
+      const searcher = new OverlapSearcher(docs);
+      const chain = buildQaChain({
+        config: decomposeConfig(),
+        searcher,
+        answerer: new ExtractiveAnswerer(),
+        decomposer: chainDecomposer(),
+      });
+      const result = await chain.invoke({ question, k: 4 });
+      expect(searcher.calls.map((c) => [c.query, c.options.k])).toEqual([
+        ["How many trucks were used", 4],
+        ["what is a Merkle tree?", 4],
+      ]);
+      expect(result.subQueries).toEqual(["How many trucks were used", "what is a Merkle tree?"]);
+      // Both parts' best chunks made the 4 kept: the memo and a Bitcoin page.
+      expect(result.sources.map((s) => s.source)).toEqual(
+        expect.arrayContaining(["fake-memo.pdf", expect.stringMatching(/bitcoin/)]),
+      );
+    });
+
+    it("splits by the chain's model with prompts/decompose.md, and keeps the question whole if the model fails", async () => {
+      const bedrock = { ...decomposeConfig(), model: { provider: "bedrock" as const, id: "test-model" } };
+      const decomposePrompt = await loadStepPrompt(
+        path.join(ROOT, "prompts"),
+        "decompose",
+        ["question"],
+        "test",
+      );
+      const prompts: string[] = [];
+      const splitter = new FakeListChatModel({
+        responses: ["How many trucks were used?\nWhat is a Merkle tree?"],
+      });
+      const searcher = new OverlapSearcher(docs);
+      const chain = buildQaChain({
+        config: bedrock,
+        searcher,
+        prompt: await loadPrompt(path.join(ROOT, "prompts"), "qa"),
+        chatModel: new FakeListChatModel({ responses: ["Three trucks [1]."] }),
+        decomposer: chainDecomposer({ prompt: decomposePrompt, chatModel: splitter }),
+      });
+      const result = await chain.invoke(
+        { question },
+        {
+          callbacks: [
+            { handleChatModelStart: (_llm, messages) => void prompts.push(String(messages[0][0].content)) },
+          ],
+        },
+      );
+      expect(result.subQueries).toEqual(["How many trucks were used?", "What is a Merkle tree?"]);
+      expect(prompts[0]).toContain(`<question>\n${question}\n</question>`);
+
+      const failing = new FakeListChatModel({ responses: [] });
+      failing.invoke = async () => {
+        throw new Error("model unavailable");
+      };
+      const warnings: Error[] = [];
+      const onWarning = (w: Error) => warnings.push(w);
+      process.on("warning", onWarning);
+      try {
+        const whole = buildQaChain({
+          config: decomposeConfig(),
+          searcher: new OverlapSearcher(docs),
+          answerer: new ExtractiveAnswerer(),
+          decomposer: chainDecomposer({ prompt: decomposePrompt, chatModel: failing }),
+        });
+        const answered = await whole.invoke({ question });
+        expect(answered.subQueries).toBeUndefined();
+        expect(answered.answer).toContain("trucks");
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(warnings.map((w) => (w as Error & { code?: string }).code)).toEqual([
+          "COUNSEL_DECOMPOSE_FAILED",
+        ]);
+      } finally {
+        process.off("warning", onWarning);
+      }
     });
   });
 

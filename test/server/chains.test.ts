@@ -42,8 +42,9 @@ describe("chain variants, runs and feedback", () => {
       ["balanced", 1],
       ["calibrated", 0],
       ["reranked", 0],
+      ["decomposed", 0],
     ]);
-    expect(new Set(qa?.variants.map((v) => v.configHash)).size).toBe(4);
+    expect(new Set(qa?.variants.map((v) => v.configHash)).size).toBe(5);
     expect(chains.find((c) => c.name === "advisor")?.type).toBe("advisor");
     // The embedded defaults have no model that can call tools: the advisor says so, and how to get one.
     expect((chains.find((c) => c.name === "advisor") as { unavailable?: string }).unavailable).toMatch(
@@ -129,18 +130,25 @@ describe("chain files edited while the service runs", async () => {
     await writeFile(file, `${original}  strict:\n    weight: 1\n    model: { minRelevance: 0.6 }\n`);
     await expect
       .poll(variantsOf, { timeout: 5000 })
-      .toEqual(["baseline", "balanced", "calibrated", "reranked", "strict"]);
+      .toEqual(["baseline", "balanced", "calibrated", "reranked", "decomposed", "strict"]);
 
     await writeFile(file, `${original}  broken: { weight: "heavy" }\n`);
     await new Promise((r) => setTimeout(r, 800)); // past the settle time and the reload
-    expect(await variantsOf()).toEqual(["baseline", "balanced", "calibrated", "reranked", "strict"]);
+    expect(await variantsOf()).toEqual([
+      "baseline",
+      "balanced",
+      "calibrated",
+      "reranked",
+      "decomposed",
+      "strict",
+    ]);
     const res = await post(service.url, "/chain/qa", { question: "How many laptops?", variant: "strict" });
     expect(res.status).toBe(200);
 
     await writeFile(file, original);
     await expect
       .poll(variantsOf, { timeout: 5000 })
-      .toEqual(["baseline", "balanced", "calibrated", "reranked"]);
+      .toEqual(["baseline", "balanced", "calibrated", "reranked", "decomposed"]);
     await data.remove();
   });
 });

@@ -86,6 +86,12 @@ export const QaReply = Type.Object({
       },
     ),
   ),
+  subQueries: Type.Optional(
+    Type.Array(Type.String(), {
+      description:
+        "The sub-queries a question that asks several things was split into and retrieved by (retrieval.decompose).",
+    }),
+  ),
   chain: Type.Optional(Type.String()),
   variant: Type.Optional(Type.String()),
   runId: Type.Optional(Type.String({ description: "Send it with POST /feedback to score this answer." })),
