@@ -21,6 +21,7 @@ interface EvalOptions {
   out?: string;
   concurrency: number;
   json?: boolean;
+  judge?: boolean;
 }
 
 export function evalCommand(deps: EvalCommandDeps): Command {
@@ -36,6 +37,10 @@ export function evalCommand(deps: EvalCommandDeps): Command {
     .option("-o, --out <folder>", "where to write the report (default: ./eval-results/<chain>-<time>)")
     .option("--concurrency <n>", "queries in flight at once", positiveInt, DEFAULT_CONCURRENCY)
     .option("--json", "print the result as JSON instead of the table")
+    .option(
+      "--judge",
+      "grade answers with the service's chat model (MODEL_PROVIDER, MODEL_ID): faithfulness, correctness",
+    )
     .action(async (options: EvalOptions) => {
       const settings = await deps.loadEnv();
       // Imported when the command runs, so that the CLI's start and --help load none of it.
@@ -57,6 +62,11 @@ export function evalCommand(deps: EvalCommandDeps): Command {
       const chains = await loadChainConfigs(settings.chainsDir, settings.model);
       const recipe = await loadRecipe(settings.loadersDir, settings.recipe, settings);
       const models = await createModels(settings);
+      const judge = options.judge ? await models.serviceChatModel() : undefined;
+      if (options.judge && !judge)
+        throw new Error(
+          "--judge needs a chat model: set MODEL_PROVIDER (bedrock or openai) and MODEL_ID; the offline answerer cannot grade.",
+        );
       const progress = progressReporter(SingleBar);
       // Ctrl-C stops the run between queries instead of leaving a half-drawn bar.
       const controller = new AbortController();
@@ -78,6 +88,7 @@ export function evalCommand(deps: EvalCommandDeps): Command {
           // No LLM cache: a cached answer would hide the model's latency and tokens from the comparison.
           chatModelFor: (config) => models.chatModel(config),
           rerankerFor: (rerank) => models.reranker(rerank),
+          ...(judge ? { judge } : {}),
           concurrency: options.concurrency,
           onIngestProgress: (done, total) => progress.update("ingest", done, total),
           onProgress: (done, total, variant) => progress.update(variant, done, total),

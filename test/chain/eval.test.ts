@@ -29,6 +29,7 @@ import { promisify } from "node:util";
 import { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage } from "@langchain/core/messages";
 import type { ChatResult } from "@langchain/core/outputs";
+import { FakeListChatModel } from "@langchain/core/utils/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ChainConfig, parseChainConfig } from "../../src/chains/config.ts";
 import { openDataset } from "../../src/chains/eval/dataset.ts";
@@ -67,6 +68,15 @@ class ScriptedChatModel extends BaseChatModel {
     const text = "Answer from the first source [1].";
     const usage = { input_tokens: 10, output_tokens: 5, total_tokens: 15 };
     return { generations: [{ text, message: new AIMessage({ content: text, usage_metadata: usage }) }] };
+  }
+}
+
+/** A judge that answers from a list and records each prompt it is sent. */
+class RecordingJudge extends FakeListChatModel {
+  readonly prompts: string[] = [];
+  override async _generate(...args: Parameters<FakeListChatModel["_generate"]>): Promise<ChatResult> {
+    this.prompts.push(String(args[0][0].content));
+    return super._generate(...args);
   }
 }
 
@@ -355,6 +365,42 @@ describe("answers, abstention and citations on the tiny dataset's abstain split"
       citationPrecision: null,
       citationCoverage: null,
     });
+  });
+
+  it("grades answers with an LLM judge when given one, with the judge's prompt from prompts/judge.md", async () => {
+    const judge = new RecordingJudge({
+      responses: [
+        '{"faithfulness": 0.8, "correctness": 1}',
+        "no idea",
+        '{"faithfulness": 0.2, "correctness": 0}',
+      ],
+    });
+    const judged = await runEvaluation({
+      chains: chains(),
+      chain: "qa",
+      variants: ["top3"],
+      dataset: TINY,
+      split: "abstain",
+      promptsDir: PROMPTS,
+      dataDir: data.dir,
+      judge,
+      concurrency: 1,
+      onProgress: () => undefined,
+    });
+    const [top3] = judged.variants;
+    // top3 answers all three: q1 graded 0.8 / 1, q2's reply is no JSON (ungraded), q6 0.2 and, with no
+    // reference (unanswerable), no correctness.
+    expect(top3.queries.map((q) => q.judged)).toEqual([
+      { faithfulness: 0.8, correctness: 1 },
+      { faithfulness: null, correctness: null },
+      { faithfulness: 0.2, correctness: null },
+    ]);
+    expect(top3.metrics.judge).toEqual({ faithfulness: 0.5, correctness: 1, graded: 2 });
+    // The judge saw the question, the numbered chunks, the answer and the references.
+    expect(judge.prompts[0]).toContain("<question>\nHow many laptops were delivered?\n</question>");
+    expect(judge.prompts[0]).toMatch(/<sources>\n\[1\] .*\n.*200 laptops/);
+    expect(judge.prompts[0]).toContain("<reference_answers>\n- 200 laptops\n</reference_answers>");
+    expect(judge.prompts[2]).toContain("<reference_answers>\n(none)\n</reference_answers>");
   });
 
   it("compares each variant with the first by a paired bootstrap", () => {

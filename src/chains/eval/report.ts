@@ -58,6 +58,7 @@ export function markdownTable(result: EvaluationResult): string {
 
 /** How the variants' answers fare: reference answers, abstention and citations. Empty when nothing applies. */
 export function answersTable(result: EvaluationResult): string {
+  const judged = result.variants.some((v) => v.metrics.judge);
   const rows = result.variants.map((v) => {
     const m = v.metrics;
     return [
@@ -68,6 +69,7 @@ export function answersTable(result: EvaluationResult): string {
       m.abstention ? `${fixed(m.abstention.precision)} / ${fixed(m.abstention.recall)}` : "n/a",
       maybe(m.citationPrecision),
       maybe(m.citationCoverage),
+      ...(judged ? [m.judge ? `${maybe(m.judge.faithfulness)} / ${maybe(m.judge.correctness)}` : "n/a"] : []),
     ];
   });
   const head = [
@@ -78,6 +80,7 @@ export function answersTable(result: EvaluationResult): string {
     "abstention precision / recall",
     "citation precision",
     "citation coverage",
+    ...(judged ? ["judge: faithfulness / correctness"] : []),
   ];
   const line = (cells: string[]) => `| ${cells.map(cell).join(" | ")} |`;
   const rule = `|${head.map((_, i) => (i === 0 ? " --- " : " ---: ")).join("|")}|`;
@@ -89,6 +92,7 @@ const COMPARED: Record<ComparedMetric, string> = {
   answerF1: "answer F1",
   exactMatch: "exact match",
   decision: "answered or abstained rightly",
+  faithfulness: "judge: faithfulness",
 };
 
 /** Each variant against the first: the difference per metric, its 95% interval, and whether it is noise. */

@@ -21,6 +21,7 @@ import { LocalVectorStore } from "../../store/local/local-vector-store.ts";
 import { type CitationJudgement, CitationVerifier, judgeCitations } from "../citation-check.ts";
 import type { ChainConfig, RerankSettings } from "../config.ts";
 import { DEFAULT_MIN_SUPPORT } from "../config.ts";
+import { loadStepPrompt } from "../prompts.ts";
 import { type QaResult, RETRIEVE_STEP } from "../qa.ts";
 import { buildVariantChain, countTokens } from "../qa-handle.ts";
 import { DEFAULT_VARIANT, loadVariant, variantWeights } from "../variants.ts";
@@ -28,6 +29,7 @@ import { bestOver, citesRelevant, containsAnswer, exactMatch, tokenF1 } from "./
 import { type PairedDifference, pairedBootstrap } from "./bootstrap.ts";
 import { corpusText, type EvalDataset, fileSha256, openDataset, readCorpus } from "./dataset.ts";
 import { DEFAULT_CONCURRENCY } from "./defaults.ts";
+import { AnswerJudge, type Grades, JUDGE_PROMPT, JUDGE_VARIABLES } from "./judge.ts";
 
 /** Ranking metrics are reported at 10, as BEIR does; recall at the variant's own k. */
 export const RANK_CUTOFF = 10;
@@ -57,6 +59,11 @@ export interface EvaluationOptions {
   chatModelFor?: (config: ChainConfig) => Promise<BaseChatModel>;
   /** Builds the model reranker (bedrock) of a variant that has one (the CLI passes the service's own). */
   rerankerFor?: (settings: RerankSettings) => Promise<Reranker>;
+  /**
+   * An LLM judge grading each answer's faithfulness to its chunks and correctness against the references
+   * (prompts/judge.md); the CLI's --judge passes the service's own model.
+   */
+  judge?: BaseChatModel;
   /** Queries in flight at once, per variant. Default 4. */
   concurrency?: number;
   /** After each query: `done` of `total` across all variants. */
@@ -95,6 +102,8 @@ export interface QueryOutcome {
   citesRelevant: boolean;
   /** The answer's citations judged against the retrieved chunks (citation-check.ts, the default support). */
   citations: CitationJudgement;
+  /** The LLM judge's grades (0..1); absent without a judge, null where it gave none (or the query abstained). */
+  judged?: Grades;
   abstained: boolean;
   latencyMs: number;
   tokens: { input: number; output: number };
@@ -123,6 +132,8 @@ export interface VariantMetrics {
   citationPrecision: number | null;
   /** Of the answers' sentences (abstentions aside), the share with a supporting citation; null: no sentence. */
   citationCoverage: number | null;
+  /** With a judge: mean faithfulness and correctness over the graded answers; null when none was graded. */
+  judge?: { faithfulness: number | null; correctness: number | null; graded: number };
   /** Share of queries whose answer cites at least one relevant document (abstentions count as misses). */
   citationsInGold: number;
   /** Share of queries answered with "I couldn't find…". */
@@ -176,13 +187,14 @@ export interface Comparison {
 }
 
 /** Per-query scores compared between variants; `decision`: answered an answerable query, or abstained on an unanswerable one. */
-export type ComparedMetric = "ndcg" | "answerF1" | "exactMatch" | "decision";
+export type ComparedMetric = "ndcg" | "answerF1" | "exactMatch" | "decision" | "faithfulness";
 
 const PER_QUERY: Record<ComparedMetric, (o: QueryOutcome) => number | null> = {
   ndcg: (o) => o.ndcg,
   answerF1: (o) => o.f1,
   exactMatch: (o) => (o.exactMatch === null ? null : o.exactMatch ? 1 : 0),
   decision: (o) => (o.abstained === o.unanswerable ? 1 : 0),
+  faithfulness: (o) => o.judged?.faithfulness ?? null,
 };
 
 export async function runEvaluation(options: EvaluationOptions): Promise<EvaluationResult> {
@@ -207,6 +219,12 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
   if (new Set(names).size !== names.length) throw new BadRequestError("A variant is named twice.");
 
   const dataset = await openDataset(options.dataset, { split: options.split, limit: options.limit });
+  const judge = options.judge
+    ? new AnswerJudge(
+        await loadStepPrompt(options.promptsDir, JUDGE_PROMPT, JUDGE_VARIABLES, "the evaluation's judge"),
+        options.judge,
+      )
+    : undefined;
   const embeddings = options.embeddings ?? new LocalHashEmbeddings();
   const collection = await openCollection(dataset, {
     dataDir: options.dataDir,
@@ -256,7 +274,21 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
         // An abstention offers no answer: its words ("I couldn't find…") are not scored against the reference.
         const scored = (score: (reference: string) => number) =>
           answers === undefined ? null : result.abstained ? 0 : bestOver(answers, score);
-        const judge = new CitationVerifier(observer.retrieved, DEFAULT_MIN_SUPPORT);
+        const verifier = new CitationVerifier(observer.retrieved, DEFAULT_MIN_SUPPORT);
+        // An abstention has nothing to grade; the judge sees the chunks the answer's [n] number.
+        const judged = !judge
+          ? undefined
+          : result.abstained
+            ? { faithfulness: null, correctness: null }
+            : await judge.judge(
+                {
+                  question: query.text,
+                  sources: observer.retrieved,
+                  answer: result.answer,
+                  references: answers,
+                },
+                options.signal,
+              );
         done += 1;
         options.onProgress?.(done, total, arm.name);
         return {
@@ -277,7 +309,8 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
                   answers,
                 ),
           citesRelevant: citesRelevant(result.citations, sourceDocs, relevant),
-          citations: result.abstained ? NO_CITATIONS : judgeCitations(result.answer, judge),
+          citations: result.abstained ? NO_CITATIONS : judgeCitations(result.answer, verifier),
+          ...(judged ? { judged } : {}),
           abstained: result.abstained,
           latencyMs: result.timings.totalMs,
           tokens,
@@ -393,6 +426,7 @@ function summarise(
         : null,
       citationPrecision: judged("supported", "citations"),
       citationCoverage: judged("covered", "sentences"),
+      ...(outcomes.some((o) => o.judged) ? { judge: judgeMeans(outcomes) } : {}),
       citationsInGold: mean(outcomes.map((o) => (o.citesRelevant ? 1 : 0))),
       abstained: mean(outcomes.map((o) => (o.abstained ? 1 : 0))),
     },
@@ -539,6 +573,18 @@ function embeddingsId(embeddings: EmbeddingsInterface): string {
   if (typeof described.modelId === "string") return described.modelId;
   if (typeof described.model === "string") return described.model;
   return embeddings.constructor.name;
+}
+
+function judgeMeans(outcomes: QueryOutcome[]): NonNullable<VariantMetrics["judge"]> {
+  const grades = (key: keyof Grades) =>
+    outcomes.flatMap((o) => (typeof o.judged?.[key] === "number" ? [o.judged[key] as number] : []));
+  const faithfulness = grades("faithfulness");
+  const correctness = grades("correctness");
+  return {
+    faithfulness: faithfulness.length ? mean(faithfulness) : null,
+    correctness: correctness.length ? mean(correctness) : null,
+    graded: faithfulness.length,
+  };
 }
 
 const NO_CITATIONS: CitationJudgement = { sentences: 0, covered: 0, citations: 0, supported: 0 };
