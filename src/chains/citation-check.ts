@@ -5,16 +5,13 @@
 // citation carries the span that supports it (quote, with character offsets into the chunk) for a UI to
 // highlight. Lexical, so offline and instant: a paraphrase that shares few words with its source is not
 // recognised (it loses its citation rather than keeping a wrong one).
+import type { CitationCounts, Quote } from "../contracts/citations.ts";
 import type { ScoredDocument } from "../contracts/search.ts";
+
+export type { CitationCounts, Quote };
+
 import { terms } from "../text/analysis.ts";
 import { sentenceSpans } from "../text/sentences.ts";
-
-/** A span of a chunk's text, as offsets into its `pageContent`. */
-export interface Quote {
-  text: string;
-  start: number;
-  end: number;
-}
 
 export type CitationOutcome = "verified" | "repointed" | "removed" | "unchecked";
 
@@ -39,16 +36,6 @@ export interface CheckedSentence {
   /** The sentence as it is shown: its citation marks rewritten (re-pointed, removed). */
   text: string;
   checks: CitationCheck[];
-}
-
-/** What the checks of one answer add up to: the reply's `verification`. */
-export interface CitationCounts {
-  /** Citations the answer gave. */
-  citations: number;
-  verified: number;
-  repointed: number;
-  removed: number;
-  unchecked: number;
 }
 
 // One [n], or a group such as [2, 5] or [2; 5]; with the blank before it, which goes when the mark does.

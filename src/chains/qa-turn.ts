@@ -32,6 +32,7 @@ export async function* qaTurn(
         chain: chunk.chain,
         variant: chunk.variant,
         citations: chunk.citations,
+        ...(chunk.verification ? { verification: chunk.verification } : {}),
         ...(chunk.guardrail ? { guardrail: chunk.guardrail } : {}),
       },
     };
@@ -42,7 +43,17 @@ export async function* qaTurn(
 function citedSources(reply: Omit<QaReply, "answer">): TurnSource[] {
   return reply.sources.flatMap((s, i) =>
     s.cited
-      ? [{ n: i + 1, id: s.id, source: s.source, page: s.page, snippet: s.snippet, score: s.score }]
+      ? [
+          {
+            n: i + 1,
+            id: s.id,
+            source: s.source,
+            page: s.page,
+            snippet: s.snippet,
+            ...(s.quote ? { quote: s.quote } : {}),
+            score: s.score,
+          },
+        ]
       : [],
   );
 }

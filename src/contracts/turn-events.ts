@@ -1,6 +1,7 @@
 // The one event stream of a turn: what the advisor and the qa chains emit while they answer, and what every
 // protocol adapter serves in its own shape (Counsel's SSE, the OpenAI chat API, the AI SDK's UI message stream,
 // MCP's tool results). An adapter translates these events; it never runs a model or a search of its own.
+import type { CitationCounts, Quote } from "./citations.ts";
 
 export interface TokenUsage {
   inputTokens: number;
@@ -16,6 +17,8 @@ export interface TurnSource {
   source: string;
   page?: number;
   snippet: string;
+  /** qa chains that verify citations: the span of the chunk that supports the sentence citing it. */
+  quote?: Quote;
   score: number;
 }
 
@@ -91,6 +94,8 @@ export interface TurnDone {
   variant?: string;
   /** qa chains: the source numbers the answer cites; empty when it abstained. */
   citations?: number[];
+  /** qa chains that verify citations: how the answer's citations fared against their sources. */
+  verification?: CitationCounts;
 }
 
 export type TurnEventOf<E extends TurnEvent["event"]> = Extract<TurnEvent, { event: E }>;

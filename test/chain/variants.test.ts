@@ -30,6 +30,7 @@ describe("variants", () => {
       k: 8,
       search: "hybrid",
       weights: { lexical: 0.5, vector: 0.5 },
+      decompose: false,
     });
     expect(resolveVariant(THREE, "c")).toMatchObject({
       prompt: "qa-short",

@@ -96,6 +96,8 @@ describe("the OpenAI-compatible chat API", () => {
 
     const counsel = (completion as unknown as { counsel: Record<string, unknown> }).counsel;
     expect(counsel).toMatchObject({ chain: "qa", variant: "baseline", citations: [1] });
+    // The answer's citation was checked against its source (docs/answers.md).
+    expect(counsel.verification).toMatchObject({ citations: 1 });
     expect(counsel.sources).toEqual([expect.objectContaining({ n: 1, source: "memo" })]);
     // The runId is a real run: feedback on it is recorded.
     const feedback = await fetch(`${url}/feedback`, {

@@ -195,11 +195,19 @@ const MEDIA_TYPES: Record<DocType, string> = {
  * number the answer cites it by ([n]); the chunk's own id, snippet and score ride in `providerMetadata.counsel`.
  */
 export function sourceChunk(source: TurnSource): CounselUIChunk {
-  const { n, id, page, snippet, score } = source;
+  const { n, id, page, snippet, quote, score } = source;
   const name = /^https?:\/\//i.test(source.source) ? source.source : path.posix.basename(source.source);
   const title = page === undefined ? name : `${name}, page ${page}`;
   const providerMetadata = {
-    counsel: { chunkId: id, source: source.source, ...(page !== undefined ? { page } : {}), snippet, score },
+    counsel: {
+      chunkId: id,
+      source: source.source,
+      ...(page !== undefined ? { page } : {}),
+      snippet,
+      // A plain object: provider metadata is JSON, which an interface type does not promise to be.
+      ...(quote ? { quote: { text: quote.text, start: quote.start, end: quote.end } } : {}),
+      score,
+    },
   };
   if (/^https?:\/\//i.test(source.source)) {
     return { type: "source-url", sourceId: String(n), url: source.source, title, providerMetadata };

@@ -2,6 +2,7 @@
 // `chat.completion.chunk`s of a stream. What OpenAI's shape has no field for (the sources an answer cites, its
 // runId for feedback, the tools the advisor ran) rides in a `counsel` field, which OpenAI clients ignore. An
 // answer the chain's guardrail blocked finishes as OpenAI's filtered ones do: finish_reason "content_filter".
+import type { CitationCounts } from "../../../contracts/citations.ts";
 import type {
   CodeCheck,
   TokenUsage,
@@ -25,6 +26,8 @@ export interface CounselExtension {
   sources: TurnSource[];
   /** qa chains: the source numbers the answer cites. */
   citations?: number[];
+  /** qa chains that verify citations: how the answer's citations fared (docs/answers.md). */
+  verification?: CitationCounts;
   /** qa chains: the run to score with POST /feedback. */
   runId?: string;
   chain?: string;
@@ -75,8 +78,8 @@ class Extension {
           }
         break;
       case "done": {
-        const { runId, chain, variant, citations, guardrail } = event.data;
-        Object.assign(this.value, { runId, chain, variant, citations, guardrail });
+        const { runId, chain, variant, citations, verification, guardrail } = event.data;
+        Object.assign(this.value, { runId, chain, variant, citations, verification, guardrail });
         break;
       }
     }

@@ -250,6 +250,12 @@ describe("toUIMessageChunks", () => {
 });
 
 describe("sourceChunk", () => {
+  it("carries a verified citation's quote, with its offsets into the chunk", () => {
+    const quote = { text: "200 laptops delivered", start: 40, end: 61 };
+    const chunk = sourceChunk({ ...source(1, "memo", 1), quote });
+    expect(chunk).toMatchObject({ providerMetadata: { counsel: { quote } } });
+  });
+
   it.each([
     [
       "a PDF with a page",
