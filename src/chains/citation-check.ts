@@ -3,15 +3,14 @@
 // they are among the sources (a shared name or figure counts for more than a common word). An unsupported
 // citation is re-pointed to the source that supports the sentence best, or removed when none does; each kept
 // citation carries the span that supports it (quote, with character offsets into the chunk) for a UI to
-// highlight. Lexical, so offline and instant: a paraphrase that shares few words with its source is not
+// highlight. Lexical, so offline, with no model call: a paraphrase that shares few words with its source is not
 // recognised (it loses its citation rather than keeping a wrong one).
 import type { CitationCounts, Quote } from "../contracts/citations.ts";
 import type { ScoredDocument } from "../contracts/search.ts";
-
-export type { CitationCounts, Quote };
-
 import { terms } from "../text/analysis.ts";
 import { sentenceSpans } from "../text/sentences.ts";
+
+export type { CitationCounts, Quote };
 
 export type CitationOutcome = "verified" | "repointed" | "removed" | "unchecked";
 
