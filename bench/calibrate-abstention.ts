@@ -77,7 +77,8 @@ const positives = rows
   .filter((r) => r.y === 1)
   .map((r) => confidenceOf(r.x, model))
   .sort((a, b) => a - b);
-model.threshold = round(positives[Math.floor((1 - target) * positives.length)]);
+// Rounded down, so that the rounding never answers fewer than the target.
+model.threshold = Math.floor(positives[Math.floor((1 - target) * positives.length)] * 1e6) / 1e6;
 const answerables = rows.filter((r) => r.y === 1);
 const unanswerables = rows.filter((r) => r.y === 0);
 model.fittedOn =

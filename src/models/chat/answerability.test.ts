@@ -14,6 +14,7 @@ const evidence = (question: string, sentence: string) => ({
   relevance: 0.8,
   chunk: CHUNK,
   runnerUp: 0.3,
+  sourceTexts: [CHUNK, "Rivers flow to the sea."],
 });
 const feature = (name: (typeof FEATURES)[number], question: string, sentence = CHUNK) =>
   answerFeatures(evidence(question, sentence))[FEATURES.indexOf(name)];
@@ -24,6 +25,17 @@ describe("answerFeatures", () => {
     expect(feature("nameMissing", "When did the Vikings come to Normandy?")).toBe(1);
     expect(feature("numberMissing", "What happened in the 10th century?")).toBe(0);
     expect(feature("numberMissing", "What happened in the 12th century?")).toBe(1);
+  });
+
+  it("notices a word swapped for its opposite, and how much of the question the chunk and sentence lack", () => {
+    expect(feature("antonymInstead", "Who led the raiders?", "The raiders were led by Rollo.")).toBe(0);
+    // "last" asked where the passage says "first"… in no sentence: the chunk has neither.
+    expect(feature("antonymInstead", "Who was the last duke?", "The first duke was Rollo.")).toBe(1);
+    expect(feature("missingFromChunk", "Who led the Norse raiders?")).toBe(0);
+    expect(feature("missingFromChunk", "Who led the Saxon pirates?")).toBeCloseTo(2 / 3, 10);
+    // "Rollo" is the question's rarest term (in one of the two chunks) and missing from the sentence.
+    expect(feature("heaviestMissing", "Was Rollo a raider?", "They were raiders.")).toBeGreaterThan(0);
+    expect(feature("heaviestMissing", "Was Rollo a raider?", "Rollo was a raider.")).toBe(0);
   });
 
   it("notices a negation on one side only", () => {

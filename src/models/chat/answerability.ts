@@ -3,8 +3,8 @@
 // split; the weights in answerability-weights.ts, which that script writes). Relevance alone (the share of the question's weighted
 // terms in the sentence) cannot tell "the text says something about this" from "the text answers this"; the
 // other signals catch some of what SQuAD's unanswerable questions do: a name or a number the passage does not
-// hold, a negation only one side has, no candidate of the kind the question asks for (a number for "how many",
-// a year for "when", a name for "who").
+// hold, a negation only one side has, a word swapped for its opposite, a rare question term the sentence lacks,
+// no candidate of the kind the question asks for (a number for "how many", a year for "when", a name for "who").
 import { terms } from "../../text/analysis.ts";
 import { FITTED } from "./answerability-weights.ts";
 
@@ -19,6 +19,8 @@ export interface AnswerEvidence {
   chunk: string;
   /** The second-best sentence's relevance (0 when there is none). */
   runnerUp: number;
+  /** The texts of every retrieved chunk, for how rare each question term is among them. */
+  sourceTexts: readonly string[];
 }
 
 export const FEATURES = [
@@ -31,6 +33,9 @@ export const FEATURES = [
   "answerTypeFound",
   "relevanceGap",
   "questionLength",
+  "antonymInstead",
+  "heaviestMissing",
+  "missingFromChunk",
 ] as const;
 
 export interface AnswerabilityModel {
@@ -46,6 +51,24 @@ export interface AnswerabilityModel {
 }
 
 export const ANSWERABILITY_MODEL: AnswerabilityModel = FITTED;
+
+// Words that SQuAD 2.0's unanswerable questions swap for their opposite ("the first" asked where the passage
+// says "the last"); stemmed as the question and the passage are.
+const OPPOSITES = (
+  "first last|first final|before after|increase decrease|largest smallest|most least|earliest latest|high low|" +
+  "higher lower|more less|more fewer|many few|north south|east west|northern southern|western eastern|win lose|" +
+  "start end|begin end|major minor|new old|young old|long short|rise fall|open close|accept reject|allow forbid|" +
+  "larger smaller|better worse|best worst|maximum minimum|top bottom|early late|inside outside|include exclude|" +
+  "strong weak|rich poor|success failure|positive negative|public private|internal external|upper lower|" +
+  "primary secondary|always never|legal illegal|ancient modern|above below|over under|same different|" +
+  "support oppose|agree disagree|gain loss|import export|buy sell|enter leave|lowest highest|least greatest"
+).split("|");
+const OPPOSITE = new Map<string, string[]>();
+for (const pair of OPPOSITES) {
+  const [a, b] = pair.split(" ").map((word) => terms(word)[0] ?? word);
+  OPPOSITE.set(a, [...(OPPOSITE.get(a) ?? []), b]);
+  OPPOSITE.set(b, [...(OPPOSITE.get(b) ?? []), a]);
+}
 
 const NEGATION = /\b(?:not|never|no|none|neither|nor|without)\b|n't\b/i;
 const MONTH = /\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b/;
@@ -66,6 +89,23 @@ export function answerFeatures(e: AnswerEvidence): number[] {
   const nameMissing = names.some((w) => !terms(w).every((t) => inChunk.has(t)));
   const numberMissing = (e.question.match(/\d+/g) ?? []).some((n) => !e.chunk.includes(n));
   const negationMismatch = NEGATION.test(e.question) !== NEGATION.test(e.sentence);
+  // Every term of the question (question words too), against the sentence, its chunk and all retrieved chunks.
+  const asked = new Set(terms(e.question));
+  const antonymInstead = [...asked].some(
+    (t) => !inSentence.has(t) && (OPPOSITE.get(t) ?? []).some((o) => inSentence.has(o) || inChunk.has(o)),
+  );
+  const chunks = e.sourceTexts.map((text) => new Set(terms(text)));
+  const idf = (t: string) => {
+    const df = chunks.filter((c) => c.has(t)).length;
+    return Math.log(1 + (chunks.length - df + 0.5) / (df + 0.5));
+  };
+  let total = 0;
+  let heaviestMissing = 0;
+  for (const t of asked) {
+    total += idf(t);
+    if (!inSentence.has(t)) heaviestMissing = Math.max(heaviestMissing, idf(t));
+  }
+  const missingFromChunk = [...asked].filter((t) => !inChunk.has(t)).length;
   return [
     e.relevance,
     share(inSentence),
@@ -76,6 +116,9 @@ export function answerFeatures(e: AnswerEvidence): number[] {
     answerTypeFound(e.question, e.sentence) ? 1 : 0,
     e.relevance - e.runnerUp,
     Math.min(wanted.length, 10) / 10,
+    antonymInstead ? 1 : 0,
+    total > 0 ? heaviestMissing / total : 0,
+    Math.min(missingFromChunk, 3) / 3,
   ];
 }
 

@@ -293,6 +293,7 @@ function evidenceOf(
     relevance: top.relevance,
     chunk: sources[top.source].document.pageContent,
     runnerUp,
+    sourceTexts: sources.map((s) => s.document.pageContent),
   };
 }
 
