@@ -7,7 +7,7 @@
 // the test's stand-in for a model: the share of the query's words a source holds. It records every request and
 // can answer with the service's errors (throttling, validation, 500s), one request each.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { closeNow, listenOnLoopback } from "./loopback.ts";
 
 export interface RerankRequest {
   queries?: { type?: string; textQuery?: { text?: string } }[];
@@ -53,21 +53,14 @@ export class BedrockAgentRuntimeEmulator {
   /** Errors to answer with, one request each, before answering normally again. */
   readonly faults: AgentRuntimeFault[] = [];
   private server?: Server;
-  private readonly sockets = new Set<Socket>();
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.on("connection", (socket) => {
-      this.sockets.add(socket);
-      socket.on("close", () => this.sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return listenOnLoopback(this.server);
   }
 
   async stop(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise((resolve) => this.server?.close(resolve));
+    await closeNow(this.server);
   }
 
   reset(): void {

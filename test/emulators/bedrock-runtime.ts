@@ -8,14 +8,16 @@
 // keep-alive handler does (src/models/bedrock-client.ts): Bedrock Runtime serves both. ApplyGuardrail answers in the
 // service model's shapes, from guardrails a test configures (what they block or mask is the test's, not a
 // classifier's), with the assessment details of a recorded guardrail trace (test/fixtures/bedrock/SOURCES.md).
+
 import { readFile } from "node:fs/promises";
 import { createServer as createHttp1Server, type IncomingHttpHeaders } from "node:http";
 import { createServer as createHttp2Server } from "node:http2";
-import { type AddressInfo, createServer as createTcpServer, type Server, type Socket } from "node:net";
+import { createServer as createTcpServer, type Server, type Socket } from "node:net";
 import path from "node:path";
 import { Duplex } from "node:stream";
 import { crc32 } from "node:zlib";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
+import { listenOnLoopback } from "./loopback.ts";
 
 /** What the handler uses of a request and a response, the same in node:http and node:http2's compatibility API. */
 interface Request extends AsyncIterable<unknown> {
@@ -234,8 +236,7 @@ export class BedrockRuntimeEmulator {
         socket.resume();
       });
     });
-    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return listenOnLoopback(this.server);
   }
 
   async stop(): Promise<void> {

@@ -8,8 +8,8 @@
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
 import path from "node:path";
+import { closeNow, listenOnLoopback } from "./loopback.ts";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../fixtures/comprehend");
 const TARGET = "Comprehend_20171127.";
@@ -64,22 +64,15 @@ export class ComprehendEmulator {
   readonly faults: ComprehendFault[] = [];
   private recording?: Recording;
   private server?: Server;
-  private readonly sockets = new Set<Socket>();
 
   async start(): Promise<string> {
     this.recording = await loadComprehendRecording("detect-pii-entities_awscli-example.json");
     this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.on("connection", (socket) => {
-      this.sockets.add(socket);
-      socket.on("close", () => this.sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return listenOnLoopback(this.server);
   }
 
   async stop(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise((resolve) => this.server?.close(resolve));
+    await closeNow(this.server);
   }
 
   reset(): void {

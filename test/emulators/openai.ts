@@ -12,10 +12,11 @@
 //   Ollama), per model.
 // Errors have OpenAI's shape ({ error: { message, type, param, code } }). Faults: 429, 503 and 500, and an error
 // event in the middle of a stream. Every request is recorded.
+
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
+import { closeNow, listenOnLoopback } from "./loopback.ts";
 
 /** How an embedding model treats a `dimensions` it is sent. */
 export type Shortening = "shorten" | "refuse" | "ignore";
@@ -151,13 +152,11 @@ export class OpenAIEmulator {
         });
       });
     });
-    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
+    return `${await listenOnLoopback(this.server)}/v1`;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((resolve) => this.server?.close(resolve));
+    await closeNow(this.server);
   }
 
   private async handle(record: RecordedOpenAIRequest, res: ServerResponse) {

@@ -4,6 +4,7 @@
 // trailer that the SDK uses to upload a stream. It records what it was asked, and injects faults the way S3 and
 // networks produce them: error replies (503 SlowDown, 500 InternalError), latency, slow bodies, and bodies that
 // are cut or stall mid-stream. Signatures are not verified: only that a request is signed with SigV4.
+
 import { createHash, randomBytes } from "node:crypto";
 import {
   createServer,
@@ -12,8 +13,9 @@ import {
   type Server,
   type ServerResponse,
 } from "node:http";
-import { type AddressInfo, isIP } from "node:net";
+import { isIP } from "node:net";
 import { crc32 } from "node:zlib";
+import { closeNow, listenOnLoopback } from "./loopback.ts";
 
 export type S3Operation =
   | "CreateBucket"
@@ -126,14 +128,12 @@ export class S3Emulator {
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return listenOnLoopback(this.server);
   }
 
   async stop(): Promise<void> {
-    // Stalled bodies keep connections open; close them or close() waits for ever.
-    this.server?.closeAllConnections();
-    await new Promise((resolve) => this.server?.close(resolve));
+    // Stalled bodies keep connections open; closeNow closes them, or close() would wait for ever.
+    await closeNow(this.server);
   }
 
   createBucket(name: string): void {

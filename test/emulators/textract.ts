@@ -4,6 +4,7 @@
 // (test/fixtures/textract) that the test chooses; async jobs stay IN_PROGRESS for a number of polls, then finish
 // as scripted, their Blocks split into result pages by document page and linked by NextToken, as Textract pages
 // long results. It records every request, and can answer with Textract's errors (throttling, 500s) and slowly.
+
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import {
@@ -13,8 +14,8 @@ import {
   type Server,
   type ServerResponse,
 } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
 import path from "node:path";
+import { closeNow, listenOnLoopback } from "./loopback.ts";
 
 export const FIXTURES = path.resolve(import.meta.dirname, "../fixtures/textract");
 
@@ -116,23 +117,16 @@ export class TextractEmulator {
   delayMs = 0;
   private readonly jobs = new Map<string, Job>();
   private server?: Server;
-  private readonly sockets = new Set<Socket>();
   private inProgress: Recording = { JobStatus: "IN_PROGRESS" };
 
   async start(): Promise<string> {
     this.inProgress = await loadRecording("get-document-analysis_in-progress.json");
     this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.on("connection", (socket) => {
-      this.sockets.add(socket);
-      socket.on("close", () => this.sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return listenOnLoopback(this.server);
   }
 
   async stop(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise((resolve) => this.server?.close(resolve));
+    await closeNow(this.server);
   }
 
   /** Forgets requests, jobs, faults and scripts between tests. */
