@@ -51,18 +51,50 @@ export function sentenceSpans(text: string): TextSpan[] {
   const spans: TextSpan[] = [];
   let from = 0;
   for (const sentence of splitSentences(text)) {
-    const pattern = sentence
-      .split(/\s+/)
-      .map((word) => word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/-/g, "-\\s*"))
-      .join("\\s+");
-    const found = new RegExp(pattern, "gu");
-    found.lastIndex = from;
-    const match = found.exec(text);
-    if (!match) continue;
-    spans.push({ start: match.index, end: match.index + match[0].length });
-    from = match.index + match[0].length;
+    const span = findSentence(text, sentence, from);
+    if (!span) continue;
+    spans.push(span);
+    from = span.end;
   }
   return spans;
+}
+
+const BLANK = /\s/;
+
+/**
+ * The first place at or after `from` where `sentence` stands in `text`, blanks matching any run of blanks and a
+ * hyphen allowed a line break after it. Matched character by character: a regular expression built for each
+ * sentence cost ten times the splitting itself.
+ */
+function findSentence(text: string, sentence: string, from: number): TextSpan | undefined {
+  // A match starts with the sentence's first word, up to a hyphen (after which the text may break the line).
+  const head = sentence.slice(0, sentence.search(/\s|-|$/) + 1 || sentence.length).trimEnd();
+  for (let start = text.indexOf(head, from); start >= 0; start = text.indexOf(head, start + 1)) {
+    const end = matchAt(text, start, sentence);
+    if (end >= 0) return { start, end };
+  }
+  return undefined;
+}
+
+/** Where `sentence` ends when it stands in `text` at `at`; -1 when it does not. */
+function matchAt(text: string, at: number, sentence: string): number {
+  let j = at;
+  for (let i = 0; i < sentence.length; ) {
+    const c = sentence[i];
+    if (BLANK.test(c)) {
+      if (j >= text.length || !BLANK.test(text[j])) return -1;
+      while (j < text.length && BLANK.test(text[j])) j++;
+      while (i < sentence.length && BLANK.test(sentence[i])) i++;
+      continue;
+    }
+    if (text[j] !== c) return -1;
+    i++;
+    j++;
+    // "non-reversible" joined from "non-" and "reversible" on two lines.
+    if (c === "-" && i < sentence.length && !BLANK.test(sentence[i]))
+      while (j < text.length && BLANK.test(text[j])) j++;
+  }
+  return j;
 }
 
 /** Joins wrapped lines back into paragraphs, list items and headings. */
