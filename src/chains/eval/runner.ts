@@ -19,8 +19,7 @@ import { writeFileAtomic } from "../../store/atomic-file.ts";
 import { FileRecordManager } from "../../store/file-record-manager.ts";
 import { LocalVectorStore } from "../../store/local/local-vector-store.ts";
 import { type CitationJudgement, CitationVerifier, judgeCitations } from "../citation-check.ts";
-import type { ChainConfig, RerankSettings } from "../config.ts";
-import { DEFAULT_MIN_SUPPORT } from "../config.ts";
+import { type ChainConfig, DEFAULT_MIN_SUPPORT, type RerankSettings } from "../config.ts";
 import { loadStepPrompt } from "../prompts.ts";
 import { type QaResult, RETRIEVE_STEP } from "../qa.ts";
 import { buildVariantChain, countTokens } from "../qa-handle.ts";
@@ -274,7 +273,6 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
         // An abstention offers no answer: its words ("I couldn't find…") are not scored against the reference.
         const scored = (score: (reference: string) => number) =>
           answers === undefined ? null : result.abstained ? 0 : bestOver(answers, score);
-        const verifier = new CitationVerifier(observer.retrieved, DEFAULT_MIN_SUPPORT);
         // An abstention has nothing to grade; the judge sees the chunks the answer's [n] number.
         const judged = !judge
           ? undefined
@@ -309,7 +307,10 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
                   answers,
                 ),
           citesRelevant: citesRelevant(result.citations, sourceDocs, relevant),
-          citations: result.abstained ? NO_CITATIONS : judgeCitations(result.answer, verifier),
+          // An abstention cites nothing: no verifier is built for it.
+          citations: result.abstained
+            ? NO_CITATIONS
+            : judgeCitations(result.answer, new CitationVerifier(observer.retrieved, DEFAULT_MIN_SUPPORT)),
           ...(judged ? { judged } : {}),
           abstained: result.abstained,
           latencyMs: result.timings.totalMs,
