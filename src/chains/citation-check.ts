@@ -8,7 +8,7 @@
 import type { CitationCounts, Quote } from "../contracts/citations.ts";
 import type { ScoredDocument } from "../contracts/search.ts";
 import { terms } from "../text/analysis.ts";
-import { sentenceSpans } from "../text/sentences.ts";
+import { findSentence, sentenceSpans } from "../text/sentences.ts";
 
 export type { CitationCounts, Quote };
 
@@ -293,6 +293,29 @@ export function judgeCitations(answer: string, verifier: CitationVerifier): Cita
     if (supported > 0) judgement.covered++;
   }
   return judgement;
+}
+
+/**
+ * The checks of an extractive answer, whose every sentence is its cited source's own text: the citation stands
+ * (all of the sentence's terms are in it, support 1) without weighing it against the other sources; only the
+ * sentence's place in the chunk is looked up, for its quote.
+ */
+export function quotedChecks(
+  sentences: readonly { text: string; citation: number }[],
+  sources: readonly ScoredDocument[],
+): CitationCheck[] {
+  return sentences.map(({ text, citation }) => {
+    const chunk = sources[citation - 1]?.document.pageContent ?? "";
+    const span = findSentence(chunk, text);
+    return {
+      sentence: text,
+      cited: citation,
+      outcome: "verified",
+      source: citation,
+      support: 1,
+      ...(span ? { quote: quoteOf(chunk, span.start, span.end) } : {}),
+    };
+  });
 }
 
 /** Per source (1-based), the quote of its best-supported kept citation. */

@@ -29,6 +29,7 @@ import {
   checkedStream,
   countChecks,
   type Quote,
+  quotedChecks,
   quotesBySource,
 } from "./citation-check.ts";
 import { chunkId, citedNumbers, opening } from "./citations.ts";
@@ -329,20 +330,14 @@ function answerStep({ config, answerer, prompt, chatModel, guardrail }: QaChainO
       const answerStart = performance.now();
       if (retrieved.guardrail?.action === "blocked") return yield* refused(retrieved, answerStart);
       const result = extractive.answer({ question: retrieved.question, sources: retrieved.sources });
-      const verifier = verifierFor(retrieved);
-      const checks: CitationCheck[] = [];
+      // Its sentences are its sources' own: checked by where they stand, not weighed (quotedChecks).
+      const checks = config.citations.verify ? quotedChecks(result.sentences, retrieved.sources) : undefined;
       // Sentence by sentence (none when abstaining), so that a stream shows the answer grow as a model's would.
       async function* sentences() {
         if (result.abstained) yield result.answer;
         for (const [i, s] of result.sentences.entries()) {
           runConfig.signal?.throwIfAborted();
-          const sentence = `${i ? " " : ""}${s.text} [${s.citation}]`;
-          if (!verifier) yield sentence;
-          else {
-            const checked = verifier.check(sentence);
-            checks.push(...checked.checks);
-            yield checked.text;
-          }
+          yield `${i ? " " : ""}${s.text} [${s.citation}]`;
         }
       }
       const shown: Shown = { text: "", guardrail: retrieved.guardrail };
@@ -359,10 +354,11 @@ function answerStep({ config, answerer, prompt, chatModel, guardrail }: QaChainO
         sources:
           result.abstained || citations.length === 0
             ? []
-            : describeSources(retrieved.sources, citations, result.sentences, quotesBySource(checks)),
+            : describeSources(retrieved.sources, citations, result.sentences, quotesBySource(checks ?? [])),
         citations,
         abstained: result.abstained,
-        ...(verifier ? { verification: countChecks(checks) } : {}),
+        // Of what was shown: a sentence the guardrail stopped is neither cited nor counted.
+        ...(checks ? { verification: countChecks(checks.filter((c) => citations.includes(c.cited))) } : {}),
         ...withGuardrail(shown),
       });
     };

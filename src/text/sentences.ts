@@ -66,7 +66,7 @@ const BLANK = /\s/;
  * hyphen allowed a line break after it. Matched character by character: a regular expression built for each
  * sentence cost ten times the splitting itself.
  */
-function findSentence(text: string, sentence: string, from: number): TextSpan | undefined {
+export function findSentence(text: string, sentence: string, from = 0): TextSpan | undefined {
   // A match starts with the sentence's first word, up to a hyphen (after which the text may break the line).
   const head = sentence.slice(0, sentence.search(/\s|-|$/) + 1 || sentence.length).trimEnd();
   for (let start = text.indexOf(head, from); start >= 0; start = text.indexOf(head, start + 1)) {
