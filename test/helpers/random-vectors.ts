@@ -64,3 +64,18 @@ export function randomChunks(from: number, to: number, seed: number, dims: numbe
   }
   return { vectors, docs };
 }
+
+/**
+ * Chunks c0..c{count-1} with dense vectors of `dims` in `clusters` groups (a centre plus as much noise), as an
+ * embedding model's vectors of texts on a few subjects; `query(i)` draws a new vector near centre i.
+ */
+export function clusteredChunks(count: number, clusters: number, seed: number, dims: number) {
+  const next = random(seed);
+  const centres = Array.from({ length: clusters }, () => randomVector(next, 1, dims));
+  const near = (centre: number[]) => centre.map((x) => x + (next() * 2 - 1));
+  const vectors = Array.from({ length: count }, (_, i) => near(centres[i % clusters]));
+  const docs = vectors.map(
+    (_, i) => new Document({ pageContent: `chunk ${i}`, metadata: { n: i }, id: `c${i}` }),
+  );
+  return { vectors, docs, query: (i: number) => near(centres[i % clusters]) };
+}

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
 import { LocalVectorStore, type LocalVectorStoreOptions } from "../../src/store/local/local-vector-store.ts";
 import {
+  clusteredChunks,
   random,
   randomChunks,
   randomVector,
@@ -119,7 +120,7 @@ describe("LocalVectorStore with the approximate index", () => {
     }
     const last = chunks(0, 1000, 12);
     // Without a rebuild the graph would carry 2,000 removed vectors; each round's removals outnumbered it.
-    expect(store.indexStatus()).toEqual({ indexed: 1000, pending: 0, removed: 0 });
+    expect(store.indexStatus()).toMatchObject({ indexed: 1000, pending: 0, removed: 0 });
     expect(await top(store, last.vectors[321], 1)).toEqual(["c321"]);
   });
 
@@ -156,5 +157,68 @@ describe("LocalVectorStore with the approximate index", () => {
     await reloaded.addVectors(again.vectors, again.docs);
     await reloaded.whenIndexed();
     expect(await top(reloaded, again.vectors[9], 1)).toEqual(["c9"]);
+  });
+
+  describe("with dense vectors of many dimensions (what embedding models give)", () => {
+    const WIDE = 1024;
+    const wide = new LocalHashEmbeddings({ dimensions: WIDE });
+    const corpus = clusteredChunks(3000, 60, 21, WIDE);
+
+    async function wideStore(vectorIndex: "hnsw" | "exact", file?: string) {
+      const store = new LocalVectorStore(wide, { vectorIndex, ...(file ? { path: file } : {}) });
+      await store.addVectors(corpus.vectors, corpus.docs);
+      return store;
+    }
+
+    it("keeps their signs (one bit a dimension) and still finds what an exact scan finds", async () => {
+      const store = await wideStore("hnsw");
+      const exact = await wideStore("exact");
+      await store.similaritySearchVectorWithScore(corpus.query(0), 1);
+      await store.whenIndexed();
+      expect(store.indexStatus()).toMatchObject({ indexed: 3000, pending: 0, quantisation: "b1" });
+      let found = 0;
+      for (let q = 0; q < 30; q++) {
+        const query = corpus.query(q);
+        const truth = new Set(await top(exact, query));
+        found += (await top(store, query)).filter((id) => truth.has(id)).length;
+      }
+      expect(found / 300).toBeGreaterThanOrEqual(0.95);
+      // Ranked by the store's own vectors: the graph's signs only propose.
+      const [[doc, score]] = await store.similaritySearchVectorWithScore(corpus.vectors[77], 1);
+      expect(doc.id).toBe("c77");
+      expect(score).toBe(storedScore(unitQuery(corpus.vectors[77]), stored(corpus.vectors[77])));
+    });
+
+    it("keeps int8 when the query that starts the graph is sparse (hashed text: its zeros have no sign)", async () => {
+      const store = await wideStore("hnsw");
+      const sparse = randomVector(random(5), 0.1, WIDE);
+      await store.similaritySearchVectorWithScore(sparse, 1);
+      await store.whenIndexed();
+      expect(store.indexStatus()).toMatchObject({ indexed: 3000, quantisation: "i8" });
+    });
+
+    it("keeps int8 when the stored vectors are sparse", async () => {
+      const next = random(8);
+      const store = new LocalVectorStore(wide, { vectorIndex: "hnsw" });
+      const vectors = Array.from({ length: 300 }, () => randomVector(next, 0.5, WIDE));
+      await store.addVectors(vectors, corpus.docs.slice(0, 300));
+      await store.similaritySearchVectorWithScore(corpus.query(0), 1);
+      await store.whenIndexed();
+      expect(store.indexStatus()).toMatchObject({ indexed: 300, quantisation: "i8" });
+    });
+
+    it("reads a saved graph of signs back as signs", async () => {
+      dir = await mkdtemp(path.join(tmpdir(), "counsel-ann-"));
+      const file = path.join(dir, "vectors.bin");
+      const store = await wideStore("hnsw", file);
+      await store.similaritySearchVectorWithScore(corpus.query(0), 1);
+      await store.whenIndexed();
+      await store.flush();
+      await store.close();
+      const reloaded = await LocalVectorStore.load(wide, { vectorIndex: "hnsw", path: file });
+      expect(await top(reloaded, corpus.vectors[5], 1)).toEqual(["c5"]);
+      expect(reloaded.indexStatus()).toMatchObject({ indexed: 3000, pending: 0, quantisation: "b1" });
+      await reloaded.close();
+    });
   });
 });

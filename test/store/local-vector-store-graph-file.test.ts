@@ -81,8 +81,23 @@ describe("LocalVectorStore's saved graph", () => {
     // Not read by opening the store: a process that never searches never loads it.
     expect(reloaded.indexStatus()).toEqual({ indexed: 0, pending: 0, removed: 0 });
     expect(await top(reloaded, vectors[42], 1)).toEqual([["c42", expect.closeTo(1, 2)]]);
-    expect(reloaded.indexStatus()).toEqual({ indexed: COUNT, pending: 0, removed: 0 });
+    expect(reloaded.indexStatus()).toEqual({ indexed: COUNT, pending: 0, removed: 0, quantisation: "i8" });
     expect(await Promise.all(queries.map((q) => top(reloaded, q)))).toEqual(before);
+  });
+
+  it("reads a graph saved before its quantisation was recorded as int8, without building it again", async () => {
+    const { vectors } = await savedStore();
+    const description = JSON.parse(await readFile(graphDescriptionFile(file), "utf8"));
+    expect(description.quantisation).toBe("i8");
+    delete description.quantisation;
+    await writeFile(graphDescriptionFile(file), JSON.stringify(description));
+    const reloaded = await LocalVectorStore.load(embeddings, options());
+    expect(await statusOnSearch(reloaded, vectors[3])).toEqual({
+      indexed: COUNT,
+      pending: 0,
+      removed: 0,
+      quantisation: "i8",
+    });
   });
 
   it("inserts again only the chunks that changed since it was saved: in the log, or after the restart", async () => {

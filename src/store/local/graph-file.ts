@@ -27,7 +27,9 @@ export interface SavedGraph {
   stale: string[];
 }
 
-interface Description extends Omit<SavedGraphState, "slots"> {
+interface Description extends Omit<SavedGraphState, "slots" | "quantisation"> {
+  /** Absent in graphs saved before it was an option: int8. */
+  quantisation?: SavedGraphState["quantisation"];
   format: typeof FORMAT;
   version: 1;
   baseId: string;
@@ -135,7 +137,8 @@ export async function readGraphFile(
     keys.length !== ids.length ||
     ![description.dims, description.connectivity, description.nextKey, description.tombstones].every(
       Number.isInteger,
-    )
+    ) ||
+    ![undefined, "b1", "i8"].includes(description.quantisation)
   ) {
     onDamaged("its description is not a graph's");
     return undefined;
@@ -153,7 +156,9 @@ export async function readGraphFile(
     return undefined;
   }
   const { connectivity, nextKey, tombstones } = description;
-  return { graphPath, state: { dims, connectivity, keys, nextKey, tombstones }, ids, stale };
+  // Graphs saved before signs were an option are int8.
+  const quantisation = description.quantisation ?? "i8";
+  return { graphPath, state: { dims, connectivity, quantisation, keys, nextKey, tombstones }, ids, stale };
 }
 
 /** Deletes the graph files beside the store at `file` other than `keep` (none kept without it). */

@@ -22,7 +22,7 @@ import type {
 import { BadRequestError } from "../../errors.ts";
 import { Bm25Index, type Bm25Options } from "../bm25-index.ts";
 import { type Ranked, TopK } from "../top-k.ts";
-import { AnnIndex, type AnnIndexOptions } from "./ann-index.ts";
+import { AnnIndex, type AnnIndexOptions, type GraphQuantisation } from "./ann-index.ts";
 import { bm25File, readBm25File, type SavedBm25, writeBm25File } from "./bm25-file.ts";
 import { ChangeLog, type ChangeRecord } from "./change-log.ts";
 import { ChunkTexts, type TextsSnapshot } from "./chunk-texts.ts";
@@ -89,9 +89,16 @@ export type VectorIndexMode = "auto" | "exact" | "hnsw";
 
 /** Where an exact scan of dense 1,024-dimension vectors passes ~10 ms on one core (the index answers in ~2). */
 export const DEFAULT_ANN_MIN_CHUNKS = 20_000;
-/** The index proposes this many candidates per result wanted (at least ANN_MIN_CANDIDATES), ranked exactly. */
-const ANN_CANDIDATES_PER_RESULT = 2;
-const ANN_MIN_CANDIDATES = 40;
+/**
+ * The graph keeps signs (b1) when the vectors and the query it is built for have at least this share of non-zero
+ * components (dense embeddings: ~0.99 once quantised to int8), int8 otherwise (the hashed offline embeddings: ~0.9
+ * for a long chunk, a tenth for a short question, whose zeros have no sign to compare).
+ */
+const DENSE_SHARE = 0.95;
+/** Below this many dimensions signs are too coarse to find neighbours by (64 random ones: recall 0.71). */
+const SIGNS_MIN_DIMENSIONS = 512;
+/** Vectors sampled to tell dense from sparse. */
+const DENSITY_SAMPLE = 64;
 /** A graph that inserted more than this (and a quarter of its size) since it was saved is saved again. */
 const GRAPH_SAVE_MIN_INSERTS = 1000;
 const DEFAULT_MAX_TEXT_IN_MEMORY = 32 * 2 ** 20;
@@ -612,14 +619,13 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
     const q = normalised(query);
     // Built at the first search, not at the first write: a process that only ingests (`counsel ingest`, a
     // worker) never spends the time.
-    if (!filter) this.indexIfDue();
+    if (!filter) this.indexIfDue(q);
     const ann = this.ann;
     // The index answers unfiltered searches once most vectors are in its graph (until then, and for a filter,
     // which it cannot apply, a scan of every vector is both exact and quicker than ranking the pending ones).
     if (ann && !filter && ann.pendingCount * 4 < size) {
       const heap = new TopK<number>(k);
-      const count = Math.max(ANN_MIN_CANDIDATES, ANN_CANDIDATES_PER_RESULT * k);
-      for (const slot of ann.candidates(q, count)) heap.push(slot, this.columns.dot(slot, q));
+      for (const slot of ann.candidates(q, ann.candidateCount(k))) heap.push(slot, this.columns.dot(slot, q));
       return heap.take();
     }
     const scores = this.columns.score(q, size);
@@ -630,7 +636,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
    * Builds the approximate index when `vectorIndex` asks for one and the store has grown to it: from the graph
    * saved with the base when there is one (what changed since is inserted again), else from every vector.
    */
-  private indexIfDue(): void {
+  private indexIfDue(query: Float32Array): void {
     if (this.ann || this.vectorIndex === "exact" || this.ids.length === 0) return;
     if (this.vectorIndex === "auto" && this.ids.length < this.annMinChunks) return;
     // Read through `this`: the columns object is replaced when the store is emptied and refilled.
@@ -661,8 +667,28 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
         );
       }
     }
-    this.ann = new AnnIndex(this.dimensions, vectorOf, options);
+    this.ann = new AnnIndex(this.dimensions, vectorOf, {
+      quantisation: this.denseVectors(query) ? "b1" : "i8",
+      ...options,
+    });
     this.ann.written(this.ids.keys());
+  }
+
+  /**
+   * Whether `query` and the vectors held (a sample spread over the slots) are dense: nearly every component
+   * non-zero, as embedding models give them.
+   */
+  private denseVectors(query: Float32Array): boolean {
+    const dense = (vector: Float32Array) =>
+      vector.reduce((n, value) => (value !== 0 ? n + 1 : n), 0) >= DENSE_SHARE * vector.length;
+    if (this.dimensions < SIGNS_MIN_DIMENSIONS) return false;
+    const size = this.ids.length;
+    const samples = Math.min(size, DENSITY_SAMPLE);
+    let sparse = dense(query) ? 0 : 1;
+    for (let i = 0; i < samples && sparse === 0; i++) {
+      if (!dense(this.columns.row(Math.floor((i * size) / samples)))) sparse++;
+    }
+    return sparse === 0;
   }
 
   /**
@@ -694,11 +720,13 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
 
   /**
    * Vectors in the approximate index, waiting for it, and removed from it since it was built (all 0 without
-   * one): for tests, benchmarks and the logs.
+   * one), and how it keeps them: for tests, benchmarks and the logs.
    */
-  indexStatus(): { indexed: number; pending: number; removed: number } {
+  indexStatus(): { indexed: number; pending: number; removed: number; quantisation?: GraphQuantisation } {
     const ann = this.ann;
-    return { indexed: ann?.indexed ?? 0, pending: ann?.pendingCount ?? 0, removed: ann?.removed ?? 0 };
+    if (!ann) return { indexed: 0, pending: 0, removed: 0 };
+    const { indexed, pendingCount: pending, removed, quantisation } = ann;
+    return { indexed, pending, removed, quantisation };
   }
 
   /** Writes `vectors[i]`, scaled to unit length, into slot `slots[i]`, keeping a save's snapshot intact. */
