@@ -3,9 +3,8 @@
 // them in the heap as well would make the process grow with the corpus (0.7 KB a chunk of SciFact: most of what
 // the store kept in the heap); a search reads the few it returns, by offset, from the page cache.
 
-import { readSync } from "node:fs";
-import { type FileHandle, open } from "node:fs/promises";
-import { parseRecord, readExactly, type StoredRecords, VectorStoreFileError } from "./vector-file.ts";
+import { BaseReader } from "./base-reader.ts";
+import { parseRecord, type StoredRecords, VectorStoreFileError } from "./vector-file.ts";
 
 /** Texts as they were when a save began: each slot's string, or undefined where `stored` holds its record. */
 export interface TextsSnapshot {
@@ -13,45 +12,6 @@ export interface TextsSnapshot {
   stored?: StoredRecords;
   /** Lets go of the base file the snapshot reads from. */
   release(): void;
-}
-
-/**
- * An open base file that readers share: closed once the store has moved on to a newer base and the last reader
- * (a search's read, a save's snapshot) has let go of it. A base replaced on disk stays readable through it.
- */
-class BaseReader {
-  private holders = 1;
-
-  constructor(
-    readonly file: string,
-    readonly handle: FileHandle,
-  ) {}
-
-  retain(): void {
-    this.holders += 1;
-  }
-
-  release(): void {
-    this.holders -= 1;
-    if (this.holders === 0) void this.handle.close().catch(() => undefined);
-  }
-
-  async read(into: Buffer, position: number): Promise<void> {
-    this.retain();
-    try {
-      await readExactly(this.handle, into, position);
-    } finally {
-      this.release();
-    }
-  }
-
-  readSync(into: Buffer, position: number): void {
-    for (let done = 0; done < into.length; ) {
-      const bytesRead = readSync(this.handle.fd, into, done, into.length - done, position + done);
-      if (bytesRead === 0) throw new Error(`unexpected end of file at byte ${position + done}`);
-      done += bytesRead;
-    }
-  }
 }
 
 export class ChunkTexts {
@@ -175,7 +135,7 @@ export class ChunkTexts {
     records: Pick<StoredRecords, "at" | "lengths">,
     slotNow: (fileSlot: number) => number | undefined,
   ): Promise<void> {
-    const handle = await open(file, "r");
+    const reader = await BaseReader.open(file);
     // From here on, synchronous: no change can come between the check and the switch.
     for (let fileSlot = 0; fileSlot < records.at.length; fileSlot++) {
       const slot = slotNow(fileSlot);
@@ -188,7 +148,7 @@ export class ChunkTexts {
     // Every text that was read from the old base is now read from this one (the file holds every chunk there
     // was when its save began; those changed since are in memory).
     this.base?.release();
-    this.base = new BaseReader(file, handle);
+    this.base = reader;
   }
 
   /** Lets go of the base file (the store is closed). */

@@ -396,7 +396,7 @@ export function parseRecord(bytes: Buffer): [string, string, Record<string, unkn
 }
 
 /** Fills `into` from `position`, or throws at the end of the file. */
-export async function readExactly(handle: FileHandle, into: Buffer, position: number): Promise<void> {
+export async function readExactly(handle: FileHandle, into: Uint8Array, position: number): Promise<void> {
   for (let done = 0; done < into.length; ) {
     const { bytesRead } = await handle.read(into, done, into.length - done, position + done);
     if (bytesRead === 0) throw new Error(`unexpected end of file at byte ${position + done}`);
