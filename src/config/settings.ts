@@ -153,9 +153,9 @@ export const settingsSchema = z.object({
     .default("auto")
     .describe(
       "How the embedded store (VECTOR_STORE=local) finds the nearest vectors: exact scans them all; hnsw keeps an " +
-        "approximate HNSW graph of int8 copies (usearch), built in the background from the first search, whose " +
-        "candidates are scored as a scan scores them; auto (default) scans below LOCAL_VECTOR_INDEX_FROM chunks and uses the graph " +
-        "from there. Filtered searches always scan.",
+        "approximate HNSW graph (usearch) of their signs (dense vectors) or int8 copies (sparse ones), built in the " +
+        "background from the first search, whose candidates are scored as a scan scores them; auto (default) scans " +
+        "below LOCAL_VECTOR_INDEX_FROM chunks and uses the graph from there. Filtered searches always scan.",
     ),
   LOCAL_VECTOR_INDEX_FROM: z.coerce
     .number()
@@ -163,6 +163,15 @@ export const settingsSchema = z.object({
     .min(1)
     .default(20_000)
     .describe("Chunks from which LOCAL_VECTOR_INDEX=auto uses the HNSW graph (per tenant's store)."),
+  LOCAL_VECTORS_ON_DISK_FROM: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(100_000)
+    .describe(
+      "Chunks from which the embedded store reads the vectors its base file holds from that file when a search " +
+        "needs them, instead of keeping them in memory (per tenant's store; 1 KB a 1,024-dimension vector).",
+    ),
   REDIS_URL: z
     .url({ protocol: /^rediss?$/, error: "expected redis://host:port or rediss://host:port" })
     .optional()
@@ -371,6 +380,7 @@ function toSettings(env: Env) {
     embeddings: embeddingsOf(env),
     vectorStore: env.VECTOR_STORE ?? (env.REDIS_URL ? "redis" : "local"),
     localVectorIndex: { mode: env.LOCAL_VECTOR_INDEX, from: env.LOCAL_VECTOR_INDEX_FROM },
+    localVectorsOnDiskFrom: env.LOCAL_VECTORS_ON_DISK_FROM,
     redis: env.REDIS_URL
       ? {
           url: env.REDIS_URL,

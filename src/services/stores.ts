@@ -47,6 +47,7 @@ function openLocal(
       path: path.join(dir, "vectors.bin"),
       vectorIndex: settings.localVectorIndex.mode,
       annMinChunks: settings.localVectorIndex.from,
+      vectorsOnDiskFrom: settings.localVectorsOnDiskFrom,
     });
     const recordManager = new FileRecordManager({
       namespace: `local/${tenant}/${scope.collection}/${scope.modelId}`,

@@ -1,5 +1,8 @@
 // The vector-store contract over both backends: the local store, and Redis vector sets on the real Redis 8 the
 // test run starts.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
@@ -29,6 +32,42 @@ class IndexedAtOnce extends LocalVectorStore {
 describeVectorStoreContract("LocalVectorStore (HNSW index)", {
   create: async (embeddings) =>
     new IndexedAtOnce(embeddings, { vectorIndex: "hnsw" }) as unknown as StoreUnderTest,
+});
+
+/**
+ * The local store reading its vectors from its base file: every write is saved at once as a new base, which the
+ * store then reads the vectors from (pages of four, so that a few chunks span pages in memory and on disk).
+ */
+class OnDiskAtOnce extends LocalVectorStore {
+  override async addVectors(...args: Parameters<LocalVectorStore["addVectors"]>): Promise<string[]> {
+    const ids = await super.addVectors(...args);
+    await this.flush();
+    return ids;
+  }
+
+  override async delete(...args: Parameters<LocalVectorStore["delete"]>): Promise<void> {
+    await super.delete(...args);
+    await this.flush();
+  }
+}
+
+const onDiskDirs: string[] = [];
+afterAll(async () => {
+  for (const dir of onDiskDirs) await rm(dir, { recursive: true, force: true });
+});
+
+describeVectorStoreContract("LocalVectorStore (vectors read from its base file)", {
+  create: async (embeddings) => {
+    const dir = await mkdtemp(path.join(tmpdir(), "counsel-on-disk-"));
+    onDiskDirs.push(dir);
+    return new OnDiskAtOnce(embeddings, {
+      path: path.join(dir, "vectors.bin"),
+      vectorsOnDiskFrom: 1,
+      maxTextInMemory: 0,
+      pageSlots: 4,
+      saveDelayMs: 60_000,
+    }) as unknown as StoreUnderTest;
+  },
 });
 
 let client: RedisNode;

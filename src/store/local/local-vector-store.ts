@@ -1,4 +1,5 @@
-// The embedded vector store: chunks, their normalised vectors in pages of int8 columns (paged-columns.ts) and a
+// The embedded vector store: chunks, their normalised vectors in pages of int8 columns (paged-columns.ts; in a
+// large store, read from the base file for the chunks it holds: store-vectors.ts) and a
 // BM25 index over the same chunks, in process, persisted to a base file (vector-file.ts) and a log of the changes
 // since (change-log.ts; when each is written: store-persistence.ts). The texts of the chunks the base holds are
 // read back from it when asked for (chunk-texts.ts), not kept in the heap. Exact search (a scan with a top-k
@@ -23,6 +24,7 @@ import { BadRequestError } from "../../errors.ts";
 import { Bm25Index, type Bm25Options } from "../bm25-index.ts";
 import { type Ranked, TopK } from "../top-k.ts";
 import { AnnIndex, type AnnIndexOptions, type GraphQuantisation } from "./ann-index.ts";
+import { BaseReader } from "./base-reader.ts";
 import { bm25File, readBm25File, type SavedBm25, writeBm25File } from "./bm25-file.ts";
 import { ChangeLog, type ChangeRecord } from "./change-log.ts";
 import { ChunkTexts, type TextsSnapshot } from "./chunk-texts.ts";
@@ -33,17 +35,18 @@ import {
   type SavedGraph,
   writeGraphFile,
 } from "./graph-file.ts";
-import { PagedColumns } from "./paged-columns.ts";
 import { type PersistedState, StorePersistence } from "./store-persistence.ts";
+import { StoreVectors } from "./store-vectors.ts";
 import {
   type ChunksToWrite,
   type LoadedVectorFile,
-  type RecordPositions,
   readVectorFile,
   VectorStoreFileError,
+  verifyVectors,
+  type WrittenBase,
 } from "./vector-file.ts";
 import { bestSlots, normalised } from "./vector-kernels.ts";
-import { VectorSnapshot } from "./vector-snapshot.ts";
+import type { VectorSnapshot } from "./vector-snapshot.ts";
 
 /** An equality filter on metadata, or any predicate over the stored chunk. */
 export type LocalVectorStoreFilter = MetadataFilter | ((doc: DocumentInterface) => boolean);
@@ -83,6 +86,12 @@ export interface LocalVectorStoreOptions {
    * at every save, and the heap does not grow with the corpus.
    */
   maxTextInMemory?: number;
+  /**
+   * Chunks from which the vectors the base file holds are read from it when needed (a search's candidates, a
+   * scan) instead of kept in memory. Default 100,000 (100 MB of 1,024-dimension vectors); Infinity keeps them all
+   * in memory.
+   */
+  vectorsOnDiskFrom?: number;
 }
 
 export type VectorIndexMode = "auto" | "exact" | "hnsw";
@@ -102,6 +111,7 @@ const DENSITY_SAMPLE = 64;
 /** A graph that inserted more than this (and a quarter of its size) since it was saved is saved again. */
 const GRAPH_SAVE_MIN_INSERTS = 1000;
 const DEFAULT_MAX_TEXT_IN_MEMORY = 32 * 2 ** 20;
+export const DEFAULT_VECTORS_ON_DISK_FROM = 100_000;
 
 /** What the embedder says about itself, when it says it (LocalHashEmbeddings does; others may not). */
 interface DescribedEmbeddings {
@@ -127,8 +137,8 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
   // per term), and is ~3x faster. No row-major copy is kept besides (it would double the largest allocation):
   // rows are read back only to save (transposed a few slots at a time, for the checksum, then again as they
   // are written) and for MMR's few candidates.
-  private columns: PagedColumns;
-  private readonly pageSlots?: number;
+  private vectors: StoreVectors;
+  private readonly vectorOptions: { pageSlots?: number; onDiskFrom: number };
   private ids: string[] = [];
   /** In memory for the chunks written since the last base, read from the base for the rest. */
   private readonly texts = new ChunkTexts();
@@ -152,10 +162,21 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
   private persistence?: StorePersistence;
   private readonly persistenceOptions: { saveDelayMs: number; saveStepMs: number; compactMinBytes?: number };
   private readonly maxTextInMemory: number;
-  /** The vectors the save under way writes, while it runs (saves never overlap: see flush). */
-  private savingVectors?: VectorSnapshot;
+  /** Chunks removed so far: a search that awaited reads checks that no slot moved meanwhile. */
+  private removals = 0;
+  /** The check of the vectors a start left in the base file (verifyVectors), while it runs. */
+  private verifying?: Promise<void>;
+  /** What that check found wrong: every search, write and save fails with it. */
+  private damaged?: Error;
+  private closed = false;
   /** The chunks the save under way writes, while it runs: which slot each of its records is now (see adopt). */
-  private savingChunks?: { ids: string[]; metadata: Record<string, unknown>[]; texts: TextsSnapshot };
+  private savingChunks?: {
+    ids: string[];
+    metadata: Record<string, unknown>[];
+    texts: TextsSnapshot;
+    /** The vectors it was taken from (replaced when the store is refilled with another dimension). */
+    vectors: StoreVectors;
+  };
 
   _vectorstoreType(): string {
     return "local";
@@ -176,11 +197,14 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
     this.embeddingModelId = typeof described.modelId === "string" ? described.modelId : null;
     // 0 = not known yet: the first vector added decides.
     this.dimensions = typeof described.dimensions === "number" ? described.dimensions : 0;
-    this.pageSlots = options.pageSlots;
+    this.vectorOptions = {
+      pageSlots: options.pageSlots,
+      onDiskFrom: options.vectorsOnDiskFrom ?? DEFAULT_VECTORS_ON_DISK_FROM,
+    };
     this.vectorIndex = options.vectorIndex ?? "auto";
     this.annMinChunks = options.annMinChunks ?? DEFAULT_ANN_MIN_CHUNKS;
     this.annOptions = options.ann ?? {};
-    this.columns = new PagedColumns(this.dimensions, { pageSlots: this.pageSlots });
+    this.vectors = new StoreVectors(this.dimensions, this.vectorOptions);
     // Made without load(): whatever the path holds is replaced by the first save.
     if (this.path) {
       const log = ChangeLog.fresh(StorePersistence.logFile(this.path));
@@ -198,29 +222,36 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
   ): Promise<LocalVectorStore> {
     const store = new LocalVectorStore(embeddings, options);
     if (!options.path) return store;
-    // Straight into pages of columns, a page of rows at a time: never the whole file, nor all its vectors, at once.
-    let columns: PagedColumns | undefined;
-    const pageSlots = store.columns.pageSlots;
+    // Straight into pages of columns, a page of rows at a time: never the whole file, nor all its vectors, at once;
+    // in a large store, not at all (read from the file when needed).
+    let vectors: StoreVectors | undefined;
     const file = await readVectorFile(
       options.path,
       { dimensions: store.dimensions, modelId: store.embeddingModelId },
       {
         // Read from the file when asked for: not held (only where each is).
         texts: false,
-        blockRows: pageSlots,
+        blockRows: store.vectors.pageSlots,
+        leaveVectors: (count) => store.vectors.readsFromDisk(count),
         onRows: (_first, count, rows, dimensions) => {
-          columns ??= new PagedColumns(dimensions, { pageSlots });
-          columns.appendPage(rows, count);
+          vectors ??= new StoreVectors(dimensions, store.vectorOptions);
+          vectors.appendPage(rows, count);
         },
         // Format 3: as the columns hold them, laid out without quantising again.
         onQuantisedRows: (_first, count, rows, dimensions) => {
-          columns ??= new PagedColumns(dimensions, { pageSlots });
-          columns.appendQuantisedPage(rows, count);
+          vectors ??= new StoreVectors(dimensions, store.vectorOptions);
+          vectors.appendQuantisedPage(rows, count);
         },
       },
     );
+    if (file?.vectorsLeft) {
+      vectors = new StoreVectors(file.dimensions, store.vectorOptions);
+      const base = { reader: await BaseReader.open(options.path), vectorsStart: file.vectorsStart };
+      vectors.openOnDisk(base, file.count);
+      store.verifyInBackground(options.path, file, base.reader);
+    }
     const lexical = file?.baseId ? await store.savedLexicalIndex(options.path, file.baseId) : undefined;
-    const restored = file && columns ? await store.restore(options.path, file, columns, lexical) : false;
+    const restored = file && vectors ? await store.restore(options.path, file, vectors, lexical) : false;
     const logFile = StorePersistence.logFile(options.path);
     // The log's chunks changed after the graph saved with the base: their entries in it are not theirs.
     const logged = new Set<string>();
@@ -297,6 +328,11 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
     return this.texts.heldInMemory;
   }
 
+  /** Chunks whose vector is read from the base file rather than held in memory: for tests, benchmarks and logs. */
+  vectorsOnDisk(): number {
+    return this.vectors.onDisk(this.ids.length);
+  }
+
   /** The same, behind the async signature every Counsel store shares (Redis needs a round trip). */
   async countChunks(): Promise<number> {
     return this.count();
@@ -321,9 +357,10 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
       throw new BadRequestError(`Got ${options.ids.length} ids for ${documents.length} documents.`);
     }
     if (vectors.length === 0) return [];
+    if (this.damaged) throw this.damaged;
     if (this.dimensions === 0) this.dimensions = vectors[0].length;
-    if (this.columns.dims !== this.dimensions) {
-      this.columns = new PagedColumns(this.dimensions, { pageSlots: this.pageSlots });
+    if (this.vectors.dims !== this.dimensions) {
+      this.vectors = new StoreVectors(this.dimensions, this.vectorOptions);
     }
     for (const v of vectors) {
       if (v.length !== this.dimensions) {
@@ -354,7 +391,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
       let slot = this.slotOf.get(id);
       if (slot === undefined) {
         slot = this.ids.length;
-        this.columns.ensureCapacity(slot + 1);
+        this.vectors.ensureCapacity(slot + 1);
         this.ids.push(id);
         this.texts.push(texts[i]);
         this.metadata.push({});
@@ -373,7 +410,8 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
       this.ids = [];
       this.texts.clear();
       this.metadata = [];
-      this.columns.clear();
+      this.vectors.clear();
+      this.removals++;
       this.slotOf.clear();
       this.bm25.clear();
       this.ann?.clear();
@@ -382,6 +420,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
       return;
     }
     if (!params?.ids) throw new BadRequestError("delete needs {ids} (or {deleteAll: true}).");
+    if (this.damaged) throw this.damaged;
     const removed = this.remove(params.ids);
     if (this.savedGraph) for (const id of removed) this.savedGraph.changed.add(id);
     if (removed.length > 0) this.persistence?.changed(removed, true);
@@ -411,6 +450,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
       this.bm25.remove(id);
       removed.push(id);
     }
+    if (removed.length > 0) this.removals++;
     this.moveVectors(moves);
     return removed;
   }
@@ -431,7 +471,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
     k: number,
     filter?: this["FilterType"],
   ): Promise<[DocumentInterface, number][]> {
-    const found = this.nearest(query, k, filter);
+    const found = await this.nearest(query, k, filter);
     const docs = await this.documentsAt(found.map(({ item }) => item));
     return found.map(({ score }, i) => [docs[i], score]);
   }
@@ -442,9 +482,9 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
   ): Promise<DocumentInterface[]> {
     const { k, fetchK = 20, lambda = 0.5, filter } = options;
     const queryVector = await this.embeddings.embedQuery(query);
-    const candidates = this.nearest(queryVector, Math.max(fetchK, k), filter);
+    const candidates = await this.nearest(queryVector, Math.max(fetchK, k), filter);
     if (candidates.length === 0) return [];
-    const embeddingList = candidates.map(({ item }) => this.columns.vector(item));
+    const embeddingList = await this.vectors.vectors(candidates.map(({ item }) => item));
     const picked = maximalMarginalRelevance(queryVector, embeddingList, lambda, k);
     return this.documentsAt(picked.map((i) => candidates[i].item));
   }
@@ -458,7 +498,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
 
   /** As similaritySearchVectorWithScore, without reading the chunks (HitSearch). */
   async vectorHits(query: number[], k: number, filter?: MetadataFilter): Promise<Hit[]> {
-    return this.nearest(query, k, filter).map(({ item, score }) => ({ id: this.ids[item], score }));
+    return (await this.nearest(query, k, filter)).map(({ item, score }) => ({ id: this.ids[item], score }));
   }
 
   /** As lexicalSearch, without reading the chunks (HitSearch). */
@@ -485,10 +525,44 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
     return this.persistence?.flush() ?? Promise.resolve();
   }
 
+  /**
+   * Resolves once the vectors a start left in the base file (a large store's) have been checked against their
+   * checksum, at once for any other store; rejects with store_corrupt when they are damaged.
+   */
+  async whenVerified(): Promise<void> {
+    await this.verifying;
+    if (this.damaged) throw this.damaged;
+  }
+
+  /**
+   * Checks, in the background, the vectors a start left in the base file, which every start of a smaller store
+   * checks as it reads them: a start need not read a gigabyte before it answers. Until it is done, searches
+   * read rows that have not been checked yet; once it finds damage, everything fails with it.
+   */
+  private verifyInBackground(file: string, loaded: LoadedVectorFile, reader: BaseReader): void {
+    reader.retain();
+    this.verifying = verifyVectors(
+      file,
+      loaded,
+      (into, at) => reader.read(into, at),
+      () => this.closed,
+    )
+      .then(
+        () => undefined,
+        (error: Error) => {
+          this.damaged = error;
+          process.emitWarning(error.message, { code: "COUNSEL_STORE_CORRUPT" });
+        },
+      )
+      .finally(() => reader.release());
+  }
+
   /** Saves what changed and lets go of the base file: the store is not used after. */
   async close(): Promise<void> {
+    this.closed = true;
     await this.flush();
     this.texts.close();
+    this.vectors.close();
   }
 
   /** Saves to `file` through `log`, continuing `base`. */
@@ -503,19 +577,17 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
       readChunk: (id, into, offset) => {
         const slot = this.slotOf.get(id);
         if (slot === undefined) return undefined;
-        this.columns.readRows(slot, 1, into.subarray(offset, offset + this.dimensions));
+        this.vectors.rowSync(slot, into.subarray(offset, offset + this.dimensions));
         // Changed since the last save, so in memory: the read is not one of the file's.
         return { text: this.texts.readSync(slot, id), metadata: this.metadata[slot] };
       },
       snapshot: () => {
-        const snapshot = this.snapshot();
         // A save takes many turns of the event loop (so that requests are answered meanwhile), during which
         // adds and deletes go on: the snapshot's vectors are kept as they were until it is released.
-        this.savingVectors = snapshot.vectors;
-        return snapshot;
+        return this.snapshot();
       },
       releaseSnapshot: () => {
-        this.savingVectors = undefined;
+        this.vectors.releaseSnapshot();
         this.savingChunks?.texts.release();
         this.savingChunks = undefined;
       },
@@ -554,11 +626,13 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
    * VectorSnapshot), which costs nothing when nothing changes during the save.
    */
   private snapshot(): { contents: Omit<ChunksToWrite, "baseId">; vectors: VectorSnapshot } {
+    // A new base copies the vectors it does not hold in memory from the old one: not damaged ones.
+    if (this.damaged) throw this.damaged;
     const count = this.ids.length;
     const texts = this.texts.snapshot(count);
     const ids = this.ids.slice();
     const metadata = this.metadata.slice();
-    this.savingChunks = { ids, metadata, texts };
+    this.savingChunks = { ids, metadata, texts, vectors: this.vectors };
     return {
       contents: {
         embeddingModelId: this.embeddingModelId,
@@ -569,22 +643,35 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
         ...(texts.stored ? { stored: texts.stored } : {}),
         metadata,
       },
-      vectors: new VectorSnapshot(this.columns, count),
+      vectors: this.vectors.snapshot(count),
     };
   }
 
   /**
    * A new base was written from the snapshot: the texts of its chunks not changed since are read from it from
-   * now on, not kept in memory. A chunk is unchanged while its slot holds the very metadata object the snapshot
-   * took (a write replaces it).
+   * now on, not kept in memory, and so are their vectors in a large store (store-vectors.ts). A chunk is unchanged
+   * while its slot holds the very metadata object the snapshot took (a write replaces it).
    */
-  private async adoptBase(file: string, positions: RecordPositions): Promise<void> {
+  private async adoptBase(file: string, written: WrittenBase): Promise<void> {
     const saving = this.savingChunks;
     if (!saving) return;
-    await this.texts.adopt(file, positions, (fileSlot) => {
+    const slotNow = (fileSlot: number) => {
       const slot = this.slotOf.get(saving.ids[fileSlot]);
       return slot !== undefined && this.metadata[slot] === saving.metadata[fileSlot] ? slot : undefined;
-    });
+    };
+    await this.texts.adopt(file, written, slotNow);
+    const reader = await BaseReader.open(file);
+    // From here on, synchronous: no change can come between the check and the switch.
+    if (this.vectors !== saving.vectors) {
+      reader.release();
+      return;
+    }
+    this.vectors.adopt(
+      { reader, vectorsStart: written.vectorsStart },
+      written.at.length,
+      slotNow,
+      this.ids.length,
+    );
   }
 
   /** Applies a record of the change log, when the store is loaded. */
@@ -601,15 +688,36 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
           `${this.dimensions}. Delete the data folder and re-index (ingest again).`,
       );
     }
-    if (this.columns.dims !== this.dimensions) {
-      this.columns = new PagedColumns(this.dimensions, { pageSlots: this.pageSlots });
+    if (this.vectors.dims !== this.dimensions) {
+      this.vectors = new StoreVectors(this.dimensions, this.vectorOptions);
     }
     const slots = this.upsert(record.ids, record.texts, record.metadata);
     // As saved: already of unit length, so not scaled again (a reload scores to the bit as before).
-    this.columns.writeRows(slots, record.vectors);
+    this.vectors.writeRows(slots, record.vectors);
   }
 
-  private nearest(query: number[], k: number, filter?: LocalVectorStoreFilter): Ranked<number>[] {
+  /**
+   * The k nearest slots to `query`. Reading vectors from the base file awaits, and a delete meanwhile moves chunks
+   * between slots: the search is then run again (once; a second move in that time leaves the slots as read).
+   */
+  private async nearest(
+    query: number[],
+    k: number,
+    filter?: LocalVectorStoreFilter,
+  ): Promise<Ranked<number>[]> {
+    const removals = this.removals;
+    const found = await this.nearestOnce(query, k, filter);
+    if (this.removals === removals) return found;
+    const size = this.ids.length;
+    return (await this.nearestOnce(query, k, filter)).filter(({ item }) => item < size);
+  }
+
+  private async nearestOnce(
+    query: number[],
+    k: number,
+    filter?: LocalVectorStoreFilter,
+  ): Promise<Ranked<number>[]> {
+    if (this.damaged) throw this.damaged;
     const dims = this.dimensions;
     const size = this.ids.length;
     if (size === 0 || k <= 0) return [];
@@ -624,12 +732,14 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
     // The index answers unfiltered searches once most vectors are in its graph (until then, and for a filter,
     // which it cannot apply, a scan of every vector is both exact and quicker than ranking the pending ones).
     if (ann && !filter && ann.pendingCount * 4 < size) {
+      const slots = ann.candidates(q, ann.candidateCount(k));
+      const scores = await this.vectors.dots(slots, q);
       const heap = new TopK<number>(k);
-      for (const slot of ann.candidates(q, ann.candidateCount(k))) heap.push(slot, this.columns.dot(slot, q));
+      for (let i = 0; i < slots.length; i++) heap.push(slots[i], scores[i]);
       return heap.take();
     }
-    const scores = this.columns.score(q, size);
-    return bestSlots(scores, k, this.matcher(filter));
+    const matches = this.matcher(filter);
+    return bestSlots(await this.vectors.score(q, size, matches), k, matches);
   }
 
   /**
@@ -639,8 +749,8 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
   private indexIfDue(query: Float32Array): void {
     if (this.ann || this.vectorIndex === "exact" || this.ids.length === 0) return;
     if (this.vectorIndex === "auto" && this.ids.length < this.annMinChunks) return;
-    // Read through `this`: the columns object is replaced when the store is emptied and refilled.
-    const vectorOf = (slot: number) => this.columns.row(slot);
+    // Read through `this`: the vectors object is replaced when the store is emptied and refilled.
+    const vectorOf = (slot: number) => this.vectors.rowSync(slot);
     const options: AnnIndexOptions = { ...this.annOptions, onCaughtUp: () => this.graphCaughtUp() };
     const saved = this.savedGraph;
     this.savedGraph = undefined;
@@ -686,7 +796,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
     const samples = Math.min(size, DENSITY_SAMPLE);
     let sparse = dense(query) ? 0 : 1;
     for (let i = 0; i < samples && sparse === 0; i++) {
-      if (!dense(this.columns.row(Math.floor((i * size) / samples)))) sparse++;
+      if (!dense(this.vectors.rowSync(Math.floor((i * size) / samples)))) sparse++;
     }
     return sparse === 0;
   }
@@ -731,16 +841,14 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
 
   /** Writes `vectors[i]`, scaled to unit length, into slot `slots[i]`, keeping a save's snapshot intact. */
   private writeVectors(slots: number[], vectors: number[][]): void {
-    for (const slot of slots) this.savingVectors?.preserve(this.columns, slot);
-    this.columns.write(slots, vectors);
+    this.vectors.write(slots, vectors);
     this.ann?.written(slots);
   }
 
   /** Copies vectors between slots (`moves` holds (from, to) pairs), keeping a save's snapshot intact. */
   private moveVectors(moves: number[]): void {
     if (moves.length === 0) return;
-    for (let m = 1; m < moves.length; m += 2) this.savingVectors?.preserve(this.columns, moves[m]);
-    this.columns.move(moves);
+    this.vectors.move(moves);
   }
 
   private matcher(filter?: LocalVectorStoreFilter): ((slot: number) => boolean) | undefined {
@@ -790,12 +898,12 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
   private async restore(
     file: string,
     loaded: LoadedVectorFile,
-    columns: PagedColumns,
+    vectors: StoreVectors,
     lexical?: SavedBm25,
   ): Promise<boolean> {
     if (loaded.count === 0) return false;
     this.dimensions = loaded.dimensions;
-    this.columns = columns;
+    this.vectors = vectors;
     this.ids = loaded.ids;
     this.metadata = loaded.metadata;
     for (let slot = 0; slot < loaded.count; slot++) this.slotOf.set(loaded.ids[slot], slot);

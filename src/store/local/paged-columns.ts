@@ -30,6 +30,9 @@ export interface ColumnPage {
 }
 
 const DEFAULT_PAGE_SLOTS = 2048;
+/** A hollow page's arrays: its slots' vectors are elsewhere (on disk: store-vectors.ts), none in memory. */
+const NO_VALUES = new Int8Array(0);
+const NO_STEPS = new Float32Array(0);
 /** The first page starts this small and doubles up to a full page, so that a tiny store stays tiny. */
 const FIRST_PAGE_SLOTS = 64;
 
@@ -92,15 +95,59 @@ export class PagedColumns {
     );
   }
 
+  /**
+   * A hollow page of `count` slots after the last one, which must be full: room for slots whose vectors the owner
+   * keeps elsewhere (on disk), holding no memory until `materialise` gives it some.
+   */
+  appendHollowPage(count: number): void {
+    this.appendFilled(count, () => undefined, true);
+  }
+
+  /** Whether the page that holds `slot` is hollow (its vectors are not in memory). */
+  isHollow(slot: number): boolean {
+    return this.pageAt(slot)?.columns === NO_VALUES;
+  }
+
+  /**
+   * Gives the hollow page that holds `slot` memory, every vector in it zero (the owner writes those it keeps
+   * here); a new page object, as after growth.
+   */
+  materialise(slot: number): void {
+    const p = Math.floor(slot / this.pageSlots);
+    const page = this.pages[p];
+    if (page.columns !== NO_VALUES) return;
+    const { capacity } = page;
+    this.pages[p] = {
+      columns: new Int8Array(capacity * this.dims),
+      steps: new Float32Array(capacity),
+      capacity,
+    };
+  }
+
+  /** Lets go of page `p`'s memory: the owner keeps every vector of it elsewhere. */
+  hollow(p: number): void {
+    const { capacity } = this.pages[p];
+    this.pages[p] = { columns: NO_VALUES, steps: NO_STEPS, capacity };
+  }
+
+  /** Pages held, hollow or not. */
+  get pageCount(): number {
+    return this.pages.length;
+  }
+
   /** A new page of exactly `count` slots after the last one, which must be full, filled by `fill`. */
-  private appendFilled(count: number, fill: (columns: Int8Array, steps: Float32Array) => void): void {
+  private appendFilled(
+    count: number,
+    fill: (columns: Int8Array, steps: Float32Array) => void,
+    hollow = false,
+  ): void {
     if (this.slots % this.pageSlots !== 0 || count > this.pageSlots) {
       throw new RangeError(
         `a page is appended after full pages only, and holds at most ${this.pageSlots} rows`,
       );
     }
-    const columns = new Int8Array(count * this.dims);
-    const steps = new Float32Array(count);
+    const columns = hollow ? NO_VALUES : new Int8Array(count * this.dims);
+    const steps = hollow ? NO_STEPS : new Float32Array(count);
     fill(columns, steps);
     this.pages.push({ columns, steps, capacity: count });
     this.slots += count;
@@ -121,6 +168,12 @@ export class PagedColumns {
           this.pageSlots,
           Math.max(last.capacity * 2, slots - held, FIRST_PAGE_SLOTS),
         );
+        if (last.columns === NO_VALUES) {
+          // Nothing in memory to carry over: hollow still, only larger.
+          this.pages[this.pages.length - 1] = { columns: NO_VALUES, steps: NO_STEPS, capacity };
+          this.slots = held + capacity;
+          continue;
+        }
         const grown = growColumns(
           last.columns,
           last.steps,
@@ -199,6 +252,8 @@ export class PagedColumns {
     const scores = new Float64Array(size);
     for (let p = 0, first = 0; first < size; p++, first += this.pageSlots) {
       const { columns, steps, capacity } = this.pages[p];
+      // Scored by the owner, from where it keeps them.
+      if (columns === NO_VALUES) continue;
       scoreColumns(columns, steps, capacity, terms, scores.subarray(first, Math.min(size, first + capacity)));
     }
     return scores;
@@ -211,7 +266,7 @@ export class PagedColumns {
   }
 
   /** The vector of `slot` as float32 into `out` (a fresh array without it). */
-  row(slot: number, out = new Float32Array(this.dims)): Float32Array {
+  row(slot: number, out: Float32Array = new Float32Array(this.dims)): Float32Array {
     out.set(this.vector(slot));
     return out;
   }

@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { ChangeLog, ChangeRecord } from "./change-log.ts";
-import { type ChunksToWrite, type RecordPositions, writeVectorFile } from "./vector-file.ts";
+import { type ChunksToWrite, type WrittenBase, writeVectorFile } from "./vector-file.ts";
 import type { VectorSnapshot } from "./vector-snapshot.ts";
 
 /** What the store lets its persistence read. */
@@ -32,7 +32,7 @@ export interface PersistedState {
    * the store reads texts from there from now on. A failure is reported as a warning: the texts stay where they
    * were read from (a base replaced on disk stays readable through a file handle open on it).
    */
-  recordsWritten?(positions: RecordPositions): Promise<void>;
+  recordsWritten?(positions: WrittenBase): Promise<void>;
   /**
    * Whether the next save should be a new base for the store's sake: it holds in memory more of what was written
    * since the last base (texts) than it should, which a base lets it read from disk instead.

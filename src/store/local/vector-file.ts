@@ -46,6 +46,11 @@ export interface RecordPositions {
   lengths: Uint32Array;
 }
 
+/** A base just written: where its records are, and where its vectors start (a row per slot from there). */
+export interface WrittenBase extends RecordPositions {
+  vectorsStart: number;
+}
+
 /** A base file's chunk records, readable: what a new base copies for the chunks not changed since. */
 export interface StoredRecords extends RecordPositions {
   read(into: Buffer, position: number): Promise<void>;
@@ -67,6 +72,12 @@ export interface LoadedVectorFile extends Omit<VectorFileContents, "texts"> {
   /** Where the chunk records are (formats 2 and 3; format 1 holds its chunks in its header). */
   records?: RecordPositions;
   vectors: Float32Array;
+  /** The vectors were left in the file, unread (see `leaveVectors`). */
+  vectorsLeft: boolean;
+  /** Where the vectors start in the file: a row per vector from there. */
+  vectorsStart: number;
+  /** The checksum the vectors must have (checked at load unless they were left: see verifyVectors). */
+  vectorsCrc32: number;
   /** The format it was written in: 1 is converted by the store's next new base. */
   version: 1 | 2 | 3;
 }
@@ -144,6 +155,11 @@ export async function readVectorFile(
     blockRows?: number;
     /** False: the texts are not kept (the store reads them from the file when asked), only where they are. */
     texts?: boolean;
+    /**
+     * True for a store of `count` chunks that reads its vectors from the file when needed: a format-3 file's
+     * vectors are then neither read nor checked against their checksum (a million are 1 GB).
+     */
+    leaveVectors?: (count: number) => boolean;
   } = {},
 ): Promise<LoadedVectorFile | undefined> {
   let handle: FileHandle;
@@ -176,8 +192,9 @@ export async function readVectorFile(
     // Format 3's rows as floats, for a reader that takes floats.
     const floats =
       header.version === 3 && !options.onQuantisedRows ? new Float32Array(blockRows * dimensions) : undefined;
-    let crc = 0;
-    for (let first = 0; first < count; first += blockRows) {
+    const vectorsLeft = header.version === 3 && count > 0 && options.leaveVectors?.(count) === true;
+    let crc = vectorsLeft ? header.vectorsCrc32 : 0;
+    for (let first = 0; first < count && !vectorsLeft; first += blockRows) {
       const n = Math.min(blockRows, count - first);
       const bytes = block.subarray(0, n * rowBytes);
       await readExactly(handle, bytes, header.vectorsStart + first * rowBytes);
@@ -201,6 +218,9 @@ export async function readVectorFile(
       count,
       ...chunks,
       vectors: all ?? new Float32Array(0),
+      vectorsLeft,
+      vectorsStart: header.vectorsStart,
+      vectorsCrc32: header.vectorsCrc32,
       version: header.version,
     };
   } finally {
@@ -404,6 +424,31 @@ export async function readExactly(handle: FileHandle, into: Uint8Array, position
   }
 }
 
+/**
+ * Checks the checksum of a format-3 file's vectors that its load left unread (`leaveVectors`): read a block at
+ * a time, with a turn of the event loop after each, so that a large store answers while it is checked. Resolves
+ * false if `stopped()` said to stop first; throws store_corrupt when they fail.
+ */
+export async function verifyVectors(
+  file: string,
+  loaded: Pick<LoadedVectorFile, "count" | "dimensions" | "vectorsStart" | "vectorsCrc32">,
+  read: (into: Uint8Array, position: number) => Promise<void>,
+  stopped: () => boolean,
+): Promise<boolean> {
+  const rowBytes = quantisedRowBytes(loaded.dimensions);
+  const block = new Uint8Array(BLOCK_ROWS * rowBytes);
+  let crc = 0;
+  for (let first = 0; first < loaded.count; first += BLOCK_ROWS) {
+    if (stopped()) return false;
+    const bytes = block.subarray(0, Math.min(BLOCK_ROWS, loaded.count - first) * rowBytes);
+    await read(bytes, loaded.vectorsStart + first * rowBytes);
+    crc = crc32(bytes, crc);
+    await nextTurn();
+  }
+  if (crc !== loaded.vectorsCrc32) throw corrupt(file, "its vectors fail the checksum");
+  return true;
+}
+
 /** Little-endian float32 bytes as floats: a view where the machine is little-endian, a copy elsewhere. */
 function rowsOf(bytes: Buffer): Float32Array {
   if (LITTLE_ENDIAN) return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
@@ -427,7 +472,7 @@ export async function writeVectorFile(
   contents: ChunksToWrite,
   vectors: VectorSnapshot,
   stepMs: number,
-): Promise<RecordPositions> {
+): Promise<WrittenBase> {
   const pause = pacer(stepMs);
   const header: HeaderV2 = {
     format: FORMAT,
@@ -444,6 +489,7 @@ export async function writeVectorFile(
     lengths: new Uint32Array(contents.count),
   };
   const recordsStart = paddedToFour(PREFIX_V2 + json.length);
+  let vectorsStart = 0;
   await writeFileAtomic(file, async (handle) => {
     const prefix = Buffer.alloc(PREFIX_V2);
     MAGIC_V3.copy(prefix);
@@ -460,13 +506,14 @@ export async function writeVectorFile(
       crc = crc32(piece, crc);
     }
     await handle.write(zeros(paddedToFour(bytes) - bytes));
+    vectorsStart = recordsStart + paddedToFour(bytes);
     for (const rows of vectorRows(vectors)) await handle.write(rows);
     prefix.writeBigUInt64LE(BigInt(bytes), 16);
     prefix.writeUInt32LE(crc, 24);
     await handle.write(prefix, 0, prefix.length, 0);
   });
   for (let slot = 0; slot < contents.count; slot++) positions.at[slot] += recordsStart;
-  return positions;
+  return { ...positions, vectorsStart };
 }
 
 /** Called between steps of a long computation: resolves at once, or after a turn of the event loop. */

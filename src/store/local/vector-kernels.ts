@@ -421,6 +421,18 @@ function copyValues(
   }
 }
 
+/**
+ * The dot product of `q` with quantised row `row` of `rows`, summed as dotSlot sums a slot of the columns (every
+ * dimension in ascending order, in double precision, times the step): the same score to the bit.
+ */
+export function dotQuantisedRow(rows: Uint8Array, row: number, dims: number, q: Float32Array): number {
+  const at = row * quantisedRowBytes(dims);
+  const values = new Int8Array(rows.buffer, rows.byteOffset + at + 4, dims);
+  let sum = 0;
+  for (let d = 0; d < dims; d++) sum += q[d] * values[d];
+  return sum * new DataView(rows.buffer, rows.byteOffset + at, 4).getFloat32(0, true);
+}
+
 /** `count` quantised rows as float32 rows (value × step), row-major into `out`. */
 export function dequantisedRows(rows: Uint8Array, count: number, dims: number, out: Float32Array): void {
   const rowBytes = quantisedRowBytes(dims);

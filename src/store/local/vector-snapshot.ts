@@ -1,12 +1,22 @@
 // The vectors as they were when a save began, readable while the store keeps changing them: copy on write, one
-// slot at a time, so that a save neither copies every vector nor blocks the writes made while it runs.
+// slot at a time, so that a save neither copies every vector nor blocks the writes made while it runs. A slot
+// read from the base file (store-vectors.ts) needs no copy: the base does not change, and the snapshot holds it
+// open until it is released.
 import type { PagedColumns } from "./paged-columns.ts";
 import { quantisedRowBytes, rowsToColumns } from "./vector-kernels.ts";
 
+/** The slots a snapshot reads from the base file: their rows there, and how to read one. */
+export interface SnapshotBase {
+  /** Each slot's row in the base, or -1 where its vector is in the columns. */
+  rowOf: Int32Array;
+  readRow(row: number, into: Uint8Array): void;
+  release(): void;
+}
+
 /**
  * The vectors of slots 0..count-1 as they were when a save began, readable while the store keeps changing:
- * the store calls `preserve` before it overwrites a slot (a write or the target of a move), which keeps the
- * slot's old vector aside.
+ * the store calls `preserve` before it overwrites a slot in memory (a write or the target of a move), which keeps
+ * the slot's old vector aside.
  */
 export class VectorSnapshot {
   private readonly preserved = new Map<number, Float32Array>();
@@ -17,6 +27,7 @@ export class VectorSnapshot {
   constructor(
     columns: PagedColumns,
     readonly count: number,
+    private readonly base?: SnapshotBase,
   ) {
     this.pages = columns.view();
     this.dims = columns.dims;
@@ -24,7 +35,7 @@ export class VectorSnapshot {
 
   /** Keeps `slot`'s vector before the store, whose columns are now `columns`, overwrites it. */
   preserve(columns: PagedColumns, slot: number): void {
-    if (slot >= this.count || this.preserved.has(slot)) return;
+    if (slot >= this.count || this.preserved.has(slot) || this.onDisk(slot)) return;
     // A page the store has replaced since (its last page grown, every page after a clear) no longer changes.
     if (columns.pageAt(slot) !== this.pages.pageAt(slot)) return;
     const row = new Float32Array(this.dims);
@@ -34,9 +45,24 @@ export class VectorSnapshot {
 
   /** Slots first..first+count-1 as quantised rows (a step and int8 values each) into `out`. */
   readQuantisedRows(first: number, count: number, out: Uint8Array): void {
-    this.pages.readQuantisedRows(first, count, out);
-    if (this.preserved.size === 0) return;
     const rowBytes = quantisedRowBytes(this.dims);
+    // Runs of slots in memory from the pages, of slots in the base row by row from it.
+    for (let i = 0; i < count; ) {
+      let end = i + 1;
+      const onDisk = this.onDisk(first + i);
+      while (end < count && this.onDisk(first + end) === onDisk) end++;
+      if (onDisk) {
+        const rowOf = (this.base as SnapshotBase).rowOf;
+        for (let j = i; j < end; j++) {
+          (this.base as SnapshotBase).readRow(
+            rowOf[first + j],
+            out.subarray(j * rowBytes, (j + 1) * rowBytes),
+          );
+        }
+      } else this.pages.readQuantisedRows(first + i, end - i, out.subarray(i * rowBytes));
+      i = end;
+    }
+    if (this.preserved.size === 0) return;
     const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
     const step = new Float32Array(1);
     for (let i = 0; i < count; i++) {
@@ -49,13 +75,12 @@ export class VectorSnapshot {
     }
   }
 
-  /** Slots first..first+count-1, row-major, into `rows`. */
-  readRows(first: number, count: number, rows: Float32Array): void {
-    this.pages.readRows(first, count, rows);
-    if (this.preserved.size === 0) return;
-    for (let i = 0; i < count; i++) {
-      const kept = this.preserved.get(first + i);
-      if (kept) rows.set(kept, i * this.dims);
-    }
+  /** Lets go of the base file it reads from. */
+  release(): void {
+    this.base?.release();
+  }
+
+  private onDisk(slot: number): boolean {
+    return this.base !== undefined && this.base.rowOf[slot] !== -1;
   }
 }
