@@ -2,7 +2,7 @@
 // instead of keeping them in memory: it must answer exactly as a store holding them all in memory does, through
 // writes, deletes that move chunks between slots, saves made while it is written to, restarts, and the graph;
 // and a damaged vector in the file is found, after a start that did not read them, before anything is copied.
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Document } from "@langchain/core/documents";
@@ -212,5 +212,66 @@ describe("LocalVectorStore reading its vectors from its base file", () => {
     await expect(
       damaged.addVectors([randomVector(random(4), 1, DIMS)], [new Document({ pageContent: "y" })]),
     ).rejects.toMatchObject({ code: "store_corrupt" });
+  });
+
+  describe("the chunk index beside the base", () => {
+    const index = () => `${file}.chunks`;
+
+    it("is where a start reads ids and metadata from; the records are checked in the background", async () => {
+      const { store, memory } = await twins();
+      await store.close();
+      await stat(index());
+      // A flipped byte inside a text: the index still gives every id and metadata, the check finds the damage.
+      const whole = await readFile(file);
+      whole[whole.indexOf("chunk 150")] ^= 0x01;
+      await writeFile(file, whole);
+      const warnings = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+      const reopened = await LocalVectorStore.load(embeddings, onDisk());
+      expect(reopened.count()).toBe(300);
+      const [doc] = await reopened.getByIds(["c7"]);
+      expect(doc.metadata).toEqual({ n: 7, group: 1 });
+      await expect(reopened.whenVerified()).rejects.toThrow(/chunks fail the checksum/);
+      expect(warnings).toHaveBeenCalledWith(expect.stringContaining("fail the checksum"), {
+        code: "COUNSEL_STORE_CORRUPT",
+      });
+      // Without the index, the start itself refuses the damaged file.
+      await rm(index());
+      await expect(LocalVectorStore.load(embeddings, onDisk())).rejects.toThrow(/chunks fail the checksum/);
+      expect(memory.count()).toBe(300);
+    });
+
+    it("is not used when damaged or saved for another base: the records are read", async () => {
+      const { store, memory } = await twins(300, { maxTextInMemory: 0 });
+      const older = await readFile(index());
+      await store.addVectors(
+        [randomVector(random(2), 1, DIMS)],
+        [new Document({ pageContent: "new", id: "c5" })],
+      );
+      await memory.addVectors(
+        [randomVector(random(2), 1, DIMS)],
+        [new Document({ pageContent: "new", id: "c5" })],
+      );
+      await store.flush();
+      await store.close();
+      // Another base's index: silently not used (c5's new text and metadata come from the records).
+      await writeFile(index(), older);
+      const warnings = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+      await expectSameAnswers(await LocalVectorStore.load(embeddings, onDisk()), memory, 14);
+      // (Only the garbage collector's notices of files other tests left open may come meanwhile.)
+      expect(warnings).not.toHaveBeenCalledWith(expect.anything(), { code: "COUNSEL_STORE_INDEX_REBUILT" });
+      const damaged = Buffer.from(older);
+      damaged[damaged.length - 3] ^= 0xff;
+      await writeFile(index(), damaged);
+      await expectSameAnswers(await LocalVectorStore.load(embeddings, onDisk()), memory, 15);
+      expect(warnings).toHaveBeenCalledWith(expect.stringContaining("it fails its checksum"), {
+        code: "COUNSEL_STORE_INDEX_REBUILT",
+      });
+    });
+
+    it("is not written for a store that keeps its vectors in memory", async () => {
+      const { store } = await twins(99);
+      await store.close();
+      await expect(stat(index())).rejects.toMatchObject({ code: "ENOENT" });
+    });
   });
 });

@@ -27,6 +27,7 @@ import { AnnIndex, type AnnIndexOptions, type GraphQuantisation } from "./ann-in
 import { BaseReader } from "./base-reader.ts";
 import { bm25File, readBm25File, type SavedBm25, writeBm25File } from "./bm25-file.ts";
 import { ChangeLog, type ChangeRecord } from "./change-log.ts";
+import { type ChunkIndex, chunkIndexFile, readChunkIndex, writeChunkIndex } from "./chunk-index-file.ts";
 import { ChunkTexts, type TextsSnapshot } from "./chunk-texts.ts";
 import {
   carryGraphFile,
@@ -162,6 +163,8 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
   private persistence?: StorePersistence;
   private readonly persistenceOptions: { saveDelayMs: number; saveStepMs: number; compactMinBytes?: number };
   private readonly maxTextInMemory: number;
+  /** What the base just written holds, until its chunk index is saved beside it (chunk-index-file.ts). */
+  private baseChunks?: ChunkIndex;
   /** Chunks removed so far: a search that awaited reads checks that no slot moved meanwhile. */
   private removals = 0;
   /** The check of the vectors a start left in the base file (verifyVectors), while it runs. */
@@ -233,6 +236,10 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
         texts: false,
         blockRows: store.vectors.pageSlots,
         leaveVectors: (count) => store.vectors.readsFromDisk(count),
+        chunkIndex: async (baseId, count) =>
+          store.vectors.readsFromDisk(count)
+            ? store.savedChunkIndex(options.path as string, baseId, count)
+            : undefined,
         onRows: (_first, count, rows, dimensions) => {
           vectors ??= new StoreVectors(dimensions, store.vectorOptions);
           vectors.appendPage(rows, count);
@@ -248,7 +255,9 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
       vectors = new StoreVectors(file.dimensions, store.vectorOptions);
       const base = { reader: await BaseReader.open(options.path), vectorsStart: file.vectorsStart };
       vectors.openOnDisk(base, file.count);
-      store.verifyInBackground(options.path, file, base.reader);
+    }
+    if (file?.vectorsLeft || file?.recordsLeft) {
+      store.verifyInBackground(options.path, file, await BaseReader.open(options.path));
     }
     const lexical = file?.baseId ? await store.savedLexicalIndex(options.path, file.baseId) : undefined;
     const restored = file && vectors ? await store.restore(options.path, file, vectors, lexical) : false;
@@ -535,12 +544,12 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
   }
 
   /**
-   * Checks, in the background, the vectors a start left in the base file, which every start of a smaller store
-   * checks as it reads them: a start need not read a gigabyte before it answers. Until it is done, searches
+   * Checks, in the background, the vectors (and the chunk records, when their index was read instead) a start left
+   * in the base file, which every start of a smaller store checks as it reads them: a start need not read a
+   * gigabyte before it answers. Until it is done, searches
    * read rows that have not been checked yet; once it finds damage, everything fails with it.
    */
   private verifyInBackground(file: string, loaded: LoadedVectorFile, reader: BaseReader): void {
-    reader.retain();
     this.verifying = verifyVectors(
       file,
       loaded,
@@ -594,6 +603,11 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
       recordsWritten: (positions) => this.adoptBase(file, positions),
       baseDue: () => this.texts.heldCharacters > this.maxTextInMemory,
       baseWritten: async (baseId, changedSince) => {
+        const chunks = this.baseChunks;
+        this.baseChunks = undefined;
+        if (chunks && this.vectors.readsFromDisk(chunks.ids.length)) {
+          await writeChunkIndex(chunkIndexFile(file), baseId, chunks);
+        }
         // Emptied while the base was written: the next base (which that change makes due) saves the index.
         if (!changedSince) return;
         const stale = [...changedSince];
@@ -660,6 +674,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
       return slot !== undefined && this.metadata[slot] === saving.metadata[fileSlot] ? slot : undefined;
     };
     await this.texts.adopt(file, written, slotNow);
+    this.baseChunks = { ids: saving.ids, metadata: saving.metadata, records: written };
     const reader = await BaseReader.open(file);
     // From here on, synchronous: no change can come between the check and the switch.
     if (this.vectors !== saving.vectors) {
@@ -928,6 +943,16 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
       for (let i = 0; i < slots.length; i++) this.bm25.add(ids[i], texts[i]);
     }
     return false;
+  }
+
+  /** The chunk index saved beside the base `baseId` of `count` chunks at `file`, if there is one for it. */
+  private savedChunkIndex(file: string, baseId: string, count: number): Promise<ChunkIndex | undefined> {
+    const saved = chunkIndexFile(file);
+    return readChunkIndex(saved, baseId, count, (reason) =>
+      process.emitWarning(`${saved} is damaged (${reason}); the chunks are read from the base instead.`, {
+        code: "COUNSEL_STORE_INDEX_REBUILT",
+      }),
+    );
   }
 
   /** The BM25 index saved beside the base `baseId` at `file`, if there is one for it and this analysis. */

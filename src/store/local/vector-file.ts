@@ -46,6 +46,13 @@ export interface RecordPositions {
   lengths: Uint32Array;
 }
 
+/** A base's chunks as its index beside it holds them (chunk-index-file.ts): all but the texts. */
+export interface IndexedChunks {
+  ids: string[];
+  metadata: Record<string, unknown>[];
+  records: RecordPositions;
+}
+
 /** A base just written: where its records are, and where its vectors start (a row per slot from there). */
 export interface WrittenBase extends RecordPositions {
   vectorsStart: number;
@@ -78,6 +85,11 @@ export interface LoadedVectorFile extends Omit<VectorFileContents, "texts"> {
   vectorsStart: number;
   /** The checksum the vectors must have (checked at load unless they were left: see verifyVectors). */
   vectorsCrc32: number;
+  /**
+   * Where the chunk records are and the checksum they must have, when their ids and metadata came from the chunk
+   * index instead (`chunkIndex`): unread, and so unchecked, until verifyVectors checks them.
+   */
+  recordsLeft?: { start: number; bytes: number; crc32: number };
   /** The format it was written in: 1 is converted by the store's next new base. */
   version: 1 | 2 | 3;
 }
@@ -160,6 +172,12 @@ export async function readVectorFile(
      * vectors are then neither read nor checked against their checksum (a million are 1 GB).
      */
     leaveVectors?: (count: number) => boolean;
+    /**
+     * The ids, metadata and record positions of the base `baseId` of `count` chunks, saved beside it
+     * (chunk-index-file.ts), when there is such an index: the records are then neither read nor checked (a
+     * million of them take 1.5 s to parse). Only asked when the texts are not kept.
+     */
+    chunkIndex?: (baseId: string, count: number) => Promise<IndexedChunks | undefined>;
   } = {},
 ): Promise<LoadedVectorFile | undefined> {
   let handle: FileHandle;
@@ -210,7 +228,14 @@ export async function readVectorFile(
     // After the vectors, though the file holds them first: each page of vectors the reader allocates counts as
     // external memory, which makes V8 collect every few tens of MB of it, and each such collection walks the whole
     // heap. Before the chunks are in it that is a few ms; after, 0.3 s each: 20 of the 44 s a million chunks took.
-    const chunks = header.chunks ?? (await readRecords(handle, file, header, options.texts ?? true));
+    const keepTexts = options.texts ?? true;
+    const indexed =
+      !keepTexts && header.records && header.baseId && options.chunkIndex
+        ? await options.chunkIndex(header.baseId, count)
+        : undefined;
+    const chunks =
+      header.chunks ??
+      (indexed ? { ...indexed, texts: [] } : await readRecords(handle, file, header, keepTexts));
     return {
       baseId: header.baseId,
       embeddingModelId: header.embeddingModelId,
@@ -221,6 +246,7 @@ export async function readVectorFile(
       vectorsLeft,
       vectorsStart: header.vectorsStart,
       vectorsCrc32: header.vectorsCrc32,
+      ...(indexed && header.records ? { recordsLeft: header.records } : {}),
       version: header.version,
     };
   } finally {
@@ -425,27 +451,39 @@ export async function readExactly(handle: FileHandle, into: Uint8Array, position
 }
 
 /**
- * Checks the checksum of a format-3 file's vectors that its load left unread (`leaveVectors`): read a block at
- * a time, with a turn of the event loop after each, so that a large store answers while it is checked. Resolves
- * false if `stopped()` said to stop first; throws store_corrupt when they fail.
+ * Checks what a load left unread in a format-3 file against its checksums: the vectors (`leaveVectors`), and the
+ * chunk records when their index was read instead (`chunkIndex`). Read a block at a time, with a turn of the
+ * event loop after each, so that a large store answers while it is checked. Resolves false if `stopped()` said to
+ * stop first; throws store_corrupt when they fail.
  */
 export async function verifyVectors(
   file: string,
-  loaded: Pick<LoadedVectorFile, "count" | "dimensions" | "vectorsStart" | "vectorsCrc32">,
+  loaded: Pick<
+    LoadedVectorFile,
+    "count" | "dimensions" | "vectorsStart" | "vectorsCrc32" | "vectorsLeft" | "recordsLeft"
+  >,
   read: (into: Uint8Array, position: number) => Promise<void>,
   stopped: () => boolean,
 ): Promise<boolean> {
   const rowBytes = quantisedRowBytes(loaded.dimensions);
-  const block = new Uint8Array(BLOCK_ROWS * rowBytes);
-  let crc = 0;
-  for (let first = 0; first < loaded.count; first += BLOCK_ROWS) {
-    if (stopped()) return false;
-    const bytes = block.subarray(0, Math.min(BLOCK_ROWS, loaded.count - first) * rowBytes);
-    await read(bytes, loaded.vectorsStart + first * rowBytes);
-    crc = crc32(bytes, crc);
-    await nextTurn();
+  const ranges: { start: number; bytes: number; crc32: number; what: string }[] = [];
+  if (loaded.recordsLeft) ranges.push({ ...loaded.recordsLeft, what: "chunks" });
+  if (loaded.vectorsLeft) {
+    const bytes = loaded.count * rowBytes;
+    ranges.push({ start: loaded.vectorsStart, bytes, crc32: loaded.vectorsCrc32, what: "vectors" });
   }
-  if (crc !== loaded.vectorsCrc32) throw corrupt(file, "its vectors fail the checksum");
+  const block = new Uint8Array(BLOCK_ROWS * rowBytes);
+  for (const range of ranges) {
+    let crc = 0;
+    for (let done = 0; done < range.bytes; done += block.length) {
+      if (stopped()) return false;
+      const bytes = block.subarray(0, Math.min(block.length, range.bytes - done));
+      await read(bytes, range.start + done);
+      crc = crc32(bytes, crc);
+      await nextTurn();
+    }
+    if (crc !== range.crc32) throw corrupt(file, `its ${range.what} fail the checksum`);
+  }
   return true;
 }
 
