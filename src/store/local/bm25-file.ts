@@ -10,16 +10,12 @@
 // File layout: MAGIC, uint32 LE header length, uint32 LE CRC-32 of all that follows, the JSON header (what the
 // image holds in strings and counters, the arrays' names, types and lengths), zero padding to a multiple of 8,
 // then each array in the machine's byte order, padded to a multiple of 8.
-import { readFile } from "node:fs/promises";
 import { endianness } from "node:os";
-import { crc32 } from "node:zlib";
-import { writeFileAtomic } from "../atomic-file.ts";
 import type { Bm25Image, TfArray } from "../bm25-index.ts";
+import { paddedToEight, padding, readCheckedFile, writeCheckedFile } from "./checked-file.ts";
 
 const MAGIC = Buffer.from("CNSLBM25", "latin1");
 const FORMAT = "counsel-local-bm25";
-/** MAGIC, the header's length, the checksum. */
-const PREFIX = MAGIC.length + 8;
 
 /** What ties a saved index to the store it indexes. */
 export interface Bm25FileIdentity {
@@ -78,16 +74,9 @@ export async function writeBm25File(
     strings: image.strings,
     arrays: arrays.map(([name, array]) => ({ name, type: typeName(array), length: array.length })),
   };
-  const json = Buffer.from(JSON.stringify(header));
-  const body: Buffer[] = [json, padding(PREFIX + json.length)];
+  const body: Buffer[] = [];
   for (const [, array] of arrays) body.push(bytesOf(array), padding(array.byteLength));
-  let crc = 0;
-  for (const piece of body) crc = crc32(piece, crc);
-  const prefix = Buffer.alloc(PREFIX);
-  MAGIC.copy(prefix);
-  prefix.writeUInt32LE(json.length, MAGIC.length);
-  prefix.writeUInt32LE(crc, MAGIC.length + 4);
-  await writeFileAtomic(file, [prefix, ...body]);
+  await writeCheckedFile(file, MAGIC, header, body);
 }
 
 /**
@@ -99,29 +88,10 @@ export async function readBm25File(
   identity: Bm25FileIdentity,
   onDamaged: (reason: string) => void,
 ): Promise<SavedBm25 | undefined> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
-  if (bytes.length < PREFIX || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) {
-    onDamaged("not a Counsel BM25 file");
-    return undefined;
-  }
-  if (crc32(bytes.subarray(PREFIX)) !== bytes.readUInt32LE(MAGIC.length + 4)) {
-    onDamaged("it fails its checksum");
-    return undefined;
-  }
-  const headerLength = bytes.readUInt32LE(MAGIC.length);
-  let header: Header;
-  try {
-    header = JSON.parse(bytes.toString("utf8", PREFIX, PREFIX + headerLength));
-  } catch {
-    onDamaged("its header is not valid JSON");
-    return undefined;
-  }
+  const read = await readCheckedFile(file, MAGIC, "BM25 file", onDamaged);
+  if (!read) return undefined;
+  const { bytes } = read;
+  const header = read.header as Header;
   if (header?.format !== FORMAT || header.version !== 1 || !Array.isArray(header.arrays)) {
     onDamaged("its header is not a BM25 index description");
     return undefined;
@@ -133,7 +103,7 @@ export async function readBm25File(
   ) {
     return undefined;
   }
-  let at = paddedToEight(PREFIX + headerLength);
+  let at = read.bodyStart;
   const arrays: Partial<Record<ArrayName, AnyArray>> = {};
   for (const { name, type, length } of header.arrays) {
     const Type = ARRAY_TYPES[type];
@@ -164,12 +134,4 @@ function typeName(array: AnyArray | TfArray): ArrayType {
 
 function bytesOf(array: AnyArray): Buffer {
   return Buffer.from(array.buffer, array.byteOffset, array.byteLength);
-}
-
-function padding(length: number): Buffer {
-  return Buffer.alloc(paddedToEight(length) - length);
-}
-
-function paddedToEight(length: number): number {
-  return length + ((8 - (length % 8)) % 8);
 }

@@ -4,17 +4,13 @@
 //
 // Like the BM25 file (bm25-file.ts) it is a cache tied to one base: written after a new base from what that base
 // holds, ignored when it names another base or is damaged (the records are then read as before).
-import { readFile } from "node:fs/promises";
 import { endianness } from "node:os";
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { crc32 } from "node:zlib";
-import { writeFileAtomic } from "../atomic-file.ts";
+import { readCheckedFile, writeCheckedFile } from "./checked-file.ts";
 import type { IndexedChunks } from "./vector-file.ts";
 
 const MAGIC = Buffer.from("CNSLCHNK", "latin1");
 const FORMAT = "counsel-local-chunks";
-/** MAGIC, the header's length, the checksum of everything after this prefix. */
-const PREFIX = MAGIC.length + 8;
 /** Chunks per JSON piece: each a few MB, parsed (and written) between turns of the event loop. */
 const PIECE = 50_000;
 
@@ -55,23 +51,14 @@ export async function writeChunkIndex(file: string, baseId: string, chunks: Chun
     endianness: endianness(),
     pieces: sizes,
   };
-  const json = Buffer.from(JSON.stringify(header));
   const at = chunks.records.at.subarray(0, count);
   const lengths = chunks.records.lengths.subarray(0, count);
   const body = [
-    json,
-    Buffer.alloc(paddedToEight(PREFIX + json.length) - PREFIX - json.length),
     Buffer.from(at.buffer, at.byteOffset, at.byteLength),
     Buffer.from(lengths.buffer, lengths.byteOffset, lengths.byteLength),
     ...pieces,
   ];
-  let crc = 0;
-  for (const piece of body) crc = crc32(piece, crc);
-  const prefix = Buffer.alloc(PREFIX);
-  MAGIC.copy(prefix);
-  prefix.writeUInt32LE(json.length, MAGIC.length);
-  prefix.writeUInt32LE(crc, MAGIC.length + 4);
-  await writeFileAtomic(file, [prefix, ...body]);
+  await writeCheckedFile(file, MAGIC, header, body);
 }
 
 /**
@@ -84,36 +71,17 @@ export async function readChunkIndex(
   count: number,
   onDamaged: (reason: string) => void,
 ): Promise<ChunkIndex | undefined> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
-  if (bytes.length < PREFIX || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) {
-    onDamaged("not a Counsel chunk index");
-    return undefined;
-  }
-  if (crc32(bytes.subarray(PREFIX)) !== bytes.readUInt32LE(MAGIC.length + 4)) {
-    onDamaged("it fails its checksum");
-    return undefined;
-  }
-  const headerLength = bytes.readUInt32LE(MAGIC.length);
-  let header: Header;
-  try {
-    header = JSON.parse(bytes.toString("utf8", PREFIX, PREFIX + headerLength));
-  } catch {
-    onDamaged("its header is not valid JSON");
-    return undefined;
-  }
+  const read = await readCheckedFile(file, MAGIC, "chunk index", onDamaged);
+  if (!read) return undefined;
+  const { bytes } = read;
+  const header = read.header as Header;
   if (header?.format !== FORMAT || header.version !== 1 || !Array.isArray(header.pieces)) {
     onDamaged("its header is not a chunk index's");
     return undefined;
   }
   if (header.baseId !== baseId || header.count !== count || header.endianness !== endianness())
     return undefined;
-  let offset = paddedToEight(PREFIX + headerLength);
+  let offset = read.bodyStart;
   // Copied out of the file's buffer: the positions live as long as the store, the rest of the file does not.
   const at = new Float64Array(count);
   const lengths = new Uint32Array(count);
@@ -145,8 +113,4 @@ export async function readChunkIndex(
     return undefined;
   }
   return { ids, metadata, records: { at, lengths } };
-}
-
-function paddedToEight(length: number): number {
-  return length + ((8 - (length % 8)) % 8);
 }
