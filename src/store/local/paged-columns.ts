@@ -103,11 +103,6 @@ export class PagedColumns {
     this.appendFilled(count, () => undefined, true);
   }
 
-  /** Whether the page that holds `slot` is hollow (its vectors are not in memory). */
-  isHollow(slot: number): boolean {
-    return this.pageAt(slot)?.columns === NO_VALUES;
-  }
-
   /**
    * Gives the hollow page that holds `slot` memory, every vector in it zero (the owner writes those it keeps
    * here); a new page object, as after growth.

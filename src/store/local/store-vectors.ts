@@ -183,7 +183,7 @@ export class StoreVectors {
     const row = this.rowOf[slot];
     if (row === IN_MEMORY) return this.columns.row(slot, out);
     const bytes = new Uint8Array(quantisedRowBytes(this.dims));
-    this.readRowSync(this.base, row, bytes);
+    this.readRowsSync(this.base, row, bytes);
     dequantisedRows(bytes, 1, this.dims, out);
     return out;
   }
@@ -197,7 +197,7 @@ export class StoreVectors {
     base?.reader.retain();
     this.saving = new VectorSnapshot(this.columns, count, {
       rowOf: this.rowOf.slice(0, count),
-      readRow: (row, into) => this.readRowSync(base, row, into),
+      readRows: (row, into) => this.readRowsSync(base, row, into),
       release: () => base?.reader.release(),
     });
     return this.saving;
@@ -270,7 +270,8 @@ export class StoreVectors {
     this.rowOf[slot] = IN_MEMORY;
   }
 
-  private readRowSync(base: BaseRows | undefined, row: number, into: Uint8Array): void {
+  /** Rows from `row` on, as many as `into` holds, at once. */
+  private readRowsSync(base: BaseRows | undefined, row: number, into: Uint8Array): void {
     if (!base) throw new Error(`no base to read row ${row} from`);
     base.reader.readSync(into, base.vectorsStart + row * quantisedRowBytes(this.dims));
   }

@@ -9,7 +9,8 @@ import { quantisedRowBytes, rowsToColumns } from "./vector-kernels.ts";
 export interface SnapshotBase {
   /** Each slot's row in the base, or -1 where its vector is in the columns. */
   rowOf: Int32Array;
-  readRow(row: number, into: Uint8Array): void;
+  /** Reads rows from `row` on, as many as `into` holds. */
+  readRows(row: number, into: Uint8Array): void;
   release(): void;
 }
 
@@ -46,18 +47,19 @@ export class VectorSnapshot {
   /** Slots first..first+count-1 as quantised rows (a step and int8 values each) into `out`. */
   readQuantisedRows(first: number, count: number, out: Uint8Array): void {
     const rowBytes = quantisedRowBytes(this.dims);
-    // Runs of slots in memory from the pages, of slots in the base row by row from it.
+    // Runs of slots in memory from the pages; of slots in the base from it, rows that follow each other there (most
+    // of them: a base is written in slot order) in one read.
     for (let i = 0; i < count; ) {
       let end = i + 1;
       const onDisk = this.onDisk(first + i);
       while (end < count && this.onDisk(first + end) === onDisk) end++;
       if (onDisk) {
-        const rowOf = (this.base as SnapshotBase).rowOf;
-        for (let j = i; j < end; j++) {
-          (this.base as SnapshotBase).readRow(
-            rowOf[first + j],
-            out.subarray(j * rowBytes, (j + 1) * rowBytes),
-          );
+        const { rowOf, readRows } = this.base as SnapshotBase;
+        for (let j = i; j < end; ) {
+          let to = j + 1;
+          while (to < end && rowOf[first + to] === rowOf[first + to - 1] + 1) to++;
+          readRows(rowOf[first + j], out.subarray(j * rowBytes, to * rowBytes));
+          j = to;
         }
       } else this.pages.readQuantisedRows(first + i, end - i, out.subarray(i * rowBytes));
       i = end;
