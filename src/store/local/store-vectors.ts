@@ -131,8 +131,8 @@ export class StoreVectors {
     for (let slot = 0; slot < size; slot++) {
       if (this.rowOf[slot] !== IN_MEMORY && (!matches || matches(slot))) wanted.push(slot);
     }
-    await this.readEach(wanted, (slot, rows, row) => {
-      scores[slot] = dotQuantisedRow(rows, row, this.dims, q);
+    await this.readEach(wanted, (k, rows, row) => {
+      scores[wanted[k]] = dotQuantisedRow(rows, row, this.dims, q);
     });
     return scores;
   }
@@ -140,39 +140,54 @@ export class StoreVectors {
   /** The dot products of `q` with the vectors of `slots` (their cosines: both are unit length). */
   async dots(slots: readonly number[], q: Float32Array): Promise<Float64Array> {
     const out = new Float64Array(slots.length);
-    const onDisk: number[] = [];
-    const at = new Map<number, number>();
-    for (let i = 0; i < slots.length; i++) {
-      if (this.rowOf[slots[i]] === IN_MEMORY) out[i] = this.columns.dot(slots[i], q);
-      else {
-        onDisk.push(slots[i]);
-        at.set(slots[i], i);
-      }
-    }
-    await this.readEach(onDisk, (slot, rows, row) => {
-      out[at.get(slot) as number] = dotQuantisedRow(rows, row, this.dims, q);
-    });
+    await this.eachOf(
+      slots,
+      (slot, i) => {
+        out[i] = this.columns.dot(slot, q);
+      },
+      (i, rows, row) => {
+        out[i] = dotQuantisedRow(rows, row, this.dims, q);
+      },
+    );
     return out;
   }
 
   /** The vectors of `slots`, as arrays (MMR's few candidates). */
   async vectors(slots: readonly number[]): Promise<number[][]> {
     const out = new Array<number[]>(slots.length);
-    const at = new Map<number, number>();
+    const row = new Float32Array(this.dims);
+    await this.eachOf(
+      slots,
+      (slot, i) => {
+        out[i] = this.columns.vector(slot);
+      },
+      (i, rows, r) => {
+        dequantisedRows(rows.subarray(r * quantisedRowBytes(this.dims)), 1, this.dims, row);
+        out[i] = Array.from(row);
+      },
+    );
+    return out;
+  }
+
+  /**
+   * Each of `slots` (the i-th): to `inMemory` at once when its vector is in the columns, else read from the base
+   * and given to `inBase` with the buffer and its row's index in it.
+   */
+  private async eachOf(
+    slots: readonly number[],
+    inMemory: (slot: number, i: number) => void,
+    inBase: (i: number, rows: Uint8Array, row: number) => void,
+  ): Promise<void> {
     const onDisk: number[] = [];
+    const positions: number[] = [];
     for (let i = 0; i < slots.length; i++) {
-      if (this.rowOf[slots[i]] === IN_MEMORY) out[i] = this.columns.vector(slots[i]);
+      if (this.rowOf[slots[i]] === IN_MEMORY) inMemory(slots[i], i);
       else {
         onDisk.push(slots[i]);
-        at.set(slots[i], i);
+        positions.push(i);
       }
     }
-    const row = new Float32Array(this.dims);
-    await this.readEach(onDisk, (slot, rows, r) => {
-      dequantisedRows(rows.subarray(r * quantisedRowBytes(this.dims)), 1, this.dims, row);
-      out[at.get(slot) as number] = Array.from(row);
-    });
-    return out;
+    await this.readEach(onDisk, (k, rows, row) => inBase(positions[k], rows, row));
   }
 
   /**
@@ -278,11 +293,11 @@ export class StoreVectors {
 
   /**
    * Reads the base rows of `slots` (all read from the base), runs of consecutive rows in one read, a few reads at
-   * a time, and gives each to `visit` with the buffer and its row's index in it.
+   * a time, and gives each to `visit` (by its index in `slots`) with the buffer and its row's index in it.
    */
   private async readEach(
     slots: readonly number[],
-    visit: (slot: number, rows: Uint8Array, row: number) => void,
+    visit: (index: number, rows: Uint8Array, row: number) => void,
   ): Promise<void> {
     const base = this.base;
     if (slots.length === 0 || !base) return;
@@ -309,7 +324,7 @@ export class StoreVectors {
           runs.slice(r, r + READS_IN_FLIGHT).map(async ({ from, to }) => {
             const bytes = new Uint8Array((to - from) * rowBytes);
             await base.reader.read(bytes, base.vectorsStart + rows[from] * rowBytes);
-            for (let i = from; i < to; i++) visit(slots[i], bytes, i - from);
+            for (let i = from; i < to; i++) visit(i, bytes, i - from);
           }),
         );
       }
