@@ -107,14 +107,12 @@ describe("LocalVectorStore reading its vectors from its base file", () => {
     await expectSameAnswers(reopened, memory, 7);
     // A new base: all of it read from the file again.
     const rebased = await LocalVectorStore.load(embeddings, onDisk({ maxTextInMemory: 0 }));
-    await rebased.addVectors(
-      [randomVector(random(9), 1, DIMS)],
-      [new Document({ pageContent: "x", id: "c1" })],
-    );
-    await memory.addVectors(
-      [randomVector(random(9), 1, DIMS)],
-      [new Document({ pageContent: "x", id: "c1" })],
-    );
+    for (const target of [rebased, memory]) {
+      await target.addVectors(
+        [randomVector(random(9), 1, DIMS)],
+        [new Document({ pageContent: "x", id: "c1" })],
+      );
+    }
     await rebased.flush();
     expect(rebased.vectorsOnDisk()).toBe(rebased.count());
     await expectSameAnswers(rebased, memory, 8);
@@ -243,14 +241,12 @@ describe("LocalVectorStore reading its vectors from its base file", () => {
     it("is not used when damaged or saved for another base: the records are read", async () => {
       const { store, memory } = await twins(300, { maxTextInMemory: 0 });
       const older = await readFile(index());
-      await store.addVectors(
-        [randomVector(random(2), 1, DIMS)],
-        [new Document({ pageContent: "new", id: "c5" })],
-      );
-      await memory.addVectors(
-        [randomVector(random(2), 1, DIMS)],
-        [new Document({ pageContent: "new", id: "c5" })],
-      );
+      for (const target of [store, memory]) {
+        await target.addVectors(
+          [randomVector(random(2), 1, DIMS)],
+          [new Document({ pageContent: "new", id: "c5" })],
+        );
+      }
       await store.flush();
       await store.close();
       // Another base's index: silently not used (c5's new text and metadata come from the records).

@@ -43,7 +43,7 @@ import {
   type LoadedVectorFile,
   readVectorFile,
   VectorStoreFileError,
-  verifyVectors,
+  verifyUnread,
   type WrittenBase,
 } from "./vector-file.ts";
 import { bestSlots, normalised } from "./vector-kernels.ts";
@@ -167,7 +167,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
   private baseChunks?: ChunkIndex;
   /** Chunks removed so far: a search that awaited reads checks that no slot moved meanwhile. */
   private removals = 0;
-  /** The check of the vectors a start left in the base file (verifyVectors), while it runs. */
+  /** The check of the vectors a start left in the base file (verifyUnread), while it runs. */
   private verifying?: Promise<void>;
   /** What that check found wrong: every search, write and save fails with it. */
   private damaged?: Error;
@@ -550,7 +550,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
    * read rows that have not been checked yet; once it finds damage, everything fails with it.
    */
   private verifyInBackground(file: string, loaded: LoadedVectorFile, reader: BaseReader): void {
-    this.verifying = verifyVectors(
+    this.verifying = verifyUnread(
       file,
       loaded,
       (into, at) => reader.read(into, at),

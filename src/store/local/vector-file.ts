@@ -83,11 +83,11 @@ export interface LoadedVectorFile extends Omit<VectorFileContents, "texts"> {
   vectorsLeft: boolean;
   /** Where the vectors start in the file: a row per vector from there. */
   vectorsStart: number;
-  /** The checksum the vectors must have (checked at load unless they were left: see verifyVectors). */
+  /** The checksum the vectors must have (checked at load unless they were left: see verifyUnread). */
   vectorsCrc32: number;
   /**
    * Where the chunk records are and the checksum they must have, when their ids and metadata came from the chunk
-   * index instead (`chunkIndex`): unread, and so unchecked, until verifyVectors checks them.
+   * index instead (`chunkIndex`): unread, and so unchecked, until verifyUnread checks them.
    */
   recordsLeft?: { start: number; bytes: number; crc32: number };
   /** The format it was written in: 1 is converted by the store's next new base. */
@@ -456,7 +456,7 @@ export async function readExactly(handle: FileHandle, into: Uint8Array, position
  * event loop after each, so that a large store answers while it is checked. Resolves false if `stopped()` said to
  * stop first; throws store_corrupt when they fail.
  */
-export async function verifyVectors(
+export async function verifyUnread(
   file: string,
   loaded: Pick<
     LoadedVectorFile,
