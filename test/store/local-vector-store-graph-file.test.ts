@@ -123,6 +123,18 @@ describe("LocalVectorStore's saved graph", () => {
     expect((await top(reloaded, vectors[6], 50)).map(([id]) => id)).not.toContain("c6");
   });
 
+  it("inserts into a graph read back on more threads than it was built on", async () => {
+    await savedStore({ ann: { insertThreads: 1 } });
+    const reloaded = await LocalVectorStore.load(embeddings, options({ ann: { insertThreads: 4 } }));
+    const added = chunks(COUNT, COUNT + 500, 4);
+    await reloaded.addVectors(added.vectors, added.docs);
+    expect(await statusOnSearch(reloaded, added.vectors[0])).toMatchObject({ indexed: COUNT, pending: 500 });
+    await reloaded.whenIndexed();
+    expect(reloaded.indexStatus()).toMatchObject({ indexed: COUNT + 500, pending: 0 });
+    for (const i of [0, 250, 499])
+      expect((await top(reloaded, added.vectors[i], 1))[0][0]).toBe(`c${COUNT + i}`);
+  });
+
   it("does not keep the entry of a chunk changed while the base was being written", async () => {
     const { store, vectors } = await savedStore({ saveStepMs: 0 });
     await store.delete({ ids: ["c1"] });

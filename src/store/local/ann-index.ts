@@ -14,6 +14,7 @@
 // inserts it into the graph. A moved vector keeps its graph entry (only the key's slot changes); a replaced or
 // deleted one is removed from the graph at once.
 import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
 
 type UsearchModule = typeof import("usearch-v2");
 type UsearchIndex = InstanceType<UsearchModule["Index"]>;
@@ -35,6 +36,11 @@ export interface AnnIndexOptions {
   expansionSearch?: number;
   /** How long one background step inserts before yielding to the event loop, in ms. Default 5. */
   stepMs?: number;
+  /**
+   * Threads inserting a batch of pending vectors into the graph. Default: the machine's cores (a graph of
+   * signs builds 2.2 times as fast on two as one at a time).
+   */
+  insertThreads?: number;
   /** Called whenever the graph has caught up (nothing pending any more) after inserting vectors. */
   onCaughtUp?: () => void;
 }
@@ -51,8 +57,11 @@ export interface SavedGraphState {
   tombstones: number;
 }
 
-/** The store's side of the bargain: the current float32 vector of a slot. */
-export type SlotVectors = (slot: number) => Float32Array;
+/** The store's side of the bargain: the current float32 vector of a slot (written into `out` when given). */
+export type SlotVectors = (slot: number, out?: Float32Array) => Float32Array;
+
+/** Most vectors one native call inserts: the batch grows to fill a step, never past this. */
+const MAX_BATCH = 256;
 
 let usearch: UsearchModule | undefined;
 /** usearch is a native addon: loaded on the first index, so that a store without one never maps it. */
@@ -71,6 +80,11 @@ export class AnnIndex {
   private index: UsearchIndex;
   private readonly config: ConstructorParameters<UsearchModule["Index"]>[0];
   private readonly stepMs: number;
+  private readonly insertThreads: number;
+  /** Vectors a native call inserts: adapted so that one call takes about a step (inserts slow as the graph grows). */
+  private batch = 1;
+  /** Threads usearch last grew the graph for (unknown for a graph read from a file: one). */
+  private threadsReserved: number;
   private readonly connectivity: number;
   readonly quantisation: GraphQuantisation;
   private readonly onCaughtUp?: () => void;
@@ -85,7 +99,9 @@ export class AnnIndex {
   private queue: number[] = [];
   private pending = 0;
   private timer?: NodeJS.Timeout;
-  private idleWaiters: (() => void)[] = [];
+  private idleWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  /** Why the graph stopped growing, if an insert failed. */
+  private failure?: Error;
   /** Vectors inserted since the graph was built, restored or last saved. */
   private inserted = 0;
 
@@ -109,6 +125,8 @@ export class AnnIndex {
     };
     this.index = new Index(this.config);
     this.stepMs = options.stepMs ?? 5;
+    this.insertThreads = Math.max(1, options.insertThreads ?? availableParallelism());
+    this.threadsReserved = this.insertThreads;
     this.onCaughtUp = options.onCaughtUp;
   }
 
@@ -176,6 +194,7 @@ export class AnnIndex {
       quantisation: saved.quantisation,
     });
     ann.index.load(file);
+    ann.threadsReserved = 1;
     ann.nextKey = saved.nextKey;
     ann.tombstones = saved.tombstones;
     ann.grow(Math.max(slotCount - 1, 0));
@@ -249,6 +268,7 @@ export class AnnIndex {
   /** Forget everything (the store was emptied). */
   clear(): void {
     this.index = new (loadUsearch().Index)(this.config);
+    this.failure = undefined;
     this.tombstones = 0;
     this.slotOfKey.clear();
     this.keyOfSlot.fill(0);
@@ -294,12 +314,13 @@ export class AnnIndex {
     return out;
   }
 
-  /** Resolves once nothing is pending (tests and benchmarks). */
+  /** Resolves once nothing is pending; rejects if the graph stopped growing on an error. */
   whenIndexed(): Promise<void> {
     if (this.pending === 0) return Promise.resolve();
+    if (this.failure) return Promise.reject(this.failure);
     // Someone waits for the graph: the process must stay up until it is whole.
     this.timer?.ref();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return new Promise((resolve, reject) => this.idleWaiters.push({ resolve, reject }));
   }
 
   /** The pending slots, each once: the queue compacted to the slots still flagged. */
@@ -317,7 +338,7 @@ export class AnnIndex {
   }
 
   private schedule(): void {
-    if (this.timer || this.pending === 0) return;
+    if (this.timer || this.pending === 0 || this.failure) return;
     // A timer rather than setImmediate: unref'd (unless someone waits in whenIndexed), so that indexing never
     // keeps a process alive that has nothing else to do, and (unlike an unref'd immediate) still waking the
     // loop's poll within a millisecond.
@@ -325,28 +346,85 @@ export class AnnIndex {
     if (this.idleWaiters.length === 0) this.timer.unref();
   }
 
-  /** Inserts pending vectors for about `stepMs`, then yields; continues until none is pending. */
+  /**
+   * Inserts pending vectors for about `stepMs`, then yields; continues until none is pending. Vectors go in by
+   * batches, on `insertThreads` threads (the event loop waits for the native call, so a batch is sized to take
+   * about a step).
+   */
   private step(): void {
     this.timer = undefined;
     const until = performance.now() + this.stepMs;
-    while (this.queue.length > 0 && performance.now() < until) {
-      const slot = this.queue.pop() as number;
-      if (this.pendingFlag[slot] !== 1) continue;
-      const key = this.nextKey++;
-      // One thread: usearch starts a pool per call otherwise, which costs more than a single insert.
-      this.index.add(BigInt(key), this.vectorOf(slot), 1);
-      this.keyOfSlot[slot] = key;
-      this.slotOfKey.set(key, slot);
-      this.pendingFlag[slot] = 0;
-      this.pending--;
-      this.inserted++;
+    while (performance.now() < until) {
+      const slots = this.nextPending(this.batch);
+      if (slots.length === 0) break;
+      const started = performance.now();
+      try {
+        this.insert(slots);
+      } catch (error) {
+        this.fail(slots, error as Error);
+        return;
+      }
+      const perVector = (performance.now() - started) / slots.length;
+      // Doubles at most per call: the first inserts into a small graph cost next to nothing.
+      this.batch = Math.max(1, Math.min(MAX_BATCH, 2 * this.batch, Math.floor(this.stepMs / perVector)));
     }
     if (this.pending > 0 && this.queue.length > 0) {
       this.schedule();
       return;
     }
-    for (const resolve of this.idleWaiters.splice(0)) resolve();
+    for (const waiter of this.idleWaiters.splice(0)) waiter.resolve();
     this.onCaughtUp?.();
+  }
+
+  /**
+   * An insert failed (a vector unreadable from the base file, usearch out of memory): the graph stops growing,
+   * rather than the process ending on an error thrown from a timer. Its pending slots are still searched exactly.
+   */
+  private fail(slots: number[], error: Error): void {
+    for (const slot of slots) {
+      this.pendingFlag[slot] = 1;
+      this.queue.push(slot);
+    }
+    this.failure = error;
+    process.emitWarning(`The vector index stopped growing: ${error.message}`, {
+      code: "COUNSEL_STORE_INDEX_FAILED",
+    });
+    for (const waiter of this.idleWaiters.splice(0)) waiter.reject(error);
+  }
+
+  /** Up to `count` slots still pending, taken off the queue. */
+  private nextPending(count: number): number[] {
+    const slots: number[] = [];
+    while (slots.length < count && this.queue.length > 0) {
+      const slot = this.queue.pop() as number;
+      if (this.pendingFlag[slot] !== 1) continue;
+      // Taken: a slot queued twice is inserted once.
+      this.pendingFlag[slot] = 0;
+      slots.push(slot);
+    }
+    return slots;
+  }
+
+  private insert(slots: number[]): void {
+    const dims = this.dims;
+    const firstKey = this.nextKey;
+    this.nextKey += slots.length;
+    const keys = new BigUint64Array(slots.length);
+    const rows = new Float32Array(slots.length * dims);
+    for (let i = 0; i < slots.length; i++) {
+      keys[i] = BigInt(firstKey + i);
+      this.vectorOf(slots[i], rows.subarray(i * dims, (i + 1) * dims));
+    }
+    // usearch sizes its per-thread buffers when it grows (as this call will when it must), and refuses a call
+    // with more threads than it had then.
+    if (this.index.size() + slots.length >= this.index.capacity()) this.threadsReserved = this.insertThreads;
+    this.index.add(keys, rows, Math.min(this.threadsReserved, this.insertThreads));
+    for (let i = 0; i < slots.length; i++) {
+      this.keyOfSlot[slots[i]] = firstKey + i;
+      this.slotOfKey.set(firstKey + i, slots[i]);
+    }
+    this.pending -= slots.length;
+    this.inserted += slots.length;
   }
 
   private grow(slot: number): void {

@@ -765,7 +765,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
     if (this.ann || this.vectorIndex === "exact" || this.ids.length === 0) return;
     if (this.vectorIndex === "auto" && this.ids.length < this.annMinChunks) return;
     // Read through `this`: the vectors object is replaced when the store is emptied and refilled.
-    const vectorOf = (slot: number) => this.vectors.rowSync(slot);
+    const vectorOf = (slot: number, out?: Float32Array) => this.vectors.rowSync(slot, out);
     const options: AnnIndexOptions = { ...this.annOptions, onCaughtUp: () => this.graphCaughtUp() };
     const saved = this.savedGraph;
     this.savedGraph = undefined;

@@ -1,0 +1,48 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { random, randomVector } from "../../../test/helpers/random-vectors.ts";
+import { AnnIndex } from "./ann-index.ts";
+
+const DIMS = 16;
+
+function randomVectors(count: number): Float32Array[] {
+  const next = random(7);
+  return Array.from({ length: count }, () => Float32Array.from(randomVector(next, 1, DIMS)));
+}
+
+/** The store's side: a slot's vector, written into `out` when given. */
+const reader = (vectors: Float32Array[]) => (slot: number, out?: Float32Array) => {
+  if (!out) return vectors[slot];
+  out.set(vectors[slot]);
+  return out;
+};
+
+describe("AnnIndex", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("inserts by batches on several threads, each vector under its own slot", async () => {
+    const vectors = randomVectors(2000);
+    const ann = new AnnIndex(DIMS, reader(vectors), { insertThreads: 2 });
+    ann.written(vectors.keys());
+    await ann.whenIndexed();
+    expect(ann.indexed).toBe(2000);
+    for (const slot of [0, 999, 1999]) expect(ann.candidates(vectors[slot], 1)).toEqual([slot]);
+  });
+
+  it("stops growing, with a warning, when a vector cannot be read; its slots stay candidates", async () => {
+    const warning = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+    const vectors = randomVectors(300);
+    const read = reader(vectors);
+    const ann = new AnnIndex(DIMS, (slot, out) => {
+      if (slot === 7) throw new Error("EIO: i/o error, read");
+      return read(slot, out);
+    });
+    ann.written(vectors.keys());
+    await expect(ann.whenIndexed()).rejects.toThrow("EIO");
+    expect(warning).toHaveBeenCalledWith(expect.stringContaining("EIO"), {
+      code: "COUNSEL_STORE_INDEX_FAILED",
+    });
+    expect(ann.pendingCount).toBeGreaterThan(0);
+    expect(ann.candidates(vectors[7], 5)).toContain(7);
+    await expect(ann.whenIndexed()).rejects.toThrow("EIO");
+  });
+});
