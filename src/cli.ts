@@ -16,6 +16,7 @@ import type { Settings } from "./config/settings.ts";
 import { CounselError } from "./errors.ts";
 import type { IngestReport } from "./ingest/pipeline.ts";
 import type { Models } from "./services/models.ts";
+import type { Tenant } from "./tenants/tenant.ts";
 import { DEFAULT_TENANT, isTenantId, TENANT_ID_RULE } from "./tenants/tenant-id.ts";
 
 async function loadEnv(): Promise<Settings> {
@@ -86,6 +87,7 @@ program
         );
         bar?.stop();
       }
+      await searchable(tenant.index, options.json);
     } finally {
       await services.close();
     }
@@ -94,6 +96,18 @@ program
     console.log(options.json ? JSON.stringify(report, null, 2) : formatReport(report));
     if (report.failed.length > 0) process.exitCode = 1;
   });
+
+/**
+ * Waits for the store's approximate index to take in what was ingested (a large store of an embedding model's
+ * vectors builds it as they are written; a quick ingestion can get ahead), so that it is saved with the store
+ * and the next start answers from it instead of scanning while it is built.
+ */
+async function searchable(index: Tenant["index"], quiet?: boolean): Promise<void> {
+  const pending = index.indexStatus?.().pending ?? 0;
+  if (pending === 0) return;
+  if (!quiet) console.error(`Indexing ${pending.toLocaleString("en")} vectors for search…`);
+  await index.whenIndexed?.();
+}
 
 program
   .command("ask")

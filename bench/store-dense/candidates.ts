@@ -100,7 +100,7 @@ function rows(vectors: Float32Array, dims: number): number[][] {
 /**
  * Counsel's embedded store: int8 columns (a step per vector), BM25 in memory, one file plus a log. `local` scans
  * every vector (the store before its approximate index); `counsel` is the store as it ships, with its HNSW graph
- * (built in the background from the first search: `ready` waits for it).
+ * (built as the vectors are written, saved with the store; `ready` waits for what a start must still insert).
  */
 async function local(options: CandidateOptions, vectorIndex: "exact" | "hnsw"): Promise<Candidate> {
   const queries = new QueryVectors();
@@ -118,7 +118,12 @@ async function local(options: CandidateOptions, vectorIndex: "exact" | "hnsw"): 
       );
       await store.addVectors(rows(vectors, options.dims), docs, { ids: chunks.map((c) => c.id) });
     },
-    finish: () => store.flush(),
+    // The graph, built as the dense vectors are written, may lag a quick ingestion: it is waited for (what
+    // `counsel ingest` does) and saved with the new base it makes due.
+    async finish() {
+      await store.whenIndexed();
+      await store.flush();
+    },
     ready: () => store.whenIndexed(),
     async vectorSearch(vector, k) {
       const hits = await store.similaritySearchVectorWithScore(Array.from(vector), k);
@@ -126,7 +131,7 @@ async function local(options: CandidateOptions, vectorIndex: "exact" | "hnsw"): 
     },
     hybridSearch: hybrid(store, queries),
     lexicalSearch: (text, k) => store.lexicalSearch(text, { k }),
-    close: () => store.flush(),
+    close: () => store.close(),
   };
 }
 

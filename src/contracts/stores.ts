@@ -29,6 +29,12 @@ export type CounselVectorStore = PipelineVectorStore &
     countChunks(): Promise<number>;
     /** Chunks by id, in the order asked; ids it does not hold are left out. */
     getByIds(ids: string[]): Promise<DocumentInterface[]>;
+    /**
+     * Vectors still waiting to enter the store's approximate index, and a promise of when none is (the in-process
+     * store's graph, built in the background; Redis indexes as it writes and has neither).
+     */
+    indexStatus?(): { pending: number };
+    whenIndexed?(): Promise<void>;
   };
 
 /** One dependency's state for /readyz. */

@@ -189,12 +189,42 @@ describe("LocalVectorStore with the approximate index", () => {
       expect(score).toBe(storedScore(unitQuery(corpus.vectors[77]), stored(corpus.vectors[77])));
     });
 
-    it("keeps int8 when the query that starts the graph is sparse (hashed text: its zeros have no sign)", async () => {
+    it("builds the graph as they are written, before any search", async () => {
       const store = await wideStore("hnsw");
-      const sparse = randomVector(random(5), 0.1, WIDE);
-      await store.similaritySearchVectorWithScore(sparse, 1);
+      expect(store.indexStatus()).toMatchObject({ quantisation: "b1" });
       await store.whenIndexed();
-      expect(store.indexStatus()).toMatchObject({ indexed: 3000, quantisation: "i8" });
+      expect(store.indexStatus()).toMatchObject({ indexed: 3000, pending: 0 });
+    });
+
+    it("saves that graph when the store closes; a restart that writes reads it and inserts only what it wrote", async () => {
+      dir = await mkdtemp(path.join(tmpdir(), "counsel-ann-"));
+      const file = path.join(dir, "vectors.bin");
+      const store = await wideStore("hnsw", file);
+      await store.whenIndexed();
+      await store.close();
+      const reloaded = await LocalVectorStore.load(wide, { vectorIndex: "hnsw", path: file });
+      expect(reloaded.indexStatus()).toEqual({ indexed: 0, pending: 0, removed: 0 });
+      const more = clusteredChunks(3010, 60, 22, WIDE);
+      const added = { vectors: more.vectors.slice(3000), docs: more.docs.slice(3000) };
+      await reloaded.addVectors(added.vectors, added.docs);
+      expect(reloaded.indexStatus()).toMatchObject({ indexed: 3000, pending: 10, quantisation: "b1" });
+      await reloaded.whenIndexed();
+      expect(await top(reloaded, corpus.vectors[5], 1)).toEqual(["c5"]);
+      expect(await top(reloaded, added.vectors[3], 1)).toEqual(["c3003"]);
+      await reloaded.close();
+    });
+
+    it("answers a sparse query (hashed text: its zeros have no sign) by a scan, not from the signs", async () => {
+      const store = await wideStore("hnsw");
+      const exact = await wideStore("exact");
+      await store.whenIndexed();
+      const next = random(5);
+      for (let q = 0; q < 5; q++) {
+        const sparse = randomVector(next, 0.1, WIDE);
+        expect(await store.similaritySearchVectorWithScore(sparse, 10)).toEqual(
+          await exact.similaritySearchVectorWithScore(sparse, 10),
+        );
+      }
     });
 
     it("keeps int8 when the stored vectors are sparse", async () => {
