@@ -45,4 +45,17 @@ describe("AnnIndex", () => {
     expect(ann.candidates(vectors[7], 5)).toContain(7);
     await expect(ann.whenIndexed()).rejects.toThrow("EIO");
   });
+
+  it("stops inserting when told (the store closed): whoever waits is told, the rest stays pending", async () => {
+    const vectors = randomVectors(5000);
+    const ann = new AnnIndex(DIMS, reader(vectors));
+    ann.written(vectors.keys());
+    const waiting = ann.whenIndexed();
+    ann.stop();
+    await expect(waiting).rejects.toThrow("closed");
+    const pending = ann.pendingCount;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(ann.pendingCount).toBe(pending);
+    expect(pending).toBeGreaterThan(0);
+  });
 });

@@ -265,6 +265,14 @@ export class AnnIndex {
     }
   }
 
+  /** Stops inserting (the store closed): what is pending stays so, and whoever waits for the graph is told. */
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.failure ??= new Error("The store closed before its graph took in every vector.");
+    for (const waiter of this.idleWaiters.splice(0)) waiter.reject(this.failure);
+  }
+
   /** Forget everything (the store was emptied). */
   clear(): void {
     this.index = new (loadUsearch().Index)(this.config);

@@ -110,7 +110,7 @@ const DENSE_SHARE = 0.95;
 const SIGNS_MIN_DIMENSIONS = 512;
 /** Vectors sampled to tell dense from sparse. */
 const DENSITY_SAMPLE = 64;
-/** A graph that inserted more than this (and a quarter of its size) since it was saved is saved again. */
+/** A graph that inserted more than this (and, while the store is open, a quarter of its size) since it was saved is saved again. */
 const GRAPH_SAVE_MIN_INSERTS = 1000;
 const DEFAULT_MAX_TEXT_IN_MEMORY = 32 * 2 ** 20;
 export const DEFAULT_VECTORS_ON_DISK_FROM = 100_000;
@@ -582,8 +582,9 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
   async close(): Promise<void> {
     this.closed = true;
     // A graph grown since it was saved goes with a new base rather than being inserted again at the next start.
-    if (this.graphUnsaved()) this.persistence?.requestBase();
+    if (this.graphUnsaved(true)) this.persistence?.requestBase();
     await this.flush();
+    this.ann?.stop();
     this.texts.close();
     this.vectors.close();
   }
@@ -850,10 +851,16 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
     if (this.graphUnsaved()) this.persistence?.requestBase();
   }
 
-  /** Whether the graph inserted more since it was saved than a restart should insert again. */
-  private graphUnsaved(): boolean {
+  /**
+   * Whether the graph inserted more since it was saved than a restart should insert again: a quarter of it (and
+   * GRAPH_SAVE_MIN_INSERTS) while the store is open, which bounds how often it is saved; GRAPH_SAVE_MIN_INSERTS
+   * when the store closes, since what is left pending then is searched exactly after the restart until inserted.
+   */
+  private graphUnsaved(closing = false): boolean {
     const ann = this.ann;
-    return !!ann && ann.insertedSinceSave > Math.max(GRAPH_SAVE_MIN_INSERTS, ann.indexed / 4);
+    if (!ann) return false;
+    const bound = closing ? GRAPH_SAVE_MIN_INSERTS : Math.max(GRAPH_SAVE_MIN_INSERTS, ann.indexed / 4);
+    return ann.insertedSinceSave > bound;
   }
 
   /** The graph saved beside the base `baseId` at `file`, if there is one for it; other graph files are deleted. */
