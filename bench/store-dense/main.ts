@@ -73,7 +73,7 @@ export async function runDense(argv: string[]): Promise<void> {
   console.log(
     `${fmt(spec.chunks)} synthetic chunks, ${spec.dims} dimensions (unit vectors in ${spec.topics} topics × ` +
       `${spec.subtopics} subtopics, 40-word texts), ${queries} queries, k=10; each store ingests in one process ` +
-      `and answers in a second one (a restart). LanceDB index: ${values["lance-index"]}, nprobes ${values.nprobes ?? 20}; usearch ef ${values.ef ?? "128 (counsel: 256)"}.`,
+      `and answers in a second one (a restart). LanceDB index: ${values["lance-index"]}, nprobes ${values.nprobes ?? 20}; usearch ef ${values.ef ?? "128 (counsel: 512 for signs, 256 for int8)"}.`,
   );
   console.log(
     "| store | ingest chunks/s | of which finish s | on disk MiB | ingest peak MiB | start-up s | serving RSS MiB | " +

@@ -153,8 +153,9 @@ export const settingsSchema = z.object({
     .default("auto")
     .describe(
       "How the embedded store (VECTOR_STORE=local) finds the nearest vectors: exact scans them all; hnsw keeps an " +
-        "approximate HNSW graph (usearch) of their signs (dense vectors) or int8 copies (sparse ones), built in the " +
-        "background from the first search, whose candidates are scored as a scan scores them; auto (default) scans " +
+        "approximate HNSW graph (usearch) of their signs (dense vectors: built in the background as they are " +
+        "written) or int8 copies (sparse ones: from the first search), whose candidates are scored as a scan " +
+        "scores them; auto (default) scans " +
         "below LOCAL_VECTOR_INDEX_FROM chunks and uses the graph from there. Filtered searches always scan.",
     ),
   LOCAL_VECTOR_INDEX_FROM: z.coerce
