@@ -287,6 +287,19 @@ export const settingsSchema = z.object({
     .min(0)
     .default(600)
     .describe("Requests per client (API key, else address) per minute; 0 turns the limit off."),
+  METRICS_FORMAT: z
+    .enum(["prometheus", "emf"])
+    .default("prometheus")
+    .describe(
+      "prometheus: GET /metrics only. emf: also CloudWatch Embedded Metric Format documents on standard output " +
+        "(the log stream), a minute's observations at a time: CloudWatch Logs turns them into metrics.",
+    ),
+  METRICS_NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z0-9 ._\-/#:]{1,255}$/, "letters, digits and . - _ / # : (at most 255)")
+    .refine((value) => !value.startsWith("AWS/"), "AWS/ is reserved for AWS services")
+    .default("Counsel")
+    .describe("CloudWatch namespace of the EMF metrics (METRICS_FORMAT=emf)."),
   MAX_WAITING_REQUESTS: z.coerce
     .number()
     .int()
@@ -412,6 +425,7 @@ function toSettings(env: Env) {
     },
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     maxWaitingRequests: env.MAX_WAITING_REQUESTS,
+    metrics: { format: env.METRICS_FORMAT, namespace: env.METRICS_NAMESPACE },
     ingestJobs: {
       workers: env.INGEST_WORKERS,
       asyncBytes: env.INGEST_ASYNC_BYTES,

@@ -82,6 +82,8 @@ export interface AppOptions {
   rateLimit?: { perMinute: number; redis?: RedisClient; prefix?: string };
   /** Requests waiting for a fair turn at most (see plugins/fair-turns.ts); default 1000. */
   maxWaitingRequests?: number;
+  /** CloudWatch metrics on the log stream (Embedded Metric Format), beside GET /metrics. */
+  emf?: { namespace: string; intervalMs?: number; write?: (line: string) => void };
   /** The API keys; without them every request is the default tenant with every scope. */
   keys?: KeyRing;
   /** The built console served at `/`; default web/dist. */
@@ -102,6 +104,7 @@ export function appOptions(
     maxStreamsPerClient: settings.sse.maxStreamsPerClient,
     keys: services.keys,
     maxWaitingRequests: settings.maxWaitingRequests,
+    ...(settings.metrics.format === "emf" ? { emf: { namespace: settings.metrics.namespace } } : {}),
     rateLimit: {
       perMinute: settings.rateLimitPerMinute,
       redis: services.stores.redis,
@@ -150,6 +153,7 @@ export async function buildApp(services: AppServices, options: AppOptions) {
     onCache: services.onCache?.bind(services),
     onPii: services.onPii?.bind(services),
     onGuardrail: services.onGuardrail?.bind(services),
+    emf: options.emf,
   });
   // Before the rate limit, so that a key is counted as itself wherever it calls from.
   await app.register(authPlugin, {

@@ -29,6 +29,7 @@ export const fairTurnsPlugin = fp(
         this.set(queue.length);
       },
     });
+    app.metrics.emf?.gauge("RequestsWaiting", () => queue.length);
     // After validation and auth (bad and refused requests never wait), before the handler.
     app.addHook("preHandler", async (request, reply) => {
       if (!request.routeOptions.config?.fairTurn) return;

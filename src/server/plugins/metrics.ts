@@ -1,17 +1,24 @@
 // GET /metrics for Prometheus (prom-client): request latency per route, model tokens and calls, cache hits and
 // misses, documents ingested, and the process's own metrics; other plugins add theirs (waiting requests, open
 // streams). One registry per app, so that several apps in one process (tests, benchmarks) never share counters.
+// With `emf`, the same observations also go to CloudWatch as Embedded Metric Format documents on the log stream
+// (emf-reporter.ts; docs/operations.md lists the metrics).
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import type { PiiRecord } from "../../ingest/transform/pii/pii-meter.ts";
 import type { CacheRecord } from "../../models/cache-meter.ts";
 import type { GuardrailRecord } from "../../models/guardrail-meter.ts";
+import { costFor } from "../../models/prices.ts";
 import type { UsageRecord } from "../../models/usage.ts";
+import { EmfReporter, Unit } from "./emf-reporter.ts";
 
 export interface Metrics {
   registry: Registry;
-  ingested: Counter<"status">;
+  /** Documents through ingestion, by outcome (added, updated, skipped, deleted, failed). */
+  ingested(status: string, count: number): void;
+  /** The CloudWatch side, when METRICS_FORMAT=emf: other plugins add their gauges to it. */
+  emf?: EmfReporter;
 }
 
 export interface MetricsOptions {
@@ -23,6 +30,8 @@ export interface MetricsOptions {
   onPii?(listener: (record: PiiRecord) => void): void;
   /** Subscribes to every check of a chain's guardrail (ApplyGuardrail calls, offline checks). */
   onGuardrail?(listener: (record: GuardrailRecord) => void): void;
+  /** Also write CloudWatch Embedded Metric Format documents to the log stream, in this namespace. */
+  emf?: { namespace: string; intervalMs?: number; write?: (line: string) => void };
 }
 
 export const metricsPlugin = fp(
@@ -56,28 +65,56 @@ export const metricsPlugin = fp(
       labelNames: ["cache", "outcome"],
       registers: [registry],
     });
+    const ingested = new Counter({
+      name: "counsel_ingested_documents_total",
+      help: "Documents through ingestion, by outcome (added, updated, skipped, deleted, failed)",
+      labelNames: ["status"],
+      registers: [registry],
+    });
+    const emf = options.emf && new EmfReporter(options.emf);
     const metrics: Metrics = {
       registry,
-      ingested: new Counter({
-        name: "counsel_ingested_documents_total",
-        help: "Documents through ingestion, by outcome (added, updated, skipped, deleted, failed)",
-        labelNames: ["status"],
-        registers: [registry],
-      }),
+      ingested(status, count) {
+        ingested.inc({ status }, count);
+        emf?.add({ Status: status }, "DocumentsIngested", count, Unit.Count);
+        if (status === "failed") emf?.add({}, "IngestFailures", count, Unit.Count);
+      },
+      emf,
     };
     options.onUsage?.((record) => {
       calls.inc({ model: record.model, operation: record.operation });
       tokens.inc({ model: record.model, direction: "input" }, record.inputTokens);
       tokens.inc({ model: record.model, direction: "output" }, record.outputTokens);
+      if (!emf) return;
+      const model = { Model: record.model };
+      emf.add(model, "ModelCalls", 1, Unit.Count);
+      emf.add(model, "InputTokens", record.inputTokens, Unit.Count);
+      emf.add(model, "OutputTokens", record.outputTokens, Unit.Count);
+      const cost = costFor(record.model, record.inputTokens, record.outputTokens);
+      if (cost !== null) emf.add(model, "CostUSD", cost, Unit.None);
     });
     if (options.onCache) {
       // Every series from the start, at 0: a rate over a series that appears only at its first hit reads as none.
       for (const cache of ["embeddings", "llm"]) {
         for (const outcome of ["hit", "miss"]) cacheRequests.inc({ cache, outcome }, 0);
       }
-      options.onCache((record) =>
-        cacheRequests.inc({ cache: record.cache, outcome: record.outcome }, record.count),
-      );
+      const lookups = new Map<string, { hit: number; miss: number }>();
+      options.onCache((record) => {
+        cacheRequests.inc({ cache: record.cache, outcome: record.outcome }, record.count);
+        if (!emf) return;
+        const counts = lookups.get(record.cache) ?? { hit: 0, miss: 0 };
+        counts[record.outcome] += record.count;
+        lookups.set(record.cache, counts);
+      });
+      // Hits, misses and their rate over each interval, for caches looked up in it.
+      emf?.onFlush(() => {
+        for (const [cache, { hit, miss }] of lookups) {
+          emf.add({ Cache: cache }, "CacheHits", hit, Unit.Count);
+          emf.add({ Cache: cache }, "CacheMisses", miss, Unit.Count);
+          emf.add({ Cache: cache }, "CacheHitRate", (100 * hit) / (hit + miss), Unit.Percent);
+        }
+        lookups.clear();
+      });
     }
     if (options.onPii) {
       const piiRequests = new Counter({
@@ -141,7 +178,15 @@ export const metricsPlugin = fp(
         { method: request.method, route, status: String(reply.statusCode) },
         reply.elapsedTime / 1000,
       );
+      if (!emf) return;
+      // Per route and service-wide, from the same values.
+      const dimensions: Record<string, string>[] = [{ Method: request.method, Route: route }, {}];
+      emf.observe(dimensions, "Latency", reply.elapsedTime, Unit.Milliseconds);
+      emf.add(dimensions, "Requests", 1, Unit.Count);
+      emf.add(dimensions, "Errors4xx", reply.statusCode >= 400 && reply.statusCode < 500 ? 1 : 0, Unit.Count);
+      emf.add(dimensions, "Errors5xx", reply.statusCode >= 500 ? 1 : 0, Unit.Count);
     });
+    if (emf) app.addHook("onClose", () => emf.close());
 
     app.get("/metrics", { schema: { hide: true } }, async (_request, reply) =>
       reply.type(registry.contentType).send(await registry.metrics()),

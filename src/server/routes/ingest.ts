@@ -199,7 +199,7 @@ function describe(report: IngestReport): string {
 /** Counts the report's documents on /metrics by outcome. */
 function countIngested(app: FastifyInstance, report: IngestReport): void {
   for (const status of ["added", "updated", "skipped", "deleted"] as const) {
-    if (report[status] > 0) app.metrics?.ingested.inc({ status }, report[status]);
+    if (report[status] > 0) app.metrics?.ingested(status, report[status]);
   }
-  if (report.failed.length > 0) app.metrics?.ingested.inc({ status: "failed" }, report.failed.length);
+  if (report.failed.length > 0) app.metrics?.ingested("failed", report.failed.length);
 }
