@@ -3,7 +3,7 @@
 // the folder tree and the import graph tell the same story (docs/architecture.md).
 const LAYERS = [
   ["contracts", "config", "errors.ts", "text"], // shared interfaces, settings, error types
-  ["models", "retrieval"], // model factories; search algorithms over any store
+  ["models", "retrieval", "telemetry"], // model factories; search algorithms over any store; traces
   ["store", "ingest"], // store implementations; loaders, sources and the indexing pipeline
   ["chains", "tenants"], // qa chains, variants, evaluation; the tenant registry and its Tenant type
   ["agent", "auth", "jobs"], // the advisor and its tools; API keys; ingestion jobs and their queues

@@ -12,11 +12,20 @@ export async function serve(): Promise<void> {
   const settings = loadSettings();
   applyHeapGrowth(settings.heapGrowingPercent);
   const logger = pino({ level: settings.logLevel });
+  // Before the services and the app: the tracer must be the global one when they make their spans.
+  const tracing = settings.tracing.enabled
+    ? await (await import("./telemetry/tracing.ts")).startTracing({
+        serviceName: settings.tracing.serviceName,
+      })
+    : undefined;
   const services = await createServices(settings, {
     info: (message) => logger.info(message),
     warn: (message) => logger.warn(message),
   });
-  const app = await buildApp(services, appOptions(settings, services, logger));
+  const app = await buildApp(services, {
+    ...appOptions(settings, services, logger),
+    ...(tracing ? { tracing: tracing.fastifyPlugin } : {}),
+  });
   if (services.keys) {
     app.log.info(`API keys: ${services.keys.size} in ${services.keys.file}`);
   } else {
@@ -45,6 +54,7 @@ export async function serve(): Promise<void> {
     app.log.info(`${signal}: closing`);
     await app.close(); // stops accepting, lets in-flight requests finish
     await services.close(); // saves the store and the records
+    await tracing?.shutdown(); // sends the spans still buffered
     process.exit(0);
   };
   process.once("SIGINT", () => void stop("SIGINT"));

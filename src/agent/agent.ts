@@ -21,6 +21,8 @@ export interface AdvisorAgentOptions {
 
 export function buildAdvisorAgent({ model, tools, systemPrompt, settings, turns }: AdvisorAgentOptions) {
   return createAgent({
+    // The agent graph's run name: its turns are `invoke_agent advisor` spans (telemetry/genai-spans.ts).
+    name: "advisor",
     model,
     tools,
     systemPrompt,

@@ -300,6 +300,25 @@ export const settingsSchema = z.object({
     .refine((value) => !value.startsWith("AWS/"), "AWS/ is reserved for AWS services")
     .default("Counsel")
     .describe("CloudWatch namespace of the EMF metrics (METRICS_FORMAT=emf)."),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .string()
+    .url()
+    .optional()
+    .describe(
+      "OTLP/HTTP endpoint (http://collector:4318): traces of every request, model call, embedding batch, tool " +
+        "call and agent turn are sent there (the exporter also reads OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, " +
+        "OTEL_EXPORTER_OTLP_HEADERS and the other standard OTEL_* variables). Unset: no tracing.",
+    ),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z
+    .string()
+    .url()
+    .optional()
+    .describe("OTLP/HTTP endpoint for traces alone (http://collector:4318/v1/traces); turns tracing on too."),
+  OTEL_SERVICE_NAME: z.string().min(1).default("counsel").describe("service.name of the traces."),
+  OTEL_SDK_DISABLED: z
+    .enum(["true", "false"])
+    .default("false")
+    .describe("true: no tracing, whatever the endpoint."),
   MAX_WAITING_REQUESTS: z.coerce
     .number()
     .int()
@@ -426,6 +445,12 @@ function toSettings(env: Env) {
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     maxWaitingRequests: env.MAX_WAITING_REQUESTS,
     metrics: { format: env.METRICS_FORMAT, namespace: env.METRICS_NAMESPACE },
+    tracing: {
+      enabled:
+        env.OTEL_SDK_DISABLED !== "true" &&
+        Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT),
+      serviceName: env.OTEL_SERVICE_NAME,
+    },
     ingestJobs: {
       workers: env.INGEST_WORKERS,
       asyncBytes: env.INGEST_ASYNC_BYTES,

@@ -2,7 +2,7 @@
 // Tests build it with their own services; main.ts builds it with the ones the settings choose.
 import multipart from "@fastify/multipart";
 import { fastifySSE } from "@fastify/sse";
-import Fastify, { type FastifyBaseLogger } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyPluginAsync } from "fastify";
 import type { AdvisorChain } from "../agent/from-config.ts";
 import type { KeyRing } from "../auth/api-keys.ts";
 import type { ChainConfig } from "../chains/config.ts";
@@ -82,6 +82,8 @@ export interface AppOptions {
   rateLimit?: { perMinute: number; redis?: RedisClient; prefix?: string };
   /** Requests waiting for a fair turn at most (see plugins/fair-turns.ts); default 1000. */
   maxWaitingRequests?: number;
+  /** Request spans (telemetry/tracing.ts), registered before everything else when tracing is on. */
+  tracing?: FastifyPluginAsync;
   /** CloudWatch metrics on the log stream (Embedded Metric Format), beside GET /metrics. */
   emf?: { namespace: string; intervalMs?: number; write?: (line: string) => void };
   /** The API keys; without them every request is the default tenant with every scope. */
@@ -129,6 +131,8 @@ export async function buildApp(services: AppServices, options: AppOptions) {
     },
   });
   app.decorate("services", services);
+  // First: it wraps the routes registered after it, to give each request its span.
+  if (options.tracing) await app.register(options.tracing);
   // Fastify decodes JSON bodies leniently, replacing bytes that are not UTF-8: refuse them instead, so that
   // garbled text never reaches a model or the index.
   const parseJson = app.getDefaultJsonParser("error", "error");

@@ -35,7 +35,7 @@ export interface Models {
 }
 
 export async function createModels(settings: Settings, usage = new UsageMeter()): Promise<Models> {
-  const embeddings = await createEmbeddings(settings, usage);
+  const embeddings = await traced(await createEmbeddings(settings, usage), settings);
   // The default model is checked now, so that a wrong server or name stops the start. A chain that names another
   // meets the server's own 404 on its first call, a 502 naming the model.
   if (settings.model.provider === "openai" && settings.model.id) {
@@ -131,6 +131,19 @@ export async function createModels(settings: Settings, usage = new UsageMeter())
       return new BedrockReranker({ client, model: rerank.model ?? DEFAULT_RERANK_MODEL });
     },
   };
+}
+
+/** The embedder, each batch a span, when tracing is on. */
+async function traced(
+  embeddings: Embeddings & { modelId: string },
+  settings: Settings,
+): Promise<Embeddings & { modelId: string }> {
+  if (!settings.tracing.enabled) return embeddings;
+  const { TracedEmbeddings } = await import("../telemetry/traced-embeddings.ts");
+  const provider = { bedrock: "aws.bedrock", openai: "openai", local: undefined }[
+    settings.embeddings.provider
+  ];
+  return new TracedEmbeddings(embeddings, provider);
 }
 
 async function createEmbeddings(
