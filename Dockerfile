@@ -8,6 +8,7 @@ COPY src ./src
 RUN npm run build
 # The console (web/), built to static assets that the service serves at /.
 COPY web ./web
+COPY scripts/build-web.ts ./scripts/build-web.ts
 RUN npm run build:web
 
 FROM node:22-bookworm-slim AS runtime
