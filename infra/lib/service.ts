@@ -135,7 +135,7 @@ export class CounselService extends Construct {
       command: ["sh", "-c", START_SCRIPT],
       portMappings: [{ containerPort: CONTAINER_PORT }],
       logging: ecs.LogDriver.awsLogs({ logGroup: this.logGroup, streamPrefix: "counsel" }),
-      environment: counselEnvironment(p, props.bucket.bucketName, props.redis),
+      environment: counselEnvironment(p, props.bucket.bucketName, props.key.keyArn, props.redis),
       secrets: {
         BOOT_API_KEYS: ecs.Secret.fromSecretsManager(this.apiKeys),
         BOOT_REDIS_PASSWORD: ecs.Secret.fromSecretsManager(props.redis.password),
@@ -240,7 +240,12 @@ export class CounselService extends Construct {
 }
 
 /** Counsel's settings (src/config/settings.ts) for this deployment; REDIS_URL is built by START_SCRIPT. */
-export function counselEnvironment(p: Parameters, bucketName: string, redis: Redis): Record<string, string> {
+export function counselEnvironment(
+  p: Parameters,
+  bucketName: string,
+  keyArn: string,
+  redis: Redis,
+): Record<string, string> {
   return {
     HOST: "0.0.0.0",
     PORT: String(CONTAINER_PORT),
@@ -255,6 +260,8 @@ export function counselEnvironment(p: Parameters, bucketName: string, redis: Red
     TEXTRACT_ENABLED: String(p.textract),
     TEXTRACT_S3_BUCKET: bucketName,
     TEXTRACT_S3_PREFIX: STAGING_PREFIX,
+    // Staged documents say SSE-KMS with the stack's key themselves, whatever the bucket's default becomes.
+    S3_KMS_KEY_ID: keyArn,
     API_KEYS_FILE: KEYS_FILE,
     // CloudWatch metrics as EMF lines on the log stream: the IngestFailures alarm and the dashboard read them.
     METRICS_FORMAT: "emf",

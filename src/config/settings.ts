@@ -254,6 +254,15 @@ export const settingsSchema = z.object({
     .describe(
       "Private addresses or CIDR ranges URL ingestion may fetch (an intranet), comma-separated; public ones always.",
     ),
+  S3_KMS_KEY_ID: z
+    .string()
+    .min(1)
+    .max(2048)
+    .optional()
+    .describe(
+      "KMS key (id, ARN or alias) the objects Counsel writes to S3 (Textract's staged documents) are encrypted " +
+        "with (SSE-KMS); unset: the bucket's default encryption.",
+    ),
   S3_FORCE_PATH_STYLE: bool
     .default(false)
     .describe("Address S3 buckets in the path (a custom AWS_ENDPOINT_URL_S3 such as MinIO needs it)."),
@@ -425,7 +434,7 @@ function toSettings(env: Env) {
         }
       : undefined,
     chatHistoryTtlSeconds: env.CHAT_HISTORY_TTL_SECONDS,
-    s3: { forcePathStyle: env.S3_FORCE_PATH_STYLE },
+    s3: { forcePathStyle: env.S3_FORCE_PATH_STYLE, kmsKeyId: env.S3_KMS_KEY_ID },
     urls: { allow: env.URL_ALLOW_ADDRESSES },
     textract: {
       enabled: env.TEXTRACT_ENABLED,

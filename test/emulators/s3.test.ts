@@ -143,6 +143,34 @@ describe("S3 emulator", () => {
     });
   });
 
+  it("keeps an object's encryption (SSE-S3 by default, SSE-KMS when asked) and says it as S3 does", async () => {
+    emulator.createBucket("sealed");
+    const s3 = client();
+    await s3.send(new PutObjectCommand({ Bucket: "sealed", Key: "plain", Body: "a" }));
+    const keyId = "1234abcd-12ab-34cd-56ef-1234567890ab";
+    const put = await s3.send(
+      new PutObjectCommand({
+        Bucket: "sealed",
+        Key: "kms",
+        Body: "b",
+        ServerSideEncryption: "aws:kms",
+        SSEKMSKeyId: keyId,
+      }),
+    );
+    expect(put).toMatchObject({
+      ServerSideEncryption: "aws:kms",
+      SSEKMSKeyId: expect.stringMatching(`:key/${keyId}$`),
+    });
+    expect(await s3.send(new HeadObjectCommand({ Bucket: "sealed", Key: "plain" }))).toMatchObject({
+      ServerSideEncryption: "AES256",
+    });
+    const got = await s3.send(new GetObjectCommand({ Bucket: "sealed", Key: "kms" }));
+    expect(got).toMatchObject({ ServerSideEncryption: "aws:kms", SSEKMSKeyId: put.SSEKMSKeyId });
+    await expect(
+      s3.send(new PutObjectCommand({ Bucket: "sealed", Key: "bad", Body: "c", SSEKMSKeyId: keyId })),
+    ).rejects.toMatchObject({ name: "InvalidArgument", $metadata: { httpStatusCode: 400 } });
+  });
+
   it("creates buckets, and refuses to create one twice", async () => {
     const s3 = client();
     await s3.send(new CreateBucketCommand({ Bucket: "fresh" }));

@@ -39,6 +39,12 @@ export interface StoredObject {
   checksums: Record<string, string>;
   /** User metadata (`x-amz-meta-*`), names without the prefix. */
   metadata: Record<string, string>;
+  /**
+   * How S3 encrypted it: SSE-S3 (AES256, the default since 2023) or SSE-KMS with the key asked for (or the
+   * account's aws/s3 key), as PutObject, GetObject and HeadObject say in their `x-amz-server-side-encryption*`
+   * headers.
+   */
+  encryption: { algorithm: "AES256" | "aws:kms"; kmsKeyId?: string };
 }
 
 export interface RecordedS3Request {
@@ -158,6 +164,7 @@ export class S3Emulator {
       contentType: options.contentType ?? "binary/octet-stream",
       checksums: { "x-amz-checksum-crc32": crc32Base64(bytes) },
       metadata: options.metadata ?? {},
+      encryption: { algorithm: "AES256" },
     };
     objects.set(key, stored);
     return stored;
@@ -450,7 +457,7 @@ export class S3Emulator {
       "content-type": object.contentType,
       "content-length": end - start + 1,
       "accept-ranges": "bytes",
-      "x-amz-server-side-encryption": "AES256",
+      ...encryptionHeaders(object.encryption),
     };
     if (object.contentEncoding) headers["content-encoding"] = object.contentEncoding;
     for (const [name, value] of Object.entries(object.metadata)) headers[`x-amz-meta-${name}`] = value;
@@ -571,6 +578,7 @@ export class S3Emulator {
       if (name.startsWith("x-amz-meta-")) metadata[name.slice("x-amz-meta-".length)] = String(value);
     }
     const contentEncoding = encodings.filter((e) => e !== "aws-chunked").join(",");
+    const encryption = requestedEncryption(req.headers);
     const stored: StoredObject = {
       body: bytes,
       etag: `"${createHash("md5").update(bytes).digest("hex")}"`,
@@ -579,11 +587,12 @@ export class S3Emulator {
       ...(contentEncoding ? { contentEncoding } : {}),
       checksums,
       metadata,
+      encryption,
     };
     objects.set(key as string, stored);
     this.reply(res, record, 200, {
       etag: stored.etag,
-      "x-amz-server-side-encryption": "AES256",
+      ...encryptionHeaders(encryption),
       ...checksums,
       ...(Object.keys(checksums).length > 0 ? { "x-amz-checksum-type": "FULL_OBJECT" } : {}),
     });
@@ -674,6 +683,45 @@ function address(
 }
 
 /** Percent-decoding that keeps a malformed escape as sent rather than failing the request. */
+/** The ARN S3 names for the key a request asked for by id (an alias or an ARN is kept as given). */
+const KMS_KEY_ARN_PREFIX = "arn:aws:kms:us-east-1:123456789012:key/";
+
+/**
+ * The encryption a PutObject asks for, as S3 checks it: AES256 or aws:kms (a key id only with aws:kms); none
+ * asked for is SSE-S3, and aws:kms without a key is the account's aws/s3 key.
+ */
+function requestedEncryption(headers: IncomingHttpHeaders): StoredObject["encryption"] {
+  const algorithm = headers["x-amz-server-side-encryption"];
+  const keyId = headers["x-amz-server-side-encryption-aws-kms-key-id"];
+  if (algorithm === undefined || algorithm === "AES256") {
+    if (keyId !== undefined) {
+      throw new S3Error({
+        status: 400,
+        code: "InvalidArgument",
+        message:
+          "Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms",
+      });
+    }
+    return { algorithm: "AES256" };
+  }
+  if (algorithm !== "aws:kms") {
+    throw new S3Error({
+      status: 400,
+      code: "InvalidArgument",
+      message: "The encryption method specified is not supported",
+    });
+  }
+  const id = String(keyId ?? "alias/aws/s3");
+  return { algorithm, kmsKeyId: /^(arn:|alias\/)/.test(id) ? id : `${KMS_KEY_ARN_PREFIX}${id}` };
+}
+
+function encryptionHeaders(encryption: StoredObject["encryption"]): Record<string, string> {
+  return {
+    "x-amz-server-side-encryption": encryption.algorithm,
+    ...(encryption.kmsKeyId ? { "x-amz-server-side-encryption-aws-kms-key-id": encryption.kmsKeyId } : {}),
+  };
+}
+
 function decodePath(text: string): string {
   try {
     return decodeURIComponent(text);

@@ -137,3 +137,39 @@ describe("images without Textract", () => {
     expect(await scan.json()).toMatchObject({ detail: /no text.*TEXTRACT_ENABLED=true/ });
   });
 });
+
+describe("staging scans for Textract with SSE-KMS", () => {
+  const textract = useTextractEmulator();
+  const s3 = useS3Emulator();
+  const KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+  const service = useService({
+    TEXTRACT_ENABLED: "true",
+    TEXTRACT_S3_BUCKET: "staging",
+    S3_FORCE_PATH_STYLE: "true",
+    S3_KMS_KEY_ID: KEY,
+  });
+  beforeAll(() => s3.createBucket("staging"));
+
+  it("encrypts the staged document with the configured KMS key", async () => {
+    textract.job = {
+      inProgressPolls: 0,
+      outcome: {
+        status: "SUCCEEDED",
+        recording: await loadRecording(
+          "get-document-analysis_tables-forms_textractor-multipage-doc-pdf.json",
+        ),
+      },
+    };
+    const res = await upload(service.url, path.join(SCANS, "scanned-two-pages.pdf"));
+    expect(await res.json()).toMatchObject({ added: 1, failed: [] });
+    const [put] = s3.recorded("PutObject");
+    expect(put.headers).toMatchObject({
+      "x-amz-server-side-encryption": "aws:kms",
+      "x-amz-server-side-encryption-aws-kms-key-id": KEY,
+    });
+    expect(s3.getObject("staging", put.key as string)?.encryption).toEqual({
+      algorithm: "aws:kms",
+      kmsKeyId: KEY,
+    });
+  });
+});

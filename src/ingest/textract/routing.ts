@@ -31,6 +31,7 @@ export function textractRouting(settings: Settings, recipe: Recipe): TextractRou
         ? {
             bucket: staging,
             prefix: settings.textract.s3Prefix,
+            kmsKeyId: settings.s3.kmsKeyId,
             client: createS3Client({ forcePathStyle: settings.s3.forcePathStyle }),
           }
         : undefined,

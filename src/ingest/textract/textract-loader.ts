@@ -38,8 +38,11 @@ export interface S3Location {
 export interface TextractLoaderOptions extends MarkdownOptions {
   /** Empty (the default): DetectDocumentText, text only. Otherwise AnalyzeDocument with these features. */
   features?: TextractFeature[];
-  /** Where local multi-page documents are uploaded for the async API: `<prefix><sha256>.<ext>`. */
-  s3?: { bucket: string; prefix?: string; client?: S3Client };
+  /**
+   * Where local multi-page documents are uploaded for the async API: `<prefix><sha256>.<ext>`, encrypted with
+   * `kmsKeyId` (SSE-KMS) when given, else as the bucket's default says.
+   */
+  s3?: { bucket: string; prefix?: string; client?: S3Client; kmsKeyId?: string };
   /** Uploads a local multi-page document and says where it is; replaces the PutObject to `s3`. */
   stage?: (bytes: Uint8Array, name: string) => Promise<{ Bucket: string; Name: string }>;
   /** First wait before polling an async job (default 1 s); doubles up to maxPollIntervalMs (default 10 s). */
@@ -174,7 +177,13 @@ export class TextractLoader extends BaseDocumentLoader {
     const key = `${prefix}${createHash("sha256").update(bytes).digest("hex")}.${format === "jpeg" ? "jpg" : format}`;
     const client = s3.client ?? new S3Client({});
     await client.send(
-      new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: bytes, ContentType: MEDIA_TYPES[format] }),
+      new PutObjectCommand({
+        Bucket: s3.bucket,
+        Key: key,
+        Body: bytes,
+        ContentType: MEDIA_TYPES[format],
+        ...(s3.kmsKeyId ? { ServerSideEncryption: "aws:kms", SSEKMSKeyId: s3.kmsKeyId } : {}),
+      }),
       { abortSignal: this.options.signal },
     );
     return { Bucket: s3.bucket, Name: key };
