@@ -3,12 +3,13 @@
 // credentials. aws-embedded-metrics builds and splits the documents (100 values a metric, 100 metrics a document);
 // this module groups what the service observes by dimensions and writes one document per group a minute, where
 // the library alone would write one per observation.
-import { MetricsLogger, Unit } from "aws-embedded-metrics";
+import { MetricsLogger } from "aws-embedded-metrics";
 import type { IEnvironment } from "aws-embedded-metrics/lib/environment/IEnvironment.js";
 import type { MetricsContext } from "aws-embedded-metrics/lib/logger/MetricsContext.js";
 import { LogSerializer } from "aws-embedded-metrics/lib/serializers/LogSerializer.js";
 
-export { Unit };
+/** CloudWatch units of the metrics Counsel writes. */
+export type EmfUnit = "Count" | "Percent" | "Milliseconds" | "None";
 
 export interface EmfReporterOptions {
   /** CloudWatch namespace of every metric. */
@@ -25,16 +26,16 @@ type Dimensions = Record<string, string>;
 interface Group {
   dimensions: Dimensions[];
   /** Summed: one value a write (counts, tokens, cost). */
-  sums: Map<string, { value: number; unit: Unit }>;
+  sums: Map<string, { value: number; unit: EmfUnit }>;
   /** Kept one by one, so that CloudWatch has percentiles (latencies, sampled gauges). */
-  values: Map<string, { values: number[]; unit: Unit }>;
+  values: Map<string, { values: number[]; unit: EmfUnit }>;
 }
 
 /**
  * @example
  * const emf = new EmfReporter({ namespace: "Counsel" });
- * emf.observe({ Route: "POST /chain/qa" }, "Latency", 84, Unit.Milliseconds);
- * emf.add({ Model: "amazon.nova-lite-v1:0" }, "InputTokens", 1200, Unit.Count);
+ * emf.observe({ Route: "POST /chain/qa" }, "Latency", 84, "Milliseconds");
+ * emf.add({ Model: "amazon.nova-lite-v1:0" }, "InputTokens", 1200, "Count");
  * await emf.close(); // writes what is left
  */
 export class EmfReporter {
@@ -64,7 +65,7 @@ export class EmfReporter {
     };
     const intervalMs = options.intervalMs ?? 60_000;
     const sample = () => {
-      for (const [name, read] of this.gauges) this.observe({}, name, read(), Unit.Count);
+      for (const [name, read] of this.gauges) this.observe({}, name, read(), "Count");
     };
     this.timers.push(setInterval(() => void this.flush(), intervalMs).unref());
     this.timers.push(setInterval(sample, intervalMs / 10).unref());
@@ -84,7 +85,7 @@ export class EmfReporter {
    * Adds `value` to a metric summed over the interval. Each dimension set given is a metric of its own, written
    * from the same value (the service-wide figure beside the per-route one, say).
    */
-  add(dimensions: Dimensions | Dimensions[], name: string, value: number, unit: Unit): void {
+  add(dimensions: Dimensions | Dimensions[], name: string, value: number, unit: EmfUnit): void {
     const sums = this.group(dimensions).sums;
     const sum = sums.get(name);
     if (sum) sum.value += value;
@@ -92,7 +93,7 @@ export class EmfReporter {
   }
 
   /** Records one value of a metric whose distribution matters (CloudWatch computes its percentiles). */
-  observe(dimensions: Dimensions | Dimensions[], name: string, value: number, unit: Unit): void {
+  observe(dimensions: Dimensions | Dimensions[], name: string, value: number, unit: EmfUnit): void {
     const values = this.group(dimensions).values;
     const metric = values.get(name);
     if (metric) metric.values.push(value);

@@ -11,7 +11,7 @@ import type { CacheRecord } from "../../models/cache-meter.ts";
 import type { GuardrailRecord } from "../../models/guardrail-meter.ts";
 import { costFor } from "../../models/prices.ts";
 import type { UsageRecord } from "../../models/usage.ts";
-import { EmfReporter, Unit } from "./emf-reporter.ts";
+import type { EmfReporter } from "./emf-reporter.ts";
 
 export interface Metrics {
   registry: Registry;
@@ -71,13 +71,14 @@ export const metricsPlugin = fp(
       labelNames: ["status"],
       registers: [registry],
     });
-    const emf = options.emf && new EmfReporter(options.emf);
+    // Loaded only when asked for: a service without EMF never maps the library.
+    const emf = options.emf && new (await import("./emf-reporter.ts")).EmfReporter(options.emf);
     const metrics: Metrics = {
       registry,
       ingested(status, count) {
         ingested.inc({ status }, count);
-        emf?.add({ Status: status }, "DocumentsIngested", count, Unit.Count);
-        if (status === "failed") emf?.add({}, "IngestFailures", count, Unit.Count);
+        emf?.add({ Status: status }, "DocumentsIngested", count, "Count");
+        if (status === "failed") emf?.add({}, "IngestFailures", count, "Count");
       },
       emf,
     };
@@ -87,11 +88,11 @@ export const metricsPlugin = fp(
       tokens.inc({ model: record.model, direction: "output" }, record.outputTokens);
       if (!emf) return;
       const model = { Model: record.model };
-      emf.add(model, "ModelCalls", 1, Unit.Count);
-      emf.add(model, "InputTokens", record.inputTokens, Unit.Count);
-      emf.add(model, "OutputTokens", record.outputTokens, Unit.Count);
+      emf.add(model, "ModelCalls", 1, "Count");
+      emf.add(model, "InputTokens", record.inputTokens, "Count");
+      emf.add(model, "OutputTokens", record.outputTokens, "Count");
       const cost = costFor(record.model, record.inputTokens, record.outputTokens);
-      if (cost !== null) emf.add(model, "CostUSD", cost, Unit.None);
+      if (cost !== null) emf.add(model, "CostUSD", cost, "None");
     });
     if (options.onCache) {
       // Every series from the start, at 0: a rate over a series that appears only at its first hit reads as none.
@@ -109,9 +110,9 @@ export const metricsPlugin = fp(
       // Hits, misses and their rate over each interval, for caches looked up in it.
       emf?.onFlush(() => {
         for (const [cache, { hit, miss }] of lookups) {
-          emf.add({ Cache: cache }, "CacheHits", hit, Unit.Count);
-          emf.add({ Cache: cache }, "CacheMisses", miss, Unit.Count);
-          emf.add({ Cache: cache }, "CacheHitRate", (100 * hit) / (hit + miss), Unit.Percent);
+          emf.add({ Cache: cache }, "CacheHits", hit, "Count");
+          emf.add({ Cache: cache }, "CacheMisses", miss, "Count");
+          emf.add({ Cache: cache }, "CacheHitRate", (100 * hit) / (hit + miss), "Percent");
         }
         lookups.clear();
       });
@@ -181,10 +182,10 @@ export const metricsPlugin = fp(
       if (!emf) return;
       // Per route and service-wide, from the same values.
       const dimensions: Record<string, string>[] = [{ Method: request.method, Route: route }, {}];
-      emf.observe(dimensions, "Latency", reply.elapsedTime, Unit.Milliseconds);
-      emf.add(dimensions, "Requests", 1, Unit.Count);
-      emf.add(dimensions, "Errors4xx", reply.statusCode >= 400 && reply.statusCode < 500 ? 1 : 0, Unit.Count);
-      emf.add(dimensions, "Errors5xx", reply.statusCode >= 500 ? 1 : 0, Unit.Count);
+      emf.observe(dimensions, "Latency", reply.elapsedTime, "Milliseconds");
+      emf.add(dimensions, "Requests", 1, "Count");
+      emf.add(dimensions, "Errors4xx", reply.statusCode >= 400 && reply.statusCode < 500 ? 1 : 0, "Count");
+      emf.add(dimensions, "Errors5xx", reply.statusCode >= 500 ? 1 : 0, "Count");
     });
     if (emf) app.addHook("onClose", () => emf.close());
 
