@@ -20,6 +20,17 @@ async function upload(url: string, file: string) {
   return fetch(`${url}/ingest`, { method: "POST", body: form });
 }
 
+/** An async job that succeeds, after `polls` answers of IN_PROGRESS, with a recorded two-page analysis. */
+async function multiPageJob(polls: number) {
+  return {
+    inProgressPolls: polls,
+    outcome: {
+      status: "SUCCEEDED" as const,
+      recording: await loadRecording("get-document-analysis_tables-forms_textractor-multipage-doc-pdf.json"),
+    },
+  };
+}
+
 type Source = { source: string; page?: number; metadata: Record<string, unknown> };
 
 describe("ingesting scans with Textract", () => {
@@ -69,15 +80,7 @@ describe("ingesting scans with Textract", () => {
   });
 
   it("stages a multi-page scan in S3 and reads it with an async job, following NextToken", async () => {
-    textract.job = {
-      inProgressPolls: 1,
-      outcome: {
-        status: "SUCCEEDED",
-        recording: await loadRecording(
-          "get-document-analysis_tables-forms_textractor-multipage-doc-pdf.json",
-        ),
-      },
-    };
+    textract.job = await multiPageJob(1);
     const res = await upload(service.url, path.join(SCANS, "scanned-two-pages.pdf"));
     expect(await res.json()).toMatchObject({ added: 1, failed: [] });
 
@@ -151,15 +154,7 @@ describe("staging scans for Textract with SSE-KMS", () => {
   beforeAll(() => s3.createBucket("staging"));
 
   it("encrypts the staged document with the configured KMS key", async () => {
-    textract.job = {
-      inProgressPolls: 0,
-      outcome: {
-        status: "SUCCEEDED",
-        recording: await loadRecording(
-          "get-document-analysis_tables-forms_textractor-multipage-doc-pdf.json",
-        ),
-      },
-    };
+    textract.job = await multiPageJob(0);
     const res = await upload(service.url, path.join(SCANS, "scanned-two-pages.pdf"));
     expect(await res.json()).toMatchObject({ added: 1, failed: [] });
     const [put] = s3.recorded("PutObject");
