@@ -19,6 +19,10 @@ export interface Parameters {
   textract: boolean;
   /** A recipe redacts PII with Comprehend (`redact.pii.engine: comprehend`): IAM only. */
   comprehendPii: boolean;
+  /** Counsel's traces through an AWS Distro for OpenTelemetry collector beside it, to X-Ray. */
+  traces: boolean;
+  /** The collector's image. */
+  collectorImage: string;
   redis: RedisService;
   /** MemoryDB (`db.…`) or ElastiCache (`cache.…`) node type. */
   redisNodeType: string;
@@ -53,6 +57,7 @@ export const DEFAULTS = {
   chatModelId: "us.amazon.nova-micro-v1:0",
   embeddingModelId: "amazon.titan-embed-text-v2:0",
   guardrailVersion: "DRAFT",
+  collectorImage: "public.ecr.aws/aws-observability/aws-otel-collector:latest",
   redis: "memorydb",
   // The smallest nodes that serve vector search: MemoryDB supports it on T4g; ElastiCache needs a larger memory
   // reserve on t4g micro and small nodes, so medium is its smallest without a custom parameter group.
@@ -187,6 +192,8 @@ export function readParameters(node: Pick<Node, "tryGetContext">): Parameters {
     rerankModelId: text("rerankModelId"),
     textract: flag("textract", true),
     comprehendPii: flag("comprehendPii", false),
+    traces: flag("traces", true),
+    collectorImage: text("collectorImage", DEFAULTS.collectorImage) as string,
     redis: service,
     redisNodeType,
     redisReplicas: int("redisReplicas", DEFAULTS.redisReplicas, 0, 5),

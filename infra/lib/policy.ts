@@ -3,7 +3,7 @@
 import * as iam from "aws-cdk-lib/aws-iam";
 import type { Construct } from "constructs";
 import type { Parameters } from "./parameters.ts";
-import { type Feature, type ResourceKind, SDK_CALLS } from "./sdk-calls.ts";
+import { type Feature, type ResourceKind, SDK_CALLS, SIDECAR_CALLS } from "./sdk-calls.ts";
 
 export interface PolicyTargets {
   partition: string;
@@ -20,6 +20,8 @@ export interface PolicyTargets {
   keyArn: string;
   textract: boolean;
   comprehend: boolean;
+  /** The trace collector runs beside Counsel (`traces=true`). */
+  traces: boolean;
 }
 
 /** A statement's Sid, one per kind of resource, in the order they are printed. */
@@ -31,6 +33,7 @@ const STATEMENTS: Record<ResourceKind, string> = {
   rerankModel: "BedrockRerankModel",
   textractAny: "Textract",
   comprehendAny: "ComprehendPii",
+  xrayAny: "XRayTraces",
   bucket: "S3ListBucket",
   objects: "S3ReadObjects",
   stagedObjects: "S3StageForTextract",
@@ -63,6 +66,7 @@ export function enabledFeatures(t: PolicyTargets): Set<Feature> {
   if (t.comprehend) on.add("comprehend");
   if (t.guardrailId) on.add("guardrail");
   if (t.rerankModelId) on.add("rerank");
+  if (t.traces) on.add("traces");
   return on;
 }
 
@@ -79,10 +83,11 @@ function resourcesOf(kind: ResourceKind, t: PolicyTargets): string[] {
       return t.guardrailId.startsWith("arn:")
         ? [t.guardrailId]
         : [`arn:${t.partition}:bedrock:${t.region}:${t.account}:guardrail/${t.guardrailId}`];
-    // Rerank, Textract and Comprehend's DetectPiiEntities take no resource-level permissions.
+    // Rerank, Textract, Comprehend's DetectPiiEntities and X-Ray's writes take no resource-level permissions.
     case "rerankAny":
     case "textractAny":
     case "comprehendAny":
+    case "xrayAny":
       return ["*"];
     case "bucket":
       return [t.bucketArn];
@@ -99,7 +104,7 @@ function resourcesOf(kind: ResourceKind, t: PolicyTargets): string[] {
 export function counselPolicyStatements(t: PolicyTargets): iam.PolicyStatement[] {
   const features = enabledFeatures(t);
   const actions = new Map<ResourceKind, Set<string>>();
-  for (const call of Object.values(SDK_CALLS)) {
+  for (const call of [...Object.values(SDK_CALLS), ...Object.values(SIDECAR_CALLS)]) {
     if (!features.has(call.feature)) continue;
     for (const grant of call.grants) {
       const set = actions.get(grant.on) ?? new Set<string>();
@@ -149,6 +154,7 @@ export function placeholderTargets(p: Parameters, stagingPrefix: string): Policy
     keyArn: `arn:aws:kms:${region}:${account}:key/${placeholder("KeyId")}`,
     textract: p.textract,
     comprehend: p.comprehendPii,
+    traces: p.traces,
   };
 }
 
@@ -159,11 +165,12 @@ const SWITCHES: Record<Feature, string> = {
   comprehend: "`comprehendPii=true`",
   guardrail: "`guardrailId`",
   rerank: "`rerankModelId`",
+  traces: "`traces=true`",
 };
 
 /** SDK_CALLS as a Markdown table: each command, its actions and their statement, why, and when. */
 export function explainTable(): string {
-  const rows = Object.entries(SDK_CALLS).map(([command, call]) => {
+  const rows = Object.entries({ ...SDK_CALLS, ...SIDECAR_CALLS }).map(([command, call]) => {
     const grants = call.grants
       .map((g) => `${g.actions.map((a) => `\`${a}\``).join(", ")} (${STATEMENTS[g.on]})`)
       .join(", ");

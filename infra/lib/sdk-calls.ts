@@ -3,7 +3,7 @@
 // the code calls something this table lacks, or this table grants something the code no longer calls.
 
 /** A switch that turns a group of calls on: `always`, or a deployment parameter. */
-export type Feature = "always" | "textract" | "comprehend" | "guardrail" | "rerank";
+export type Feature = "always" | "textract" | "comprehend" | "guardrail" | "rerank" | "traces";
 
 /** What a grant applies to; policy.ts turns each into ARNs (or "*" where the action takes no resource). */
 export type ResourceKind =
@@ -14,6 +14,7 @@ export type ResourceKind =
   | "rerankAny"
   | "textractAny"
   | "comprehendAny"
+  | "xrayAny"
   | "bucket"
   | "objects"
   | "stagedObjects"
@@ -123,6 +124,19 @@ export const SDK_CALLS: Record<string, SdkCall> = {
     why: "PII redaction by recipes whose redact.pii.engine is comprehend: src/ingest/transform/pii/comprehend.ts",
     feature: "comprehend",
     grants: [{ actions: ["comprehend:DetectPiiEntities"], on: "comprehendAny" }],
+  },
+};
+
+/**
+ * What the trace collector beside Counsel (the AWS Distro for OpenTelemetry, with `traces=true`) calls with the
+ * task's role: Counsel sends it OTLP on loopback, and it sends X-Ray the segments. Not Counsel's own code, so not
+ * in the source scan; the same role, so in the same policy.
+ */
+export const SIDECAR_CALLS: Record<string, SdkCall> = {
+  "collector: PutTraceSegments": {
+    why: "the collector's awsxray exporter sends Counsel's spans to X-Ray (and its own telemetry records)",
+    feature: "traces",
+    grants: [{ actions: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], on: "xrayAny" }],
   },
 };
 

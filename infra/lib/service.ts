@@ -100,6 +100,7 @@ export class CounselService extends Construct {
       keyArn: props.key.keyArn,
       textract: p.textract,
       comprehend: p.comprehendPii,
+      traces: p.traces,
     });
 
     const task = new ecs.FargateTaskDefinition(this, "Task", {
@@ -129,7 +130,7 @@ export class CounselService extends Construct {
             "*.log",
           ],
         });
-    task.addContainer("counsel", {
+    const counsel = task.addContainer("counsel", {
       image,
       essential: true,
       command: ["sh", "-c", START_SCRIPT],
@@ -156,6 +157,21 @@ export class CounselService extends Construct {
       // Counsel closes its streams on SIGTERM; this is how long ECS waits before SIGKILL.
       stopTimeout: Duration.seconds(60),
     });
+    if (p.traces) {
+      // The AWS Distro for OpenTelemetry collector: Counsel sends it OTLP on loopback (OTEL_EXPORTER_OTLP_ENDPOINT),
+      // it sends X-Ray the segments, with the task role's two X-Ray actions (policy.ts, SIDECAR_CALLS).
+      const collector = task.addContainer("otel-collector", {
+        image: ecs.ContainerImage.fromRegistry(p.collectorImage),
+        essential: false,
+        environment: { AOT_CONFIG_CONTENT: COLLECTOR_CONFIG },
+        logging: ecs.LogDriver.awsLogs({ logGroup: this.logGroup, streamPrefix: "otel-collector" }),
+        memoryReservationMiB: 64,
+      });
+      counsel.addContainerDependencies({
+        container: collector,
+        condition: ecs.ContainerDependencyCondition.START,
+      });
+    }
 
     this.service = new ecs.FargateService(this, "Service", {
       // Container Insights left off: its per-task metrics are billed even idle; AWS/ECS CPU and memory are free.
@@ -239,6 +255,28 @@ export class CounselService extends Construct {
   }
 }
 
+/** Where Counsel sends its traces: the collector beside it in the task (same network namespace on Fargate). */
+export const COLLECTOR_ENDPOINT = "http://127.0.0.1:4318";
+
+/** The collector's configuration: OTLP over HTTP on loopback in, batched, X-Ray out; nothing else. */
+export const COLLECTOR_CONFIG = [
+  "receivers:",
+  "  otlp:",
+  "    protocols:",
+  "      http:",
+  "        endpoint: 127.0.0.1:4318",
+  "processors:",
+  "  batch: {}",
+  "exporters:",
+  "  awsxray: {}",
+  "service:",
+  "  pipelines:",
+  "    traces:",
+  "      receivers: [otlp]",
+  "      processors: [batch]",
+  "      exporters: [awsxray]",
+].join("\n");
+
 /** Counsel's settings (src/config/settings.ts) for this deployment; REDIS_URL is built by START_SCRIPT. */
 export function counselEnvironment(
   p: Parameters,
@@ -266,6 +304,8 @@ export function counselEnvironment(
     // CloudWatch metrics as EMF lines on the log stream: the IngestFailures alarm and the dashboard read them.
     METRICS_FORMAT: "emf",
     METRICS_NAMESPACE: INGEST_FAILURES.namespace,
+    // Traces of every request, model call and tool call, through the collector to X-Ray (CloudWatch's Traces).
+    ...(p.traces ? { OTEL_EXPORTER_OTLP_ENDPOINT: COLLECTOR_ENDPOINT, OTEL_SERVICE_NAME: "counsel" } : {}),
     // The image's examples are not this organisation's documents; chains and prompts are baked into the image.
     LOAD_EXAMPLES: "false",
     WATCH_CONFIG: "false",

@@ -15,7 +15,7 @@ import {
   type PolicyTargets,
   placeholderTargets,
 } from "../lib/policy.ts";
-import { type Feature, LANGCHAIN_AWS_CLASSES, SDK_CALLS } from "../lib/sdk-calls.ts";
+import { type Feature, LANGCHAIN_AWS_CLASSES, SDK_CALLS, SIDECAR_CALLS } from "../lib/sdk-calls.ts";
 import { STAGING_PREFIX } from "../lib/service.ts";
 import { commandsIn, scanSource } from "../lib/source-scan.ts";
 
@@ -43,6 +43,7 @@ const everything: PolicyTargets = {
   keyArn: KEY,
   textract: true,
   comprehend: true,
+  traces: true,
 };
 
 type Rendered = { Sid: string; Action: string | string[]; Resource: string | string[] };
@@ -50,12 +51,16 @@ const render = (statements: iam.PolicyStatement[]) => statements.map((s) => s.to
 const list = (value: string | string[]) => (Array.isArray(value) ? value : [value]);
 const actionsOf = (statements: iam.PolicyStatement[]) =>
   new Set(render(statements).flatMap((s) => list(s.Action)));
+/** The actions the commands need, and what the collector beside Counsel calls, for the features on. */
 const actionsNeededBy = (commands: Iterable<string>, features: Set<Feature>) =>
-  new Set(
-    [...commands]
+  new Set([
+    ...[...commands]
       .filter((command) => command in SDK_CALLS && features.has(SDK_CALLS[command].feature))
       .flatMap((command) => SDK_CALLS[command].grants.flatMap((g) => g.actions)),
-  );
+    ...Object.values(SIDECAR_CALLS)
+      .filter((call) => features.has(call.feature))
+      .flatMap((call) => call.grants.flatMap((g) => g.actions)),
+  ]);
 
 describe("Counsel's AWS calls, read from src/", () => {
   it("finds the SDK commands and LangChain classes it is known to use", () => {
@@ -137,11 +142,16 @@ describe("the task role's policy", () => {
     for (const prefix of gone) expect([...actions].filter((a) => a.startsWith(prefix))).toEqual([]);
   });
 
-  it("asks for no wildcard resource except where IAM takes none (Rerank, Textract, Comprehend)", () => {
+  it("asks for no wildcard resource except where IAM takes none (Rerank, Textract, Comprehend, X-Ray)", () => {
     const wildcards = render(counselPolicyStatements(everything)).filter((s) =>
       list(s.Resource).includes("*"),
     );
-    expect(wildcards.map((s) => s.Sid).sort()).toEqual(["BedrockRerank", "ComprehendPii", "Textract"]);
+    expect(wildcards.map((s) => s.Sid).sort()).toEqual([
+      "BedrockRerank",
+      "ComprehendPii",
+      "Textract",
+      "XRayTraces",
+    ]);
     for (const s of wildcards) expect(list(s.Resource)).toEqual(["*"]);
     expect(render(counselPolicyStatements(everything)).flatMap((s) => list(s.Action))).not.toContain("*");
   });

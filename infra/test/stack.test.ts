@@ -166,10 +166,31 @@ describe("the default stack (MemoryDB)", () => {
       keyArn: stack.storage.key.keyArn,
       textract: true,
       comprehend: false,
+      traces: true,
     });
     expect(attached[0].Properties.PolicyDocument).toEqual(stack.resolve(generated));
     expect(JSON.stringify(attached[0].Properties.PolicyDocument)).not.toContain("comprehend:");
     expect(JSON.stringify(attached[0].Properties.PolicyDocument)).not.toContain("bedrock:ApplyGuardrail");
+  });
+
+  it("runs the OpenTelemetry collector beside Counsel, which sends it traces on loopback and X-Ray gets", () => {
+    const { resources } = built;
+    const [counsel, collector] = only(resources, "AWS::ECS::TaskDefinition").Properties.ContainerDefinitions;
+    expect(collector).toMatchObject({ Name: "otel-collector", Essential: false });
+    expect(collector.Image).toContain("aws-otel-collector");
+    const config = collector.Environment.find((e: { Name: string }) => e.Name === "AOT_CONFIG_CONTENT").Value;
+    expect(config).toContain("endpoint: 127.0.0.1:4318");
+    expect(config).toContain("exporters: [awsxray]");
+    const env = Object.fromEntries(
+      counsel.Environment.map((e: { Name: string; Value: unknown }) => [e.Name, e.Value]),
+    );
+    expect(env).toMatchObject({
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318",
+      OTEL_SERVICE_NAME: "counsel",
+    });
+    expect(counsel.DependsOn).toEqual([{ ContainerName: "otel-collector", Condition: "START" }]);
+    const policy = JSON.stringify(taskRolePolicies(resources).policies[0].Properties.PolicyDocument);
+    expect(policy).toContain("xray:PutTraceSegments");
   });
 
   it("checks each task's readiness on /readyz at the load balancer", () => {
@@ -363,8 +384,11 @@ describe("choices", () => {
       desiredCount: "2",
       maxCount: "6",
       alarmEmail: "ops@example.com",
+      traces: "false",
     });
-    const [container] = only(resources, "AWS::ECS::TaskDefinition").Properties.ContainerDefinitions;
+    const containers = only(resources, "AWS::ECS::TaskDefinition").Properties.ContainerDefinitions;
+    expect(containers).toHaveLength(1); // no collector without traces
+    const [container] = containers;
     const env = Object.fromEntries(
       container.Environment.map((e: { Name: string; Value: unknown }) => [e.Name, e.Value]),
     );
@@ -378,6 +402,8 @@ describe("choices", () => {
     expect(policy).toContain("guardrail/gr0abc1def2g");
     expect(policy).not.toContain("textract:");
     expect(policy).not.toContain("s3:PutObject");
+    expect(policy).not.toContain("xray:");
+    expect(env.OTEL_EXPORTER_OTLP_ENDPOINT).toBeUndefined();
     expect(only(resources, "AWS::ApplicationAutoScaling::ScalableTarget").Properties).toMatchObject({
       MinCapacity: 2,
       MaxCapacity: 6,

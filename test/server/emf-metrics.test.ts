@@ -147,12 +147,15 @@ describe("EMF metrics", () => {
         METRICS_NAMESPACE: "Counsel/Test",
       });
       await fetch(`${service.url}/healthz`);
+      await fetch(`${service.url}/chains`);
       await service.stop();
       await data.remove();
     }
     stdout.mockRestore();
     const docs = written.filter((line) => line.includes('"_aws"')).map(emfDocument);
-    expect(metric(docs, { Method: "GET", Route: "/healthz" }, "Requests")).toEqual([1]);
+    expect(metric(docs, { Method: "GET", Route: "/chains" }, "Requests")).toEqual([1]);
+    // Health checks are not traffic.
+    expect(metric(docs, { Method: "GET", Route: "/healthz" }, "Requests")).toEqual([]);
     expect(docs.every((d) => d._aws.CloudWatchMetrics[0].Namespace === "Counsel/Test")).toBe(true);
   });
 });

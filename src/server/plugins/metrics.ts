@@ -13,6 +13,9 @@ import { costFor } from "../../models/prices.ts";
 import type { UsageRecord } from "../../models/usage.ts";
 import type { EmfReporter } from "./emf-reporter.ts";
 
+/** Routes left out of the EMF metrics (still on /metrics). */
+const UNMEASURED_ROUTES = new Set(["/healthz", "/readyz", "/metrics"]);
+
 export interface Metrics {
   registry: Registry;
   /** Documents through ingestion, by outcome (added, updated, skipped, deleted, failed). */
@@ -179,7 +182,8 @@ export const metricsPlugin = fp(
         { method: request.method, route, status: String(reply.statusCode) },
         reply.elapsedTime / 1000,
       );
-      if (!emf) return;
+      // Health checks and scrapes every few seconds are no traffic, and each route is a billed CloudWatch metric.
+      if (!emf || UNMEASURED_ROUTES.has(route)) return;
       // Per route and service-wide, from the same values.
       const dimensions: Record<string, string>[] = [{ Method: request.method, Route: route }, {}];
       emf.observe(dimensions, "Latency", reply.elapsedTime, "Milliseconds");
