@@ -26,6 +26,11 @@ export interface EmulatedModel {
   /** Embedding models: the vector size they make. */
   dimensions?: number;
   shortening?: Shortening;
+  /**
+   * Vectors with every component non-zero, as a neural embedding model gives them (the hashed ones are mostly
+   * zeros): the hashed vector plus a small constant spread, renormalised.
+   */
+  dense?: boolean;
 }
 
 /** The models served by default: two as Ollama names them, two of OpenAI's. */
@@ -35,6 +40,7 @@ export const DEFAULT_MODELS: Record<string, EmulatedModel> = {
   "gpt-4o-mini": { kind: "chat" },
   "text-embedding-3-small": { kind: "embedding", dimensions: 1536, shortening: "shorten" },
   "text-embedding-ada-002": { kind: "embedding", dimensions: 1536, shortening: "refuse" },
+  "mxbai-embed-large:latest": { kind: "embedding", dimensions: 1024, shortening: "ignore", dense: true },
 };
 
 /** One scripted assistant turn: text, tool calls, or both. */
@@ -444,7 +450,8 @@ export class OpenAIEmulator {
       const base64 = body.encoding_format === "base64";
       const embedder = new LocalHashEmbeddings({ dimensions: native });
       const data = (texts as string[]).map((text, index) => {
-        const vector = shorten(embedder.embed(text), size);
+        const hashed = embedder.embed(text);
+        const vector = shorten(model.dense ? densified(hashed) : hashed, size);
         return { object: "embedding", index, embedding: base64 ? toBase64(vector) : vector };
       });
       const tokens = (texts as string[]).reduce((n, t) => n + countTokens(t), 0);
@@ -461,6 +468,13 @@ export class OpenAIEmulator {
     if (typeof name !== "string") return undefined;
     return this.models[name] ?? this.models[`${name}:latest`];
   }
+}
+
+/** Every component non-zero: a spread of ±0.01 added (the same for every text), then unit length again. */
+function densified(vector: number[]): number[] {
+  const spread = vector.map((x, i) => x + (i % 3 === 0 ? -0.01 : 0.01));
+  const norm = Math.hypot(...spread);
+  return spread.map((x) => x / norm);
 }
 
 function parseBody(text: string): Record<string, unknown> | null {
