@@ -11,6 +11,7 @@ import type { Settings } from "../config/settings.ts";
 import type { StoreCheck } from "../contracts/stores.ts";
 import { BadRequestError } from "../errors.ts";
 import type { TurnQueue } from "../event-loop/turn-queue.ts";
+import type { IngestRecord } from "../ingest/ingest-meter.ts";
 import type { Recipe } from "../ingest/recipe.ts";
 import type { PiiRecord } from "../ingest/transform/pii/pii-meter.ts";
 import type { IngestJobs } from "../jobs/ingest-jobs.ts";
@@ -56,6 +57,8 @@ export interface AppServices {
   onUsage?(listener: (record: UsageRecord) => void): void;
   /** Every embedding and LLM cache lookup as it happens (for /metrics). */
   onCache?(listener: (record: CacheRecord) => void): void;
+  /** The documents of every ingestion job this process's workers finish (for /metrics). */
+  onIngested?(listener: (record: IngestRecord) => void): void;
   /** Every request to a paid PII engine and every value redacted (for /metrics). */
   onPii?(listener: (record: PiiRecord) => void): void;
   /** Every check of a chain's guardrail (for /metrics). */
@@ -155,6 +158,7 @@ export async function buildApp(services: AppServices, options: AppOptions) {
   await app.register(metricsPlugin, {
     onUsage: services.onUsage?.bind(services),
     onCache: services.onCache?.bind(services),
+    onIngested: services.onIngested?.bind(services),
     onPii: services.onPii?.bind(services),
     onGuardrail: services.onGuardrail?.bind(services),
     emf: options.emf,

@@ -6,6 +6,7 @@ import { LocalFileStore } from "@langchain/classic/storage/file_system";
 import type { BaseStore } from "@langchain/core/stores";
 import type { Settings } from "../config/settings.ts";
 import type { Logger } from "../contracts/stores.ts";
+import type { IngestMeter } from "../ingest/ingest-meter.ts";
 import { type IngestJobs, jobHooks, uploadRemover, uploadStasher } from "../jobs/ingest-jobs.ts";
 import { LocalJobQueue } from "../jobs/local-queue.ts";
 import type { JobQueue, JobRunner } from "../jobs/queue.ts";
@@ -27,6 +28,7 @@ export async function openJobs(
   stores: Stores,
   tenant: (id: string) => Promise<Tenant>,
   log: Logger,
+  meter?: IngestMeter,
 ): Promise<JobServices> {
   const { ingestJobs } = settings;
   let stash: BaseStore<string, Uint8Array>;
@@ -54,7 +56,7 @@ export async function openJobs(
     stash = await LocalFileStore.fromPath(path.join(dir, "uploads"));
     queue = await LocalJobQueue.open({ dir, retry: ingestJobs.retry, ...jobHooks({ tenant, stash }) });
   }
-  const run = logged(ingestionRunner({ tenant, stash }), log);
+  const run = logged(ingestionRunner({ tenant, stash }), log, meter);
   let closing: Promise<void> | undefined;
   return {
     queue,
@@ -70,8 +72,11 @@ export async function openJobs(
   };
 }
 
-/** Each job a worker takes and how it ended, in the process's log: which worker ran what, for operators. */
-function logged(run: JobRunner, log: Logger): JobRunner {
+/**
+ * Each job a worker takes and how it ended, in the process's log (which worker ran what, for operators), and its
+ * documents counted once it ends with a report (an attempt that will be retried is not counted).
+ */
+function logged(run: JobRunner, log: Logger, meter?: IngestMeter): JobRunner {
   return async (job, context) => {
     const what = `ingestion job ${job.id} (tenant ${job.input.tenant}, attempt ${job.attempt})`;
     log.info(`${what}: started`);
@@ -83,6 +88,7 @@ function logged(run: JobRunner, log: Logger): JobRunner {
         `${what}: done in ${seconds} s: ${report.added} added, ${report.updated} updated, ` +
           `${report.skipped} skipped, ${report.failed.length} failed`,
       );
+      meter?.record(report);
       return report;
     } catch (error) {
       log.warn(`${what}: ${error instanceof Error ? error.message : String(error)}`);

@@ -10,6 +10,7 @@ import { buildQaHandle } from "../chains/qa-handle.ts";
 import type { Settings } from "../config/settings.ts";
 import type { Logger, StoreCheck } from "../contracts/stores.ts";
 import { TurnQueue } from "../event-loop/turn-queue.ts";
+import { IngestMeter } from "../ingest/ingest-meter.ts";
 import type { IngestReport } from "../ingest/pipeline.ts";
 import { loadRecipe } from "../ingest/recipe.ts";
 import { filesystemSource } from "../ingest/sources/filesystem.ts";
@@ -113,7 +114,8 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
     close: (tenant) => tenant.close(),
   });
 
-  const jobs = await openJobs(settings, stores, (id) => tenants.get(id), log);
+  const ingestMeter = new IngestMeter();
+  const jobs = await openJobs(settings, stores, (id) => tenants.get(id), log, ingestMeter);
 
   return {
     settings,
@@ -138,6 +140,7 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
     usage: () => models.usage.totals(),
     onUsage: (listener) => models.usage.onRecord(listener),
     onCache: (listener) => cacheMeter.onRecord(listener),
+    onIngested: (listener) => ingestMeter.onRecord(listener),
     onPii: (listener) => piiMeter.onRecord(listener),
     onGuardrail: (listener) => models.guardrails.onRecord(listener),
     loadExamples: async () =>

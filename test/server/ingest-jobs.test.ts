@@ -136,6 +136,9 @@ describe.each(BACKENDS)("ingestion jobs on $backend", ({ redis }) => {
     expect(await statusOf("memo-1")).toBe("indexed");
     const list = (await (await fetch(`${url()}/ingest/jobs?state=completed`)).json()) as { jobs: JobView[] };
     expect(list.jobs.map((j) => j.id)).toContain(submitted.id);
+    // The job's documents are counted once it ends, as a request's are when it answers.
+    const metrics = await (await fetch(`${url()}/metrics`)).text();
+    expect(metrics).toMatch(/^counsel_ingested_documents_total\{status="added"\} 2$/m);
   });
 
   it("streams a job's progress as SSE until it ends", async () => {

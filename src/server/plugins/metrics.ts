@@ -6,6 +6,7 @@
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import type { IngestRecord } from "../../ingest/ingest-meter.ts";
 import type { PiiRecord } from "../../ingest/transform/pii/pii-meter.ts";
 import type { CacheRecord } from "../../models/cache-meter.ts";
 import type { GuardrailRecord } from "../../models/guardrail-meter.ts";
@@ -29,6 +30,8 @@ export interface MetricsOptions {
   onUsage?(listener: (record: UsageRecord) => void): void;
   /** Subscribes to every lookup of the embedding and LLM caches (the services' cache meter). */
   onCache?(listener: (record: CacheRecord) => void): void;
+  /** Subscribes to the documents of ingestion jobs (the route counts the requests it answers itself). */
+  onIngested?(listener: (record: IngestRecord) => void): void;
   /** Subscribes to PII redaction: requests to paid engines, values redacted. */
   onPii?(listener: (record: PiiRecord) => void): void;
   /** Subscribes to every check of a chain's guardrail (ApplyGuardrail calls, offline checks). */
@@ -85,6 +88,7 @@ export const metricsPlugin = fp(
       },
       emf,
     };
+    options.onIngested?.(({ outcome, count }) => metrics.ingested(outcome, count));
     options.onUsage?.((record) => {
       calls.inc({ model: record.model, operation: record.operation });
       tokens.inc({ model: record.model, direction: "input" }, record.inputTokens);

@@ -110,7 +110,10 @@ const DENSE_SHARE = 0.95;
 const SIGNS_MIN_DIMENSIONS = 512;
 /** Vectors sampled to tell dense from sparse. */
 const DENSITY_SAMPLE = 64;
-/** A graph that inserted more than this (and, while the store is open, a quarter of its size) since it was saved is saved again. */
+/**
+ * A graph that inserted more than this since it was saved (and, while the store is open, a quarter of its size)
+ * is saved again.
+ */
 const GRAPH_SAVE_MIN_INSERTS = 1000;
 const DEFAULT_MAX_TEXT_IN_MEMORY = 32 * 2 ** 20;
 export const DEFAULT_VECTORS_ON_DISK_FROM = 100_000;
@@ -782,7 +785,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
   /**
    * A store of dense vectors (an embedding model's) keeps its graph in step with its writes once it is due, so
    * that an ingestion leaves it built and saved, and the next start answers from it. Inserting one as signs costs
-   * ~0.3 ms on two cores, less than embedding it did. Sparse ones (the hashed offline embeddings, kept as int8,
+   * 0.1-0.3 ms of two cores, less than embedding it did. Sparse ones (the hashed offline embeddings, kept as int8,
    * whose graph builds several times slower) wait for the first search: a process that only ingests them never
    * spends the time.
    */
