@@ -60,6 +60,9 @@ export interface SavedGraphState {
 /** The store's side of the bargain: the current float32 vector of a slot (written into `out` when given). */
 export type SlotVectors = (slot: number, out?: Float32Array) => Float32Array;
 
+/** Nodes a graph gets one at a time before batches go in on several threads. */
+const SERIAL_FIRST_NODES = 256;
+
 /** Most vectors one native call inserts: the batch grows to fill a step, never past this. */
 const MAX_BATCH = 256;
 
@@ -277,6 +280,7 @@ export class AnnIndex {
   clear(): void {
     this.index = new (loadUsearch().Index)(this.config);
     this.failure = undefined;
+    this.batch = 1;
     this.tombstones = 0;
     this.slotOfKey.clear();
     this.keyOfSlot.fill(0);
@@ -293,6 +297,7 @@ export class AnnIndex {
     if (this.tombstones < Math.max(1000, this.slotOfKey.size)) return;
     const live = [...this.slotOfKey.values()];
     this.index = new (loadUsearch().Index)(this.config);
+    this.batch = 1;
     this.tombstones = 0;
     this.slotOfKey.clear();
     for (const slot of live) {
@@ -423,10 +428,14 @@ export class AnnIndex {
       keys[i] = BigInt(firstKey + i);
       this.vectorOf(slots[i], rows.subarray(i * dims, (i + 1) * dims));
     }
-    // usearch sizes its per-thread buffers when it grows (as this call will when it must), and refuses a call
-    // with more threads than it had then.
-    if (this.index.size() + slots.length >= this.index.capacity()) this.threadsReserved = this.insertThreads;
-    this.index.add(keys, rows, Math.min(this.threadsReserved, this.insertThreads));
+    // usearch sizes its per-thread buffers when a call makes it grow, for that call's threads, and refuses a
+    // later call with more. A graph's first nodes go in one thread at a time: inserted side by side into a nearly
+    // empty graph, they can miss each other and leave a node no search reaches.
+    const grows = this.index.size() + slots.length >= this.index.capacity();
+    const threads =
+      this.index.size() < SERIAL_FIRST_NODES ? 1 : grows ? this.insertThreads : this.threadsReserved;
+    if (grows) this.threadsReserved = threads;
+    this.index.add(keys, rows, threads);
     for (let i = 0; i < slots.length; i++) {
       this.keyOfSlot[slots[i]] = firstKey + i;
       this.slotOfKey.set(firstKey + i, slots[i]);
