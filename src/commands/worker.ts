@@ -3,6 +3,7 @@
 // or go back to the queue for another worker.
 import { Command, InvalidArgumentError } from "commander";
 import type { Settings } from "../config/settings.ts";
+import type { MeteredServices } from "../server/plugins/emf-service-metrics.ts";
 
 export interface WorkerCommandDeps {
   loadEnv(): Promise<Settings>;
@@ -25,6 +26,8 @@ export function workerCommand(deps: WorkerCommandDeps): Command {
       }
       const { createServices } = await import("../services/services.ts");
       const services = await createServices(settings);
+      // The worker's own CloudWatch metrics (METRICS_FORMAT=emf): what it ingests, fails and spends on models.
+      const emf = settings.metrics.format === "emf" ? await workerMetrics(settings, services) : undefined;
       const concurrency = options.concurrency ?? Math.max(1, settings.ingestJobs.workers);
       await services.jobs.startWorker(concurrency);
       console.error(`counsel worker: taking ingestion jobs, ${concurrency} at once`);
@@ -34,12 +37,23 @@ export function workerCommand(deps: WorkerCommandDeps): Command {
           void services.jobs
             .close(options.grace * 1000)
             .then(() => services.close())
+            .then(() => emf?.close())
             .finally(resolve);
         };
         process.once("SIGINT", () => stop("SIGINT"));
         process.once("SIGTERM", () => stop("SIGTERM"));
       });
     });
+}
+
+async function workerMetrics(settings: Settings, services: MeteredServices) {
+  const [{ EmfReporter }, { reportServiceMetrics }] = await Promise.all([
+    import("../server/plugins/emf-reporter.ts"),
+    import("../server/plugins/emf-service-metrics.ts"),
+  ]);
+  const emf = new EmfReporter({ namespace: settings.metrics.namespace });
+  reportServiceMetrics(emf, services);
+  return emf;
 }
 
 function positive(value: string): number {

@@ -61,16 +61,19 @@ describe("EMF metrics", () => {
 
   it("writes latency per route and service-wide, requests and errors, tokens and cost per model, cache hit rates, ingestions and waiting requests", async () => {
     const lines: string[] = [];
-    let usage: ((record: UsageRecord) => void) | undefined;
-    let cache: ((record: CacheRecord) => void) | undefined;
+    // As the services' meters do: every subscriber hears every record.
+    const usageListeners: ((record: UsageRecord) => void)[] = [];
+    const cacheListeners: ((record: CacheRecord) => void)[] = [];
+    const usage = (record: UsageRecord) => {
+      for (const listener of usageListeners) listener(record);
+    };
+    const cache = (record: CacheRecord) => {
+      for (const listener of cacheListeners) listener(record);
+    };
     const app = Fastify();
     await app.register(metricsPlugin, {
-      onUsage: (listener) => {
-        usage = listener;
-      },
-      onCache: (listener) => {
-        cache = listener;
-      },
+      onUsage: (listener) => usageListeners.push(listener),
+      onCache: (listener) => cacheListeners.push(listener),
       emf: { namespace: "CounselTest", intervalMs: 400, write: (line) => lines.push(line) },
     });
     let waiting = 3;
@@ -82,20 +85,20 @@ describe("EMF metrics", () => {
     await app.inject("/reports/1");
     await app.inject("/reports/2");
     await app.inject("/boom");
-    usage?.({
+    usage({
       model: "amazon.nova-micro-v1:0",
       operation: "ConverseCommand",
       inputTokens: 1000,
       outputTokens: 500,
     });
-    usage?.({
+    usage({
       model: "amazon.nova-micro-v1:0",
       operation: "ConverseCommand",
       inputTokens: 13,
       outputTokens: 82,
     });
-    cache?.({ cache: "embeddings", outcome: "hit", count: 3 });
-    cache?.({ cache: "embeddings", outcome: "miss", count: 1 });
+    cache({ cache: "embeddings", outcome: "hit", count: 3 });
+    cache({ cache: "embeddings", outcome: "miss", count: 1 });
     app.metrics.ingested("added", 2);
     app.metrics.ingested("failed", 1);
     await new Promise((resolve) => setTimeout(resolve, 100)); // a gauge sample or two

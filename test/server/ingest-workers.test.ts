@@ -53,7 +53,7 @@ describe("ingestion workers on Redis", () => {
   });
 
   /** A `counsel worker` process, resolved once it takes jobs. */
-  async function startWorker(concurrency = 1) {
+  async function startWorker(concurrency = 1, extraEnv: Record<string, string> = {}) {
     const child = spawn(
       process.execPath,
       ["--import", "tsx", "src/cli.ts", "worker", "--concurrency", String(concurrency), "--grace", "20"],
@@ -62,6 +62,7 @@ describe("ingestion workers on Redis", () => {
         env: {
           ...process.env,
           ...env,
+          ...extraEnv,
           AWS_ENDPOINT_URL_BEDROCK_RUNTIME: process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME,
         } as Record<string, string>,
         stdio: ["ignore", "pipe", "pipe"],
@@ -157,9 +158,9 @@ describe("ingestion workers on Redis", () => {
     expect(await (await tenant("globex")).index.countChunks()).toBe(await reference.index.countChunks());
   }, 120_000);
 
-  it("finishes its running job before it stops on SIGTERM", async () => {
+  it("finishes its running job before it stops on SIGTERM, and writes its metrics (EMF) as it stops", async () => {
     for (const w of workers) await stop(w.child, "SIGKILL");
-    const worker = await startWorker();
+    const worker = await startWorker(1, { METRICS_FORMAT: "emf" });
     const { id } = await queue().submit({
       tenant: "initech",
       items: [{ kind: "texts", documents: documents("v1") }],
@@ -169,6 +170,19 @@ describe("ingestion workers on Redis", () => {
     expect(worker.child.exitCode).toBe(0);
     expect(await view("initech", id)).toMatchObject({ state: "completed", attempts: 1 });
     expect(bedrock.requests.length).toBeGreaterThan(0);
+    // No HTTP app, but the same CloudWatch metrics of what it did, written on its way out.
+    const emfDocuments = worker
+      .output()
+      .split("\n")
+      .filter((line) => line.startsWith('{"') && line.includes('"_aws"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(emfDocuments).toContainEqual(
+      expect.objectContaining({ Status: "added", DocumentsIngested: DOCS }),
+    );
+    // Its embedding-cache lookups (hits, once earlier tests embedded the same texts; misses otherwise).
+    expect(emfDocuments).toContainEqual(
+      expect.objectContaining({ Cache: "embeddings", CacheHitRate: expect.any(Number) }),
+    );
   }, 120_000);
 });
 

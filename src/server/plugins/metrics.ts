@@ -10,9 +10,9 @@ import type { IngestRecord } from "../../ingest/ingest-meter.ts";
 import type { PiiRecord } from "../../ingest/transform/pii/pii-meter.ts";
 import type { CacheRecord } from "../../models/cache-meter.ts";
 import type { GuardrailRecord } from "../../models/guardrail-meter.ts";
-import { costFor } from "../../models/prices.ts";
 import type { UsageRecord } from "../../models/usage.ts";
 import type { EmfReporter } from "./emf-reporter.ts";
+import { emfIngested, reportServiceMetrics } from "./emf-service-metrics.ts";
 
 /** Routes left out of the EMF metrics (still on /metrics). */
 const UNMEASURED_ROUTES = new Set(["/healthz", "/readyz", "/metrics"]);
@@ -83,46 +83,26 @@ export const metricsPlugin = fp(
       registry,
       ingested(status, count) {
         ingested.inc({ status }, count);
-        emf?.add({ Status: status }, "DocumentsIngested", count, "Count");
-        if (status === "failed") emf?.add({}, "IngestFailures", count, "Count");
+        if (emf) emfIngested(emf, status, count);
       },
       emf,
     };
+    // Jobs' documents through the same counter as the route's (which calls `ingested` itself).
     options.onIngested?.(({ outcome, count }) => metrics.ingested(outcome, count));
+    if (emf) reportServiceMetrics(emf, { onUsage: options.onUsage, onCache: options.onCache });
     options.onUsage?.((record) => {
       calls.inc({ model: record.model, operation: record.operation });
       tokens.inc({ model: record.model, direction: "input" }, record.inputTokens);
       tokens.inc({ model: record.model, direction: "output" }, record.outputTokens);
-      if (!emf) return;
-      const model = { Model: record.model };
-      emf.add(model, "ModelCalls", 1, "Count");
-      emf.add(model, "InputTokens", record.inputTokens, "Count");
-      emf.add(model, "OutputTokens", record.outputTokens, "Count");
-      const cost = costFor(record.model, record.inputTokens, record.outputTokens);
-      if (cost !== null) emf.add(model, "CostUSD", cost, "None");
     });
     if (options.onCache) {
       // Every series from the start, at 0: a rate over a series that appears only at its first hit reads as none.
       for (const cache of ["embeddings", "llm"]) {
         for (const outcome of ["hit", "miss"]) cacheRequests.inc({ cache, outcome }, 0);
       }
-      const lookups = new Map<string, { hit: number; miss: number }>();
-      options.onCache((record) => {
-        cacheRequests.inc({ cache: record.cache, outcome: record.outcome }, record.count);
-        if (!emf) return;
-        const counts = lookups.get(record.cache) ?? { hit: 0, miss: 0 };
-        counts[record.outcome] += record.count;
-        lookups.set(record.cache, counts);
-      });
-      // Hits, misses and their rate over each interval, for caches looked up in it.
-      emf?.onFlush(() => {
-        for (const [cache, { hit, miss }] of lookups) {
-          emf.add({ Cache: cache }, "CacheHits", hit, "Count");
-          emf.add({ Cache: cache }, "CacheMisses", miss, "Count");
-          emf.add({ Cache: cache }, "CacheHitRate", (100 * hit) / (hit + miss), "Percent");
-        }
-        lookups.clear();
-      });
+      options.onCache((record) =>
+        cacheRequests.inc({ cache: record.cache, outcome: record.outcome }, record.count),
+      );
     }
     if (options.onPii) {
       const piiRequests = new Counter({
