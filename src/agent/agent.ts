@@ -6,6 +6,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import { createAgent, modelRetryMiddleware, piiMiddleware } from "langchain";
 import type { AdvisorSettings } from "../chains/config.ts";
+import { ADVISOR_AGENT } from "../contracts/run-names.ts";
 import type { TurnQueue } from "../event-loop/turn-queue.ts";
 import { loopTurns } from "./loop-turns.ts";
 import { toolCallLimit } from "./tool-call-limit.ts";
@@ -22,7 +23,7 @@ export interface AdvisorAgentOptions {
 export function buildAdvisorAgent({ model, tools, systemPrompt, settings, turns }: AdvisorAgentOptions) {
   return createAgent({
     // The agent graph's run name: its turns are `invoke_agent advisor` spans (telemetry/genai-spans.ts).
-    name: "advisor",
+    name: ADVISOR_AGENT,
     model,
     tools,
     systemPrompt,

@@ -12,6 +12,7 @@ import {
   RunnableSequence,
 } from "@langchain/core/runnables";
 import type { Guardrail } from "../contracts/guardrail.ts";
+import { RETRIEVE_STEP } from "../contracts/run-names.ts";
 import type { MetadataFilter, Reranker, ScoredDocument, Searcher } from "../contracts/search.ts";
 import type { TurnGuardrail } from "../contracts/turn-events.ts";
 import { BadRequestError } from "../errors.ts";
@@ -140,9 +141,6 @@ interface Shown {
  * `invoke` sends Infinity, so that an answer nobody watches stream is checked once, whole.
  */
 export const GUARDRAIL_WINDOW_CHARS = "guardrailWindowChars";
-
-/** The run name of the retrieval step, for callbacks that watch what it returned (the evaluation runner). */
-export const RETRIEVE_STEP = "retrieve";
 
 type AnswerStep = (retrieved: Retrieved, config: RunnableConfig) => AsyncGenerator<QaChunk>;
 

@@ -18,6 +18,7 @@ import {
   type Tracer,
   trace,
 } from "@opentelemetry/api";
+import { ADVISOR_AGENT, RETRIEVE_STEP } from "../contracts/run-names.ts";
 
 // The GenAI conventions' attributes are still "incubating": their names are copied here, as OpenTelemetry advises,
 // rather than imported from a path that may change.
@@ -46,10 +47,10 @@ type Metadata = Record<string, unknown> | undefined;
 /** How many documents a retrieval returned (no GenAI attribute says it yet). */
 const DOCUMENTS = "counsel.retrieval.documents";
 
-/** The agent graphs whose runs are agent turns (`invoke_agent`): the advisor's (src/agent/agent.ts). */
-const AGENT_NAMES = ["advisor"];
-/** Chain steps that are retrievals: the QA chain's (RETRIEVE_STEP in src/chains/qa.ts), which returns `sources`. */
-const RETRIEVAL_STEPS = new Set(["retrieve"]);
+/** The agent graphs whose runs are agent turns (`invoke_agent`). */
+const AGENT_NAMES = [ADVISOR_AGENT];
+/** Chain steps that are retrievals, which return `sources`. */
+const RETRIEVAL_STEPS = new Set([RETRIEVE_STEP]);
 
 export class GenAiSpans extends BaseCallbackHandler {
   name = "counsel_genai_spans";

@@ -7,6 +7,7 @@
 import { trace } from "@opentelemetry/api";
 import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import type { FastifyPluginAsync } from "fastify";
+import { PROBE_PATHS } from "../contracts/probe-paths.ts";
 
 export interface TracingOptions {
   /** `service.name` of every span (OTEL_SERVICE_NAME, else counsel). */
@@ -25,16 +26,9 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
-const UNTRACED_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
 const HANDLER_SWITCH = "COUNSEL_GENAI_SPANS";
 /** LangChain keeps its hooks for the process: registered once, whatever the tracer behind it. */
 let hookRegistered = false;
-
-/** Whether the environment asks for traces. */
-export function tracingConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (env.OTEL_SDK_DISABLED === "true") return false;
-  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
-}
 
 /** Starts the process's tracer provider (global: one per process) and the LangChain callback that feeds it. */
 export async function startTracing(options: TracingOptions): Promise<Tracing> {
@@ -74,7 +68,7 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
     // A span for each request and its handler, not one for each of the service's many hooks.
     instrumentHooks: false,
     // The load balancer's health checks, every few seconds, are not worth a trace each.
-    ignorePaths: ({ url }) => UNTRACED_PATHS.has(url),
+    ignorePaths: ({ url }) => PROBE_PATHS.has(url),
   });
   instrumentation.setTracerProvider(provider);
   return {

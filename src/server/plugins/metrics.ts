@@ -6,6 +6,7 @@
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { PROBE_PATHS } from "../../contracts/probe-paths.ts";
 import type { IngestRecord } from "../../ingest/ingest-meter.ts";
 import type { PiiRecord } from "../../ingest/transform/pii/pii-meter.ts";
 import type { CacheRecord } from "../../models/cache-meter.ts";
@@ -13,9 +14,6 @@ import type { GuardrailRecord } from "../../models/guardrail-meter.ts";
 import type { UsageRecord } from "../../models/usage.ts";
 import type { EmfReporter } from "./emf-reporter.ts";
 import { emfIngested, reportServiceMetrics } from "./emf-service-metrics.ts";
-
-/** Routes left out of the EMF metrics (still on /metrics). */
-const UNMEASURED_ROUTES = new Set(["/healthz", "/readyz", "/metrics"]);
 
 export interface Metrics {
   registry: Registry;
@@ -167,7 +165,7 @@ export const metricsPlugin = fp(
         reply.elapsedTime / 1000,
       );
       // Health checks and scrapes every few seconds are no traffic, and each route is a billed CloudWatch metric.
-      if (!emf || UNMEASURED_ROUTES.has(route)) return;
+      if (!emf || PROBE_PATHS.has(route)) return;
       // Per route and service-wide, from the same values.
       const dimensions: Record<string, string>[] = [{ Method: request.method, Route: route }, {}];
       emf.observe(dimensions, "Latency", reply.elapsedTime, "Milliseconds");

@@ -4,6 +4,7 @@
 import rateLimit, { type FastifyRateLimitOptions, type FastifyRateLimitStoreCtor } from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
+import { PROBE_PATHS } from "../../contracts/probe-paths.ts";
 import { CounselError } from "../../errors.ts";
 import type { RedisClient } from "../../store/redis-client.ts";
 
@@ -14,8 +15,6 @@ export interface RateLimitOptions {
   redis?: RedisClient;
   prefix?: string;
 }
-
-const PROBES = new Set(["/healthz", "/readyz", "/metrics"]);
 
 export function clientKey(request: FastifyRequest): string {
   const keyId = request.principal?.keyId;
@@ -29,7 +28,7 @@ export const rateLimitPlugin = fp(
       max: options.max,
       timeWindow: options.windowMs,
       keyGenerator: clientKey,
-      allowList: (request) => PROBES.has(request.url.split("?")[0]),
+      allowList: (request) => PROBE_PATHS.has(request.url.split("?")[0]),
       // A Redis outage must not lock every client out: requests then go through uncounted.
       skipOnError: true,
       ...(options.redis ? { store: redisStore(options.redis, options.prefix ?? "ratelimit") } : {}),
