@@ -791,15 +791,15 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
    */
   private indexAsWritten(): void {
     if (this.ann || this.writesSparse || !this.indexDue()) return;
-    if (this.denseVectors()) this.buildIndex();
+    if (this.denseVectors()) this.buildIndex("b1");
     else this.writesSparse = true;
   }
 
   /**
    * Builds the approximate index: from the graph saved with the base when there is one (what changed since is
-   * inserted again), else from every vector, as signs when they are dense.
+   * inserted again), else from every vector, as signs when they are dense (`quantisation` when the caller knows).
    */
-  private buildIndex(): void {
+  private buildIndex(quantisation?: GraphQuantisation): void {
     // Read through `this`: the vectors object is replaced when the store is emptied and refilled.
     const vectorOf = (slot: number, out?: Float32Array) => this.vectors.rowSync(slot, out);
     const options: AnnIndexOptions = { ...this.annOptions, onCaughtUp: () => this.graphCaughtUp() };
@@ -829,7 +829,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
       }
     }
     this.ann = new AnnIndex(this.dimensions, vectorOf, {
-      quantisation: this.denseVectors() ? "b1" : "i8",
+      quantisation: quantisation ?? (this.denseVectors() ? "b1" : "i8"),
       ...options,
     });
     this.ann.written(this.ids.keys());
