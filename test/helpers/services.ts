@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import { loadSettings } from "../../src/config/settings.ts";
-import { appOptions, buildApp } from "../../src/server/app.ts";
+import { type AppOptions, appOptions, buildApp } from "../../src/server/app.ts";
 import { createServices, type Services } from "../../src/services/services.ts";
 import { DEFAULT_TENANT } from "../../src/tenants/tenant-id.ts";
 
@@ -36,11 +36,15 @@ export function testSettings(dataDir: string, env: Record<string, string> = {}) 
   });
 }
 
-/** The app listening on a free loopback port, with its base URL. */
-export async function startService(dataDir: string, env: Record<string, string> = {}) {
+/** The app listening on a free loopback port, with its base URL; `options` add to those settings give it. */
+export async function startService(
+  dataDir: string,
+  env: Record<string, string> = {},
+  options: Partial<AppOptions> = {},
+) {
   const settings = testSettings(dataDir, env);
   const services: Services = await createServices(settings, quiet);
-  const app = await buildApp(services, appOptions(settings, services));
+  const app = await buildApp(services, { ...appOptions(settings, services), ...options });
   await app.listen({ port: 0, host: "127.0.0.1" });
   const address = app.server.address();
   if (!address || typeof address === "string") throw new Error("no port");

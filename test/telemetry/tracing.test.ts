@@ -10,11 +10,9 @@ import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trac
 import { createAgent } from "langchain";
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { appOptions, buildApp } from "../../src/server/app.ts";
-import { createServices } from "../../src/services/services.ts";
 import { startTracing, type Tracing } from "../../src/telemetry/tracing.ts";
 import { useBedrockEmulator } from "../helpers/bedrock.ts";
-import { quiet, tempDataDir, testSettings } from "../helpers/services.ts";
+import { startService, tempDataDir } from "../helpers/services.ts";
 
 const MODEL = "us.amazon.nova-micro-v1:0";
 
@@ -38,15 +36,15 @@ function under(spans: ReadableSpan[], span: ReadableSpan, ancestor: ReadableSpan
 async function tracedService(tracing: Tracing, env: Record<string, string>) {
   const data = await tempDataDir();
   // The endpoint only says "tracing is on" to the settings; the spans go to the test's exporter.
-  const settings = testSettings(data.dir, { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9", ...env });
-  const services = await createServices(settings, quiet);
-  const app = await buildApp(services, { ...appOptions(settings, services), tracing: tracing.fastifyPlugin });
-  await app.listen({ port: 0, host: "127.0.0.1" });
+  const service = await startService(
+    data.dir,
+    { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9", ...env },
+    { tracing: tracing.fastifyPlugin },
+  );
   return {
-    url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+    url: service.url,
     async stop() {
-      await app.close();
-      await services.close();
+      await service.stop();
       await data.remove();
     },
   };
