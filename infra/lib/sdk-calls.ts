@@ -120,6 +120,18 @@ export const SDK_CALLS: Record<string, SdkCall> = {
       { actions: ["kms:GenerateDataKey"], on: "key" },
     ],
   },
+  GenerateDataKeyCommand: {
+    why:
+      "DATA_DIR envelope encryption: makes DATA_DIR's data key, wrapped by DATA_KMS_KEY_ID (the stack's key), " +
+      "at a first start: src/store/at-rest/data-key.ts",
+    feature: "always",
+    grants: [{ actions: ["kms:GenerateDataKey"], on: "key" }],
+  },
+  DecryptCommand: {
+    why: "DATA_DIR envelope encryption: unwraps DATA_DIR's data key at each later start: src/store/at-rest/data-key.ts",
+    feature: "always",
+    grants: [{ actions: ["kms:Decrypt"], on: "key" }],
+  },
   DetectPiiEntitiesCommand: {
     why: "PII redaction by recipes whose redact.pii.engine is comprehend: src/ingest/transform/pii/comprehend.ts",
     feature: "comprehend",

@@ -300,6 +300,8 @@ export function counselEnvironment(
     TEXTRACT_S3_PREFIX: STAGING_PREFIX,
     // Staged documents say SSE-KMS with the stack's key themselves, whatever the bucket's default becomes.
     S3_KMS_KEY_ID: keyArn,
+    // DATA_DIR's files are sealed with a data key the stack's key wraps (src/store/at-rest/data-key.ts).
+    DATA_KMS_KEY_ID: keyArn,
     API_KEYS_FILE: KEYS_FILE,
     // CloudWatch metrics as EMF lines on the log stream: the IngestFailures alarm and the dashboard read them.
     METRICS_FORMAT: "emf",

@@ -130,7 +130,7 @@ describe("the task role's policy", () => {
   });
 
   it.each([
-    ["textract", { textract: false }, ["textract:", "s3:PutObject", "kms:GenerateDataKey"]],
+    ["textract", { textract: false }, ["textract:", "s3:PutObject"]],
     ["comprehend", { comprehend: false }, ["comprehend:"]],
     ["guardrail", { guardrailId: undefined }, ["bedrock:ApplyGuardrail"]],
     ["rerank", { rerankModelId: undefined }, ["bedrock:Rerank"]],
@@ -164,6 +164,21 @@ describe("the task role's policy", () => {
       Action: "s3:PutObject",
       Resource: `${BUCKET}/counsel/textract/*`,
     });
+    expect(bySid.KmsStackKey).toMatchObject({
+      Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+      Resource: KEY,
+    });
+  });
+
+  it("keeps the stack key's GenerateDataKey and Decrypt with every optional feature off: DATA_DIR's data key needs them", () => {
+    const bare = {
+      ...everything,
+      textract: false,
+      comprehend: false,
+      guardrailId: undefined,
+      rerankModelId: undefined,
+    };
+    const bySid = Object.fromEntries(render(counselPolicyStatements(bare)).map((s) => [s.Sid, s]));
     expect(bySid.KmsStackKey).toMatchObject({
       Action: ["kms:Decrypt", "kms:GenerateDataKey"],
       Resource: KEY,

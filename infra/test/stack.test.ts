@@ -238,6 +238,7 @@ describe("the default stack (MemoryDB)", () => {
       TEXTRACT_S3_BUCKET: ref(only(resources, "AWS::S3::Bucket").id),
       TEXTRACT_S3_PREFIX: STAGING_PREFIX,
       S3_KMS_KEY_ID: { "Fn::GetAtt": [only(resources, "AWS::KMS::Key").id, "Arn"] },
+      DATA_KMS_KEY_ID: { "Fn::GetAtt": [only(resources, "AWS::KMS::Key").id, "Arn"] },
       API_KEYS_FILE: KEYS_FILE,
       METRICS_FORMAT: "emf",
       METRICS_NAMESPACE: "Counsel",

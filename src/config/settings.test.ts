@@ -64,3 +64,18 @@ describe("the openai providers", () => {
     expect(() => loadSettings(env)).toThrow(message);
   });
 });
+
+describe("DATA_KMS_KEY_ID", () => {
+  it.each([
+    "1234abcd-12ab-34cd-56ef-1234567890ab",
+    "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "alias/counsel-data",
+  ])("takes a key id, ARN or alias: %s", (value) => {
+    expect(loadSettings({ DATA_KMS_KEY_ID: value }).dataKmsKeyId).toBe(value);
+  });
+
+  it("leaves DATA_DIR unencrypted when unset or empty", () => {
+    expect(loadSettings({}).dataKmsKeyId).toBeUndefined();
+    expect(loadSettings({ DATA_KMS_KEY_ID: "" }).dataKmsKeyId).toBeUndefined();
+  });
+});

@@ -42,6 +42,16 @@ export const settingsSchema = z.object({
     .min(1)
     .default("./data")
     .describe("Where the embedded store, record manager and other local state live."),
+  DATA_KMS_KEY_ID: z
+    .string()
+    .min(1)
+    .max(2048)
+    .optional()
+    .describe(
+      "A KMS key (id, ARN or alias): DATA_DIR's files are encrypted at rest with a data key it wraps (envelope " +
+        "encryption; docs/operations.md). Unset: plain files, unless DATA_DIR holds a data-key.json, which then " +
+        "needs it.",
+    ),
   LOAD_EXAMPLES: bool.default(true).describe("Index the example knowledge base in examples/ at first start."),
   EXAMPLES_DIR: z
     .string()
@@ -408,6 +418,8 @@ function toSettings(env: Env) {
     logLevel: env.LOG_LEVEL,
     heapGrowingPercent: env.HEAP_GROWING_PERCENT,
     dataDir: path.resolve(env.DATA_DIR),
+    /** The KMS key that wraps DATA_DIR's data key; undefined: DATA_DIR is not encrypted (store/at-rest/data-key.ts). */
+    dataKmsKeyId: env.DATA_KMS_KEY_ID,
     loadExamples: env.LOAD_EXAMPLES,
     examplesDir: path.resolve(env.EXAMPLES_DIR),
     chainsDir: path.resolve(env.CHAINS_DIR),
