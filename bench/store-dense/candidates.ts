@@ -9,11 +9,14 @@ import { Embeddings } from "@langchain/core/embeddings";
 import { VectorStore } from "@langchain/core/vectorstores";
 import type { LexicalSearch, ScoredDocument, SearchOptions } from "../../src/contracts/search.ts";
 import { HybridSearcher } from "../../src/retrieval/hybrid-search.ts";
+import type { DataFiles } from "../../src/store/at-rest/data-files.ts";
+import { sealedFiles } from "../../src/store/at-rest/sealed-files.ts";
 import { Bm25Index } from "../../src/store/bm25-index.ts";
 import { LocalVectorStore } from "../../src/store/local/local-vector-store.ts";
 import type { Chunk } from "./synthetic.ts";
 
-export const CANDIDATES = ["local", "counsel", "usearch", "lancedb"] as const;
+/** `counsel-sealed`: the same store on sealed files (DATA_DIR encrypted at rest); not run unless named. */
+export const CANDIDATES = ["local", "counsel", "usearch", "lancedb", "counsel-sealed"] as const;
 export type CandidateName = (typeof CANDIDATES)[number];
 
 export interface Candidate {
@@ -102,12 +105,17 @@ function rows(vectors: Float32Array, dims: number): number[][] {
  * every vector (the store before its approximate index); `counsel` is the store as it ships, with its HNSW graph
  * (built as the vectors are written, saved with the store; `ready` waits for what a start must still insert).
  */
-async function local(options: CandidateOptions, vectorIndex: "exact" | "hnsw"): Promise<Candidate> {
+async function local(
+  options: CandidateOptions,
+  vectorIndex: "exact" | "hnsw",
+  files?: DataFiles,
+): Promise<Candidate> {
   const queries = new QueryVectors();
   const file = path.join(options.dir, "vectors.bin");
   await mkdir(options.dir, { recursive: true });
   const store = await LocalVectorStore.load(queries, {
     path: file,
+    files,
     vectorIndex,
     ann: options.ef ? { expansionSearch: options.ef } : undefined,
   });
@@ -227,6 +235,8 @@ async function usearchCandidate(options: CandidateOptions): Promise<Candidate> {
 export function openCandidate(name: CandidateName, options: CandidateOptions): Promise<Candidate> {
   if (name === "local") return local(options, "exact");
   if (name === "counsel") return local(options, "hnsw");
+  // One key for the ingesting and the serving process (a bench's, made up: the KMS round trip is not measured).
+  if (name === "counsel-sealed") return local(options, "hnsw", sealedFiles(Buffer.alloc(32, 7)));
   if (name === "usearch") return usearchCandidate(options);
   // Not a static import: LanceDB lives in bench/store-dense/node_modules, installed on first use, and this file
   // is type-checked with Counsel's own (tsconfig.json leaves lancedb.ts to bench/store-dense/tsconfig.json).

@@ -54,7 +54,7 @@ export async function runDense(argv: string[]): Promise<void> {
       dense: { type: "boolean" },
       chunks: { type: "string", default: "100000" },
       queries: { type: "string", default: "200" },
-      candidates: { type: "string", default: CANDIDATES.join(",") },
+      candidates: { type: "string", default: CANDIDATES.filter((c) => c !== "counsel-sealed").join(",") },
       "lance-index": { type: "string", default: "ivf-pq" },
       nprobes: { type: "string" },
       ef: { type: "string" },

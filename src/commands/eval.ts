@@ -50,6 +50,7 @@ export function evalCommand(deps: EvalCommandDeps): Command {
         { runEvaluation },
         { loadRecipe },
         { createModels },
+        { openDataFiles },
         { SingleBar },
       ] = await Promise.all([
         import("../chains/config.ts"),
@@ -57,6 +58,7 @@ export function evalCommand(deps: EvalCommandDeps): Command {
         import("../chains/eval/runner.ts"),
         import("../ingest/recipe.ts"),
         import("../services/models.ts"),
+        import("../services/data-files.ts"),
         import("cli-progress"),
       ]);
       const chains = await loadChainConfigs(settings.chainsDir, settings.model);
@@ -83,6 +85,8 @@ export function evalCommand(deps: EvalCommandDeps): Command {
           limit: options.limit,
           promptsDir: settings.promptsDir,
           dataDir: settings.dataDir,
+          // Sealed when DATA_DIR is encrypted, as the service keeps it.
+          files: await openDataFiles(settings, { info: console.error, warn: console.error }),
           recipe,
           embeddings: models.embeddings,
           // No LLM cache: a cached answer would hide the model's latency and tokens from the comparison.

@@ -3,10 +3,11 @@
 // and runs from its start (documents it had indexed are skipped as unchanged). Written by hand because a
 // persisted in-process queue is a few dozen lines over atomic files, where a library would bring its own store.
 import { EventEmitter } from "node:events";
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { ConflictError } from "../errors.ts";
-import { writeFileAtomic } from "../store/atomic-file.ts";
+import type { DataFiles } from "../store/at-rest/data-files.ts";
+import { plainFiles } from "../store/at-rest/plain-files.ts";
 import {
   FINISHED,
   type JobInput,
@@ -30,6 +31,8 @@ interface StoredJob {
 export interface LocalJobQueueOptions {
   /** DATA_DIR/jobs. */
   dir: string;
+  /** How the job files are read and written: plainly by default, or sealed (DATA_KMS_KEY_ID). */
+  files?: DataFiles;
   retry: RetryPolicy;
   /** Called with a job's id before it can run (its documents enter `queued`). */
   onSubmit?: (id: string, input: JobInput) => Promise<void>;
@@ -48,9 +51,11 @@ export class LocalJobQueue implements JobQueue {
   private lastId = 0;
   private timer?: NodeJS.Timeout;
   private closed = false;
+  private readonly files: DataFiles;
 
   private constructor(private readonly options: LocalJobQueueOptions) {
     this.events.setMaxListeners(0);
+    this.files = options.files ?? plainFiles;
   }
 
   static async open(options: LocalJobQueueOptions): Promise<LocalJobQueue> {
@@ -66,7 +71,8 @@ export class LocalJobQueue implements JobQueue {
       const match = /^j(\d+)\.json$/.exec(file);
       if (!match) continue;
       this.lastId = Math.max(this.lastId, Number(match[1]));
-      const job = JSON.parse(await readFile(path.join(this.options.dir, file), "utf8")) as StoredJob;
+      const raw = await this.files.readFile(path.join(this.options.dir, file));
+      const job = JSON.parse(raw.toString("utf8")) as StoredJob;
       const ended = job.view.finishedAt ? Date.parse(job.view.finishedAt) : undefined;
       if (ended !== undefined && Date.now() - ended > keepMs) {
         await rm(path.join(this.options.dir, file), { force: true });
@@ -247,7 +253,7 @@ export class LocalJobQueue implements JobQueue {
   }
 
   private async save(job: StoredJob): Promise<void> {
-    await writeFileAtomic(path.join(this.options.dir, `${job.view.id}.json`), JSON.stringify(job));
+    await this.files.writeFileAtomic(path.join(this.options.dir, `${job.view.id}.json`), JSON.stringify(job));
   }
 }
 

@@ -11,6 +11,9 @@ import { type IngestJobs, jobHooks, uploadRemover, uploadStasher } from "../jobs
 import { LocalJobQueue } from "../jobs/local-queue.ts";
 import type { JobQueue, JobRunner } from "../jobs/queue.ts";
 import { ingestionRunner } from "../jobs/run-job.ts";
+import type { DataFiles } from "../store/at-rest/data-files.ts";
+import { plainFiles } from "../store/at-rest/plain-files.ts";
+import { sealedByteStore } from "../store/at-rest/sealed-byte-store.ts";
 import type { Tenant } from "../tenants/tenant.ts";
 import type { Stores } from "./tenant-stores.ts";
 
@@ -29,6 +32,8 @@ export async function openJobs(
   tenant: (id: string) => Promise<Tenant>,
   log: Logger,
   meter?: IngestMeter,
+  /** How DATA_DIR's job files and uploads are kept (without Redis): sealed when DATA_DIR is encrypted. */
+  files: DataFiles = plainFiles,
 ): Promise<JobServices> {
   const { ingestJobs } = settings;
   let stash: BaseStore<string, Uint8Array>;
@@ -53,8 +58,8 @@ export async function openJobs(
     });
   } else {
     const dir = path.join(settings.dataDir, "jobs");
-    stash = await LocalFileStore.fromPath(path.join(dir, "uploads"));
-    queue = await LocalJobQueue.open({ dir, retry: ingestJobs.retry, ...jobHooks({ tenant, stash }) });
+    stash = sealedByteStore(await LocalFileStore.fromPath(path.join(dir, "uploads")), files);
+    queue = await LocalJobQueue.open({ dir, files, retry: ingestJobs.retry, ...jobHooks({ tenant, stash }) });
   }
   const run = logged(ingestionRunner({ tenant, stash }), log, meter);
   let closing: Promise<void> | undefined;

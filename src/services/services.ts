@@ -22,6 +22,7 @@ import type { AppServices } from "../server/app.ts";
 import { TenantRegistry } from "../tenants/registry.ts";
 import type { Tenant } from "../tenants/tenant.ts";
 import { DEFAULT_TENANT } from "../tenants/tenant-id.ts";
+import { openDataFiles } from "./data-files.ts";
 import { type JobServices, openJobs } from "./jobs.ts";
 import { createModels } from "./models.ts";
 import { openStores } from "./stores.ts";
@@ -61,12 +62,15 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
   const models = await createModels(settings);
   const cacheMeter = new CacheMeter();
   const piiMeter = new PiiMeter();
+  // Before any store: sealed files need DATA_DIR's key (and a DATA_DIR written plain is sealed first).
+  const files = await openDataFiles(settings, log);
   const stores = await openStores(
     settings,
     models.embeddings,
     { ...INDEX, modelId: models.embeddings.modelId },
     log,
     cacheMeter,
+    files,
   );
   const recipe = await loadRecipe(settings.loadersDir, settings.recipe, settings);
 
@@ -115,7 +119,7 @@ export async function createServices(settings: Settings, log: Logger = consoleLo
   });
 
   const ingestMeter = new IngestMeter();
-  const jobs = await openJobs(settings, stores, (id) => tenants.get(id), log, ingestMeter);
+  const jobs = await openJobs(settings, stores, (id) => tenants.get(id), log, ingestMeter, files);
 
   return {
     settings,

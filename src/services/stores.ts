@@ -11,6 +11,9 @@ import type { Settings } from "../config/settings.ts";
 import { LocalDocumentLock } from "../contracts/document-lock.ts";
 import type { Logger } from "../contracts/stores.ts";
 import type { CacheMeter } from "../models/cache-meter.ts";
+import type { DataFiles } from "../store/at-rest/data-files.ts";
+import { plainFiles } from "../store/at-rest/plain-files.ts";
+import { sealedByteStore } from "../store/at-rest/sealed-byte-store.ts";
 import { chatHistoryFactory } from "../store/chat-history.ts";
 import { FileDocumentStatusStore } from "../store/file-document-status-store.ts";
 import { FileRecordManager } from "../store/file-record-manager.ts";
@@ -27,8 +30,10 @@ export async function openStores(
   log: Logger,
   /** Counts cache hits and misses (embeddings, LLM) for /metrics. */
   meter?: CacheMeter,
+  /** How the in-process stores keep their files under DATA_DIR: sealed when it is encrypted. */
+  files: DataFiles = plainFiles,
 ): Promise<Stores> {
-  if (settings.vectorStore === "local") return openLocal(settings, embeddings, scope, meter);
+  if (settings.vectorStore === "local") return openLocal(settings, embeddings, scope, files, meter);
   const { openRedisStores } = await import("./redis-stores.ts");
   return openRedisStores(settings, embeddings, scope, log, meter);
 }
@@ -37,6 +42,7 @@ function openLocal(
   settings: Settings,
   embeddings: Embeddings,
   scope: IndexScope,
+  files: DataFiles,
   meter?: CacheMeter,
 ): Stores {
   const openTenant = async (tenant: string): Promise<TenantStores> => {
@@ -45,6 +51,7 @@ function openLocal(
     await mkdir(dir, { recursive: true });
     const vectorStore = await LocalVectorStore.load(embeddings, {
       path: path.join(dir, "vectors.bin"),
+      files,
       vectorIndex: settings.localVectorIndex.mode,
       annMinChunks: settings.localVectorIndex.from,
       vectorsOnDiskFrom: settings.localVectorsOnDiskFrom,
@@ -52,13 +59,18 @@ function openLocal(
     const recordManager = new FileRecordManager({
       namespace: `local/${tenant}/${scope.collection}/${scope.modelId}`,
       path: path.join(dir, "records.json"),
+      files,
     });
     await recordManager.createSchema();
-    const statuses = new FileDocumentStatusStore({ path: path.join(dir, "statuses.json") });
+    const statuses = new FileDocumentStatusStore({ path: path.join(dir, "statuses.json"), files });
     await statuses.open();
     const documentLock = new LocalDocumentLock();
     const documents = await openCatalog(recordManager, vectorStore, statuses, documentLock);
-    const runs = createRunStore({ prefix: "runs", dataDir: path.join(settings.dataDir, "local", tenant) });
+    const runs = createRunStore({
+      prefix: "runs",
+      dataDir: path.join(settings.dataDir, "local", tenant),
+      files,
+    });
     return {
       tenant,
       vectorStore,
@@ -66,7 +78,7 @@ function openLocal(
       statuses,
       documents,
       documentLock,
-      ledger: await LocalFileStore.fromPath(path.join(dir, "ledger")),
+      ledger: sealedByteStore(await LocalFileStore.fromPath(path.join(dir, "ledger")), files),
       chatHistory: chatHistoryFactory({ prefix: "chat", ttlSeconds: settings.chatHistoryTtlSeconds }),
       reports: createReportStore({ prefix: "report" }),
       runs,

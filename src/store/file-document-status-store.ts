@@ -1,10 +1,11 @@
 // The document status store in embedded mode: each document's ingestion under way or failed, in this process,
 // persisted to one JSON file beside the record manager's (written whole, atomically, a moment after a change).
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { type DocumentState, type DocumentStatusStore, supersedes } from "../contracts/document-status.ts";
 import { compareSources } from "../contracts/documents.ts";
-import { writeFileAtomic } from "./atomic-file.ts";
+import type { DataFiles } from "./at-rest/data-files.ts";
+import { plainFiles } from "./at-rest/plain-files.ts";
 
 export interface FileDocumentStatusStoreOptions {
   /** File to persist to; in memory only when absent. */
@@ -16,6 +17,8 @@ export interface FileDocumentStatusStoreOptions {
   flushDelayMs?: number;
   /** Told about a failed background write (it is retried with the next change or flush). */
   onError?: (error: unknown) => void;
+  /** How the file is read and written: plainly by default, or sealed (DATA_KMS_KEY_ID). */
+  files?: DataFiles;
 }
 
 interface PersistedStatuses {
@@ -27,6 +30,7 @@ export class FileDocumentStatusStore implements DocumentStatusStore {
   readonly path?: string;
   private readonly flushDelayMs: number;
   private readonly onError: (error: unknown) => void;
+  private readonly files: DataFiles;
   private readonly entries = new Map<string, DocumentState>();
   /** The sources in source order; rebuilt lazily after a batch (`setMany`) rather than kept sorted entry by entry. */
   private order: string[] = [];
@@ -41,6 +45,7 @@ export class FileDocumentStatusStore implements DocumentStatusStore {
     this.flushDelayMs = options.flushDelayMs ?? 500;
     // A background write has no caller to reject; without a listener, say so on stderr rather than nowhere.
     this.onError = options.onError ?? ((error) => process.emitWarning(error as Error));
+    this.files = options.files ?? plainFiles;
   }
 
   /** Loads the persisted entries. Every method waits for it; awaiting it at start-up fails early on a bad file. */
@@ -133,7 +138,7 @@ export class FileDocumentStatusStore implements DocumentStatusStore {
     if (!this.path) return;
     let raw: string;
     try {
-      raw = await readFile(this.path, "utf8");
+      raw = (await this.files.readFile(this.path)).toString("utf8");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
       throw error;
@@ -159,7 +164,7 @@ export class FileDocumentStatusStore implements DocumentStatusStore {
     } satisfies PersistedStatuses);
     try {
       await mkdir(path.dirname(this.path), { recursive: true });
-      await writeFileAtomic(this.path, json);
+      await this.files.writeFileAtomic(this.path, json);
     } catch (error) {
       this.dirty = true;
       throw error;

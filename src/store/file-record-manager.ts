@@ -8,7 +8,6 @@
 // PII redaction, a deleted document's name) leaves the disk at that flush, as the vector store's texts do.
 // Written by hand because the community record managers need a database (SQLite, Postgres) and a native
 // build; this one is a map with an atomic save.
-import { open, readFile, stat } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { type ListKeyOptions, RecordManager } from "@langchain/core/indexing";
 import {
@@ -18,13 +17,16 @@ import {
   type DocumentRecords,
   type DocumentUpdateOptions,
 } from "../contracts/documents.ts";
-import { writeFileAtomic } from "./atomic-file.ts";
+import type { DataFiles } from "./at-rest/data-files.ts";
+import { plainFiles } from "./at-rest/plain-files.ts";
 
 export interface FileRecordManagerOptions {
   /** Scopes the records, e.g. by tenant and collection. */
   namespace: string;
   /** File to persist to; in-memory only when absent. */
   path?: string;
+  /** How the file and its journal are read and written: plainly by default, or sealed (DATA_KMS_KEY_ID). */
+  files?: DataFiles;
 }
 
 interface RecordEntry {
@@ -59,6 +61,7 @@ export class FileRecordManager extends RecordManager implements DocumentRecords 
 
   readonly namespace: string;
   private readonly path?: string;
+  private readonly files: DataFiles;
   private records = new Map<string, RecordEntry>();
   /** Each group's keys: its chunk count, and listKeys by group without a scan of every record. */
   private readonly members = new Map<string, Set<string>>();
@@ -69,7 +72,10 @@ export class FileRecordManager extends RecordManager implements DocumentRecords 
   /** Keys and documents changed since the last flush took them. */
   private dirtyRecords = new Set<string>();
   private dirtyDocuments = new Set<string>();
-  /** The file's and the journal's sizes as last written; the file's is 0 until it exists. */
+  /**
+   * The file's and the journal's sizes as last written, in bytes of content (a sealed file's frames not
+   * counted, so that the journal is weighed against the file alike); the file's is 0 until it exists.
+   */
   private fileBytes = 0;
   private journalBytes = 0;
   /** Flushes run one at a time. */
@@ -81,22 +87,23 @@ export class FileRecordManager extends RecordManager implements DocumentRecords 
     super();
     this.namespace = options.namespace;
     this.path = options.path;
+    this.files = options.files ?? plainFiles;
   }
 
   /** Loads the persisted records, if any. */
   async createSchema(): Promise<void> {
     if (!this.path) return;
-    let raw: string;
+    let raw: Buffer;
     try {
-      raw = await readFile(this.path, "utf8");
-      this.fileBytes = Buffer.byteLength(raw);
+      raw = await this.files.readFile(this.path);
     } catch (error) {
       // No file yet: the first flush writes it, and empties a journal left beside none (the file deleted to
       // start over), which continues a file that is gone and is not read.
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
       throw error;
     }
-    const parsed = JSON.parse(raw) as PersistedRecords;
+    this.fileBytes = raw.length;
+    const parsed = JSON.parse(raw.toString("utf8")) as PersistedRecords;
     if (parsed.namespace !== this.namespace) {
       throw new Error(
         `${this.path} holds records of namespace "${parsed.namespace}", not "${this.namespace}"`,
@@ -121,7 +128,7 @@ export class FileRecordManager extends RecordManager implements DocumentRecords 
     const file = journalFile(this.path as string);
     let raw: Buffer;
     try {
-      raw = await readFile(file);
+      raw = await this.files.readFile(file);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
       throw error;
@@ -146,12 +153,8 @@ export class FileRecordManager extends RecordManager implements DocumentRecords 
         `${file}: cut off ${raw.length - at} bytes of a flush that a crash interrupted; the flushes before it are kept.`,
         { code: "COUNSEL_RECORDS_TORN_LOG" },
       );
-      const handle = await open(file, "r+");
-      try {
-        await handle.truncate(at);
-      } finally {
-        await handle.close();
-      }
+      // Where the last whole line ends, an append ended: a sealed journal can be cut there too.
+      await this.files.truncate(file, at);
     }
     this.journalBytes = at;
   }
@@ -318,9 +321,13 @@ export class FileRecordManager extends RecordManager implements DocumentRecords 
         // is replaced, never changed in place), written as JSON a slice at a time: the file's text, a record per
         // chunk, is never held whole, nor the object JSON.stringify would need. Then the journal starts over (a
         // crash before that replays it over the new file: its lines only repeat what the file holds).
-        await writeFileAtomic(file, recordsJson(this.namespace, [...this.records], [...this.documents]));
-        this.fileBytes = (await stat(file)).size;
-        await writeFileAtomic(journalFile(file), "");
+        const written = { bytes: 0 };
+        await this.files.writeFileAtomic(
+          file,
+          counted(recordsJson(this.namespace, [...this.records], [...this.documents]), written),
+        );
+        this.fileBytes = written.bytes;
+        await this.files.writeFileAtomic(journalFile(file), "", { appendable: true });
         this.journalBytes = 0;
         return;
       }
@@ -328,12 +335,13 @@ export class FileRecordManager extends RecordManager implements DocumentRecords 
       for (const key of records) line.records[key] = this.records.get(key) ?? null;
       for (const source of documents) line.documents[source] = this.documents.get(source) ?? null;
       const bytes = Buffer.from(`${JSON.stringify(line)}\n`);
-      const handle = await open(journalFile(file), "a");
+      // A journal not there yet (beside a file written before journals existed) is created by openAppender.
+      const journal = await this.files.openAppender(journalFile(file));
       try {
-        await handle.write(bytes);
-        await handle.datasync();
+        await journal.append(bytes);
+        await journal.sync();
       } finally {
-        await handle.close();
+        await journal.close();
       }
       this.journalBytes += bytes.length;
     } catch (error) {
@@ -415,6 +423,14 @@ export class FileRecordManager extends RecordManager implements DocumentRecords 
 /** The journal of the records file `file`. */
 function journalFile(file: string): string {
   return `${file}.log`;
+}
+
+/** The pieces as they come, their bytes added up in `into` (a sealed file's size on disk is not its content's). */
+function* counted(pieces: Iterable<Buffer>, into: { bytes: number }): Generator<Buffer> {
+  for (const piece of pieces) {
+    into.bytes += piece.length;
+    yield piece;
+  }
 }
 
 /** JSON.stringify of the PersistedRecords the entries make, as UTF-8 pieces of about 64 KB. */

@@ -3,10 +3,11 @@
 // store in this process, persisted to the data folder, and what it shares with the one in Redis (shared by every
 // process: redis-run-store.ts, which only the Redis stores import, so that the offline start never loads redis).
 import { randomUUID } from "node:crypto";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { costFor, PRICES, type PriceTable } from "../models/prices.ts";
-import { writeFileAtomic } from "./atomic-file.ts";
+import type { DataFiles } from "./at-rest/data-files.ts";
+import { plainFiles } from "./at-rest/plain-files.ts";
 import { LruMap } from "./lru-map.ts";
 
 export interface RunRecord {
@@ -85,6 +86,8 @@ export interface RunStoreOptions {
   flushDelayMs?: number;
   /** File store: told about a failed background write (it is retried with the next change or flush). */
   onError?: (error: unknown) => void;
+  /** File store: how its file is read and written; plainly by default, or sealed (DATA_KMS_KEY_ID). */
+  files?: DataFiles;
 }
 
 export const DEFAULT_RUN_TTL_SECONDS = 30 * 24 * 3600;
@@ -134,6 +137,7 @@ export function createRunStore(options: RunStoreOptions): RunStore {
     maxRuns: options.maxRuns,
     flushDelayMs: options.flushDelayMs,
     onError: options.onError,
+    files: options.files,
   });
 }
 
@@ -236,6 +240,7 @@ interface FileRunStoreOptions {
   maxRuns?: number;
   flushDelayMs?: number;
   onError?: (error: unknown) => void;
+  files?: DataFiles;
 }
 
 /**
@@ -250,6 +255,7 @@ export class FileRunStore implements RunStore {
   private readonly latencySamples: number;
   private readonly flushDelayMs: number;
   private readonly onError: (error: unknown) => void;
+  private readonly files: DataFiles;
   private readonly runs: LruMap<string, StoredRun>;
   private readonly totals = new Map<string, Map<string, FileTotals>>();
   private loading?: Promise<void>;
@@ -267,6 +273,7 @@ export class FileRunStore implements RunStore {
     // A background write has no caller to reject; without a listener, say so on stderr rather than nowhere.
     this.onError = options.onError ?? ((error) => process.emitWarning(error as Error));
     this.runs = new LruMap({ maxSize: options.maxRuns ?? DEFAULT_MAX_RUNS });
+    this.files = options.files ?? plainFiles;
   }
 
   /**
@@ -361,7 +368,7 @@ export class FileRunStore implements RunStore {
     if (!this.file) return;
     let raw: string;
     try {
-      raw = await readFile(this.file, "utf8");
+      raw = (await this.files.readFile(this.file)).toString("utf8");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
       throw error;
@@ -406,7 +413,7 @@ export class FileRunStore implements RunStore {
     const json = JSON.stringify(data);
     try {
       await mkdir(path.dirname(this.file), { recursive: true });
-      await writeFileAtomic(this.file, json);
+      await this.files.writeFileAtomic(this.file, json);
     } catch (error) {
       this.dirty = true;
       throw error;

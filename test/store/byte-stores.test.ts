@@ -1,10 +1,13 @@
 // One byte-store contract (BaseStore<string, Uint8Array>, what CacheBackedEmbeddings.fromBytesStore needs) over
-// LangChain's InMemoryStore and our RedisByteStore on the real Redis 8; then what only Redis adds: the TTL.
-import { randomUUID } from "node:crypto";
+// LangChain's InMemoryStore, our RedisByteStore on the real Redis 8 and SealedByteStore (values sealed at rest);
+// then what only Redis adds: the TTL.
+import { randomBytes, randomUUID } from "node:crypto";
 import type { BaseStore } from "@langchain/core/stores";
 import { InMemoryStore } from "@langchain/core/stores";
 import { createClient } from "redis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { SealedByteStore } from "../../src/store/at-rest/sealed-byte-store.ts";
+import { sealedFiles } from "../../src/store/at-rest/sealed-files.ts";
 import { RedisByteStore } from "../../src/store/redis-byte-store.ts";
 import type { RedisNode } from "../../src/store/redis-client.ts";
 
@@ -31,6 +34,16 @@ const backends: [string, () => { store: BaseStore<string, Uint8Array>; destroy()
       const prefix = uniquePrefix();
       return { store: new RedisByteStore({ client, prefix }), destroy: () => dropPrefix(prefix) };
     },
+  ],
+  [
+    "SealedByteStore",
+    () => ({
+      store: new SealedByteStore({
+        inner: new InMemoryStore<Uint8Array>(),
+        files: sealedFiles(randomBytes(32)),
+      }),
+      destroy: async () => undefined,
+    }),
   ],
 ];
 

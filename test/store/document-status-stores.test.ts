@@ -1,11 +1,13 @@
-// The document status store contract over both implementations (in process, persisted to a file; Redis on the
-// real Redis 8 the test run starts), then what each adds: the file written whole and read back after a restart;
-// in Redis, the key layout and many processes writing one document at once under the rule of ownership.
-import { randomUUID } from "node:crypto";
+// The document status store contract over both implementations (in process, persisted to a file, plain or
+// sealed; Redis on the real Redis 8 the test run starts), then what each adds: the file written whole and read
+// back after a restart, sealed at rest when asked; in Redis, the key layout and many processes writing one
+// document at once under the rule of ownership.
+import { randomBytes, randomUUID } from "node:crypto";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DocumentState } from "../../src/contracts/document-status.ts";
+import { SealedFileError, sealedFiles } from "../../src/store/at-rest/sealed-files.ts";
 import { FileDocumentStatusStore } from "../../src/store/file-document-status-store.ts";
 import type { RedisNode } from "../../src/store/redis-client.ts";
 import { RedisDocumentStatusStore } from "../../src/store/redis-document-status-store.ts";
@@ -23,6 +25,11 @@ const file = () => path.join(data.dir, `${randomUUID()}.json`);
 
 describeDocumentStatusStoreContract("FileDocumentStatusStore", {
   create: async () => new FileDocumentStatusStore({ path: file() }),
+  destroy: async (store) => (store as FileDocumentStatusStore).close(),
+});
+
+describeDocumentStatusStoreContract("FileDocumentStatusStore with sealed files", {
+  create: async () => new FileDocumentStatusStore({ path: file(), files: sealedFiles(randomBytes(32)) }),
   destroy: async (store) => (store as FileDocumentStatusStore).close(),
 });
 
@@ -95,6 +102,27 @@ describe("FileDocumentStatusStore specifics", () => {
     await store.set(failed);
     await store.close();
     expect(await store.get(failed.source)).toEqual(failed);
+  });
+});
+
+describe("FileDocumentStatusStore with sealed files", () => {
+  it("writes its file sealed, naming no document, and a store with the same key reads it back", async () => {
+    const where = file();
+    const files = sealedFiles(randomBytes(32));
+    const store = new FileDocumentStatusStore({ path: where, files, flushDelayMs: 60_000 });
+    await store.set(failed);
+    await store.close();
+    expect((await readFile(where)).includes("fake-memo")).toBe(false);
+    expect(await new FileDocumentStatusStore({ path: where, files }).list({ limit: 10 })).toEqual([failed]);
+  });
+
+  it("refuses its file when opened with another data key, rather than starting empty", async () => {
+    const where = file();
+    const store = new FileDocumentStatusStore({ path: where, files: sealedFiles(randomBytes(32)) });
+    await store.set(failed);
+    await store.close();
+    const other = new FileDocumentStatusStore({ path: where, files: sealedFiles(randomBytes(32)) });
+    await expect(other.open()).rejects.toThrow(SealedFileError);
   });
 });
 

@@ -1,12 +1,14 @@
-// The run store's contract over both backends (the in-process store persisted to a temporary data folder, and
-// Redis on the real Redis 8 the test run starts), with stats checked against figures worked out by hand; then
-// what only each promises: the file survives a reopen, Redis expires run hashes; and the price table's matching.
-import { randomUUID } from "node:crypto";
+// The run store's contract over both backends (the in-process store persisted to a temporary data folder, plain
+// or sealed, and Redis on the real Redis 8 the test run starts), with stats checked against figures worked out by
+// hand; then what only each promises: the file survives a reopen (sealed at rest when asked), Redis expires run
+// hashes; and the price table's matching.
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { costFor, PRICES, priceFor } from "../../src/models/prices.ts";
+import { SealedFileError, sealedFiles } from "../../src/store/at-rest/sealed-files.ts";
 import type { RedisNode } from "../../src/store/redis-client.ts";
 import { createRedisRunStore } from "../../src/store/redis-run-store.ts";
 import {
@@ -55,6 +57,15 @@ const backends: [string, (options?: Options) => Promise<Opened>][] = [
     "file store",
     async (options = {}) => {
       const store = createRunStore({ prefix: "runs", dataDir: await tempDir(), ...options });
+      cleanups.unshift(() => store.close());
+      return { a: store, b: store };
+    },
+  ],
+  [
+    "file store with sealed files",
+    async (options = {}) => {
+      const files = sealedFiles(randomBytes(32));
+      const store = createRunStore({ prefix: "runs", dataDir: await tempDir(), files, ...options });
       cleanups.unshift(() => store.close());
       return { a: store, b: store };
     },
@@ -438,6 +449,39 @@ describe("file store specifics", () => {
     const store = createRunStore({ prefix: "runs", dataDir: dir }) as FileRunStore;
     await expect(store.open()).rejects.toThrow(/runs\.json is not valid JSON/);
     await expect(store.stats("qa")).rejects.toThrow(/runs\.json/);
+  });
+});
+
+describe("file store with sealed files", () => {
+  it("writes its file sealed, naming no run, and a store with the same key reads the same back", async () => {
+    const dir = await tempDir();
+    const files = sealedFiles(randomBytes(32));
+    const first = createRunStore({ prefix: "runs", dataDir: dir, files });
+    const run = aRun({ latencyMs: 40 });
+    await first.record(run);
+    await first.feedback(run.runId, { score: 1, comment: "cited the right clause" });
+    const before = await first.stats("qa");
+    await first.close();
+    const onDisk = await readFile(path.join(dir, "runs", "runs.json"));
+    expect(onDisk.includes(run.runId)).toBe(false);
+    expect(onDisk.includes("cited the right clause")).toBe(false);
+
+    const second = createRunStore({ prefix: "runs", dataDir: dir, files });
+    cleanups.unshift(() => second.close());
+    expect(await second.stats("qa")).toEqual(before);
+    expect(await second.get(run.runId)).toMatchObject({
+      ...run,
+      feedback: { comment: "cited the right clause" },
+    });
+  });
+
+  it("refuses its file when opened with another data key, rather than starting afresh", async () => {
+    const dir = await tempDir();
+    const first = createRunStore({ prefix: "runs", dataDir: dir, files: sealedFiles(randomBytes(32)) });
+    await first.record(aRun());
+    await first.close();
+    const other = createRunStore({ prefix: "runs", dataDir: dir, files: sealedFiles(randomBytes(32)) });
+    await expect((other as FileRunStore).open()).rejects.toThrow(SealedFileError);
   });
 });
 

@@ -1,11 +1,13 @@
 // The vector-store contract over both backends: the local store, and Redis vector sets on the real Redis 8 the
 // test run starts.
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { LocalHashEmbeddings } from "../../src/models/embeddings/local-hash.ts";
+import { sealedFiles } from "../../src/store/at-rest/sealed-files.ts";
 import { Bm25Index } from "../../src/store/bm25-index.ts";
 import { LocalVectorStore } from "../../src/store/local/local-vector-store.ts";
 import type { RedisNode } from "../../src/store/redis-client.ts";
@@ -69,6 +71,24 @@ describeVectorStoreContract("LocalVectorStore (vectors read from its base file)"
     }) as unknown as StoreUnderTest;
   },
 });
+
+describeVectorStoreContract(
+  "LocalVectorStore (sealed files: DATA_DIR encrypted, vectors read from its base)",
+  {
+    create: async (embeddings) => {
+      const dir = await mkdtemp(path.join(tmpdir(), "counsel-sealed-"));
+      onDiskDirs.push(dir);
+      return new OnDiskAtOnce(embeddings, {
+        path: path.join(dir, "vectors.bin"),
+        files: sealedFiles(randomBytes(32)),
+        vectorsOnDiskFrom: 1,
+        maxTextInMemory: 0,
+        pageSlots: 4,
+        saveDelayMs: 60_000,
+      }) as unknown as StoreUnderTest;
+    },
+  },
+);
 
 let client: RedisNode;
 beforeAll(async () => {

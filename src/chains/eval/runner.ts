@@ -3,7 +3,7 @@
 // chain as the service builds it (loadVariant, buildVariantChain), and scores retrieval (documents ranked by their
 // best chunk) and answers.
 import { createHash } from "node:crypto";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { EmbeddingsInterface } from "@langchain/core/embeddings";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
@@ -16,7 +16,8 @@ import { IngestPipeline, type TextDocument } from "../../ingest/pipeline.ts";
 import { defineRecipe, type Recipe } from "../../ingest/recipe.ts";
 import { LocalHashEmbeddings } from "../../models/embeddings/local-hash.ts";
 import { dedupe, mrrAtK, ndcgAtK, recallAtK } from "../../retrieval/metrics.ts";
-import { writeFileAtomic } from "../../store/atomic-file.ts";
+import type { DataFiles } from "../../store/at-rest/data-files.ts";
+import { plainFiles } from "../../store/at-rest/plain-files.ts";
 import { FileRecordManager } from "../../store/file-record-manager.ts";
 import { LocalVectorStore } from "../../store/local/local-vector-store.ts";
 import { type CitationJudgement, CitationVerifier, judgeCitations } from "../citation-check.ts";
@@ -51,6 +52,8 @@ export interface EvaluationOptions {
   promptsDir: string;
   /** The collection lives in <dataDir>/eval/<dataset>-<hash of corpus, splitter and embedder>. */
   dataDir: string;
+  /** How the collection's files are kept: sealed when DATA_DIR is encrypted (DATA_KMS_KEY_ID). Default plain. */
+  files?: DataFiles;
   /** How the corpus is split (its splitter). Default: the built-in default recipe. */
   recipe?: Recipe;
   /** Default: the offline LocalHashEmbeddings. */
@@ -228,6 +231,7 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
   const embeddings = options.embeddings ?? new LocalHashEmbeddings();
   const collection = await openCollection(dataset, {
     dataDir: options.dataDir,
+    files: options.files,
     recipe: options.recipe ?? defineRecipe({ name: "default" }),
     embeddings,
     onProgress: options.onIngestProgress,
@@ -486,6 +490,8 @@ export async function openCollection(
   dataset: EvalDataset,
   options: {
     dataDir: string;
+    /** Default plain. */
+    files?: DataFiles;
     recipe: Recipe;
     embeddings: EmbeddingsInterface;
     onProgress?: (done: number, total: number) => void;
@@ -506,9 +512,10 @@ export async function openCollection(
   ).slice(0, 12);
   const dir = path.join(options.dataDir, "eval", `${dataset.name.replace(/[^A-Za-z0-9_.-]/g, "_")}-${key}`);
   await mkdir(dir, { recursive: true });
-  const store = await LocalVectorStore.load(embeddings, { path: path.join(dir, "vectors.bin") });
+  const files = options.files ?? plainFiles;
+  const store = await LocalVectorStore.load(embeddings, { path: path.join(dir, "vectors.bin"), files });
   const manifestFile = path.join(dir, "collection.json");
-  const manifest = await readManifest(manifestFile);
+  const manifest = await readManifest(manifestFile, files);
   if (manifest) {
     if (store.count() !== manifest.chunks)
       throw new Error(
@@ -520,6 +527,7 @@ export async function openCollection(
   const recordManager = new FileRecordManager({
     namespace: `eval:${key}`,
     path: path.join(dir, "records.json"),
+    files,
   });
   await recordManager.createSchema();
   const pipeline = new IngestPipeline({ vectorStore: store, recordManager, recipe });
@@ -555,13 +563,13 @@ export async function openCollection(
     chunks: store.count(),
     createdAt: new Date().toISOString(),
   };
-  await writeFileAtomic(manifestFile, `${JSON.stringify(written, null, 2)}\n`);
+  await files.writeFileAtomic(manifestFile, `${JSON.stringify(written, null, 2)}\n`);
   return { dir, store, reused: false, documents, chunksAdded, embeddings: modelId };
 }
 
-async function readManifest(file: string): Promise<Manifest | undefined> {
+async function readManifest(file: string, files: DataFiles): Promise<Manifest | undefined> {
   try {
-    const manifest = JSON.parse(await readFile(file, "utf8")) as Manifest;
+    const manifest = JSON.parse((await files.readFile(file)).toString("utf8")) as Manifest;
     return manifest.format === COLLECTION_FORMAT ? manifest : undefined;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;

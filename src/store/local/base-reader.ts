@@ -2,21 +2,19 @@
 // disk (store-vectors.ts) are read from it by position. It is closed once the store has moved on to a newer base
 // and the last reader (a search's read, a save's snapshot) has let go of it, so a base replaced on disk stays
 // readable through it.
-import { readSync } from "node:fs";
-import { type FileHandle, open } from "node:fs/promises";
-import { readExactly } from "./vector-file.ts";
+import type { DataFiles, RandomReader } from "../at-rest/data-files.ts";
 
 export class BaseReader {
   private holders = 1;
 
   private constructor(
     readonly file: string,
-    readonly handle: FileHandle,
+    readonly handle: RandomReader,
   ) {}
 
   /** The base at `file`, held once (by the store: `release` when it moves on). */
-  static async open(file: string): Promise<BaseReader> {
-    return new BaseReader(file, await open(file, "r"));
+  static async open(file: string, files: DataFiles): Promise<BaseReader> {
+    return new BaseReader(file, await files.openReader(file));
   }
 
   retain(): void {
@@ -31,7 +29,7 @@ export class BaseReader {
   async read(into: Uint8Array, position: number): Promise<void> {
     this.retain();
     try {
-      await readExactly(this.handle, into, position);
+      await this.handle.read(into, position);
     } finally {
       this.release();
     }
@@ -39,10 +37,6 @@ export class BaseReader {
 
   /** The same at once, blocking the event loop for the read: for what cannot wait (a save's step, a filter). */
   readSync(into: Uint8Array, position: number): void {
-    for (let done = 0; done < into.length; ) {
-      const bytesRead = readSync(this.handle.fd, into, done, into.length - done, position + done);
-      if (bytesRead === 0) throw new Error(`unexpected end of file at byte ${position + done}`);
-      done += bytesRead;
-    }
+    this.handle.readSync(into, position);
   }
 }

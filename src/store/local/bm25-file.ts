@@ -11,6 +11,7 @@
 // image holds in strings and counters, the arrays' names, types and lengths), zero padding to a multiple of 8,
 // then each array in the machine's byte order, padded to a multiple of 8.
 import { endianness } from "node:os";
+import type { DataFiles } from "../at-rest/data-files.ts";
 import type { Bm25Image, TfArray } from "../bm25-index.ts";
 import { paddedToEight, padding, readCheckedFile, writeCheckedFile } from "./checked-file.ts";
 
@@ -63,6 +64,7 @@ export async function writeBm25File(
   identity: Bm25FileIdentity,
   stale: Iterable<string>,
   image: Bm25Image,
+  files?: DataFiles,
 ): Promise<void> {
   const arrays = Object.entries(image.arrays) as [ArrayName, AnyArray][];
   const header: Header = {
@@ -76,7 +78,7 @@ export async function writeBm25File(
   };
   const body: Buffer[] = [];
   for (const [, array] of arrays) body.push(bytesOf(array), padding(array.byteLength));
-  await writeCheckedFile(file, MAGIC, header, body);
+  await writeCheckedFile(file, MAGIC, header, body, files);
 }
 
 /**
@@ -87,8 +89,9 @@ export async function readBm25File(
   file: string,
   identity: Bm25FileIdentity,
   onDamaged: (reason: string) => void,
+  files?: DataFiles,
 ): Promise<SavedBm25 | undefined> {
-  const read = await readCheckedFile(file, MAGIC, "BM25 file", onDamaged);
+  const read = await readCheckedFile(file, MAGIC, "BM25 file", onDamaged, files);
   if (!read) return undefined;
   const { bytes } = read;
   const header = read.header as Header;

@@ -11,10 +11,10 @@
 // next open cuts off (those changes were never acknowledged by a completed flush). A new base is written before
 // its log is replaced, and a log whose baseId is not the base's belongs to the base before it (whose changes the
 // new base already holds): it is ignored and replaced.
-import { type FileHandle, open, truncate } from "node:fs/promises";
 import { endianness } from "node:os";
 import { crc32 } from "node:zlib";
-import { writeFileAtomic } from "../atomic-file.ts";
+import type { DataFiles, RandomReader } from "../at-rest/data-files.ts";
+import { plainFiles } from "../at-rest/plain-files.ts";
 
 /** Chunks written (inserted or replaced), with their vectors row-major. */
 export interface PutRecord {
@@ -65,6 +65,7 @@ export class ChangeLog {
     private baseId: string | null,
     /** Length of the log's good records; a failed append is cut back to it. */
     private length: number,
+    private readonly files: DataFiles,
   ) {}
 
   /** Bytes the log holds (0 when it has no file yet). */
@@ -73,8 +74,8 @@ export class ChangeLog {
   }
 
   /** A log with nothing to replay: its first append replaces whatever `file` holds. */
-  static fresh(file: string, baseId: string | null = null): ChangeLog {
-    return new ChangeLog(file, baseId, 0);
+  static fresh(file: string, baseId: string | null = null, files: DataFiles = plainFiles): ChangeLog {
+    return new ChangeLog(file, baseId, 0, files);
   }
 
   /**
@@ -85,13 +86,14 @@ export class ChangeLog {
     file: string,
     baseId: string | null,
     apply: (record: ChangeRecord) => void,
+    files: DataFiles = plainFiles,
   ): Promise<OpenedLog> {
-    let handle: FileHandle;
+    let handle: RandomReader;
     try {
-      handle = await open(file, "r");
+      handle = await files.openReader(file);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-        return { log: new ChangeLog(file, baseId, 0), records: 0, tornBytes: 0, stale: false };
+        return { log: new ChangeLog(file, baseId, 0, files), records: 0, tornBytes: 0, stale: false };
       }
       throw error;
     }
@@ -99,11 +101,12 @@ export class ChangeLog {
     let good = 0;
     let size = 0;
     try {
-      size = (await handle.stat()).size;
+      size = handle.size;
       const header = await readHeader(handle, size);
       if (!header || header.header.baseId !== baseId) {
         // Not ours (an earlier base's, or a header torn before its first record): start over at the next append.
-        return { log: new ChangeLog(file, baseId, 0), records: 0, tornBytes: 0, stale: header !== undefined };
+        const log = new ChangeLog(file, baseId, 0, files);
+        return { log, records: 0, tornBytes: 0, stale: header !== undefined };
       }
       good = header.end;
       for (;;) {
@@ -118,9 +121,9 @@ export class ChangeLog {
     }
     // Whatever follows the last good record is an append a crash tore: cut it off so that appends go after the
     // good ones.
-    if (good < size) await truncate(file, good);
+    if (good < size) await files.truncate(file, good);
     return {
-      log: new ChangeLog(file, baseId, good),
+      log: new ChangeLog(file, baseId, good, files),
       records: replayed,
       tornBytes: size - good,
       stale: false,
@@ -134,19 +137,19 @@ export class ChangeLog {
   async append(records: Iterable<ChangeRecord> | AsyncIterable<ChangeRecord>): Promise<void> {
     if (this.length === 0) await this.reset(this.baseId);
     const before = this.length;
-    const handle = await open(this.file, "a");
+    const handle = await this.files.openAppender(this.file);
     try {
       for await (const record of records) {
         const bytes = encodeRecord(record);
-        // One write per record: appends from the same process never interleave inside a record.
-        await handle.write(bytes);
+        // One append per record: a crash tears at most the last one.
+        await handle.append(bytes);
         this.length += bytes.length;
       }
-      await handle.datasync();
+      await handle.sync();
     } catch (error) {
       await handle.close().catch(() => undefined);
       this.length = before;
-      await truncate(this.file, before).catch(() => undefined);
+      await this.files.truncate(this.file, before).catch(() => undefined);
       throw error;
     }
     await handle.close();
@@ -155,7 +158,7 @@ export class ChangeLog {
   /** Replaces the log by an empty one continuing `baseId` (after a new base is written). */
   async reset(baseId: string | null): Promise<void> {
     const header = encodeHeader({ format: FORMAT, version: 1, baseId });
-    await writeFileAtomic(this.file, header);
+    await this.files.writeFileAtomic(this.file, header, { appendable: true });
     this.baseId = baseId;
     this.length = header.length;
   }
@@ -171,7 +174,7 @@ function encodeHeader(header: LogHeader): Buffer {
 }
 
 async function readHeader(
-  handle: FileHandle,
+  handle: RandomReader,
   size: number,
 ): Promise<{ header: LogHeader; end: number } | undefined> {
   const prefix = MAGIC.length + 4;
@@ -191,7 +194,7 @@ async function readHeader(
 
 /** The record at `offset`, or undefined where the good records end (end of file, or a torn or damaged record). */
 async function readRecord(
-  handle: FileHandle,
+  handle: RandomReader,
   offset: number,
   size: number,
 ): Promise<{ record: ChangeRecord; end: number } | undefined> {
@@ -206,10 +209,11 @@ async function readRecord(
   return record && { record, end: offset + RECORD_PREFIX + length };
 }
 
-async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buffer = Buffer.alloc(length);
-  const { bytesRead } = await handle.read(buffer, 0, length, position);
-  return buffer.subarray(0, bytesRead);
+/** Up to `length` bytes from `position`: fewer at the end of the file. */
+async function readAt(handle: RandomReader, position: number, length: number): Promise<Buffer> {
+  const buffer = Buffer.alloc(Math.max(0, Math.min(length, handle.size - position)));
+  await handle.read(buffer, position);
+  return buffer;
 }
 
 export function encodeRecord(record: ChangeRecord): Buffer {

@@ -1,9 +1,10 @@
 // The layout the files saved beside a base share (its BM25 index, its chunk index): MAGIC, uint32 LE header
 // length, uint32 LE CRC-32 of all that follows, the JSON header, zero padding to a multiple of 8, then the body
 // each file lays out its own way. Written atomically; read back whole and checked before anything is parsed.
-import { readFile } from "node:fs/promises";
 import { crc32 } from "node:zlib";
-import { writeFileAtomic } from "../atomic-file.ts";
+import type { DataFiles } from "../at-rest/data-files.ts";
+import { plainFiles } from "../at-rest/plain-files.ts";
+import { SealedFileError } from "../at-rest/sealed-files.ts";
 
 /** MAGIC (8 bytes), the header's length, the checksum. */
 const PREFIX = 16;
@@ -14,6 +15,7 @@ export async function writeCheckedFile(
   magic: Buffer,
   header: unknown,
   body: Buffer[],
+  files: DataFiles = plainFiles,
 ): Promise<void> {
   const json = Buffer.from(JSON.stringify(header));
   const pieces = [json, padding(PREFIX + json.length), ...body];
@@ -23,7 +25,7 @@ export async function writeCheckedFile(
   magic.copy(prefix);
   prefix.writeUInt32LE(json.length, magic.length);
   prefix.writeUInt32LE(crc, magic.length + 4);
-  await writeFileAtomic(file, [prefix, ...pieces]);
+  await files.writeFileAtomic(file, [prefix, ...pieces]);
 }
 
 /** A file read back and checked: its parsed header, its bytes, and where its body starts in them. */
@@ -42,12 +44,18 @@ export async function readCheckedFile(
   magic: Buffer,
   kind: string,
   onDamaged: (reason: string) => void,
+  files: DataFiles = plainFiles,
 ): Promise<CheckedFile | undefined> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    bytes = await files.readFile(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    // What a sealed file that does not open holds is as lost as a damaged one's: rebuilt the same way.
+    if (error instanceof SealedFileError) {
+      onDamaged(error.message);
+      return undefined;
+    }
     throw error;
   }
   if (bytes.length < PREFIX || !bytes.subarray(0, magic.length).equals(magic)) {

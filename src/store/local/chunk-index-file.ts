@@ -6,6 +6,7 @@
 // holds, ignored when it names another base or is damaged (the records are then read as before).
 import { endianness } from "node:os";
 import { setImmediate as nextTurn } from "node:timers/promises";
+import type { DataFiles } from "../at-rest/data-files.ts";
 import { readCheckedFile, writeCheckedFile } from "./checked-file.ts";
 import type { IndexedChunks } from "./vector-file.ts";
 
@@ -32,7 +33,12 @@ export function chunkIndexFile(file: string): string {
 }
 
 /** Saves the index of the base `baseId`: its chunks in file order, and where it holds each one's record. */
-export async function writeChunkIndex(file: string, baseId: string, chunks: ChunkIndex): Promise<void> {
+export async function writeChunkIndex(
+  file: string,
+  baseId: string,
+  chunks: ChunkIndex,
+  files?: DataFiles,
+): Promise<void> {
   const count = chunks.ids.length;
   const pieces: Buffer[] = [];
   const sizes: [number, number][] = [];
@@ -58,7 +64,7 @@ export async function writeChunkIndex(file: string, baseId: string, chunks: Chun
     Buffer.from(lengths.buffer, lengths.byteOffset, lengths.byteLength),
     ...pieces,
   ];
-  await writeCheckedFile(file, MAGIC, header, body);
+  await writeCheckedFile(file, MAGIC, header, body, files);
 }
 
 /**
@@ -70,8 +76,9 @@ export async function readChunkIndex(
   baseId: string,
   count: number,
   onDamaged: (reason: string) => void,
+  files?: DataFiles,
 ): Promise<ChunkIndex | undefined> {
-  const read = await readCheckedFile(file, MAGIC, "chunk index", onDamaged);
+  const read = await readCheckedFile(file, MAGIC, "chunk index", onDamaged, files);
   if (!read) return undefined;
   const { bytes } = read;
   const header = read.header as Header;

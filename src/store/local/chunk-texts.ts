@@ -3,6 +3,7 @@
 // them in the heap as well would make the process grow with the corpus (0.7 KB a chunk of SciFact: most of what
 // the store kept in the heap); a search reads the few it returns, by offset, from the page cache.
 
+import type { DataFiles } from "../at-rest/data-files.ts";
 import { BaseReader } from "./base-reader.ts";
 import { parseRecord, type StoredRecords, VectorStoreFileError } from "./vector-file.ts";
 
@@ -134,8 +135,9 @@ export class ChunkTexts {
     file: string,
     records: Pick<StoredRecords, "at" | "lengths">,
     slotNow: (fileSlot: number) => number | undefined,
+    files: DataFiles,
   ): Promise<void> {
-    const reader = await BaseReader.open(file);
+    const reader = await BaseReader.open(file, files);
     // From here on, synchronous: no change can come between the check and the switch.
     for (let fileSlot = 0; fileSlot < records.at.length; fileSlot++) {
       const slot = slotNow(fileSlot);

@@ -21,6 +21,8 @@ import type {
   SearchOptions,
 } from "../../contracts/search.ts";
 import { BadRequestError } from "../../errors.ts";
+import type { DataFiles } from "../at-rest/data-files.ts";
+import { plainFiles } from "../at-rest/plain-files.ts";
 import { Bm25Index, type Bm25Options } from "../bm25-index.ts";
 import { type Ranked, TopK } from "../top-k.ts";
 import { AnnIndex, type AnnIndexOptions, type GraphQuantisation } from "./ann-index.ts";
@@ -36,7 +38,7 @@ import {
   type SavedGraph,
   writeGraphFile,
 } from "./graph-file.ts";
-import { type PersistedState, StorePersistence } from "./store-persistence.ts";
+import { type PersistedState, type PersistenceOptions, StorePersistence } from "./store-persistence.ts";
 import { StoreVectors } from "./store-vectors.ts";
 import {
   type ChunksToWrite,
@@ -55,6 +57,11 @@ export type LocalVectorStoreFilter = MetadataFilter | ((doc: DocumentInterface) 
 export interface LocalVectorStoreOptions {
   /** File to persist to; in-memory only when absent. */
   path?: string;
+  /**
+   * How its files are read and written: sealed when DATA_DIR is encrypted (DATA_KMS_KEY_ID). Sealed, the graph
+   * of an approximate index is not saved (usearch writes it in the clear, by path): it is built again at start.
+   */
+  files?: DataFiles;
   /** How long after a change the store saves itself, in ms; `flush()` saves at once. Default 1000. */
   saveDelayMs?: number;
   /** BM25 parameters of the lexical index. */
@@ -137,6 +144,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
   override lc_namespace = ["counsel", "store", "local"];
 
   readonly path?: string;
+  private readonly files: DataFiles;
   private readonly embeddingModelId: string | null;
   private dimensions: number;
 
@@ -174,7 +182,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
 
   /** Saves the store to `path`; none in memory. */
   private persistence?: StorePersistence;
-  private readonly persistenceOptions: { saveDelayMs: number; saveStepMs: number; compactMinBytes?: number };
+  private readonly persistenceOptions: PersistenceOptions;
   private readonly maxTextInMemory: number;
   /** What the base just written holds, until its chunk index is saved beside it (chunk-index-file.ts). */
   private baseChunks?: ChunkIndex;
@@ -201,10 +209,12 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
   constructor(embeddings: EmbeddingsInterface, options: LocalVectorStoreOptions = {}) {
     super(embeddings, options);
     this.path = options.path;
+    this.files = options.files ?? plainFiles;
     this.persistenceOptions = {
       saveDelayMs: options.saveDelayMs ?? 1000,
       saveStepMs: options.saveStepMs ?? 5,
       compactMinBytes: options.compactMinBytes,
+      files: this.files,
     };
     this.maxTextInMemory = options.maxTextInMemory ?? DEFAULT_MAX_TEXT_IN_MEMORY;
     this.bm25 = new Bm25Index(options.bm25);
@@ -223,7 +233,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
     this.vectors = new StoreVectors(this.dimensions, this.vectorOptions);
     // Made without load(): whatever the path holds is replaced by the first save.
     if (this.path) {
-      const log = ChangeLog.fresh(StorePersistence.logFile(this.path));
+      const log = ChangeLog.fresh(StorePersistence.logFile(this.path), null, this.files);
       this.persistence = this.persistAt(this.path, log, { id: null, bytes: 0 });
     }
   }
@@ -247,6 +257,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
       {
         // Read from the file when asked for: not held (only where each is).
         texts: false,
+        files: store.files,
         blockRows: store.vectors.pageSlots,
         leaveVectors: (count) => store.vectors.readsFromDisk(count),
         chunkIndex: async (baseId, count) =>
@@ -266,21 +277,29 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
     );
     if (file?.vectorsLeft) {
       vectors = new StoreVectors(file.dimensions, store.vectorOptions);
-      const base = { reader: await BaseReader.open(options.path), vectorsStart: file.vectorsStart };
+      const base = {
+        reader: await BaseReader.open(options.path, store.files),
+        vectorsStart: file.vectorsStart,
+      };
       vectors.openOnDisk(base, file.count);
     }
     if (file?.vectorsLeft || file?.recordsLeft) {
-      store.verifyInBackground(options.path, file, await BaseReader.open(options.path));
+      store.verifyInBackground(options.path, file, await BaseReader.open(options.path, store.files));
     }
     const lexical = file?.baseId ? await store.savedLexicalIndex(options.path, file.baseId) : undefined;
     const restored = file && vectors ? await store.restore(options.path, file, vectors, lexical) : false;
     const logFile = StorePersistence.logFile(options.path);
     // The log's chunks changed after the graph saved with the base: their entries in it are not theirs.
     const logged = new Set<string>();
-    const opened = await ChangeLog.open(logFile, file?.baseId ?? null, (record) => {
-      store.replay(record, logFile);
-      for (const id of record.ids) logged.add(id);
-    });
+    const opened = await ChangeLog.open(
+      logFile,
+      file?.baseId ?? null,
+      (record) => {
+        store.replay(record, logFile);
+        for (const id of record.ids) logged.add(id);
+      },
+      store.files,
+    );
     if (opened.tornBytes > 0) {
       process.emitWarning(
         `${logFile}: cut off ${opened.tornBytes} bytes of a save that a crash interrupted; the chunks saved before it are kept.`,
@@ -289,7 +308,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
     }
     // Entries the saved index may hold from after its base: set again from the store as now read.
     if (restored && lexical) for (const id of lexical.stale) await store.reindexLexical(id);
-    if (file?.baseId && file.count > 0 && store.vectorIndex !== "exact") {
+    if (file?.baseId && file.count > 0 && store.vectorIndex !== "exact" && !store.files.sealed) {
       const graph = await store.savedGraphFor(options.path, file.baseId);
       if (graph) store.savedGraph = { graph, changed: logged };
     }
@@ -624,7 +643,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
         const chunks = this.baseChunks;
         this.baseChunks = undefined;
         if (chunks && this.vectors.readsFromDisk(chunks.ids.length)) {
-          await writeChunkIndex(chunkIndexFile(file), baseId, chunks);
+          await writeChunkIndex(chunkIndexFile(file), baseId, chunks, this.files);
         }
         // Emptied while the base was written: the next base (which that change makes due) saves the index.
         if (!changedSince) return;
@@ -632,7 +651,9 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
         const image = this.bm25.image();
         const ann = this.ann;
         const saved = this.savedGraph;
-        if (ann) {
+        if (this.files.sealed) {
+          // usearch saves by path, in the clear: a sealed store builds its graph again at start instead.
+        } else if (ann) {
           await writeGraphFile(
             file,
             baseId,
@@ -644,7 +665,13 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
           // Never searched, so never read: carried over to this base, its entries changed since marked stale.
           await carryGraphFile(file, baseId, saved.graph, [...saved.changed, ...stale]);
         }
-        await writeBm25File(bm25File(file), { baseId, analysis: this.lexicalAnalysis }, stale, image);
+        await writeBm25File(
+          bm25File(file),
+          { baseId, analysis: this.lexicalAnalysis },
+          stale,
+          image,
+          this.files,
+        );
       },
     };
     return new StorePersistence(file, state, log, base, this.persistenceOptions);
@@ -691,9 +718,9 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
       const slot = this.slotOf.get(saving.ids[fileSlot]);
       return slot !== undefined && this.metadata[slot] === saving.metadata[fileSlot] ? slot : undefined;
     };
-    await this.texts.adopt(file, written, slotNow);
+    await this.texts.adopt(file, written, slotNow, this.files);
     this.baseChunks = { ids: saving.ids, metadata: saving.metadata, records: written };
-    const reader = await BaseReader.open(file);
+    const reader = await BaseReader.open(file, this.files);
     // From here on, synchronous: no change can come between the check and the switch.
     if (this.vectors !== saving.vectors) {
       reader.release();
@@ -963,7 +990,7 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
     for (let slot = 0; slot < loaded.count; slot++) this.slotOf.set(loaded.ids[slot], slot);
     // Format 1 holds no records to read the texts from: they stay in memory until it is converted.
     for (let slot = 0; slot < loaded.count; slot++) this.texts.push(loaded.texts[slot] ?? "");
-    if (loaded.records) await this.texts.adopt(file, loaded.records, (slot) => slot);
+    if (loaded.records) await this.texts.adopt(file, loaded.records, (slot) => slot, this.files);
     if (lexical) {
       this.bm25.restore(lexical.image);
       // Every chunk of the base, give or take those changed since: a saved index that is not is not used.
@@ -987,20 +1014,29 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
   /** The chunk index saved beside the base `baseId` of `count` chunks at `file`, if there is one for it. */
   private savedChunkIndex(file: string, baseId: string, count: number): Promise<ChunkIndex | undefined> {
     const saved = chunkIndexFile(file);
-    return readChunkIndex(saved, baseId, count, (reason) =>
-      process.emitWarning(`${saved} is damaged (${reason}); the chunks are read from the base instead.`, {
-        code: "COUNSEL_STORE_INDEX_REBUILT",
-      }),
+    return readChunkIndex(
+      saved,
+      baseId,
+      count,
+      (reason) =>
+        process.emitWarning(`${saved} is damaged (${reason}); the chunks are read from the base instead.`, {
+          code: "COUNSEL_STORE_INDEX_REBUILT",
+        }),
+      this.files,
     );
   }
 
   /** The BM25 index saved beside the base `baseId` at `file`, if there is one for it and this analysis. */
   private savedLexicalIndex(file: string, baseId: string): Promise<SavedBm25 | undefined> {
     const saved = bm25File(file);
-    return readBm25File(saved, { baseId, analysis: this.lexicalAnalysis }, (reason) =>
-      process.emitWarning(`${saved} is damaged (${reason}); the lexical index is rebuilt from the texts.`, {
-        code: "COUNSEL_STORE_INDEX_REBUILT",
-      }),
+    return readBm25File(
+      saved,
+      { baseId, analysis: this.lexicalAnalysis },
+      (reason) =>
+        process.emitWarning(`${saved} is damaged (${reason}); the lexical index is rebuilt from the texts.`, {
+          code: "COUNSEL_STORE_INDEX_REBUILT",
+        }),
+      this.files,
     );
   }
 

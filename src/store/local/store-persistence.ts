@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { setImmediate as nextTurn } from "node:timers/promises";
+import type { DataFiles } from "../at-rest/data-files.ts";
 import type { ChangeLog, ChangeRecord } from "./change-log.ts";
 import { type ChunksToWrite, type WrittenBase, writeVectorFile } from "./vector-file.ts";
 import type { VectorSnapshot } from "./vector-snapshot.ts";
@@ -54,6 +55,8 @@ export interface PersistenceOptions {
   saveStepMs: number;
   /** The log is folded into a new base once it is larger than the base and than this. Default 64 MiB. */
   compactMinBytes?: number;
+  /** How the base is written (sealed when DATA_DIR is encrypted); the log was opened with the same. */
+  files?: DataFiles;
 }
 
 /** The base file as last written. */
@@ -179,6 +182,7 @@ export class StorePersistence {
           { ...contents, baseId: id },
           vectors,
           this.options.saveStepMs,
+          this.options.files,
         );
         await this.state.recordsWritten?.(positions).catch((error: Error) => {
           process.emitWarning(

@@ -7,13 +7,13 @@
 // bytes); format 1 (before that) also held every id, text and metadata in its one JSON header: a string that V8
 // cannot make past about 512 MB, so a store of much more text than that could be written but never opened again.
 // Both are still read; the store writes format 3 from its next new base on.
-import { type FileHandle, open } from "node:fs/promises";
 import { endianness } from "node:os";
 import path from "node:path";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { crc32 } from "node:zlib";
 import { CounselError } from "../../errors.ts";
-import { writeFileAtomic } from "../atomic-file.ts";
+import type { DataFiles, RandomReader } from "../at-rest/data-files.ts";
+import { plainFiles } from "../at-rest/plain-files.ts";
 import { dequantisedRows, quantisedRowBytes } from "./vector-kernels.ts";
 import type { VectorSnapshot } from "./vector-snapshot.ts";
 
@@ -178,11 +178,13 @@ export async function readVectorFile(
      * million of them take 1.5 s to parse). Only asked when the texts are not kept.
      */
     chunkIndex?: (baseId: string, count: number) => Promise<IndexedChunks | undefined>;
+    /** How the file is read: sealed when DATA_DIR is encrypted. */
+    files?: DataFiles;
   } = {},
 ): Promise<LoadedVectorFile | undefined> {
-  let handle: FileHandle;
+  let handle: RandomReader;
   try {
-    handle = await open(file, "r");
+    handle = await (options.files ?? plainFiles).openReader(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
@@ -215,7 +217,7 @@ export async function readVectorFile(
     for (let first = 0; first < count && !vectorsLeft; first += blockRows) {
       const n = Math.min(blockRows, count - first);
       const bytes = block.subarray(0, n * rowBytes);
-      await readExactly(handle, bytes, header.vectorsStart + first * rowBytes);
+      await handle.read(bytes, header.vectorsStart + first * rowBytes);
       crc = crc32(bytes, crc);
       if (header.version !== 3) onRows(first, n, rowsOf(bytes), dimensions);
       else if (options.onQuantisedRows) options.onQuantisedRows(first, n, bytes, dimensions);
@@ -255,11 +257,11 @@ export async function readVectorFile(
 }
 
 /** The header, checked; the file's length must be exactly what it describes. */
-async function readHeader(handle: FileHandle, file: string): Promise<ReadHeader> {
-  const size = (await handle.stat()).size;
+async function readHeader(handle: RandomReader, file: string): Promise<ReadHeader> {
+  const size = handle.size;
   if (size < PREFIX_V1) throw corrupt(file, `only ${size} bytes, truncated`);
   const magic = Buffer.alloc(MAGIC_V2.length);
-  await readExactly(handle, magic, 0);
+  await handle.read(magic, 0);
   if (magic.equals(MAGIC_V3)) return readHeaderV2(handle, file, size, 3);
   if (magic.equals(MAGIC_V2)) return readHeaderV2(handle, file, size, 2);
   if (magic.equals(MAGIC_V1)) return readHeaderV1(handle, file, size);
@@ -268,19 +270,19 @@ async function readHeader(handle: FileHandle, file: string): Promise<ReadHeader>
 
 /** Format 2's header, or format 3's (the same, but for its vectors). */
 async function readHeaderV2(
-  handle: FileHandle,
+  handle: RandomReader,
   file: string,
   size: number,
   version: 2 | 3,
 ): Promise<ReadHeader> {
   if (size < PREFIX_V2) throw corrupt(file, "truncated inside its header");
   const prefix = Buffer.alloc(PREFIX_V2);
-  await readExactly(handle, prefix, 0);
+  await handle.read(prefix, 0);
   const headerLength = prefix.readUInt32LE(8);
   const recordsBytes = Number(prefix.readBigUInt64LE(16));
   if (PREFIX_V2 + headerLength > size) throw corrupt(file, "truncated inside its header");
   const json = Buffer.alloc(headerLength);
-  await readExactly(handle, json, PREFIX_V2);
+  await handle.read(json, PREFIX_V2);
   if (crc32(json) !== prefix.readUInt32LE(12)) throw corrupt(file, "its header fails the checksum");
   const header = parseJson(json, file) as HeaderV2;
   const { dimensions, count } = header ?? {};
@@ -302,13 +304,13 @@ async function readHeaderV2(
   };
 }
 
-async function readHeaderV1(handle: FileHandle, file: string, size: number): Promise<ReadHeader> {
+async function readHeaderV1(handle: RandomReader, file: string, size: number): Promise<ReadHeader> {
   const head = Buffer.alloc(PREFIX_V1);
-  await readExactly(handle, head, 0);
+  await handle.read(head, 0);
   const headerLength = head.readUInt32LE(MAGIC_V1.length);
   if (PREFIX_V1 + headerLength > size) throw corrupt(file, "truncated inside its header");
   const json = Buffer.alloc(headerLength);
-  await readExactly(handle, json, PREFIX_V1);
+  await handle.read(json, PREFIX_V1);
   const header = parseJson(json, file) as HeaderV1;
   const { dimensions, count, ids, texts, metadata } = header ?? {};
   if (
@@ -372,7 +374,7 @@ function parseJson(json: Buffer, file: string): unknown {
  * is; their texts kept unless `keepTexts` is false.
  */
 async function readRecords(
-  handle: FileHandle,
+  handle: RandomReader,
   file: string,
   header: ReadHeader,
   keepTexts: boolean,
@@ -392,7 +394,7 @@ async function readRecords(
     const block = Buffer.alloc(Math.min(RECORD_BLOCK, bytes - at));
     // Where `buffer` starts in the file.
     const bufferStart = start + at - pending.length;
-    await readExactly(handle, block, start + at);
+    await handle.read(block, start + at);
     at += block.length;
     crc = crc32(block, crc);
     let buffer = pending.length > 0 ? Buffer.concat([pending, block]) : block;
@@ -439,15 +441,6 @@ export function parseRecord(bytes: Buffer): [string, string, Record<string, unkn
     // Reported by the caller.
   }
   return undefined;
-}
-
-/** Fills `into` from `position`, or throws at the end of the file. */
-export async function readExactly(handle: FileHandle, into: Uint8Array, position: number): Promise<void> {
-  for (let done = 0; done < into.length; ) {
-    const { bytesRead } = await handle.read(into, done, into.length - done, position + done);
-    if (bytesRead === 0) throw new Error(`unexpected end of file at byte ${position + done}`);
-    done += bytesRead;
-  }
 }
 
 /**
@@ -510,6 +503,7 @@ export async function writeVectorFile(
   contents: ChunksToWrite,
   vectors: VectorSnapshot,
   stepMs: number,
+  files: DataFiles = plainFiles,
 ): Promise<WrittenBase> {
   const pause = pacer(stepMs);
   const header: HeaderV2 = {
@@ -528,27 +522,27 @@ export async function writeVectorFile(
   };
   const recordsStart = paddedToFour(PREFIX_V2 + json.length);
   let vectorsStart = 0;
-  await writeFileAtomic(file, async (handle) => {
+  await files.writeFileAtomic(file, async (out) => {
     const prefix = Buffer.alloc(PREFIX_V2);
     MAGIC_V3.copy(prefix);
     prefix.writeUInt32LE(json.length, 8);
     prefix.writeUInt32LE(crc32(json), 12);
-    await handle.write(prefix);
-    await handle.write(json);
-    await handle.write(zeros(paddedToFour(PREFIX_V2 + json.length) - PREFIX_V2 - json.length));
+    await out.write(prefix);
+    await out.write(json);
+    await out.write(zeros(paddedToFour(PREFIX_V2 + json.length) - PREFIX_V2 - json.length));
     let bytes = 0;
     let crc = 0;
     for await (const piece of chunkRecords(contents, pause, undefined, positions)) {
-      await handle.write(piece);
+      await out.write(piece);
       bytes += piece.length;
       crc = crc32(piece, crc);
     }
-    await handle.write(zeros(paddedToFour(bytes) - bytes));
+    await out.write(zeros(paddedToFour(bytes) - bytes));
     vectorsStart = recordsStart + paddedToFour(bytes);
-    for (const rows of vectorRows(vectors)) await handle.write(rows);
+    for (const rows of vectorRows(vectors)) await out.write(rows);
     prefix.writeBigUInt64LE(BigInt(bytes), 16);
     prefix.writeUInt32LE(crc, 24);
-    await handle.write(prefix, 0, prefix.length, 0);
+    await out.write(prefix, 0);
   });
   for (let slot = 0; slot < contents.count; slot++) positions.at[slot] += recordsStart;
   return { ...positions, vectorsStart };
