@@ -11,6 +11,8 @@ import { freePort, startRedis } from "../global-setup.ts";
 
 export interface ClusterNode {
   port: number;
+  /** Its cluster bus (gossip) port. */
+  busPort: number;
   process: ChildProcess;
   role: "master" | "replica";
 }
@@ -81,9 +83,13 @@ export async function startRedisCluster(options: { modules?: string[] } = {}): P
   try {
     for (let i = 0; i < 6; i++) {
       const port = await freePort();
+      // A free bus port of its own: the default (port + 10,000) may be taken, and the node then exits.
+      const busPort = await freePort();
       const args = [
         "--cluster-enabled",
         "yes",
+        "--cluster-port",
+        String(busPort),
         "--cluster-config-file",
         path.join(dir, `nodes-${port}.conf`),
         // A master that does not answer for 2 s is failed over: quick enough for a test.
@@ -97,14 +103,19 @@ export async function startRedisCluster(options: { modules?: string[] } = {}): P
         "always",
         ...(options.modules ?? []).flatMap((module) => ["--loadmodule", module]),
       ];
-      nodes.push({ port, process: await startRedis(port, args), role: i < 3 ? "master" : "replica" });
+      nodes.push({
+        port,
+        busPort,
+        process: await startRedis(port, args),
+        role: i < 3 ? "master" : "replica",
+      });
     }
     const [first] = nodes;
     for (const [i, [from, to]] of SLOTS.entries()) {
       await command(nodes[i].port, ["CLUSTER", "ADDSLOTSRANGE", String(from), String(to)]);
     }
     for (const node of nodes.slice(1))
-      await command(node.port, ["CLUSTER", "MEET", "127.0.0.1", String(first.port)]);
+      await command(node.port, ["CLUSTER", "MEET", "127.0.0.1", String(first.port), String(first.busPort)]);
     await until(
       async () =>
         (await Promise.all(nodes.map((n) => clusterInfo(n.port)))).every(

@@ -63,7 +63,9 @@ describe("opening the stores", () => {
   it("stops on a cluster node without REDIS_CLUSTER=true, saying to set it", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "counsel-cluster-node-"));
     const port = await freePort();
-    const node = await startRedis(port, ["--cluster-enabled", "yes", "--dir", dir]);
+    // A free bus port of its own: the default (port + 10,000) may be taken.
+    const bus = String(await freePort());
+    const node = await startRedis(port, ["--cluster-enabled", "yes", "--cluster-port", bus, "--dir", dir]);
     try {
       await expect(
         createServices(testSettings("/tmp/unused", { REDIS_URL: `redis://127.0.0.1:${port}` }), quiet),

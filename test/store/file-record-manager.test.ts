@@ -322,7 +322,7 @@ describe("FileRecordManager on sealed files", () => {
   it("cuts off a flush torn across frames, with a warning, and keeps the flushes before it", async () => {
     const file = await fileAndJournal(files);
     const second = await openRecords(file, files);
-    // One flush of ~40 KB: an append of three 16 KiB frames, its last one torn by the crash.
+    // One flush of ~40 KB: an append of several frames, its last one torn by the crash.
     const big = Array.from({ length: 300 }, (_, i) => `key-${i}-${"x".repeat(120)}`);
     await second.update(big, { groupIds: big.map(() => "big") });
     await second.flush();

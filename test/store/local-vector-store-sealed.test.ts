@@ -17,10 +17,12 @@ const embeddings = new LocalHashEmbeddings();
 const PRION = "1/2000 in UK have abnormal PrP positivity.";
 const chunk = (id: string, text: string) => new Document({ pageContent: text, id, metadata: { doc_id: id } });
 
-/** Warnings the process emits while `run` runs. */
+/** Counsel's warnings while `run` runs (a store's, not node's). */
 async function warningsDuring(run: () => Promise<void>): Promise<string[]> {
   const warnings: string[] = [];
-  const onWarning = (warning: Error) => warnings.push(warning.message);
+  const onWarning = (warning: Error & { code?: string }) => {
+    if (warning.code?.startsWith("COUNSEL_")) warnings.push(warning.message);
+  };
   process.on("warning", onWarning);
   try {
     await run();
@@ -45,7 +47,16 @@ describe("LocalVectorStore on sealed files", () => {
     dir = await mkdtemp(path.join(tmpdir(), "counsel-sealed-store-"));
     file = path.join(dir, "vectors.bin");
   });
-  afterEach(async () => rm(dir, { recursive: true, force: true }));
+  /** Stores opened by a test: closed after it, as a service closes them. */
+  const opened: LocalVectorStore[] = [];
+  const track = (store: LocalVectorStore) => {
+    opened.push(store);
+    return store;
+  };
+  afterEach(async () => {
+    for (const store of opened.splice(0)) await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
 
   /** Every byte the store's folder holds, as text. */
   const onDisk = async () => {
@@ -56,14 +67,14 @@ describe("LocalVectorStore on sealed files", () => {
   };
 
   it("reloads its chunks, vectors and rankings from a base and a log, none of their text in the clear", async () => {
-    const store = new LocalVectorStore(embeddings, options());
+    const store = track(new LocalVectorStore(embeddings, options()));
     const chunks = sampleChunks();
     await store.addDocuments(chunks, { ids: chunks.map((c) => c.id as string) });
     await store.flush();
     await store.addDocuments([chunk("appended", "call jane.doe@example.com about prion protein")]);
     await store.flush();
 
-    const reloaded = await LocalVectorStore.load(embeddings, options());
+    const reloaded = track(await LocalVectorStore.load(embeddings, options()));
     expect(reloaded.count()).toBe(chunks.length + 1);
     expect(await reloaded.similaritySearchWithScore(PRION, 5)).toEqual(
       await store.similaritySearchWithScore(PRION, 5),
@@ -78,7 +89,7 @@ describe("LocalVectorStore on sealed files", () => {
 
   it("reads a large store's vectors, texts and saved indexes from its sealed base, without rebuilding them", async () => {
     const more = { vectorsOnDiskFrom: 1, maxTextInMemory: 0, pageSlots: 4 };
-    const store = new LocalVectorStore(embeddings, options(more));
+    const store = track(new LocalVectorStore(embeddings, options(more)));
     const chunks = sampleChunks();
     await store.addDocuments(chunks, { ids: chunks.map((c) => c.id as string) });
     await store.delete({ ids: [chunks[3].id as string] });
@@ -88,7 +99,7 @@ describe("LocalVectorStore on sealed files", () => {
 
     let reloaded: LocalVectorStore | undefined;
     const warnings = await warningsDuring(async () => {
-      reloaded = await LocalVectorStore.load(embeddings, options(more));
+      reloaded = track(await LocalVectorStore.load(embeddings, options(more)));
       await reloaded.whenVerified();
     });
     expect(warnings).toEqual([]);
@@ -102,7 +113,7 @@ describe("LocalVectorStore on sealed files", () => {
   });
 
   it("cannot be opened with another data key: it fails rather than reading something else", async () => {
-    const store = new LocalVectorStore(embeddings, options());
+    const store = track(new LocalVectorStore(embeddings, options()));
     await store.addDocuments([chunk("a", "alpha"), chunk("b", "beta")]);
     await store.flush();
     await expect(
@@ -114,7 +125,7 @@ describe("LocalVectorStore on sealed files", () => {
   });
 
   it("keeps every save before a crash that tore the last append to its log, and appends after them", async () => {
-    const store = new LocalVectorStore(embeddings, options());
+    const store = track(new LocalVectorStore(embeddings, options()));
     await store.addDocuments([chunk("a", "alpha")]);
     await store.flush();
     await store.addDocuments([chunk("kept", "saved before the crash")]);
@@ -122,11 +133,11 @@ describe("LocalVectorStore on sealed files", () => {
     // Half a frame, as a crash in the middle of the next append leaves.
     await appendFile(StorePersistence.logFile(file), randomBytes(3000));
 
-    const reloaded = await LocalVectorStore.load(embeddings, options());
+    const reloaded = track(await LocalVectorStore.load(embeddings, options()));
     expect(reloaded.count()).toBe(2);
     await reloaded.addDocuments([chunk("after", "saved after the crash")]);
     await reloaded.flush();
-    const again = await LocalVectorStore.load(embeddings, options());
+    const again = track(await LocalVectorStore.load(embeddings, options()));
     expect((await again.getByIds(["kept", "after"])).map((d) => d.pageContent)).toEqual([
       "saved before the crash",
       "saved after the crash",
@@ -136,21 +147,26 @@ describe("LocalVectorStore on sealed files", () => {
   it("saves no graph of its approximate index (usearch writes in the clear): a restart builds it again", async () => {
     const dims = 32;
     const dense = new LocalHashEmbeddings({ dimensions: dims });
-    const { vectors, docs } = randomChunks(0, 600, 1, dims);
+    const { vectors, docs } = randomChunks(0, 1200, 1, dims);
     const more = { vectorIndex: "hnsw" as const };
-    const store = new LocalVectorStore(dense, options(more));
+    const store = track(new LocalVectorStore(dense, options(more)));
     await store.addVectors(vectors, docs);
+    await store.flush();
+    const base = await readFile(file);
     await store.similaritySearchVectorWithScore(vectors[0], 1);
     await store.whenIndexed();
+    // A graph built is no reason for a new base when the base cannot carry it.
     await store.close();
+    expect((await readFile(file)).equals(base)).toBe(true);
+    opened.splice(opened.indexOf(store), 1);
     expect((await readdir(dir)).filter((name) => name.includes(".hnsw.") || name.endsWith(".graph"))).toEqual(
       [],
     );
 
-    const reloaded = await LocalVectorStore.load(dense, options(more));
+    const reloaded = track(await LocalVectorStore.load(dense, options(more)));
     const [[hit]] = [await reloaded.similaritySearchVectorWithScore(vectors[42], 1)];
     expect(hit[0].id).toBe("c42");
     await reloaded.whenIndexed();
-    expect(reloaded.indexStatus()).toMatchObject({ indexed: 600, pending: 0 });
+    expect(reloaded.indexStatus()).toMatchObject({ indexed: 1200, pending: 0 });
   });
 });

@@ -31,7 +31,7 @@ describe("SealedByteStore over a LocalFileStore", () => {
 
   it("reads back what another store over the same folder wrote with the same key", async () => {
     const key = randomBytes(32);
-    // An empty value, a view of a larger buffer, and one spanning several 16 KiB frames.
+    // An empty value, a view of a larger buffer, and one spanning several frames.
     const large = randomBytes(40_000);
     const whole = Buffer.from("..the part..");
     await (await open(key)).mset([

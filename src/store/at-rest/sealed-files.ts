@@ -1,7 +1,7 @@
 // DATA_DIR's files encrypted at rest (DATA_KMS_KEY_ID): AES-256-GCM under a key derived per file from the data
 // key that KMS wraps (data-key.ts). Written by hand: the AWS Encryption SDK seals a message to be read whole, and
 // the stores read their base files at random positions (a chunk's text, a row of vectors), so a file is sealed in
-// frames of 16 KiB, each opened alone.
+// frames of 4 KiB, each opened alone.
 //
 // Layout: a 32-byte header (MAGIC, kind, 3 zero bytes, uint32 LE frame size, a random 16-byte file id), then
 // frames: uint32 LE length, 12-byte random nonce, the ciphertext, the 16-byte tag. Each frame authenticates the
@@ -17,8 +17,11 @@ import type { DataFiles, FileAppender, RandomReader, WriteOptions } from "./data
 
 export const SEALED_MAGIC = Buffer.from("CNSLSEA1", "latin1");
 const HEADER = 32;
-/** Bytes of content per frame: a random read opens one frame (a few µs), a sequential one many. */
-export const FRAME = 16 * 1024;
+/**
+ * Bytes of content per frame. A random read (a row of vectors, a chunk's text) opens a whole frame and a search
+ * reads a hundred rows, so frames are small; larger ones are no faster to read in order.
+ */
+export const FRAME = 4 * 1024;
 const NONCE = 12;
 const TAG = 16;
 const OVERHEAD = 4 + NONCE + TAG;
@@ -331,7 +334,7 @@ class SealedReader implements RandomReader {
       return Promise.resolve();
     }
     const from = this.positionOf(first);
-    const raw = Buffer.alloc(this.positionOf(last) + OVERHEAD + this.layout.lengthOf(last) - from);
+    const raw = Buffer.allocUnsafe(this.positionOf(last) + OVERHEAD + this.layout.lengthOf(last) - from);
     const place = () => {
       const out = Buffer.from(into.buffer, into.byteOffset, into.length);
       for (let index = first; index <= last; index++) {
@@ -421,7 +424,7 @@ class SealingWriter implements FileWriter {
     if (position !== undefined) {
       const target = this.index === 0 ? this.buffer.subarray(0, this.filled) : this.first;
       if (!this.whole || !target || position + bytes.length > target.length) {
-        throw new Error("a sealed file can only be patched within its first 16 KiB");
+        throw new Error(`a sealed file can only be patched within its first ${FRAME} bytes`);
       }
       target.set(bytes, position);
       return;

@@ -888,7 +888,8 @@ export class LocalVectorStore extends VectorStore implements LexicalSearch, HitS
    */
   private graphUnsaved(closing = false): boolean {
     const ann = this.ann;
-    if (!ann) return false;
+    // A sealed store saves no graph: a new base would not save it, only cost a rewrite.
+    if (!ann || this.files.sealed) return false;
     const bound = closing ? GRAPH_SAVE_MIN_INSERTS : Math.max(GRAPH_SAVE_MIN_INSERTS, ann.indexed / 4);
     return ann.insertedSinceSave > bound;
   }
