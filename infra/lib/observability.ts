@@ -20,6 +20,15 @@ import type { CounselService } from "./service.ts";
  */
 export const INGEST_FAILURES = { namespace: "Counsel", metricName: "IngestFailures" } as const;
 
+/**
+ * The questions, chats and ingestions waiting for their turn in a process (Counsel's fair turns), sampled ten
+ * times a minute in each task's EMF documents: namespace Counsel, no dimensions, so its average is per task.
+ */
+export const REQUESTS_WAITING = {
+  namespace: INGEST_FAILURES.namespace,
+  metricName: "RequestsWaiting",
+} as const;
+
 const FIVE_MINUTES = Duration.minutes(5);
 
 export interface ObservabilityProps {
@@ -194,14 +203,22 @@ export class Observability extends Construct {
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
+        title: "Requests waiting for their turn, per task",
+        left: (["Average", "Maximum"] as const).map(
+          (statistic) =>
+            new cloudwatch.Metric({ ...REQUESTS_WAITING, statistic, period: Duration.minutes(1) }),
+        ),
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
         title: "Redis engine CPU (%)",
         left: [redis("EngineCPUUtilization", "engine CPU")],
-        width: 12,
+        width: 8,
       }),
       new cloudwatch.GraphWidget({
         title: "Redis memory used (%)",
         left: [redis("DatabaseMemoryUsagePercentage", "memory used")],
-        width: 12,
+        width: 8,
       }),
     );
   }

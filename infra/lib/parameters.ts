@@ -49,6 +49,8 @@ export interface Parameters {
   requestsPerTarget: number;
   /** Target of the CPU scaling policy, in percent. */
   cpuTargetPercent: number;
+  /** Target of the backlog scaling policy: requests waiting for their turn, on average per task. */
+  requestsWaitingTarget: number;
   /** The p99 target response time alarm's threshold. */
   p99LatencySeconds: number;
 }
@@ -74,6 +76,7 @@ export const DEFAULTS = {
   stagingExpirationDays: 7,
   requestsPerTarget: 120,
   cpuTargetPercent: 60,
+  requestsWaitingTarget: 4,
   p99LatencySeconds: 10,
 } as const;
 
@@ -210,6 +213,7 @@ export function readParameters(node: Pick<Node, "tryGetContext">): Parameters {
     alarmEmail,
     requestsPerTarget: int("requestsPerTarget", DEFAULTS.requestsPerTarget, 1, 100_000),
     cpuTargetPercent: int("cpuTargetPercent", DEFAULTS.cpuTargetPercent, 10, 90),
+    requestsWaitingTarget: int("requestsWaitingTarget", DEFAULTS.requestsWaitingTarget, 1, 10_000),
     p99LatencySeconds: int("p99LatencySeconds", DEFAULTS.p99LatencySeconds, 1, 600),
   };
   if (problems.length > 0)

@@ -4,6 +4,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Aws, Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import { Platform } from "aws-cdk-lib/aws-ecr-assets";
 import * as ecs from "aws-cdk-lib/aws-ecs";
@@ -15,7 +16,7 @@ import type * as s3 from "aws-cdk-lib/aws-s3";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import type { Network } from "./network.ts";
-import { INGEST_FAILURES } from "./observability.ts";
+import { INGEST_FAILURES, REQUESTS_WAITING } from "./observability.ts";
 import type { Parameters } from "./parameters.ts";
 import { counselPolicy } from "./policy.ts";
 import type { Redis } from "./redis.ts";
@@ -235,6 +236,18 @@ export class CounselService extends Construct {
     scaling.scaleOnRequestCount("Requests", {
       requestsPerTarget: p.requestsPerTarget,
       targetGroup: this.targetGroup,
+      scaleOutCooldown: Duration.seconds(60),
+      scaleInCooldown: Duration.seconds(300),
+    });
+    // Arrivals are one signal; the work each task has queued (its fair turns' backlog) is the other: a few slow
+    // model calls pile up waiting requests long before the request count or the CPU moves.
+    scaling.scaleToTrackCustomMetric("RequestsWaiting", {
+      metric: new cloudwatch.Metric({
+        ...REQUESTS_WAITING,
+        statistic: "Average",
+        period: Duration.minutes(1),
+      }),
+      targetValue: p.requestsWaitingTarget,
       scaleOutCooldown: Duration.seconds(60),
       scaleInCooldown: Duration.seconds(300),
     });

@@ -290,7 +290,7 @@ describe("the default stack (MemoryDB)", () => {
     }
   });
 
-  it("scales between the minimum and maximum task counts on CPU and on requests per task", () => {
+  it("scales between the minimum and maximum task counts on CPU, requests per task and requests waiting", () => {
     const { template } = built;
     template.hasResourceProperties("AWS::ECS::Service", { DesiredCount: 1 });
     template.hasResourceProperties("AWS::ApplicationAutoScaling::ScalableTarget", {
@@ -309,11 +309,22 @@ describe("the default stack (MemoryDB)", () => {
         TargetValue: 120,
       }),
     });
+    template.hasResourceProperties("AWS::ApplicationAutoScaling::ScalingPolicy", {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        CustomizedMetricSpecification: Match.objectLike({
+          Namespace: "Counsel",
+          MetricName: "RequestsWaiting",
+          Statistic: "Average",
+        }),
+        TargetValue: 4,
+      }),
+    });
   });
 
   it("has a dashboard and alarms on 5xx rate, p99 latency, Bedrock throttling and ingestion failures", () => {
     const { template, resources } = built;
-    only(resources, "AWS::CloudWatch::Dashboard");
+    const dashboard = JSON.stringify(only(resources, "AWS::CloudWatch::Dashboard").Properties.DashboardBody);
+    expect(dashboard).toContain('\\"Counsel\\",\\"RequestsWaiting\\"');
     const alarms = Object.values(resources).filter((r) => r.Type === "AWS::CloudWatch::Alarm");
     const metricsOf = (alarm: (typeof alarms)[number]) =>
       JSON.stringify(alarm.Properties.Metrics ?? [alarm.Properties]);
