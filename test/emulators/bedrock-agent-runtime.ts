@@ -7,6 +7,7 @@
 // the test's stand-in for a model: the share of the query's words a source holds. It records every request and
 // can answer with the service's errors (throttling, validation, 500s), one request each.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { ErrorReply, readJsonRequest, replyError, replyJson } from "./aws-json.ts";
 import { closeNow, listenOnLoopback } from "./loopback.ts";
 
 export interface RerankRequest {
@@ -38,16 +39,6 @@ export const INTERNAL_SERVER: AgentRuntimeFault = {
 const RERANK_MODEL_ARN =
   /^arn:aws:bedrock:[a-z0-9-]+::foundation-model\/(?:amazon\.rerank-v1:0|cohere\.rerank-v3-5:0)$/;
 
-class ErrorReply extends Error {
-  constructor(
-    readonly status: number,
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 export class BedrockAgentRuntimeEmulator {
   readonly requests: RerankRequest[] = [];
   /** Errors to answer with, one request each, before answering normally again. */
@@ -69,34 +60,25 @@ export class BedrockAgentRuntimeEmulator {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const { body } = await readJsonRequest(req);
     try {
       if (req.method !== "POST" || req.url !== "/rerank")
         throw new ErrorReply(404, "UnknownOperationException", `no such operation: ${req.method} ${req.url}`);
-      let body: RerankRequest;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-      } catch {
-        throw new ErrorReply(400, "SerializationException", "expected a JSON body");
-      }
-      this.requests.push(body);
+      if (body === undefined) throw new ErrorReply(400, "SerializationException", "expected a JSON body");
+      this.requests.push(body as RerankRequest);
       const fault = this.faults.shift();
       if (fault) throw new ErrorReply(fault.status, fault.type, fault.message);
-      this.reply(res, 200, { results: rerank(body) });
+      replyJson(res, 200, { results: rerank(body as RerankRequest) }, "application/json");
     } catch (caught) {
-      const error =
-        caught instanceof ErrorReply
-          ? caught
-          : new ErrorReply(500, "InternalServerException", String(caught));
-      res.setHeader("x-amzn-errortype", error.type);
-      this.reply(res, error.status, { message: error.message });
+      // REST JSON: the type in x-amzn-errortype alone.
+      replyError(
+        res,
+        caught,
+        "InternalServerException",
+        (error) => ({ message: error.message }),
+        "application/json",
+      );
     }
-  }
-
-  private reply(res: ServerResponse, status: number, body: unknown) {
-    res.writeHead(status, { "content-type": "application/json" });
-    res.end(JSON.stringify(body));
   }
 }
 

@@ -5,10 +5,10 @@
 // value occurs in the text it is sent, with offsets in code points as Comprehend gives them. It refuses what
 // Comprehend refuses (text over 100 KB of UTF-8, empty text, other languages), records every request, and can
 // answer with Comprehend's errors (throttling, 500s).
-import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import path from "node:path";
+import { ErrorReply, readJsonRequest, replyError, replyJson } from "./aws-json.ts";
 import { closeNow, listenOnLoopback } from "./loopback.ts";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../fixtures/comprehend");
@@ -43,16 +43,6 @@ export const INTERNAL_SERVER: ComprehendFault = {
   type: "InternalServerException",
   message: "An internal server error occurred. Retry your request.",
 };
-
-class ErrorReply extends Error {
-  constructor(
-    readonly status: number,
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export async function loadComprehendRecording(name: string): Promise<Recording> {
   return JSON.parse(await readFile(path.join(FIXTURES, name), "utf8"));
@@ -91,30 +81,20 @@ export class ComprehendEmulator {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const target = String(req.headers["x-amz-target"] ?? "");
-    const operation = target.startsWith(TARGET) ? target.slice(TARGET.length) : target;
+    const { target, operation, body } = await readJsonRequest(req, TARGET);
     try {
-      let body: ComprehendRequest["body"];
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
-      } catch {
-        throw new ErrorReply(400, "SerializationException", "expected a JSON body");
-      }
-      this.requests.push({ operation, body });
+      if (body === undefined) throw new ErrorReply(400, "SerializationException", "expected a JSON body");
+      this.requests.push({ operation, body: body as ComprehendRequest["body"] });
       if (req.method !== "POST" || req.url !== "/" || operation !== "DetectPiiEntities")
         throw new ErrorReply(400, "UnknownOperationException", `no such operation: ${req.method} ${target}`);
       const fault = this.faults.shift();
       if (fault) throw new ErrorReply(fault.status, fault.type, fault.message);
-      this.reply(res, 200, this.detect(body));
+      replyJson(res, 200, this.detect(body as ComprehendRequest["body"]));
     } catch (caught) {
-      const error =
-        caught instanceof ErrorReply
-          ? caught
-          : new ErrorReply(500, "InternalServerException", String(caught));
-      res.setHeader("x-amzn-errortype", error.type);
-      this.reply(res, error.status, { __type: error.type, Message: error.message });
+      replyError(res, caught, "InternalServerException", (error) => ({
+        __type: error.type,
+        Message: error.message,
+      }));
     }
   }
 
@@ -141,13 +121,5 @@ export class ComprehendEmulator {
       }
     }
     return { Entities: entities.sort((a, b) => a.BeginOffset - b.BeginOffset) };
-  }
-
-  private reply(res: ServerResponse, status: number, body: unknown) {
-    res.writeHead(status, {
-      "content-type": "application/x-amz-json-1.1",
-      "x-amzn-requestid": randomUUID(),
-    });
-    res.end(JSON.stringify(body));
   }
 }

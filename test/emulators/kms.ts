@@ -7,6 +7,7 @@
 // every request, and checks only that a request is signed with SigV4 for kms, not the signature.
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { ErrorReply, readJsonRequest, replyError, replyJson } from "./aws-json.ts";
 import { closeNow, listenOnLoopback } from "./loopback.ts";
 
 const TARGET = "TrentService.";
@@ -55,17 +56,6 @@ export interface KmsKey {
   enabled: boolean;
   /** Every call with this key answers AccessDeniedException, as for a key whose policy leaves the caller out. */
   denied: boolean;
-}
-
-class ErrorReply extends Error {
-  constructor(
-    readonly status: number,
-    readonly type: string,
-    message?: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
 }
 
 export class KmsEmulator {
@@ -138,17 +128,10 @@ export class KmsEmulator {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const target = String(req.headers["x-amz-target"] ?? "");
-    const operation = target.startsWith(TARGET) ? target.slice(TARGET.length) : target;
+    const { target, operation, body: parsed } = await readJsonRequest(req, TARGET);
     try {
-      let body: KmsRequest["body"];
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
-      } catch {
-        throw new ErrorReply(400, "SerializationException", "expected a JSON body");
-      }
+      if (parsed === undefined) throw new ErrorReply(400, "SerializationException", "expected a JSON body");
+      const body = parsed as KmsRequest["body"];
       this.requests.push({ operation, body });
       if (
         !/^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/[^/]+\/kms\/aws4_request/.test(
@@ -164,18 +147,15 @@ export class KmsEmulator {
         throw new ErrorReply(400, "UnknownOperationException", `no such operation: ${req.method} ${target}`);
       const fault = this.faults.shift();
       if (fault) throw new ErrorReply(fault.status, fault.type, fault.message);
-      if (operation === "GenerateDataKey") this.reply(res, 200, this.generateDataKey(body));
-      else if (operation === "Decrypt") this.reply(res, 200, this.decrypt(body));
+      if (operation === "GenerateDataKey") replyJson(res, 200, this.generateDataKey(body));
+      else if (operation === "Decrypt") replyJson(res, 200, this.decrypt(body));
       else throw new ErrorReply(400, "UnknownOperationException", `no such operation: ${target}`);
     } catch (caught) {
-      const error =
-        caught instanceof ErrorReply ? caught : new ErrorReply(500, "KMSInternalException", String(caught));
-      res.setHeader("x-amzn-errortype", error.type);
       // KMS's errors are `{"__type": …, "message": …}`, with no message at all for InvalidCiphertextException.
-      this.reply(res, error.status, {
+      replyError(res, caught, "KMSInternalException", (error) => ({
         __type: error.type,
         ...(error.message ? { message: error.message } : {}),
-      });
+      }));
     }
   }
 
@@ -248,14 +228,6 @@ export class KmsEmulator {
       );
     if (!key.enabled) throw new ErrorReply(400, "DisabledException", `${key.arn} is disabled.`);
     return key;
-  }
-
-  private reply(res: ServerResponse, status: number, body: unknown) {
-    res.writeHead(status, {
-      "content-type": "application/x-amz-json-1.1",
-      "x-amzn-requestid": randomUUID(),
-    });
-    res.end(JSON.stringify(body));
   }
 }
 

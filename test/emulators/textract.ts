@@ -15,6 +15,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import path from "node:path";
+import { ErrorReply, readJsonRequest, replyError, replyJson } from "./aws-json.ts";
 import { closeNow, listenOnLoopback } from "./loopback.ts";
 
 export const FIXTURES = path.resolve(import.meta.dirname, "../fixtures/textract");
@@ -95,16 +96,6 @@ interface Job {
   polls: number;
 }
 
-class ErrorReply extends Error {
-  constructor(
-    readonly status: number,
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 export class TextractEmulator {
   readonly requests: RecordedRequest[] = [];
   /** The reply to AnalyzeDocument and DetectDocumentText. */
@@ -146,17 +137,9 @@ export class TextractEmulator {
 
   private async handle(req: IncomingMessage, res: ServerResponse) {
     const at = Date.now();
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const target = String(req.headers["x-amz-target"] ?? "");
-    const operation = target.startsWith("Textract.") ? target.slice("Textract.".length) : target;
-    let body: Record<string, unknown> = {};
-    let parsed = true;
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
-    } catch {
-      parsed = false;
-    }
+    const { target, operation, body: json } = await readJsonRequest(req, "Textract.");
+    const parsed = json !== undefined;
+    const body = (json ?? {}) as Record<string, unknown>;
     const record: RecordedRequest = { operation, body, headers: req.headers, at };
     this.requests.push(record);
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
@@ -175,23 +158,10 @@ export class TextractEmulator {
         const [{ status, type, message }] = this.faults.splice(fault, 1);
         throw new ErrorReply(status, type, message);
       }
-      this.reply(res, 200, this.answer(operation as TextractOperation, record));
+      replyJson(res, 200, this.answer(operation as TextractOperation, record));
     } catch (caught) {
-      const error =
-        caught instanceof ErrorReply ? caught : new ErrorReply(500, "InternalServerError", String(caught));
-      // awsJson1_1 errors: the type in x-amzn-errortype and in the body's __type, from which the SDK builds its
-      // typed exception (ThrottlingException, InvalidJobIdException, ...) and decides whether to retry.
-      res.setHeader("x-amzn-errortype", error.type);
-      this.reply(res, error.status, { __type: error.type, message: error.message });
+      replyError(res, caught, "InternalServerError");
     }
-  }
-
-  private reply(res: ServerResponse, status: number, body: unknown) {
-    res.writeHead(status, {
-      "content-type": "application/x-amz-json-1.1",
-      "x-amzn-requestid": randomUUID(),
-    });
-    res.end(JSON.stringify(body));
   }
 
   private answer(operation: TextractOperation, record: RecordedRequest): unknown {
