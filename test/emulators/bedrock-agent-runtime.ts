@@ -6,9 +6,9 @@
 // sources, a foundation-model ARN of a reranking model, numberOfResults within the sources) and the scores are
 // the test's stand-in for a model: the share of the query's words a source holds. It records every request and
 // can answer with the service's errors (throttling, validation, 500s), one request each.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { ErrorReply, readJsonRequest, replyError, replyJson } from "./aws-json.ts";
-import { closeNow, listenOnLoopback } from "./loopback.ts";
+import { HttpEmulator } from "./loopback.ts";
 
 export interface RerankRequest {
   queries?: { type?: string; textQuery?: { text?: string } }[];
@@ -39,27 +39,17 @@ export const INTERNAL_SERVER: AgentRuntimeFault = {
 const RERANK_MODEL_ARN =
   /^arn:aws:bedrock:[a-z0-9-]+::foundation-model\/(?:amazon\.rerank-v1:0|cohere\.rerank-v3-5:0)$/;
 
-export class BedrockAgentRuntimeEmulator {
+export class BedrockAgentRuntimeEmulator extends HttpEmulator {
   readonly requests: RerankRequest[] = [];
   /** Errors to answer with, one request each, before answering normally again. */
   readonly faults: AgentRuntimeFault[] = [];
-  private server?: Server;
-
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    return listenOnLoopback(this.server);
-  }
-
-  async stop(): Promise<void> {
-    await closeNow(this.server);
-  }
 
   reset(): void {
     this.requests.length = 0;
     this.faults.length = 0;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse) {
+  protected async handle(req: IncomingMessage, res: ServerResponse) {
     const { body } = await readJsonRequest(req);
     try {
       if (req.method !== "POST" || req.url !== "/rerank")

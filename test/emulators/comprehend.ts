@@ -6,10 +6,10 @@
 // Comprehend refuses (text over 100 KB of UTF-8, empty text, other languages), records every request, and can
 // answer with Comprehend's errors (throttling, 500s).
 import { readFile } from "node:fs/promises";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import path from "node:path";
 import { ErrorReply, readJsonRequest, replyError, replyJson } from "./aws-json.ts";
-import { closeNow, listenOnLoopback } from "./loopback.ts";
+import { HttpEmulator } from "./loopback.ts";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../fixtures/comprehend");
 const TARGET = "Comprehend_20171127.";
@@ -48,21 +48,15 @@ export async function loadComprehendRecording(name: string): Promise<Recording> 
   return JSON.parse(await readFile(path.join(FIXTURES, name), "utf8"));
 }
 
-export class ComprehendEmulator {
+export class ComprehendEmulator extends HttpEmulator {
   readonly requests: ComprehendRequest[] = [];
   /** Errors to answer with, one request each, before answering normally again. */
   readonly faults: ComprehendFault[] = [];
   private recording?: Recording;
-  private server?: Server;
 
-  async start(): Promise<string> {
+  override async start(): Promise<string> {
     this.recording = await loadComprehendRecording("detect-pii-entities_awscli-example.json");
-    this.server = createServer((req, res) => void this.handle(req, res));
-    return listenOnLoopback(this.server);
-  }
-
-  async stop(): Promise<void> {
-    await closeNow(this.server);
+    return super.start();
   }
 
   reset(): void {
@@ -80,7 +74,7 @@ export class ComprehendEmulator {
     }));
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse) {
+  protected async handle(req: IncomingMessage, res: ServerResponse) {
     const { target, operation, body } = await readJsonRequest(req, TARGET);
     try {
       if (body === undefined) throw new ErrorReply(400, "SerializationException", "expected a JSON body");

@@ -6,9 +6,9 @@
 // as KMS fails. It answers with KMS's errors (wrong key, disabled, not found, denied, throttling, 500s), records
 // every request, and checks only that a request is signed with SigV4 for kms, not the signature.
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { ErrorReply, readJsonRequest, replyError, replyJson } from "./aws-json.ts";
-import { closeNow, listenOnLoopback } from "./loopback.ts";
+import { HttpEmulator } from "./loopback.ts";
 
 const TARGET = "TrentService.";
 export const KMS_ACCOUNT = "111122223333";
@@ -58,24 +58,16 @@ export interface KmsKey {
   denied: boolean;
 }
 
-export class KmsEmulator {
+export class KmsEmulator extends HttpEmulator {
   readonly requests: KmsRequest[] = [];
   /** Errors to answer with, one request each, before answering normally again. */
   readonly faults: KmsFault[] = [];
   private readonly keys = new Map<string, KmsKey>();
   /** Alias name (`alias/…`) → key id. */
   private readonly aliases = new Map<string, string>();
-  private server?: Server;
 
-  constructor(readonly region = "us-east-1") {}
-
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    return listenOnLoopback(this.server);
-  }
-
-  async stop(): Promise<void> {
-    await closeNow(this.server);
+  constructor(readonly region = "us-east-1") {
+    super();
   }
 
   /** Forgets requests and faults; keys and aliases stay. */
@@ -127,7 +119,7 @@ export class KmsEmulator {
     return key;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse) {
+  protected async handle(req: IncomingMessage, res: ServerResponse) {
     const { target, operation, body: parsed } = await readJsonRequest(req, TARGET);
     try {
       if (parsed === undefined) throw new ErrorReply(400, "SerializationException", "expected a JSON body");

@@ -6,16 +6,10 @@
 // are cut or stall mid-stream. Signatures are not verified: only that a request is signed with SigV4.
 
 import { createHash, randomBytes } from "node:crypto";
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { isIP } from "node:net";
 import { crc32 } from "node:zlib";
-import { closeNow, listenOnLoopback } from "./loopback.ts";
+import { HttpEmulator } from "./loopback.ts";
 
 export type S3Operation =
   | "CreateBucket"
@@ -123,24 +117,13 @@ class S3Error extends Error {
   }
 }
 
-export class S3Emulator {
+export class S3Emulator extends HttpEmulator {
   readonly requests: RecordedS3Request[] = [];
   readonly buckets = new Map<string, Map<string, StoredObject>>();
   /** Most GetObject replies in flight at once: what a reader's concurrency limit must bound. */
   maxInFlight = 0;
   private inFlight = 0;
   private faults: S3Fault[] = [];
-  private server?: Server;
-
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    return listenOnLoopback(this.server);
-  }
-
-  async stop(): Promise<void> {
-    // Stalled bodies keep connections open; closeNow closes them, or close() would wait for ever.
-    await closeNow(this.server);
-  }
 
   createBucket(name: string): void {
     if (!this.buckets.has(name)) this.buckets.set(name, new Map());
@@ -203,7 +186,7 @@ export class S3Emulator {
     return fault;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse) {
+  protected async handle(req: IncomingMessage, res: ServerResponse) {
     // The raw target, not WHATWG URL parsing, which would resolve "." and ".." segments that are legal in keys.
     const target = req.url ?? "/";
     const q = target.indexOf("?");

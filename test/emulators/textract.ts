@@ -7,16 +7,10 @@
 
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import path from "node:path";
 import { ErrorReply, readJsonRequest, replyError, replyJson } from "./aws-json.ts";
-import { closeNow, listenOnLoopback } from "./loopback.ts";
+import { HttpEmulator } from "./loopback.ts";
 
 export const FIXTURES = path.resolve(import.meta.dirname, "../fixtures/textract");
 
@@ -96,7 +90,7 @@ interface Job {
   polls: number;
 }
 
-export class TextractEmulator {
+export class TextractEmulator extends HttpEmulator {
   readonly requests: RecordedRequest[] = [];
   /** The reply to AnalyzeDocument and DetectDocumentText. */
   syncResponse?: Recording;
@@ -107,17 +101,11 @@ export class TextractEmulator {
   /** Latency added to every reply. */
   delayMs = 0;
   private readonly jobs = new Map<string, Job>();
-  private server?: Server;
   private inProgress: Recording = { JobStatus: "IN_PROGRESS" };
 
-  async start(): Promise<string> {
+  override async start(): Promise<string> {
     this.inProgress = await loadRecording("get-document-analysis_in-progress.json");
-    this.server = createServer((req, res) => void this.handle(req, res));
-    return listenOnLoopback(this.server);
-  }
-
-  async stop(): Promise<void> {
-    await closeNow(this.server);
+    return super.start();
   }
 
   /** Forgets requests, jobs, faults and scripts between tests. */
@@ -135,7 +123,7 @@ export class TextractEmulator {
     return this.requests.filter((r) => r.operation === operation);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse) {
+  protected async handle(req: IncomingMessage, res: ServerResponse) {
     const at = Date.now();
     const { target, operation, body: json } = await readJsonRequest(req, "Textract.");
     const parsed = json !== undefined;
