@@ -1,8 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { FileRecordManager } from "../file-record-manager.ts";
+import { plainFiles } from "./plain-files.ts";
 import { SEALED_MARKER, sealDataDir } from "./seal-data-dir.ts";
 import { sealedFiles } from "./sealed-files.ts";
 
@@ -43,6 +45,33 @@ describe("sealing a DATA_DIR written before it was encrypted", () => {
     await appender.append(Buffer.from('{"records":{"b":2}}\n'));
     await appender.close();
     expect((await files.readFile(journal)).toString()).toBe('{"records":{"a":1}}\n{"records":{"b":2}}\n');
+  });
+
+  it("seals a journal a crash tore before the key was set, which the record manager then cuts and goes on", async () => {
+    const file = at("records.json");
+    const open = async (using: typeof plainFiles) => {
+      const records = new FileRecordManager({ namespace: "ns", path: file, files: using });
+      await records.createSchema();
+      return records;
+    };
+    const plain = await open(plainFiles);
+    await plain.update(["a1"], { groupIds: ["a"] });
+    await plain.flush();
+    for (const key of ["b1", "c1", "d1"]) {
+      await plain.update([key], { groupIds: [key[0]] });
+      await plain.flush();
+    }
+    await appendFile(`${file}.log`, '{"records":{"e1"');
+
+    expect(await sealDataDir(dir, files)).toEqual({ sealed: 2, removed: 0 });
+    const warning = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+    const sealed = await open(files);
+    expect(warning).toHaveBeenCalledWith(expect.stringContaining("cut off 16 bytes"), expect.anything());
+    warning.mockRestore();
+    expect(await sealed.exists(["a1", "b1", "c1", "d1", "e1"])).toEqual([true, true, true, true, false]);
+    await sealed.update(["f1"], { groupIds: ["f"] });
+    await sealed.flush();
+    expect(await (await open(files)).exists(["d1", "f1"])).toEqual([true, true]);
   });
 
   it("deletes saved graphs (usearch writes them in the clear) and what interrupted writes left", async () => {

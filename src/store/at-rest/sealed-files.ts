@@ -66,8 +66,24 @@ export function sealedFiles(dataKey: Buffer): DataFiles {
     openAppender: (file) => SealedAppender.open(file, keys),
     async truncate(file, length) {
       const reader = await SealedReader.open(file, keys);
-      await reader.close();
-      await truncate(file, reader.physicalEndAt(length));
+      let cut: { end: number; frame?: Buffer };
+      try {
+        cut = await reader.cutAt(length);
+      } finally {
+        await reader.close();
+      }
+      if (!cut.frame) {
+        await truncate(file, cut.end);
+        return;
+      }
+      const handle = await open(file, "r+");
+      try {
+        await handle.write(cut.frame, 0, cut.frame.length, cut.end - cut.frame.length);
+        await handle.truncate(cut.end);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
     },
     sealBytes(bytes) {
       const header = newHeader(WHOLE);
@@ -258,12 +274,27 @@ class SealedReader implements RandomReader {
     }
   }
 
-  /** Where, in the file, the frames holding the first `length` bytes end (length must end a frame). */
-  physicalEndAt(length: number): number {
+  /**
+   * How to cut the file to its first `length` bytes: where it then ends, and the frame to write before that end
+   * when `length` falls inside one (a log sealed from a plain one holds records across frames). That frame is
+   * sealed again, shorter, over the old: a crash while it is written loses it, as a torn append would.
+   */
+  async cutAt(length: number): Promise<{ end: number; frame?: Buffer }> {
     if (!this.at || !this.starts) throw new Error(`${this.file} is not appended to: it cannot be cut`);
-    const index = this.starts.indexOf(length);
-    if (index < 0) throw new Error(`${this.file}: ${length} is not where an append ended`);
-    return this.at[index];
+    if (length < 0 || length > this.size) throw new Error(`${this.file} holds fewer than ${length} bytes`);
+    const whole = this.starts.indexOf(length);
+    if (whole >= 0) return { end: this.at[whole] };
+    const index = this.frameAt(length);
+    const plain = Buffer.alloc(this.layout.lengthOf(index));
+    await this.read(plain, this.starts[index]);
+    const frame = sealFrame(
+      this.key,
+      this.header,
+      index,
+      plain.subarray(0, length - this.starts[index]),
+      false,
+    );
+    return { end: this.at[index] + frame.length, frame };
   }
 
   /** Where the good frames end in the file (an appender writes from there). */
