@@ -29,8 +29,6 @@ const FULL_FRAME = FRAME + OVERHEAD;
 const WHOLE = 1;
 const APPENDED = 2;
 const INFO = Buffer.from("counsel DATA_DIR file v1");
-/** Frames opened and kept per reader: a run of small reads (chunk texts side by side) opens each frame once. */
-const CACHED_FRAMES = 4;
 
 /** A sealed file that cannot be opened: damaged, not sealed, or sealed under another data key. */
 export class SealedFileError extends CounselError {
@@ -224,8 +222,6 @@ function wholeLayout(physical: number, file: string): Layout {
 }
 
 class SealedReader implements RandomReader {
-  private readonly cache = new Map<number, Buffer>();
-
   private constructor(
     private readonly file: string,
     private readonly handle: FileHandle,
@@ -318,7 +314,6 @@ class SealedReader implements RandomReader {
   }
 
   close(): Promise<void> {
-    this.cache.clear();
     return this.handle.close();
   }
 
@@ -357,13 +352,8 @@ class SealedReader implements RandomReader {
     }
     const first = this.frameAt(position);
     const last = this.frameAt(position + into.length - 1);
-    const cached = first === last ? this.cache.get(first) : undefined;
-    if (cached) {
-      Buffer.from(into.buffer, into.byteOffset, into.length).set(
-        cached.subarray(position - this.startOf(first), position - this.startOf(first) + into.length),
-      );
-      return Promise.resolve();
-    }
+    // Each frame opened for the read and let go: frames kept for the next read (a cache) outlived the young
+    // generation, and their buffers made V8 collect the whole heap every few hundred ms under searches.
     const from = this.positionOf(first);
     const raw = Buffer.allocUnsafe(this.positionOf(last) + OVERHEAD + this.layout.lengthOf(last) - from);
     const place = () => {
@@ -375,7 +365,6 @@ class SealedReader implements RandomReader {
         const begin = Math.max(position, start);
         const end = Math.min(position + into.length, start + plain.length);
         out.set(plain.subarray(begin - start, end - start), begin - position);
-        if (first === last) this.remember(index, plain);
       }
     };
     const pending = read(raw, from);
@@ -389,11 +378,6 @@ class SealedReader implements RandomReader {
   private open(index: number, frame: Buffer): Buffer {
     const final = !this.at && index === this.layout.count - 1;
     return openFrame(this.key, this.header, index, frame, final, this.file);
-  }
-
-  private remember(index: number, plain: Buffer): void {
-    if (this.cache.size >= CACHED_FRAMES) this.cache.delete(this.cache.keys().next().value as number);
-    this.cache.set(index, plain);
   }
 
   /** True when frame `index` opens. */
