@@ -197,6 +197,9 @@ export class LocalJobQueue implements JobQueue {
     await this.save(job);
     this.events.emit(job.view.id, job.view);
     try {
+      // Cancelled (or shut down) while its file was saved: a runner handed an aborted signal would wait for an
+      // abort event that has already fired.
+      controller.signal.throwIfAborted();
       const report = await worker.run(
         { id: job.view.id, input: job.input, attempt: job.view.attempts },
         {

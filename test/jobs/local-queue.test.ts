@@ -65,6 +65,23 @@ describe.each([
     expect((await second.submit(severance)).id).toBe("j3");
   });
 
+  it("ends as cancelled a job cancelled while it was being started, without handing it to the worker", async () => {
+    const queue = await openQueue(files);
+    const job = await queue.submit(severance);
+    let ran = false;
+    await queue.startWorker({
+      concurrency: 1,
+      run: (_taken, { signal }) => {
+        ran = true;
+        return new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
+      },
+    });
+    // The worker took the job and is saving it as running: the cancel lands before the runner has it.
+    await queue.cancel("default", job.id);
+    await expect.poll(async () => (await queue.get("default", job.id))?.state).toBe("cancelled");
+    expect(ran).toBe(false);
+  });
+
   it("queues again, after a restart, a job the last process was running when it stopped", async () => {
     const first = await openQueue(files);
     const job = await first.submit(severance);
