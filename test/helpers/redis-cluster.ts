@@ -3,7 +3,7 @@
 // (CLUSTER ADDSLOTSRANGE, MEET, REPLICATE) over node-redis, so that redis-cli is not needed.
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createClient } from "redis";
@@ -85,6 +85,10 @@ export async function startRedisCluster(options: { modules?: string[] } = {}): P
       const port = await freePort();
       // A free bus port of its own: the default (port + 10,000) may be taken, and the node then exits.
       const busPort = await freePort();
+      // A folder of its own: in a shared one, the nodes' append-only files and the RDB a replica loads after a
+      // full sync (written as dump.rdb, then read back by that name) are the same files.
+      const nodeDir = path.join(dir, String(port));
+      await mkdir(nodeDir);
       const args = [
         "--cluster-enabled",
         "yes",
@@ -96,7 +100,7 @@ export async function startRedisCluster(options: { modules?: string[] } = {}): P
         "--cluster-node-timeout",
         "2000",
         "--dir",
-        dir,
+        nodeDir,
         "--appendonly",
         "yes",
         "--appendfsync",
