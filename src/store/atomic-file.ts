@@ -68,7 +68,8 @@ export function handleWriter(handle: FileHandle): FileWriter {
   };
 }
 
-async function syncDir(dir: string): Promise<void> {
+/** Makes a rename or a link in `dir` durable: fsyncs the folder, where the platform can. */
+export async function syncDir(dir: string): Promise<void> {
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
     handle = await open(dir, "r");

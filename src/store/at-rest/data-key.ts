@@ -2,12 +2,12 @@
 // (envelope encryption: GenerateDataKey once, Decrypt at each start), so that reading DATA_DIR takes both its disk
 // and a KMS Decrypt that the key's policy allows. Each failure says which key, which file and what to do.
 import { randomBytes } from "node:crypto";
-import { chmod, link, mkdir, open, readFile, unlink } from "node:fs/promises";
+import { link, mkdir, readFile, unlink } from "node:fs/promises";
 import path from "node:path";
 import type { KMSClient } from "@aws-sdk/client-kms";
 import { z } from "zod/v4";
 import { SettingsError } from "../../config/settings.ts";
-import { writeFileAtomic } from "../atomic-file.ts";
+import { syncDir, writeFileAtomic } from "../atomic-file.ts";
 
 /** The wrapped key's file, in DATA_DIR itself. */
 export const DATA_KEY_FILE = "data-key.json";
@@ -213,9 +213,9 @@ async function writeOnce(file: string, text: string): Promise<boolean> {
     path.dirname(file),
     `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString("hex")}.new`,
   );
-  await writeFileAtomic(temp, text);
+  // The key is wrapped, but no one but the service needs to read even that.
+  await writeFileAtomic(temp, text, 0o600);
   try {
-    await chmod(temp, 0o600); // the key is wrapped, but no one but the service needs to read even that
     await link(temp, file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
@@ -224,11 +224,6 @@ async function writeOnce(file: string, text: string): Promise<boolean> {
     await unlink(temp);
   }
   // The new name must outlive a crash as the files sealed with the key will.
-  const dir = await open(path.dirname(file), "r");
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await syncDir(path.dirname(file));
   return true;
 }

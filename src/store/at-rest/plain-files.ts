@@ -27,20 +27,12 @@ class PlainReader implements RandomReader {
     readonly size: number,
   ) {}
 
-  async read(into: Uint8Array, position: number): Promise<void> {
-    for (let done = 0; done < into.length; ) {
-      const { bytesRead } = await this.handle.read(into, done, into.length - done, position + done);
-      if (bytesRead === 0) throw new Error(`unexpected end of file at byte ${position + done}`);
-      done += bytesRead;
-    }
+  read(into: Uint8Array, position: number): Promise<void> {
+    return readExactly(this.handle, into, position);
   }
 
   readSync(into: Uint8Array, position: number): void {
-    for (let done = 0; done < into.length; ) {
-      const bytesRead = readSync(this.handle.fd, into, done, into.length - done, position + done);
-      if (bytesRead === 0) throw new Error(`unexpected end of file at byte ${position + done}`);
-      done += bytesRead;
-    }
+    readExactlySync(this.handle, into, position);
   }
 
   close(): Promise<void> {
@@ -62,5 +54,23 @@ class PlainAppender implements FileAppender {
 
   close(): Promise<void> {
     return this.handle.close();
+  }
+}
+
+/** Fills `into` from `position` of the file, or throws at its end (a read may return fewer bytes than asked). */
+export async function readExactly(handle: FileHandle, into: Uint8Array, position: number): Promise<void> {
+  for (let done = 0; done < into.length; ) {
+    const { bytesRead } = await handle.read(into, done, into.length - done, position + done);
+    if (bytesRead === 0) throw new Error(`unexpected end of file at byte ${position + done}`);
+    done += bytesRead;
+  }
+}
+
+/** The same at once, blocking the event loop for the read. */
+export function readExactlySync(handle: FileHandle, into: Uint8Array, position: number): void {
+  for (let done = 0; done < into.length; ) {
+    const bytesRead = readSync(handle.fd, into, done, into.length - done, position + done);
+    if (bytesRead === 0) throw new Error(`unexpected end of file at byte ${position + done}`);
+    done += bytesRead;
   }
 }

@@ -9,11 +9,11 @@
 // swapped between files or cut off unseen. A file appended to (a change log, a journal) takes a frame per append,
 // none last: a torn last frame is what a crash mid-append leaves, and is cut off like a torn record.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
-import { readSync } from "node:fs";
 import { type FileHandle, open, truncate } from "node:fs/promises";
 import { CounselError } from "../../errors.ts";
 import { type FileContents, type FileWriter, writeFileAtomicWith } from "../atomic-file.ts";
 import type { DataFiles, FileAppender, RandomReader, WriteOptions } from "./data-files.ts";
+import { readExactly, readExactlySync } from "./plain-files.ts";
 
 export const SEALED_MAGIC = Buffer.from("CNSLSEA1", "latin1");
 const HEADER = 32;
@@ -243,7 +243,7 @@ class SealedReader implements RandomReader {
     try {
       const physical = (await handle.stat()).size;
       const head = Buffer.alloc(Math.min(HEADER, physical));
-      await readFully(handle, head, 0);
+      await readExactly(handle, head, 0);
       const header = checkedHeader(head, file);
       const key = keys.of(header);
       if (header[8] === WHOLE) {
@@ -303,12 +303,12 @@ class SealedReader implements RandomReader {
   }
 
   async read(into: Uint8Array, position: number): Promise<void> {
-    await this.copy(into, position, (bytes, at) => readFully(this.handle, bytes, at));
+    await this.copy(into, position, (bytes, at) => readExactly(this.handle, bytes, at));
   }
 
   readSync(into: Uint8Array, position: number): void {
     void this.copy(into, position, (bytes, at) => {
-      readFullySync(this.handle, bytes, at);
+      readExactlySync(this.handle, bytes, at);
       return undefined;
     });
   }
@@ -383,7 +383,7 @@ class SealedReader implements RandomReader {
   /** True when frame `index` opens. */
   async frameOpens(index: number): Promise<boolean> {
     const raw = Buffer.alloc(OVERHEAD + this.layout.lengthOf(index));
-    await readFully(this.handle, raw, this.positionOf(index));
+    await readExactly(this.handle, raw, this.positionOf(index));
     try {
       this.open(index, raw);
       return true;
@@ -401,7 +401,7 @@ async function scanFrames(handle: FileHandle, physical: number): Promise<{ at: n
   let position = HEADER;
   let content = 0;
   while (position + OVERHEAD <= physical) {
-    await readFully(handle, prefix, position);
+    await readExactly(handle, prefix, position);
     const length = prefix.readUInt32LE(0);
     // Appends never write an empty frame: a zero length is what a file system extended with zeros leaves.
     if (length === 0 || length > FRAME || position + OVERHEAD + length > physical) break;
@@ -520,7 +520,7 @@ class SealedAppender implements FileAppender {
     const handle = await open(file, "r+");
     try {
       const header = Buffer.alloc(HEADER);
-      await readFully(handle, header, 0);
+      await readExactly(handle, header, 0);
       if (header[8] !== APPENDED) throw new Error(`${file} was written whole: it cannot be appended to`);
       if ((await handle.stat()).size > end) await handle.truncate(end);
       return new SealedAppender(handle, header, keys.of(header), frames, end);
@@ -548,21 +548,5 @@ class SealedAppender implements FileAppender {
 
   close(): Promise<void> {
     return this.handle.close();
-  }
-}
-
-async function readFully(handle: FileHandle, into: Buffer, position: number): Promise<void> {
-  for (let done = 0; done < into.length; ) {
-    const { bytesRead } = await handle.read(into, done, into.length - done, position + done);
-    if (bytesRead === 0) throw new Error(`unexpected end of file at byte ${position + done}`);
-    done += bytesRead;
-  }
-}
-
-function readFullySync(handle: FileHandle, into: Buffer, position: number): void {
-  for (let done = 0; done < into.length; ) {
-    const bytesRead = readSync(handle.fd, into, done, into.length - done, position + done);
-    if (bytesRead === 0) throw new Error(`unexpected end of file at byte ${position + done}`);
-    done += bytesRead;
   }
 }
